@@ -1,0 +1,184 @@
+"""Authentication and authorisation dependencies: `CurrentActor`, `require_scope(...)`.
+
+Every /v1 endpoint declares one of these; the scope table test walks the routes to prove it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.auth import repository as repo
+from chasm.auth.actor import Actor
+from chasm.auth.tokens import decode_access_token
+from chasm.kit.crypto import keyed_hash
+from chasm.kit.deps import get_db
+from chasm.kit.errors import ChasmError, Forbidden, NotFound, Unauthorized
+from chasm.kit.ids import parse_uuid
+from chasm.kit.timeutil import utcnow
+from chasm.models import Account
+
+ACCOUNT_HEADER = "X-Chaser-Account"
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def is_loopback_request(request: Request) -> bool:
+    if request.client is None:
+        return False
+    try:
+        return ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        return request.client.host in ("testclient", "localhost")
+
+
+async def _account_for_user(session: AsyncSession, user_id, selector: str | None) -> tuple[Account, str]:  # type: ignore[no-untyped-def]
+    if selector is None or selector.strip().lower() == "personal":
+        account = await repo.personal_account(session, user_id)
+        if account is None:
+            raise NotFound("Personal account not found", code="account_not_found")
+        return account, "owner"
+    selector = selector.strip()
+    candidates: list[Account] = []
+    account_id = parse_uuid(selector)
+    if account_id is not None:
+        found = await repo.get_account(session, account_id)
+        if found is not None:
+            candidates = [found]
+    if not candidates:
+        candidates = await repo.member_accounts_named(session, user_id, selector)
+    for account in candidates:
+        member = await repo.membership(session, account.id, user_id)
+        if member is not None:
+            return account, member.role
+    raise NotFound(f"Account '{selector}' not found or not accessible", code="account_not_found")
+
+
+def _key_account_matches(account: Account, selector: str) -> bool:
+    if selector.lower() == "personal":
+        return account.kind == "personal"
+    return selector in (str(account.id), account.name)
+
+
+async def _actor_from_api_key(request: Request, session: AsyncSession, token: str) -> Actor:
+    secret = request.app.state.secret_key
+    key = await repo.key_by_hash(session, keyed_hash(secret, token))
+    now = utcnow()
+    if key is None:
+        raise Unauthorized("Invalid API key")
+    if key.revoked_at is not None:
+        raise Unauthorized("API key has been revoked")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise Unauthorized("API key has expired")
+    account = await repo.get_account(session, key.account_id)
+    if account is None:
+        raise Unauthorized("API key's account no longer exists")
+    selector = request.headers.get(ACCOUNT_HEADER)
+    if selector and not _key_account_matches(account, selector.strip()):
+        raise ChasmError(
+            f"This API key is bound to account '{account.name}' and cannot act on '{selector}'",
+            status_code=403,
+            code="account_mismatch",
+        )
+    if key.service_account_id is not None:
+        principal_type, principal_id, role = "service_account", key.service_account_id, "member"
+    else:
+        assert key.user_id is not None
+        user = await repo.get_user(session, key.user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("API key's user is disabled")
+        member = await repo.membership(session, account.id, key.user_id)
+        if member is None:
+            raise Unauthorized("API key's user is no longer a member of its account")
+        principal_type, principal_id, role = "user", key.user_id, member.role
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+    scopes = frozenset(key.scopes) if key.scopes else None
+    return Actor(principal_type, principal_id, account, role, scopes, via="api_key", api_key_id=key.id)
+
+
+async def resolve_actor(request: Request, session: AsyncSession, token: str) -> Actor:
+    if token.startswith("sk_"):
+        return await _actor_from_api_key(request, session, token)
+    claims = decode_access_token(request.app.state.secret_key, token)
+    if claims is None:
+        raise Unauthorized("Invalid or expired access token")
+    user_id = parse_uuid(claims.get("sub"))
+    user = await repo.get_user(session, user_id) if user_id else None
+    if user is None or not user.is_active:
+        raise Unauthorized("Token subject no longer exists")
+    account, role = await _account_for_user(session, user.id, request.headers.get(ACCOUNT_HEADER))
+    return Actor("user", user.id, account, role, None, via="jwt")
+
+
+async def get_actor(request: Request, session: Annotated[AsyncSession, Depends(get_db)]) -> Actor:
+    cached = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized()
+    actor = await resolve_actor(request, session, token)
+    request.state.actor = actor
+    return actor
+
+
+def chat_surface_open(request: Request) -> bool:
+    """The chat surface answers without credentials to loopback clients of a loopback-bound server."""
+    settings = request.app.state.settings
+    if settings.chat_requires_auth is not None:
+        return not settings.chat_requires_auth
+    try:
+        bound_loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        bound_loopback = settings.host == "localhost"
+    return bound_loopback and is_loopback_request(request)
+
+
+async def get_chat_actor(request: Request, session: Annotated[AsyncSession, Depends(get_db)]) -> Actor:
+    """Actor for /api: the bearer's, or the local owner's personal account for loopback callers."""
+    cached = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token = bearer_token(request)
+    if token is not None:
+        actor = await resolve_actor(request, session, token)
+    elif chat_surface_open(request):
+        owner = await repo.first_owner(session)
+        if owner is None:
+            raise Unauthorized("No local owner exists yet")
+        account, role = await _account_for_user(session, owner.id, request.headers.get(ACCOUNT_HEADER))
+        actor = Actor("user", owner.id, account, role, None, via="loopback")
+    else:
+        raise Unauthorized()
+    request.state.actor = actor
+    return actor
+
+
+class require_scope:  # noqa: N801  (used like a function in signatures)
+    """Dependency: the caller must hold `scope` (keys without scopes hold every scope)."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    async def __call__(self, actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+        if not actor.has_scope(self.scope):
+            raise Forbidden(f"This key lacks the '{self.scope}' scope", code="insufficient_scope")
+        return actor
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+ChatActor = Annotated[Actor, Depends(get_chat_actor)]

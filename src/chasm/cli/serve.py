@@ -1,0 +1,38 @@
+"""`chasm api serve`: run the HTTP server (spec 003)."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+api_app = typer.Typer(help="The HTTP API server.", no_args_is_help=True)
+
+
+@api_app.command("serve")
+def serve(
+    host: str = typer.Option(None, help="Address to bind (default 127.0.0.1, or CHASM_HOST)."),
+    port: int = typer.Option(None, help="Port to bind (default 8787, or CHASM_PORT)."),
+    workers: int = typer.Option(1, help="Number of server processes."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+) -> None:
+    """Run the Chasm server: the platform API, the chat API, and the embedded job workers."""
+    import uvicorn
+
+    from chasm.config import get_settings
+
+    if host:
+        os.environ["CHASM_HOST"] = host
+    if port:
+        os.environ["CHASM_PORT"] = str(port)
+    get_settings.cache_clear()
+    settings = get_settings()
+    uvicorn.run(
+        "chasm.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=False,
+    )

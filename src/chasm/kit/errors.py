@@ -1,0 +1,84 @@
+"""The one error base of Chasm and its two renderings (platform and chat surface)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ChasmError(Exception):
+    status_code: int = 500
+    code: str = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        status_code: int | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+        if code is not None:
+            self.code = code
+        self.headers = headers
+        self.details = details
+
+
+class BadRequest(ChasmError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthorized(ChasmError):
+    status_code = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str = "Authentication required") -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ChasmError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ChasmError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ChasmError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ChasmError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class ValidationFailed(ChasmError):
+    status_code = 422
+    code = "validation_error"
+
+
+class RateLimited(ChasmError):
+    status_code = 429
+    code = "rate_limited"
+
+
+def is_chat_surface(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/") or path.startswith("/ws")
+
+
+def render(path: str, code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """Platform surface: {"error": {...}}; chat surface: {"success": false, "error": {...}}."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    if is_chat_surface(path):
+        return {"success": False, "error": {**error, "code": code.upper()}}
+    return {"error": error}

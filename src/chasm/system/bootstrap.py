@@ -1,0 +1,42 @@
+"""First start: an empty database gets a local owner with a personal account and an admin key."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chasm.accounts.service import create_user
+from chasm.audit.service import record
+from chasm.keys.service import mint_key
+from chasm.kit.db import transaction
+from chasm.models import User
+
+log = logging.getLogger("chasm")
+
+LOCAL_OWNER_EMAIL = "owner@localhost"
+
+
+async def bootstrap_owner(maker: async_sessionmaker[AsyncSession], secret_key: str) -> str | None:
+    """Create the local owner if there is no user yet; return the admin key's secret (once)."""
+    async with transaction(maker) as session:
+        count = (await session.execute(select(func.count()).select_from(User))).scalar_one()
+        if count:
+            return None
+        user, account = await create_user(
+            session, LOCAL_OWNER_EMAIL, None, "Local owner", email_verified=True
+        )
+        key, secret = await mint_key(
+            session, secret_key, account_id=account.id, user_id=user.id, name="bootstrap admin key"
+        )
+        record(
+            session,
+            None,
+            "api_key.create",
+            "api_key",
+            key.id,
+            summary="bootstrap admin key for the local owner",
+            account_id=account.id,
+        )
+    return secret

@@ -1,0 +1,96 @@
+"""Shared fixtures: a real app on a fresh database (SQLite, or PostgreSQL when
+CHASM_TEST_DATABASE_URL is set: each test then gets its own schema), and HTTP clients."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from chasm.app import create_app
+from chasm.config import Settings
+
+PG_URL = os.environ.get("CHASM_TEST_DATABASE_URL")
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+if not FIXTURES.exists():
+    FIXTURES = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures"))
+
+
+async def _pg_schema(action: str, schema: str) -> None:
+    import asyncpg
+
+    assert PG_URL is not None
+    dsn = "postgresql://" + PG_URL.split("://", 1)[1]
+    conn = await asyncpg.connect(dsn)
+    try:
+        if action == "create":
+            await conn.execute(f'CREATE SCHEMA "{schema}"')
+        else:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def db_settings(tmp_path: Path) -> AsyncIterator[dict[str, object]]:
+    if PG_URL:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        await _pg_schema("create", schema)
+        yield {"database_url": PG_URL, "database_schema": schema}
+        await _pg_schema("drop", schema)
+    else:
+        yield {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'chasm.db'}"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_settings: dict[str, object]) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-" + uuid.uuid4().hex,
+        embedded_workers=1,
+        **db_settings,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An unauthenticated client calling from 127.0.0.1."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as c:
+        yield c
+
+
+@pytest.fixture
+def admin_key(app: FastAPI) -> str:
+    key: str = app.state.bootstrap_key
+    return key
+
+
+@pytest.fixture
+async def admin(app: FastAPI, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client authenticated with the bootstrap owner's full-access key."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://127.0.0.1:8787",
+        headers={"Authorization": f"Bearer {admin_key}"},
+    ) as c:
+        yield c
+
+
+def remote_client(app: FastAPI, **headers: str) -> httpx.AsyncClient:
+    """A client calling from a non-loopback address."""
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://chasm.example", headers=headers)

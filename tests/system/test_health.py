@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import httpx
+
+
+async def test_health_on_both_prefixes(client: httpx.AsyncClient) -> None:
+    for path in ("/api/health", "/api/v1/health"):
+        r = await client.get(path)
+        assert r.status_code == 200
+        body = r.json()
+        assert body["success"] is True
+        assert body["data"]["status"] == "healthy"
+        assert body["data"]["version"]
+        assert isinstance(body["data"]["uptime_seconds"], int)
+
+
+async def test_unknown_routes_use_each_surface_error_shape(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/does-not-exist")
+    assert r.status_code == 404
+    assert r.json() == {"error": {"code": "not_found", "message": "No route for GET /v1/does-not-exist"}}
+    r = await client.get("/api/does-not-exist")
+    assert r.status_code == 404
+    assert r.json()["success"] is False
+    assert r.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_openapi_and_swagger_are_served(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api-docs/openapi.json")
+    assert r.status_code == 200
+    assert "/api/v1/health" in r.json()["paths"]
+    r = await client.get("/swagger-ui")
+    assert r.status_code == 200
+    assert "swagger" in r.text.lower()
+
+
+async def test_oversized_body_is_413(client: httpx.AsyncClient, app) -> None:  # type: ignore[no-untyped-def]
+    limit = app.state.settings.max_body_bytes
+    r = await client.post("/api/health", content=b"x" * (limit + 1))
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"

@@ -21,7 +21,9 @@ def main() -> None:
         cfg = _alembic_config()
         cfg.set_main_option("sqlalchemy.url", f"sqlite:///{Path(tmp) / 'scratch.db'}")
         command.upgrade(cfg, "heads")
-        command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id, head=head)
+        command.revision(
+            cfg, message=message, autogenerate=True, rev_id=rev_id, head=head, splice=head != "head"
+        )
     subprocess.run(["ruff", "check", "--fix", "-q", "src/chasm/migrations/versions"], check=False)
     subprocess.run(["ruff", "format", "-q", "src/chasm/migrations/versions"], check=False)
 

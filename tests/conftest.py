@@ -4,6 +4,7 @@ CHASM_TEST_DATABASE_URL is set: each test then gets its own schema), and HTTP cl
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,12 @@ from fastapi import FastAPI
 
 from chasm.app import create_app
 from chasm.config import Settings
+
+# Tests run with --import-mode=importlib (so test files may share basenames); their helper modules
+# are imported by plain name from their own folder.
+for _folder in sorted(Path(__file__).parent.rglob("*")):
+    if _folder.is_dir() and _folder.name != "__pycache__" and str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 PG_URL = os.environ.get("CHASM_TEST_DATABASE_URL")
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"

@@ -11,25 +11,71 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from chasm import __version__
+from chasm.accounts import endpoints as accounts_endpoints
+from chasm.audit import endpoints as audit_endpoints
+from chasm.auth import endpoints as auth_endpoints
+from chasm.auth.ratelimit import ratelimit_lifespan
+from chasm.chats import endpoints as chats_endpoints
+from chasm.chats import export_endpoints, stats_endpoints
 from chasm.config import Settings, get_settings
+from chasm.exec import endpoints as exec_endpoints
+from chasm.files import endpoints as files_endpoints
+from chasm.gateway import endpoints as gateway_endpoints
+from chasm.gateway.subdomain import SubdomainGateway
+from chasm.harvest import endpoints as harvest_endpoints
+from chasm.jobs import endpoints as jobs_endpoints
+from chasm.jobs.worker import jobs_lifespan
+from chasm.keys import endpoints as keys_endpoints
 from chasm.kit import handlers
 from chasm.kit.bodylimit import BodyLimitMiddleware
 from chasm.kit.db import create_engine, make_sessionmaker, migrate
+from chasm.kit.events import events_lifespan
+from chasm.search import endpoints as search_endpoints
+from chasm.sessions import endpoints as sessions_endpoints
+from chasm.sessions import pty as sessions_pty
+from chasm.sessions.lifecycle import sandbox_lifespan
+from chasm.sshkeys import endpoints as sshkeys_endpoints
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
 from chasm.system.secret import load_or_create_secret
+from chasm.workspaces import endpoints as workspaces_endpoints
 
 log = logging.getLogger("chasm")
 
 # Each domain that runs something for the server's lifetime (workers, drivers, reapers) adds its
 # lifespan here: an async context manager factory taking the app.
-DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = []
+DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
+    ratelimit_lifespan,
+    events_lifespan,
+    sandbox_lifespan,
+    jobs_lifespan,
+]
 
 # Routers of the platform surface, mounted at the root (their paths start with /v1, /auth, /s).
-PLATFORM_ROUTERS: list[APIRouter] = []
+PLATFORM_ROUTERS: list[APIRouter] = [
+    auth_endpoints.router,
+    accounts_endpoints.router,
+    keys_endpoints.router,
+    sshkeys_endpoints.router,
+    audit_endpoints.router,
+    sessions_endpoints.router,
+    sessions_pty.router,
+    exec_endpoints.router,
+    files_endpoints.router,
+    gateway_endpoints.router,
+    jobs_endpoints.router,
+    workspaces_endpoints.router,
+]
 
 # Routers of the chat surface, mounted twice: at /api/v1 (spec 001) and /api (spec 003).
-CHAT_ROUTERS: list[APIRouter] = [system_endpoints.router]
+CHAT_ROUTERS: list[APIRouter] = [
+    search_endpoints.router,
+    export_endpoints.router,
+    stats_endpoints.router,
+    system_endpoints.router,
+    chats_endpoints.router,
+    harvest_endpoints.router,
+]
 
 
 def _legacy_id(route: APIRoute) -> str:
@@ -79,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.started_monotonic = time.monotonic()
     handlers.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SubdomainGateway, base_domain=settings.base_domain)
     for router in PLATFORM_ROUTERS:
         app.include_router(router)
     for router in CHAT_ROUTERS:

@@ -78,8 +78,38 @@ class Settings(BaseSettings):
     embedded_workers: int = 2
     job_poll_interval_s: float = 0.2
 
+    # Workspaces
+    workspace_quota_bytes: int = 10 * 1024**3
+    account_storage_quota_bytes: int = 25 * 1024**3
+    github_base_url: str = "https://github.com"
+    import_timeout_s: int = 600
+
+    # Sandbox sessions (sessions, exec, files, gateway)
+    sandbox_driver: str = "bubblewrap"  # or "package.module:Class"
+    session_idle_timeout_s: int = 1800
+    session_max_lifetime_s: int = 24 * 3600
+    session_reaper_interval_s: float = 5.0
+    exec_max_output_bytes: int = 1024 * 1024
+    command_output_max_bytes: int = 16 * 1024 * 1024
+    upload_max_bytes: int = 16 * 1024 * 1024
+
+    # Sandboxes (driver `bubblewrap`)
+    sandbox_host_uid: int = 60000  # host uid/gid owning sandbox processes and workspace files (as root)
+    sandbox_uid: int = 1000  # uid/gid seen inside the sandbox
+    sandbox_memory_bytes: int = 512 * 1024**2
+    sandbox_pids: int = 256
+    sandbox_cpu_quota: float = 1.0
+    sandbox_nofile: int = 4096
+    sandbox_tmp_bytes: int = 256 * 1024**2  # size of the private /tmp (tmpfs, charged to the memory limit)
+    sandbox_proxy_port: int = 3128  # port of the proxy relay inside sandboxes with network.mode=proxy
+    sandbox_run_dir: Path | None = None  # per-sandbox runtime files; default /run/chasm-<install> as root
+    ephemeral_disk_quota_bytes: int = 2 * 1024**3
+    workspace_storage: str = "auto"  # auto | loop | directory
+
     # Chat surface
     chat_requires_auth: bool | None = None
+    harvest_home: Path | None = None  # home folder the harvest sources look under (default: the user's)
+    harvest_workers: int = 2  # parser processes for large harvests (1: parse in a thread)
 
     @property
     def effective_database_url(self) -> str:

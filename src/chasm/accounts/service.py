@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import uuid
+
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.accounts import repository as repo
+from chasm.accounts.exceptions import (
+    AlreadyMember,
+    FullAccessRequired,
+    LastOwner,
+    MemberNotFound,
+    NotAccountAdmin,
+    OrganizationNameTaken,
+    PersonalAccount,
+    ServiceAccountNotFound,
+    UserNotFound,
+)
+from chasm.accounts.schemas import (
+    AccountOut,
+    MemberAdd,
+    MemberOut,
+    MemberUpdate,
+    OrganizationCreate,
+    ServiceAccountCreate,
+    ServiceAccountOut,
+)
+from chasm.audit.service import record
 from chasm.auth import repository as auth_repo
+from chasm.auth.actor import Actor
+from chasm.auth.exceptions import NotAUser
+from chasm.keys import repository as keys_repo
+from chasm.keys import service as keys_service
+from chasm.keys.exceptions import KeyNotFound
+from chasm.keys.schemas import KeyCreate, KeyCreated, KeyOut
 from chasm.kit.crypto import hash_password
-from chasm.kit.errors import Conflict
-from chasm.models import Account, Membership, User
+from chasm.kit.errors import Conflict, Forbidden, ValidationFailed
+from chasm.kit.ids import parse_uuid
+from chasm.kit.timeutil import utcnow
+from chasm.models import Account, Membership, ServiceAccount, User
 
 
 async def create_user(
@@ -28,10 +61,203 @@ async def create_user(
         email_verified=email_verified,
     )
     session.add(user)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # registered concurrently
+        raise Conflict("A user with this email already exists", code="email_taken") from exc
     account = Account(name=email, kind="personal", personal_user_id=user.id)
     session.add(account)
     await session.flush()
     session.add(Membership(account_id=account.id, user_id=user.id, role="owner"))
     await session.flush()
     return user, account
+
+
+def require_admin(actor: Actor, what: str, *, full_access: bool = True) -> None:
+    """Account administration: owners and admins, with an unrestricted credential unless told."""
+    if full_access and actor.scopes is not None:
+        raise FullAccessRequired()
+    if not actor.can_manage_members:
+        raise NotAccountAdmin(what)
+
+
+def _account_out(account: Account, role: str) -> AccountOut:
+    return AccountOut(
+        id=account.id,
+        name=account.name,
+        kind=account.kind,
+        plan=account.plan,
+        role=role,
+        created_at=account.created_at,
+    )
+
+
+def _member_out(member: Membership, user: User) -> MemberOut:
+    return MemberOut(
+        user_id=user.id, email=user.email, name=user.name, role=member.role, created_at=member.created_at
+    )
+
+
+async def list_accounts(session: AsyncSession, actor: Actor) -> list[AccountOut]:
+    if actor.user_id is None:
+        return [_account_out(actor.account, actor.role)]
+    return [_account_out(a, r) for a, r in await auth_repo.accounts_with_roles(session, actor.user_id)]
+
+
+def current_account(actor: Actor) -> AccountOut:
+    return _account_out(actor.account, actor.role)
+
+
+async def create_organization(session: AsyncSession, actor: Actor, body: OrganizationCreate) -> AccountOut:
+    if actor.user_id is None:
+        raise NotAUser()
+    if actor.scopes is not None:
+        raise FullAccessRequired()
+    name = body.name.strip()
+    if not name or name.lower() == "personal" or parse_uuid(name) is not None:
+        raise ValidationFailed("name: must not be empty, 'personal', or look like an account id")
+    if await repo.organization_named(session, name) is not None:
+        raise OrganizationNameTaken(f"An organization named '{name}' already exists")
+    account = Account(name=name, kind="organization")
+    session.add(account)
+    await session.flush()
+    session.add(Membership(account_id=account.id, user_id=actor.user_id, role="owner"))
+    await session.flush()
+    record(session, actor, "organization.create", "account", account.id, summary=name, account_id=account.id)
+    return _account_out(account, "owner")
+
+
+async def list_members(session: AsyncSession, actor: Actor) -> list[MemberOut]:
+    return [_member_out(m, u) for m, u in await repo.members(session, actor.account_id)]
+
+
+def _organization_only(actor: Actor) -> None:
+    if actor.account.kind != "organization":
+        raise PersonalAccount()
+
+
+async def add_member(session: AsyncSession, actor: Actor, body: MemberAdd) -> MemberOut:
+    _organization_only(actor)
+    require_admin(actor, "add members")
+    if body.role == "owner" and actor.role != "owner":
+        raise Forbidden("Only an owner can make someone an owner")
+    user = await auth_repo.get_user_by_email(session, str(body.email))
+    if user is None:
+        raise UserNotFound(f"No user with email {body.email}; they must register first")
+    if await auth_repo.membership(session, actor.account_id, user.id) is not None:
+        raise AlreadyMember(f"{user.email} is already a member of this account")
+    member = Membership(account_id=actor.account_id, user_id=user.id, role=body.role)
+    session.add(member)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise AlreadyMember(f"{user.email} is already a member of this account") from exc
+    record(session, actor, "member.add", "user", user.id, metadata={"role": body.role, "email": user.email})
+    return _member_out(member, user)
+
+
+async def _member(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> tuple[Membership, User]:
+    found = await repo.member_with_user(session, actor.account_id, user_id)
+    if found is None:
+        raise MemberNotFound("No such member in this account")
+    return found
+
+
+async def update_member(
+    session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: MemberUpdate
+) -> MemberOut:
+    _organization_only(actor)
+    require_admin(actor, "change member roles")
+    member, user = await _member(session, actor, user_id)
+    if (body.role == "owner" or member.role == "owner") and actor.role != "owner":
+        raise Forbidden("Only an owner can grant or revoke the owner role")
+    if (
+        member.role == "owner"
+        and body.role != "owner"
+        and await repo.owner_count(session, actor.account_id) <= 1
+    ):
+        raise LastOwner()
+    previous = member.role
+    member.role = body.role
+    await session.flush()
+    record(
+        session, actor, "member.update", "user", user.id, metadata={"role": body.role, "previous": previous}
+    )
+    return _member_out(member, user)
+
+
+async def remove_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> None:
+    _organization_only(actor)
+    if actor.user_id != user_id:
+        require_admin(actor, "remove members")
+    member, user = await _member(session, actor, user_id)
+    if member.role == "owner" and actor.role != "owner":
+        raise Forbidden("Only an owner can remove an owner")
+    if member.role == "owner" and await repo.owner_count(session, actor.account_id) <= 1:
+        raise LastOwner()
+    await session.delete(member)
+    await session.flush()
+    record(session, actor, "member.remove", "user", user.id, metadata={"email": user.email})
+
+
+async def list_service_accounts(session: AsyncSession, actor: Actor) -> list[ServiceAccountOut]:
+    return [
+        ServiceAccountOut.model_validate(sa) for sa in await repo.service_accounts(session, actor.account_id)
+    ]
+
+
+async def create_service_account(
+    session: AsyncSession, actor: Actor, body: ServiceAccountCreate
+) -> ServiceAccountOut:
+    require_admin(actor, "create service accounts")
+    sa = ServiceAccount(
+        account_id=actor.account_id,
+        name=body.name.strip(),
+        description=body.description,
+        created_by=actor.user_id,
+    )
+    session.add(sa)
+    await session.flush()
+    record(session, actor, "service_account.create", "service_account", sa.id, summary=sa.name)
+    return ServiceAccountOut.model_validate(sa)
+
+
+async def get_service_account(session: AsyncSession, actor: Actor, sa_id: uuid.UUID) -> ServiceAccount:
+    sa = await repo.service_account(session, actor.account_id, sa_id)
+    if sa is None:
+        raise ServiceAccountNotFound("No such service account in this account")
+    return sa
+
+
+async def delete_service_account(session: AsyncSession, actor: Actor, sa_id: uuid.UUID) -> None:
+    require_admin(actor, "delete service accounts")
+    sa = await get_service_account(session, actor, sa_id)
+    await keys_repo.revoke_for_service_account(session, sa.id, utcnow())
+    await session.delete(sa)
+    await session.flush()
+    record(session, actor, "service_account.delete", "service_account", sa_id, summary=sa.name)
+
+
+async def list_service_account_keys(session: AsyncSession, actor: Actor, sa_id: uuid.UUID) -> list[KeyOut]:
+    require_admin(actor, "see service account keys", full_access=False)
+    sa = await get_service_account(session, actor, sa_id)
+    return [KeyOut.model_validate(k) for k in await keys_repo.for_service_account(session, sa.id)]
+
+
+async def create_service_account_key(
+    session: AsyncSession, actor: Actor, secret_key: str, sa_id: uuid.UUID, body: KeyCreate
+) -> KeyCreated:
+    require_admin(actor, "create service account keys", full_access=False)
+    sa = await get_service_account(session, actor, sa_id)
+    return await keys_service.create_key(session, actor, secret_key, body, service_account_id=sa.id)
+
+
+async def revoke_service_account_key(
+    session: AsyncSession, actor: Actor, sa_id: uuid.UUID, key_id: uuid.UUID
+) -> KeyOut:
+    require_admin(actor, "revoke service account keys", full_access=False)
+    sa = await get_service_account(session, actor, sa_id)
+    key = await keys_repo.get_for_account(session, actor.account_id, key_id)
+    if key is None or key.service_account_id != sa.id:
+        raise KeyNotFound("No such key on this service account")
+    return keys_service.revoke(session, actor, key)

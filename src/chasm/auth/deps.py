@@ -6,11 +6,12 @@ Every /v1 endpoint declares one of these; the scope table test walks the routes 
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.auth import repository as repo
 from chasm.auth.actor import Actor
@@ -45,7 +46,10 @@ def is_loopback_request(request: Request) -> bool:
         return request.client.host in ("testclient", "localhost")
 
 
-async def _account_for_user(session: AsyncSession, user_id, selector: str | None) -> tuple[Account, str]:  # type: ignore[no-untyped-def]
+async def account_for_user(
+    session: AsyncSession, user_id: uuid.UUID, selector: str | None
+) -> tuple[Account, str]:
+    """The account a user selects (id, exact name, or personal) and their role there; 404 otherwise."""
     if selector is None or selector.strip().lower() == "personal":
         account = await repo.personal_account(session, user_id)
         if account is None:
@@ -120,7 +124,7 @@ async def resolve_actor(request: Request, session: AsyncSession, token: str) -> 
     user = await repo.get_user(session, user_id) if user_id else None
     if user is None or not user.is_active:
         raise Unauthorized("Token subject no longer exists")
-    account, role = await _account_for_user(session, user.id, request.headers.get(ACCOUNT_HEADER))
+    account, role = await account_for_user(session, user.id, request.headers.get(ACCOUNT_HEADER))
     return Actor("user", user.id, account, role, None, via="jwt")
 
 
@@ -160,7 +164,7 @@ async def get_chat_actor(request: Request, session: Annotated[AsyncSession, Depe
         owner = await repo.first_owner(session)
         if owner is None:
             raise Unauthorized("No local owner exists yet")
-        account, role = await _account_for_user(session, owner.id, request.headers.get(ACCOUNT_HEADER))
+        account, role = await account_for_user(session, owner.id, request.headers.get(ACCOUNT_HEADER))
         actor = Actor("user", owner.id, account, role, None, via="loopback")
     else:
         raise Unauthorized()
@@ -182,3 +186,17 @@ class require_scope:  # noqa: N801  (used like a function in signatures)
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 ChatActor = Annotated[Actor, Depends(get_chat_actor)]
+
+
+def get_secret_key(request: Request) -> str:
+    secret: str = request.app.state.secret_key
+    return secret
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+SecretKey = Annotated[str, Depends(get_secret_key)]
+SessionMaker = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]

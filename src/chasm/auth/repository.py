@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chasm.models import Account, ApiKey, Membership, ServiceAccount, User
+from chasm.models import (
+    Account,
+    ApiKey,
+    CodexCredential,
+    Membership,
+    OAuthIdentity,
+    OAuthState,
+    RefreshToken,
+    ServiceAccount,
+    User,
+)
 
 
 async def key_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
@@ -55,4 +66,50 @@ async def member_accounts_named(session: AsyncSession, user_id: uuid.UUID, name:
 
 async def first_owner(session: AsyncSession) -> User | None:
     result = await session.execute(select(User).order_by(User.created_at).limit(1))
+    return result.scalar_one_or_none()
+
+
+async def accounts_with_roles(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[Account, str]]:
+    result = await session.execute(
+        select(Account, Membership.role)
+        .join(Membership, Membership.account_id == Account.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Account.kind.desc(), Account.created_at)
+    )
+    return [(account, role) for account, role in result.all()]
+
+
+async def refresh_token_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
+    result = await session.execute(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
+    return result.scalar_one_or_none()
+
+
+async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, when: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=when)
+    )
+
+
+async def oauth_state(session: AsyncSession, provider: str, state: str) -> OAuthState | None:
+    result = await session.execute(
+        select(OAuthState).where(OAuthState.state == state, OAuthState.provider == provider)
+    )
+    return result.scalar_one_or_none()
+
+
+async def purge_expired_states(session: AsyncSession, now: datetime) -> None:
+    await session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
+
+
+async def oauth_identity(session: AsyncSession, provider: str, subject: str) -> OAuthIdentity | None:
+    result = await session.execute(
+        select(OAuthIdentity).where(OAuthIdentity.provider == provider, OAuthIdentity.subject == subject)
+    )
+    return result.scalar_one_or_none()
+
+
+async def codex_credential(session: AsyncSession, user_id: uuid.UUID) -> CodexCredential | None:
+    result = await session.execute(select(CodexCredential).where(CodexCredential.user_id == user_id))
     return result.scalar_one_or_none()

@@ -7,9 +7,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.audit.service import record
+from chasm.auth.actor import Actor
 from chasm.auth.scopes import SCOPES
+from chasm.keys import repository as repo
+from chasm.keys.exceptions import KeyNotFound, ScopeEscalation
+from chasm.keys.schemas import KeyCreate, KeyCreated, KeyOut
 from chasm.kit.crypto import keyed_hash, random_token
-from chasm.kit.errors import BadRequest
+from chasm.kit.errors import BadRequest, ValidationFailed
+from chasm.kit.timeutil import utcnow
 from chasm.models import ApiKey
 
 KEY_PREFIX = "sk_"
@@ -53,3 +59,93 @@ async def mint_key(
     session.add(key)
     await session.flush()
     return key, secret
+
+
+def _check_grant(actor: Actor, scopes: list[str] | None) -> None:
+    """A restricted credential can only mint keys restricted to scopes it holds itself."""
+    if actor.scopes is None:
+        return
+    if not scopes:
+        raise ScopeEscalation("A scoped key cannot create a full-access key; list the scopes it should hold")
+    missing = sorted(set(scopes) - actor.scopes)
+    if missing:
+        raise ScopeEscalation(f"This key cannot grant scopes it does not hold: {', '.join(missing)}")
+
+
+async def create_key(
+    session: AsyncSession,
+    actor: Actor,
+    secret_key: str,
+    body: KeyCreate,
+    *,
+    service_account_id: uuid.UUID | None = None,
+) -> KeyCreated:
+    """A key bound to the actor's active account, owned by the actor (or the given service account)."""
+    scopes = validate_scopes(body.scopes)
+    _check_grant(actor, scopes)
+    if body.expires_at is not None and body.expires_at <= utcnow():
+        raise ValidationFailed("expires_at: must be in the future")
+    if service_account_id is None and actor.is_service_account:
+        service_account_id = actor.principal_id
+    key, secret = await mint_key(
+        session,
+        secret_key,
+        account_id=actor.account_id,
+        name=body.name.strip() or "key",
+        user_id=None if service_account_id else actor.user_id,
+        service_account_id=service_account_id,
+        scopes=scopes,
+        expires_at=body.expires_at,
+    )
+    record(
+        session,
+        actor,
+        "api_key.create",
+        "api_key",
+        key.id,
+        summary=key.name,
+        metadata={
+            "scopes": scopes,
+            "service_account_id": str(service_account_id) if service_account_id else None,
+        },
+    )
+    return KeyCreated.model_validate({**KeyOut.model_validate(key).model_dump(), "key": secret})
+
+
+def _is_admin(actor: Actor) -> bool:
+    return actor.principal_type == "user" and actor.role in ("owner", "admin")
+
+
+async def list_keys(session: AsyncSession, actor: Actor) -> list[KeyOut]:
+    """Members see their own keys, owners and admins every user key; a service account its own."""
+    if actor.is_service_account:
+        keys = await repo.for_service_account(session, actor.principal_id)
+    elif _is_admin(actor):
+        keys = await repo.for_account(session, actor.account_id)
+    else:
+        keys = await repo.for_user(session, actor.account_id, actor.principal_id)
+    return [KeyOut.model_validate(k) for k in keys]
+
+
+def _visible(actor: Actor, key: ApiKey) -> bool:
+    if _is_admin(actor):
+        return True
+    if actor.is_service_account:
+        return key.service_account_id == actor.principal_id
+    return key.user_id == actor.principal_id and key.service_account_id is None
+
+
+def revoke(session: AsyncSession, actor: Actor, key: ApiKey) -> KeyOut:
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        record(session, actor, "api_key.revoke", "api_key", key.id, summary=key.name)
+    return KeyOut.model_validate(key)
+
+
+async def revoke_key(session: AsyncSession, actor: Actor, key_id: uuid.UUID) -> KeyOut:
+    key = await repo.get_for_account(session, actor.account_id, key_id)
+    if key is None or not _visible(actor, key):
+        raise KeyNotFound("No such API key in this account")
+    out = revoke(session, actor, key)
+    await session.flush()
+    return out

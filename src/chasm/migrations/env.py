@@ -10,6 +10,21 @@ from chasm.kit.db import Base
 
 target_metadata = Base.metadata
 
+# Full-text search structures created by hand in migration 0006 (FTS5 tables and their shadow tables,
+# tsvector columns): autogenerate must not propose dropping them.
+_SEARCH_INDEX_NAMES = (
+    "chat_messages_fts",
+    "chats_fts",
+    "search_vector",
+    "title_vector",
+    "ix_chat_messages_search_vector",
+    "ix_chats_title_vector",
+)
+
+
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (name and name.startswith(_SEARCH_INDEX_NAMES))
+
 
 def run() -> None:
     connection = context.config.attributes.get("connection")
@@ -30,6 +45,7 @@ def _configure_and_run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -5,7 +5,10 @@ from chasm.models.accounts import Account, Membership, ServiceAccount
 from chasm.models.api_keys import ApiKey
 from chasm.models.audit import AuditEvent
 from chasm.models.chats import Chat, ChatMessage, ChatSettings, ChatWorkspace, HarvestFile
+from chasm.models.identity import CodexCredential, OAuthIdentity, OAuthState, RefreshToken
+from chasm.models.jobs import Job
 from chasm.models.sandboxes import SandboxSession, Workspace, WorkspaceSnapshot
+from chasm.models.ssh_keys import SshKey
 from chasm.models.users import User
 
 __all__ = [
@@ -16,6 +19,12 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "User",
+    "Job",
+    "CodexCredential",
+    "OAuthIdentity",
+    "OAuthState",
+    "RefreshToken",
+    "SshKey",
     "Chat",
     "ChatMessage",
     "ChatSettings",

@@ -27,12 +27,50 @@ class SandboxGone(SandboxError):
     code = "session_not_running"
 
 
+class PathNotAllowed(SandboxError):
+    """A file path outside /workspace and /tmp, or escaping them through `..` or a symlink."""
+
+    status_code = 400
+    code = "path_not_allowed"
+
+
+class SandboxFileNotFound(SandboxError):
+    status_code = 404
+    code = "file_not_found"
+
+
+class SandboxFileTooLarge(SandboxError):
+    status_code = 413
+    code = "file_too_large"
+
+
+class SandboxNoSpace(SandboxError):
+    """The workspace disk is full (its quota is reached)."""
+
+    status_code = 507
+    code = "no_space_left"
+
+
+class PortUnreachable(SandboxError):
+    """Nothing listens on that port inside the sandbox."""
+
+    status_code = 502
+    code = "port_unreachable"
+
+
+class UnknownImage(SandboxError):
+    status_code = 400
+    code = "unknown_image"
+
+
 @dataclass
 class Limits:
     memory_bytes: int | None = 512 * 1024 * 1024
     pids: int | None = 256
     cpu_quota: float | None = 1.0  # CPUs
     nofile: int = 4096
+    fsize_bytes: int | None = None  # RLIMIT_FSIZE, largest file a process may write
+    cpu_seconds: int | None = None  # RLIMIT_CPU, CPU time per process
 
 
 @dataclass

@@ -1,0 +1,229 @@
+"""Full-text search latency over a large chat library.
+
+    uv run python -m bench.search [--db PATH] [--messages 1000000] [--queries 50]
+
+Reuses the SQLite database at --db (or $CHASM_BENCH_DB, e.g. the one the harvest benchmark leaves)
+when it holds chats; otherwise builds one with synthetic but varied text (Zipf-distributed words,
+code-like tokens, per-chat topics) through bulk Core inserts, the triggers keeping the index. Then
+runs 50 varied queries (words common and rare, phrases, OR, exclusions, prefixes, filters) through
+the search service, as the HTTP endpoints do, and prints p50/p95 latencies. Figures only, no asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import random
+import sqlite3
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from chasm.auth.actor import Actor
+from chasm.kit.db import create_engine, make_sessionmaker, migrate
+from chasm.models import Account, Chat, ChatMessage
+from chasm.search import service
+
+DEFAULT_DB = Path("/tmp/chasm-bench-search/chasm.db")
+PROVIDERS = ("claude_code", "codex", "cursor", "copilot_vscode", "gemini_cli", "aider")
+ROLES = ("user", "assistant", "assistant", "tool")
+TOPICS = (
+    "authentication oauth token refresh session cookie login password hash",
+    "database migration postgres sqlite index query transaction schema",
+    "frontend react component state hook render css layout",
+    "kubernetes deployment container docker image registry helm",
+    "parser lexer grammar syntax tree token compiler",
+    "performance latency cache memory profiling benchmark throughput",
+    "testing pytest fixture mock assertion coverage flaky",
+    "websocket stream event queue worker retry backoff",
+    "payment invoice billing stripe webhook subscription",
+    "search index ranking snippet query relevance bm25",
+)
+SYLLABLES = [a + b for a in "bcdfghklmnprstvz" for b in ("a", "e", "i", "o", "u", "ar", "en", "ix", "ol")]
+
+
+def vocabulary(rng: random.Random, size: int) -> list[str]:
+    words = {"".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) for _ in range(size * 2)}
+    return sorted(words)[:size]
+
+
+class TextGen:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.words = vocabulary(rng, 30_000)
+        weights = [1.0 / (rank + 1) ** 1.07 for rank in range(len(self.words))]
+        total = 0.0
+        self.cum: list[float] = []
+        for w in weights:
+            total += w
+            self.cum.append(total)
+        self.topics = [t.split() for t in TOPICS]
+
+    def message(self, topic: int) -> str:
+        rng = self.rng
+        n = rng.randint(6, 70)
+        words = rng.choices(self.words, cum_weights=self.cum, k=n)
+        for _ in range(max(1, n // 8)):
+            words.insert(rng.randrange(len(words) + 1), rng.choice(self.topics[topic]))
+        if rng.random() < 0.15:
+            words.append(f"`{rng.choice(self.words)}_{rng.choice(self.words)}()`")
+        return " ".join(words)
+
+
+def _ts(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # how SQLAlchemy stores UTC datetimes on SQLite
+
+
+def build(db: Path, messages: int, seed: int = 7) -> None:
+    """Bulk inserts on a plain sqlite3 connection (the generator, not the driver, is the bottleneck
+    this way); the migration's triggers index every message as it is written."""
+    rng = random.Random(seed)
+    gen = TextGen(rng)
+    account_id = uuid.uuid4().hex
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-262144")  # 256 MiB: random UUID keys touch the whole index
+    conn.execute(
+        "INSERT INTO accounts (id, name, kind, plan, created_at)"
+        " VALUES (?, 'bench', 'organization', 'paid', ?)",
+        (account_id, _ts(start)),
+    )
+    chat_sql = (
+        "INSERT INTO chats (id, account_id, provider, source_id, source_missing, title, tags, archived,"
+        " message_count, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, tool_call_count,"
+        " started_at, updated_at, created_at) VALUES (?, ?, ?, ?, 0, ?, '[]', 0, ?, 0, 0, 0, 0, 0, ?, ?, ?)"
+    )
+    message_sql = (
+        "INSERT INTO chat_messages (id, chat_id, seq, role, content, content_hash, input_tokens,"
+        " output_tokens, cache_read_tokens, cache_write_tokens, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?)"
+    )
+    made, t0, reported = 0, time.perf_counter(), 0
+    while made < messages:
+        chats: list[tuple[Any, ...]] = []
+        rows: list[tuple[Any, ...]] = []
+        while len(rows) < 20_000 and made < messages:
+            chat_id = uuid.uuid4().hex
+            topic = rng.randrange(len(TOPICS))
+            length = min(rng.randint(4, 96), messages - made)
+            began = start + timedelta(minutes=rng.randrange(600 * 24 * 60))
+            title = " ".join(gen.message(topic).split()[:6])
+            chats.append(
+                (chat_id, account_id, rng.choice(PROVIDERS), chat_id, title, length)
+                + (_ts(began), _ts(began + timedelta(minutes=length)), _ts(began))
+            )
+            for seq in range(length):
+                content = gen.message(topic)
+                role = ROLES[seq % 2] if rng.random() > 0.1 else "tool"
+                digest = hashlib.sha1(content.encode()).hexdigest()
+                stamp = _ts(began + timedelta(seconds=30 * seq))
+                rows.append((uuid.uuid4().hex, chat_id, seq, role, content, digest, stamp))
+            made += length
+        with conn:
+            conn.executemany(chat_sql, chats)
+            conn.executemany(message_sql, rows)
+        if made - reported >= 100_000 or made >= messages:
+            reported = made
+            print(f"  {made:>9,} messages inserted ({made / (time.perf_counter() - t0):,.0f}/s)", flush=True)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+def queries(rng: random.Random, gen: TextGen) -> list[tuple[str, dict[str, Any]]]:
+    common, mid, rare = gen.words[:50], gen.words[200:2000], gen.words[8000:30000]
+    topic_words = [w for t in gen.topics for w in t]
+    out: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(8):
+        out.append((rng.choice(topic_words), {}))
+    for _ in range(8):
+        out.append((rng.choice(rare), {}))
+    for _ in range(6):
+        out.append((f"{rng.choice(topic_words)} {rng.choice(mid)}", {}))
+    for _ in range(5):
+        a, b = rng.sample(TOPICS, 1)[0].split()[:2]
+        out.append((f'"{a} {b}"', {}))
+    for _ in range(5):
+        out.append((f"{rng.choice(rare)} OR {rng.choice(rare)}", {}))
+    for _ in range(4):
+        out.append((f"{rng.choice(topic_words)} -{rng.choice(common)}", {}))
+    for _ in range(4):
+        out.append((rng.choice(mid)[:4] + "*", {}))
+    for _ in range(4):
+        out.append((rng.choice(topic_words), {"provider": rng.choice(PROVIDERS)}))
+    for _ in range(3):
+        out.append((rng.choice(mid), {"role": "user"}))
+    for _ in range(3):
+        out.append((f"{rng.choice(common)} {rng.choice(topic_words)}", {}))
+    return out
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=Path(os.environ.get("CHASM_BENCH_DB", DEFAULT_DB)))
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=50)
+    args = parser.parse_args()
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite+aiosqlite:///{args.db}")
+    await migrate(engine)
+    async with engine.connect() as conn:
+        existing = int(await conn.scalar(select(func.count()).select_from(ChatMessage)) or 0)
+    if existing < args.messages * 0.9:
+        print(f"Building {args.messages:,} synthetic messages in {args.db} ...", flush=True)
+        t0 = time.perf_counter()
+        await asyncio.to_thread(build, args.db, args.messages - existing)
+        print(f"  built in {time.perf_counter() - t0:.1f} s", flush=True)
+    async with engine.connect() as conn:
+        total = int(await conn.scalar(select(func.count()).select_from(ChatMessage)) or 0)
+        account_id = await conn.scalar(
+            select(Chat.account_id).group_by(Chat.account_id).order_by(func.count().desc()).limit(1)
+        )
+    size = args.db.stat().st_size / 1024**2
+    print(f"Corpus: {total:,} messages, database {size:,.0f} MiB")
+    maker = make_sessionmaker(engine)
+    async with maker() as session:
+        account = await session.get(Account, account_id)
+        assert account is not None
+        actor = Actor("user", uuid.uuid4(), account, "owner", via="bench")
+        rng = random.Random(11)
+        plan = queries(rng, TextGen(random.Random(7)))[: args.queries]
+        for q, filters in plan[:3]:  # warm the page cache
+            await service.search_messages(session, actor, q, service.make_filters(**filters))
+        results: dict[str, list[float]] = {"messages": [], "sessions": []}
+        hits = []
+        for q, filters in plan:
+            f = service.make_filters(**filters)
+            t0 = time.perf_counter()
+            found = await service.search_messages(session, actor, q, f)
+            results["messages"].append((time.perf_counter() - t0) * 1000)
+            hits.append(found["total"])
+            t0 = time.perf_counter()
+            await service.search_sessions(session, actor, q, f)
+            results["sessions"].append((time.perf_counter() - t0) * 1000)
+    await engine.dispose()
+    median_hits = statistics.median(hits)
+    print(f"{len(plan)} queries; matching messages per query: median {median_hits:,.0f}, max {max(hits):,}")
+    for name, times in results.items():
+        times.sort()
+        p50 = statistics.median(times)
+        p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+        label = (
+            "messages (ranked hits + snippets + total)"
+            if name == "messages"
+            else "sessions (grouped per chat)"
+        )
+        print(f"  {label:<44} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   max {times[-1]:7.1f} ms")
+    slowest = sorted(zip(results["messages"], [q for q, _ in plan], strict=True), reverse=True)[:5]
+    print("  slowest message queries: " + ", ".join(f"{q!r} {t:.0f} ms" for t, q in slowest))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

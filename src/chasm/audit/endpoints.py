@@ -1,0 +1,34 @@
+"""/v1/audit/events: the active account's audit trail (spec 002)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from chasm.audit import service
+from chasm.audit.repository import EventFilter
+from chasm.audit.schemas import AuditEventOut
+from chasm.auth.actor import Actor
+from chasm.auth.deps import require_scope
+from chasm.kit.deps import DbSession
+
+router = APIRouter(prefix="/v1/audit", tags=["Audit"])
+
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("/events")
+async def list_audit_events(
+    actor: Annotated[Actor, Depends(require_scope("audit.read"))],
+    db: DbSession,
+    action: Text = None,
+    resource_type: Text = None,
+    resource_id: Text = None,
+    status: Text = None,
+    before: Text = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[AuditEventOut]:
+    """Audit events of the active account, newest first; page with `before=<last id>`."""
+    filters = EventFilter(action, resource_type, resource_id, status)
+    return await service.list_events(db, actor, filters, before, limit)

@@ -1,0 +1,139 @@
+"""/auth: registration, password and OAuth login, refresh tokens, Codex login (spec 002, 000)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from chasm.auth import codex, oauth, service
+from chasm.auth.deps import CurrentActor, SecretKey, SessionMaker
+from chasm.auth.schemas import (
+    CodexCallbackIn,
+    CodexConnected,
+    CodexLoginUrl,
+    LoginIn,
+    MeOut,
+    RefreshIn,
+    Registered,
+    RegisterIn,
+    TokenPair,
+)
+from chasm.kit.deps import AppSettings, DbSession
+
+router = APIRouter(prefix="/auth", tags=["Auth"])
+
+OptionalQuery = Annotated[str | None, Query(max_length=4096)]
+
+
+@router.post("/register", status_code=201)
+async def register(body: RegisterIn, db: DbSession, settings: AppSettings, secret: SecretKey) -> Registered:
+    """Create a user with email and password; answers the user and a token pair."""
+    return await service.register(db, settings, secret, body)
+
+
+@router.post("/login")
+async def login(
+    body: LoginIn, db: DbSession, maker: SessionMaker, settings: AppSettings, secret: SecretKey
+) -> TokenPair:
+    """Exchange email and password for an access token and a refresh token."""
+    return await service.login(db, maker, settings, secret, body)
+
+
+@router.post("/refresh")
+async def refresh(
+    body: RefreshIn, db: DbSession, maker: SessionMaker, settings: AppSettings, secret: SecretKey
+) -> TokenPair:
+    """Rotate a refresh token into a new token pair."""
+    return await service.refresh(db, maker, settings, secret, body.refresh_token)
+
+
+@router.post("/logout", status_code=204)
+async def logout(body: RefreshIn, db: DbSession, secret: SecretKey) -> Response:
+    """Revoke the login a refresh token belongs to."""
+    await service.logout(db, secret, body.refresh_token)
+    return Response(status_code=204)
+
+
+@router.get("/me")
+async def me(actor: CurrentActor, db: DbSession) -> MeOut:
+    """The calling user and the accounts they belong to, with their roles."""
+    return await service.me(db, actor)
+
+
+@router.get("/codex/login-url")
+async def codex_login_url(actor: CurrentActor, db: DbSession, settings: AppSettings) -> CodexLoginUrl:
+    """Start a Codex login: the authorize URL, its state and the PKCE verifier."""
+    return await codex.login_url(db, settings, actor)
+
+
+@router.get("/codex/callback")
+async def codex_callback(
+    db: DbSession,
+    settings: AppSettings,
+    secret: SecretKey,
+    code: OptionalQuery = None,
+    state: OptionalQuery = None,
+    error: OptionalQuery = None,
+) -> CodexConnected:
+    """Finish a Codex login from the redirect's query string."""
+    return await codex.complete(db, settings, secret, code, state, error)
+
+
+@router.post("/codex/callback")
+async def codex_callback_pasted(
+    body: CodexCallbackIn, db: DbSession, settings: AppSettings, secret: SecretKey
+) -> CodexConnected:
+    """Finish a Codex login from the pasted localhost redirect URL (or its code and state)."""
+    return await codex.complete(db, settings, secret, *codex.code_and_state(body))
+
+
+def _callback_url(request: Request, settings: AppSettings, provider: str) -> str:
+    path = f"/auth/{provider}/callback"
+    if settings.base_url:
+        return settings.base_url.rstrip("/") + path
+    return str(request.base_url).rstrip("/") + path
+
+
+async def _login_redirect(request: Request, db: DbSession, settings: AppSettings, provider: str) -> Response:
+    url = await oauth.authorization_url(db, settings, provider, _callback_url(request, settings, provider))
+    return RedirectResponse(url, status_code=302)
+
+
+@router.get("/google/login", response_class=RedirectResponse, status_code=302)
+async def google_login(request: Request, db: DbSession, settings: AppSettings) -> Response:
+    """Redirect to Google's consent page."""
+    return await _login_redirect(request, db, settings, "google")
+
+
+@router.get("/google/callback")
+async def google_callback(
+    db: DbSession,
+    settings: AppSettings,
+    secret: SecretKey,
+    code: OptionalQuery = None,
+    state: OptionalQuery = None,
+    error: OptionalQuery = None,
+) -> TokenPair:
+    """Finish a Google login; answers a token pair."""
+    return await oauth.complete(db, settings, secret, "google", code, state, error)
+
+
+@router.get("/github/login", response_class=RedirectResponse, status_code=302)
+async def github_login(request: Request, db: DbSession, settings: AppSettings) -> Response:
+    """Redirect to GitHub's consent page."""
+    return await _login_redirect(request, db, settings, "github")
+
+
+@router.get("/github/callback")
+async def github_callback(
+    db: DbSession,
+    settings: AppSettings,
+    secret: SecretKey,
+    code: OptionalQuery = None,
+    state: OptionalQuery = None,
+    error: OptionalQuery = None,
+) -> TokenPair:
+    """Finish a GitHub login; answers a token pair."""
+    return await oauth.complete(db, settings, secret, "github", code, state, error)

@@ -1,0 +1,219 @@
+"""Login with Google and GitHub (authorization code flow through Authlib; PKCE for Google)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.accounts.service import create_user
+from chasm.audit.service import record
+from chasm.auth import repository as repo
+from chasm.auth.exceptions import InvalidOAuthState, OAuthFailed, OAuthUpstreamError, ProviderNotConfigured
+from chasm.auth.oauth_client import AsyncOAuth2Client, AuthlibBaseError
+from chasm.auth.schemas import TokenPair
+from chasm.auth.service import issue_pair, user_actor
+from chasm.config import Settings
+from chasm.kit.crypto import random_token
+from chasm.kit.timeutil import utcnow
+from chasm.models import OAuthIdentity, OAuthState, User
+
+STATE_TTL = timedelta(minutes=10)
+HTTP_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    client_id: str
+    client_secret: str | None
+    authorize_url: str
+    token_url: str
+    scope: str
+    pkce: bool
+
+
+@dataclass(frozen=True)
+class ExternalUser:
+    subject: str
+    email: str
+    name: str | None
+
+
+def provider(settings: Settings, name: str) -> Provider:
+    """The provider's configuration; 404 when its client id is not set."""
+    if name == "google" and settings.google_client_id:
+        return Provider(
+            "google",
+            settings.google_client_id,
+            settings.google_client_secret,
+            settings.google_authorize_url,
+            settings.google_token_url,
+            "openid email profile",
+            pkce=True,
+        )
+    if name == "github" and settings.github_client_id:
+        return Provider(
+            "github",
+            settings.github_client_id,
+            settings.github_client_secret,
+            settings.github_authorize_url,
+            settings.github_token_url,
+            "read:user user:email",
+            pkce=False,
+        )
+    raise ProviderNotConfigured(f"OAuth login with '{name}' is not configured on this server")
+
+
+def _client(p: Provider, redirect_uri: str) -> AsyncOAuth2Client:
+    return AsyncOAuth2Client(
+        client_id=p.client_id,
+        client_secret=p.client_secret,
+        scope=p.scope,
+        redirect_uri=redirect_uri,
+        token_endpoint_auth_method="client_secret_post",
+        code_challenge_method="S256" if p.pkce else None,
+        timeout=HTTP_TIMEOUT,
+    )
+
+
+async def consume_state(session: AsyncSession, provider_name: str, state: str | None) -> OAuthState:
+    """The pending flow for state; single use, 400 when unknown or expired."""
+    if not state:
+        raise InvalidOAuthState()
+    found = await repo.oauth_state(session, provider_name, state)
+    if found is None:
+        raise InvalidOAuthState()
+    await session.delete(found)
+    await session.flush()
+    if found.expires_at <= utcnow():
+        raise InvalidOAuthState()
+    return found
+
+
+async def authorization_url(session: AsyncSession, settings: Settings, name: str, redirect_uri: str) -> str:
+    """Remember a new state (and PKCE verifier) and return the provider's authorize URL."""
+    p = provider(settings, name)
+    now = utcnow()
+    await repo.purge_expired_states(session, now)
+    state = random_token(32)
+    verifier = random_token(48) if p.pkce else None
+    session.add(
+        OAuthState(
+            state=state,
+            provider=p.name,
+            code_verifier=verifier,
+            redirect_uri=redirect_uri,
+            expires_at=now + STATE_TTL,
+        )
+    )
+    async with _client(p, redirect_uri) as client:
+        url, _ = client.create_authorization_url(p.authorize_url, state=state, code_verifier=verifier)
+    return str(url)
+
+
+async def _fetch_json(client: AsyncOAuth2Client, url: str) -> Any:
+    response = await client.get(url, headers={"Accept": "application/json"})
+    if response.status_code != 200:
+        raise OAuthUpstreamError(f"{url} answered {response.status_code}")
+    return response.json()
+
+
+async def _google_user(settings: Settings, client: AsyncOAuth2Client) -> ExternalUser:
+    info = await _fetch_json(client, settings.google_userinfo_url)
+    if not info.get("email") or not info.get("email_verified"):
+        raise OAuthFailed("Your Google account has no verified email address", code="oauth_email_unverified")
+    return ExternalUser(str(info["sub"]), str(info["email"]), info.get("name"))
+
+
+async def _github_user(settings: Settings, client: AsyncOAuth2Client) -> ExternalUser:
+    api = settings.github_api_url.rstrip("/")
+    info = await _fetch_json(client, f"{api}/user")
+    emails = await _fetch_json(client, f"{api}/user/emails")
+    primary = next(
+        (e["email"] for e in emails if isinstance(e, dict) and e.get("primary") and e.get("verified")),
+        None,
+    )
+    if primary is None:
+        raise OAuthFailed(
+            "Your GitHub account has no verified primary email address", code="oauth_email_unverified"
+        )
+    return ExternalUser(str(info["id"]), str(primary), info.get("name") or info.get("login"))
+
+
+async def _link(session: AsyncSession, provider_name: str, external: ExternalUser) -> User:
+    """The user owning this identity: already linked, same verified email, or a new user."""
+    now = utcnow()
+    identity = await repo.oauth_identity(session, provider_name, external.subject)
+    if identity is not None:
+        user = await repo.get_user(session, identity.user_id)
+        assert user is not None
+        identity.email = external.email
+        identity.last_login_at = now
+        return user
+    user = await repo.get_user_by_email(session, external.email)
+    if user is None:
+        user, _ = await create_user(session, external.email, None, external.name, email_verified=True)
+        record(
+            session,
+            await user_actor(session, user, provider_name),
+            "user.register",
+            "user",
+            user.id,
+            summary=f"registered through {provider_name}",
+        )
+    session.add(
+        OAuthIdentity(
+            user_id=user.id,
+            provider=provider_name,
+            subject=external.subject,
+            email=external.email,
+            last_login_at=now,
+        )
+    )
+    await session.flush()
+    return user
+
+
+async def complete(
+    session: AsyncSession,
+    settings: Settings,
+    secret_key: str,
+    name: str,
+    code: str | None,
+    state: str | None,
+    error: str | None,
+) -> TokenPair:
+    """Exchange the code, identify the user, and log them in."""
+    p = provider(settings, name)
+    pending = await consume_state(session, p.name, state)
+    if error:
+        raise OAuthFailed(f"{p.name} refused the login: {error}", code="oauth_denied")
+    if not code:
+        raise OAuthFailed("The callback carries no authorization code")
+    async with _client(p, pending.redirect_uri) as client:
+        try:
+            extra = {"code_verifier": pending.code_verifier} if pending.code_verifier else {}
+            await client.fetch_token(p.token_url, code=code, **extra)
+            fetch = _google_user if p.name == "google" else _github_user
+            external = await fetch(settings, client)
+        except AuthlibBaseError as exc:
+            raise OAuthFailed(f"{p.name} refused the authorization code: {exc}") from exc
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise OAuthUpstreamError(f"Talking to {p.name} failed: {exc}") from exc
+    user = await _link(session, p.name, external)
+    if not user.is_active:
+        raise OAuthFailed("This user is disabled", code="user_disabled")
+    user.last_login_at = utcnow()
+    record(
+        session,
+        await user_actor(session, user, p.name),
+        "user.login",
+        "user",
+        user.id,
+        metadata={"provider": p.name},
+    )
+    return await issue_pair(session, settings, secret_key, user)

@@ -1,0 +1,81 @@
+"""Bodies and responses of /auth."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(Strict):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=1024)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class LoginIn(Strict):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshIn(Strict):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    name: str | None
+    email_verified: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class Registered(TokenPair):
+    user: UserOut
+
+
+class AccountRole(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: str
+    role: str
+
+
+class MeOut(BaseModel):
+    principal_type: str
+    user: UserOut | None
+    service_account_id: uuid.UUID | None
+    active_account: AccountRole
+    accounts: list[AccountRole]
+
+
+class CodexLoginUrl(BaseModel):
+    url: str
+    state: str
+    code_verifier: str
+
+
+class CodexCallbackIn(Strict):
+    callback_url: str | None = Field(default=None, max_length=8192)
+    code: str | None = Field(default=None, max_length=4096)
+    state: str | None = Field(default=None, max_length=256)
+
+
+class CodexConnected(BaseModel):
+    connected: bool = True
+    email: str | None
+    account_id: str | None
+    expires_at: datetime | None

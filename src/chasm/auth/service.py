@@ -1,0 +1,165 @@
+"""Password login, registration and refresh-token rotation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chasm.accounts.service import create_user
+from chasm.audit.service import record, record_apart
+from chasm.auth import repository as repo
+from chasm.auth.actor import Actor
+from chasm.auth.exceptions import InvalidCredentials, InvalidRefreshToken
+from chasm.auth.schemas import AccountRole, LoginIn, MeOut, Registered, RegisterIn, TokenPair, UserOut
+from chasm.auth.tokens import issue_access_token
+from chasm.config import Settings
+from chasm.kit.crypto import hash_password, keyed_hash, random_token, verify_password
+from chasm.kit.db import transaction
+from chasm.kit.errors import NotFound
+from chasm.kit.timeutil import utcnow
+from chasm.models import Account, RefreshToken, User
+
+REFRESH_PREFIX = "rt_"
+# Verified against when the email is unknown, so both failures cost the same time.
+_DUMMY_HASH = hash_password("chasm-no-such-user")
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut.model_validate(user, from_attributes=True)
+
+
+async def user_actor(session: AsyncSession, user: User, via: str) -> Actor:
+    account = await repo.personal_account(session, user.id)
+    if account is None:
+        raise NotFound("Personal account not found", code="account_not_found")
+    return Actor("user", user.id, account, "owner", None, via=via)
+
+
+async def issue_pair(
+    session: AsyncSession,
+    settings: Settings,
+    secret_key: str,
+    user: User,
+    family_id: uuid.UUID | None = None,
+) -> TokenPair:
+    """A fresh access token and a refresh token (new family unless rotating one)."""
+    refresh = REFRESH_PREFIX + random_token(32)
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=keyed_hash(secret_key, refresh),
+            expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_s),
+        )
+    )
+    await session.flush()
+    access = issue_access_token(secret_key, user.id, settings.access_token_ttl_s)
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=settings.access_token_ttl_s)
+
+
+async def register(
+    session: AsyncSession, settings: Settings, secret_key: str, body: RegisterIn
+) -> Registered:
+    user, _account = await create_user(session, str(body.email), body.password, body.name)
+    user.last_login_at = utcnow()
+    actor = await user_actor(session, user, "password")
+    record(session, actor, "user.register", "user", user.id, summary=f"registered {user.email}")
+    pair = await issue_pair(session, settings, secret_key, user)
+    return Registered(**pair.model_dump(), user=user_out(user))
+
+
+async def login(
+    session: AsyncSession,
+    maker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    secret_key: str,
+    body: LoginIn,
+) -> TokenPair:
+    user = await repo.get_user_by_email(session, body.email)
+    if user is None or user.password_hash is None:
+        verify_password(_DUMMY_HASH, body.password)
+        raise InvalidCredentials()
+    if not verify_password(user.password_hash, body.password) or not user.is_active:
+        # The request's transaction rolls back with the error; the failure is kept apart.
+        account = await repo.personal_account(session, user.id)
+        if account is not None:
+            await record_apart(
+                maker,
+                "user.login",
+                "user",
+                user.id,
+                account_id=account.id,
+                status="failure",
+                summary="wrong password",
+            )
+        raise InvalidCredentials()
+    user.last_login_at = utcnow()
+    record(session, await user_actor(session, user, "password"), "user.login", "user", user.id)
+    return await issue_pair(session, settings, secret_key, user)
+
+
+async def refresh(
+    session: AsyncSession,
+    maker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    secret_key: str,
+    token: str,
+) -> TokenPair:
+    """Rotate a refresh token. Presenting one already rotated revokes its whole family."""
+    found = await repo.refresh_token_by_hash(session, keyed_hash(secret_key, token))
+    now = utcnow()
+    if found is None:
+        raise InvalidRefreshToken("Unknown refresh token")
+    if found.rotated_at is not None:
+        async with transaction(maker) as apart:
+            await repo.revoke_refresh_family(apart, found.family_id, now)
+        raise InvalidRefreshToken("Refresh token was already used; every token of this login is revoked")
+    if found.revoked_at is not None:
+        raise InvalidRefreshToken("Refresh token has been revoked")
+    if found.expires_at <= now:
+        raise InvalidRefreshToken("Refresh token has expired")
+    user = await repo.get_user(session, found.user_id)
+    if user is None or not user.is_active:
+        raise InvalidRefreshToken("Refresh token's user is disabled")
+    found.rotated_at = now
+    found.revoked_at = now
+    return await issue_pair(session, settings, secret_key, user, family_id=found.family_id)
+
+
+async def logout(session: AsyncSession, secret_key: str, token: str) -> None:
+    """Revoke the login the refresh token belongs to (idempotent)."""
+    found = await repo.refresh_token_by_hash(session, keyed_hash(secret_key, token))
+    if found is None or found.revoked_at is not None:
+        return
+    await repo.revoke_refresh_family(session, found.family_id, utcnow())
+    user = await repo.get_user(session, found.user_id)
+    if user is not None:
+        record(session, await user_actor(session, user, "refresh_token"), "user.logout", "user", user.id)
+
+
+def _role(account: Account, role: str) -> AccountRole:
+    return AccountRole(id=account.id, name=account.name, kind=account.kind, role=role)
+
+
+async def me(session: AsyncSession, actor: Actor) -> MeOut:
+    active = _role(actor.account, actor.role)
+    if actor.user_id is None:
+        return MeOut(
+            principal_type=actor.principal_type,
+            user=None,
+            service_account_id=actor.principal_id,
+            active_account=active,
+            accounts=[active],
+        )
+    user = await repo.get_user(session, actor.user_id)
+    assert user is not None
+    accounts = [_role(a, r) for a, r in await repo.accounts_with_roles(session, user.id)]
+    return MeOut(
+        principal_type="user",
+        user=user_out(user),
+        service_account_id=None,
+        active_account=active,
+        accounts=accounts,
+    )

@@ -1,0 +1,43 @@
+"""Export route of spec 001: GET /sessions/{id}/export?format=json|markdown|html|pdf."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from chasm.auth.deps import ChatActor
+from chasm.chats.export import export_chat
+from chasm.kit.deps import DbSession
+
+router = APIRouter(tags=["Sessions"])
+
+
+@router.get(
+    "/sessions/{session_id}/export",
+    responses={
+        200: {
+            "description": "The exported chat as a file",
+            "content": {
+                "application/json": {},
+                "text/markdown": {},
+                "text/html": {},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def export_session(
+    actor: ChatActor,
+    session: DbSession,
+    session_id: str,
+    format: Annotated[str, Query(description="json, markdown (md), html or pdf")] = "json",  # noqa: A002
+    download: Annotated[bool, Query(description="Send as an attachment rather than inline")] = True,
+) -> Response:
+    """The chat with all its messages as JSON, Markdown, a self-contained HTML page or a PDF."""
+    content, media_type, filename = await export_chat(session, actor.account_id, session_id, format)
+    disposition = "attachment" if download else "inline"
+    header = f"{disposition}; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(content, media_type=media_type, headers={"Content-Disposition": header})

@@ -1,0 +1,152 @@
+"""SQL of the chat library: chat workspaces, chats and their messages, always scoped to an account."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.models import Chat, ChatMessage, ChatWorkspace
+
+messages_t = cast(Table, ChatMessage.__table__)
+
+
+@dataclass
+class ChatFilters:
+    workspace_id: uuid.UUID | None = None
+    provider: str | None = None
+    archived: bool | None = None
+
+
+async def list_workspaces(
+    session: AsyncSession, account_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[tuple[ChatWorkspace, int]], int]:
+    counts = (
+        select(Chat.workspace_id, func.count().label("n"))
+        .where(Chat.account_id == account_id, Chat.workspace_id.is_not(None))
+        .group_by(Chat.workspace_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ChatWorkspace, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.workspace_id == ChatWorkspace.id)
+        .where(ChatWorkspace.account_id == account_id)
+        .order_by(ChatWorkspace.updated_at.desc(), ChatWorkspace.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    total = await session.scalar(
+        select(func.count()).select_from(ChatWorkspace).where(ChatWorkspace.account_id == account_id)
+    )
+    return [(ws, int(n)) for ws, n in rows], int(total or 0)
+
+
+async def get_workspace(
+    session: AsyncSession, account_id: uuid.UUID, workspace_id: uuid.UUID
+) -> ChatWorkspace | None:
+    return await session.scalar(
+        select(ChatWorkspace).where(ChatWorkspace.id == workspace_id, ChatWorkspace.account_id == account_id)
+    )
+
+
+async def find_workspace(
+    session: AsyncSession, account_id: uuid.UUID, path: str, provider: str | None
+) -> ChatWorkspace | None:
+    query = select(ChatWorkspace).where(ChatWorkspace.account_id == account_id, ChatWorkspace.path == path)
+    query = query.where(
+        ChatWorkspace.provider.is_(None) if provider is None else ChatWorkspace.provider == provider
+    )
+    return await session.scalar(query)
+
+
+async def workspace_chat_count(session: AsyncSession, account_id: uuid.UUID, workspace_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Chat)
+        .where(Chat.account_id == account_id, Chat.workspace_id == workspace_id)
+    )
+    return int(count or 0)
+
+
+async def detach_workspace(session: AsyncSession, account_id: uuid.UUID, workspace_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Chat)
+        .where(Chat.account_id == account_id, Chat.workspace_id == workspace_id)
+        .values(workspace_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def list_chats(
+    session: AsyncSession, account_id: uuid.UUID, filters: ChatFilters, limit: int, offset: int
+) -> tuple[list[Chat], int]:
+    conditions: list[Any] = [Chat.account_id == account_id]
+    if filters.workspace_id is not None:
+        conditions.append(Chat.workspace_id == filters.workspace_id)
+    if filters.provider is not None:
+        conditions.append(Chat.provider == filters.provider)
+    if filters.archived is not None:
+        conditions.append(Chat.archived.is_(filters.archived))
+    rows = await session.scalars(
+        select(Chat).where(*conditions).order_by(Chat.updated_at.desc(), Chat.id).limit(limit).offset(offset)
+    )
+    total = await session.scalar(select(func.count()).select_from(Chat).where(*conditions))
+    return list(rows), int(total or 0)
+
+
+async def get_chat(session: AsyncSession, account_id: uuid.UUID, chat_id: uuid.UUID) -> Chat | None:
+    return await session.scalar(select(Chat).where(Chat.id == chat_id, Chat.account_id == account_id))
+
+
+async def get_chats(
+    session: AsyncSession, account_id: uuid.UUID, chat_ids: Sequence[uuid.UUID]
+) -> list[Chat]:
+    rows = await session.scalars(select(Chat).where(Chat.account_id == account_id, Chat.id.in_(chat_ids)))
+    return list(rows)
+
+
+async def messages(
+    session: AsyncSession,
+    chat_id: uuid.UUID,
+    limit: int | None = None,
+    offset: int = 0,
+    up_to_seq: int | None = None,
+) -> list[ChatMessage]:
+    query = select(ChatMessage).where(ChatMessage.chat_id == chat_id)
+    if up_to_seq is not None:
+        query = query.where(ChatMessage.seq <= up_to_seq)
+    query = query.order_by(ChatMessage.seq).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(await session.scalars(query))
+
+
+async def get_message(session: AsyncSession, chat_id: uuid.UUID, message_id: uuid.UUID) -> ChatMessage | None:
+    return await session.scalar(
+        select(ChatMessage).where(ChatMessage.id == message_id, ChatMessage.chat_id == chat_id)
+    )
+
+
+async def next_seq(session: AsyncSession, chat_id: uuid.UUID) -> int:
+    last = await session.scalar(select(func.max(ChatMessage.seq)).where(ChatMessage.chat_id == chat_id))
+    return 0 if last is None else int(last) + 1
+
+
+async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(messages_t), rows)
+
+
+async def delete_chat(session: AsyncSession, chat: Chat) -> None:
+    await session.execute(delete(ChatMessage).where(ChatMessage.chat_id == chat.id))
+    await session.execute(
+        update(Chat)
+        .where(Chat.parent_chat_id == chat.id)
+        .values(parent_chat_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.delete(chat)

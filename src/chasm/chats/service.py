@@ -1,0 +1,446 @@
+"""Chat library use cases: chat workspaces, chats ("sessions" in the URLs), messages, fork and merge."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chasm.audit.service import record
+from chasm.auth.actor import Actor
+from chasm.chats import merge as merging
+from chasm.chats import repository as repo
+from chasm.chats.exceptions import (
+    InvalidMerge,
+    MessageNotFound,
+    SessionNotFound,
+    WorkspaceExists,
+    WorkspaceNotFound,
+)
+from chasm.chats.schemas import (
+    CreateMessage,
+    CreateSession,
+    CreateWorkspace,
+    ForkSession,
+    MergeSessions,
+    UpdateSession,
+    UpdateWorkspace,
+)
+from chasm.config import Settings
+from chasm.harvest import service as harvest_service
+from chasm.harvest.engine import content_hash
+from chasm.kit.timeutil import iso, utcnow
+from chasm.models import Chat, ChatMessage, ChatWorkspace
+
+LOCAL_PROVIDER = "chasm"  # chats created, forked or merged through the API
+
+
+def workspace_out(ws: ChatWorkspace, session_count: int) -> dict[str, Any]:
+    return {
+        "id": str(ws.id),
+        "name": ws.name,
+        "path": ws.path,
+        "provider": ws.provider,
+        "session_count": session_count,
+        "sessions": session_count,
+        "last_harvested": iso(ws.last_harvested),
+        "created_at": iso(ws.created_at),
+        "updated_at": iso(ws.updated_at),
+        "updated": iso(ws.updated_at),
+    }
+
+
+def chat_out(chat: Chat) -> dict[str, Any]:
+    tokens = chat.input_tokens + chat.output_tokens + chat.cache_read_tokens + chat.cache_write_tokens
+    return {
+        "id": str(chat.id),
+        "title": chat.title,
+        "workspace_id": str(chat.workspace_id) if chat.workspace_id else None,
+        "provider": chat.provider,
+        "model": chat.model,
+        "message_count": chat.message_count,
+        "token_count": tokens,
+        "usage": {
+            "input_tokens": chat.input_tokens,
+            "output_tokens": chat.output_tokens,
+            "cache_read_tokens": chat.cache_read_tokens,
+            "cache_write_tokens": chat.cache_write_tokens,
+        },
+        "tool_call_count": chat.tool_call_count,
+        "archived": chat.archived,
+        "tags": list(chat.tags or []),
+        "source_id": chat.source_id,
+        "source_path": chat.source_path,
+        "source_missing": chat.source_missing,
+        "parent_id": str(chat.parent_chat_id) if chat.parent_chat_id else None,
+        "forked_from_message_id": str(chat.forked_from_message_id) if chat.forked_from_message_id else None,
+        "metadata": chat.meta,
+        "started_at": iso(chat.started_at),
+        "created_at": iso(chat.created_at),
+        "updated_at": iso(chat.updated_at),
+    }
+
+
+def message_out(msg: ChatMessage) -> dict[str, Any]:
+    return {
+        "id": str(msg.id),
+        "session_id": str(msg.chat_id),
+        "seq": msg.seq,
+        "role": msg.role,
+        "content": msg.content,
+        "thinking": msg.thinking,
+        "tool_calls": list(msg.tool_calls or []),
+        "model": msg.model,
+        "token_count": msg.input_tokens + msg.output_tokens + msg.cache_read_tokens + msg.cache_write_tokens,
+        "usage": {
+            "input_tokens": msg.input_tokens,
+            "output_tokens": msg.output_tokens,
+            "cache_read_tokens": msg.cache_read_tokens,
+            "cache_write_tokens": msg.cache_write_tokens,
+        },
+        "source_id": msg.source_id,
+        "metadata": msg.meta,
+        "created_at": iso(msg.created_at),
+    }
+
+
+# Workspaces
+
+
+async def _workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> ChatWorkspace:
+    ws = await repo.get_workspace(session, actor.account_id, workspace_id)
+    if ws is None:
+        raise WorkspaceNotFound()
+    return ws
+
+
+async def list_workspaces(
+    session: AsyncSession, actor: Actor, limit: int, offset: int
+) -> tuple[list[Any], int]:
+    rows, total = await repo.list_workspaces(session, actor.account_id, limit, offset)
+    return [workspace_out(ws, n) for ws, n in rows], total
+
+
+async def get_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> dict[str, Any]:
+    """The workspace with its chats (003: "a workspace with its session list")."""
+    ws = await _workspace(session, actor, workspace_id)
+    chats, total = await repo.list_chats(
+        session, actor.account_id, repo.ChatFilters(workspace_id=ws.id), limit=1000, offset=0
+    )
+    return {**workspace_out(ws, total), "session_list": [chat_out(c) for c in chats]}
+
+
+async def create_workspace(session: AsyncSession, actor: Actor, body: CreateWorkspace) -> dict[str, Any]:
+    if await repo.find_workspace(session, actor.account_id, body.path, body.provider) is not None:
+        raise WorkspaceExists(f"A workspace for {body.path} already exists")
+    ws = ChatWorkspace(account_id=actor.account_id, name=body.name, path=body.path, provider=body.provider)
+    session.add(ws)
+    await session.flush()
+    record(session, actor, "workspace.create", "chat_workspace", ws.id, summary=ws.path)
+    return workspace_out(ws, 0)
+
+
+async def update_workspace(
+    session: AsyncSession, actor: Actor, workspace_id: uuid.UUID, body: UpdateWorkspace
+) -> dict[str, Any]:
+    ws = await _workspace(session, actor, workspace_id)
+    if body.path is not None and body.path != ws.path:
+        if await repo.find_workspace(session, actor.account_id, body.path, ws.provider) is not None:
+            raise WorkspaceExists(f"A workspace for {body.path} already exists")
+        ws.path = body.path
+    if body.name is not None:
+        ws.name = body.name
+    ws.updated_at = utcnow()
+    await session.flush()
+    record(session, actor, "workspace.update", "chat_workspace", ws.id)
+    return workspace_out(ws, await repo.workspace_chat_count(session, actor.account_id, ws.id))
+
+
+async def delete_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> dict[str, Any]:
+    """Deletes the workspace; its chats stay in the library, without a workspace."""
+    ws = await _workspace(session, actor, workspace_id)
+    await repo.detach_workspace(session, actor.account_id, ws.id)
+    await session.delete(ws)
+    record(session, actor, "workspace.delete", "chat_workspace", workspace_id, summary=ws.path)
+    return {"deleted": True, "id": str(workspace_id)}
+
+
+async def discover_workspaces(
+    maker: async_sessionmaker[AsyncSession], settings: Settings, actor: Actor
+) -> list[dict[str, Any]]:
+    """Scan every enabled source (an incremental harvest: unchanged files are not read) and list the
+    workspaces found."""
+    await harvest_service.harvest(maker, settings, actor)
+    async with maker() as session:
+        rows, _ = await list_workspaces(session, actor, limit=10_000, offset=0)
+    return rows
+
+
+async def refresh_workspace(
+    maker: async_sessionmaker[AsyncSession], settings: Settings, actor: Actor, workspace_id: uuid.UUID
+) -> dict[str, Any]:
+    """Re-harvest the files holding this workspace's chats."""
+    async with maker() as session:
+        await _workspace(session, actor, workspace_id)
+    report = await harvest_service.harvest(maker, settings, actor, workspace_ids=[workspace_id])
+    async with maker() as session:
+        ws = await _workspace(session, actor, workspace_id)
+        count = await repo.workspace_chat_count(session, actor.account_id, ws.id)
+    return {"workspace": workspace_out(ws, count), "harvest": report.as_dict()}
+
+
+# Chats
+
+
+async def _chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> Chat:
+    chat = await repo.get_chat(session, actor.account_id, chat_id)
+    if chat is None:
+        raise SessionNotFound()
+    return chat
+
+
+async def list_sessions(
+    session: AsyncSession, actor: Actor, filters: repo.ChatFilters, limit: int, offset: int
+) -> dict[str, Any]:
+    chats, total = await repo.list_chats(session, actor.account_id, filters, limit, offset)
+    return {"sessions": [chat_out(c) for c in chats], "total": total, "limit": limit, "offset": offset}
+
+
+async def get_session(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> dict[str, Any]:
+    chat = await _chat(session, actor, chat_id)
+    return {**chat_out(chat), "messages": [message_out(m) for m in await repo.messages(session, chat.id)]}
+
+
+def _new_message_row(chat_id: uuid.UUID, seq: int, body: CreateMessage) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "id": uuid.uuid4(),
+        "chat_id": chat_id,
+        "seq": seq,
+        "role": body.role,
+        "content": body.content.replace("\x00", ""),
+        "thinking": None,
+        "tool_calls": None,
+        "model": None,
+        "source_id": None,
+        "parent_source_id": None,
+        "content_hash": content_hash(body.role, body.content, now),
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "created_at": now,
+        "metadata": None,
+    }
+
+
+def _copied_row(chat_id: uuid.UUID, seq: int, msg: ChatMessage) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "chat_id": chat_id,
+        "seq": seq,
+        "role": msg.role,
+        "content": msg.content,
+        "thinking": msg.thinking,
+        "tool_calls": msg.tool_calls,
+        "model": msg.model,
+        "source_id": msg.source_id,
+        "parent_source_id": msg.parent_source_id,
+        "content_hash": msg.content_hash,
+        "input_tokens": msg.input_tokens,
+        "output_tokens": msg.output_tokens,
+        "cache_read_tokens": msg.cache_read_tokens,
+        "cache_write_tokens": msg.cache_write_tokens,
+        "created_at": msg.created_at,
+        "metadata": msg.meta,
+    }
+
+
+def _apply_totals(chat: Chat, rows: Iterable[dict[str, Any]]) -> None:
+    """Set the chat's aggregates from the message rows it holds."""
+    rows = list(rows)
+    chat.message_count = len(rows)
+    for key in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
+        setattr(chat, key, sum(r[key] for r in rows))
+    chat.tool_call_count = sum(len(r["tool_calls"] or ()) for r in rows)
+    stamps = [r["created_at"] for r in rows if r["created_at"] is not None]
+    chat.started_at = min(stamps) if stamps else chat.started_at
+    chat.updated_at = max(stamps) if stamps else utcnow()
+    models = [r["model"] for r in rows if r["model"]]
+    chat.model = models[-1] if models else chat.model
+
+
+async def _new_chat(session: AsyncSession, actor: Actor, **fields: Any) -> Chat:
+    chat_id = uuid.uuid4()
+    fields.setdefault("tags", [])
+    chat = Chat(
+        id=chat_id,
+        account_id=actor.account_id,
+        source_id=str(chat_id),
+        archived=False,
+        message_count=0,
+        input_tokens=0,
+        output_tokens=0,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        tool_call_count=0,
+        **fields,
+    )
+    session.add(chat)
+    await session.flush()
+    return chat
+
+
+async def create_session(session: AsyncSession, actor: Actor, body: CreateSession) -> dict[str, Any]:
+    if body.workspace_id is not None:
+        await _workspace(session, actor, body.workspace_id)
+    chat = await _new_chat(
+        session,
+        actor,
+        provider=body.provider or LOCAL_PROVIDER,
+        workspace_id=body.workspace_id,
+        title=body.title,
+        tags=list(dict.fromkeys(body.tags)),
+        started_at=utcnow(),
+    )
+    rows = [_new_message_row(chat.id, i, m) for i, m in enumerate(body.messages)]
+    await repo.insert_messages(session, rows)
+    _apply_totals(chat, rows)
+    await session.flush()
+    record(session, actor, "session.create", "chat", chat.id)
+    return await get_session(session, actor, chat.id)
+
+
+async def update_session(
+    session: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: UpdateSession
+) -> dict[str, Any]:
+    chat = await _chat(session, actor, chat_id)
+    changed = body.model_dump(exclude_unset=True)
+    if "title" in changed:
+        chat.title = body.title
+    if body.tags is not None:
+        chat.tags = list(dict.fromkeys(body.tags))
+    if body.archived is not None:
+        chat.archived = body.archived
+    await session.flush()
+    record(session, actor, "session.update", "chat", chat.id, metadata={"fields": sorted(changed)})
+    return chat_out(chat)
+
+
+async def delete_session(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> dict[str, Any]:
+    chat = await _chat(session, actor, chat_id)
+    await repo.delete_chat(session, chat)
+    record(session, actor, "session.delete", "chat", chat_id, summary=chat.title)
+    return {"deleted": True, "id": str(chat_id)}
+
+
+async def archive_session(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> dict[str, Any]:
+    chat = await _chat(session, actor, chat_id)
+    chat.archived = True
+    await session.flush()
+    record(session, actor, "session.archive", "chat", chat.id)
+    return chat_out(chat)
+
+
+async def fork_session(
+    session: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: ForkSession
+) -> dict[str, Any]:
+    """A new chat holding the messages up to and including `message_id` (all when absent)."""
+    source = await _chat(session, actor, chat_id)
+    up_to: int | None = None
+    if body.message_id is not None:
+        at = await repo.get_message(session, source.id, body.message_id)
+        if at is None:
+            raise MessageNotFound()
+        up_to = at.seq
+    chat = await _new_chat(
+        session,
+        actor,
+        provider=source.provider,
+        workspace_id=source.workspace_id,
+        title=body.title or f"{source.title or 'Untitled'} (fork)",
+        parent_chat_id=source.id,
+        parent_source_id=source.source_id,
+        forked_from_message_id=body.message_id,
+        model=source.model,
+        started_at=source.started_at,
+        meta={"forked_from": str(source.id)},
+    )
+    rows = [
+        _copied_row(chat.id, i, m)
+        for i, m in enumerate(await repo.messages(session, source.id, up_to_seq=up_to))
+    ]
+    await repo.insert_messages(session, rows)
+    _apply_totals(chat, rows)
+    await session.flush()
+    record(session, actor, "session.fork", "chat", chat.id, metadata={"source": str(source.id)})
+    return await get_session(session, actor, chat.id)
+
+
+async def merge_sessions(session: AsyncSession, actor: Actor, body: MergeSessions) -> dict[str, Any]:
+    ids = list(dict.fromkeys(body.session_ids))
+    if len(ids) < 2:
+        raise InvalidMerge("Merging needs at least two different sessions")
+    found = {c.id: c for c in await repo.get_chats(session, actor.account_id, ids)}
+    if len(found) != len(ids):
+        raise SessionNotFound()
+    sources = [found[i] for i in ids]
+    items: list[list[merging.MergeItem]] = []
+    for index, chat in enumerate(sources):
+        items.append(
+            [
+                merging.MergeItem(index, m.seq, m.role, m.content, m.created_at, m.content_hash, m)
+                for m in await repo.messages(session, chat.id)
+            ]
+        )
+    ordered = merging.STRATEGIES[body.strategy](items)
+    providers = {c.provider for c in sources}
+    workspaces = {c.workspace_id for c in sources}
+    chat = await _new_chat(
+        session,
+        actor,
+        provider=providers.pop() if len(providers) == 1 else LOCAL_PROVIDER,
+        workspace_id=workspaces.pop() if len(workspaces) == 1 else None,
+        title=body.title or "Merged: " + " + ".join(c.title or "Untitled" for c in sources),
+        tags=sorted({t for c in sources for t in (c.tags or [])}),
+        meta={"merged_from": [str(c.id) for c in sources], "strategy": body.strategy},
+    )
+    rows = [_copied_row(chat.id, i, item.payload) for i, item in enumerate(ordered)]
+    await repo.insert_messages(session, rows)
+    _apply_totals(chat, rows)
+    await session.flush()
+    record(
+        session,
+        actor,
+        "session.merge",
+        "chat",
+        chat.id,
+        metadata={"sources": [str(i) for i in ids], "strategy": body.strategy},
+    )
+    return await get_session(session, actor, chat.id)
+
+
+async def list_messages(
+    session: AsyncSession, actor: Actor, chat_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    chat = await _chat(session, actor, chat_id)
+    rows = await repo.messages(session, chat.id, limit=limit, offset=offset)
+    return [message_out(m) for m in rows], chat.message_count
+
+
+async def add_message(
+    session: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: CreateMessage
+) -> dict[str, Any]:
+    chat = await _chat(session, actor, chat_id)
+    row = _new_message_row(chat.id, await repo.next_seq(session, chat.id), body)
+    await repo.insert_messages(session, [row])
+    chat.message_count += 1
+    chat.updated_at = row["created_at"]
+    chat.started_at = chat.started_at or row["created_at"]
+    await session.flush()
+    record(session, actor, "session.message.create", "chat", chat.id)
+    message = await repo.get_message(session, chat.id, row["id"])
+    assert message is not None
+    return message_out(message)

@@ -1,0 +1,225 @@
+"""`chasm chats list|show|merge|fork|archive` (plus search and export from cli/search_export.py),
+run directly on the local database for the local owner's personal account or `--account`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from chasm.cli import search_export
+
+T = TypeVar("T")
+ACCOUNT = typer.Option(
+    None, "--account", help="Account id or name (default: the local owner's personal account)."
+)
+AS_JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
+
+chats_app = typer.Typer(help="The chat library: recorded and harvested chats.", no_args_is_help=True)
+
+
+@asynccontextmanager
+async def local(account: str | None) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """(sessionmaker, actor, settings) on the configured database, migrated."""
+    from chasm.auth import repository as auth_repo
+    from chasm.auth.actor import Actor
+    from chasm.auth.deps import account_for_user
+    from chasm.config import get_settings
+    from chasm.kit.db import create_engine, make_sessionmaker, migrate
+
+    settings = get_settings()
+    engine = create_engine(settings.effective_database_url, settings.database_schema)
+    try:
+        await migrate(engine)
+        maker = make_sessionmaker(engine)
+        async with maker() as session:
+            owner = await auth_repo.first_owner(session)
+            if owner is None:
+                raise typer.BadParameter("no local owner yet: start the server once (chasm api serve)")
+            found, role = await account_for_user(session, owner.id, account)
+        yield maker, Actor("user", owner.id, found, role, None, via="cli"), settings
+    finally:
+        await engine.dispose()
+
+
+def run(work: Callable[[Any, Any], Awaitable[T]], account: str | None) -> T:
+    """Run `work(session, actor)` in one transaction; a ChasmError becomes a message and exit 1."""
+    from chasm.kit.db import transaction
+    from chasm.kit.errors import ChasmError
+
+    async def main() -> T:
+        async with local(account) as (maker, actor, _settings), transaction(maker) as session:
+            return await work(session, actor)
+
+    try:
+        return asyncio.run(main())
+    except ChasmError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _uuid(value: str, what: str = "chat id") -> uuid.UUID:
+    from chasm.kit.ids import parse_uuid
+
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise typer.BadParameter(f"not a {what}: {value}")
+    return parsed
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _chat_table(chats: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("Id", "Title", "Provider", "Messages", "Tokens", "Updated", "Flags"):
+        table.add_column(
+            column, justify="right" if column in ("Messages", "Tokens") else "left", overflow="fold"
+        )
+    for chat in chats:
+        flags = [f for f, on in (("archived", chat["archived"]), ("missing", chat["source_missing"])) if on]
+        table.add_row(
+            chat["id"][:8],
+            escape(chat["title"] or "(untitled)"),
+            chat["provider"],
+            f"{chat['message_count']:,}",
+            f"{chat['token_count']:,}",
+            (chat["updated_at"] or "")[:16],
+            ", ".join(flags),
+        )
+    return table
+
+
+@chats_app.command("list")
+def list_chats(
+    provider: str | None = typer.Option(None, "--provider", help="Only chats of this provider."),
+    workspace: str | None = typer.Option(None, "--workspace", help="Only chats of this workspace id."),
+    archived: bool | None = typer.Option(
+        None, "--archived/--active", help="Only archived or only active chats."
+    ),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, max=100),
+    offset: int = typer.Option(0, "--offset", min=0),
+    account: str | None = ACCOUNT,
+    as_json: bool = AS_JSON,
+) -> None:
+    """Chats, most recently updated first."""
+    from chasm.chats import service
+    from chasm.chats.repository import ChatFilters
+
+    filters = ChatFilters(_uuid(workspace, "workspace id") if workspace else None, provider, archived)
+    data = run(lambda s, a: service.list_sessions(s, a, filters, limit, offset), account)
+    if as_json:
+        _print_json(data)
+        return
+    shown = f"{offset + 1}-{offset + len(data['sessions'])}" if data["sessions"] else "0"
+    Console().print(_chat_table(data["sessions"], f"Chats {shown} of {data['total']}"))
+
+
+@chats_app.command("show")
+def show(
+    chat_id: str = typer.Argument(..., help="The chat (session) id."),
+    account: str | None = ACCOUNT,
+    as_json: bool = AS_JSON,
+) -> None:
+    """One chat with all its messages."""
+    from chasm.chats import service
+
+    data = run(lambda s, a: service.get_session(s, a, _uuid(chat_id)), account)
+    if as_json:
+        _print_json(data)
+        return
+    console = Console()
+    console.print(f"[bold]{escape(data['title'] or '(untitled)')}[/]  {data['id']}")
+    console.print(
+        f"{data['provider']} · {data['model'] or 'unknown model'} · {data['message_count']} messages"
+    )
+    for message in data["messages"]:
+        stamp = (message["created_at"] or "")[:19]
+        console.rule(f"{message['role']} {stamp}", align="left")
+        if message["thinking"]:
+            console.print(f"[dim]{escape(message['thinking'])}[/]")
+        if message["content"]:
+            console.print(escape(message["content"]))
+        for call in message["tool_calls"]:
+            console.print(
+                f"[cyan]→ {escape(str(call.get('name')))}[/] {escape(json.dumps(call.get('input'))[:300])}"
+            )
+
+
+@chats_app.command("merge")
+def merge(
+    chat_ids: list[str] = typer.Argument(..., help="Two or more chat ids, in order."),
+    strategy: str = typer.Option("interleave", "--strategy", help="interleave, concatenate or smart."),
+    title: str | None = typer.Option(None, "--title"),
+    account: str | None = ACCOUNT,
+    as_json: bool = AS_JSON,
+) -> None:
+    """Merge chats into a new one."""
+    from pydantic import ValidationError
+
+    from chasm.chats import service
+    from chasm.chats.schemas import MergeSessions
+
+    try:
+        body = MergeSessions(session_ids=[_uuid(c) for c in chat_ids], title=title, strategy=strategy)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc.errors()[0]["msg"])) from exc
+    data = run(lambda s, a: service.merge_sessions(s, a, body), account)
+    _report_new(data, "Merged", as_json)
+
+
+@chats_app.command("fork")
+def fork(
+    chat_id: str = typer.Argument(..., help="The chat to fork."),
+    at: str | None = typer.Option(None, "--at", help="Last message id to copy (default: all)."),
+    title: str | None = typer.Option(None, "--title"),
+    account: str | None = ACCOUNT,
+    as_json: bool = AS_JSON,
+) -> None:
+    """Copy a chat into a new one, up to a message."""
+    from chasm.chats import service
+    from chasm.chats.schemas import ForkSession
+
+    body = ForkSession(message_id=_uuid(at, "message id") if at else None, title=title)
+    data = run(lambda s, a: service.fork_session(s, a, _uuid(chat_id), body), account)
+    _report_new(data, "Forked", as_json)
+
+
+@chats_app.command("archive")
+def archive(
+    chat_ids: list[str] = typer.Argument(..., help="Chats to archive."),
+    account: str | None = ACCOUNT,
+    as_json: bool = AS_JSON,
+) -> None:
+    """Archive chats."""
+    from chasm.chats import service
+
+    ids = [_uuid(c) for c in chat_ids]
+
+    async def work(session: Any, actor: Any) -> list[dict[str, Any]]:
+        return [await service.archive_session(session, actor, i) for i in ids]
+
+    data = run(work, account)
+    if as_json:
+        _print_json(data)
+        return
+    Console().print(_chat_table(data, f"Archived {len(data)} chat(s)"))
+
+
+def _report_new(data: dict[str, Any], verb: str, as_json: bool) -> None:
+    if as_json:
+        _print_json(data)
+        return
+    typer.echo(f"{verb} into {data['id']}: {data['title']} ({data['message_count']} messages)")
+
+
+search_export.register(chats_app)

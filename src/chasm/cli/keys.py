@@ -1,0 +1,96 @@
+"""`chasm keys`: mint and list API keys directly in the local database (no server needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import typer
+
+keys_app = typer.Typer(help="API keys, managed directly in the local database.", no_args_is_help=True)
+
+EMAIL = typer.Option("owner@localhost", "--email", help="The user the key belongs to.")
+ACCOUNT = typer.Option(None, "--account", help="Account id or name (default: the user's personal account).")
+
+
+async def _with_session(work: Any) -> Any:
+    from chasm.config import get_settings
+    from chasm.kit.db import create_engine, make_sessionmaker, migrate, transaction
+    from chasm.system.secret import load_or_create_secret
+
+    settings = get_settings()
+    secret = load_or_create_secret(settings)
+    engine = create_engine(settings.effective_database_url, settings.database_schema)
+    try:
+        await migrate(engine)
+        async with transaction(make_sessionmaker(engine)) as session:
+            return await work(session, secret)
+    finally:
+        await engine.dispose()
+
+
+async def _actor(session: Any, email: str, account: str | None) -> Any:
+    from chasm.accounts.service import create_user
+    from chasm.auth import repository as repo
+    from chasm.auth.actor import Actor
+    from chasm.auth.deps import account_for_user
+    from chasm.system.bootstrap import LOCAL_OWNER_EMAIL
+
+    user = await repo.get_user_by_email(session, email)
+    if (
+        user is None
+        and email.strip().lower() == LOCAL_OWNER_EMAIL
+        and await repo.first_owner(session) is None
+    ):
+        user, _ = await create_user(session, LOCAL_OWNER_EMAIL, None, "Local owner", email_verified=True)
+    if user is None:
+        raise typer.BadParameter(f"no user with email {email}", param_hint="--email")
+    found, role = await account_for_user(session, user.id, account)
+    return Actor("user", user.id, found, role, None, via="cli")
+
+
+@keys_app.command("create")
+def create(
+    name: str = typer.Option(..., "--name", help="A name to recognise the key by."),
+    scope: list[str] = typer.Option(None, "--scope", help="Restrict the key to this scope (repeatable)."),
+    email: str = EMAIL,
+    account: str | None = ACCOUNT,
+) -> None:
+    """Create an API key and print its secret (shown only this once)."""
+    from chasm.keys.schemas import KeyCreate
+    from chasm.keys.service import create_key
+    from chasm.kit.errors import ChasmError
+
+    async def work(session: Any, secret: str) -> Any:
+        actor = await _actor(session, email, account)
+        return await create_key(session, actor, secret, KeyCreate(name=name, scopes=scope or None))
+
+    try:
+        created = asyncio.run(_with_session(work))
+    except ChasmError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    scopes = ", ".join(created.scopes) if created.scopes else "full access"
+    typer.echo(f"Created key {created.name} ({created.id}), {scopes}. Its secret, shown only now:", err=True)
+    typer.echo(created.key)
+
+
+@keys_app.command("list")
+def list_keys(email: str = EMAIL, account: str | None = ACCOUNT) -> None:
+    """List the API keys of an account (never their secrets)."""
+    from chasm.keys.service import list_keys as service_list
+    from chasm.kit.errors import ChasmError
+    from chasm.kit.timeutil import iso
+
+    async def work(session: Any, _secret: str) -> Any:
+        return await service_list(session, await _actor(session, email, account))
+
+    try:
+        keys = asyncio.run(_with_session(work))
+    except ChasmError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    for key in keys:
+        state = "revoked" if key.revoked_at else "active"
+        scopes = ",".join(key.scopes) if key.scopes else "*"
+        typer.echo(f"{key.id}  {key.prefix}…  {state:7}  {scopes}  {key.name}  created {iso(key.created_at)}")

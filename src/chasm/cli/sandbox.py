@@ -1,0 +1,273 @@
+"""`chasm sandbox`: sandbox sessions through the HTTP API (create, list, exec, shell, upload,
+download, terminate). The server and key come from --url/--key or CHASM_URL/CHASM_API_KEY."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from chasm.client import ChasmAPIError, ChasmClient
+
+sandbox_app = typer.Typer(help="Sandbox sessions, through the HTTP API.", no_args_is_help=True)
+
+URL = typer.Option("http://127.0.0.1:8787", "--url", envvar="CHASM_URL", help="The Chasm server.")
+KEY = typer.Option(..., "--key", envvar="CHASM_API_KEY", help="An API key (sk_...).")
+JSON_OUT = typer.Option(False, "--json", help="Print the server's JSON answer.")
+
+
+def _client(url: str, key: str) -> ChasmClient:
+    return ChasmClient(url, key)
+
+
+def _fail(error: ChasmAPIError) -> None:
+    typer.echo(f"error: {error.message} ({error.status_code} {error.code})", err=True)
+    raise typer.Exit(1)
+
+
+def _print(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+@sandbox_app.command("create")
+def create(
+    workspace: str = typer.Option(
+        None, "--workspace", "-w", help="Workspace name or id (reuses its session)."
+    ),
+    image: str = typer.Option(None, "--image", help="Root filesystem (ephemeral sandboxes only)."),
+    env: list[str] = typer.Option([], "--env", "-e", help="NAME=VALUE, repeatable."),
+    network: str = typer.Option("none", "--network", help="none | direct"),
+    url: str = URL,
+    key: str = KEY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """Start a sandbox session (ephemeral unless --workspace is given)."""
+    variables = dict(item.split("=", 1) for item in env if "=" in item)
+    with _client(url, key) as client:
+        try:
+            session = client.create_session(
+                workspace=workspace,
+                image=image,
+                env=variables or None,
+                network={"mode": network} if network != "none" else None,
+            )
+        except ChasmAPIError as error:
+            _fail(error)
+    if as_json:
+        _print(session)
+        return
+    typer.echo(session["id"])
+    if session.get("access_token"):
+        typer.echo(f"access token (shown once): {session['access_token']}", err=True)
+
+
+@sandbox_app.command("list")
+def list_sessions(
+    status: str = typer.Option(None, "--status", help="creating | running | terminated"),
+    workspace: str = typer.Option(None, "--workspace", "-w"),
+    url: str = URL,
+    key: str = KEY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """List sessions, newest first."""
+    with _client(url, key) as client:
+        try:
+            page = client.list_sessions(status=status, workspace=workspace, session_type="sandbox")
+        except ChasmAPIError as error:
+            _fail(error)
+    if as_json:
+        _print(page)
+        return
+    for item in page["items"]:
+        ws = item["workspace_id"] or "ephemeral"
+        reason = f" ({item['ended_reason']})" if item["ended_reason"] else ""
+        typer.echo(f"{item['id']}  {item['status']}{reason}  {ws}  {item['created_at']}")
+
+
+@sandbox_app.command("exec")
+def exec_command(
+    target: str = typer.Argument(..., help="Session id; with --workspace/--new, the command instead."),
+    command: list[str] = typer.Argument(None, help="The command (joined with spaces, run by sh -c)."),
+    workspace: str = typer.Option(None, "--workspace", "-w", help="Run in this workspace's session."),
+    new: bool = typer.Option(False, "--new", help="Run in a new ephemeral sandbox."),
+    timeout_ms: int = typer.Option(None, "--timeout-ms"),
+    cwd: str = typer.Option(None, "--cwd"),
+    url: str = URL,
+    key: str = KEY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """Run a command and print its output; exits with the command's exit code."""
+    words = list(command or [])
+    with _client(url, key) as client:
+        try:
+            if workspace or new:
+                result = client.run(
+                    " ".join([target, *words]),
+                    workspace=workspace,
+                    ephemeral=True if new else None,
+                    cwd=cwd,
+                    timeout_ms=timeout_ms,
+                )
+            else:
+                if not words:
+                    raise typer.BadParameter("give a command after the session id")
+                result = client.exec(target, " ".join(words), cwd=cwd, timeout_ms=timeout_ms)
+        except ChasmAPIError as error:
+            _fail(error)
+    if as_json:
+        _print(result)
+        return
+    sys.stdout.write(result.get("output") or "")
+    sys.stdout.flush()
+    if result.get("timed_out"):
+        typer.echo("error: the command timed out", err=True)
+        raise typer.Exit(124)
+    raise typer.Exit(int(result.get("exit_code") or 0))
+
+
+@sandbox_app.command("upload")
+def upload(
+    session_id: str,
+    source: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    dest: str = typer.Argument(None, help="Path in the sandbox (default: /workspace/<name>)."),
+    url: str = URL,
+    key: str = KEY,
+) -> None:
+    """Copy a local file into the sandbox."""
+    with _client(url, key) as client:
+        try:
+            result = client.upload(session_id, dest or source.name, source)
+        except ChasmAPIError as error:
+            _fail(error)
+    typer.echo(f"{result['path']} ({result['size']} bytes)")
+
+
+@sandbox_app.command("download")
+def download(
+    session_id: str,
+    path: str = typer.Argument(..., help="Path in the sandbox (relative: under /workspace)."),
+    dest: Path = typer.Argument(None, help="Local file (default: the file's name; '-' for stdout)."),
+    url: str = URL,
+    key: str = KEY,
+) -> None:
+    """Copy a file out of the sandbox."""
+    with _client(url, key) as client:
+        try:
+            data = client.download(session_id, path)
+        except ChasmAPIError as error:
+            _fail(error)
+    if dest is not None and str(dest) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    target = dest or Path(Path(path).name)
+    target.write_bytes(data)
+    typer.echo(f"{target} ({len(data)} bytes)")
+
+
+@sandbox_app.command("terminate")
+def terminate(
+    session_ids: list[str] = typer.Argument(None),
+    all_sessions: bool = typer.Option(False, "--all", help="Terminate every live session."),
+    force: bool = typer.Option(False, "--force", help="Even with open connections."),
+    url: str = URL,
+    key: str = KEY,
+) -> None:
+    """Terminate sessions."""
+    with _client(url, key) as client:
+        try:
+            if all_sessions or (session_ids and len(session_ids) > 1):
+                result = client.bulk_terminate(session_ids or None, all=all_sessions, force=force)
+                for sid in result["terminated"]:
+                    typer.echo(f"{sid} terminated")
+                for failure in result["failed"]:
+                    typer.echo(f"{failure['id']}: {failure['message']}", err=True)
+                if result["failed"]:
+                    raise typer.Exit(1)
+                return
+            if not session_ids:
+                raise typer.BadParameter("give a session id or --all")
+            session = client.terminate_session(session_ids[0], force=force)
+        except ChasmAPIError as error:
+            _fail(error)
+    typer.echo(f"{session['id']} {session['status']}")
+
+
+@sandbox_app.command("shell")
+def shell(
+    session_id: str,
+    mode: str = typer.Option("human", "--mode", help="human | agent"),
+    url: str = URL,
+    key: str = KEY,
+) -> None:
+    """Attach this terminal to the session's PTY (raw mode; the shell's `exit` detaches)."""
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.sync.client import connect
+
+    with _client(url, key) as client:
+        pty_url = client.pty_url(session_id, mode)
+    interactive = sys.stdin.isatty()
+    cols, rows = os.get_terminal_size() if interactive else (80, 24)
+    try:
+        ws = connect(
+            f"{pty_url}&cols={cols}&rows={rows}",
+            additional_headers={"Authorization": f"Bearer {key}"},
+            max_size=None,
+        )
+    except InvalidStatus as error:
+        typer.echo(f"error: the server refused the terminal ({error.response.status_code})", err=True)
+        raise typer.Exit(1) from None
+    exit_code = 0
+    saved = _raw_mode() if interactive else None
+
+    def keyboard() -> None:
+        try:
+            while data := os.read(sys.stdin.fileno(), 4096):
+                ws.send(data)
+        except (OSError, ConnectionClosed):
+            return
+
+    if interactive:
+        signal.signal(signal.SIGWINCH, lambda *_: _send_size(ws))
+    threading.Thread(target=keyboard, daemon=True).start()
+    try:
+        for message in ws:
+            if isinstance(message, bytes):
+                os.write(sys.stdout.fileno(), message)
+            elif message.startswith('{"type": "exit"'):
+                exit_code = int(json.loads(message).get("exit_code") or 0)
+            else:
+                os.write(sys.stdout.fileno(), message.encode())
+    except ConnectionClosed:
+        pass
+    finally:
+        ws.close()
+        if saved is not None:
+            _restore(saved)
+    raise typer.Exit(exit_code)
+
+
+def _send_size(ws: Any) -> None:
+    cols, rows = os.get_terminal_size()
+    ws.send(json.dumps({"type": "resize", "cols": cols, "rows": rows}))
+
+
+def _raw_mode() -> list[Any]:
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(sys.stdin.fileno())
+    tty.setraw(sys.stdin.fileno())
+    return saved
+
+
+def _restore(saved: list[Any]) -> None:
+    import termios
+
+    termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)

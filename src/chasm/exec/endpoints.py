@@ -1,0 +1,109 @@
+"""Exec: /v1/exec, /v1/sessions/{id}/exec and background commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import StreamingResponse
+
+from chasm.auth.actor import Actor
+from chasm.auth.deps import require_scope
+from chasm.auth.ratelimit import rate_limited
+from chasm.exec import service
+from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
+from chasm.kit.deps import DbSession
+from chasm.sessions import service as sessions
+from chasm.sessions.runtime import SandboxRuntime, get_runtime
+
+LIMITED = [Depends(rate_limited("exec"))]
+
+router = APIRouter(tags=["exec"])
+
+Executor = Annotated[Actor, Depends(require_scope("exec.write"))]
+Reader = Annotated[Actor, Depends(require_scope("sessions.read"))]
+Runtime = Annotated[SandboxRuntime, Depends(get_runtime)]
+
+
+@router.post("/v1/exec", response_model=ExecOut, response_model_exclude_unset=True, dependencies=LIMITED)
+async def auto_exec(body: AutoExecIn, actor: Executor, db: DbSession, runtime: Runtime) -> ExecOut:
+    """Run a command in a workspace's session (started if needed) or a new ephemeral sandbox."""
+    return await service.auto_exec(db, actor, runtime, body)
+
+
+@router.post(
+    "/v1/sessions/{session_id}/exec",
+    response_model=ExecOut,
+    response_model_exclude_unset=True,
+    dependencies=LIMITED,
+)
+async def exec_in_session(
+    session_id: str, body: ExecIn, actor: Executor, db: DbSession, runtime: Runtime
+) -> ExecOut:
+    """Run a command in a session: wait for it, or start it in the background."""
+    row = await sessions.get_running(db, actor, session_id)
+    return await service.run(db, actor, runtime, row, body)
+
+
+@router.get("/v1/sessions/{session_id}/commands", response_model=list[CommandOut])
+async def list_commands(session_id: str, actor: Reader, db: DbSession, runtime: Runtime) -> list[CommandOut]:
+    """Background commands of a session."""
+    return service.list_commands(runtime, await sessions.get_session(db, actor, session_id))
+
+
+@router.get("/v1/sessions/{session_id}/commands/{command_id}", response_model=CommandOut)
+async def get_command(
+    session_id: str, command_id: str, actor: Reader, db: DbSession, runtime: Runtime
+) -> CommandOut:
+    """Status of a background command."""
+    row = await sessions.get_session(db, actor, session_id)
+    return service.command_out(service.get_command(runtime, row, command_id))
+
+
+@router.get("/v1/sessions/{session_id}/commands/{command_id}/stream")
+async def stream_command(
+    session_id: str,
+    command_id: str,
+    actor: Reader,
+    db: DbSession,
+    runtime: Runtime,
+    offset: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: `stdout`/`stderr` chunks (id = byte offset), then `exit`."""
+    row = await sessions.get_session(db, actor, session_id)
+    resume = last_event_id or ""
+    start = offset if offset is not None else int(resume) if resume.isdigit() else 0
+    events = service.stream(runtime, row, command_id, start)
+    return StreamingResponse(
+        events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post(
+    "/v1/sessions/{session_id}/commands/{command_id}/stdin", response_model=CommandOut, dependencies=LIMITED
+)
+async def write_stdin(
+    session_id: str, command_id: str, body: StdinIn, actor: Executor, db: DbSession, runtime: Runtime
+) -> CommandOut:
+    """Send data to a background command's stdin; `eof` closes it."""
+    row = await sessions.get_running(db, actor, session_id)
+    return await service.write_stdin(runtime, row, command_id, body)
+
+
+@router.post(
+    "/v1/sessions/{session_id}/commands/{command_id}/kill", response_model=CommandOut, dependencies=LIMITED
+)
+async def kill_command(
+    session_id: str,
+    command_id: str,
+    actor: Executor,
+    db: DbSession,
+    runtime: Runtime,
+    body: KillIn | None = None,
+) -> CommandOut:
+    """Send a signal (default TERM) to a background command."""
+    row = await sessions.get_session(db, actor, session_id)
+    return await service.kill(db, actor, runtime, row, command_id, body or KillIn())

@@ -1,0 +1,188 @@
+"""Exec: foreground commands, background commands (stream, stdin, kill) and auto-spawn exec."""
+
+from __future__ import annotations
+
+import json
+import signal as signals
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.audit.service import record
+from chasm.auth.actor import Actor
+from chasm.exec.commands import BackgroundCommand
+from chasm.exec.exceptions import CommandNotFound, InvalidExecRequest, InvalidSignal
+from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
+from chasm.models import SandboxSession
+from chasm.sessions import service as sessions
+from chasm.sessions.runtime import SandboxRuntime
+from chasm.sessions.schemas import SessionCreate
+
+
+def _audit(
+    db: AsyncSession, actor: Actor, row: SandboxSession, body: ExecIn, extra: dict[str, object]
+) -> None:
+    record(
+        db,
+        actor,
+        "session.exec",
+        "session",
+        row.id,
+        summary=body.command[:200],
+        metadata={"background": body.background, **extra},
+    )
+
+
+async def run(
+    db: AsyncSession, actor: Actor, runtime: SandboxRuntime, row: SandboxSession, body: ExecIn
+) -> ExecOut:
+    sid = str(row.id)
+    sessions.mark_active(runtime, row)
+    workspace_id = str(row.workspace_id) if row.workspace_id else None
+    if body.background:
+        process = await runtime.driver.spawn(sid, body.command, cwd=body.cwd, env=body.env)
+        entry = runtime.commands.add(sid, body.command, process)
+        _audit(db, actor, row, body, {"command_id": entry.id})
+        return ExecOut(session_id=sid, workspace_id=workspace_id, command_id=entry.id, pid=entry.pid)
+    result = await runtime.driver.exec(
+        sid,
+        body.command,
+        cwd=body.cwd,
+        env=body.env,
+        timeout_ms=body.timeout_ms,
+        max_output_bytes=runtime.settings.exec_max_output_bytes,
+    )
+    _audit(db, actor, row, body, {"exit_code": result.exit_code, "timed_out": result.timed_out})
+    return ExecOut(
+        session_id=sid,
+        workspace_id=workspace_id,
+        exit_code=result.exit_code,
+        output=result.output,
+        output_truncated=result.output_truncated,
+        timed_out=result.timed_out,
+        duration_ms=round(result.duration_ms, 3),
+    )
+
+
+async def auto_exec(db: AsyncSession, actor: Actor, runtime: SandboxRuntime, body: AutoExecIn) -> ExecOut:
+    """With `workspace`: that workspace's live session (started if none); otherwise (or with
+    `ephemeral: true`) a new disposable sandbox. The answer names the session used."""
+    if body.workspace and body.ephemeral:
+        raise InvalidExecRequest("give either a workspace or ephemeral=true, not both")
+    ephemeral = not body.workspace
+    create = SessionCreate(
+        session_type="sandbox",
+        workspace=body.workspace,
+        ephemeral=ephemeral,
+        image=body.image,
+        network=body.network,
+    )
+    created = await sessions.create_session(db, actor, runtime, create)
+    plain = ExecIn(**body.model_dump(include=set(ExecIn.model_fields)))
+    return await run(db, actor, runtime, created.row, plain)
+
+
+def command_out(entry: BackgroundCommand) -> CommandOut:
+    return CommandOut(
+        id=entry.id,
+        session_id=entry.session_id,
+        command=entry.command,
+        pid=entry.pid,
+        status=entry.status,
+        exit_code=entry.exit_code,
+        output_bytes=entry.size,
+        output_truncated=entry.output_truncated,
+        started_at=entry.started_at,
+        ended_at=entry.ended_at,
+    )
+
+
+def get_command(runtime: SandboxRuntime, row: SandboxSession, command_id: str) -> BackgroundCommand:
+    entry = runtime.commands.get(str(row.id), command_id)
+    if entry is None:
+        raise CommandNotFound(command_id)
+    return entry
+
+
+def list_commands(runtime: SandboxRuntime, row: SandboxSession) -> list[CommandOut]:
+    return [command_out(entry) for entry in runtime.commands.list(str(row.id))]
+
+
+async def write_stdin(
+    runtime: SandboxRuntime, row: SandboxSession, command_id: str, body: StdinIn
+) -> CommandOut:
+    entry = get_command(runtime, row, command_id)
+    if entry.ended_at is not None:
+        raise InvalidExecRequest(f"command {command_id} has ended", status_code=409, code="command_ended")
+    sessions.mark_active(runtime, row)
+    if body.data:
+        await entry.process.write_stdin(body.data.encode())
+    if body.eof:
+        await entry.process.close_stdin()
+    return command_out(entry)
+
+
+def parse_signal(value: str | int) -> int:
+    if isinstance(value, int) or str(value).strip().isdigit():
+        number = int(value)
+        if number not in {int(s) for s in signals.Signals}:
+            raise InvalidSignal(f"unknown signal number {number}")
+        return number
+    name = str(value).strip().upper()
+    name = name if name.startswith("SIG") else "SIG" + name
+    try:
+        return int(signals.Signals[name])
+    except KeyError:
+        raise InvalidSignal(f"unknown signal '{value}'") from None
+
+
+async def kill(
+    db: AsyncSession,
+    actor: Actor,
+    runtime: SandboxRuntime,
+    row: SandboxSession,
+    command_id: str,
+    body: KillIn,
+) -> CommandOut:
+    entry = get_command(runtime, row, command_id)
+    signum = parse_signal(body.signal)
+    await entry.kill(signum)
+    record(
+        db,
+        actor,
+        "session.command.kill",
+        "session",
+        row.id,
+        metadata={"command_id": command_id, "signal": signum},
+    )
+    return command_out(entry)
+
+
+def _event(name: str, event_id: int, payload: dict[str, object]) -> str:
+    return f"id: {event_id}\nevent: {name}\ndata: {json.dumps(payload)}\n\n"
+
+
+def stream(runtime: SandboxRuntime, row: SandboxSession, command_id: str, offset: int) -> AsyncIterator[str]:
+    """Server-Sent Events of the command's output after byte `offset`, then an `exit` event.
+
+    Each event's id is the byte offset just past its chunk, so Last-Event-ID resumes exactly."""
+    entry = get_command(runtime, row, command_id)
+    sid = str(row.id)
+
+    async def events() -> AsyncIterator[str]:
+        with runtime.leases.hold(sid, "sse"):
+            yield "retry: 1000\n\n"
+            async for chunk in entry.follow(offset):
+                payload = {"offset": chunk.start, "data": chunk.data.decode("utf-8", "replace")}
+                yield _event(chunk.stream, chunk.end, payload)
+            yield _event(
+                "exit",
+                entry.size,
+                {
+                    "exit_code": entry.exit_code,
+                    "status": entry.status,
+                    "output_truncated": entry.output_truncated,
+                },
+            )
+
+    return events()

@@ -1,0 +1,81 @@
+"""The session gateway: `/s/{session_id}/forward/{port}/{path}` for HTTP and WebSocket.
+
+Admission: an API key or JWT of the session's account holding `sessions.write` (forwarding lets
+the caller act on whatever serves inside the sandbox), or the session's access token given as
+`X-Chasm-Session-Token`, `Authorization: Bearer`, or once as `?token=`, after which a cookie
+scoped to the session's gateway path keeps the browser admitted.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, WebSocket
+from fastapi.responses import StreamingResponse
+
+from chasm.gateway.exceptions import InvalidPort
+from chasm.gateway.proxy import forward_http, forward_websocket
+from chasm.kit.db import transaction
+from chasm.kit.errors import ChasmError
+from chasm.sessions.access import SessionAccess, authorize, cookie_name, refuse
+from chasm.sessions.exceptions import SessionNotRunning
+from chasm.sessions.runtime import runtime_of
+
+router = APIRouter(tags=["gateway"])
+
+GATEWAY_SCOPE = "sessions.write"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+SUBDOMAIN_FLAG = "chasm.gateway_subdomain"
+
+
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise InvalidPort(f"port must be between 1 and 65535, not {value}")
+    return value
+
+
+async def _admit(conn: Request | WebSocket, session_id: str) -> SessionAccess:
+    async with transaction(conn.app.state.sessionmaker) as db:
+        access = await authorize(conn, db, session_id, GATEWAY_SCOPE)
+    if access.row.status != "running":
+        raise SessionNotRunning(session_id)
+    runtime_of(conn.app).leases.touch(str(access.row.id))
+    return access
+
+
+def _prefix(conn: Request | WebSocket, session_id: str, port: int) -> str:
+    return f"/forward/{port}" if conn.scope.get(SUBDOMAIN_FLAG) else f"/s/{session_id}/forward/{port}"
+
+
+@router.api_route("/s/{session_id}/forward/{port}/{path:path}", methods=METHODS, include_in_schema=False)
+async def forward(session_id: str, port: int, path: str, request: Request) -> Response:
+    """Proxy an HTTP request to a port inside the sandbox."""
+    access = await _admit(request, session_id)
+    sid = str(access.row.id)
+    response: StreamingResponse = await forward_http(
+        request, runtime_of(request.app).driver, sid, _port(port), path, _prefix(request, sid, port)
+    )
+    if access.via_session_token and request.query_params.get("token") == access.token:
+        cookie_path = "/" if request.scope.get(SUBDOMAIN_FLAG) else f"/s/{sid}/"
+        response.set_cookie(
+            cookie_name(sid),
+            access.token or "",
+            path=cookie_path,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return response
+
+
+@router.websocket("/s/{session_id}/forward/{port}/{path:path}")
+async def forward_ws(websocket: WebSocket, session_id: str, port: int, path: str) -> None:
+    """Proxy a WebSocket to a port inside the sandbox."""
+    runtime = runtime_of(websocket.app)
+    try:
+        access = await _admit(websocket, session_id)
+        _port(port)
+    except ChasmError as error:
+        await refuse(websocket, error)
+        return
+    sid = str(access.row.id)
+    with runtime.leases.hold(sid, "gateway"):
+        await forward_websocket(websocket, runtime.driver, sid, port, path, _prefix(websocket, sid, port))

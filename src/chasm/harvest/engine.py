@@ -1,0 +1,799 @@
+"""The harvest engine: turns every unit of every source into stored chats, incrementally.
+
+For each unit the engine compares a fingerprint of its files (size and mtime of each) with the one
+stored in `harvest_files`: unchanged units are not read at all; an append-only log that only grew
+is parsed from where it was left and its new messages are appended; anything else is parsed again
+and its chats' messages replaced. Parsing runs in a worker (a process pool for large batches,
+since it is CPU-bound); storing uses Core bulk inserts, one transaction per unit, so a failure
+never leaves a half-stored chat and never touches what other units stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from chasm.harvest.model import ParsedChat, ParsedMessage, ParseOutcome, Resume, SourceUnit
+from chasm.harvest.spec import HarvestSource
+from chasm.kit.timeutil import utcnow
+from chasm.models import Chat, ChatMessage, ChatWorkspace, HarvestFile
+
+HEAD_BYTES = 4096
+PROCESS_POOL_MIN_BYTES = 32 * 1024 * 1024  # below this, spawning parser processes costs more than it saves
+IN_FLIGHT_PER_WORKER = 4
+CHUNK = 500  # rows per IN (...) list
+_T = TypeVar("_T")
+
+chats_t = cast(Table, Chat.__table__)
+messages_t = cast(Table, ChatMessage.__table__)
+workspaces_t = cast(Table, ChatWorkspace.__table__)
+files_t = cast(Table, HarvestFile.__table__)
+
+
+@dataclass
+class ProviderCounts:
+    units_seen: int = 0
+    units_parsed: int = 0
+    units_skipped: int = 0
+    chats_created: int = 0
+    chats_updated: int = 0
+    messages_added: int = 0
+    errors: int = 0
+    bytes_parsed: int = 0
+
+
+@dataclass
+class HarvestIssue:
+    provider: str
+    path: str
+    message: str
+    line: int | None = None
+
+    def as_text(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{self.provider}: {where}: {self.message}"
+
+
+@dataclass
+class HarvestReport:
+    providers: dict[str, ProviderCounts] = field(default_factory=dict)
+    issues: list[HarvestIssue] = field(default_factory=list)
+    duration_ms: int = 0
+
+    @property
+    def chats_stored(self) -> int:
+        return sum(c.chats_created + c.chats_updated for c in self.providers.values())
+
+    @property
+    def messages_added(self) -> int:
+        return sum(c.messages_added for c in self.providers.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "providers": {name: asdict(c) for name, c in self.providers.items()},
+            "providers_scanned": list(self.providers),
+            "sessions_count": self.chats_stored,
+            "messages_count": self.messages_added,
+            "errors": [i.as_text() for i in self.issues],
+            "issues": [asdict(i) for i in self.issues],
+            "duration_ms": self.duration_ms,
+        }
+
+
+@dataclass
+class SourcePlan:
+    """One source to harvest: where to look, and optionally which units only (a refresh)."""
+
+    source: HarvestSource
+    roots: list[Path]
+    unit_keys: set[str] | None = None
+
+
+# (provider, units done, units to parse)
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class _Known:
+    fingerprint: str
+    size: int
+    head_hash: str | None
+    resume_offset: int | None
+    resume_state: dict[str, Any] | None
+    chat_source_ids: list[str]
+    missing: bool
+
+
+@dataclass
+class _Job:
+    unit: SourceUnit
+    fingerprint: str
+    size: int
+    resume: Resume | None
+    known: _Known | None
+
+
+def _parse_unit(
+    source: HarvestSource, unit: SourceUnit, resume: Resume | None
+) -> tuple[ParseOutcome | None, str]:
+    """Runs in the worker: a source that raises is reported, not propagated."""
+    try:
+        return source.parse(unit, resume), ""
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _stat_fingerprint(paths: list[Path]) -> tuple[str, int] | None:
+    parts = []
+    size = 0
+    for i, path in enumerate(paths):
+        try:
+            st = os.stat(path)
+        except OSError:
+            if i == 0:
+                return None
+            parts.append("-")
+            continue
+        if i == 0:
+            size = st.st_size
+        parts.append(f"{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts), size
+
+
+def _head_hash(path: Path, length: int) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read(length)).hexdigest()
+    except OSError:
+        return None
+
+
+def content_hash(role: str, content: str, timestamp: datetime | None) -> str:
+    stamp = timestamp.isoformat() if timestamp is not None else ""
+    return hashlib.sha256(f"{role}\x00{content}\x00{stamp}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _clean(value: Any) -> Any:
+    """PostgreSQL refuses NUL characters in text and JSON; tools do write them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _cut(value: str | None, length: int) -> str | None:
+    if value is None:
+        return None
+    value = _clean(value)
+    return value[:length]
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    if ts is None:
+        return None
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+@dataclass
+class _Rows:
+    rows: list[dict[str, Any]]
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    tool_calls: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    model: str | None = None
+
+
+def message_rows(
+    chat_id: uuid.UUID, messages: Iterable[ParsedMessage], start_seq: int, seen_hashes: set[str]
+) -> _Rows:
+    """Rows for `chat_messages`; records without an id whose hash is in `seen_hashes` are dropped."""
+    out = _Rows([])
+    seq = start_seq
+    for m in messages:
+        ts = _aware(m.timestamp)
+        role = (m.role or "assistant")[:20]
+        text = _clean(m.content or "")
+        digest = content_hash(role, text, ts)
+        if m.source_id is None:
+            if digest in seen_hashes:
+                continue
+            seen_hashes.add(digest)
+        usage = m.usage
+        meta = _clean(m.metadata) if m.metadata else None
+        if usage is not None and usage.reasoning_tokens:
+            meta = {**(meta or {}), "reasoning_tokens": usage.reasoning_tokens}
+        calls = (
+            [
+                _clean(
+                    {"id": c.id, "name": c.name, "input": c.input, "output": c.output, "is_error": c.is_error}
+                )
+                for c in m.tool_calls
+            ]
+            if m.tool_calls
+            else None
+        )
+        row = {
+            "id": uuid.uuid4(),
+            "chat_id": chat_id,
+            "seq": seq,
+            "role": role,
+            "content": text,
+            "thinking": _clean(m.thinking) if m.thinking else None,
+            "tool_calls": calls,
+            "model": _cut(m.model, 200),
+            "source_id": _cut(m.source_id, 300),
+            "parent_source_id": _cut(m.parent_source_id, 300),
+            "content_hash": digest,
+            "input_tokens": usage.input_tokens if usage else 0,
+            "output_tokens": usage.output_tokens if usage else 0,
+            "cache_read_tokens": usage.cache_read_tokens if usage else 0,
+            "cache_write_tokens": usage.cache_write_tokens if usage else 0,
+            "created_at": ts,
+            "metadata": meta,
+        }
+        out.rows.append(row)
+        seq += 1
+        out.input_tokens += row["input_tokens"]
+        out.output_tokens += row["output_tokens"]
+        out.cache_read_tokens += row["cache_read_tokens"]
+        out.cache_write_tokens += row["cache_write_tokens"]
+        out.tool_calls += len(calls or ())
+        if ts is not None:
+            out.first = ts if out.first is None or ts < out.first else out.first
+            out.last = ts if out.last is None or ts > out.last else out.last
+        if m.model and role == "assistant":
+            out.model = m.model
+    return out
+
+
+def workspace_key(chat: ParsedChat) -> tuple[str, str] | None:
+    """(path, display name) of the chat's workspace, or None when the source knows none."""
+    if chat.workspace_path:
+        path = chat.workspace_path.rstrip("/\\") or chat.workspace_path
+        name = path.replace("\\", "/").rsplit("/", 1)[-1] or path
+        return path, chat.workspace_name or name
+    if chat.workspace_name:
+        return chat.workspace_name, chat.workspace_name
+    return None
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_sync_engine(engine: AsyncEngine) -> Engine | None:
+    """A plain (sync) engine on the same SQLite file, or None for other databases."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    sync = create_engine(
+        url.set(drivername="sqlite"), connect_args={"check_same_thread": False, "timeout": 30}
+    )
+    event.listen(sync, "connect", _sqlite_pragmas)
+    return sync
+
+
+class HarvestEngine:
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        account_id: uuid.UUID,
+        *,
+        workers: int = 1,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.maker = maker
+        self.account_id = account_id
+        self.workers = max(1, workers)
+        self.progress = progress
+        self._workspaces: dict[tuple[str, str], uuid.UUID] = {}
+        self._touched_workspaces: set[uuid.UUID] = set()
+        bind = maker.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):
+            raise TypeError("the sessionmaker must be bound to an AsyncEngine")
+        self._engine = bind
+        self._sync_engine: Engine | None = None
+
+    async def run(self, plans: Iterable[SourcePlan]) -> HarvestReport:
+        started = asyncio.get_running_loop().time()
+        report = HarvestReport()
+        self._sync_engine = _sqlite_sync_engine(self._engine)
+        try:
+            await self._load_workspaces()
+            for plan in plans:
+                counts = report.providers.setdefault(plan.source.name, ProviderCounts())
+                await self._harvest_source(plan, counts, report.issues)
+            await self._mark_workspaces()
+        finally:
+            if self._sync_engine is not None:
+                self._sync_engine.dispose()
+                self._sync_engine = None
+        report.duration_ms = int((asyncio.get_running_loop().time() - started) * 1000)
+        return report
+
+    async def _load_workspaces(self) -> None:
+        async with self.maker() as s:
+            result = await s.execute(
+                select(workspaces_t.c.id, workspaces_t.c.path, workspaces_t.c.provider).where(
+                    workspaces_t.c.account_id == self.account_id
+                )
+            )
+            self._workspaces = {(r.path, r.provider or ""): r.id for r in result}
+
+    async def _harvest_source(
+        self, plan: SourcePlan, counts: ProviderCounts, issues: list[HarvestIssue]
+    ) -> None:
+        source = plan.source
+        provider = source.name
+        roots = [r for r in plan.roots if r.exists()]
+        try:
+            units = await asyncio.to_thread(lambda: list(source.discover(roots))) if roots else []
+        except Exception as exc:
+            issues.append(HarvestIssue(provider, ", ".join(map(str, roots)), f"discovery failed: {exc}"))
+            counts.errors += 1
+            return
+        if plan.unit_keys is not None:
+            units = [u for u in units if u.key in plan.unit_keys]
+        counts.units_seen = len(units)
+        fingerprints = await self._write(lambda conn: self._fingerprints(conn, provider))
+        changed: list[tuple[SourceUnit, str, int]] = []
+        for unit in units:
+            stat = _stat_fingerprint(unit.paths)
+            if stat is None or fingerprints.get(unit.key) == (stat[0], False):
+                counts.units_skipped += 1  # unchanged (or vanished since discovery): not read
+                continue
+            changed.append((unit, *stat))
+        if plan.unit_keys is None:
+            seen = {u.key for u in units}
+            await self._flag_missing(
+                provider, [k for k, (_, missing) in fingerprints.items() if k not in seen and not missing]
+            )
+        if not changed:
+            return
+        known = await self._write(lambda conn: self._known(conn, provider, [u.key for u, _, _ in changed]))
+        jobs = [
+            _Job(unit, fp, size, self._resume_point(unit, size, fp, known.get(unit.key)), known.get(unit.key))
+            for unit, fp, size in changed
+        ]
+        chats = await self._write(lambda conn: self._chat_ids(conn, provider))
+        await self._parse_and_store(source, jobs, chats, counts, issues)
+        await self._link_parents(provider)
+
+    def _resume_point(
+        self, unit: SourceUnit, size: int, fingerprint: str, previous: _Known | None
+    ) -> Resume | None:
+        if not unit.resumable or previous is None or previous.resume_offset is None or previous.missing:
+            return None
+        if size <= previous.size or previous.head_hash is None:
+            return None
+        if fingerprint.split("|")[1:] != previous.fingerprint.split("|")[1:]:
+            return None  # a side file changed too: parse everything again
+        if _head_hash(unit.paths[0], min(previous.size, HEAD_BYTES)) != previous.head_hash:
+            return None  # rewritten, not appended
+        return Resume(previous.resume_offset, dict(previous.resume_state or {}))
+
+    def _fingerprints(self, conn: Connection, provider: str) -> dict[str, tuple[str, bool]]:
+        """Every unit's fingerprint in one query: deciding that a unit is unchanged reads no file."""
+        rows = conn.execute(
+            select(files_t.c.unit_key, files_t.c.fingerprint, files_t.c.missing).where(
+                files_t.c.account_id == self.account_id, files_t.c.provider == provider
+            )
+        )
+        return {key: (fingerprint, bool(missing)) for key, fingerprint, missing in rows}
+
+    def _known(self, conn: Connection, provider: str, keys: list[str]) -> dict[str, _Known]:
+        known: dict[str, _Known] = {}
+        for i in range(0, len(keys), CHUNK):
+            rows = conn.execute(
+                select(
+                    files_t.c.unit_key,
+                    files_t.c.fingerprint,
+                    files_t.c.size,
+                    files_t.c.head_hash,
+                    files_t.c.resume_offset,
+                    files_t.c.resume_state,
+                    files_t.c.chat_source_ids,
+                    files_t.c.missing,
+                ).where(
+                    files_t.c.account_id == self.account_id,
+                    files_t.c.provider == provider,
+                    files_t.c.unit_key.in_(keys[i : i + CHUNK]),
+                )
+            )
+            for r in rows:
+                known[r.unit_key] = _Known(
+                    r.fingerprint,
+                    r.size,
+                    r.head_hash,
+                    r.resume_offset,
+                    r.resume_state,
+                    list(r.chat_source_ids or []),
+                    r.missing,
+                )
+        return known
+
+    def _chat_ids(self, conn: Connection, provider: str) -> dict[str, uuid.UUID]:
+        rows = conn.execute(
+            select(chats_t.c.source_id, chats_t.c.id).where(
+                chats_t.c.account_id == self.account_id, chats_t.c.provider == provider
+            )
+        )
+        return {source_id: chat_id for source_id, chat_id in rows}
+
+    async def _flag_missing(self, provider: str, keys: list[str]) -> None:
+        gone = [k for k in keys if not Path(k).exists()]
+        if not gone:
+            return
+        async with self.maker() as s, s.begin():
+            for i in range(0, len(gone), CHUNK):
+                part = gone[i : i + CHUNK]
+                rows = await s.execute(
+                    select(files_t.c.chat_source_ids).where(
+                        files_t.c.account_id == self.account_id,
+                        files_t.c.provider == provider,
+                        files_t.c.unit_key.in_(part),
+                    )
+                )
+                source_ids = [sid for r in rows for sid in (r.chat_source_ids or [])]
+                await s.execute(
+                    update(files_t)
+                    .where(
+                        files_t.c.account_id == self.account_id,
+                        files_t.c.provider == provider,
+                        files_t.c.unit_key.in_(part),
+                    )
+                    .values(missing=True)
+                )
+                for j in range(0, len(source_ids), CHUNK):
+                    await s.execute(
+                        update(chats_t)
+                        .where(
+                            chats_t.c.account_id == self.account_id,
+                            chats_t.c.provider == provider,
+                            chats_t.c.source_id.in_(source_ids[j : j + CHUNK]),
+                        )
+                        .values(source_missing=True)
+                    )
+
+    def _executor(self, jobs: list[_Job]) -> Executor:
+        if self.workers > 1 and sum(j.size for j in jobs) >= PROCESS_POOL_MIN_BYTES:
+            return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return ThreadPoolExecutor(1, thread_name_prefix="chasm-harvest")
+
+    async def _parse_and_store(
+        self,
+        source: HarvestSource,
+        jobs: list[_Job],
+        chats: dict[str, uuid.UUID],
+        counts: ProviderCounts,
+        issues: list[HarvestIssue],
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        done = 0
+        with self._executor(jobs) as pool:
+            # A parser thread would hold the GIL while the database thread waits for it: in thread
+            # mode parse one unit at a time, between stores; processes overlap parse and store.
+            window = self.workers * IN_FLIGHT_PER_WORKER if isinstance(pool, ProcessPoolExecutor) else 1
+            pending: dict[asyncio.Future[tuple[ParseOutcome | None, str]], _Job] = {}
+            queue = iter(jobs)
+            while True:
+                while len(pending) < window:
+                    job = next(queue, None)
+                    if job is None:
+                        break
+                    fut = loop.run_in_executor(pool, _parse_unit, source, job.unit, job.resume)
+                    pending[fut] = job
+                if not pending:
+                    break
+                finished, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for fut in finished:
+                    job = pending.pop(fut)
+                    outcome, error = fut.result()
+                    await self._store_unit(source.name, job, outcome, error, chats, counts, issues)
+                    done += 1
+                    if self.progress is not None:
+                        self.progress(source.name, done, len(jobs))
+
+    async def _store_unit(
+        self,
+        provider: str,
+        job: _Job,
+        outcome: ParseOutcome | None,
+        error: str,
+        chats: dict[str, uuid.UUID],
+        counts: ProviderCounts,
+        issues: list[HarvestIssue],
+    ) -> None:
+        primary = str(job.unit.paths[0]) if job.unit.paths else job.unit.key
+        if outcome is None:
+            issues.append(HarvestIssue(provider, primary, f"could not be parsed: {error}"))
+            counts.errors += 1
+            return
+        for issue in outcome.issues:
+            issues.append(HarvestIssue(provider, issue.path, issue.message, issue.line))
+        counts.errors += len(outcome.issues)
+        if not outcome.chats and outcome.issues and job.known is not None and job.resume is None:
+            return  # a unit that now fails to parse keeps what it stored before, and is retried next time
+        counts.units_parsed += 1
+        counts.bytes_parsed += job.size - (job.resume.offset if job.resume else 0)
+        appending = job.resume is not None
+        created: dict[str, uuid.UUID] = {}
+
+        def work(conn: Connection) -> tuple[int, int]:
+            updated = added = 0
+            for parsed in outcome.chats:
+                chat_id = chats.get(parsed.source_id) or created.get(parsed.source_id)
+                if chat_id is None:
+                    chat_id, n = self._insert_chat(conn, provider, parsed)
+                    created[parsed.source_id] = chat_id
+                elif appending:
+                    n = self._append_messages(conn, chat_id, parsed)
+                    updated += 1
+                else:
+                    n = self._replace_messages(conn, chat_id, provider, parsed)
+                    updated += 1
+                added += n
+            self._save_file(conn, provider, job, outcome)
+            return updated, added
+
+        try:
+            updated, added = await self._write(work)
+        except Exception as exc:
+            # The unit's transaction rolled back: nothing of it is stored, the rest goes on.
+            issues.append(
+                HarvestIssue(provider, primary, f"could not be stored: {type(exc).__name__}: {exc}")
+            )
+            counts.errors += 1
+            counts.units_parsed -= 1
+            await self._load_workspaces()  # forget workspaces created in the rolled-back transaction
+            return
+        chats.update(created)
+        counts.chats_created += len(created)
+        counts.chats_updated += updated
+        counts.messages_added += added
+
+    async def _write(self, work: Callable[[Connection], _T]) -> _T:
+        """Run `work` in one transaction on a sync connection. On SQLite it runs in a thread on a
+        plain sqlite3 connection, so its statements do not each hop to aiosqlite's thread."""
+        if self._sync_engine is not None:
+            sync_engine = self._sync_engine
+
+            def run() -> _T:
+                with sync_engine.begin() as conn:
+                    return work(conn)
+
+            return await asyncio.to_thread(run)
+        async with self._engine.begin() as conn:
+            return await conn.run_sync(work)
+
+    def _workspace_id(self, s: Connection, provider: str, parsed: ParsedChat) -> uuid.UUID | None:
+        key = workspace_key(parsed)
+        if key is None:
+            return None
+        path, name = _cut(key[0], 2000) or "", _cut(key[1], 500) or ""
+        found = self._workspaces.get((path, provider))
+        if found is None:
+            found = uuid.uuid4()
+            now = utcnow()
+            s.execute(
+                insert(workspaces_t).values(
+                    id=found,
+                    account_id=self.account_id,
+                    name=name,
+                    path=path,
+                    provider=provider,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            self._workspaces[(path, provider)] = found
+        self._touched_workspaces.add(found)
+        return found
+
+    def _chat_values(self, parsed: ParsedChat, workspace_id: uuid.UUID | None) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "workspace_id": workspace_id,
+            "source_path": _cut(parsed.source_path, 2000),
+            "source_missing": False,
+            "parent_source_id": _cut(parsed.parent_source_id, 300),
+        }
+        if parsed.title:
+            values["title"] = _cut(parsed.title, 1000)
+        if parsed.metadata:
+            values["metadata"] = _clean(parsed.metadata)
+        return values
+
+    @staticmethod
+    def _totals(parsed: ParsedChat, rows: _Rows) -> dict[str, Any]:
+        return {
+            "message_count": len(rows.rows),
+            "input_tokens": rows.input_tokens,
+            "output_tokens": rows.output_tokens,
+            "cache_read_tokens": rows.cache_read_tokens,
+            "cache_write_tokens": rows.cache_write_tokens,
+            "tool_call_count": rows.tool_calls,
+            "started_at": _aware(parsed.created_at) or rows.first,
+            "updated_at": _aware(parsed.updated_at) or rows.last or utcnow(),
+            "model": _cut(parsed.model or rows.model, 200),
+        }
+
+    def _insert_chat(self, s: Connection, provider: str, parsed: ParsedChat) -> tuple[uuid.UUID, int]:
+        chat_id = uuid.uuid4()
+        rows = message_rows(chat_id, parsed.messages, 0, set())
+        values = self._chat_values(parsed, self._workspace_id(s, provider, parsed))
+        values.setdefault("title", None)
+        values.setdefault("metadata", None)
+        s.execute(
+            insert(chats_t).values(
+                id=chat_id,
+                account_id=self.account_id,
+                provider=provider,
+                source_id=_cut(parsed.source_id, 300),
+                tags=[],
+                archived=False,
+                created_at=_aware(parsed.created_at) or utcnow(),
+                **self._totals(parsed, rows),
+                **values,
+            )
+        )
+        if rows.rows:
+            s.execute(insert(messages_t), rows.rows)
+        return chat_id, len(rows.rows)
+
+    def _replace_messages(self, s: Connection, chat_id: uuid.UUID, provider: str, parsed: ParsedChat) -> int:
+        s.execute(delete(messages_t).where(messages_t.c.chat_id == chat_id))
+        rows = message_rows(chat_id, parsed.messages, 0, set())
+        if rows.rows:
+            s.execute(insert(messages_t), rows.rows)
+        values = self._chat_values(parsed, self._workspace_id(s, provider, parsed))
+        s.execute(
+            update(chats_t).where(chats_t.c.id == chat_id).values(**self._totals(parsed, rows), **values)
+        )
+        return len(rows.rows)
+
+    def _append_messages(self, s: Connection, chat_id: uuid.UUID, parsed: ParsedChat) -> int:
+        last_seq = (
+            s.execute(select(func.max(messages_t.c.seq)).where(messages_t.c.chat_id == chat_id))
+        ).scalar()
+        candidates = [
+            content_hash((m.role or "assistant")[:20], _clean(m.content or ""), _aware(m.timestamp))
+            for m in parsed.messages
+            if m.source_id is None
+        ]
+        seen: set[str] = set()
+        for i in range(0, len(candidates), CHUNK):
+            found = s.execute(
+                select(messages_t.c.content_hash).where(
+                    messages_t.c.chat_id == chat_id, messages_t.c.content_hash.in_(candidates[i : i + CHUNK])
+                )
+            )
+            seen.update(found.scalars())
+        rows = message_rows(chat_id, parsed.messages, (last_seq + 1) if last_seq is not None else 0, seen)
+        if rows.rows:
+            s.execute(insert(messages_t), rows.rows)
+        values: dict[str, Any] = {
+            "message_count": chats_t.c.message_count + len(rows.rows),
+            "input_tokens": chats_t.c.input_tokens + rows.input_tokens,
+            "output_tokens": chats_t.c.output_tokens + rows.output_tokens,
+            "cache_read_tokens": chats_t.c.cache_read_tokens + rows.cache_read_tokens,
+            "cache_write_tokens": chats_t.c.cache_write_tokens + rows.cache_write_tokens,
+            "tool_call_count": chats_t.c.tool_call_count + rows.tool_calls,
+            "started_at": func.coalesce(chats_t.c.started_at, rows.first),
+            "source_missing": False,
+        }
+        if rows.last is not None or parsed.updated_at is not None:
+            values["updated_at"] = _aware(parsed.updated_at) or rows.last
+        if parsed.model or rows.model:
+            values["model"] = _cut(parsed.model or rows.model, 200)
+        if parsed.title:
+            values["title"] = _cut(parsed.title, 1000)
+        s.execute(update(chats_t).where(chats_t.c.id == chat_id).values(**values))
+        return len(rows.rows)
+
+    def _save_file(self, s: Connection, provider: str, job: _Job, outcome: ParseOutcome) -> None:
+        source_ids = [c.source_id for c in outcome.chats]
+        if job.resume is not None and job.known is not None:
+            source_ids = list(dict.fromkeys([*job.known.chat_source_ids, *source_ids]))
+        elif job.known is not None:
+            dropped = [sid for sid in job.known.chat_source_ids if sid not in set(source_ids)]
+            if dropped:
+                s.execute(
+                    update(chats_t)
+                    .where(
+                        chats_t.c.account_id == self.account_id,
+                        chats_t.c.provider == provider,
+                        chats_t.c.source_id.in_(dropped[:CHUNK]),
+                    )
+                    .values(source_missing=True)
+                )
+        head = _head_hash(job.unit.paths[0], min(job.size, HEAD_BYTES)) if job.unit.resumable else None
+        values = {
+            "fingerprint": job.fingerprint[:200],
+            "size": job.size,
+            "head_hash": head,
+            "resume_offset": outcome.resume.offset if outcome.resume else None,
+            "resume_state": _clean(outcome.resume.state) if outcome.resume else None,
+            "chat_source_ids": source_ids,
+            "missing": False,
+            "harvested_at": utcnow(),
+        }
+        if job.known is None:
+            s.execute(
+                insert(files_t).values(
+                    id=uuid.uuid4(),
+                    account_id=self.account_id,
+                    provider=provider,
+                    unit_key=job.unit.key,
+                    **values,
+                )
+            )
+        else:
+            s.execute(
+                update(files_t)
+                .where(
+                    files_t.c.account_id == self.account_id,
+                    files_t.c.provider == provider,
+                    files_t.c.unit_key == job.unit.key,
+                )
+                .values(**values)
+            )
+
+    async def _link_parents(self, provider: str) -> None:
+        parent = chats_t.alias("parent")
+        parent_id = (
+            select(parent.c.id)
+            .where(
+                parent.c.account_id == chats_t.c.account_id,
+                parent.c.provider == chats_t.c.provider,
+                parent.c.source_id == chats_t.c.parent_source_id,
+            )
+            .scalar_subquery()
+        )
+        async with self.maker() as s, s.begin():
+            await s.execute(
+                update(chats_t)
+                .where(
+                    chats_t.c.account_id == self.account_id,
+                    chats_t.c.provider == provider,
+                    chats_t.c.parent_source_id.is_not(None),
+                    chats_t.c.parent_chat_id.is_(None),
+                )
+                .values(parent_chat_id=parent_id)
+            )
+
+    async def _mark_workspaces(self) -> None:
+        touched = list(self._touched_workspaces)
+        if not touched:
+            return
+        now = utcnow()
+        async with self.maker() as s, s.begin():
+            for i in range(0, len(touched), CHUNK):
+                await s.execute(
+                    update(workspaces_t)
+                    .where(workspaces_t.c.id.in_(touched[i : i + CHUNK]))
+                    .values(last_harvested=now, updated_at=now)
+                )

@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from chasm.kit.errors import ChasmError
+
+
+class UnknownProvider(ChasmError):
+    status_code = 400
+    code = "unknown_provider"

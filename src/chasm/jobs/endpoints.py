@@ -1,0 +1,68 @@
+"""/v1/jobs: enqueue, list, inspect, cancel and retry background jobs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from chasm.auth.deps import CurrentActor
+from chasm.auth.ratelimit import rate_limited
+from chasm.jobs import service
+from chasm.jobs.schemas import JobCreate, JobKindOut, JobOut, JobStatus
+from chasm.kit.deps import DbSession
+from chasm.kit.events import EventBus
+
+router = APIRouter(prefix="/v1/jobs", tags=["Jobs"])
+
+
+def get_bus(request: Request) -> EventBus | None:
+    return getattr(request.app.state, "events", None)
+
+
+Events = Annotated[EventBus | None, Depends(get_bus)]
+Limited = [Depends(rate_limited("jobs"))]
+
+
+@router.post("", status_code=201, dependencies=Limited)
+async def create_job(body: JobCreate, actor: CurrentActor, db: DbSession, bus: Events) -> JobOut:
+    """Enqueue a job; the same idempotency key returns the job created first."""
+    return await service.create_job(db, actor, body, bus)
+
+
+@router.get("")
+async def list_jobs(
+    actor: CurrentActor,
+    db: DbSession,
+    status: JobStatus | None = None,
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[JobOut]:
+    """Jobs of the active account, newest first."""
+    return await service.list_jobs(db, actor, status=status, kind=kind, limit=limit, offset=offset)
+
+
+@router.get("/kinds")
+async def list_kinds(actor: CurrentActor) -> list[JobKindOut]:
+    """The job kinds this server runs, each with the JSON Schema of its input."""
+    return service.list_kinds()
+
+
+@router.get("/{job_id}")
+async def get_job(job_id: uuid.UUID, actor: CurrentActor, db: DbSession) -> JobOut:
+    """One job with its status, attempts, result or error."""
+    return await service.get_job(db, actor, job_id)
+
+
+@router.post("/{job_id}/cancel", dependencies=Limited)
+async def cancel_job(job_id: uuid.UUID, actor: CurrentActor, db: DbSession, bus: Events) -> JobOut:
+    """Cancel a queued job, or ask a running one to stop."""
+    return await service.cancel_job(db, actor, job_id, bus)
+
+
+@router.post("/{job_id}/retry", dependencies=Limited)
+async def retry_job(job_id: uuid.UUID, actor: CurrentActor, db: DbSession, bus: Events) -> JobOut:
+    """Queue a failed or canceled job again."""
+    return await service.retry_job(db, actor, job_id, bus)

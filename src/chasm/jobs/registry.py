@@ -1,0 +1,118 @@
+"""The job kinds a server knows: each is an async handler with a pydantic input model.
+
+Domains declare kinds in their `tasks.py` with `@job_kind(...)` and list that module in
+`BUILTIN_TASK_MODULES`; the registry imports them on first use. A module that fails to import is
+logged and skipped, so one broken domain does not stop the server.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger("chasm.jobs")
+
+# Modules whose import registers job kinds. Domains append their own `chasm.<domain>.tasks`.
+BUILTIN_TASK_MODULES: list[str] = [
+    "chasm.jobs.tasks",
+    "chasm.workspaces.tasks",
+    "chasm.sessions.tasks",
+]
+
+
+class JobCanceled(Exception):
+    """Raised by `JobContext.check_canceled()` once the job's cancellation was requested."""
+
+
+@dataclass
+class JobContext:
+    job_id: uuid.UUID
+    account_id: uuid.UUID
+    kind: str
+    attempt: int  # 1 on the first run
+    app: FastAPI  # app.state.sessionmaker, app.state.events, app.state.settings, ...
+    _cancel_requested: Callable[[], Awaitable[bool]]
+
+    async def canceled(self) -> bool:
+        """Whether someone asked to cancel this job (handlers may stop early and cleanly)."""
+        return await self._cancel_requested()
+
+    async def check_canceled(self) -> None:
+        if await self.canceled():
+            raise JobCanceled()
+
+
+Handler = Callable[[JobContext, Any], Coroutine[Any, Any, dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    input_model: type[BaseModel]
+    handler: Handler
+    timeout_s: int
+    max_attempts: int
+    description: str
+    scope: str | None  # the scope a caller needs to enqueue it over HTTP; None: any principal
+    retry_backoff_s: float  # delay before the 2nd attempt; doubles for each further one
+
+
+_KINDS: dict[str, JobKind] = {}
+_loaded = False
+
+
+def job_kind(
+    name: str,
+    input_model: type[BaseModel],
+    *,
+    timeout_s: int = 300,
+    max_attempts: int = 3,
+    description: str = "",
+    scope: str | None = None,
+    retry_backoff_s: float = 2.0,
+) -> Callable[[Handler], Handler]:
+    """Register `handler(ctx, input) -> dict` as the job kind `name` (re-registering replaces it)."""
+
+    def decorate(handler: Handler) -> Handler:
+        doc = description or (handler.__doc__ or "").strip().split("\n")[0]
+        _KINDS[name] = JobKind(
+            name, input_model, handler, timeout_s, max(1, max_attempts), doc, scope, retry_backoff_s
+        )
+        return handler
+
+    return decorate
+
+
+def unregister(name: str) -> None:
+    _KINDS.pop(name, None)
+
+
+def load_builtin_kinds() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in BUILTIN_TASK_MODULES:
+        try:
+            importlib.import_module(module)
+        except Exception:
+            log.exception("could not load job kinds from %s; its kinds are unavailable", module)
+
+
+def get_kind(name: str) -> JobKind | None:
+    load_builtin_kinds()
+    return _KINDS.get(name)
+
+
+def all_kinds() -> list[JobKind]:
+    load_builtin_kinds()
+    return sorted(_KINDS.values(), key=lambda k: k.name)

@@ -1,0 +1,146 @@
+"""SQL of the jobs engine. Every state change a worker makes is a conditional UPDATE on the row's
+status (and lock owner), so two workers can never both win the same job on any database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.models import AuditEvent, Job
+
+
+async def get(session: AsyncSession, account_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
+    result = await session.execute(select(Job).where(Job.id == job_id, Job.account_id == account_id))
+    return result.scalar_one_or_none()
+
+
+async def get_any(session: AsyncSession, job_id: uuid.UUID) -> Job | None:
+    return await session.get(Job, job_id, populate_existing=True)
+
+
+async def by_idempotency_key(session: AsyncSession, account_id: uuid.UUID, key: str) -> Job | None:
+    result = await session.execute(
+        select(Job).where(Job.account_id == account_id, Job.idempotency_key == key)
+    )
+    return result.scalar_one_or_none()
+
+
+async def list_jobs(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    *,
+    status: str | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+) -> Sequence[Job]:
+    query = select(Job).where(Job.account_id == account_id)
+    if status:
+        query = query.where(Job.status == status)
+    if kind:
+        query = query.where(Job.kind == kind)
+    query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit).offset(offset)
+    return (await session.execute(query)).scalars().all()
+
+
+async def due_job_ids(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:
+    query = (
+        select(Job.id)
+        .where(Job.status == "queued", Job.run_at <= now)
+        .order_by(Job.run_at, Job.created_at)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def next_run_at(session: AsyncSession) -> datetime | None:
+    query = select(Job.run_at).where(Job.status == "queued").order_by(Job.run_at).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def _rowcount(result: Any) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+async def claim(
+    session: AsyncSession, job_id: uuid.UUID, worker: str, now: datetime, lease_until: datetime
+) -> bool:
+    """Take a queued, due job; only one of several concurrent callers sees True."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued", Job.run_at <= now)
+        .values(
+            status="running",
+            locked_by=worker,
+            locked_until=lease_until,
+            attempts=Job.attempts + 1,
+            started_at=now,
+            updated_at=now,
+            error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+async def heartbeat(
+    session: AsyncSession, job_id: uuid.UUID, worker: str, lease_until: datetime
+) -> bool | None:
+    """Extend the lease; answers whether cancellation was requested, or None if the lock was lost."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker, Job.status == "running")
+        .values(locked_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        return None
+    requested = await session.execute(select(Job.cancel_requested).where(Job.id == job_id))
+    return bool(requested.scalar_one())
+
+
+async def finish(session: AsyncSession, job_id: uuid.UUID, worker: str, **values: Any) -> bool:
+    """Leave `running` (to any status) if this worker still holds the job's lock."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker, Job.status == "running")
+        .values(locked_by=None, locked_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+async def expired_running(session: AsyncSession, now: datetime) -> Sequence[Job]:
+    query = select(Job).where(Job.status == "running", Job.locked_until < now).limit(100)
+    return (await session.execute(query)).scalars().all()
+
+
+async def release_expired(session: AsyncSession, job: Job, now: datetime, **values: Any) -> bool:
+    """Take a job back from a worker whose lease ran out (it stopped or lost the database)."""
+    result = await session.execute(
+        update(Job)
+        .where(
+            Job.id == job.id,
+            Job.status == "running",
+            Job.locked_by == job.locked_by,
+            Job.locked_until < now,
+        )
+        .values(locked_by=None, locked_until=None, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+async def delete_audit_events_before(session: AsyncSession, account_id: uuid.UUID, before: datetime) -> int:
+    result = await session.execute(
+        delete(AuditEvent)
+        .where(AuditEvent.account_id == account_id, AuditEvent.created_at < before)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)

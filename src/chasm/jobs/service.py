@@ -1,0 +1,231 @@
+"""The jobs facade: `enqueue` for every domain, and the operations behind /v1/jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.audit.service import record
+from chasm.auth.actor import Actor
+from chasm.jobs import registry, runtime
+from chasm.jobs import repository as repo
+from chasm.jobs.exceptions import (
+    JobInputInvalid,
+    JobNotFound,
+    JobScopeMissing,
+    JobStateConflict,
+    UnknownJobKind,
+)
+from chasm.jobs.schemas import JobCreate, JobKindOut, JobOut
+from chasm.kit.events import EventBus
+from chasm.kit.timeutil import aware, utcnow
+from chasm.models import Job
+
+JOB_UPDATED = "job.updated"
+_publishing: set[asyncio.Task[None]] = set()  # publications scheduled after commit, kept alive
+
+
+def event_payload(job: Job) -> dict[str, Any]:
+    return {
+        "id": str(job.id),
+        "account_id": str(job.account_id),
+        "kind": job.kind,
+        "status": job.status,
+        "attempts": job.attempts,
+        "error": job.error,
+    }
+
+
+def _publish_after_commit(session: AsyncSession, bus: EventBus | None, job: Job) -> None:
+    if bus is None:
+        return
+    payload = event_payload(job)
+
+    def publish() -> None:
+        task = asyncio.get_running_loop().create_task(bus.publish(JOB_UPDATED, payload))
+        _publishing.add(task)
+        task.add_done_callback(_publishing.discard)
+
+    runtime.after_commit(session, publish)
+
+
+def _validated_input(kind: registry.JobKind, data: dict[str, Any] | BaseModel) -> dict[str, Any]:
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    try:
+        return kind.input_model.model_validate(data).model_dump(mode="json")
+    except ValidationError as exc:
+        details = [
+            {"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors()
+        ]
+        raise JobInputInvalid(kind.name, details) from exc
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    kind: str,
+    input: dict[str, Any] | BaseModel,
+    run_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    created_by: str | None = None,
+) -> Job:
+    """Add a job in the caller's transaction: it exists (and workers wake) only once that commits.
+
+    A second call with the same `idempotency_key` in the account returns the first job.
+    """
+    job_kind = registry.get_kind(kind)
+    if job_kind is None:
+        raise UnknownJobKind(kind)
+    if idempotency_key is not None:
+        existing = await repo.by_idempotency_key(session, account_id, idempotency_key)
+        if existing is not None:
+            return existing
+    now = utcnow()
+    job = Job(
+        id=uuid.uuid4(),
+        account_id=account_id,
+        kind=kind,
+        input=_validated_input(job_kind, input),
+        status="queued",
+        attempts=0,
+        max_attempts=job_kind.max_attempts,
+        timeout_s=job_kind.timeout_s,
+        run_at=aware(run_at) or now,
+        idempotency_key=idempotency_key,
+        cancel_requested=False,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(job)
+    await session.flush()
+    runtime.after_commit(session, runtime.wake_workers)
+    return job
+
+
+def _principal(actor: Actor) -> str:
+    return f"{actor.principal_type}:{actor.principal_id}"
+
+
+def job_out(job: Job) -> JobOut:
+    return JobOut.model_validate(job, from_attributes=True)
+
+
+async def create_job(session: AsyncSession, actor: Actor, body: JobCreate, bus: EventBus | None) -> JobOut:
+    kind = registry.get_kind(body.kind)
+    if kind is None:
+        raise UnknownJobKind(body.kind)
+    if kind.scope is not None and not actor.has_scope(kind.scope):
+        raise JobScopeMissing(kind.name, kind.scope)
+    if body.idempotency_key is not None:
+        existing = await repo.by_idempotency_key(session, actor.account_id, body.idempotency_key)
+        if existing is not None:
+            return job_out(existing)
+    job = await enqueue(
+        session,
+        account_id=actor.account_id,
+        kind=body.kind,
+        input=body.input,
+        run_at=body.run_at,
+        idempotency_key=body.idempotency_key,
+        created_by=_principal(actor),
+    )
+    record(
+        session,
+        actor,
+        "job.create",
+        "job",
+        job.id,
+        summary=f"Enqueued {job.kind}",
+        metadata={"kind": job.kind},
+    )
+    _publish_after_commit(session, bus, job)
+    return job_out(job)
+
+
+async def list_jobs(
+    session: AsyncSession, actor: Actor, *, status: str | None, kind: str | None, limit: int, offset: int
+) -> list[JobOut]:
+    jobs = await repo.list_jobs(
+        session, actor.account_id, status=status, kind=kind, limit=limit, offset=offset
+    )
+    return [job_out(job) for job in jobs]
+
+
+async def get_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID) -> JobOut:
+    job = await repo.get(session, actor.account_id, job_id)
+    if job is None:
+        raise JobNotFound()
+    return job_out(job)
+
+
+def list_kinds() -> list[JobKindOut]:
+    return [
+        JobKindOut(
+            kind=kind.name,
+            description=kind.description,
+            input_schema=kind.input_model.model_json_schema(),
+            timeout_s=kind.timeout_s,
+            max_attempts=kind.max_attempts,
+            scope=kind.scope,
+        )
+        for kind in registry.all_kinds()
+    ]
+
+
+async def cancel_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID, bus: EventBus | None) -> JobOut:
+    """Queued jobs are canceled at once; a running job's handler is asked to stop (it is cancelled)."""
+    job = await repo.get(session, actor.account_id, job_id)
+    if job is None:
+        raise JobNotFound()
+    now = utcnow()
+    if job.status == "queued":
+        job.status = "canceled"
+        job.error = "canceled"
+        job.finished_at = now
+    elif job.status == "running":
+        job.cancel_requested = True
+
+        def cancel_here() -> None:
+            runtime.cancel_local(job_id)
+
+        runtime.after_commit(session, cancel_here)
+    else:
+        raise JobStateConflict(f"A {job.status} job cannot be canceled")
+    job.updated_at = now
+    record(session, actor, "job.cancel", "job", job.id, summary=f"Canceled {job.kind}")
+    await session.flush()
+    _publish_after_commit(session, bus, job)
+    return job_out(job)
+
+
+async def retry_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID, bus: EventBus | None) -> JobOut:
+    """A failed or canceled job goes back to the queue with a fresh set of attempts."""
+    job = await repo.get(session, actor.account_id, job_id)
+    if job is None:
+        raise JobNotFound()
+    if job.status not in ("failed", "canceled"):
+        raise JobStateConflict(f"Only failed or canceled jobs can be retried; this one is {job.status}")
+    now = utcnow()
+    job.status = "queued"
+    job.attempts = 0
+    job.run_at = now
+    job.error = None
+    job.result = None
+    job.cancel_requested = False
+    job.started_at = None
+    job.finished_at = None
+    job.updated_at = now
+    record(session, actor, "job.retry", "job", job.id, summary=f"Retried {job.kind}")
+    await session.flush()
+    runtime.after_commit(session, runtime.wake_workers)
+    _publish_after_commit(session, bus, job)
+    return job_out(job)

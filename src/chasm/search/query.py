@@ -1,0 +1,116 @@
+"""The user's search syntax, parsed once and rendered safely for each database.
+
+Syntax: words (all must match), "exact phrases", `OR` between alternatives, `-word` / `-"phrase"`
+to exclude, `word*` for a prefix. Everything else is text: nothing the user types reaches the
+database as query syntax, so a query can be empty of terms (400) but never malformed (500).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal_column
+from sqlalchemy.sql.expression import BindParameter, bindparam
+
+from chasm.search.exceptions import InvalidQuery
+
+MAX_QUERY_CHARS = 1000
+MAX_TERMS = 32
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+_WORD = re.compile(r"[^\W_]+")  # the tokenizers of both databases split on "_"
+
+
+@dataclass(frozen=True)
+class Term:
+    words: tuple[str, ...]  # one word, or the words of a phrase
+    prefix: bool = False
+    negated: bool = False
+
+
+@dataclass
+class Query:
+    """An OR of conjunctions; each conjunction needs at least one positive term."""
+
+    groups: list[list[Term]] = field(default_factory=list)
+
+    @property
+    def terms(self) -> list[Term]:
+        return [t for g in self.groups for t in g]
+
+
+def parse(text: str) -> Query:
+    if len(text) > MAX_QUERY_CHARS:
+        raise InvalidQuery(f"Search query is longer than {MAX_QUERY_CHARS} characters")
+    groups: list[list[Term]] = [[]]
+    for match in _TOKEN.finditer(text):
+        negated_phrase, phrase, bare = match.groups()
+        if bare is not None:
+            if bare == "OR":
+                groups.append([])
+                continue
+            negated = bare.startswith("-") and len(bare) > 1
+            body = bare[1:] if negated else bare
+            prefix = body.endswith("*")
+            words = tuple(_WORD.findall(body))
+            if words:
+                groups[-1].append(Term(words, prefix=prefix and len(words) == 1, negated=negated))
+            continue
+        words = tuple(_WORD.findall(phrase))
+        if words:
+            groups[-1].append(Term(words, negated=bool(negated_phrase)))
+    groups = [g for g in groups if g]
+    if not groups:
+        raise InvalidQuery("Search query contains no searchable words")
+    for group in groups:
+        if not any(not t.negated for t in group):
+            raise InvalidQuery("An exclusion (-word) needs at least one word to search for beside it")
+    query = Query(groups)
+    if len(query.terms) > MAX_TERMS:
+        raise InvalidQuery(f"Search query has more than {MAX_TERMS} terms")
+    return query
+
+
+def _fts5_term(term: Term) -> str:
+    quoted = '"' + " ".join(term.words).replace('"', '""') + '"'
+    return quoted + "*" if term.prefix else quoted
+
+
+def to_fts5(query: Query) -> str:
+    """An FTS5 MATCH string in which every user word is a quoted string."""
+    rendered = []
+    for group in query.groups:
+        positives = " AND ".join(_fts5_term(t) for t in group if not t.negated)
+        negatives = "".join(f" NOT {_fts5_term(t)}" for t in group if t.negated)
+        rendered.append(f"({positives}{negatives})")
+    return " OR ".join(rendered)
+
+
+def to_tsquery(query: Query, config: str = "english") -> ColumnElement[Any]:
+    """A PostgreSQL tsquery expression built from bound parameters only."""
+    cfg: ColumnElement[Any] = literal_column(f"'{config}'::regconfig")
+    counter = iter(range(MAX_TERMS * 2))
+
+    def param(value: str) -> BindParameter[str]:
+        return bindparam(f"tsq_{next(counter)}", value)
+
+    def term_query(term: Term) -> ColumnElement[Any]:
+        if term.prefix:
+            return func.to_tsquery(cfg, param(term.words[0] + ":*"))
+        if len(term.words) > 1:
+            return func.phraseto_tsquery(cfg, param(" ".join(term.words)))
+        return func.plainto_tsquery(cfg, param(term.words[0]))
+
+    result: ColumnElement[Any] | None = None
+    for group in query.groups:
+        conjunction: ColumnElement[Any] | None = None
+        for term in group:
+            part = term_query(term)
+            if term.negated:
+                part = func.tsquery_not(part)
+            conjunction = part if conjunction is None else func.tsquery_and(conjunction, part)
+        assert conjunction is not None
+        result = conjunction if result is None else func.tsquery_or(result, conjunction)
+    assert result is not None
+    return result

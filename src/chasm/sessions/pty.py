@@ -1,0 +1,124 @@
+"""`GET /v1/sessions/{id}/pty`: a WebSocket terminal.
+
+Frames from the client: binary or text frames are keystrokes; a text frame holding the JSON
+object `{"type": "resize", "cols": C, "rows": R}` resizes the terminal instead. Frames to the
+client: binary frames of terminal output, then a text frame `{"type": "exit", "exit_code": N}`
+when the shell ends. Every open connection holds a connection lease on the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from chasm.kit.db import transaction
+from chasm.kit.errors import ChasmError
+from chasm.sessions.access import authorize, refuse
+from chasm.sessions.exceptions import InvalidSessionRequest, SessionNotRunning
+from chasm.sessions.runtime import runtime_of
+from chasm.sessions.terminals import SHELLS, Terminal
+
+router = APIRouter(tags=["sessions"])
+
+MODES = (*SHELLS, "exec")
+_connections = itertools.count(1)
+
+
+def _size(value: str | None, default: int) -> int:
+    return max(1, min(int(value), 1000)) if value and value.isdigit() else default
+
+
+def parse_resize(text: str) -> tuple[int, int] | None:
+    if not text.startswith("{"):
+        return None
+    try:
+        message: Any = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(message, dict) and message.get("type") == "resize":
+        try:
+            return max(1, min(int(message["cols"]), 1000)), max(1, min(int(message["rows"]), 1000))
+        except (KeyError, TypeError, ValueError):
+            return None
+    return None
+
+
+async def _pump_input(websocket: WebSocket, terminal: Terminal) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        data: bytes | None = message.get("bytes")
+        text: str | None = message.get("text")
+        if text is not None:
+            size = parse_resize(text)
+            if size is not None:
+                await terminal.resize(*size)
+                continue
+            data = text.encode()
+        if data and not terminal.done.is_set():
+            await terminal.process.write_stdin(data)
+
+
+async def _pump_output(websocket: WebSocket, terminal: Terminal, queue: asyncio.Queue[bytes | None]) -> None:
+    while True:
+        data = await queue.get()
+        if data is None:
+            await terminal.done.wait()
+            await websocket.send_text(json.dumps({"type": "exit", "exit_code": terminal.exit_code}))
+            await websocket.close(code=1000)
+            return
+        await websocket.send_bytes(data)
+
+
+@router.websocket("/v1/sessions/{session_id}/pty")
+async def pty(websocket: WebSocket, session_id: str) -> None:
+    """WebSocket terminal (modes human | agent | exec)."""
+    runtime = runtime_of(websocket.app)
+    params = websocket.query_params
+    mode = params.get("mode", "human")
+    try:
+        async with transaction(websocket.app.state.sessionmaker) as db:
+            access = await authorize(websocket, db, session_id, "sessions.write")
+        if access.row.status != "running":
+            raise SessionNotRunning(session_id)
+        if mode not in MODES:
+            raise InvalidSessionRequest(f"mode must be one of {', '.join(MODES)}")
+        if mode == "exec" and not params.get("command"):
+            raise InvalidSessionRequest("mode=exec needs a `command` query parameter")
+    except ChasmError as error:
+        await refuse(websocket, error)
+        return
+    sid = str(access.row.id)
+    connection = next(_connections)
+    with runtime.leases.hold(sid, "pty"):
+        try:
+            terminal = await runtime.terminals.attach(
+                runtime.driver,
+                sid,
+                mode,
+                params.get("command"),
+                _size(params.get("cols"), 80),
+                _size(params.get("rows"), 24),
+                connection,
+            )
+        except ChasmError as error:
+            await refuse(websocket, error)
+            return
+        await websocket.accept()
+        queue = terminal.join()
+        reader = asyncio.create_task(_pump_input(websocket, terminal))
+        writer = asyncio.create_task(_pump_output(websocket, terminal, queue))
+        try:
+            await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reader, writer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+                    await task
+            await runtime.terminals.detach(sid, terminal, queue)

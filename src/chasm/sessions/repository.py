@@ -1,0 +1,80 @@
+"""SQL of the sessions domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.models import SandboxSession
+
+LIVE_STATUSES = ("creating", "running")
+
+
+async def get(session: AsyncSession, account_id: uuid.UUID, session_id: uuid.UUID) -> SandboxSession | None:
+    result = await session.execute(
+        select(SandboxSession).where(SandboxSession.account_id == account_id, SandboxSession.id == session_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_any(session: AsyncSession, session_id: uuid.UUID) -> SandboxSession | None:
+    """By id alone: for the gateway's per-session token and the reaper (no account in scope)."""
+    return await session.get(SandboxSession, session_id)
+
+
+async def live_for_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> SandboxSession | None:
+    result = await session.execute(
+        select(SandboxSession)
+        .where(SandboxSession.workspace_id == workspace_id, SandboxSession.status.in_(LIVE_STATUSES))
+        .order_by(SandboxSession.created_at.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def list_for_account(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    *,
+    status: str | None,
+    workspace_id: uuid.UUID | None,
+    session_type: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[SandboxSession], int]:
+    where = [SandboxSession.account_id == account_id]
+    if status is not None:
+        where.append(SandboxSession.status == status)
+    if workspace_id is not None:
+        where.append(SandboxSession.workspace_id == workspace_id)
+    if session_type is not None:
+        where.append(SandboxSession.session_type == session_type)
+    total = (
+        await session.execute(select(func.count()).select_from(SandboxSession).where(*where))
+    ).scalar_one()
+    rows = await session.execute(
+        select(SandboxSession)
+        .where(*where)
+        .order_by(SandboxSession.created_at.desc(), SandboxSession.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return rows.scalars().all(), int(total)
+
+
+async def live_ids(session: AsyncSession, account_id: uuid.UUID) -> Sequence[uuid.UUID]:
+    result = await session.execute(
+        select(SandboxSession.id).where(
+            SandboxSession.account_id == account_id, SandboxSession.status.in_(LIVE_STATUSES)
+        )
+    )
+    return result.scalars().all()
+
+
+async def all_live(session: AsyncSession) -> Sequence[SandboxSession]:
+    """Every live session of every account (server start and the reaper)."""
+    result = await session.execute(select(SandboxSession).where(SandboxSession.status.in_(LIVE_STATUSES)))
+    return result.scalars().all()

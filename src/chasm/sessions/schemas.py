@@ -1,0 +1,100 @@
+"""Request and response bodies of /v1/sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProxyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(max_length=2000)
+    username: str | None = Field(default=None, max_length=500)
+    password: str | None = Field(default=None, max_length=500)
+
+
+class NetworkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["none", "direct", "proxy"] = "none"
+    proxy: ProxyIn | None = None
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    session_type: str = "sandbox"
+    workspace: str | None = Field(default=None, description="workspace name or UUID")
+    ephemeral: bool = False
+    image: str | None = Field(default=None, max_length=300)
+    env: dict[str, str] | None = None
+    github_repo: str | None = Field(default=None, max_length=1000)
+    network: NetworkIn | None = None
+
+
+class Endpoints(BaseModel):
+    gateway_url: str
+    subdomain_url: str | None = None
+    pty_url: str
+    exec_url: str
+
+
+class SessionOut(BaseModel):
+    id: str
+    status: str
+    session_type: str
+    workspace_id: str | None
+    ephemeral: bool
+    image: str | None
+    network_mode: str
+    active_connection_leases: int
+    endpoints: Endpoints
+    access_token: str | None = Field(
+        default=None, description="per-session gateway token; shown only in the create response"
+    )
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    ended_reason: str | None
+
+
+class SessionList(BaseModel):
+    items: list[SessionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class BulkTerminate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    session_ids: list[str] | None = Field(default=None, max_length=500)
+    all: bool = False
+    force: bool = False
+
+
+class BulkTerminateResult(BaseModel):
+    terminated: list[str]
+    failed: list[dict[str, str]]
+
+
+class ResizeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cols: int = Field(ge=1, le=1000)
+    rows: int = Field(ge=1, le=1000)
+
+
+class ResizeOut(BaseModel):
+    cols: int
+    rows: int
+    terminals: int
+
+
+class SelfTestOut(BaseModel):
+    session_id: str
+    workspace_id: str | None
+    workspace_root: str
+    cwd: str
+    path: str
+    user: str
+    tools: dict[str, str | None]
+    exit_code: int | None

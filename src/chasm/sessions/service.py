@@ -1,0 +1,339 @@
+"""Sandbox sessions: create (or reuse a workspace's live one), list, get, terminate (spec 002, 004).
+
+Policy lives here (rules of 004, reuse, leases, reasons); isolation lives behind `SandboxDriver`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.audit.service import record
+from chasm.auth.actor import Actor
+from chasm.kit.crypto import keyed_hash, random_token
+from chasm.kit.errors import ChasmError
+from chasm.kit.ids import parse_uuid
+from chasm.kit.timeutil import utcnow
+from chasm.models import SandboxSession, Workspace
+from chasm.sessions import repository as repo
+from chasm.sessions.drivers.base import Limits, NetworkSpec, SandboxSpec
+from chasm.sessions.exceptions import (
+    InvalidSessionRequest,
+    SessionBusy,
+    SessionNotFound,
+    SessionNotRunning,
+    UnsupportedSessionType,
+)
+from chasm.sessions.runtime import SandboxRuntime, runtime_of
+from chasm.sessions.schemas import (
+    BulkTerminate,
+    BulkTerminateResult,
+    Endpoints,
+    SessionCreate,
+    SessionOut,
+)
+from chasm.workspaces import service as workspaces
+from chasm.workspaces.importer import clone_into, repository_url
+
+SESSION_TYPES = ("sandbox", "browser")
+WORKSPACE_ROOT = "/workspace"
+
+
+@dataclass
+class Created:
+    row: SandboxSession
+    access_token: str | None  # None when an existing live session was reused
+    created: bool
+
+
+def _image_root(runtime: SandboxRuntime, name: str) -> Path:
+    from chasm.sessions import images
+
+    return images.resolve(runtime.settings, name)
+
+
+def ephemeral_dir(runtime: SandboxRuntime, session_id: str) -> Path:
+    return runtime.settings.data_dir / "sandboxes" / "ephemeral" / session_id
+
+
+def endpoints(runtime: SandboxRuntime, base_url: str, session_id: str) -> Endpoints:
+    base = (runtime.settings.base_url or base_url).rstrip("/")
+    ws_base = "ws" + base[4:] if base.startswith("http") else base
+    domain = runtime.settings.base_domain
+    scheme = "https" if base.startswith("https") else "http"
+    return Endpoints(
+        gateway_url=f"{base}/s/{session_id}/",
+        subdomain_url=f"{scheme}://{session_id}.{domain}/" if domain else None,
+        pty_url=f"{ws_base}/v1/sessions/{session_id}/pty",
+        exec_url=f"{base}/v1/sessions/{session_id}/exec",
+    )
+
+
+def to_out(
+    runtime: SandboxRuntime, row: SandboxSession, base_url: str, access_token: str | None = None
+) -> SessionOut:
+    sid = str(row.id)
+    network = row.network or {}
+    return SessionOut(
+        id=sid,
+        status=row.status,
+        session_type=row.session_type,
+        workspace_id=str(row.workspace_id) if row.workspace_id else None,
+        ephemeral=row.ephemeral,
+        image=row.image,
+        network_mode=str(network.get("mode", "none")),
+        active_connection_leases=runtime.leases.count(sid),
+        endpoints=endpoints(runtime, base_url, sid),
+        access_token=access_token,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        ended_reason=row.ended_reason,
+    )
+
+
+async def get_session(db: AsyncSession, actor: Actor, session_id: str | uuid.UUID) -> SandboxSession:
+    """A session of the active account; 404 for an unknown id or another account's session."""
+    sid = parse_uuid(session_id)
+    row = await repo.get(db, actor.account_id, sid) if sid else None
+    if row is None:
+        raise SessionNotFound(session_id)
+    return row
+
+
+async def get_running(db: AsyncSession, actor: Actor, session_id: str | uuid.UUID) -> SandboxSession:
+    row = await get_session(db, actor, session_id)
+    if row.status != "running":
+        raise SessionNotRunning(session_id)
+    return row
+
+
+def _network(body: SessionCreate) -> tuple[NetworkSpec, dict[str, Any]]:
+    net = body.network
+    if net is None or net.mode == "none":
+        if net is not None and net.proxy is not None:
+            raise InvalidSessionRequest("network.proxy is only accepted with network.mode 'proxy'")
+        return NetworkSpec(), {"mode": "none"}
+    if net.mode == "proxy":
+        if net.proxy is None or not net.proxy.url.strip():
+            raise InvalidSessionRequest("network.mode 'proxy' needs network.proxy.url")
+        spec = NetworkSpec("proxy", net.proxy.url.strip(), net.proxy.username, net.proxy.password)
+        return spec, {"mode": "proxy", "proxy": {"url": spec.proxy_url, "username": spec.proxy_username}}
+    if net.proxy is not None:
+        raise InvalidSessionRequest("network.proxy is only accepted with network.mode 'proxy'")
+    return NetworkSpec("direct"), {"mode": "direct"}
+
+
+async def _resolve_target(db: AsyncSession, actor: Actor, body: SessionCreate) -> Workspace | None:
+    """Rules of 004: ephemeral → no workspace; otherwise a workspace selector is required."""
+    if body.session_type not in SESSION_TYPES:
+        raise InvalidSessionRequest(f"session_type must be one of {', '.join(SESSION_TYPES)}")
+    if body.session_type == "browser":
+        raise UnsupportedSessionType("browser sessions are not available yet")
+    if body.ephemeral:
+        if body.workspace:
+            raise InvalidSessionRequest("an ephemeral session cannot use a workspace")
+        return None
+    if not body.workspace:
+        raise InvalidSessionRequest("a workspace is required unless ephemeral is true")
+    if body.image is not None:
+        raise InvalidSessionRequest(
+            "image is accepted only for ephemeral sandboxes; a persistent sandbox uses its workspace's image"
+        )
+    if body.github_repo is not None:
+        raise InvalidSessionRequest(
+            "github_repo is accepted only for ephemeral sessions; use POST /v1/workspaces/import"
+        )
+    ws = await workspaces.resolve_workspace(db, actor, body.workspace)
+    if ws.session_type != body.session_type:
+        raise InvalidSessionRequest(
+            f"workspace '{ws.name}' is locked to {ws.session_type} sessions, not {body.session_type}"
+        )
+    if ws.status != "ready":
+        raise ChasmError(
+            f"workspace '{ws.name}' is not ready ({ws.status})", status_code=409, code="workspace_not_ready"
+        )
+    return ws
+
+
+async def create_session(
+    db: AsyncSession, actor: Actor, runtime: SandboxRuntime, body: SessionCreate
+) -> Created:
+    ws = await _resolve_target(db, actor, body)
+    if ws is None:
+        return await _start(db, actor, runtime, body, None)
+    async with runtime.workspace_lock(str(ws.id)):
+        live = await repo.live_for_workspace(db, ws.id)
+        if live is not None:
+            runtime.leases.touch(str(live.id))
+            return Created(live, None, False)
+        return await _start(db, actor, runtime, body, ws)
+
+
+async def _start(
+    db: AsyncSession, actor: Actor, runtime: SandboxRuntime, body: SessionCreate, ws: Workspace | None
+) -> Created:
+    network_spec, network = _network(body)
+    image = ws.image if ws is not None else body.image
+    image_root = _image_root(runtime, image) if image else None
+    token = random_token(24)
+    row = SandboxSession(
+        id=uuid.uuid4(),
+        account_id=actor.account_id,
+        workspace_id=ws.id if ws else None,
+        session_type=body.session_type,
+        status="creating",
+        ephemeral=ws is None,
+        image=image,
+        env=dict(body.env or {}),
+        network=network,
+        github_repo=body.github_repo,
+        driver=runtime.driver.name,
+        access_token_hash=keyed_hash(runtime.settings.secret_key or "", token),
+        created_by=str(actor.principal_id),
+    )
+    sid = str(row.id)
+    if ws is not None:
+        workdir = await runtime.storage.mount(workspaces.disk_id(ws))
+        ws.last_session_id = row.id
+    else:
+        workdir = ephemeral_dir(runtime, sid)
+        workdir.mkdir(parents=True, exist_ok=True)
+        if body.github_repo:
+            url = repository_url(body.github_repo, runtime.settings.github_base_url)
+            await clone_into(url, workdir, None, runtime.settings.import_timeout_s)
+    markers = {"CHASM_SESSION_ID": sid, "CHASM_WORKSPACE_ROOT": WORKSPACE_ROOT}
+    if ws is not None:
+        markers["CHASM_WORKSPACE_ID"] = str(ws.id)
+    spec = SandboxSpec(
+        session_id=sid,
+        workspace_dir=workdir,
+        workspace_id=str(ws.id) if ws else None,
+        image_root=image_root,
+        env={**(body.env or {}), **markers},
+        network=network_spec,
+        limits=Limits(),
+    )
+    try:
+        info = await runtime.driver.start(spec)
+    except BaseException:
+        await runtime.driver.stop(sid)
+        if ws is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    now = utcnow()
+    row.status = "running"
+    row.started_at = now
+    row.last_activity_at = now
+    row.driver_state = {"pid": info.pid, **info.state}
+    db.add(row)
+    await db.flush()
+    runtime.leases.touch(sid)
+    record(
+        db,
+        actor,
+        "session.create",
+        "session",
+        row.id,
+        summary=f"started {row.session_type} session" + (f" on workspace {ws.name}" if ws else ""),
+        metadata={"workspace_id": str(ws.id) if ws else None, "image": image, "network": network["mode"]},
+    )
+    return Created(row, token, True)
+
+
+async def end_session(runtime: SandboxRuntime, row: SandboxSession, reason: str) -> None:
+    """Stop the machine and mark the row terminated (the caller's transaction persists it)."""
+    sid = str(row.id)
+    await runtime.release(sid)
+    await runtime.driver.stop(sid)
+    if row.ephemeral:
+        shutil.rmtree(ephemeral_dir(runtime, sid), ignore_errors=True)
+    row.status = "terminated"
+    row.ended_at = utcnow()
+    row.ended_reason = reason
+
+
+async def terminate(
+    db: AsyncSession, actor: Actor, runtime: SandboxRuntime, row: SandboxSession, force: bool
+) -> SandboxSession:
+    if row.status == "terminated":
+        return row
+    leases = runtime.leases.count(str(row.id))
+    if leases and not force:
+        raise SessionBusy(
+            f"Session {row.id} has {leases} active connection(s); close them or pass force=true"
+        )
+    await end_session(runtime, row, "requested")
+    record(db, actor, "session.terminate", "session", row.id, metadata={"force": force, "leases": leases})
+    return row
+
+
+async def terminate_for_workspace(
+    app: FastAPI, db: AsyncSession, actor: Actor, session_id: uuid.UUID
+) -> None:
+    """Used by the workspaces domain when a forced delete/restore must end the attached session."""
+    row = await repo.get(db, actor.account_id, session_id)
+    if row is not None:
+        await terminate(db, actor, runtime_of(app), row, force=True)
+
+
+async def bulk_terminate(
+    db: AsyncSession, actor: Actor, runtime: SandboxRuntime, body: BulkTerminate
+) -> BulkTerminateResult:
+    if body.all == bool(body.session_ids):
+        raise InvalidSessionRequest("give either session_ids or all=true")
+    ids: Sequence[str | uuid.UUID] = (
+        await repo.live_ids(db, actor.account_id) if body.all else list(body.session_ids or [])
+    )
+    done: list[str] = []
+    failed: list[dict[str, str]] = []
+    for sid in ids:
+        try:
+            row = await get_session(db, actor, sid)
+            await terminate(db, actor, runtime, row, body.force)
+            done.append(str(row.id))
+        except ChasmError as exc:
+            failed.append({"id": str(sid), "code": exc.code, "message": exc.message})
+    return BulkTerminateResult(terminated=done, failed=failed)
+
+
+async def list_sessions(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    status: str | None,
+    workspace: str | None,
+    session_type: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[SandboxSession], int]:
+    ws_id = (await workspaces.resolve_workspace(db, actor, workspace)).id if workspace else None
+    return await repo.list_for_account(
+        db,
+        actor.account_id,
+        status=status,
+        workspace_id=ws_id,
+        session_type=session_type,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def mark_active(runtime: SandboxRuntime, row: SandboxSession) -> None:
+    """Exec and file transfers keep a session from idling out."""
+    row.last_activity_at = utcnow()
+    runtime.leases.touch(str(row.id))
+
+
+async def resize(runtime: SandboxRuntime, row: SandboxSession, cols: int, rows: int) -> int:
+    terminals = runtime.terminals.of_session(str(row.id))
+    for terminal in terminals:
+        await terminal.resize(cols, rows)
+    return len(terminals)

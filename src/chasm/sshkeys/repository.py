@@ -1,0 +1,29 @@
+"""Queries of SSH keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.models import SshKey
+
+
+async def for_account(session: AsyncSession, account_id: uuid.UUID) -> list[SshKey]:
+    result = await session.execute(
+        select(SshKey).where(SshKey.account_id == account_id).order_by(SshKey.created_at, SshKey.name)
+    )
+    return list(result.scalars())
+
+
+async def get(session: AsyncSession, account_id: uuid.UUID, key_id: uuid.UUID) -> SshKey | None:
+    result = await session.execute(select(SshKey).where(SshKey.account_id == account_id, SshKey.id == key_id))
+    return result.scalar_one_or_none()
+
+
+async def by_fingerprint(session: AsyncSession, account_id: uuid.UUID, fingerprint: str) -> SshKey | None:
+    result = await session.execute(
+        select(SshKey).where(SshKey.account_id == account_id, SshKey.fingerprint == fingerprint)
+    )
+    return result.scalar_one_or_none()

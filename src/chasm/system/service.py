@@ -1,0 +1,117 @@
+"""Chat settings per account, system information, database upkeep and cache clearing."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from importlib.metadata import entry_points
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from chasm import __version__
+from chasm.audit.service import record
+from chasm.auth.actor import Actor
+from chasm.kit.errors import Forbidden
+from chasm.kit.timeutil import utcnow
+from chasm.models import ChatSettings
+from chasm.system import caches
+from chasm.system import repository as repo
+from chasm.system.schemas import ChatSettingsDoc, ChatSettingsUpdate
+
+HARVEST_SOURCES_GROUP = "chasm.harvest_sources"
+
+
+def _document(stored: dict[str, Any] | None) -> ChatSettingsDoc:
+    """The stored document over the defaults; fields a newer schema dropped are ignored."""
+    data = dict(stored or {})
+    known = {k: v for k, v in data.items() if k in ChatSettingsDoc.model_fields}
+    try:
+        return ChatSettingsDoc.model_validate(known)
+    except ValidationError:
+        return ChatSettingsDoc()
+
+
+async def get_settings(session: AsyncSession, actor: Actor) -> dict[str, Any]:
+    row = await repo.get_settings_row(session, actor.account_id)
+    return _document(row.data if row else None).model_dump()
+
+
+async def update_settings(session: AsyncSession, actor: Actor, update: ChatSettingsUpdate) -> dict[str, Any]:
+    row = await repo.get_settings_row(session, actor.account_id)
+    current = _document(row.data if row else None)
+    changes = update.model_dump(exclude_unset=True, exclude_none=True)
+    merged = ChatSettingsDoc.model_validate({**current.model_dump(), **changes})
+    data = merged.model_dump()
+    if row is None:
+        session.add(ChatSettings(account_id=actor.account_id, data=data))
+    else:
+        row.data = data
+        row.updated_at = utcnow()
+    record(
+        session,
+        actor,
+        "settings.update",
+        "chat_settings",
+        actor.account_id,
+        metadata={"fields": sorted(changes)},
+    )
+    return data
+
+
+async def harvest_roots(session: AsyncSession, account_id: uuid.UUID) -> dict[str, list[str]]:
+    """Extra harvest folders per provider id, as configured in the account's settings."""
+    row = await repo.get_settings_row(session, account_id)
+    return _document(row.data if row else None).harvest.roots
+
+
+def harvest_source_names() -> list[str]:
+    return sorted({ep.name for ep in entry_points(group=HARVEST_SOURCES_GROUP)})
+
+
+async def system_info(
+    session: AsyncSession, actor: Actor, engine: AsyncEngine, started: float
+) -> dict[str, Any]:
+    """Spec 001 SystemInfo, plus the database backend and uptime."""
+    chats, workspaces, providers_used = await repo.library_counts(session, actor.account_id)
+    return {
+        "version": __version__,
+        "database_size_bytes": await repo.database_size(engine),
+        "session_count": chats,
+        "workspace_count": workspaces,
+        "provider_count": len(harvest_source_names()),
+        "providers_with_sessions": providers_used,
+        "database_backend": engine.dialect.name,
+        "uptime_seconds": int(time.monotonic() - started),
+    }
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor.role not in ("owner", "admin"):
+        raise Forbidden("Only an owner or admin of the account may maintain the server")
+
+
+async def vacuum(session: AsyncSession, actor: Actor, engine: AsyncEngine) -> dict[str, Any]:
+    """Compact and re-analyse the database; report the sizes before and after."""
+    _require_admin(actor)
+    before = await repo.database_size(engine)
+    started = time.perf_counter()
+    outcome = await repo.vacuum(engine)
+    result = {
+        **outcome,
+        "backend": engine.dialect.name,
+        "size_before_bytes": before,
+        "size_after_bytes": await repo.database_size(engine),
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    record(session, actor, "system.vacuum", "database", engine.dialect.name, metadata=result)
+    return result
+
+
+async def clear_caches(session: AsyncSession, actor: Actor) -> dict[str, Any]:
+    """Empty the server's in-process caches and say how many entries each held."""
+    _require_admin(actor)
+    cleared = caches.clear_all()
+    record(session, actor, "system.cache_clear", "cache", None, metadata={"cleared": cleared})
+    return {"cleared": cleared, "entries": sum(cleared.values())}

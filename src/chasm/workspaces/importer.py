@@ -1,0 +1,81 @@
+"""Cloning a git repository into a workspace disk (the `workspace.import` job)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from pathlib import Path
+
+from chasm.workspaces.exceptions import InvalidRepository
+
+OWNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
+REMOTE_URL = re.compile(r"^(https?|ssh|git)://[^\s]+$|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
+
+
+def repository_url(selector: str, github_base_url: str) -> str:
+    """The clone URL for `owner/name` (on the configured GitHub base) or a remote git URL.
+
+    Local paths and file:// URLs are refused unless they come from the configured base URL: a
+    caller must not be able to copy the server's own files into a workspace.
+    """
+    selector = selector.strip()
+    if selector.startswith("https://github.com/") and github_base_url.rstrip("/") != "https://github.com":
+        selector = selector.removeprefix("https://github.com/").removesuffix(".git")
+    if OWNER_NAME.match(selector):
+        return f"{github_base_url.rstrip('/')}/{selector.removesuffix('.git')}.git"
+    if REMOTE_URL.match(selector) and not selector.startswith("ext::"):
+        return selector
+    raise InvalidRepository(
+        f"'{selector}' is neither owner/name nor a remote git URL (https://, ssh://, git://, user@host:path)"
+    )
+
+
+def _allowed_protocols(url: str) -> str:
+    return "file" if url.startswith("file://") else "https:http:ssh:git"
+
+
+async def clone_into(url: str, dest: Path, ref: str | None, timeout_s: int) -> None:
+    """Clone `url` into the (possibly non-empty) directory `dest`, owned like `dest`."""
+    staging = dest / ".chasm-import"
+    if staging.exists():
+        shutil.rmtree(staging)
+    args = ["git", "clone", "--quiet", "--no-hardlinks"]
+    if ref:
+        args += ["--branch", ref]
+    args += ["--", url, str(staging)]
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(dest),
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ALLOW_PROTOCOL": _allowed_protocols(url),
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        _, stderr = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except TimeoutError as exc:
+        proc.kill()
+        await proc.wait()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RuntimeError(f"git clone timed out after {timeout_s}s") from exc
+    if proc.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        message = stderr.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"git clone failed: {message[-1] if message else proc.returncode}")
+    for entry in staging.iterdir():
+        target = dest / entry.name
+        if target.exists() or target.is_symlink():
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink()
+        entry.rename(target)
+    staging.rmdir()
+    owner = dest.stat()
+    for root, dirs, files in os.walk(dest):
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), owner.st_uid, owner.st_gid)

@@ -1,0 +1,87 @@
+"""SQL of the workspaces domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.models import SandboxSession, Workspace, WorkspaceSnapshot
+
+LIVE_STATUSES = ("creating", "running")
+
+
+async def by_id(session: AsyncSession, account_id: uuid.UUID, ws_id: uuid.UUID) -> Workspace | None:
+    result = await session.execute(
+        select(Workspace).where(Workspace.account_id == account_id, Workspace.id == ws_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def by_name(session: AsyncSession, account_id: uuid.UUID, name: str) -> Workspace | None:
+    result = await session.execute(
+        select(Workspace).where(Workspace.account_id == account_id, Workspace.name_key == name.lower())
+    )
+    return result.scalar_one_or_none()
+
+
+async def list_for_account(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    *,
+    template: bool | None = None,
+    session_type: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[Workspace]:
+    query = select(Workspace).where(Workspace.account_id == account_id)
+    if template is not None:
+        query = query.where(Workspace.template == template)
+    if session_type is not None:
+        query = query.where(Workspace.session_type == session_type)
+    query = query.order_by(Workspace.created_at.desc(), Workspace.id).limit(limit).offset(offset)
+    return (await session.execute(query)).scalars().all()
+
+
+async def live_sessions(
+    session: AsyncSession, workspace_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """{workspace_id: live session id} for the given workspaces."""
+    if not workspace_ids:
+        return {}
+    result = await session.execute(
+        select(SandboxSession.workspace_id, SandboxSession.id).where(
+            SandboxSession.workspace_id.in_(list(workspace_ids)),
+            SandboxSession.status.in_(LIVE_STATUSES),
+        )
+    )
+    return {row[0]: row[1] for row in result.all()}
+
+
+async def account_usage(session: AsyncSession, account_id: uuid.UUID) -> int:
+    result = await session.execute(
+        select(func.coalesce(func.sum(Workspace.size_bytes), 0)).where(Workspace.account_id == account_id)
+    )
+    return int(result.scalar_one())
+
+
+async def snapshots(session: AsyncSession, workspace_id: uuid.UUID) -> Sequence[WorkspaceSnapshot]:
+    result = await session.execute(
+        select(WorkspaceSnapshot)
+        .where(WorkspaceSnapshot.workspace_id == workspace_id)
+        .order_by(WorkspaceSnapshot.created_at.desc())
+    )
+    return result.scalars().all()
+
+
+async def snapshot_by_name(
+    session: AsyncSession, workspace_id: uuid.UUID, name: str
+) -> WorkspaceSnapshot | None:
+    result = await session.execute(
+        select(WorkspaceSnapshot).where(
+            WorkspaceSnapshot.workspace_id == workspace_id, WorkspaceSnapshot.name == name
+        )
+    )
+    return result.scalar_one_or_none()

@@ -1,0 +1,366 @@
+"""Workspaces: named persistent disks with snapshots, templates and clones (spec 002, 004)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.audit.service import record
+from chasm.auth.actor import Actor
+from chasm.config import Settings
+from chasm.kit.errors import BadRequest
+from chasm.kit.ids import parse_uuid
+from chasm.models import Workspace, WorkspaceSnapshot
+from chasm.workspaces import repository as repo
+from chasm.workspaces.exceptions import (
+    QuotaExceeded,
+    SnapshotExists,
+    SnapshotNotFound,
+    WorkspaceInUse,
+    WorkspaceNameTaken,
+    WorkspaceNotFound,
+)
+from chasm.workspaces.names import generate_name, validate_name
+from chasm.workspaces.schemas import SnapshotOut, WorkspaceCreate, WorkspaceOut
+from chasm.workspaces.storage_base import WorkspaceStorage
+
+# Ends a live session attached to a workspace (provided by the sessions domain).
+Terminator = Callable[[AsyncSession, Actor, uuid.UUID], Awaitable[None]]
+
+
+def disk_id(ws: Workspace) -> str:
+    return str(ws.id)
+
+
+async def resolve_workspace(session: AsyncSession, actor: Actor, selector: str | uuid.UUID) -> Workspace:
+    """A workspace of the active account by UUID or (case-insensitive) name; 404 otherwise."""
+    ws_id = parse_uuid(selector)
+    ws = await repo.by_id(session, actor.account_id, ws_id) if ws_id else None
+    if ws is None and isinstance(selector, str):
+        ws = await repo.by_name(session, actor.account_id, selector.strip())
+    if ws is None:
+        raise WorkspaceNotFound(str(selector))
+    return ws
+
+
+async def live_session_id(session: AsyncSession, ws: Workspace) -> uuid.UUID | None:
+    return (await repo.live_sessions(session, [ws.id])).get(ws.id)
+
+
+def to_out(ws: Workspace, active_session_id: uuid.UUID | None) -> WorkspaceOut:
+    return WorkspaceOut(
+        id=str(ws.id),
+        name=ws.name,
+        session_type=ws.session_type,
+        image=ws.image,
+        template=ws.template,
+        source_workspace_id=str(ws.source_workspace_id) if ws.source_workspace_id else None,
+        github_repo=ws.github_repo,
+        assistant_home=ws.assistant_home,
+        active_session_id=str(active_session_id) if active_session_id else None,
+        last_session_id=str(ws.last_session_id) if ws.last_session_id else None,
+        status=ws.status,
+        status_detail=ws.status_detail,
+        size_bytes=ws.size_bytes,
+        quota_bytes=ws.quota_bytes,
+        created_at=ws.created_at,
+    )
+
+
+async def describe(session: AsyncSession, ws: Workspace) -> WorkspaceOut:
+    return to_out(ws, await live_session_id(session, ws))
+
+
+async def describe_many(session: AsyncSession, items: Sequence[Workspace]) -> list[WorkspaceOut]:
+    live = await repo.live_sessions(session, [ws.id for ws in items])
+    return [to_out(ws, live.get(ws.id)) for ws in items]
+
+
+async def _ensure_name_free(
+    session: AsyncSession, account_id: uuid.UUID, name: str, exclude: Any = None
+) -> None:
+    existing = await repo.by_name(session, account_id, name)
+    if existing is not None and existing.id != exclude:
+        raise WorkspaceNameTaken(name)
+
+
+async def _disk_quota(session: AsyncSession, settings: Settings, account_id: uuid.UUID) -> int:
+    used = await repo.account_usage(session, account_id)
+    remaining = settings.account_storage_quota_bytes - used
+    if remaining <= 0:
+        raise QuotaExceeded(
+            f"The account's storage quota of {settings.account_storage_quota_bytes} bytes is used up"
+        )
+    return min(settings.workspace_quota_bytes, remaining)
+
+
+async def _new_workspace(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    *,
+    name: str | None,
+    session_type: str,
+    image: str | None,
+    template: bool = False,
+) -> Workspace:
+    final_name = validate_name(name) if name is not None else generate_name()
+    await _ensure_name_free(session, actor.account_id, final_name)
+    ws = Workspace(
+        account_id=actor.account_id,
+        name=final_name,
+        name_key=final_name.lower(),
+        session_type=session_type,
+        image=image,
+        template=template,
+        quota_bytes=await _disk_quota(session, settings, actor.account_id),
+    )
+    session.add(ws)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent create took the name
+        raise WorkspaceNameTaken(final_name) from exc
+    return ws
+
+
+async def create_workspace(
+    session: AsyncSession, actor: Actor, settings: Settings, storage: WorkspaceStorage, body: WorkspaceCreate
+) -> Workspace:
+    if body.image and body.session_type != "sandbox":
+        raise BadRequest("Only sandbox workspaces accept an image", code="image_not_allowed")
+    source: Workspace | None = None
+    if body.clone_from:
+        source = await resolve_workspace(session, actor, body.clone_from)
+        if not source.template:
+            raise BadRequest(f"Workspace '{source.name}' is not a template", code="not_a_template")
+        if source.session_type != body.session_type:
+            raise BadRequest(
+                f"Template '{source.name}' is a {source.session_type} workspace", code="session_type_mismatch"
+            )
+        if await live_session_id(session, source):
+            raise WorkspaceInUse(f"Template '{source.name}' has an active session; terminate it to clone")
+    ws = await _new_workspace(
+        session,
+        actor,
+        settings,
+        name=body.name,
+        session_type=body.session_type,
+        image=body.image or (source.image if source else None),
+        template=body.template,
+    )
+    if source is not None:
+        ws.source_workspace_id = source.id
+        await storage.clone(disk_id(source), disk_id(ws), ws.quota_bytes)
+        ws.size_bytes = await storage.usage(disk_id(ws))
+    else:
+        await storage.create(disk_id(ws), ws.quota_bytes)
+    record(
+        session,
+        actor,
+        "workspace.create",
+        "workspace",
+        ws.id,
+        summary=f"created workspace {ws.name}" + (f" from template {source.name}" if source else ""),
+        metadata={
+            "name": ws.name,
+            "session_type": ws.session_type,
+            "clone_from": str(source.id) if source else None,
+        },
+    )
+    return ws
+
+
+async def create_import_workspace(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    storage: WorkspaceStorage,
+    repo_url: str,
+    selector: str,
+    name: str | None,
+) -> Workspace:
+    ws = await _new_workspace(session, actor, settings, name=name, session_type="sandbox", image=None)
+    ws.github_repo = selector
+    ws.status = "importing"
+    await storage.create(disk_id(ws), ws.quota_bytes)
+    record(
+        session,
+        actor,
+        "workspace.import",
+        "workspace",
+        ws.id,
+        summary=f"importing {selector} into {ws.name}",
+        metadata={"github_repo": selector, "url": repo_url},
+    )
+    return ws
+
+
+async def rename(session: AsyncSession, actor: Actor, ws: Workspace, name: str | None) -> Workspace:
+    new_name = validate_name(name) if name is not None else generate_name()
+    await _ensure_name_free(session, actor.account_id, new_name, exclude=ws.id)
+    old = ws.name
+    ws.name, ws.name_key = new_name, new_name.lower()
+    record(
+        session,
+        actor,
+        "workspace.name.update",
+        "workspace",
+        ws.id,
+        summary=f"renamed {old} to {new_name}",
+        metadata={"old": old, "new": new_name},
+    )
+    return ws
+
+
+async def set_template(session: AsyncSession, actor: Actor, ws: Workspace, template: bool) -> Workspace:
+    ws.template = template
+    record(
+        session,
+        actor,
+        "workspace.template.update",
+        "workspace",
+        ws.id,
+        summary=f"{'marked' if template else 'unmarked'} {ws.name} as template",
+        metadata={"template": template},
+    )
+    return ws
+
+
+async def delete_workspace(
+    session: AsyncSession,
+    actor: Actor,
+    storage: WorkspaceStorage,
+    ws: Workspace,
+    *,
+    force: bool,
+    terminate: Terminator,
+) -> None:
+    live = await live_session_id(session, ws)
+    if live is not None:
+        if not force:
+            raise WorkspaceInUse(
+                f"Workspace '{ws.name}' has an active session ({live}); terminate it or pass force=true"
+            )
+        await terminate(session, actor, live)
+    for snap in await repo.snapshots(session, ws.id):
+        await storage.delete_snapshot(snap.manifest)
+    await session.delete(ws)
+    await session.flush()
+    await storage.delete(disk_id(ws))
+    record(session, actor, "workspace.delete", "workspace", ws.id, summary=f"deleted workspace {ws.name}")
+
+
+async def refresh_size(storage: WorkspaceStorage, ws: Workspace) -> None:
+    ws.size_bytes = await storage.usage(disk_id(ws))
+
+
+# Snapshots
+
+
+def snapshot_out(snap: WorkspaceSnapshot) -> SnapshotOut:
+    return SnapshotOut(
+        id=str(snap.id),
+        name=snap.name,
+        workspace_id=str(snap.workspace_id),
+        size_bytes=snap.size_bytes,
+        stored_bytes=snap.stored_bytes,
+        file_count=snap.file_count,
+        created_at=snap.created_at,
+    )
+
+
+async def _require_detached(session: AsyncSession, ws: Workspace, force: bool, what: str) -> None:
+    live = await live_session_id(session, ws)
+    if live is not None and not force:
+        raise WorkspaceInUse(
+            f"Cannot {what} while session {live} is attached to '{ws.name}'; terminate it or pass force=true"
+        )
+
+
+async def create_snapshot(
+    session: AsyncSession,
+    actor: Actor,
+    storage: WorkspaceStorage,
+    ws: Workspace,
+    name: str | None,
+    force: bool,
+) -> WorkspaceSnapshot:
+    await _require_detached(session, ws, force, "snapshot")
+    name = (name or "").strip() or f"snap-{uuid.uuid4().hex[:8]}"
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 100:
+        raise BadRequest(
+            "Snapshot name may contain letters, digits, '.', '_' and '-'", code="invalid_snapshot_name"
+        )
+    if await repo.snapshot_by_name(session, ws.id, name) is not None:
+        raise SnapshotExists(name)
+    ref = await storage.snapshot(disk_id(ws))
+    snap = WorkspaceSnapshot(
+        workspace_id=ws.id,
+        account_id=ws.account_id,
+        name=name,
+        size_bytes=ref.size_bytes,
+        stored_bytes=ref.stored_bytes,
+        file_count=ref.file_count,
+        manifest=ref.ref,
+    )
+    session.add(snap)
+    await session.flush()
+    record(
+        session,
+        actor,
+        "workspace.snapshot.create",
+        "workspace",
+        ws.id,
+        summary=f"snapshot {name} of {ws.name}",
+        metadata={"snapshot": name, "files": ref.file_count},
+    )
+    return snap
+
+
+async def get_snapshot(session: AsyncSession, ws: Workspace, name: str) -> WorkspaceSnapshot:
+    snap = await repo.snapshot_by_name(session, ws.id, name)
+    if snap is None:
+        raise SnapshotNotFound(name)
+    return snap
+
+
+async def restore_snapshot(
+    session: AsyncSession, actor: Actor, storage: WorkspaceStorage, ws: Workspace, name: str, force: bool
+) -> WorkspaceSnapshot:
+    snap = await get_snapshot(session, ws, name)
+    await _require_detached(session, ws, force, "restore a snapshot")
+    await storage.restore(disk_id(ws), snap.manifest)
+    await refresh_size(storage, ws)
+    record(
+        session,
+        actor,
+        "workspace.snapshot.restore",
+        "workspace",
+        ws.id,
+        summary=f"restored {ws.name} to snapshot {name}",
+        metadata={"snapshot": name},
+    )
+    return snap
+
+
+async def delete_snapshot(
+    session: AsyncSession, actor: Actor, storage: WorkspaceStorage, ws: Workspace, name: str, force: bool
+) -> None:
+    snap = await get_snapshot(session, ws, name)
+    await _require_detached(session, ws, force, "delete a snapshot")
+    await session.delete(snap)
+    await session.flush()
+    await storage.delete_snapshot(snap.manifest)
+    record(
+        session,
+        actor,
+        "workspace.snapshot.delete",
+        "workspace",
+        ws.id,
+        summary=f"deleted snapshot {name} of {ws.name}",
+        metadata={"snapshot": name},
+    )

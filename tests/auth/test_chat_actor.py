@@ -1,0 +1,90 @@
+"""The chat surface (/api) is open to loopback callers of a loopback-bound server, and needs a
+bearer token from anywhere else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+
+from auth.idhelpers import register
+from chasm.app import create_app
+from chasm.auth.deps import ChatActor
+from chasm.config import Settings
+from chasm.kit.envelope import ok
+
+probe = APIRouter()
+
+
+@probe.get("/whoami")
+async def whoami(actor: ChatActor) -> dict[str, Any]:
+    return ok({"user_id": str(actor.user_id), "via": actor.via, "account": actor.account.name})
+
+
+async def _started(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    application.include_router(probe, prefix="/api")
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def chat_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    async for application in _started(settings):
+        yield application
+
+
+def remote_client(app: FastAPI, **headers: str) -> httpx.AsyncClient:
+    """As tests/conftest.py's remote_client (not importable from here: this folder has its own conftest)."""
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://chasm.example", headers=headers)
+
+
+def _local(app: FastAPI) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50003))
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787")
+
+
+async def test_loopback_without_token_acts_as_the_local_owner(chat_app: FastAPI) -> None:
+    async with _local(chat_app) as c:
+        r = await c.get("/api/whoami")
+    assert r.status_code == 200
+    assert r.json()["data"]["via"] == "loopback"
+    assert r.json()["data"]["account"] == "owner@localhost"
+
+
+async def test_remote_needs_a_token(chat_app: FastAPI) -> None:
+    async with remote_client(chat_app) as c:
+        r = await c.get("/api/whoami")
+    assert r.status_code == 401
+    assert r.json() == {
+        "success": False,
+        "error": {"code": "UNAUTHORIZED", "message": "Authentication required"},
+    }
+
+    key = chat_app.state.bootstrap_key
+    async with remote_client(chat_app, Authorization=f"Bearer {key}") as c:
+        r = await c.get("/api/whoami")
+    assert r.status_code == 200
+    assert r.json()["data"]["via"] == "api_key"
+
+    async with _local(chat_app) as c:
+        user = await register(c, "remote@example.com")
+    async with remote_client(chat_app, Authorization=f"Bearer {user['access_token']}") as c:
+        r = await c.get("/api/whoami")
+    assert r.status_code == 200
+    assert r.json()["data"]["user_id"] == user["user"]["id"]
+
+    async with remote_client(chat_app, Authorization="Bearer sk_wrong") as c:
+        r = await c.get("/api/whoami")
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+async def test_chat_requires_auth_setting_closes_loopback_too(settings: Settings) -> None:
+    async for application in _started(settings.model_copy(update={"chat_requires_auth": True})):
+        async with _local(application) as c:
+            assert (await c.get("/api/whoami")).status_code == 401

@@ -291,6 +291,29 @@ class ChasmClient:
             params={"force": str(force).lower()},
         )
 
+    def rename_workspace(self, workspace: str, name: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "PUT", f"/v1/workspaces/{quote(workspace, safe='')}/name", json={"name": name}
+        )
+        return result
+
+    def set_workspace_template(self, workspace: str, template: bool) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "PUT", f"/v1/workspaces/{quote(workspace, safe='')}/template", json={"template": template}
+        )
+        return result
+
+    def import_workspace(
+        self, repo: str, *, name: str | None = None, ref: str | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"github_repo": repo}
+        if name:
+            body["name"] = name
+        if ref:
+            body["ref"] = ref
+        result: dict[str, Any] = self._request("POST", "/v1/workspaces/import", json=body)
+        return result
+
 
 def _exec_body(
     command: str, cwd: str | None, env: dict[str, str] | None, timeout_ms: int | None, background: bool

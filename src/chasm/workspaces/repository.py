@@ -57,7 +57,7 @@ async def live_sessions(
             SandboxSession.status.in_(LIVE_STATUSES),
         )
     )
-    return {row[0]: row[1] for row in result.all()}
+    return {row[0]: row[1] for row in result.all() if row[0] is not None}
 
 
 async def account_usage(session: AsyncSession, account_id: uuid.UUID) -> int:

@@ -1,0 +1,155 @@
+"""`chasm workspace` and `chasm workspace snapshot`: persistent disks through the HTTP API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chasm.client import ChasmAPIError, ChasmClient
+
+workspace_app = typer.Typer(help="Workspaces (persistent disks), through the HTTP API.", no_args_is_help=True)
+snapshot_app = typer.Typer(help="Workspace snapshots.", no_args_is_help=True)
+workspace_app.add_typer(snapshot_app, name="snapshot")
+
+URL = typer.Option("http://127.0.0.1:8787", "--url", envvar="CHASM_URL", help="The Chasm server.")
+KEY = typer.Option(..., "--key", envvar="CHASM_API_KEY", help="An API key (sk_...).")
+JSON_OUT = typer.Option(False, "--json", help="Print the server's JSON answer.")
+
+
+def _run(url: str, key: str, call: Any) -> Any:
+    with ChasmClient(url, key) as client:
+        try:
+            return call(client)
+        except ChasmAPIError as error:
+            typer.echo(f"error: {error.message} ({error.status_code} {error.code})", err=True)
+            raise typer.Exit(1) from error
+
+
+def _show(data: Any, as_json: bool, columns: tuple[str, ...]) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    rows = data if isinstance(data, list) else [data]
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    Console().print(table)
+
+
+WS_COLUMNS = ("name", "id", "session_type", "template", "status", "size_bytes", "active_session_id")
+SNAP_COLUMNS = ("name", "file_count", "size_bytes", "stored_bytes", "created_at")
+
+
+@workspace_app.command("list")
+def list_(
+    template: bool = typer.Option(None, "--template/--no-template"),
+    url: str = URL,
+    key: str = KEY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """List workspaces."""
+    filters = {} if template is None else {"template": str(template).lower()}
+    _show(_run(url, key, lambda c: c.list_workspaces(**filters)), as_json, WS_COLUMNS)
+
+
+@workspace_app.command("create")
+def create(
+    name: str = typer.Argument(None, help="Name (generated when omitted)."),
+    image: str = typer.Option(None, "--image"),
+    template: bool = typer.Option(False, "--template", help="Flag the new workspace as a template."),
+    clone_from: str = typer.Option(None, "--from", help="A template workspace to clone."),
+    url: str = URL,
+    key: str = KEY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """Create a workspace."""
+    data = _run(
+        url,
+        key,
+        lambda c: c.create_workspace(name=name, image=image, template=template, clone_from=clone_from),
+    )
+    _show(data, as_json, WS_COLUMNS)
+
+
+@workspace_app.command("show")
+def show(workspace: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
+    """Show a workspace by name or id."""
+    _show(_run(url, key, lambda c: c.get_workspace(workspace)), as_json, WS_COLUMNS)
+
+
+@workspace_app.command("delete")
+def delete(
+    workspace: str, force: bool = typer.Option(False, "--force"), url: str = URL, key: str = KEY
+) -> None:
+    """Delete a workspace (--force ends its live session first)."""
+    _run(url, key, lambda c: c.delete_workspace(workspace, force=force))
+    typer.echo(f"deleted {workspace}")
+
+
+@workspace_app.command("rename")
+def rename(workspace: str, name: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
+    """Rename a workspace."""
+    _show(_run(url, key, lambda c: c.rename_workspace(workspace, name)), as_json, WS_COLUMNS)
+
+
+@workspace_app.command("template")
+def template(
+    workspace: str,
+    on: bool = typer.Option(True, "--on/--off"),
+    url: str = URL,
+    key: str = KEY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """Flag (--on) or unflag (--off) a workspace as a template."""
+    _show(_run(url, key, lambda c: c.set_workspace_template(workspace, on)), as_json, WS_COLUMNS)
+
+
+@workspace_app.command("import")
+def import_(
+    repo: str = typer.Argument(..., help="owner/name (GitHub) or any remote git URL."),
+    name: str = typer.Option(None, "--name"),
+    ref: str = typer.Option(None, "--ref", help="Branch or tag."),
+    url: str = URL,
+    key: str = KEY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """Create a workspace from a git repository (the clone runs as a job)."""
+    data = _run(url, key, lambda c: c.import_workspace(repo, name=name, ref=ref))
+    _show(data, as_json, (*WS_COLUMNS, "job_id"))
+
+
+@snapshot_app.command("list")
+def snapshot_list(workspace: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
+    """List a workspace's snapshots."""
+    _show(_run(url, key, lambda c: c.list_snapshots(workspace)), as_json, SNAP_COLUMNS)
+
+
+@snapshot_app.command("create")
+def snapshot_create(
+    workspace: str, name: str = typer.Argument(None), force: bool = typer.Option(False, "--force"),
+    url: str = URL, key: str = KEY, as_json: bool = JSON_OUT,
+) -> None:  # fmt: skip
+    """Snapshot a workspace."""
+    _show(_run(url, key, lambda c: c.create_snapshot(workspace, name, force=force)), as_json, SNAP_COLUMNS)
+
+
+@snapshot_app.command("restore")
+def snapshot_restore(
+    workspace: str, name: str, force: bool = typer.Option(False, "--force"), url: str = URL, key: str = KEY
+) -> None:
+    """Restore a workspace to a snapshot."""
+    _run(url, key, lambda c: c.restore_snapshot(workspace, name, force=force))
+    typer.echo(f"restored {workspace} to {name}")
+
+
+@snapshot_app.command("delete")
+def snapshot_delete(
+    workspace: str, name: str, force: bool = typer.Option(False, "--force"), url: str = URL, key: str = KEY
+) -> None:
+    """Delete a snapshot."""
+    _run(url, key, lambda c: c.delete_snapshot(workspace, name, force=force))
+    typer.echo(f"deleted snapshot {name}")

@@ -19,6 +19,7 @@ import os
 import random
 import re
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -69,10 +70,20 @@ def _target(home: Path, provider: str, index: int, session: str) -> Path:
     if provider == "claude-code":
         return home / ".claude" / "projects" / f"-work-project-{index % 200}" / f"{session}.jsonl"
     day = 1 + index % 28
-    return home / ".codex" / "sessions" / "2026" / "03" / f"{day:02d}" / f"rollout-2026-03-{day:02d}T10-00-00-{session}.jsonl"
+    return (
+        home
+        / ".codex"
+        / "sessions"
+        / "2026"
+        / "03"
+        / f"{day:02d}"
+        / f"rollout-2026-03-{day:02d}T10-00-00-{session}.jsonl"
+    )
 
 
-def build_corpus(home: Path, size_bytes: int, file_bytes: int, seed: int = 7) -> list[tuple[Path, Replicator, dict[str, str]]]:
+def build_corpus(
+    home: Path, size_bytes: int, file_bytes: int, seed: int = 7
+) -> list[tuple[Path, Replicator, dict[str, str]]]:
     """Files of about `file_bytes` each until `size_bytes` are written; returns what `append` needs."""
     rng = random.Random(seed)
     templates = [
@@ -126,13 +137,15 @@ async def _timed(label: str, run: Callable[[], object]) -> tuple[float, HarvestR
     return elapsed, report
 
 
-async def harvest_tree(root: Path, home: Path, workers: int, database_url: str | None) -> tuple[Settings, object, Actor]:
+async def harvest_tree(
+    root: Path, home: Path, workers: int, database_url: str | None
+) -> tuple[Settings, object, Actor]:
     settings = Settings(
         data_dir=root / "data",
         harvest_home=home,
         harvest_workers=workers,
         secret_key="bench-secret",
-        **({"database_url": database_url} if database_url else {}),
+        database_url=database_url,
     )
     app = create_app(settings)
     with contextlib.redirect_stdout(io.StringIO()):
@@ -146,12 +159,19 @@ async def harvest_tree(root: Path, home: Path, workers: int, database_url: str |
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dir", type=Path, default=Path("bench-data/harvest"), help="where corpus and database go")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "chasm-bench" / "harvest",
+        help="corpus and database",
+    )
     parser.add_argument("--size-mb", type=int, default=1024, help="corpus size (default 1024 MB)")
     parser.add_argument("--small", action="store_true", help="a quick run: 32 MB")
     parser.add_argument("--file-kb", type=int, default=100, help="size of each log file")
-    parser.add_argument("--workers", type=int, default=2, help="parser processes")
+    parser.add_argument("--workers", type=int, default=1, help="parser processes (1: a thread)")
     parser.add_argument("--database-url", default=None, help="default: SQLite in --dir/data")
     parser.add_argument("--skip-10k", action="store_true", help="skip the 10k-file re-harvest")
     args = parser.parse_args()
@@ -163,13 +183,15 @@ async def main() -> None:
     started = time.perf_counter()
     files = build_corpus(home, size_mb * 1024 * 1024, args.file_kb * 1024)
     total = sum(p.stat().st_size for p, _, _ in files)
-    print(f"corpus: {len(files):,} files, {total / 1e6:,.1f} MB, built in {time.perf_counter() - started:.1f} s")
+    print(
+        f"corpus: {len(files):,} files, {total / 1e6:,.1f} MB, built in {time.perf_counter() - started:.1f} s"
+    )
 
     settings, maker, actor = await harvest_tree(args.dir, home, args.workers, args.database_url)
     providers = list(TEMPLATES)
 
     def run() -> object:
-        return service.harvest(maker, settings, actor, providers=providers)  # type: ignore[arg-type]
+        return service.harvest(maker, settings, actor.account_id, providers=providers)  # type: ignore[arg-type]
 
     cold, report = await _timed("cold harvest", run)
     print(f"  -> {total / 1e6 / cold:,.1f} MB/s, {report.messages_added / cold:,.0f} messages/s")
@@ -199,7 +221,7 @@ async def main() -> None:
         settings10k, maker10k, actor10k = await harvest_tree(small_root, small_home, args.workers, None)
 
         def run10k() -> object:
-            return service.harvest(maker10k, settings10k, actor10k, providers=["claude-code"])  # type: ignore[arg-type]
+            return service.harvest(maker10k, settings10k, actor10k.account_id, providers=["claude-code"])  # type: ignore[arg-type]
 
         await _timed("10k files, cold", run10k)
         await _timed("10k files, unchanged re-harvest", run10k)

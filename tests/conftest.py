@@ -4,6 +4,7 @@ CHASM_TEST_DATABASE_URL is set: each test then gets its own schema), and HTTP cl
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -43,14 +44,29 @@ async def _pg_schema(action: str, schema: str) -> None:
         await conn.close()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per run; each test starts from a copy of it."""
+    from alembic import command
+
+    from chasm.kit.db import _alembic_config
+
+    path = tmp_path_factory.mktemp("template") / "chasm.db"
+    cfg = _alembic_config()
+    cfg.set_main_option("sqlalchemy.url", f"sqlite:///{path}")
+    command.upgrade(cfg, "heads")
+    return path
+
+
 @pytest.fixture
-async def db_settings(tmp_path: Path) -> AsyncIterator[dict[str, object]]:
+async def db_settings(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[dict[str, object]]:
     if PG_URL:
         schema = f"t_{uuid.uuid4().hex[:12]}"
         await _pg_schema("create", schema)
         yield {"database_url": PG_URL, "database_schema": schema}
         await _pg_schema("drop", schema)
     else:
+        shutil.copyfile(sqlite_template, tmp_path / "chasm.db")
         yield {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'chasm.db'}"}
 
 
@@ -60,6 +76,8 @@ def settings(tmp_path: Path, db_settings: dict[str, object]) -> Settings:
         data_dir=tmp_path / "data",
         secret_key="test-secret-key-" + uuid.uuid4().hex,
         embedded_workers=1,
+        argon2_time_cost=1,
+        argon2_memory_kib=8 * 1024,
         **db_settings,  # type: ignore[arg-type]
     )
 

@@ -28,6 +28,7 @@ from chasm.jobs.worker import jobs_lifespan
 from chasm.keys import endpoints as keys_endpoints
 from chasm.kit import handlers
 from chasm.kit.bodylimit import BodyLimitMiddleware
+from chasm.kit.crypto import configure_password_hashing
 from chasm.kit.db import create_engine, make_sessionmaker, migrate
 from chasm.kit.events import events_lifespan
 from chasm.search import endpoints as search_endpoints
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    configure_password_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.started_monotonic = time.monotonic()
     handlers.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
 
     # Identity
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
     bootstrap_admin: bool = True
@@ -109,7 +111,7 @@ class Settings(BaseSettings):
     # Chat surface
     chat_requires_auth: bool | None = None
     harvest_home: Path | None = None  # home folder the harvest sources look under (default: the user's)
-    harvest_workers: int = 2  # parser processes for large harvests (1: parse in a thread)
+    harvest_workers: int = 1  # parser processes for large harvests (1: parse in a thread)
 
     @property
     def effective_database_url(self) -> str:

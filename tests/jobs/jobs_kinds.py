@@ -54,3 +54,9 @@ async def record_run(ctx: JobContext, data: Record) -> dict[str, Any]:
     with open(data.path, "a", encoding="utf-8") as fh:
         fh.write(f"{ctx.job_id} {os.getpid()}\n")
     return {"pid": os.getpid()}
+
+
+@job_kind("test.wait", Sleep, max_attempts=1, timeout_s=60)
+async def wait(ctx: JobContext, data: Sleep) -> dict[str, Any]:
+    await asyncio.sleep(data.seconds)
+    return {"slept": data.seconds}

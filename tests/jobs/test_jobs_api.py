@@ -216,3 +216,24 @@ async def test_running_job_of_a_lost_worker_is_run_again(
     done = await wait_for_status(admin, str(job.id))
     assert done["status"] == "succeeded"
     assert done["attempts"] == 2
+
+
+async def test_concurrent_requests_with_one_idempotency_key_make_one_job(admin: httpx.AsyncClient) -> None:
+    body = {"kind": "test.sleep", "input": {"seconds": 0}, "idempotency_key": "burst"}
+    responses = await asyncio.gather(*(admin.post("/v1/jobs", json=body) for _ in range(8)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert len((await admin.get("/v1/jobs", params={"kind": "test.sleep"})).json()) == 1
+
+
+async def test_cancel_requested_elsewhere_reaches_the_worker(app: FastAPI, admin: httpx.AsyncClient) -> None:
+    """A cancel recorded by another process (only the row changes) stops the handler too."""
+    job = await create(admin, "test.wait", {"seconds": 30})
+    await wait_for_status(admin, job["id"], ("running",))
+    async with transaction(app.state.sessionmaker) as session:
+        row = await session.get(Job, uuid.UUID(job["id"]))
+        assert row is not None
+        row.cancel_requested = True
+    done = await wait_for_status(admin, job["id"])
+    assert done["status"] == "canceled"
+    assert done["result"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from chasm.config import Settings, get_settings
 
 
 @pytest.fixture
-def library(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> uuid.UUID:
+def library(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[uuid.UUID]:
     async def setup() -> uuid.UUID:
         application = create_app(settings)
         async with application.router.lifespan_context(application):
@@ -38,7 +39,7 @@ def library(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> uuid.UUID:
     if settings.database_schema:
         monkeypatch.setenv("CHASM_DATABASE_SCHEMA", settings.database_schema)
     get_settings.cache_clear()
-    yield chat_id  # type: ignore[misc]
+    yield chat_id
     get_settings.cache_clear()
 
 

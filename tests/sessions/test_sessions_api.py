@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import subprocess
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -157,3 +159,22 @@ async def test_reaper_ends_idle_dead_and_old_sessions(admin: httpx.AsyncClient, 
     old = await create_session(admin)
     assert await reap_once(runtime, app.state.sessionmaker) == [old["id"]]
     assert (await admin.get(f"/v1/sessions/{old['id']}")).json()["ended_reason"] == "max_lifetime"
+
+
+async def test_images_and_github_repo(admin: httpx.AsyncClient, app: FastAPI, tmp_path: Path) -> None:
+    unknown = await admin.post("/v1/sessions", json={"ephemeral": True, "image": "no-such-image"})
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "unknown_image"
+
+    repo = tmp_path / "gh" / "octo" / "demo.git"
+    repo.mkdir(parents=True)
+    (repo / "README.md").write_text("cloned\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for args in (["init", "-q"], ["add", "README.md"], ["commit", "-q", "-m", "init"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    runtime = app.state.sandbox
+    runtime.settings = runtime.settings.model_copy(update={"github_base_url": f"file://{tmp_path / 'gh'}"})
+    s = await create_session(admin, github_repo="octo/demo")
+    r = await admin.post(f"/v1/sessions/{s['id']}/exec", json={"command": "cat README.md"})
+    assert r.json()["output"] == "cloned\n"
+    missing = await admin.post("/v1/sessions", json={"ephemeral": True, "github_repo": "octo/missing"})
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "repository_clone_failed"

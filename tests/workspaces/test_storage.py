@@ -112,7 +112,8 @@ async def test_loop_disk_enforces_quota_and_survives_remount(tmp_path: Path):
     assert "No space left on device" in str(excinfo.value)
     (root / "big").unlink()
     (root / "keep").write_text("kept")
-    await storage._unmount(root)  # as after a host restart
+    await storage.unmount_all()  # as after a host restart
+    assert not os.path.ismount(root)
     restarted = DiskStorage(settings)
     assert (await restarted.mount("q") / "keep").read_text() == "kept"
     assert await restarted.mount("q") == root  # mount() is idempotent

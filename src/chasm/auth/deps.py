@@ -17,7 +17,7 @@ from chasm.auth import repository as repo
 from chasm.auth.actor import Actor
 from chasm.auth.tokens import decode_access_token
 from chasm.kit.crypto import keyed_hash
-from chasm.kit.deps import get_db
+from chasm.kit.deps import DB
 from chasm.kit.errors import ChasmError, Forbidden, NotFound, Unauthorized
 from chasm.kit.ids import parse_uuid
 from chasm.kit.timeutil import utcnow
@@ -128,7 +128,7 @@ async def resolve_actor(request: Request, session: AsyncSession, token: str) -> 
     return Actor("user", user.id, account, role, None, via="jwt")
 
 
-async def get_actor(request: Request, session: Annotated[AsyncSession, Depends(get_db)]) -> Actor:
+async def get_actor(request: Request, session: Annotated[AsyncSession, DB]) -> Actor:
     cached = getattr(request.state, "actor", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -152,7 +152,7 @@ def chat_surface_open(request: Request) -> bool:
     return bound_loopback and is_loopback_request(request)
 
 
-async def get_chat_actor(request: Request, session: Annotated[AsyncSession, Depends(get_db)]) -> Actor:
+async def get_chat_actor(request: Request, session: Annotated[AsyncSession, DB]) -> Actor:
     """Actor for /api: the bearer's, or the local owner's personal account for loopback callers."""
     cached = getattr(request.state, "actor", None)
     if cached is not None:

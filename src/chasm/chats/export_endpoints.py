@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from chasm.auth.deps import ChatActor
@@ -16,7 +16,7 @@ router = APIRouter(tags=["Sessions"])
 
 
 @router.get(
-    "/sessions/{session_id}/export",
+    "/sessions/{id}/export",
     responses={
         200: {
             "description": "The exported chat as a file",
@@ -32,7 +32,7 @@ router = APIRouter(tags=["Sessions"])
 async def export_session(
     actor: ChatActor,
     session: DbSession,
-    session_id: str,
+    session_id: Annotated[str, Path(alias="id", description="The chat (session) id")],
     format: Annotated[str, Query(description="json, markdown (md), html or pdf")] = "json",  # noqa: A002
     download: Annotated[bool, Query(description="Send as an attachment rather than inline")] = True,
 ) -> Response:

@@ -172,7 +172,7 @@ async def discover_workspaces(
 ) -> list[dict[str, Any]]:
     """Scan every enabled source (an incremental harvest: unchanged files are not read) and list the
     workspaces found."""
-    await harvest_service.harvest(maker, settings, actor)
+    await harvest_service.harvest(maker, settings, actor.account_id, actor=actor)
     async with maker() as session:
         rows, _ = await list_workspaces(session, actor, limit=10_000, offset=0)
     return rows
@@ -184,7 +184,9 @@ async def refresh_workspace(
     """Re-harvest the files holding this workspace's chats."""
     async with maker() as session:
         await _workspace(session, actor, workspace_id)
-    report = await harvest_service.harvest(maker, settings, actor, workspace_ids=[workspace_id])
+    report = await harvest_service.harvest(
+        maker, settings, actor.account_id, actor=actor, workspace_ids=[workspace_id]
+    )
     async with maker() as session:
         ws = await _workspace(session, actor, workspace_id)
         count = await repo.workspace_chat_count(session, actor.account_id, ws.id)

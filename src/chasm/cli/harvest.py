@@ -54,7 +54,8 @@ def harvest(
                 return await service.harvest(
                     maker,
                     settings,
-                    actor,
+                    actor.account_id,
+                    actor=actor,
                     providers=provider or None,
                     include_disabled=include_disabled,
                     extra_roots=extra,

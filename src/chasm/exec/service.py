@@ -44,14 +44,15 @@ async def run(
         entry = runtime.commands.add(sid, body.command, process)
         _audit(db, actor, row, body, {"command_id": entry.id})
         return ExecOut(session_id=sid, workspace_id=workspace_id, command_id=entry.id, pid=entry.pid)
-    result = await runtime.driver.exec(
-        sid,
-        body.command,
-        cwd=body.cwd,
-        env=body.env,
-        timeout_ms=body.timeout_ms,
-        max_output_bytes=runtime.settings.exec_max_output_bytes,
-    )
+    with runtime.leases.hold(sid, "exec"):  # a running command is a live connection
+        result = await runtime.driver.exec(
+            sid,
+            body.command,
+            cwd=body.cwd,
+            env=body.env,
+            timeout_ms=body.timeout_ms,
+            max_output_bytes=runtime.settings.exec_max_output_bytes,
+        )
     _audit(db, actor, row, body, {"exit_code": result.exit_code, "timed_out": result.timed_out})
     return ExecOut(
         session_id=sid,

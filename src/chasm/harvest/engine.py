@@ -3,9 +3,9 @@
 For each unit the engine compares a fingerprint of its files (size and mtime of each) with the one
 stored in `harvest_files`: unchanged units are not read at all; an append-only log that only grew
 is parsed from where it was left and its new messages are appended; anything else is parsed again
-and its chats' messages replaced. Parsing runs in a worker (a process pool for large batches,
-since it is CPU-bound); storing uses Core bulk inserts, one transaction per unit, so a failure
-never leaves a half-stored chat and never touches what other units stored.
+and its chats' messages replaced. Parsing runs in a worker thread (or, with `workers > 1`, a
+process pool for large batches); storing uses Core bulk inserts, one transaction per unit, so a
+failure never leaves a half-stored chat and never touches what other units stored.
 """
 
 from __future__ import annotations

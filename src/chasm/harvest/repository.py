@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chasm.models import Chat, ChatSettings, HarvestFile
+from chasm.models import Chat, ChatSettings, HarvestFile, Job
 
 
 async def settings_data(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
@@ -59,3 +59,10 @@ async def units_of_workspaces(
         )
         units[provider] = {key for key, ids in files if source_ids.intersection(ids or [])}
     return units
+
+
+async def job_state(
+    session: AsyncSession, job_id: uuid.UUID
+) -> tuple[str, dict[str, Any] | None, str | None]:
+    row = (await session.execute(select(Job.status, Job.result, Job.error).where(Job.id == job_id))).one()
+    return row[0], row[1], row[2]

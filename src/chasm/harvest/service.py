@@ -16,10 +16,12 @@ from chasm.config import Settings
 from chasm.harvest import registry
 from chasm.harvest import repository as repo
 from chasm.harvest.engine import HarvestEngine, HarvestReport, ProgressFn, SourcePlan
-from chasm.harvest.exceptions import UnknownProvider
+from chasm.harvest.exceptions import HarvestFailed, UnknownProvider
 from chasm.harvest.schemas import HarvestRequest
+from chasm.kit.db import transaction
 from chasm.kit.timeutil import aware
 
+HARVEST_WAIT_S = 600.0  # how long POST /harvest waits for its job before answering `running`
 _locks: dict[uuid.UUID, asyncio.Lock] = {}
 
 
@@ -55,8 +57,9 @@ def build_plans(
 async def harvest(
     maker: async_sessionmaker[AsyncSession],
     settings: Settings,
-    actor: Actor,
+    account_id: uuid.UUID,
     *,
+    actor: Actor | None = None,
     providers: list[str] | None = None,
     workspace_ids: list[uuid.UUID] | None = None,
     include_disabled: bool = False,
@@ -65,19 +68,17 @@ async def harvest(
 ) -> HarvestReport:
     """Harvest the account's sources (all enabled, or those named) into the library."""
     async with maker() as session:
-        data = await repo.settings_data(session, actor.account_id)
+        data = await repo.settings_data(session, account_id)
         restrict = (
-            await repo.units_of_workspaces(session, actor.account_id, workspace_ids)
-            if workspace_ids
-            else None
+            await repo.units_of_workspaces(session, account_id, workspace_ids) if workspace_ids else None
         )
     plans = build_plans(settings, data, providers, extra_roots, include_disabled)
     if restrict is not None:
         plans = [p for p in plans if p.source.name in restrict]
         for plan in plans:
             plan.unit_keys = restrict[plan.source.name]
-    engine = HarvestEngine(maker, actor.account_id, workers=settings.harvest_workers, progress=progress)
-    async with _lock(actor.account_id):
+    engine = HarvestEngine(maker, account_id, workers=settings.harvest_workers, progress=progress)
+    async with _lock(account_id):
         report = await engine.run(plans)
     async with maker() as session, session.begin():
         record(
@@ -88,6 +89,7 @@ async def harvest(
             None,
             summary=f"{report.chats_stored} chats, {report.messages_added} messages",
             metadata={"providers": list(report.providers), "errors": len(report.issues)},
+            account_id=account_id,
         )
     return report
 
@@ -193,13 +195,36 @@ def parse_root_options(values: Iterable[str]) -> dict[str, list[str]]:
 async def run_request(
     maker: async_sessionmaker[AsyncSession], settings: Settings, actor: Actor, body: HarvestRequest
 ) -> dict[str, Any]:
-    """POST /harvest: run the harvest and return its counts (job_id is None: it ran in the request)."""
-    report = await harvest(
-        maker,
-        settings,
-        actor,
-        providers=body.providers,
-        workspace_ids=body.workspace_ids,
-        include_disabled=body.all,
-    )
-    return {"job_id": None, **report.as_dict()}
+    """POST /harvest: enqueue a `harvest.run` job and wait for its result (up to a limit; past it,
+    the answer holds the job id and status `running`, and the job goes on)."""
+    from chasm.jobs import service as jobs
+
+    build_plans(settings, {}, body.providers)  # unknown providers: 400 now, not a failed job
+    async with transaction(maker) as session:
+        job = await jobs.enqueue(
+            session,
+            account_id=actor.account_id,
+            kind="harvest.run",
+            input={
+                "providers": body.providers,
+                "workspace_ids": [str(w) for w in body.workspace_ids or []] or None,
+                "include_disabled": body.all,
+            },
+            created_by=f"{actor.principal_type}:{actor.principal_id}",
+        )
+        job_id = job.id
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + HARVEST_WAIT_S
+    delay = 0.05
+    while True:
+        async with maker() as session:
+            found = await repo.job_state(session, job_id)
+        status, result, error = found
+        if status == "succeeded":
+            return {"job_id": str(job_id), "status": status, **(result or {})}
+        if status in ("failed", "canceled"):
+            raise HarvestFailed(f"Harvest job {job_id} {status}: {error or 'no detail'}")
+        if loop.time() >= deadline:
+            return {"job_id": str(job_id), "status": status}
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)

@@ -26,6 +26,7 @@ BUILTIN_TASK_MODULES: list[str] = [
     "chasm.jobs.tasks",
     "chasm.workspaces.tasks",
     "chasm.sessions.tasks",
+    "chasm.harvest.tasks",
 ]
 
 

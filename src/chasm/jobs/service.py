@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
@@ -105,8 +106,18 @@ async def enqueue(
         created_at=now,
         updated_at=now,
     )
-    session.add(job)
-    await session.flush()
+    if idempotency_key is None:
+        session.add(job)
+        await session.flush()
+    else:
+        try:
+            async with session.begin_nested():  # a concurrent twice-sent request may win the key
+                session.add(job)
+        except IntegrityError:
+            existing = await repo.by_idempotency_key(session, account_id, idempotency_key)
+            if existing is None:
+                raise
+            return existing
     runtime.after_commit(session, runtime.wake_workers)
     return job
 

@@ -14,6 +14,12 @@ from cryptography.fernet import Fernet, InvalidToken
 _hasher = PasswordHasher()
 
 
+def configure_password_hashing(time_cost: int, memory_kib: int) -> None:
+    """Set argon2id's cost for new hashes (existing hashes keep verifying with their own)."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

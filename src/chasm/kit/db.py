@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -98,9 +98,18 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(_alembic_config(connection), "heads")
 
 
+MIGRATION_LOCK_ID = 0x63686173  # "chas": serialises migrations of concurrently starting servers
+
+
 async def migrate(engine: AsyncEngine) -> None:
-    """Apply every pending Alembic migration (the server calls this at start)."""
+    """Apply every pending Alembic migration (the server calls this at start).
+
+    On PostgreSQL a transaction-level advisory lock makes servers and workers that start together
+    migrate one after the other; SQLite serialises writers by itself.
+    """
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         await conn.run_sync(_upgrade)
 
 

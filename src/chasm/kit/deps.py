@@ -27,5 +27,8 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-DbSession = Annotated[AsyncSession, Depends(get_db)]
+# scope="function": the commit happens before the response is sent, so a client never sees a
+# success whose data is not yet committed (or whose commit then failed).
+DB = Depends(get_db, scope="function")
+DbSession = Annotated[AsyncSession, DB]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]

@@ -166,7 +166,7 @@ def _others_exist(account_id: uuid.UUID) -> ColumnElement[bool]:
     return exists().where(other)
 
 
-async def _sqlite_sole_owner(session: AsyncSession, account_id: uuid.UUID, filters: Filters) -> bool:
+async def fts_alone(session: AsyncSession, account_id: uuid.UUID, filters: Filters) -> bool:
     """SQLite, no filters, and every chat is the account's (the usual single-user library): the
     search can rank on the FTS table alone and join only the page of results."""
     if not _is_sqlite(session) or not _unfiltered(filters):
@@ -189,10 +189,17 @@ def _hit_columns(score: ColumnElement[Any], rowid: ColumnElement[Any]) -> list[A
 
 
 async def message_hits(
-    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    query: Query,
+    filters: Filters,
+    limit: int,
+    offset: int,
+    fast: bool = False,
 ) -> list[MessageHit]:
+    """Ranked hits; `fast` (from fts_alone()) ranks on the FTS table alone."""
     sqlite = _is_sqlite(session)
-    if await _sqlite_sole_owner(session, account_id, filters):
+    if fast:
         # FTS5 ranks the page by itself (ORDER BY rank); the join, still scoped to the account,
         # then touches only that page's rows, so a racing write of another account cannot leak.
         page = (
@@ -230,9 +237,9 @@ async def message_hits(
 
 
 async def count_message_hits(
-    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters
+    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, fast: bool = False
 ) -> int:
-    if await _sqlite_sole_owner(session, account_id, filters):
+    if fast:
         # Counted on the FTS table alone, in the same statement (snapshot) that checks that no
         # other account has chats; NULL when one has meanwhile, and the joined count decides.
         fts_count = (

@@ -44,9 +44,9 @@ def render_snippet(raw: str) -> str:
 
 
 async def _message_results(
-    session: AsyncSession, actor: Actor, query: Query, filters: Filters, limit: int, offset: int
+    session: AsyncSession, actor: Actor, query: Query, filters: Filters, limit: int, offset: int, fast: bool
 ) -> list[dict[str, Any]]:
-    hits = await repo.message_hits(session, actor.account_id, query, filters, limit, offset)
+    hits = await repo.message_hits(session, actor.account_id, query, filters, limit, offset, fast)
     rowids = {h.rowid: h.message_id for h in hits if h.rowid is not None}
     snippets = await repo.message_snippets(session, query, [h.message_id for h in hits], rowids or None)
     results = []
@@ -73,8 +73,9 @@ async def search_messages(
 ) -> dict[str, Any]:
     """Matching messages, best first, and how many there are in all."""
     query = parse(q)
-    messages = await _message_results(session, actor, query, filters, limit, offset)
-    total = await repo.count_message_hits(session, actor.account_id, query, filters)
+    fast = await repo.fts_alone(session, actor.account_id, filters)
+    messages = await _message_results(session, actor, query, filters, limit, offset, fast)
+    total = await repo.count_message_hits(session, actor.account_id, query, filters, fast)
     return {"query": q, "messages": messages, "total": total, "limit": limit, "offset": offset}
 
 

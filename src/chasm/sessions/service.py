@@ -208,7 +208,11 @@ async def _start(
         workdir.mkdir(parents=True, exist_ok=True)
         if body.github_repo:
             url = repository_url(body.github_repo, runtime.settings.github_base_url)
-            await clone_into(url, workdir, None, runtime.settings.import_timeout_s)
+            try:
+                await clone_into(url, workdir, None, runtime.settings.import_timeout_s)
+            except RuntimeError as exc:
+                shutil.rmtree(workdir, ignore_errors=True)
+                raise InvalidSessionRequest(str(exc), code="repository_clone_failed") from exc
     markers = {"CHASM_SESSION_ID": sid, "CHASM_WORKSPACE_ROOT": WORKSPACE_ROOT}
     if ws is not None:
         markers["CHASM_WORKSPACE_ID"] = str(ws.id)

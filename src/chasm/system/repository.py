@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chasm.models import Chat, ChatSettings, ChatWorkspace
+from chasm.system.exceptions import DatabaseBusy
 
 SQLITE_FTS_TABLES = ("chat_messages_fts", "chats_fts")
 
@@ -53,6 +55,15 @@ async def vacuum(engine: AsyncEngine) -> dict[str, Any]:
     """VACUUM on SQLite (then the FTS indexes are rebuilt: VACUUM may renumber the implicit rowids
     they point at); VACUUM ANALYZE of the current schema's tables on PostgreSQL. Both run on an
     autocommit connection of their own, as neither may run inside a transaction."""
+    try:
+        return await _vacuum(engine)
+    except OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        raise DatabaseBusy("The database is busy (a write is in progress); try again shortly") from exc
+
+
+async def _vacuum(engine: AsyncEngine) -> dict[str, Any]:
     async with engine.connect() as conn:
         auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
         if engine.dialect.name == "sqlite":

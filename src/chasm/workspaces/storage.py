@@ -26,6 +26,7 @@ from chasm.workspaces.storage_base import SnapshotRef
 JOURNAL_MIN_QUOTA = 64 * 1024**2
 MIN_QUOTA = 4 * 1024**2
 TOOLS_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+_LOCKS: dict[str, asyncio.Lock] = {}
 
 
 class StorageError(ChasmError):
@@ -70,7 +71,6 @@ class DiskStorage:
         self.uid = settings.sandbox_host_uid if self.is_root else os.getuid()
         self.snapshots = SnapshotStore(settings.data_dir / "snapshots", self.uid if self.is_root else None)
         self.backend = self._choose_backend(settings.workspace_storage)
-        self._locks: dict[str, asyncio.Lock] = {}
 
     def _choose_backend(self, wanted: str) -> str:
         if wanted in ("loop", "directory"):
@@ -84,7 +84,8 @@ class DiskStorage:
         return "loop" if loop_ok else "directory"
 
     def _lock(self, disk_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(disk_id, asyncio.Lock())
+        # Shared by every DiskStorage of the process: two instances must not mount a disk twice.
+        return _LOCKS.setdefault(str(self.base / disk_id), asyncio.Lock())
 
     def _dir(self, disk_id: str) -> Path:
         if not disk_id or "/" in disk_id or disk_id.startswith("."):
@@ -144,11 +145,23 @@ class DiskStorage:
             await _run("mount", "-o", options, str(image), str(mnt))
 
     async def _unmount(self, mnt: Path) -> None:
-        if os.path.ismount(mnt):
+        # Two mounts may be stacked on one mount point (two processes mounting at once): peel all.
+        for _ in range(8):
+            if not os.path.ismount(mnt):
+                return
             try:
                 await _run("umount", str(mnt))
             except StorageError:
                 await _run("umount", "-l", str(mnt))
+
+    async def unmount_all(self) -> None:
+        """Unmount every disk of this data directory (for an orderly shutdown or test teardown).
+        Sandboxes still running keep their own reference; `mount()` brings a disk back."""
+        if not self.base.is_dir():
+            return
+        for directory in self.base.iterdir():
+            async with self._lock(directory.name):
+                await self._unmount(directory / "mnt")
 
     async def mount(self, disk_id: str) -> Path:
         async with self._lock(disk_id):
@@ -177,7 +190,7 @@ class DiskStorage:
                 return
             await self._unmount(directory / "mnt")
             await asyncio.to_thread(shutil.rmtree, directory, True)
-        self._locks.pop(disk_id, None)
+        _LOCKS.pop(str(self.base / disk_id), None)
 
     async def clone(self, source_id: str, disk_id: str, quota_bytes: int) -> None:
         source = await self.mount(source_id)

@@ -30,6 +30,7 @@ async def harvest(client: httpx.AsyncClient, prefix: str = "/api/v1") -> dict[st
     body = response.json()
     assert body["success"] is True
     data: dict[str, Any] = body["data"]
+    assert data["status"] == "succeeded" and data["job_id"]  # it ran as a `harvest.run` job
     return data
 
 

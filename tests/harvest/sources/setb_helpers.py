@@ -21,11 +21,15 @@ def fixture(provider: str, name: str) -> Path:
 
 def place(src: Path, dest: Path) -> Path:
     """Copy a fixture file (or folder) to where the real tool would keep it."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
     if src.is_dir():
-        shutil.copytree(src, dest)
-    else:
-        shutil.copyfile(src, dest)
+        # File by file: the fixtures are read-only and their modes must not follow them here.
+        for path in sorted(src.rglob("*")):
+            if path.is_file():
+                place(path, dest / path.relative_to(src))
+        dest.mkdir(parents=True, exist_ok=True)
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
     return dest
 
 

@@ -65,3 +65,9 @@ def test_discover_and_resume(tmp_path: Path) -> None:
     assert more.chats[0].messages[1].usage is not None and more.chats[0].messages[1].usage.output_tokens == 20
     assert [m.content for m in more.chats[1].messages] == ["new session", "Hello."]
     assert source.parse(unit(tmp_path / "missing.md")).issues
+    (tmp_path / "code" / "chat-history.md").write_text("# notes\n")
+    assert len(list(source.discover([tmp_path / "code"]))) == 1  # other names only when configured as files
+    renamed = copy(
+        fixture(P, "zen-mcp-server_.aider.chat.history.md"), tmp_path / "elsewhere" / "my-history.md"
+    )
+    assert [u.key for u in source.discover([renamed])] == [str(renamed)]

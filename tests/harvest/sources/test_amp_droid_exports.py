@@ -140,6 +140,15 @@ def test_chatgpt_details_and_branches(tmp_path: Path) -> None:
     branched = [c for c in export.chats if "branches" in c.metadata]
     assert [c.title for c in branched] == ["Spark Email RegEx", "New chat"]
     assert all(b["messages"] for c in branched for b in c.metadata["branches"])
+    regex = branched[0]
+    parents = [b["parent"] for b in regex.metadata["branches"]]
+    assert parents == ["cddabf0b-af50-4a7b-b870-108e24f54af1"] * 2  # two regenerated answers
+    fork = next(i for i, m in enumerate(regex.messages) if m.source_id == parents[0])
+    assert regex.messages[fork].role == "user"
+    assert regex.messages[fork + 1].content.startswith("Both Avro and Parquet are popular columnar")
+    alternates = [b["messages"][0] for b in regex.metadata["branches"]]
+    assert [m["role"] for m in alternates] == ["assistant", "assistant"]
+    assert alternates[0]["content"].startswith("Avro and Parquet are both popular file formats")
     export_dir = tmp_path / "export"
     copy(
         fixture("chatgpt-export", "spark-first_conversations.trimmed.json"), export_dir / "conversations.json"

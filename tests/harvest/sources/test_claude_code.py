@@ -262,3 +262,21 @@ def test_default_roots_per_platform(tmp_path: Path) -> None:
     assert source.default_roots("linux", tmp_path, {"CLAUDE_CONFIG_DIR": "/x/cfg"}) == [
         Path("/x/cfg/projects")
     ]
+
+
+def test_resume_inside_a_split_api_message_counts_usage_once(tmp_path: Path) -> None:
+    src = fixture(P, "agtrace_claude_session.jsonl")
+    target = tmp_path / "split.jsonl"
+    _, rest = split_copy(src, target, 3)  # the first reply's thinking record only
+    first = source.parse(unit(target))
+    head = only_chat(first)
+    assert head.messages[-1].thinking and head.messages[-1].content == ""
+    assert head.messages[-1].usage is not None
+    with open(target, "ab") as f:
+        f.write(rest)
+    assert first.resume is not None
+    tail = only_chat(source.parse(unit(target), first.resume))
+    continued = tail.messages[0]
+    assert continued.source_id == head.messages[-1].source_id == "msg_01RcDNkcZxwfy4UY9xdcSoX3"
+    assert continued.metadata["continued"] is True and continued.usage is None
+    assert continued.tool_calls[0].output is not None  # its result came after the offset too

@@ -54,7 +54,9 @@ def test_real_task_folder() -> None:
     # A command whose text holds "]" still gets its result.
     command = chat.messages[31].tool_calls[0]
     assert command.name == "execute_command"
-    assert command.output is not None and command.output.startswith("Command executed.\nOutput:\nbash: uuidgen")
+    assert command.output is not None and command.output.startswith(
+        "Command executed.\nOutput:\nbash: uuidgen"
+    )
     last = chat.messages[47].tool_calls[0]
     assert last.name == "attempt_completion" and last.output is None
 
@@ -67,16 +69,28 @@ def test_discover_and_default_roots(tmp_path: Path) -> None:
     roots = SRC.default_roots("linux", home, {"HOME": str(home)})
     assert storage in roots and home / ".cline" / "data" in roots
     assert (
-        home / "Library" / "Application Support" / "Cursor" / "User" / "globalStorage" / "saoudrizwan.claude-dev"
+        home
+        / "Library"
+        / "Application Support"
+        / "Cursor"
+        / "User"
+        / "globalStorage"
+        / "saoudrizwan.claude-dev"
         in SRC.default_roots("darwin", home, {})
     )
-    assert Path("C:/AppData") / "Code" / "User" / "globalStorage" / "saoudrizwan.claude-dev" in SRC.default_roots(
+    assert Path(
+        "C:/AppData"
+    ) / "Code" / "User" / "globalStorage" / "saoudrizwan.claude-dev" in SRC.default_roots(
         "win32", home, {"APPDATA": "C:/AppData"}
     )
     units, outcomes = parse_all(SRC, *roots)
     [unit] = units
     assert unit.key == str(storage / "tasks" / "1769053680585")
-    assert [p.name for p in unit.paths] == ["api_conversation_history.json", "ui_messages.json", "task_metadata.json"]
+    assert [p.name for p in unit.paths] == [
+        "api_conversation_history.json",
+        "ui_messages.json",
+        "task_metadata.json",
+    ]
     assert outcomes[0].chats[0].source_id == "1769053680585"
     assert outcomes[0].chats[0].created_at == datetime(2026, 1, 22, 3, 48, 0, 628000, tzinfo=UTC)
 
@@ -107,7 +121,10 @@ def test_xml_style_results_without_calls_become_tool_messages(tmp_path: Path) ->
     folder.mkdir(parents=True)
     history = [
         {"role": "user", "content": [{"type": "text", "text": "<task>\nlist files\n</task>"}]},
-        {"role": "assistant", "content": [{"type": "text", "text": "<list_files><path>.</path></list_files>"}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "<list_files><path>.</path></list_files>"}],
+        },
         {"role": "user", "content": [{"type": "text", "text": "[list_files for '.'] Result:\na.py"}]},
         {"role": "user", "content": [{"type": "text", "text": "<feedback>\nthanks\n</feedback>"}]},
     ]

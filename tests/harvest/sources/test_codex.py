@@ -162,3 +162,15 @@ def test_legacy_single_json_and_discover(tmp_path: Path) -> None:
     broken.write_text("{nope")
     out = source.parse(unit(broken, resumable=False))
     assert out.chats == [] and len(out.issues) == 1
+
+
+def test_odd_resume_state_and_roots_never_raise(tmp_path: Path) -> None:
+    from chasm.harvest.sources.aider import source as aider
+    from chasm.harvest.sources.claude_code import source as claude
+
+    src = fixture(P, "gitai_codex-session-simple.jsonl")
+    bad_state = {"lines": "x", "source_id": 5, "has_items": "?", "last_total": "no", "started": "never"}
+    for parser in (source, claude, aider):
+        out = parser.parse(unit(src), Resume(10**9, dict(bad_state)))
+        assert out.chats == []
+        assert list(parser.discover([tmp_path / "nowhere", src.parent / "missing.jsonl"])) == []

@@ -19,8 +19,18 @@ def parse(path: Path, resume: Resume | None = None) -> ParseOutcome:
 
 EXPECTED = [
     ("agentsessions_copilot_cli_small.jsonl", 8, "copilot_stage0_small", "List the files"),
-    ("agentsessions_session-state_aaaabbbb_events.jsonl", 3, "aaaabbbb-1111-2222-3333-ccccddddeeee", "List the files"),
-    ("gitai_copilot_cli_session_events.jsonl", 2, "301561f1-558a-43e9-a144-82d3ca12ab62", "create a hello world file"),
+    (
+        "agentsessions_session-state_aaaabbbb_events.jsonl",
+        3,
+        "aaaabbbb-1111-2222-3333-ccccddddeeee",
+        "List the files",
+    ),
+    (
+        "gitai_copilot_cli_session_events.jsonl",
+        2,
+        "301561f1-558a-43e9-a144-82d3ca12ab62",
+        "create a hello world file",
+    ),
 ]
 
 
@@ -47,7 +57,16 @@ def test_small_session_details() -> None:
         "cache_read_tokens": 5,
         "cache_write_tokens": 0,
     }
-    assert roles(chat) == ["user", "assistant", "assistant", "tool", "assistant", "assistant", "user", "assistant"]
+    assert roles(chat) == [
+        "user",
+        "assistant",
+        "assistant",
+        "tool",
+        "assistant",
+        "assistant",
+        "user",
+        "assistant",
+    ]
     user, listing, done = chat.messages[:3]
     assert user.timestamp == datetime(2025, 12, 18, 21, 32, 11, tzinfo=UTC)
     assert listing.content == "Listing the files." and listing.model == "gpt-5-mini"
@@ -118,9 +137,14 @@ def test_corrupt_line(tmp_path: Path) -> None:
 def test_discover_layouts(tmp_path: Path) -> None:
     home = tmp_path / "home"
     state = home / ".copilot" / "session-state"
-    place(fixture(P, "agentsessions_session-state_aaaabbbb_events.jsonl"), state / "aaaabbbb" / "events.jsonl")
+    place(
+        fixture(P, "agentsessions_session-state_aaaabbbb_events.jsonl"), state / "aaaabbbb" / "events.jsonl"
+    )
     place(fixture(P, "gitai_copilot_cli_session_events.jsonl"), state / "301561f1.jsonl")
-    place(fixture(P, "agentsessions_copilot_cli_small.jsonl"), home / ".copilot" / "history-session-state" / "old.jsonl")
+    place(
+        fixture(P, "agentsessions_copilot_cli_small.jsonl"),
+        home / ".copilot" / "history-session-state" / "old.jsonl",
+    )
     roots = SRC.default_roots("linux", home, {"HOME": str(home)})
     assert roots == [home / ".copilot"]
     assert SRC.default_roots("win32", home, {}) == [home / ".copilot"]
@@ -132,3 +156,15 @@ def test_discover_layouts(tmp_path: Path) -> None:
         "aaaabbbb-1111-2222-3333-ccccddddeeee",
         "copilot_stage0_small",
     ]
+
+
+def test_resumed_chunk_keeps_the_first_prompt_as_title(tmp_path: Path) -> None:
+    data = fixture(P, "agentsessions_copilot_cli_small.jsonl").read_bytes()
+    lines = data.splitlines(keepends=True)
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b"".join(lines[:28]))
+    first = parse(path)
+    path.write_bytes(data)
+    second = one_chat(parse(path, first.resume))
+    assert second.messages[0].content == "[trimmed for fixture]"  # the user message of line 30
+    assert second.title == "List the files"

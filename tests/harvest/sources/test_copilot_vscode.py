@@ -245,3 +245,24 @@ def test_replay_log_keeps_going_after_a_bad_operation() -> None:
         (2, "cannot apply operation"),
         (5, "cannot apply operation"),
     ]
+
+
+def test_legacy_interactive_sessions_in_state_db(tmp_path: Path) -> None:
+    import sqlite3
+
+    ws = tmp_path / "User" / "workspaceStorage" / "old"
+    ws.mkdir(parents=True)
+    (ws / "workspace.json").write_text(json.dumps({"folder": "file:///srv/app"}))
+    session = json.loads(fixture(P, "gitai_chatSessions_copilot_session_simple.json").read_text())
+    conn = sqlite3.connect(ws / "state.vscdb")
+    conn.execute("CREATE TABLE ItemTable (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB)")
+    conn.execute(
+        "INSERT INTO ItemTable VALUES ('interactive.sessions', ?)", (json.dumps([session, {"requests": []}]),)
+    )
+    conn.commit()
+    conn.close()
+    units, outcomes = parse_all(SRC, tmp_path / "User")
+    assert [u.paths for u in units] == [[ws / "state.vscdb", ws / "workspace.json"]]
+    chat = one_chat(outcomes[0])
+    assert chat.source_id == SIMPLE_ID and len(chat.messages) == 6
+    assert chat.workspace_path == "/srv/app" and chat.metadata["format"] == "interactive-session"

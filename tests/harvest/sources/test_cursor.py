@@ -49,7 +49,16 @@ def test_every_transcript(name: str, messages: int, first: str, tool_calls: int)
 
 def test_transcript_tools_thinking_and_results() -> None:
     chat = one_chat(parse(fixture(P, "agentsessions_cursor_cli_agent-transcript_large.jsonl")))  # type: ignore[arg-type]
-    assert roles(chat) == ["user", "assistant", "assistant", "user", "assistant", "assistant", "user", "assistant"]
+    assert roles(chat) == [
+        "user",
+        "assistant",
+        "assistant",
+        "user",
+        "assistant",
+        "assistant",
+        "user",
+        "assistant",
+    ]
     listing = chat.messages[1]
     assert listing.thinking == "Let me check the directory."
     assert listing.content == "I will list the files."
@@ -117,7 +126,12 @@ def _global_rows() -> dict[str, object]:
             "bubbleId": "b2",
             "type": 2,
             "text": "",
-            "toolFormerData": {"name": "read_file", "params": '{"path": "README.md"}', "result": '{"contents": "# hi"}', "status": "completed"},
+            "toolFormerData": {
+                "name": "read_file",
+                "params": '{"path": "README.md"}',
+                "result": '{"contents": "# hi"}',
+                "status": "completed",
+            },
             "thinking": {"text": "Reading the readme."},
         },
         f"bubbleId:{OVERVIEW}:b3": {
@@ -194,14 +208,21 @@ def test_cli_store(tmp_path: Path) -> None:
         {"agentId": "agent-1", "name": "Listing", "createdAt": 1775522590321, "lastUsedModel": "gpt-5"},
         [
             json.dumps({"role": "system", "content": "You are Cursor."}).encode(),
-            json.dumps({"role": "user", "content": [{"type": "text", "text": "<user_query>\nls\n</user_query>"}]}).encode(),
+            json.dumps(
+                {"role": "user", "content": [{"type": "text", "text": "<user_query>\nls\n</user_query>"}]}
+            ).encode(),
             b"\x0a\x20binary-tree-node",
             json.dumps(
                 {
                     "role": "assistant",
                     "content": [
                         {"type": "text", "text": "Listing."},
-                        {"type": "tool-call", "toolCallId": "c1", "toolName": "Shell", "args": {"command": "ls"}},
+                        {
+                            "type": "tool-call",
+                            "toolCallId": "c1",
+                            "toolName": "Shell",
+                            "args": {"command": "ls"},
+                        },
                     ],
                 }
             ).encode(),
@@ -224,7 +245,11 @@ def test_corrupt_inputs(tmp_path: Path) -> None:
     bad_db.write_bytes(b"this is not a database at all" * 100)
     outcome = parse(bad_db)
     assert outcome.chats == [] and len(outcome.issues) == 1  # type: ignore[attr-defined]
-    lines = fixture(P, "agentsessions_cursor_cli_agent-transcript_large.jsonl").read_bytes().splitlines(keepends=True)
+    lines = (
+        fixture(P, "agentsessions_cursor_cli_agent-transcript_large.jsonl")
+        .read_bytes()
+        .splitlines(keepends=True)
+    )
     lines[4] = b'{"role": "user", broken\n'
     transcript = tmp_path / "t.jsonl"
     transcript.write_bytes(b"".join(lines))
@@ -238,17 +263,30 @@ def test_discover_real_layout(tmp_path: Path) -> None:
     user = home / ".config" / "Cursor" / "User"
     _kv_database(user / "globalStorage" / "state.vscdb", _global_rows())
     place(fixture(P, WS_DIR), user / "workspaceStorage" / WS_HASH)
-    place(fixture(P, "agentsessions_cursor_cli_chats_store.db"), home / ".cursor" / "chats" / "d41d8cd9" / "agent-1" / "store.db")
+    place(
+        fixture(P, "agentsessions_cursor_cli_chats_store.db"),
+        home / ".cursor" / "chats" / "d41d8cd9" / "agent-1" / "store.db",
+    )
     transcripts = home / ".cursor" / "projects" / "Users-me-proj" / "agent-transcripts"
     place(fixture(P, "agentsessions_cursor_cli_agent-transcript_large.jsonl"), transcripts / "t1.jsonl")
     roots = SRC.default_roots("linux", home, {"HOME": str(home)})
     assert roots == [user, home / ".cursor"]
-    assert SRC.default_roots("darwin", home, {})[0] == home / "Library" / "Application Support" / "Cursor" / "User"
+    assert (
+        SRC.default_roots("darwin", home, {})[0]
+        == home / "Library" / "Application Support" / "Cursor" / "User"
+    )
     assert SRC.default_roots("win32", home, {"APPDATA": "C:/R"})[0] == Path("C:/R") / "Cursor" / "User"
     units, outcomes = parse_all(SRC, *roots)
     assert len(units) == 4
     workspace_unit = next(u for u in units if WS_HASH in u.key)
     assert [p.name for p in workspace_unit.paths] == ["state.vscdb", "workspace.json", "state.vscdb"]
     chats = {c.source_id: c for o in outcomes for c in o.chats}
-    assert set(chats) == {OVERVIEW, "old-inline", COMMIT, LOCATE, "a1b2c3d4-e5f6-7890-abcd-ef1234567890", "t1"}
+    assert set(chats) == {
+        OVERVIEW,
+        "old-inline",
+        COMMIT,
+        LOCATE,
+        "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
+        "t1",
+    }
     assert chats["t1"].workspace_name == "Users-me-proj"

@@ -101,4 +101,21 @@ def test_corrupt_and_discover(tmp_path: Path) -> None:
     )
     roots = source.default_roots("darwin", tmp_path, {})
     assert roots == [tmp_path / ".gemini" / "tmp"]
-    assert len(list(source.discover(roots))) == 2
+    units = list(source.discover(roots))
+    assert len(units) == 2
+    (tmp_path / ".gemini" / "tmp" / "0b7dfb12" / ".project_root").write_text("/home/me/proj\n")
+    assert only_chat(source.parse(units[0])).workspace_path == "/home/me/proj"
+
+
+def test_jsonl_message_written_again_replaces_the_first(tmp_path: Path) -> None:
+    target = copy(fixture(P, "gitai_gemini-session-simple.jsonl"), tmp_path / "session-z.jsonl")
+    with open(target, "a") as f:
+        f.write('{"id":"3fc72b76-f438-469b-9220-2dddf7cc733d","timestamp":"2025-12-06T18:27:50Z",')
+        f.write('"type":"gemini","content":"Task complete, edited.","model":"gemini-2.5-pro"}\n')
+    chat = only_chat(source.parse(unit(target)))
+    assert len(chat.messages) == 6
+    assert (
+        chat.messages[-1].content == "Task complete, edited." and chat.messages[-1].model == "gemini-2.5-pro"
+    )
+    replace = chat.messages[1].tool_calls[0]
+    assert replace.name == "replace" and replace.input["file_path"].endswith("/testing-git/index.ts")

@@ -21,7 +21,10 @@ def _roo_task(folder: Path) -> None:
             "ts": 1750000000000,
             "content": [
                 {"type": "text", "text": "<task>\nRename foo to bar\n</task>"},
-                {"type": "text", "text": "<environment_details>\n# Current Workspace Directory (/x)\n</environment_details>"},
+                {
+                    "type": "text",
+                    "text": "<environment_details>\n# Workspace (/x)\n</environment_details>",
+                },
             ],
         },
         {
@@ -36,7 +39,11 @@ def _roo_task(folder: Path) -> None:
             "role": "user",
             "ts": 1750000003000,
             "content": [
-                {"type": "tool_result", "tool_use_id": "tu_1", "content": [{"type": "text", "text": "a.py:1: foo"}]},
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "tu_1",
+                    "content": [{"type": "text", "text": "a.py:1: foo"}],
+                },
                 {"type": "text", "text": "<environment_details>\n...\n</environment_details>"},
             ],
         },
@@ -48,15 +55,29 @@ def _roo_task(folder: Path) -> None:
         {
             "role": "user",
             "ts": 1750000005000,
-            "content": [{"type": "tool_result", "tool_use_id": "tu_2", "content": "denied", "is_error": True}],
+            "content": [
+                {"type": "tool_result", "tool_use_id": "tu_2", "content": "denied", "is_error": True}
+            ],
         },
         {"role": "assistant", "ts": 1750000006000, "content": [{"type": "text", "text": "Done."}]},
     ]
     ui = [
         {"ts": 1750000000000, "type": "say", "say": "text", "text": "Rename foo to bar"},
-        {"ts": 1750000001000, "type": "say", "say": "api_req_started", "text": json.dumps({"tokensIn": 100, "tokensOut": 20, "cacheReads": 5, "cacheWrites": 7, "cost": 0.01})},
+        {
+            "ts": 1750000001000,
+            "type": "say",
+            "say": "api_req_started",
+            "text": json.dumps(
+                {"tokensIn": 100, "tokensOut": 20, "cacheReads": 5, "cacheWrites": 7, "cost": 0.01}
+            ),
+        },
         {"ts": 1750000002000, "type": "say", "say": "text", "text": "Searching first."},
-        {"ts": 1750000003500, "type": "say", "say": "api_req_started", "text": json.dumps({"tokensIn": 200, "tokensOut": 30, "cost": 0.02})},
+        {
+            "ts": 1750000003500,
+            "type": "say",
+            "say": "api_req_started",
+            "text": json.dumps({"tokensIn": 200, "tokensOut": 30, "cost": 0.02}),
+        },
         {"ts": 1750000005500, "type": "say", "say": "api_req_started", "text": "not json"},
         {"ts": 1750000006000, "type": "say", "say": "completion_result", "text": "Done."},
     ]
@@ -74,7 +95,11 @@ def test_roo_task(tmp_path: Path) -> None:
     assert storage in roots
     units, outcomes = parse_all(SRC, *roots)
     [unit] = units
-    assert [p.name for p in unit.paths] == ["api_conversation_history.json", "ui_messages.json", "history_item.json"]
+    assert [p.name for p in unit.paths] == [
+        "api_conversation_history.json",
+        "ui_messages.json",
+        "history_item.json",
+    ]
     [outcome] = outcomes
     assert [i.message for i in outcome.issues] == ["bad api_req_started"]
     chat = outcome.chats[0]
@@ -86,7 +111,11 @@ def test_roo_task(tmp_path: Path) -> None:
     assert chat.messages[1].timestamp == datetime.fromtimestamp(1750000002, tz=UTC)
     search = chat.messages[1]
     assert search.usage is not None
-    assert (search.usage.input_tokens, search.usage.output_tokens, search.usage.cache_read_tokens) == (100, 20, 5)
+    assert (search.usage.input_tokens, search.usage.output_tokens, search.usage.cache_read_tokens) == (
+        100,
+        20,
+        5,
+    )
     assert search.usage.cache_write_tokens == 7 and search.metadata["cost"] == 0.01
     [call] = search.tool_calls
     assert (call.name, call.id, call.input, call.output, call.is_error) == (

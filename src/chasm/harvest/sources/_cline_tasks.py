@@ -4,7 +4,6 @@ of each API request), `task_metadata.json` and, for Roo, `history_item.json`."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ from chasm.harvest.sources._common_b import (
     is_dir,
     is_file,
     list_dir,
+    loads,
     read_json,
     split_blocks,
     str_or_none,
@@ -185,7 +185,7 @@ class _TaskParser:
             if item.get("say") == "api_req_started":
                 info: Any = {}
                 try:
-                    info = json.loads(item.get("text") or "{}")
+                    info = loads(item.get("text") or "{}")
                 except ValueError:
                     self.issues.append(
                         ParseIssue(str(self.folder / "ui_messages.json"), "bad api_req_started")
@@ -194,7 +194,7 @@ class _TaskParser:
                 if isinstance(info.get("cost"), int | float):
                     cost += float(info["cost"])
                 requests.append((as_int(item.get("ts")), info, None))
-            elif requests and requests[-1][2] is None and item.get("say") in _RESPONSE_SAYS:
+            elif requests and requests[-1][2] is None and str(item.get("say")) in _RESPONSE_SAYS:
                 start, info, _ = requests[-1]
                 requests[-1] = (start, info, as_int(item.get("ts")))
         if not have_api:

@@ -83,33 +83,34 @@ def read_jsonl(path: Path, offset: int = 0, first_line: int = 1) -> JsonlChunk:
         chunk.failed = True
         return chunk
     loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
     records = chunk.records
+    view = memoryview(data)  # slices of a view are not copies
     pos = 0
     size = len(data)
     line_no = first_line - 1
+    find = data.find
     while pos < size:
-        nl = data.find(b"\n", pos)
+        nl = find(b"\n", pos)
         complete = nl != -1
         end = nl if complete else size
-        line = data[pos:end]
         line_no += 1
-        if line.strip():
-            try:
-                obj = loads(line)
-            except orjson.JSONDecodeError as exc:
+        try:
+            obj = loads(view[pos:end])
+        except decode_error as exc:
+            if data[pos:end].strip():
                 if not complete:
                     line_no -= 1
                     break  # partial last line: read it next time
                 chunk.issues.append(ParseIssue(str(path), f"invalid JSON: {exc}", line_no))
-                obj = None
-            if obj is not None:
-                if isinstance(obj, dict):
-                    records.append((line_no, obj))
-                else:
-                    chunk.issues.append(ParseIssue(str(path), "record is not a JSON object", line_no))
+        else:
+            if type(obj) is dict:
+                records.append((line_no, obj))
+            else:
+                chunk.issues.append(ParseIssue(str(path), "record is not a JSON object", line_no))
         pos = end + 1 if complete else size
-        chunk.end_offset = offset + min(pos, size)
-        chunk.end_line = line_no
+    chunk.end_offset = offset + pos
+    chunk.end_line = line_no
     return chunk
 
 
@@ -189,18 +190,18 @@ def parse_ts(value: Any) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             return None
     if isinstance(value, str):
-        text = value.strip()
-        if not text or not text[0].isdigit():
-            return None
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
         try:
-            parsed = datetime.fromisoformat(text)
+            parsed = datetime.fromisoformat(value)  # 3.11 reads "...Z" too
         except ValueError:
+            text = value.strip()
+            if not text or not text[0].isdigit():
+                return None
             try:
                 return parse_ts(float(text))
             except ValueError:
                 return None
+        if parsed.tzinfo is UTC:
+            return parsed
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     return None
 
@@ -222,6 +223,15 @@ def as_int(value: Any) -> int:
 
 def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_key(value: Any) -> str | None:
+    """A value usable as a node id (a string; anything else is no id)."""
+    return value if isinstance(value, str) else None
 
 
 def as_str(value: Any) -> str | None:
@@ -303,7 +313,7 @@ class Blocks:
     results: list[tuple[str | None, str, bool]] = field(default_factory=list)  # (tool_use_id, output, error)
     images: int = 0
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
         return "\n\n".join(t for t in self.texts if t)
 

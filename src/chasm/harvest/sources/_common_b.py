@@ -3,22 +3,67 @@ Windsurf): timestamps, JSON/JSONL reading that never raises, read-only SQLite, V
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
+import logging
 import os
 import sqlite3
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
-from chasm.harvest.model import ParseIssue, TokenUsage, ToolCall
+import orjson
+
+from chasm.harvest.model import ParseIssue, ParseOutcome, Resume, SourceUnit, TokenUsage, ToolCall
+
+log = logging.getLogger("chasm.harvest")
 
 # Epoch values above this are milliseconds (year 2286 in seconds), above MICRO microseconds.
 _MS_THRESHOLD = 10_000_000_000
 _US_THRESHOLD = 10_000_000_000_000_000
+
+
+_Self = TypeVar("_Self")
+ParseMethod = Callable[[_Self, SourceUnit, Resume | None], ParseOutcome]
+
+
+def guarded_parse(func: ParseMethod[_Self]) -> ParseMethod[_Self]:
+    """Wrap a source's `parse`: the cyclic collector is off meanwhile (the many small dicts a parse
+    keeps alive make it rescan the heap over and over), and a bug met on odd input becomes a
+    `ParseIssue` of the unit instead of an exception, as the interface promises."""
+
+    @functools.wraps(func)
+    def wrapper(self: _Self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return func(self, unit, resume)
+        except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
+            log.warning("harvest parse of %s failed", unit.key, exc_info=True)
+            return ParseOutcome(
+                chats=[], issues=[ParseIssue(unit.key, f"parser error: {type(exc).__name__}: {exc}")]
+            )
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return wrapper
+
+
+def loads(data: bytes | str) -> Any:
+    """JSON via orjson; the standard parser only for what orjson refuses (NaN, huge integers).
+    Raises ValueError for text that is not JSON."""
+    if not isinstance(data, bytes | str):
+        raise ValueError(f"expected JSON text, got {type(data).__name__}")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def to_utc(value: Any) -> datetime | None:
@@ -31,12 +76,15 @@ def to_utc(value: Any) -> datetime | None:
         text = value.strip()
         if not text:
             return None
-        if text.lstrip("-").replace(".", "", 1).isdigit():
-            return to_utc(float(text))
         try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(text)
         except ValueError:
-            return None
+            if text.lstrip("-").replace(".", "", 1).isdigit():
+                return to_utc(float(text))
+            try:
+                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                return None
         return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if isinstance(value, int | float):
         number = float(value)
@@ -88,7 +136,7 @@ def json_or_text(value: Any) -> Any:
         text = value.strip()
         if text[:1] in ("{", "["):
             try:
-                return json.loads(text)
+                return loads(text)
             except ValueError:
                 return value
     return value
@@ -120,7 +168,7 @@ def read_json(path: Path, issues: list[ParseIssue]) -> Any:
     """The file's JSON, or None with an issue when it cannot be read or parsed."""
     try:
         with open(path, "rb") as handle:
-            return json.loads(handle.read())
+            return loads(handle.read())
     except (OSError, ValueError) as exc:
         issues.append(ParseIssue(str(path), f"unreadable JSON: {exc}"))
         return None
@@ -153,7 +201,7 @@ def iter_jsonl(path: Path, offset: int = 0, first_line: int = 1) -> Iterator[Jso
         position = offset + newline + 1
         if raw.strip():
             try:
-                yield JsonLine(line_no, position, json.loads(raw))
+                yield JsonLine(line_no, position, loads(raw))
             except ValueError as exc:
                 yield JsonLine(line_no, position, None, f"invalid JSON: {exc}")
         start = newline + 1
@@ -162,7 +210,7 @@ def iter_jsonl(path: Path, offset: int = 0, first_line: int = 1) -> Iterator[Jso
         # A final line without newline: parse it when complete JSON (files written at once).
         raw = data[start:]
         try:
-            value = json.loads(raw)
+            value = loads(raw)
         except ValueError:
             return
         yield JsonLine(line_no, offset + size, value)
@@ -190,7 +238,7 @@ def decode_blob(value: Any) -> Any:
     if not isinstance(value, str):
         return None
     try:
-        return json.loads(value)
+        return loads(value)
     except ValueError:
         return None
 
@@ -216,7 +264,7 @@ def workspace_folder(workspace_json: Path) -> str | None:
     """The project folder a VS Code-family `workspaceStorage/<hash>/workspace.json` points at."""
     try:
         with open(workspace_json, "rb") as handle:
-            data = json.loads(handle.read())
+            data = loads(handle.read())
     except (OSError, ValueError):
         return None
     data = as_dict(data)
@@ -289,22 +337,26 @@ class ToolCallIndex:
 
     def __init__(self) -> None:
         self._by_id: dict[str, ToolCall] = {}
-        self._pending: deque[ToolCall] = deque()
+        self._pending: deque[ToolCall] = deque()  # every call, oldest first
+        self._pending_anonymous: deque[ToolCall] = deque()  # calls without an id
         self._resolved: set[int] = set()
 
     def add(self, call: ToolCall) -> None:
         if call.id:
             self._by_id[call.id] = call
+        else:
+            self._pending_anonymous.append(call)
         self._pending.append(call)
 
     def get(self, call_id: str | None) -> ToolCall | None:
         return self._by_id.get(call_id) if call_id else None
 
     def resolve(self, call_id: str | None, output: str | None, is_error: bool = False) -> ToolCall | None:
-        """Attach a result; the call it went to, or None when no call is waiting for it."""
+        """Attach a result; the call it went to, or None when no call is waiting for it. A result
+        that names an unknown id only goes to a call that has no id of its own."""
         call = self.get(call_id)
         if call is None:
-            call = self._next_pending(any_id=call_id is None)
+            call = self._oldest(self._pending if call_id is None else self._pending_anonymous)
         if call is None:
             return None
         call.output = output
@@ -315,15 +367,10 @@ class ToolCallIndex:
     def unresolved_ids(self) -> list[str]:
         return [c.id for c in self._pending if c.id and id(c) not in self._resolved]
 
-    def _next_pending(self, any_id: bool) -> ToolCall | None:
-        """The oldest unresolved call; a result that names an unknown id only takes a call that
-        has no id of its own."""
-        while self._pending and id(self._pending[0]) in self._resolved:
-            self._pending.popleft()
-        for call in self._pending:
-            if id(call) not in self._resolved and (any_id or not call.id):
-                return call
-        return None
+    def _oldest(self, queue: deque[ToolCall]) -> ToolCall | None:
+        while queue and id(queue[0]) in self._resolved:
+            queue.popleft()
+        return queue[0] if queue else None
 
 
 @dataclass

@@ -28,7 +28,6 @@ from chasm.harvest.sources._common_b import (
     to_utc,
 )
 
-
 _OPEN_CALLS_KEPT = 200
 
 
@@ -64,6 +63,7 @@ class EventStreamParser:
         self.model: str | None = state.get("model")
         self.cwd: str | None = state.get("cwd")
         self.started: str | None = state.get("started")
+        self.title: str | None = state.get("title")
         self.metadata: dict[str, Any] = dict(state.get("metadata") or {})
         # Calls still waiting for their result when the previous chunk of the log ended.
         self.earlier_calls: set[str] = set(state.get("open_calls") or [])
@@ -79,6 +79,7 @@ class EventStreamParser:
             "model": self.model,
             "cwd": self.cwd,
             "started": self.started,
+            "title": self.title or self._first_prompt_title(),
             "metadata": self.metadata,
             "open_calls": (sorted(self.earlier_calls) + self.tools.unresolved_ids())[-_OPEN_CALLS_KEPT:],
         }
@@ -249,14 +250,17 @@ class EventStreamParser:
         if "totalPremiumRequests" in data:
             self.metadata["premium_requests"] = data["totalPremiumRequests"]
 
-    def chat(self, provider: str, fallback_id: str) -> ParsedChat:
+    def _first_prompt_title(self) -> str | None:
         first_user = next((m for m in self.messages if m.role == "user"), None)
+        return title_from(first_user.content) if first_user else None
+
+    def chat(self, provider: str, fallback_id: str) -> ParsedChat:
         stamps = [m.timestamp for m in self.messages if m.timestamp is not None]
         return ParsedChat(
             provider=provider,
             source_id=self.session_id or fallback_id,
             messages=self.messages,
-            title=title_from(first_user.content) if first_user else None,
+            title=self.title or self._first_prompt_title(),
             workspace_path=self.cwd,
             created_at=to_utc(self.started) or (min(stamps) if stamps else None),
             updated_at=to_utc(self.last_timestamp) or (max(stamps) if stamps else None),

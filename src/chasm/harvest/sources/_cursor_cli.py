@@ -3,7 +3,6 @@ transcripts `~/.cursor/projects/<slug>/agent-transcripts/<id>.jsonl`."""
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from chasm.harvest.sources._common_b import (
     ToolCallIndex,
     as_dict,
     iter_jsonl,
+    loads,
     open_sqlite_readonly,
     split_blocks,
     sqlite_tables,
@@ -123,7 +123,7 @@ def _decode_meta(value: Any) -> dict[str, Any]:
     try:
         if text[:1] != "{":
             text = bytes.fromhex(text).decode("utf-8")
-        return as_dict(json.loads(text))
+        return as_dict(loads(text))
     except ValueError:
         return {}
 
@@ -185,7 +185,7 @@ def _json_blob(data: Any) -> dict[str, Any] | None:
     if not isinstance(data, str):
         return None
     try:
-        value = json.loads(data)
+        value = loads(data)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -32,17 +32,17 @@ from chasm.harvest.sources._common_b import (
     workspace_folder,
 )
 from chasm.harvest.sources._copilot_events import title_from
-from chasm.harvest.sources._vscode_chat import session_to_chat
+from chasm.harvest.sources._vscode_chat import sessions_in_state_db
 
 _USER, _ASSISTANT = 1, 2
 
 
-def _item(conn: sqlite3.Connection, key: str) -> Any:
+def item(conn: sqlite3.Connection, key: str) -> Any:
     row = conn.execute("SELECT value FROM ItemTable WHERE key = ?", (key,)).fetchone()
     return decode_blob(row[0]) if row else None
 
 
-def _open(path: Path) -> tuple[sqlite3.Connection | None, set[str], str | None]:
+def open_state_db(path: Path) -> tuple[sqlite3.Connection | None, set[str], str | None]:
     try:
         conn = open_sqlite_readonly(path)
         return conn, sqlite_tables(conn), None
@@ -61,12 +61,12 @@ def _composer_folders(user_dir: Path) -> dict[str, str]:
         database = workspace / "state.vscdb"
         if not folder or not database.is_file():
             continue
-        conn, tables, _error = _open(database)
+        conn, tables, _error = open_state_db(database)
         if conn is None:
             continue
         try:
             if "ItemTable" in tables:
-                for composer in as_list(as_dict(_item(conn, "composer.composerData")).get("allComposers")):
+                for composer in as_list(as_dict(item(conn, "composer.composerData")).get("allComposers")):
                     composer_id = str_or_none(as_dict(composer).get("composerId"))
                     if composer_id:
                         folders[composer_id] = folder
@@ -177,7 +177,7 @@ def _composer_chat(
 
 
 def parse_global(path: Path, provider: str) -> ParseOutcome:
-    conn, tables, error = _open(path)
+    conn, tables, error = open_state_db(path)
     if conn is None:
         return ParseOutcome(chats=[], issues=[ParseIssue(str(path), error or "cannot open")])
     issues: list[ParseIssue] = []
@@ -211,7 +211,7 @@ def _global_composer_ids(user_dir: Path, wanted: list[str]) -> set[str]:
     database = user_dir / "globalStorage" / "state.vscdb"
     if not wanted or not database.is_file():
         return set()
-    conn, tables, _error = _open(database)
+    conn, tables, _error = open_state_db(database)
     if conn is None:
         return set()
     try:
@@ -324,7 +324,7 @@ def _tab_chats(chatdata: Any, provider: str, path: Path, folder: str | None) -> 
 
 
 def parse_workspace(path: Path, provider: str) -> ParseOutcome:
-    conn, tables, error = _open(path)
+    conn, tables, error = open_state_db(path)
     if conn is None:
         return ParseOutcome(chats=[], issues=[ParseIssue(str(path), error or "cannot open")])
     folder = workspace_folder(path.parent / "workspace.json")
@@ -334,17 +334,14 @@ def parse_workspace(path: Path, provider: str) -> ParseOutcome:
         if "ItemTable" not in tables:
             return ParseOutcome(chats=[])
         chats.extend(
-            _tab_chats(_item(conn, "workbench.panel.aichat.view.aichat.chatdata"), provider, path, folder)
+            _tab_chats(item(conn, "workbench.panel.aichat.view.aichat.chatdata"), provider, path, folder)
         )
-        for index, session in enumerate(as_list(_item(conn, "interactive.sessions"))):
-            if isinstance(session, dict) and session.get("requests"):
-                chat = session_to_chat(session, provider, f"{path.parent.name}-{index}", str(path), folder)
-                chat.metadata["format"] = "interactive-session"
-                chats.append(chat)
+        sessions = item(conn, "interactive.sessions")
+        chats.extend(sessions_in_state_db(sessions, provider, path.parent.name, str(path), folder))
         composers = [
-            as_dict(c) for c in as_list(as_dict(_item(conn, "composer.composerData")).get("allComposers"))
+            as_dict(c) for c in as_list(as_dict(item(conn, "composer.composerData")).get("allComposers"))
         ]
-        generations = as_list(_item(conn, "aiService.generations"))
+        generations = as_list(item(conn, "aiService.generations"))
     except sqlite3.Error as exc:
         return ParseOutcome(
             chats=chats, issues=[*issues, ParseIssue(str(path), f"cannot read database: {exc}")]

@@ -4,7 +4,7 @@ log that newer VS Code writes instead), turned into messages. Cursor's legacy
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -16,6 +16,7 @@ from chasm.harvest.sources._common_b import (
     as_int,
     as_list,
     json_or_text,
+    loads,
     str_or_none,
     to_utc,
 )
@@ -115,7 +116,7 @@ def replay_log(lines: list[bytes], path: str, issues: list[ParseIssue]) -> Any:
         if not raw.strip():
             continue
         try:
-            op = json.loads(raw)
+            op = loads(raw)
         except ValueError as exc:
             issues.append(ParseIssue(path, f"invalid JSON: {exc}", number))
             continue
@@ -141,7 +142,7 @@ def load_session(path: Path, issues: list[ParseIssue]) -> dict[str, Any] | None:
         state = replay_log(data.split(b"\n"), str(path), issues)
     else:
         try:
-            state = json.loads(data)
+            state = loads(data)
         except ValueError as exc:
             issues.append(ParseIssue(str(path), f"invalid JSON: {exc}"))
             return None
@@ -268,7 +269,9 @@ def _response_message(request: dict[str, Any], timestamp: Any) -> ParsedMessage 
     elapsed = as_int(as_dict(result.get("timings")).get("totalElapsed"))
     when = to_utc(timestamp)
     if when is not None and elapsed > 0:
-        when = when + timedelta(milliseconds=elapsed)
+        # A nonsense duration leaves the request's own time.
+        with contextlib.suppress(OverflowError, ValueError):
+            when = when + timedelta(milliseconds=elapsed)
     return ParsedMessage(
         role="assistant",
         content=content,
@@ -280,6 +283,19 @@ def _response_message(request: dict[str, Any], timestamp: Any) -> ParsedMessage 
         tool_calls=calls,
         metadata=metadata,
     )
+
+
+def sessions_in_state_db(
+    rows: Any, provider: str, fallback_prefix: str, source_path: str, workspace: str | None
+) -> list[ParsedChat]:
+    """Chats of the legacy `interactive.sessions` array (older VS Code, Cursor) in `state.vscdb`."""
+    chats = []
+    for index, session in enumerate(as_list(rows)):
+        if isinstance(session, dict) and session.get("requests"):
+            chat = session_to_chat(session, provider, f"{fallback_prefix}-{index}", source_path, workspace)
+            chat.metadata["format"] = "interactive-session"
+            chats.append(chat)
+    return chats
 
 
 def session_to_chat(

@@ -1,5 +1,5 @@
-"""Aider: `.aider.chat.history.md` in each repository (opt-in: configured roots are scanned
-recursively for that file name).
+"""Aider: `.aider.chat.history.md` in each repository (opt-in: configured folders are scanned
+recursively for that file name; a configured file is read whatever its name).
 
 Every "# aider chat started at YYYY-MM-DD HH:MM:SS" line starts a chat. Lines starting with "#### "
 are the user's input (consecutive ones form one message); lines starting with ">" are aider's own
@@ -46,9 +46,12 @@ class AiderSource:
         return []  # one file per repository, anywhere: configure the folders to scan
 
     def discover(self, roots: Iterable[Path]) -> Iterable[SourceUnit]:
-        for path in walk_files(
-            roots, lambda p: p.name.endswith(FILE_NAME) or p.name.endswith("chat-history.md")
-        ):
+        files: list[Path] = []
+        folders: list[Path] = []
+        for root in roots:
+            # A root that is a file is taken as a chat history whatever its name (--chat-history-file).
+            (files if Path(root).is_file() else folders).append(Path(root))
+        for path in [*files, *walk_files(folders, lambda p: p.name == FILE_NAME)]:
             yield SourceUnit(key=str(path), paths=[path], resumable=True)
 
     @gc_paused

@@ -19,6 +19,7 @@ from chasm.harvest.model import ParsedChat, ParsedMessage, ParseIssue, ParseOutc
 from chasm.harvest.sources._common_a import (
     ToolMatcher,
     as_dict,
+    as_list,
     as_str,
     env_path,
     gc_paused,
@@ -121,7 +122,7 @@ def _build(path: Path, data: dict[str, Any]) -> ParsedChat | None:
     meta: dict[str, Any] = {}
     env = as_dict(data.get("env"))
     initial = as_dict(env.get("initial"))
-    for tree in initial.get("trees") or []:
+    for tree in as_list(initial.get("trees")):
         if isinstance(tree, dict) and as_str(tree.get("uri")):
             uri = urlparse(tree["uri"])
             if uri.scheme == "file":

@@ -33,6 +33,7 @@ from chasm.harvest.model import (
 )
 from chasm.harvest.sources._common_a import (
     as_dict,
+    as_list,
     as_str,
     gc_paused,
     load_json,
@@ -113,8 +114,8 @@ def _conversation(path: Path, index: int, conv: dict[str, Any]) -> ParsedChat | 
     on_main = set(main)
     for node_id in main:
         node = mapping.get(node_id)
-        for child in (node.get("children") or []) if isinstance(node, dict) else []:
-            if child in on_main or child not in mapping:
+        for child in as_list(node.get("children")) if isinstance(node, dict) else []:
+            if not isinstance(child, str) or child in on_main or child not in mapping:
                 continue
             path_ids = _follow_newest(mapping, child)
             alt = _messages(mapping, path_ids)
@@ -178,7 +179,11 @@ def _follow_newest(mapping: dict[str, Any], start: str) -> list[str]:
     while node_id is not None and node_id in mapping and node_id not in seen:
         seen.add(node_id)
         ids.append(node_id)
-        children = [c for c in (mapping[node_id].get("children") or []) if c in mapping]
+        children = [
+            c
+            for c in as_list(as_dict(mapping[node_id]).get("children"))
+            if isinstance(c, str) and c in mapping
+        ]
         node_id = children[-1] if children else None
     return ids
 
@@ -264,7 +269,7 @@ def _thoughts(content: dict[str, Any]) -> str:
     if content.get("content_type") == "reasoning_recap":
         return text_of(content.get("content"))
     parts = []
-    for t in content.get("thoughts") or []:
+    for t in as_list(content.get("thoughts")):
         if isinstance(t, dict):
             summary, body = as_str(t.get("summary")), as_str(t.get("content"))
             parts.append(f"**{summary}**\n{body}" if summary and body else (summary or body or ""))

@@ -18,6 +18,7 @@ from typing import Any
 from chasm.harvest.model import ParsedChat, ParsedMessage, ParseIssue, ParseOutcome, Resume, SourceUnit
 from chasm.harvest.sources._common_a import (
     ToolMatcher,
+    as_list,
     as_str,
     gc_paused,
     load_json,
@@ -108,7 +109,7 @@ def _conversation(path: Path, conv: dict[str, Any], projects: dict[str, str]) ->
         extra: dict[str, Any] = {}
         files = [
             a.get("file_name")
-            for a in (raw.get("attachments") or []) + (raw.get("files") or [])
+            for a in as_list(raw.get("attachments")) + as_list(raw.get("files"))
             if isinstance(a, dict)
         ]
         if any(files):

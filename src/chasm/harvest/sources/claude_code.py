@@ -24,6 +24,7 @@ from typing import Any
 from chasm.harvest.model import ParsedChat, ParsedMessage, ParseIssue, ParseOutcome, Resume, SourceUnit
 from chasm.harvest.sources._common_a import (
     ToolMatcher,
+    as_int,
     as_str,
     env_path,
     gc_paused,
@@ -71,7 +72,7 @@ class ClaudeCodeSource:
         path = unit.paths[0]
         offset = resume.offset if resume else 0
         state = dict(resume.state) if resume else {}
-        chunk = read_jsonl(path, offset, int(state.get("lines", 0)) + 1)
+        chunk = read_jsonl(path, offset, as_int(state.get("lines")) + 1)
         if chunk.failed:
             return ParseOutcome([], chunk.issues)
         builder = _Builder(path, unit, state)
@@ -237,7 +238,8 @@ class _Builder:
                 joined = "\n\n".join(blocks.thinking)
                 existing.thinking = f"{existing.thinking}\n\n{joined}" if existing.thinking else joined
             existing.tool_calls.extend(blocks.tool_calls)
-            existing.usage = max_usage(existing.usage, usage)
+            if not existing.metadata.get("continued"):  # a continued message's usage is already stored
+                existing.usage = max_usage(existing.usage, usage)
             existing.model = existing.model or model
             return
         if not (blocks.text or blocks.thinking or blocks.tool_calls):

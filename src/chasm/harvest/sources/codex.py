@@ -38,6 +38,7 @@ from chasm.harvest.sources._common_a import (
     ToolMatcher,
     as_dict,
     as_int,
+    as_list,
     as_str,
     env_path,
     gc_paused,
@@ -182,16 +183,15 @@ class _Builder:
             if not isinstance(payload, dict):
                 continue
             kind = rec.get("type")
-            ts = parse_ts(rec.get("timestamp"))
             if kind == "session_meta":
                 self._session_meta(payload)
             elif kind == "turn_context":
                 self.model = as_str(payload.get("model")) or self.model
                 self.cwd = self.cwd or as_str(payload.get("cwd"))
             elif kind == "response_item":
-                self._response_item(payload, ts)
+                self._response_item(payload, parse_ts(rec.get("timestamp")))
             elif kind == "event_msg":
-                self._event(payload, ts)
+                self._event(payload, rec.get("timestamp"))
         if self.source_id is None:
             found = UUID_TAIL.search(self.path.stem)
             self.source_id = found.group(1) if found else self.path.stem
@@ -254,9 +254,9 @@ class _Builder:
         if kind == "message":
             self._message(item, ts)
         elif kind == "reasoning":
-            texts = [text_of(s) for s in item.get("summary") or [] if isinstance(s, dict)]
+            texts = [text_of(s) for s in as_list(item.get("summary")) if isinstance(s, dict)]
             if not any(texts):
-                texts = [text_of(c) for c in item.get("content") or [] if isinstance(c, dict)]
+                texts = [text_of(c) for c in as_list(item.get("content")) if isinstance(c, dict)]
             text = "\n\n".join(t for t in texts if t)
             if text:
                 self.pending_thinking.append(text)
@@ -362,7 +362,7 @@ class _Builder:
             self.messages.append(self.step)
         self.step.tool_calls.append(call)
 
-    def _event(self, payload: dict[str, Any], ts: datetime | None) -> None:
+    def _event(self, payload: dict[str, Any], raw_ts: Any) -> None:
         kind = payload.get("type")
         if kind == "token_count":
             self._token_count(payload.get("info"))
@@ -376,13 +376,13 @@ class _Builder:
             text = text_of(payload.get("message"))
             if text:
                 self.step = None
-                self.messages.append(ParsedMessage(role="user", content=text, timestamp=ts))
+                self.messages.append(ParsedMessage(role="user", content=text, timestamp=parse_ts(raw_ts)))
         elif kind == "agent_reasoning":
             text = text_of(payload.get("text"))
             if text:
                 self.pending_thinking.append(text)
         elif kind == "agent_message":
-            self._add_assistant(text_of(payload.get("message")), ts, None, {})
+            self._add_assistant(text_of(payload.get("message")), parse_ts(raw_ts), None, {})
 
     def _token_count(self, info: Any) -> None:
         if not isinstance(info, dict):

@@ -8,11 +8,13 @@ file holds the same session, so that one session is one chat).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from chasm.harvest.model import ParseIssue, ParseOutcome, Resume, SourceUnit
 from chasm.harvest.sources._common_b import (
+    guarded_parse,
     is_dir,
     is_file,
     list_dir,
@@ -21,7 +23,8 @@ from chasm.harvest.sources._common_b import (
     workspace_storage_dirs,
 )
 from chasm.harvest.sources._copilot_events import parse_event_log
-from chasm.harvest.sources._vscode_chat import load_session, session_to_chat
+from chasm.harvest.sources._cursor_ide import item, open_state_db
+from chasm.harvest.sources._vscode_chat import load_session, session_to_chat, sessions_in_state_db
 
 APPS = ("Code", "Code - Insiders", "VSCodium")
 _SESSION_SUFFIXES = (".json", ".jsonl")
@@ -44,6 +47,20 @@ def _is_event_log(path: Path) -> bool:
     except OSError:
         return False
     return bool(head) and not head.startswith(b'{"kind"')
+
+
+def _parse_state_db(path: Path, provider: str) -> ParseOutcome:
+    conn, tables, error = open_state_db(path)
+    if conn is None:
+        return ParseOutcome(chats=[], issues=[ParseIssue(str(path), error or "cannot open")])
+    try:
+        rows = item(conn, "interactive.sessions") if "ItemTable" in tables else None
+    except sqlite3.Error as exc:
+        return ParseOutcome(chats=[], issues=[ParseIssue(str(path), f"cannot read database: {exc}")])
+    finally:
+        conn.close()
+    folder = workspace_folder(path.parent / "workspace.json")
+    return ParseOutcome(chats=sessions_in_state_db(rows, provider, path.parent.name, str(path), folder))
 
 
 class CopilotVSCodeSource:
@@ -98,6 +115,11 @@ class CopilotVSCodeSource:
             for unit in self._folder_units(workspace, sessions):
                 known.add(unit.paths[0].stem)
                 yield unit
+        legacy = workspace / "state.vscdb"
+        if not known and is_file(legacy):
+            # VS Code before chatSessions files kept the sessions in the workspace database.
+            side = [workspace / "workspace.json"] if is_file(workspace / "workspace.json") else []
+            yield SourceUnit(key=str(legacy), paths=[legacy, *side])
         transcripts = workspace.joinpath(*_TRANSCRIPTS)
         if is_dir(transcripts):
             for path in _session_files(transcripts):
@@ -105,8 +127,11 @@ class CopilotVSCodeSource:
                     side = [workspace / "workspace.json"] if is_file(workspace / "workspace.json") else []
                     yield SourceUnit(key=str(path), paths=[path, *side], resumable=True)
 
+    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
+        if path.name == "state.vscdb":
+            return _parse_state_db(path, self.name)
         if _is_event_log(path):
             outcome = parse_event_log(path, self.name, path.stem, resume, resumable=unit.resumable)
             if path.parent.name == "transcripts":

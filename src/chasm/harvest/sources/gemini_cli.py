@@ -2,6 +2,9 @@
 variant session-*.jsonl (a metadata line, one line per message, {"$set": {...}} patch lines; a
 message written again with the same id replaces the earlier one).
 
+The project folder is known only when the project folder holds a `.project_root` file (newer
+builds, slug folders); with the older sha256 folder names there is no workspace path.
+
 Messages: type user → user, gemini/model → assistant, info/error/warning → system. toolCalls carry
 args and result[].functionResponse.response; thoughts (subject, description) become thinking; tokens
 {input, output, cached, thoughts} become usage (input excludes the cached part).
@@ -25,6 +28,7 @@ from chasm.harvest.model import (
 )
 from chasm.harvest.sources._common_a import (
     as_int,
+    as_list,
     as_str,
     env_path,
     gc_paused,
@@ -110,6 +114,13 @@ class GeminiCliSource:
         if not messages:
             return ParseOutcome([], issues)
         first, last = time_bounds(messages)
+        workspace = None
+        marker = path.parent.parent / ".project_root"  # newer builds: <slug>/.project_root holds the path
+        if path.parent.name == "chats" and marker.is_file():
+            try:
+                workspace = marker.read_text(encoding="utf-8", errors="replace").strip() or None
+            except OSError:
+                workspace = None
         meta: dict[str, Any] = {}
         for key, name in (("projectHash", "project_hash"), ("kind", "kind")):
             if as_str(header.get(key)):
@@ -121,6 +132,7 @@ class GeminiCliSource:
                     source_id=as_str(header.get("sessionId")) or path.stem,
                     messages=messages,
                     title=as_str(header.get("summary")),
+                    workspace_path=workspace,
                     created_at=parse_ts(header.get("startTime")) or first,
                     updated_at=parse_ts(header.get("lastUpdated")) or last,
                     model=main_model(messages),
@@ -139,7 +151,7 @@ def _message(rec: dict[str, Any]) -> ParsedMessage | None:
     content = rec.get("content") if "content" in rec else rec.get("parts")
     text = text_of(content)
     calls: list[ToolCall] = []
-    for tc in rec.get("toolCalls") or []:
+    for tc in as_list(rec.get("toolCalls")):
         if not isinstance(tc, dict):
             continue
         output = _tool_output(tc.get("result"))
@@ -155,7 +167,7 @@ def _message(rec: dict[str, Any]) -> ParsedMessage | None:
             )
         )
     thoughts = []
-    for t in rec.get("thoughts") or []:
+    for t in as_list(rec.get("thoughts")):
         if isinstance(t, dict):
             subject, desc = as_str(t.get("subject")), as_str(t.get("description"))
             thoughts.append(f"**{subject}**\n{desc}" if subject and desc else (subject or desc or ""))

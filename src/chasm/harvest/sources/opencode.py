@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,9 +25,11 @@ from chasm.harvest.sources._common_b import (
     as_dict,
     as_int,
     data_home,
+    guarded_parse,
     is_dir,
     is_file,
     list_dir,
+    loads,
     open_sqlite_readonly,
     output_text,
     read_json,
@@ -174,7 +175,7 @@ def _rows(conn: sqlite3.Connection, sql: str) -> Iterator[dict[str, Any]]:
 
 def _loads(value: Any, where: str, issues: list[ParseIssue], path: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads(value)
+        data = loads(value)
     except (TypeError, ValueError):
         issues.append(ParseIssue(str(path), f"{where}: data is not JSON"))
         return None
@@ -283,7 +284,7 @@ def _message_id(path: Path) -> str:
     if is_dir(path.parent.parent.parent / "part" / path.stem):
         return path.stem
     try:
-        info = json.loads(path.read_bytes())
+        info = loads(path.read_bytes())
     except (OSError, ValueError):
         return path.stem
     return str_or_none(as_dict(info).get("id")) or path.stem
@@ -360,6 +361,7 @@ class OpenCodeSource:
         if storage is not None:
             yield from _tree_units(storage)
 
+    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         if unit.paths and unit.paths[0].suffix == ".db":
             return parse_database(unit.paths[0])

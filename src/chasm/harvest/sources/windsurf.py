@@ -18,7 +18,15 @@ from chasm.harvest.model import (
     SourceUnit,
     ToolCall,
 )
-from chasm.harvest.sources._common_b import as_dict, is_dir, is_file, iter_jsonl, list_dir, str_or_none
+from chasm.harvest.sources._common_b import (
+    as_dict,
+    guarded_parse,
+    is_dir,
+    is_file,
+    iter_jsonl,
+    list_dir,
+    str_or_none,
+)
 from chasm.harvest.sources._copilot_events import title_from
 
 # Fields of a step that are its result rather than its arguments.
@@ -118,6 +126,7 @@ class WindsurfSource:
             if path.suffix == ".jsonl" and is_file(path):
                 yield path
 
+    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         return parse_transcript(unit.paths[0], self.name)
 

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chasm.harvest import registry
+from chasm.harvest.spec import HarvestSource
+
+NAMES = ["copilot-vscode", "copilot-cli", "cursor", "cline", "roo-code", "continue", "opencode", "windsurf"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_registered_and_safe_on_missing_roots(name: str, tmp_path: Path) -> None:
+    source = registry.get_registry(reload=True).get(name)
+    assert isinstance(source, HarvestSource)
+    assert source.name == name and source.display_name and source.opt_in is False
+    home = tmp_path / "home"
+    for platform in ("linux", "darwin", "win32"):
+        roots = source.default_roots(platform, home, {"HOME": str(home)})
+        assert roots and all(isinstance(r, Path) for r in roots)
+        assert list(source.discover(roots)) == []
+    assert list(source.discover([tmp_path / "missing", tmp_path])) == []
+
+
+def test_a_parser_bug_becomes_an_issue(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from chasm.harvest.model import SourceUnit
+    from chasm.harvest.sources import windsurf
+
+    def broken(path: Path, provider: str) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(windsurf, "parse_transcript", broken)
+    path = tmp_path / "t.jsonl"
+    path.write_text("{}\n")
+    outcome = windsurf.source.parse(SourceUnit(key=str(path), paths=[path]))
+    assert outcome.chats == []
+    assert [i.message for i in outcome.issues] == ["parser error: RuntimeError: boom"]

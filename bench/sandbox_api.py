@@ -7,10 +7,12 @@ directory (rate limits off), then measures, through HTTP with the bootstrap admi
   - session create -> running latency, p50/p95 over --creates sequential creates
   - exec round trip of `true`, p50/p95 over --execs calls on one session
   - creates per second with --concurrent clients creating at once
-  - memory overhead of --idle idle sessions (host MemAvailable drop, and the server's RSS growth)
-    and how many idle sessions this host's available memory would hold.
+  - memory overhead of --idle idle sessions (PSS growth of the server and every process under it,
+    and the server's own RSS growth) and how many idle sessions the available memory would hold.
 Targets on the development machine: create p50 <= 30 ms, exec p50 <= 12 ms, 500 idle fit.
-Every session is terminated at the end. Prints figures only.
+Every session is terminated at the end. Prints figures only. The server runs on asyncio's loop:
+under uvloop, spawning the driver's helper processes costs about 4x more (exec `true` p50 about
+16 ms at the driver instead of 4 ms on this machine); `--loop uvloop` measures that.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from chasm.sessions.drivers.process import descendants
 
 
 def pct(values: list[float], q: float) -> float:
@@ -48,6 +52,19 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def tree_pss_kib(pid: int) -> int:
+    """Proportional set size of the server and every process under it (the sandboxes)."""
+    total = 0
+    for member in [pid, *descendants(pid)]:
+        try:
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,7 +72,7 @@ def free_port() -> int:
         return port
 
 
-def start_server(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], str]:
+def start_server(data_dir: Path, port: int, loop: str = "asyncio") -> tuple[subprocess.Popen[str], str]:
     env = {
         **os.environ,
         "CHASM_DATA_DIR": str(data_dir),
@@ -76,6 +93,8 @@ def start_server(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], str]
             str(port),
             "--log-level",
             "warning",
+            "--loop",
+            loop,
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -167,13 +186,14 @@ async def run(args: argparse.Namespace, base: str, key: str, server_pid: int) ->
 
         await asyncio.sleep(1)
         available_before, rss_before = mem_available_kib(), rss_kib(server_pid)
+        pss_before = tree_pss_kib(server_pid)
         for _ in range(args.idle):
             await create(client)
         await asyncio.sleep(2)
-        available_after, rss_after = mem_available_kib(), rss_kib(server_pid)
-        per_session = max(0, available_before - available_after) / args.idle
+        rss_after, pss_after = rss_kib(server_pid), tree_pss_kib(server_pid)
+        per_session = max(0, pss_after - pss_before) / args.idle
         print(
-            f"idle sessions       {per_session:7.0f} KiB each of host memory   "
+            f"idle sessions       {per_session:7.0f} KiB PSS each (server + sandbox processes)   "
             f"server RSS +{(rss_after - rss_before) / args.idle:.0f} KiB each   (n={args.idle})"
         )
         if per_session:
@@ -195,10 +215,13 @@ def main() -> None:
     parser.add_argument("--execs", type=int, default=200)
     parser.add_argument("--concurrent", type=int, default=16)
     parser.add_argument("--idle", type=int, default=200)
+    parser.add_argument(
+        "--loop", default="asyncio", help="uvicorn event loop: asyncio (default) or uvloop (slower exec)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="chasm-bench-api-") as tmp:
         port = free_port()
-        proc, key = start_server(Path(tmp), port)
+        proc, key = start_server(Path(tmp), port, args.loop)
         try:
             asyncio.run(run(args, f"http://127.0.0.1:{port}", key, proc.pid))
         finally:

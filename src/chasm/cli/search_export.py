@@ -226,8 +226,3 @@ def register(group: typer.Typer) -> None:
     group.command("search")(search)
     group.command("export")(export)
 
-
-# The `chats` group until the chat CRUD commands (cli/chats.py) bring their own; they then call
-# register() on theirs and this one goes.
-chats_app = typer.Typer(help="The chat library: recorded and harvested chats.", no_args_is_help=True)
-register(chats_app)

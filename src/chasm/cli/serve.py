@@ -35,4 +35,6 @@ def serve(
         workers=workers,
         log_level=log_level,
         proxy_headers=False,
+        # The sandbox driver forks helpers per exec; measured ~4x faster on asyncio's loop than uvloop.
+        loop="asyncio",
     )

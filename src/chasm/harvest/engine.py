@@ -648,17 +648,20 @@ class HarvestEngine:
         values.setdefault("title", None)
         values.setdefault("metadata", None)
         s.execute(
-            insert(chats_t).values(
-                id=chat_id,
-                account_id=self.account_id,
-                provider=provider,
-                source_id=_cut(parsed.source_id, 300),
-                tags=[],
-                archived=False,
-                created_at=_aware(parsed.created_at) or utcnow(),
-                **self._totals(parsed, rows),
-                **values,
-            )
+            insert(chats_t),  # parameters apart, so the compiled statement is cached
+            [
+                {
+                    "id": chat_id,
+                    "account_id": self.account_id,
+                    "provider": provider,
+                    "source_id": _cut(parsed.source_id, 300),
+                    "tags": [],
+                    "archived": False,
+                    "created_at": _aware(parsed.created_at) or utcnow(),
+                    **self._totals(parsed, rows),
+                    **values,
+                }
+            ],
         )
         if rows.rows:
             s.execute(insert(messages_t), rows.rows)
@@ -743,13 +746,16 @@ class HarvestEngine:
         }
         if job.known is None:
             s.execute(
-                insert(files_t).values(
-                    id=uuid.uuid4(),
-                    account_id=self.account_id,
-                    provider=provider,
-                    unit_key=job.unit.key,
-                    **values,
-                )
+                insert(files_t),
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "account_id": self.account_id,
+                        "provider": provider,
+                        "unit_key": job.unit.key,
+                        **values,
+                    }
+                ],
             )
         else:
             s.execute(

@@ -28,7 +28,6 @@ from chasm.sessions.runtime import SandboxRuntime
 from chasm.sessions.service import end_session
 from chasm.sessions.terminals import TerminalRegistry
 from chasm.workspaces.storage import DiskStorage
-from chasm.workspaces.storage_base import WorkspaceStorage
 
 log = logging.getLogger("chasm.sessions")
 
@@ -148,7 +147,7 @@ async def _reaper(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
 async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     driver = make_driver(settings)
-    storage: WorkspaceStorage = DiskStorage(settings)
+    storage = DiskStorage(settings)
     runtime = SandboxRuntime(
         settings=settings,
         driver=driver,
@@ -172,3 +171,5 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
             await reaper
         await runtime.close()
         await shutdown(runtime, app.state.sessionmaker)
+        # Disks are loop mounts: leave none behind; mount() brings each back on next use.
+        await storage.unmount_all()

@@ -226,6 +226,21 @@ def sqlite_tables(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
+def open_state_db(path: Path) -> tuple[sqlite3.Connection | None, set[str], str | None]:
+    """A VS Code-family `state.vscdb` (read-only): the connection and its tables, or an error."""
+    try:
+        conn = open_sqlite_readonly(path)
+        return conn, sqlite_tables(conn), None
+    except sqlite3.Error as exc:
+        return None, set(), f"not a readable SQLite database: {exc}"
+
+
+def item(conn: sqlite3.Connection, key: str) -> Any:
+    """The JSON value of one `ItemTable` key, or None."""
+    row = conn.execute("SELECT value FROM ItemTable WHERE key = ?", (key,)).fetchone()
+    return decode_blob(row[0]) if row else None
+
+
 def decode_blob(value: Any) -> Any:
     """A JSON value stored as TEXT or BLOB in a key-value table; None when not JSON."""
     if value is None:

@@ -21,11 +21,11 @@ from chasm.harvest.sources._common_b import (
     as_list,
     decode_blob,
     file_uri_to_path,
+    item,
     json_or_text,
     list_dir,
-    open_sqlite_readonly,
+    open_state_db,
     output_text,
-    sqlite_tables,
     str_or_none,
     to_utc,
     usage_or_none,
@@ -35,19 +35,6 @@ from chasm.harvest.sources._copilot_events import title_from
 from chasm.harvest.sources._vscode_chat import sessions_in_state_db
 
 _USER, _ASSISTANT = 1, 2
-
-
-def item(conn: sqlite3.Connection, key: str) -> Any:
-    row = conn.execute("SELECT value FROM ItemTable WHERE key = ?", (key,)).fetchone()
-    return decode_blob(row[0]) if row else None
-
-
-def open_state_db(path: Path) -> tuple[sqlite3.Connection | None, set[str], str | None]:
-    try:
-        conn = open_sqlite_readonly(path)
-        return conn, sqlite_tables(conn), None
-    except sqlite3.Error as exc:
-        return None, set(), f"not a readable SQLite database: {exc}"
 
 
 # --- global database ----------------------------------------------------------------------------

@@ -17,13 +17,14 @@ from chasm.harvest.sources._common_b import (
     guarded_parse,
     is_dir,
     is_file,
+    item,
     list_dir,
+    open_state_db,
     vscode_user_dirs,
     workspace_folder,
     workspace_storage_dirs,
 )
 from chasm.harvest.sources._copilot_events import parse_event_log
-from chasm.harvest.sources._cursor_ide import item, open_state_db
 from chasm.harvest.sources._vscode_chat import load_session, session_to_chat, sessions_in_state_db
 
 APPS = ("Code", "Code - Insiders", "VSCodium")

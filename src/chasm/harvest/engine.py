@@ -34,6 +34,9 @@ HEAD_BYTES = 4096
 PROCESS_POOL_MIN_BYTES = 32 * 1024 * 1024  # below this, spawning parser processes costs more than it saves
 IN_FLIGHT_PER_WORKER = 4
 CHUNK = 500  # rows per IN (...) list
+THREAD_READ_AHEAD = 16  # units a parser thread may parse ahead of the store
+BATCH_BYTES = 8 * 1024 * 1024  # source bytes stored per transaction (keeps write transactions short)
+BATCH_UNITS = 200
 _T = TypeVar("_T")
 
 chats_t = cast(Table, Chat.__table__)
@@ -133,6 +136,10 @@ def _parse_unit(
         return source.parse(unit, resume), ""
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
+
+
+def _primary(job: _Job) -> str:
+    return str(job.unit.paths[0]) if job.unit.paths else job.unit.key
 
 
 def _stat_fingerprint(paths: list[Path]) -> tuple[str, int] | None:
@@ -494,87 +501,154 @@ class HarvestEngine:
     ) -> None:
         loop = asyncio.get_running_loop()
         done = 0
+        batch: list[tuple[_Job, ParseOutcome | None, str]] = []
+        batch_bytes = 0
         with self._executor(jobs) as pool:
-            # A parser thread would hold the GIL while the database thread waits for it: in thread
-            # mode parse one unit at a time, between stores; processes overlap parse and store.
-            window = self.workers * IN_FLIGHT_PER_WORKER if isinstance(pool, ProcessPoolExecutor) else 1
+            # A thread parses ahead while a batch is stored: storing is mostly SQLite's own work,
+            # which releases the GIL. Processes overlap parse and store the same way.
+            processes = isinstance(pool, ProcessPoolExecutor)
+            window = self.workers * IN_FLIGHT_PER_WORKER if processes else THREAD_READ_AHEAD
             pending: dict[asyncio.Future[tuple[ParseOutcome | None, str]], _Job] = {}
             queue = iter(jobs)
+            exhausted = False
             while True:
-                while len(pending) < window:
+                while not exhausted and len(pending) < window:
                     job = next(queue, None)
                     if job is None:
+                        exhausted = True
                         break
                     fut = loop.run_in_executor(pool, _parse_unit, source, job.unit, job.resume)
                     pending[fut] = job
-                if not pending:
-                    break
-                finished, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for fut in finished:
-                    job = pending.pop(fut)
-                    outcome, error = fut.result()
-                    await self._store_unit(source.name, job, outcome, error, chats, counts, issues)
-                    done += 1
+                if pending:
+                    finished, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    for fut in finished:
+                        job = pending.pop(fut)
+                        batch.append((job, *fut.result()))
+                        batch_bytes += job.size
+                if batch and (not pending or batch_bytes >= BATCH_BYTES or len(batch) >= BATCH_UNITS):
+                    await self._store_batch(source.name, batch, chats, counts, issues)
+                    done += len(batch)
+                    batch, batch_bytes = [], 0
                     if self.progress is not None:
                         self.progress(source.name, done, len(jobs))
+                if exhausted and not pending and not batch:
+                    break
 
-    async def _store_unit(
+    def _accept(
         self,
         provider: str,
         job: _Job,
         outcome: ParseOutcome | None,
         error: str,
-        chats: dict[str, uuid.UUID],
         counts: ProviderCounts,
         issues: list[HarvestIssue],
-    ) -> None:
-        primary = str(job.unit.paths[0]) if job.unit.paths else job.unit.key
+    ) -> bool:
+        """Report a unit's parse issues; True when its outcome is to be stored."""
         if outcome is None:
-            issues.append(HarvestIssue(provider, primary, f"could not be parsed: {error}"))
+            issues.append(HarvestIssue(provider, _primary(job), f"could not be parsed: {error}"))
             counts.errors += 1
-            return
+            return False
         for issue in outcome.issues:
             issues.append(HarvestIssue(provider, issue.path, issue.message, issue.line))
         counts.errors += len(outcome.issues)
         if not outcome.chats and outcome.issues and job.known is not None and job.resume is None:
-            return  # a unit that now fails to parse keeps what it stored before, and is retried next time
+            # A unit that now fails to parse keeps what it stored before, and is retried next time.
+            return False
         counts.units_parsed += 1
         counts.bytes_parsed += job.size - (job.resume.offset if job.resume else 0)
-        appending = job.resume is not None
-        created: dict[str, uuid.UUID] = {}
+        return True
 
-        def work(conn: Connection) -> tuple[int, int]:
-            updated = added = 0
-            for parsed in outcome.chats:
-                chat_id = chats.get(parsed.source_id) or created.get(parsed.source_id)
-                if chat_id is None:
-                    chat_id, n = self._insert_chat(conn, provider, parsed)
-                    created[parsed.source_id] = chat_id
-                elif appending:
-                    n = self._append_messages(conn, chat_id, parsed)
-                    updated += 1
-                else:
-                    n = self._replace_messages(conn, chat_id, provider, parsed)
-                    updated += 1
-                added += n
-            self._save_file(conn, provider, job, outcome)
-            return updated, added
+    async def _store_batch(
+        self,
+        provider: str,
+        batch: list[tuple[_Job, ParseOutcome | None, str]],
+        chats: dict[str, uuid.UUID],
+        counts: ProviderCounts,
+        issues: list[HarvestIssue],
+    ) -> None:
+        """Store several units in one transaction, each in its own savepoint: a unit that fails
+        rolls back alone and the others are kept (fewer commits, fewer small FTS segments)."""
+        units = [
+            (job, outcome)
+            for job, outcome, error in batch
+            if self._accept(provider, job, outcome, error, counts, issues) and outcome is not None
+        ]
+        if not units:
+            return
+        created: dict[str, uuid.UUID] = {}
+        workspaces = dict(self._workspaces)
+
+        def work(conn: Connection) -> list[tuple[_Job, int, int, str | None]]:
+            if self._sync_engine is not None:
+                # pysqlite opens no transaction before a SAVEPOINT, which would then commit alone.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            results: list[tuple[_Job, int, int, str | None]] = []
+            for job, outcome in units:
+                known_workspaces = len(self._workspaces)
+                mine: dict[str, uuid.UUID] = {}
+                try:
+                    with conn.begin_nested():
+                        updated, added = self._store_unit(conn, provider, job, outcome, chats, created, mine)
+                except Exception as exc:
+                    # Forget workspaces created in the rolled-back savepoint.
+                    for key in list(self._workspaces)[known_workspaces:]:
+                        del self._workspaces[key]
+                    results.append((job, 0, 0, f"{type(exc).__name__}: {exc}"))
+                    continue
+                created.update(mine)
+                results.append((job, updated, added, None))
+            return results
 
         try:
-            updated, added = await self._write(work)
+            results = await self._write(work)
         except Exception as exc:
-            # The unit's transaction rolled back: nothing of it is stored, the rest goes on.
-            issues.append(
-                HarvestIssue(provider, primary, f"could not be stored: {type(exc).__name__}: {exc}")
-            )
-            counts.errors += 1
-            counts.units_parsed -= 1
-            await self._load_workspaces()  # forget workspaces created in the rolled-back transaction
+            # The batch's transaction rolled back: nothing of it is stored, the rest goes on.
+            self._workspaces = workspaces
+            for job, _ in units:
+                issues.append(
+                    HarvestIssue(provider, _primary(job), f"could not be stored: {type(exc).__name__}: {exc}")
+                )
+                counts.errors += 1
+                counts.units_parsed -= 1
             return
         chats.update(created)
         counts.chats_created += len(created)
-        counts.chats_updated += updated
-        counts.messages_added += added
+        for job, updated, added, error in results:
+            if error is not None:
+                issues.append(HarvestIssue(provider, _primary(job), f"could not be stored: {error}"))
+                counts.errors += 1
+                counts.units_parsed -= 1
+                continue
+            counts.chats_updated += updated
+            counts.messages_added += added
+
+    def _store_unit(
+        self,
+        conn: Connection,
+        provider: str,
+        job: _Job,
+        outcome: ParseOutcome,
+        chats: dict[str, uuid.UUID],
+        created: dict[str, uuid.UUID],
+        mine: dict[str, uuid.UUID],
+    ) -> tuple[int, int]:
+        appending = job.resume is not None
+        updated = added = 0
+        for parsed in outcome.chats:
+            sid = parsed.source_id
+            chat_id = chats.get(sid) or created.get(sid) or mine.get(sid)
+            if chat_id is None:
+                chat_id, n = self._insert_chat(conn, provider, parsed)
+                mine[parsed.source_id] = chat_id
+            elif appending:
+                n = self._append_messages(conn, chat_id, parsed)
+                updated += 1
+            else:
+                n = self._replace_messages(conn, chat_id, provider, parsed)
+                updated += 1
+            added += n
+        self._save_file(conn, provider, job, outcome)
+        return updated, added
 
     async def _write(self, work: Callable[[Connection], _T]) -> _T:
         """Run `work` in one transaction on a sync connection. On SQLite it runs in a thread on a

@@ -95,6 +95,22 @@ async def test_unchanged_tree_is_not_parsed_again(
     assert counts["messages_added"] == 0
 
 
+async def test_many_units_are_all_stored_in_one_harvest(
+    client: httpx.AsyncClient, source: JsonlSource, home: Path
+) -> None:
+    # More units than the parser may run ahead of the store, and more than one store batch.
+    for i in range(250):
+        write(home / ".testlog" / f"chat{i:03d}.jsonl", [record(0), record(1, "assistant")])
+
+    result = await harvest(client)
+
+    counts = result["providers"]["testlog"]
+    assert counts["units_seen"] == 250 and counts["units_parsed"] == 250
+    assert counts["chats_created"] == 250 and counts["messages_added"] == 500
+    again = (await harvest(client))["providers"]["testlog"]
+    assert again["units_skipped"] == 250 and again["units_parsed"] == 0
+
+
 async def test_appended_lines_are_parsed_alone_and_appended(
     client: httpx.AsyncClient, source: JsonlSource, home: Path
 ) -> None:

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     rate_limit_window_s: int = 60
     rate_limit_principal: int = 600
     rate_limit_account: int = 1200
+    # Password guessing: attempts on /auth/login per email and per client address, per window.
+    login_window_s: int = 300
+    login_attempts_per_email: int = 10
+    login_attempts_per_ip: int = 100
 
     # Request bodies
     max_body_bytes: int = 32 * 1024 * 1024

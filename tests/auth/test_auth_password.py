@@ -119,3 +119,38 @@ async def test_me_with_the_bootstrap_key(admin: httpx.AsyncClient) -> None:
     me = (await admin.get("/auth/me")).json()
     assert me["user"]["email"] == "owner@localhost"
     assert me["principal_type"] == "user"
+
+
+async def test_password_guessing_is_throttled_per_email(app: FastAPI, client: httpx.AsyncClient) -> None:
+    app.state.settings.login_attempts_per_email = 3
+    await register(client, "frank@example.com")
+    ok = await client.post("/auth/login", json={"email": "frank@example.com", "password": PASSWORD})
+    assert ok.status_code == 200
+    assert ok.headers["X-RateLimit-Limit"] == "3" and ok.headers["X-RateLimit-Remaining"] == "2"
+    guesses = [
+        await client.post("/auth/login", json={"email": "Frank@example.com", "password": f"guess-{i}"})
+        for i in range(2)
+    ]
+    assert [g.status_code for g in guesses] == [401, 401]
+
+    refused = await client.post("/auth/login", json={"email": "frank@example.com", "password": PASSWORD})
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["X-RateLimit-Scope"] == "principal"
+    # Another email from the same client is not blocked by frank's budget.
+    other = await client.post("/auth/login", json={"email": "grace@example.com", "password": "whatever1"})
+    assert other.status_code == 401
+
+
+async def test_logins_and_registrations_are_throttled_per_client(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    app.state.settings.login_attempts_per_ip = 2
+    await register(client, "heidi@example.com")
+    await client.post("/auth/login", json={"email": "ivan@example.com", "password": "whatever1"})
+    # register and login have separate budgets: this registration is the second on its own budget
+    second = await client.post("/auth/register", json={"email": "judy@example.com", "password": PASSWORD})
+    assert second.status_code == 201
+    third = await client.post("/auth/register", json={"email": "mallory@example.com", "password": PASSWORD})
+    assert third.status_code == 429

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from chasm.auth import codex, oauth, service
 from chasm.auth.deps import CurrentActor, SecretKey, SessionMaker
+from chasm.auth.ratelimit import login_throttled
 from chasm.auth.schemas import (
     CodexCallbackIn,
     CodexConnected,
@@ -27,13 +28,13 @@ router = APIRouter(prefix="/auth", tags=["Auth"])
 OptionalQuery = Annotated[str | None, Query(max_length=4096)]
 
 
-@router.post("/register", status_code=201)
+@router.post("/register", status_code=201, dependencies=[Depends(login_throttled("register"))])
 async def register(body: RegisterIn, db: DbSession, settings: AppSettings, secret: SecretKey) -> Registered:
     """Create a user with email and password; answers the user and a token pair."""
     return await service.register(db, settings, secret, body)
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Depends(login_throttled("login"))])
 async def login(
     body: LoginIn, db: DbSession, maker: SessionMaker, settings: AppSettings, secret: SecretKey
 ) -> TokenPair:

@@ -15,9 +15,11 @@ from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
 StartSandbox = Callable[..., Awaitable[SandboxInfo]]
 
 
-@pytest.fixture
-def sandbox_settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", secret_key="test")
+@pytest.fixture(params=[True, False], ids=["agent", "nsenter"])
+def sandbox_settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Every driver test runs twice: commands through the agent, and entered with nsenter (the
+    fallback where no C compiler can build the agent)."""
+    return Settings(data_dir=tmp_path / "data", secret_key="test", sandbox_agent=request.param)
 
 
 @pytest.fixture

@@ -76,10 +76,10 @@ async def test_host_processes_are_invisible(driver: BubblewrapDriver, start: Sta
     await start("s1")
     result = await driver.exec("s1", "ls /proc | grep -E '^[0-9]+$'; ps -e -o comm=")
     pids = [int(line) for line in result.output.split() if line.isdigit()]
-    assert 1 in pids and len(pids) < 10  # pid 1, sleep, this shell and its children: nothing else
+    assert 1 in pids and len(pids) < 10  # pid 1 (and sleep), this shell and its children: nothing else
     names = result.output.split()
     assert "python3" not in names and "pytest" not in names
-    assert {"bwrap", "sleep", "ps"} <= set(names)
+    assert ({"chasm-agent", "ps"} if driver.agent else {"bwrap", "sleep", "ps"}) <= set(names)
 
 
 async def test_no_capabilities_and_unprivileged_uid(driver: BubblewrapDriver, start: StartSandbox):
@@ -89,6 +89,34 @@ async def test_no_capabilities_and_unprivileged_uid(driver: BubblewrapDriver, st
     assert lines[0] == "1000"
     assert lines[1].split()[1] == "0000000000000000"
     assert "Read-only file system" in result.output
+
+
+async def test_limits_and_no_new_privs_apply_to_every_command(
+    driver: BubblewrapDriver, start: StartSandbox
+):
+    await start("s1", limits=Limits(nofile=256, fsize_bytes=4096, cpu_seconds=7))
+    result = await driver.exec(
+        "s1", "ulimit -Hn; ulimit -Hf; ulimit -Ht; grep NoNewPrivs /proc/self/status; ulimit -n 9999"
+    )
+    lines = result.output.splitlines()
+    assert lines[:3] == ["256", "8", "7"] and lines[3].split()[1] == "1"
+    assert result.exit_code != 0  # the hard limit cannot be raised
+    too_big = await driver.exec("s1", "head -c 8192 /dev/zero > /tmp/big; stat -c %s /tmp/big")
+    assert too_big.output.strip().endswith("4096")
+
+
+async def test_sandbox_processes_cannot_kill_or_trace_the_agent(
+    driver: BubblewrapDriver, start: StartSandbox
+):
+    if driver.agent is None:
+        pytest.skip("pid 1 is bwrap's init without the agent")
+    await start("s1")
+    attack = await driver.exec(
+        "s1", "cat /proc/1/environ; ls -l /proc/1/exe; kill -9 1; kill -KILL -1; echo survived"
+    )
+    assert "Permission denied" in attack.output
+    assert (await driver.exec("s1", "echo alive")).output == "alive\n"
+    assert (await driver.status("s1")).running
 
 
 async def test_host_loopback_is_unreachable(driver: BubblewrapDriver, start: StartSandbox, host_server: int):

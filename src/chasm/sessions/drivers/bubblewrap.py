@@ -1,11 +1,12 @@
-"""The default sandbox driver: bubblewrap namespaces, cgroup limits, nsenter for every command.
+"""The default sandbox driver: bubblewrap namespaces, cgroup limits, an agent as pid 1.
 
-A sandbox is one long-lived bwrap (its pid 1 reaps orphans and idles in `sleep`). Commands do not
-go through an agent inside: the host enters the sandbox's namespaces with nsenter, as the sandbox
-uid, with no-new-privs, after joining the sandbox's cgroups. That costs no memory per idle sandbox
-beyond bwrap itself, starts nothing slow, and gives every command the host's pipes or PTY directly.
-Files are read and written by commands run inside, so the sandbox's own permissions apply and a
-path resolves exactly as the sandbox sees it. See docs/sandboxes.md.
+A sandbox is one long-lived bwrap whose pid 1 is a tiny static agent (agent.c): it reaps orphans
+and forks every command on request, already inside the sandbox's namespaces and cgroups, as the
+sandbox uid, with the pipes or terminal the server created and handed over. Without a C compiler to
+build the agent, pid 1 is bwrap's own init idling in `sleep`, and the host enters the namespaces
+with nsenter for every command after joining the cgroups (slower). Files are read and written by
+commands run inside, so the sandbox's own permissions apply and a path resolves exactly as the
+sandbox sees it. See docs/sandboxes.md.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from platformdirs import user_cache_path
+
 from chasm.config import Settings
-from chasm.sessions.drivers import files, layout
+from chasm.sessions.drivers import agent, files, layout
 from chasm.sessions.drivers.base import (
     ExecResult,
     PortUnreachable,
@@ -40,8 +43,9 @@ from chasm.sessions.drivers.cgroups import CgroupManager
 from chasm.sessions.drivers.netns import ProxyRelay, connect_in_netns, start_slirp
 from chasm.sessions.drivers.process import (
     BwrapProcess,
+    Command,
+    NsenterCommand,
     alive,
-    kill_tree,
     open_pty,
     read_line,
     sandbox_pid,
@@ -72,6 +76,7 @@ class BubblewrapDriver:
             self.run_root = data_dir / "run"
         self.cgroups = CgroupManager(install)
         self.tools = {name: shutil.which(name, path=HOST_PATH) for name in ("bwrap", "nsenter", "setpriv")}
+        self.agent = agent.build(user_cache_path("chasm") / "agent") if settings.sandbox_agent else None
         self._sandboxes: dict[str, Sandbox] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -91,6 +96,7 @@ class BubblewrapDriver:
             env={},
             limits=spec.limits,
             network=spec.network,
+            agent=self.agent is not None,
         )
         try:
             await self._start(spec, sandbox)
@@ -119,21 +125,37 @@ class BubblewrapDriver:
         json_r, json_w = os.pipe()
         ready_r, ready_w = os.pipe()
         block_r, block_w = os.pipe()
+        passed = [json_w, block_r]
+        if self.agent is not None:
+            # pid 1 is the agent, executed from a descriptor: no host path needs to be visible
+            # inside, and a read-only image root needs no mount point for it.
+            agent_fd = os.open(self.agent, os.O_RDONLY)
+            passed.append(agent_fd)
+            limits = spec.limits
+            command = [
+                "--as-pid-1",
+                "--",
+                f"/proc/self/fd/{agent_fd}",
+                str(int(limits.nofile)),
+                str(limits.fsize_bytes or 0),
+                str(limits.cpu_seconds or 0),
+            ]
+        else:
+            command = ["--", "/bin/sh", "-c", "echo ready; exec sleep infinity </dev/null >/dev/null 2>&1"]
         bwrap = [
             self.tools["bwrap"] or "bwrap",
             *layout.bwrap_args(etc, workspace, image, self.uid, self.settings.sandbox_tmp_bytes, json_w),
             "--block-fd",
             str(block_r),
-            "--",
-            "/bin/sh",
-            "-c",
-            "echo ready; exec sleep infinity </dev/null >/dev/null 2>&1",
+            *command,
         ]
-        # bwrap starts directly as the sandbox host uid; its pid 1 waits on --block-fd until it
-        # is in the session's cgroups, so everything it forks is counted and limited there.
-        drop: dict[str, Any] = (
-            {"user": self.host_uid, "group": self.host_uid, "extra_groups": []} if self.is_root else {}
-        )
+        # bwrap starts as the sandbox host uid (setpriv, so that Python can vfork instead of
+        # copying the server's page tables); its pid 1 waits on --block-fd until it is in the
+        # session's cgroups, so everything it forks is counted and limited there.
+        if self.is_root:
+            uid = str(self.host_uid)
+            setpriv = self.tools["setpriv"] or "setpriv"
+            bwrap = [setpriv, "--reuid", uid, "--regid", uid, "--clear-groups", *bwrap]
         with open(run_dir / "bwrap.log", "wb") as log:
             try:
                 sandbox.popen = subprocess.Popen(
@@ -141,15 +163,13 @@ class BubblewrapDriver:
                     stdin=subprocess.DEVNULL,
                     stdout=ready_w,
                     stderr=log,
-                    pass_fds=(json_w, block_r),
+                    pass_fds=passed,
                     env={"PATH": HOST_PATH},
                     start_new_session=True,
-                    **drop,
                 )
             finally:
-                os.close(json_w)
-                os.close(ready_w)
-                os.close(block_r)
+                for fd in (*passed, ready_w):
+                    os.close(fd)
         sandbox.monitor_pid = sandbox.popen.pid
         try:
             status = await asyncio.wait_for(read_line(json_r), START_TIMEOUT_S)
@@ -323,20 +343,15 @@ class BubblewrapDriver:
         return lines
 
     def _launch(
-        self, sandbox: Sandbox, command: str, cwd: str | None, env: dict[str, str] | None, pty_path: str = ""
+        self, sandbox: Sandbox, command: str, cwd: str | None, merged: dict[str, str], pty_path: str = ""
     ) -> list[str]:
-        """argv of the host-side launcher: cgroups and rlimits, then nsenter as the sandbox uid.
+        """argv of the host-side launcher (no agent): cgroups and rlimits, then nsenter as the
+        sandbox uid.
 
         Only our own fixed strings reach the host-side shell as code; the command, its
         environment and cwd are arguments, and the environment is set by the shell inside (a
         variable like LD_PRELOAD must never reach a host process running as root).
         """
-        merged = {**sandbox.env, **(env or {})}
-        _check_env(merged)
-        if "\0" in command or (cwd and "\0" in cwd):
-            raise SandboxError(
-                "Commands and paths cannot contain NUL bytes", status_code=400, code="bad_request"
-            )
         exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in merged.items())
         script = self._prelude(sandbox)
         script += 'if [ -n "$1" ]; then exec 0<>"$1" 1>&0 2>&0 || exit 125; fi\n'
@@ -353,18 +368,38 @@ class BubblewrapDriver:
         cwd: str | None,
         env: dict[str, str] | None,
         *,
-        stdin: int = subprocess.DEVNULL,
-        stderr: int = subprocess.STDOUT,
-        pty_path: str = "",
-    ) -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            *self._launch(sandbox, command, cwd, env, pty_path),
-            stdin=stdin,
+        stdin: bool = False,
+        stderr: bool = False,
+        pty_slave: int | None = None,
+    ) -> Command:
+        """Start `command` in the sandbox: stdout a pipe; stderr its own pipe or (stderr=False)
+        interleaved into stdout; stdin a pipe or /dev/null; or all three on a terminal."""
+        merged = {**sandbox.env, **(env or {})}
+        _check_env(merged)
+        if "\0" in command or (cwd and "\0" in cwd):
+            raise SandboxError(
+                "Commands and paths cannot contain NUL bytes", status_code=400, code="bad_request"
+            )
+        if sandbox.agent:
+            return await agent.AgentCommand.start(
+                sandbox.pid,
+                command,
+                cwd or "/workspace",
+                merged,
+                stdin=stdin,
+                stderr=stderr,
+                terminal_fd=pty_slave,
+            )
+        pty_path = os.ttyname(pty_slave) if pty_slave is not None else ""
+        proc = await asyncio.create_subprocess_exec(
+            *self._launch(sandbox, command, cwd, merged, pty_path),
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.DEVNULL if pty_path else subprocess.PIPE,
-            stderr=subprocess.DEVNULL if pty_path else stderr,
+            stderr=subprocess.DEVNULL if pty_path else subprocess.PIPE if stderr else subprocess.STDOUT,
             env={"PATH": HOST_PATH},
             start_new_session=True,
         )
+        return NsenterCommand(proc)
 
     async def exec(
         self,
@@ -409,7 +444,7 @@ class BubblewrapDriver:
             timed_out, code = True, None
         finally:
             if proc.returncode is None or timed_out:
-                kill_tree(proc.pid)
+                await proc.kill()
                 await proc.wait()
         return ExecResult(
             exit_code=code,
@@ -430,20 +465,18 @@ class BubblewrapDriver:
     ) -> BwrapProcess:
         sandbox = self._get(session_id)
         if pty is None:
-            proc = await self._process(
-                sandbox, command, cwd, env, stdin=subprocess.PIPE, stderr=subprocess.PIPE
-            )
-            return BwrapProcess(proc, await sandbox_pid(proc.pid))
+            proc = await self._process(sandbox, command, cwd, env, stdin=True, stderr=True)
+            return BwrapProcess(await _with_pid(proc))
         master, slave = open_pty(*pty)
         try:
             term_env = {"TERM": "xterm-256color", **(env or {})}
-            proc = await self._process(sandbox, command, cwd, term_env, pty_path=os.ttyname(slave))
+            proc = await self._process(sandbox, command, cwd, term_env, pty_slave=slave)
         except BaseException:
             os.close(master)
             raise
         finally:
             os.close(slave)
-        return BwrapProcess(proc, await sandbox_pid(proc.pid), master_fd=master)
+        return BwrapProcess(await _with_pid(proc), master_fd=master)
 
     # -- files and ports -----------------------------------------------------------------
 
@@ -455,8 +488,8 @@ class BubblewrapDriver:
             script,
             "/",
             {"CHASM_PATH": files.absolute(path), **extra},
-            stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdin=data is not None,
+            stderr=True,
         )
         out, err = await proc.communicate(data)
         files.check(proc.returncode, err, path)
@@ -490,3 +523,10 @@ def _check_env(env: dict[str, str]) -> None:
     for name, value in env.items():
         if not ENV_NAME.fullmatch(name) or "\0" in value:
             raise SandboxError(f"Invalid environment variable {name!r}", status_code=400, code="bad_request")
+
+
+async def _with_pid(proc: Command) -> Command:
+    """nsenter forks the command into the sandbox: find its pid there (the agent reports it)."""
+    if isinstance(proc, NsenterCommand):
+        proc.pid = await sandbox_pid(proc.proc.pid)
+    return proc

@@ -12,6 +12,7 @@ import struct
 import termios
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Protocol
 
 from chasm.sessions.drivers.base import OutputChunk
 
@@ -68,15 +69,65 @@ async def sandbox_pid(launcher_pid: int) -> int:
     return 0
 
 
-class BwrapProcess:
-    """A background command or terminal, implementing `SandboxProcess`.
+class Command(Protocol):
+    """A command running in a sandbox, however it was started (agent or nsenter)."""
 
-    `proc` is the host-side launcher (nsenter); its exit status is the command's.
-    """
+    pid: int  # inside the sandbox (0 when unknown)
+    stdin: asyncio.StreamWriter | None
+    stdout: asyncio.StreamReader | None
+    stderr: asyncio.StreamReader | None
 
-    def __init__(self, proc: asyncio.subprocess.Process, pid: int, master_fd: int | None = None) -> None:
+    @property
+    def returncode(self) -> int | None: ...
+
+    async def wait(self) -> int: ...
+
+    async def signal(self, signum: int) -> None:
+        """Signal the command and every process it started."""
+        ...
+
+    async def kill(self) -> None:
+        """SIGKILL the command, every process it started and whatever runs it on the host."""
+        ...
+
+    async def communicate(self, data: bytes | None = None) -> tuple[bytes, bytes]: ...
+
+
+class NsenterCommand:
+    """A command entered from the host with nsenter: `proc` is the host-side launcher, whose
+    exit status is the command's."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, pid: int = 0) -> None:
         self.proc = proc
         self.pid = pid
+        self.stdin = proc.stdin
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+    async def wait(self) -> int:
+        return await self.proc.wait()
+
+    async def signal(self, signum: int) -> None:
+        kill_tree(self.proc.pid, signum, include_root=False)  # not nsenter: it reports the status
+
+    async def kill(self) -> None:
+        kill_tree(self.proc.pid)
+
+    async def communicate(self, data: bytes | None = None) -> tuple[bytes, bytes]:
+        out, err = await self.proc.communicate(data)
+        return out or b"", err or b""
+
+
+class BwrapProcess:
+    """A background command or terminal, implementing `SandboxProcess`."""
+
+    def __init__(self, proc: Command, master_fd: int | None = None) -> None:
+        self.proc = proc
+        self.pid = proc.pid
         self._master = master_fd
         self._queue: asyncio.Queue[OutputChunk | None] = asyncio.Queue()
         self._open = 0
@@ -146,8 +197,8 @@ class BwrapProcess:
             self.proc.stdin.close()
 
     async def signal(self, signum: int) -> None:
-        """Deliver `signum` to the command and every process it started (not to nsenter)."""
-        kill_tree(self.proc.pid, signum, include_root=False)
+        """Deliver `signum` to the command and every process it started."""
+        await self.proc.signal(signum)
 
     async def resize(self, cols: int, rows: int) -> None:
         if self._master is not None:

@@ -28,6 +28,7 @@ class Sandbox:
     monitor_pid: int = 0  # the outer bwrap process
     slirp_pid: int = 0
     slirp_starttime: str | None = None
+    agent: bool = False  # pid 1 is the agent (agent.c); otherwise commands enter with nsenter
     popen: subprocess.Popen[bytes] | None = None
     relay: ProxyRelay | None = None
 
@@ -44,6 +45,7 @@ class Sandbox:
             "fsize_bytes": self.limits.fsize_bytes,
             "cpu_seconds": self.limits.cpu_seconds,
             "network": {"mode": self.network.mode, "proxy_url": self.network.proxy_url},
+            "agent": self.agent,
             **(self.cgroups.state() if self.cgroups else {}),
         }
 
@@ -66,6 +68,7 @@ class Sandbox:
             monitor_pid=int(state.get("monitor_pid") or 0),
             slirp_pid=int(state.get("slirp_pid") or 0),
             slirp_starttime=state.get("slirp_starttime"),
+            agent=bool(state.get("agent")),
         )
 
     @property

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -26,6 +25,11 @@ from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chasm.harvest.model import ParsedChat, ParsedMessage, ParseOutcome, Resume, SourceUnit
+from chasm.harvest.rows import MESSAGE_COLUMNS, MessageRows, SqliteInserter, as_dicts, json_text, message_rows
+from chasm.harvest.rows import aware as _aware
+from chasm.harvest.rows import clean as _clean
+from chasm.harvest.rows import content_hash as content_hash
+from chasm.harvest.rows import cut as _cut
 from chasm.harvest.spec import HarvestSource
 from chasm.kit.timeutil import utcnow
 from chasm.models import Chat, ChatMessage, ChatWorkspace, HarvestFile
@@ -43,6 +47,30 @@ chats_t = cast(Table, Chat.__table__)
 messages_t = cast(Table, ChatMessage.__table__)
 workspaces_t = cast(Table, ChatWorkspace.__table__)
 files_t = cast(Table, HarvestFile.__table__)
+CHAT_COLUMNS = (
+    "id",
+    "account_id",
+    "provider",
+    "source_id",
+    "tags",
+    "archived",
+    "created_at",
+    "message_count",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "tool_call_count",
+    "started_at",
+    "updated_at",
+    "model",
+    "workspace_id",
+    "source_path",
+    "source_missing",
+    "parent_source_id",
+    "title",
+    "metadata",
+)
 
 
 @dataclass
@@ -120,6 +148,16 @@ class _Known:
 
 
 @dataclass
+class _Pending:
+    """Rows of new chats (and their messages) and of new harvest files, inserted together at the end
+    of a batch: fewer statements, and on SQLite fewer (larger) FTS segments."""
+
+    chats: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[tuple[Any, ...]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class _Job:
     unit: SourceUnit
     fingerprint: str
@@ -167,111 +205,6 @@ def _head_hash(path: Path, length: int) -> str | None:
         return None
 
 
-def content_hash(role: str, content: str, timestamp: datetime | None) -> str:
-    stamp = timestamp.isoformat() if timestamp is not None else ""
-    return hashlib.sha256(f"{role}\x00{content}\x00{stamp}".encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _clean(value: Any) -> Any:
-    """PostgreSQL refuses NUL characters in text and JSON; tools do write them."""
-    if isinstance(value, str):
-        return value.replace("\x00", "") if "\x00" in value else value
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def _cut(value: str | None, length: int) -> str | None:
-    if value is None:
-        return None
-    value = _clean(value)
-    return value[:length]
-
-
-def _aware(ts: datetime | None) -> datetime | None:
-    if ts is None:
-        return None
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-
-
-@dataclass
-class _Rows:
-    rows: list[dict[str, Any]]
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    tool_calls: int = 0
-    first: datetime | None = None
-    last: datetime | None = None
-    model: str | None = None
-
-
-def message_rows(
-    chat_id: uuid.UUID, messages: Iterable[ParsedMessage], start_seq: int, seen_hashes: set[str]
-) -> _Rows:
-    """Rows for `chat_messages`; records without an id whose hash is in `seen_hashes` are dropped."""
-    out = _Rows([])
-    seq = start_seq
-    for m in messages:
-        ts = _aware(m.timestamp)
-        role = (m.role or "assistant")[:20]
-        text = _clean(m.content or "")
-        digest = content_hash(role, text, ts)
-        if m.source_id is None:
-            if digest in seen_hashes:
-                continue
-            seen_hashes.add(digest)
-        usage = m.usage
-        meta = _clean(m.metadata) if m.metadata else None
-        if usage is not None and usage.reasoning_tokens:
-            meta = {**(meta or {}), "reasoning_tokens": usage.reasoning_tokens}
-        calls = (
-            [
-                _clean(
-                    {"id": c.id, "name": c.name, "input": c.input, "output": c.output, "is_error": c.is_error}
-                )
-                for c in m.tool_calls
-            ]
-            if m.tool_calls
-            else None
-        )
-        row = {
-            "id": uuid.uuid4(),
-            "chat_id": chat_id,
-            "seq": seq,
-            "role": role,
-            "content": text,
-            "thinking": _clean(m.thinking) if m.thinking else None,
-            "tool_calls": calls,
-            "model": _cut(m.model, 200),
-            "source_id": _cut(m.source_id, 300),
-            "parent_source_id": _cut(m.parent_source_id, 300),
-            "content_hash": digest,
-            "input_tokens": usage.input_tokens if usage else 0,
-            "output_tokens": usage.output_tokens if usage else 0,
-            "cache_read_tokens": usage.cache_read_tokens if usage else 0,
-            "cache_write_tokens": usage.cache_write_tokens if usage else 0,
-            "created_at": ts,
-            "metadata": meta,
-        }
-        out.rows.append(row)
-        seq += 1
-        out.input_tokens += row["input_tokens"]
-        out.output_tokens += row["output_tokens"]
-        out.cache_read_tokens += row["cache_read_tokens"]
-        out.cache_write_tokens += row["cache_write_tokens"]
-        out.tool_calls += len(calls or ())
-        if ts is not None:
-            out.first = ts if out.first is None or ts < out.first else out.first
-            out.last = ts if out.last is None or ts > out.last else out.last
-        if m.model and role == "assistant":
-            out.model = m.model
-    return out
-
-
 def workspace_key(chat: ParsedChat) -> tuple[str, str] | None:
     """(path, display name) of the chat's workspace, or None when the source knows none."""
     if chat.workspace_path:
@@ -298,7 +231,9 @@ def _sqlite_sync_engine(engine: AsyncEngine) -> Engine | None:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
     sync = create_engine(
-        url.set(drivername="sqlite"), connect_args={"check_same_thread": False, "timeout": 30}
+        url.set(drivername="sqlite"),
+        connect_args={"check_same_thread": False, "timeout": 30},
+        json_serializer=json_text,
     )
     event.listen(sync, "connect", _sqlite_pragmas)
     return sync
@@ -324,11 +259,16 @@ class HarvestEngine:
             raise TypeError("the sessionmaker must be bound to an AsyncEngine")
         self._engine = bind
         self._sync_engine: Engine | None = None
+        self._chat_writer: SqliteInserter | None = None
+        self._message_writer: SqliteInserter | None = None
 
     async def run(self, plans: Iterable[SourcePlan]) -> HarvestReport:
         started = asyncio.get_running_loop().time()
         report = HarvestReport()
         self._sync_engine = _sqlite_sync_engine(self._engine)
+        if self._sync_engine is not None:
+            self._chat_writer = SqliteInserter(self._sync_engine, chats_t, CHAT_COLUMNS)
+            self._message_writer = SqliteInserter(self._sync_engine, messages_t, MESSAGE_COLUMNS)
         try:
             await self._load_workspaces()
             for plan in plans:
@@ -339,6 +279,7 @@ class HarvestEngine:
             if self._sync_engine is not None:
                 self._sync_engine.dispose()
                 self._sync_engine = None
+                self._chat_writer = self._message_writer = None
         report.duration_ms = int((asyncio.get_running_loop().time() - started) * 1000)
         return report
 
@@ -566,8 +507,9 @@ class HarvestEngine:
         counts: ProviderCounts,
         issues: list[HarvestIssue],
     ) -> None:
-        """Store several units in one transaction, each in its own savepoint: a unit that fails
-        rolls back alone and the others are kept (fewer commits, fewer small FTS segments)."""
+        """Store several units in one transaction. First all together (new rows inserted in bulk at
+        the end); should that fail, again each unit in its own savepoint: a unit that fails rolls
+        back alone and the others are kept."""
         units = [
             (job, outcome)
             for job, outcome, error in batch
@@ -583,6 +525,23 @@ class HarvestEngine:
                 # pysqlite opens no transaction before a SAVEPOINT, which would then commit alone.
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             results: list[tuple[_Job, int, int, str | None]] = []
+            if len(units) > 1:
+                together: dict[str, uuid.UUID] = {}
+                try:
+                    with conn.begin_nested():
+                        pending = _Pending()
+                        for job, outcome in units:
+                            updated, added = self._store_unit(
+                                conn, provider, job, outcome, chats, created, together, pending
+                            )
+                            results.append((job, updated, added, None))
+                        self._flush(conn, pending)
+                except Exception:
+                    self._workspaces = dict(workspaces)
+                    results = []
+                else:
+                    created.update(together)
+                    return results
             for job, outcome in units:
                 known_workspaces = len(self._workspaces)
                 mine: dict[str, uuid.UUID] = {}
@@ -631,24 +590,43 @@ class HarvestEngine:
         chats: dict[str, uuid.UUID],
         created: dict[str, uuid.UUID],
         mine: dict[str, uuid.UUID],
+        pending: _Pending | None = None,
     ) -> tuple[int, int]:
+        """Store one unit's chats and its harvest file row. With `pending`, new rows wait there for
+        `_flush` (which must run before anything else reads them)."""
         appending = job.resume is not None
         updated = added = 0
         for parsed in outcome.chats:
             sid = parsed.source_id
             chat_id = chats.get(sid) or created.get(sid) or mine.get(sid)
             if chat_id is None:
-                chat_id, n = self._insert_chat(conn, provider, parsed)
+                chat_id, n = self._insert_chat(conn, provider, parsed, pending)
                 mine[parsed.source_id] = chat_id
-            elif appending:
-                n = self._append_messages(conn, chat_id, parsed)
-                updated += 1
             else:
-                n = self._replace_messages(conn, chat_id, provider, parsed)
+                if pending is not None:
+                    self._flush(conn, pending)  # the chat may be one of the rows still pending
+                if appending:
+                    n = self._append_messages(conn, chat_id, parsed)
+                else:
+                    n = self._replace_messages(conn, chat_id, provider, parsed)
                 updated += 1
             added += n
-        self._save_file(conn, provider, job, outcome)
+        self._save_file(conn, provider, job, outcome, pending)
         return updated, added
+
+    def _flush(self, conn: Connection, pending: _Pending) -> None:
+        """Insert what waits in `pending`: files, chats, then their messages (the FTS index of
+        messages is then written once for the whole batch)."""
+        if pending.files:
+            conn.execute(insert(files_t), pending.files)
+        if pending.chats:
+            if self._chat_writer is not None:
+                self._chat_writer.insert(conn, [tuple(c[k] for k in CHAT_COLUMNS) for c in pending.chats])
+            else:
+                conn.execute(insert(chats_t), pending.chats)
+        if pending.messages:
+            self._insert_messages(conn, pending.messages)
+        pending.files, pending.chats, pending.messages = [], [], []
 
     async def _write(self, work: Callable[[Connection], _T]) -> _T:
         """Run `work` in one transaction on a sync connection. On SQLite it runs in a thread on a
@@ -663,6 +641,18 @@ class HarvestEngine:
             return await asyncio.to_thread(run)
         async with self._engine.begin() as conn:
             return await conn.run_sync(work)
+
+    def _message_rows(
+        self, chat_id: uuid.UUID, messages: list[ParsedMessage], start: int, seen: set[str]
+    ) -> MessageRows:
+        # On SQLite the JSON columns are cleaned of NUL characters by the engine's serializer.
+        return message_rows(chat_id, messages, start, seen, clean_json=self._message_writer is None)
+
+    def _insert_messages(self, s: Connection, rows: list[tuple[Any, ...]]) -> None:
+        if self._message_writer is not None:
+            self._message_writer.insert(s, rows)
+        else:
+            s.execute(insert(messages_t), as_dicts(rows))
 
     def _workspace_id(self, s: Connection, provider: str, parsed: ParsedChat) -> uuid.UUID | None:
         key = workspace_key(parsed)
@@ -702,7 +692,7 @@ class HarvestEngine:
         return values
 
     @staticmethod
-    def _totals(parsed: ParsedChat, rows: _Rows) -> dict[str, Any]:
+    def _totals(parsed: ParsedChat, rows: MessageRows) -> dict[str, Any]:
         return {
             "message_count": len(rows.rows),
             "input_tokens": rows.input_tokens,
@@ -715,37 +705,39 @@ class HarvestEngine:
             "model": _cut(parsed.model or rows.model, 200),
         }
 
-    def _insert_chat(self, s: Connection, provider: str, parsed: ParsedChat) -> tuple[uuid.UUID, int]:
+    def _insert_chat(
+        self, s: Connection, provider: str, parsed: ParsedChat, pending: _Pending | None = None
+    ) -> tuple[uuid.UUID, int]:
         chat_id = uuid.uuid4()
-        rows = message_rows(chat_id, parsed.messages, 0, set())
+        rows = self._message_rows(chat_id, parsed.messages, 0, set())
         values = self._chat_values(parsed, self._workspace_id(s, provider, parsed))
         values.setdefault("title", None)
         values.setdefault("metadata", None)
-        s.execute(
-            insert(chats_t),  # parameters apart, so the compiled statement is cached
-            [
-                {
-                    "id": chat_id,
-                    "account_id": self.account_id,
-                    "provider": provider,
-                    "source_id": _cut(parsed.source_id, 300),
-                    "tags": [],
-                    "archived": False,
-                    "created_at": _aware(parsed.created_at) or utcnow(),
-                    **self._totals(parsed, rows),
-                    **values,
-                }
-            ],
-        )
+        row = {
+            "id": chat_id,
+            "account_id": self.account_id,
+            "provider": provider,
+            "source_id": _cut(parsed.source_id, 300),
+            "tags": [],
+            "archived": False,
+            "created_at": _aware(parsed.created_at) or utcnow(),
+            **self._totals(parsed, rows),
+            **values,
+        }
+        if pending is not None:
+            pending.chats.append(row)
+            pending.messages.extend(rows.rows)
+            return chat_id, len(rows.rows)
+        s.execute(insert(chats_t), [row])  # parameters apart, so the compiled statement is cached
         if rows.rows:
-            s.execute(insert(messages_t), rows.rows)
+            self._insert_messages(s, rows.rows)
         return chat_id, len(rows.rows)
 
     def _replace_messages(self, s: Connection, chat_id: uuid.UUID, provider: str, parsed: ParsedChat) -> int:
         s.execute(delete(messages_t).where(messages_t.c.chat_id == chat_id))
-        rows = message_rows(chat_id, parsed.messages, 0, set())
+        rows = self._message_rows(chat_id, parsed.messages, 0, set())
         if rows.rows:
-            s.execute(insert(messages_t), rows.rows)
+            self._insert_messages(s, rows.rows)
         values = self._chat_values(parsed, self._workspace_id(s, provider, parsed))
         s.execute(
             update(chats_t).where(chats_t.c.id == chat_id).values(**self._totals(parsed, rows), **values)
@@ -769,9 +761,10 @@ class HarvestEngine:
                 )
             )
             seen.update(found.scalars())
-        rows = message_rows(chat_id, parsed.messages, (last_seq + 1) if last_seq is not None else 0, seen)
+        start = (last_seq + 1) if last_seq is not None else 0
+        rows = self._message_rows(chat_id, parsed.messages, start, seen)
         if rows.rows:
-            s.execute(insert(messages_t), rows.rows)
+            self._insert_messages(s, rows.rows)
         values: dict[str, Any] = {
             "message_count": chats_t.c.message_count + len(rows.rows),
             "input_tokens": chats_t.c.input_tokens + rows.input_tokens,
@@ -791,7 +784,9 @@ class HarvestEngine:
         s.execute(update(chats_t).where(chats_t.c.id == chat_id).values(**values))
         return len(rows.rows)
 
-    def _save_file(self, s: Connection, provider: str, job: _Job, outcome: ParseOutcome) -> None:
+    def _save_file(
+        self, s: Connection, provider: str, job: _Job, outcome: ParseOutcome, pending: _Pending | None = None
+    ) -> None:
         source_ids = [c.source_id for c in outcome.chats]
         if job.resume is not None and job.known is not None:
             source_ids = list(dict.fromkeys([*job.known.chat_source_ids, *source_ids]))
@@ -819,18 +814,17 @@ class HarvestEngine:
             "harvested_at": utcnow(),
         }
         if job.known is None:
-            s.execute(
-                insert(files_t),
-                [
-                    {
-                        "id": uuid.uuid4(),
-                        "account_id": self.account_id,
-                        "provider": provider,
-                        "unit_key": job.unit.key,
-                        **values,
-                    }
-                ],
-            )
+            row = {
+                "id": uuid.uuid4(),
+                "account_id": self.account_id,
+                "provider": provider,
+                "unit_key": job.unit.key,
+                **values,
+            }
+            if pending is not None:
+                pending.files.append(row)
+            else:
+                s.execute(insert(files_t), [row])
         else:
             s.execute(
                 update(files_t)

@@ -219,6 +219,37 @@ async def test_corrupt_file_is_reported_and_stored_chats_stay_intact(
     assert (await chat_by_source(client, "a"))["message_count"] == 2
 
 
+async def test_unit_that_fails_to_store_rolls_back_alone(
+    client: httpx.AsyncClient, source: JsonlSource, home: Path
+) -> None:
+    # The batch is first stored in one go; the failure sends it back unit by unit.
+    write(home / ".testlog" / "a.jsonl", [record(0, cwd="/work/alpha"), record(1, "assistant")])
+    bad = home / ".testlog" / "b.jsonl"
+    write(bad, [record(0, cwd="/work/beta"), record(1, "assistant", usage={"input_tokens": 2**70})])
+    write(home / ".testlog" / "c.jsonl", [record(0, cwd="/work/alpha"), record(1, "assistant")])
+
+    result = await harvest(client)
+
+    counts = result["providers"]["testlog"]
+    assert counts["units_parsed"] == 2 and counts["chats_created"] == 2 and counts["messages_added"] == 4
+    assert [(i["path"], i["message"].startswith("could not be stored")) for i in result["issues"]] == [
+        (str(bad), True)
+    ]
+    assert [m["content"] for m in (await chat_by_source(client, "a"))["messages"]] == [
+        "message 0",
+        "message 1",
+    ]
+    assert (await chat_by_source(client, "c"))["message_count"] == 2
+    listing = (await client.get("/api/v1/sessions", params={"provider": "testlog"})).json()["data"]
+    assert sorted(s["source_id"] for s in listing["sessions"]) == ["a", "c"]
+    workspaces = (await client.get("/api/workspaces")).json()["data"]
+    assert [w["path"] for w in workspaces] == ["/work/alpha"]
+
+    again = await harvest(client)  # not recorded as harvested: tried again, reported again
+    assert again["providers"]["testlog"]["units_skipped"] == 2
+    assert [i["path"] for i in again["issues"]] == [str(bad)]
+
+
 async def test_harvest_on_the_legacy_prefix_and_workspace_refresh(
     client: httpx.AsyncClient, source: JsonlSource, home: Path
 ) -> None:

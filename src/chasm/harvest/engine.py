@@ -14,9 +14,11 @@ import asyncio
 import hashlib
 import multiprocessing
 import os
+import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -38,7 +40,7 @@ HEAD_BYTES = 4096
 PROCESS_POOL_MIN_BYTES = 32 * 1024 * 1024  # below this, spawning parser processes costs more than it saves
 IN_FLIGHT_PER_WORKER = 4
 CHUNK = 500  # rows per IN (...) list
-THREAD_READ_AHEAD = 16  # units a parser thread may parse ahead of the store
+THREAD_READ_AHEAD_BYTES = 8 * 1024 * 1024  # source bytes a parser thread may parse ahead of the store
 BATCH_BYTES = 8 * 1024 * 1024  # source bytes stored per transaction (keeps write transactions short)
 BATCH_UNITS = 200
 _T = TypeVar("_T")
@@ -239,6 +241,66 @@ def _sqlite_sync_engine(engine: AsyncEngine) -> Engine | None:
     return sync
 
 
+_Parsed = tuple[_Job, ParseOutcome | None, str]
+
+
+class _ParseAhead:
+    """Parses jobs in order in its own thread, at most `budget` source bytes ahead of `take`."""
+
+    def __init__(self, source: HarvestSource, jobs: list[_Job], budget: int) -> None:
+        self._source = source
+        self._jobs = jobs
+        self._budget = budget
+        self._cond = threading.Condition()
+        self._ready: deque[_Parsed] = deque()
+        self._ahead = 0  # bytes parsed and not taken yet
+        self._finished = False
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="chasm-harvest-parse", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for job in self._jobs:
+                with self._cond:
+                    while self._ahead >= self._budget and not self._stopped:
+                        self._cond.wait()
+                    if self._stopped:
+                        return
+                outcome, error = _parse_unit(self._source, job.unit, job.resume)
+                with self._cond:
+                    self._ready.append((job, outcome, error))
+                    self._ahead += job.size
+                    self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._finished = True
+                self._cond.notify_all()
+
+    def take(self, max_bytes: int, max_units: int) -> list[_Parsed]:
+        """The next batch (blocking): parsed units until `max_bytes` or `max_units` is reached or
+        nothing is left to parse; empty at the end."""
+        batch: list[_Parsed] = []
+        size = 0
+        with self._cond:
+            while not self._stopped:
+                while self._ready and size < max_bytes and len(batch) < max_units:
+                    item = self._ready.popleft()
+                    batch.append(item)
+                    size += item[0].size
+                    self._ahead -= item[0].size
+                self._cond.notify_all()
+                if size >= max_bytes or len(batch) >= max_units or (self._finished and not self._ready):
+                    break
+                self._cond.wait()
+        return batch
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+
 class HarvestEngine:
     def __init__(
         self,
@@ -427,12 +489,35 @@ class HarvestEngine:
                         .values(source_missing=True)
                     )
 
-    def _executor(self, jobs: list[_Job]) -> Executor:
-        if self.workers > 1 and sum(j.size for j in jobs) >= PROCESS_POOL_MIN_BYTES:
-            return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-        return ThreadPoolExecutor(1, thread_name_prefix="chasm-harvest")
-
     async def _parse_and_store(
+        self,
+        source: HarvestSource,
+        jobs: list[_Job],
+        chats: dict[str, uuid.UUID],
+        counts: ProviderCounts,
+        issues: list[HarvestIssue],
+    ) -> None:
+        """Parse and store in batches, the next batch parsed while the last one is stored."""
+        if self.workers > 1 and sum(j.size for j in jobs) >= PROCESS_POOL_MIN_BYTES:
+            await self._parse_and_store_in_processes(source, jobs, chats, counts, issues)
+            return
+        # A thread parses ahead while a batch is stored: storing is mostly SQLite's own work, which
+        # releases the GIL. Batches are handed over whole: no event-loop round trip per unit.
+        ahead = _ParseAhead(source, jobs, THREAD_READ_AHEAD_BYTES)
+        done = 0
+        try:
+            while True:
+                batch = await asyncio.to_thread(ahead.take, BATCH_BYTES, BATCH_UNITS)
+                if not batch:
+                    break
+                await self._store_batch(source.name, batch, chats, counts, issues)
+                done += len(batch)
+                if self.progress is not None:
+                    self.progress(source.name, done, len(jobs))
+        finally:
+            ahead.stop()
+
+    async def _parse_and_store_in_processes(
         self,
         source: HarvestSource,
         jobs: list[_Job],
@@ -444,11 +529,8 @@ class HarvestEngine:
         done = 0
         batch: list[tuple[_Job, ParseOutcome | None, str]] = []
         batch_bytes = 0
-        with self._executor(jobs) as pool:
-            # A thread parses ahead while a batch is stored: storing is mostly SQLite's own work,
-            # which releases the GIL. Processes overlap parse and store the same way.
-            processes = isinstance(pool, ProcessPoolExecutor)
-            window = self.workers * IN_FLIGHT_PER_WORKER if processes else THREAD_READ_AHEAD
+        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            window = self.workers * IN_FLIGHT_PER_WORKER
             pending: dict[asyncio.Future[tuple[ParseOutcome | None, str]], _Job] = {}
             queue = iter(jobs)
             exhausted = False

@@ -312,16 +312,14 @@ class Blocks:
     tool_calls: list[ToolCall] = field(default_factory=list)
     results: list[tuple[str | None, str, bool]] = field(default_factory=list)  # (tool_use_id, output, error)
     images: int = 0
-
-    @functools.cached_property
-    def text(self) -> str:
-        return "\n\n".join(t for t in self.texts if t)
+    text: str = ""  # the texts joined (read_blocks sets it)
 
 
 def read_blocks(content: Any) -> Blocks:
     out = Blocks()
     if isinstance(content, str):
         out.texts.append(content)
+        out.text = content
         return out
     if not isinstance(content, list):
         return out
@@ -358,6 +356,9 @@ def read_blocks(content: Any) -> Blocks:
             )
         elif kind == "image":
             out.images += 1
+    texts = out.texts
+    if texts:
+        out.text = texts[0] if len(texts) == 1 else "\n\n".join(t for t in texts if t)
     return out
 
 

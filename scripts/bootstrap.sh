@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs everything Chasm needs on this machine, idempotently: Debian packages (when root),
+# Installs everything Chasm needs on this machine, idempotently: Debian packages (when root;
+# gcc and libc6-dev build the static in-sandbox agent from its C source),
 # uv, and the locked Python environment in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(bubblewrap slirp4netns passt chromium git)
+DEBIAN_PACKAGES=(bubblewrap slirp4netns passt chromium git gcc libc6-dev)
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   missing=()
   for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -4,7 +4,8 @@
 
 Starts `uvicorn chasm.app:create_app` in a child process on 127.0.0.1 with a throwaway data
 directory (rate limits off), then measures, through HTTP with the bootstrap admin key:
-  - session create -> running latency, p50/p95 over --creates sequential creates
+  - session create -> running latency, p50/p95 over --creates back-to-back creates, and over
+    --creates/3 creates --spacing-ms apart (the warm pool refills between them)
   - exec round trip of `true`, p50/p95 over --execs calls on one session
   - creates per second with --concurrent clients creating at once
   - memory overhead of --idle idle sessions (PSS growth of the server and every process under it,
@@ -154,6 +155,18 @@ async def run(args: argparse.Namespace, base: str, key: str, server_pid: int) ->
         )
         await client.post("/v1/sessions/bulk-terminate", json={"all": True, "force": True})
 
+        # Creates a moment apart, as clients usually make them: the warm pool refills in between.
+        spaced = []
+        for _ in range(max(1, args.creates // 3)):
+            await asyncio.sleep(args.spacing_ms / 1000)
+            _, ms = await create(client)
+            spaced.append(ms)
+        print(
+            f"  one every {args.spacing_ms} ms  p50 {pct(spaced, 0.5):7.1f} ms"
+            f"   p95 {pct(spaced, 0.95):7.1f} ms   (n={len(spaced)})"
+        )
+        await client.post("/v1/sessions/bulk-terminate", json={"all": True, "force": True})
+
         sid, _ = await create(client)
         execs = []
         for _ in range(args.execs):
@@ -215,6 +228,7 @@ def main() -> None:
     parser.add_argument("--execs", type=int, default=200)
     parser.add_argument("--concurrent", type=int, default=16)
     parser.add_argument("--idle", type=int, default=200)
+    parser.add_argument("--spacing-ms", type=int, default=200, help="pause between the spaced creates")
     parser.add_argument(
         "--loop", default="asyncio", help="uvicorn event loop: asyncio (default) or uvloop (slower exec)"
     )

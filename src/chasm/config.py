@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     sandbox_nofile: int = 4096
     sandbox_tmp_bytes: int = 256 * 1024**2  # size of the private /tmp (tmpfs, charged to the memory limit)
     sandbox_proxy_port: int = 3128  # port of the proxy relay inside sandboxes with network.mode=proxy
+    sandbox_warm_pool: int = 2  # sandboxes started ahead for plain ephemeral sessions (0: none)
+    sandbox_ephemeral_workspace_bytes: int = 256 * 1024**2  # cap of an ephemeral /workspace (tmpfs)
     sandbox_agent: bool = True  # commands through an agent as pid 1 (built with cc), else nsenter
     sandbox_run_dir: Path | None = None  # per-sandbox runtime files; default /run/chasm-<install> as root
     ephemeral_disk_quota_bytes: int = 2 * 1024**3

@@ -21,9 +21,11 @@ from chasm.kit.db import transaction
 from chasm.kit.errors import ChasmError
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession
+from chasm.sessions import ephemeral
 from chasm.sessions import repository as repo
 from chasm.sessions.drivers.base import SandboxDriver, SandboxInfo
 from chasm.sessions.leases import LeaseRegistry
+from chasm.sessions.pool import WarmPool
 from chasm.sessions.runtime import SandboxRuntime
 from chasm.sessions.service import end_session
 from chasm.sessions.terminals import TerminalRegistry
@@ -71,6 +73,9 @@ async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
                 _audit_end(db, row, reason)
             else:
                 runtime.leases.touch(str(row.id))
+        still_live = {str(row.id) for row in rows if row.status == "running"}
+    # Workspaces of ephemeral sessions that died with a crashed server (or of its warm sandboxes).
+    ephemeral.remove_strays(runtime.settings, still_live | runtime.pool.session_ids())
     if gone:
         log.info("marked %d sandbox session(s) terminated after restart", len(gone))
 
@@ -157,6 +162,7 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.data_dir / "sandboxes" / "commands", settings.command_output_max_bytes
         ),
         terminals=TerminalRegistry(),
+        pool=WarmPool(settings, driver),
     )
     app.state.sandbox = runtime
     app.state.sandbox_driver = driver

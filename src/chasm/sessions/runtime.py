@@ -13,6 +13,7 @@ from chasm.config import Settings
 from chasm.exec.commands import CommandRegistry
 from chasm.sessions.drivers.base import SandboxDriver
 from chasm.sessions.leases import LeaseRegistry
+from chasm.sessions.pool import WarmPool
 from chasm.sessions.terminals import TerminalRegistry
 from chasm.workspaces.storage_base import WorkspaceStorage
 
@@ -25,6 +26,7 @@ class SandboxRuntime:
     leases: LeaseRegistry
     commands: CommandRegistry
     terminals: TerminalRegistry
+    pool: WarmPool
     # Serialises "reuse or start" per workspace so two creates never start two machines.
     workspace_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
@@ -38,6 +40,7 @@ class SandboxRuntime:
         self.leases.forget(session_id)
 
     async def close(self) -> None:
+        await self.pool.close()
         await self.terminals.close()
         await self.commands.close()
 

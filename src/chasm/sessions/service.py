@@ -5,10 +5,10 @@ Policy lives here (rules of 004, reuse, leases, reasons); isolation lives behind
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,9 @@ from chasm.kit.errors import ChasmError
 from chasm.kit.ids import parse_uuid
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession, Workspace
+from chasm.sessions import ephemeral
 from chasm.sessions import repository as repo
-from chasm.sessions.drivers.base import Limits, NetworkSpec, SandboxSpec
+from chasm.sessions.drivers.base import Limits, NetworkSpec, SandboxInfo, SandboxSpec
 from chasm.sessions.exceptions import (
     InvalidSessionRequest,
     SessionBusy,
@@ -31,6 +32,7 @@ from chasm.sessions.exceptions import (
     SessionNotRunning,
     UnsupportedSessionType,
 )
+from chasm.sessions.pool import markers
 from chasm.sessions.runtime import SandboxRuntime, runtime_of
 from chasm.sessions.schemas import (
     BulkTerminate,
@@ -43,7 +45,7 @@ from chasm.workspaces import service as workspaces
 from chasm.workspaces.importer import clone_into, repository_url
 
 SESSION_TYPES = ("sandbox", "browser")
-WORKSPACE_ROOT = "/workspace"
+ACTIVITY_RESOLUTION = timedelta(seconds=30)
 
 
 @dataclass
@@ -57,10 +59,6 @@ def _image_root(runtime: SandboxRuntime, name: str) -> Path:
     from chasm.sessions import images
 
     return images.resolve(runtime.settings, name)
-
-
-def ephemeral_dir(runtime: SandboxRuntime, session_id: str) -> Path:
-    return runtime.settings.data_dir / "sandboxes" / "ephemeral" / session_id
 
 
 def endpoints(runtime: SandboxRuntime, base_url: str, session_id: str) -> Endpoints:
@@ -183,9 +181,11 @@ async def _start(
     network_spec, network = _network(body)
     image = ws.image if ws is not None else body.image
     image_root = _image_root(runtime, image) if image else None
+    plain = ws is None and not image and not body.github_repo and not body.env and network_spec.mode == "none"
+    warm = runtime.pool.take() if plain else None
     token = random_token(24)
     row = SandboxSession(
-        id=uuid.uuid4(),
+        id=uuid.UUID(warm.session_id) if warm else uuid.uuid4(),
         account_id=actor.account_id,
         workspace_id=ws.id if ws else None,
         session_type=body.session_type,
@@ -200,38 +200,9 @@ async def _start(
         created_by=str(actor.principal_id),
     )
     sid = str(row.id)
+    info = warm.info if warm else await _start_sandbox(runtime, body, ws, sid, image_root, network_spec)
     if ws is not None:
-        workdir = await runtime.storage.mount(workspaces.disk_id(ws))
         ws.last_session_id = row.id
-    else:
-        workdir = ephemeral_dir(runtime, sid)
-        workdir.mkdir(parents=True, exist_ok=True)
-        if body.github_repo:
-            url = repository_url(body.github_repo, runtime.settings.github_base_url)
-            try:
-                await clone_into(url, workdir, None, runtime.settings.import_timeout_s)
-            except RuntimeError as exc:
-                shutil.rmtree(workdir, ignore_errors=True)
-                raise InvalidSessionRequest(str(exc), code="repository_clone_failed") from exc
-    markers = {"CHASM_SESSION_ID": sid, "CHASM_WORKSPACE_ROOT": WORKSPACE_ROOT}
-    if ws is not None:
-        markers["CHASM_WORKSPACE_ID"] = str(ws.id)
-    spec = SandboxSpec(
-        session_id=sid,
-        workspace_dir=workdir,
-        workspace_id=str(ws.id) if ws else None,
-        image_root=image_root,
-        env={**(body.env or {}), **markers},
-        network=network_spec,
-        limits=Limits(),
-    )
-    try:
-        info = await runtime.driver.start(spec)
-    except BaseException:
-        await runtime.driver.stop(sid)
-        if ws is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-        raise
     now = utcnow()
     row.status = "running"
     row.started_at = now
@@ -252,13 +223,53 @@ async def _start(
     return Created(row, token, True)
 
 
+async def _start_sandbox(
+    runtime: SandboxRuntime,
+    body: SessionCreate,
+    ws: Workspace | None,
+    sid: str,
+    image_root: Path | None,
+    network_spec: NetworkSpec,
+) -> SandboxInfo:
+    if ws is not None:
+        workdir = await runtime.storage.mount(workspaces.disk_id(ws))
+    else:
+        workdir = ephemeral.create(runtime.settings, sid)
+        if body.github_repo:
+            url = repository_url(body.github_repo, runtime.settings.github_base_url)
+            try:
+                await clone_into(url, workdir, None, runtime.settings.import_timeout_s)
+            except RuntimeError as exc:
+                ephemeral.remove(runtime.settings, sid)
+                raise InvalidSessionRequest(str(exc), code="repository_clone_failed") from exc
+    env = markers(sid)
+    if ws is not None:
+        env["CHASM_WORKSPACE_ID"] = str(ws.id)
+    spec = SandboxSpec(
+        session_id=sid,
+        workspace_dir=workdir,
+        workspace_id=str(ws.id) if ws else None,
+        image_root=image_root,
+        env={**(body.env or {}), **env},
+        network=network_spec,
+        limits=Limits(),
+    )
+    try:
+        return await runtime.driver.start(spec)
+    except BaseException:
+        await runtime.driver.stop(sid)
+        if ws is None:
+            ephemeral.remove(runtime.settings, sid)
+        raise
+
+
 async def end_session(runtime: SandboxRuntime, row: SandboxSession, reason: str) -> None:
     """Stop the machine and mark the row terminated (the caller's transaction persists it)."""
     sid = str(row.id)
     await runtime.release(sid)
     await runtime.driver.stop(sid)
     if row.ephemeral:
-        shutil.rmtree(ephemeral_dir(runtime, sid), ignore_errors=True)
+        ephemeral.remove(runtime.settings, sid)
     row.status = "terminated"
     row.ended_at = utcnow()
     row.ended_reason = reason
@@ -331,8 +342,14 @@ async def list_sessions(
 
 
 def mark_active(runtime: SandboxRuntime, row: SandboxSession) -> None:
-    """Exec and file transfers keep a session from idling out."""
-    row.last_activity_at = utcnow()
+    """Exec and file transfers keep a session from idling out.
+
+    This process's lease registry sees every use; the row is only rewritten when its time is
+    older than ACTIVITY_RESOLUTION (it matters only after a restart), which spares most execs a
+    write."""
+    now = utcnow()
+    if row.last_activity_at is None or now - row.last_activity_at > ACTIVITY_RESOLUTION:
+        row.last_activity_at = now
     runtime.leases.touch(str(row.id))
 
 

@@ -91,9 +91,7 @@ async def test_no_capabilities_and_unprivileged_uid(driver: BubblewrapDriver, st
     assert "Read-only file system" in result.output
 
 
-async def test_limits_and_no_new_privs_apply_to_every_command(
-    driver: BubblewrapDriver, start: StartSandbox
-):
+async def test_limits_and_no_new_privs_apply_to_every_command(driver: BubblewrapDriver, start: StartSandbox):
     await start("s1", limits=Limits(nofile=256, fsize_bytes=4096, cpu_seconds=7))
     result = await driver.exec(
         "s1", "ulimit -Hn; ulimit -Hf; ulimit -Ht; grep NoNewPrivs /proc/self/status; ulimit -n 9999"

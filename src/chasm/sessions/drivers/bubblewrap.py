@@ -22,8 +22,9 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from platformdirs import user_cache_path
 
@@ -56,6 +57,7 @@ from chasm.sessions.drivers.state import Sandbox
 HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 START_TIMEOUT_S = 10.0
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+T = TypeVar("T")
 
 
 class BubblewrapDriver:
@@ -108,7 +110,8 @@ class BubblewrapDriver:
         self._sandboxes[spec.session_id] = sandbox
         return SandboxInfo(session_id=spec.session_id, pid=sandbox.pid, state=sandbox.state())
 
-    async def _start(self, spec: SandboxSpec, sandbox: Sandbox) -> None:
+    def _prepare(self, spec: SandboxSpec, sandbox: Sandbox) -> tuple[Path, Path, Path | None]:
+        """Runtime directory, /etc tree, staged mounts, cgroups: blocking work, run in a thread."""
         run_dir = sandbox.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         # Only bwrap (the sandbox's host uid, through its group) may traverse the runtime
@@ -120,8 +123,14 @@ class BubblewrapDriver:
         etc = layout.etc_tree(self.run_root, self.uid, spec.network.mode)
         self._own_workspace(spec.workspace_dir)
         workspace, image = layout.stage(run_dir, spec, staged=self.is_root)
-        sandbox.env = self._base_env(spec)
         sandbox.cgroups = self.cgroups.create(spec.session_id, spec.limits)
+        return etc, workspace, image
+
+    async def _start(self, spec: SandboxSpec, sandbox: Sandbox) -> None:
+        run_dir = sandbox.run_dir
+        sandbox.env = self._base_env(spec)
+        # Off the event loop: cgroup writes on v1 can wait for an RCU grace period (ms).
+        etc, workspace, image = await _in_thread(self._prepare, spec, sandbox)
         json_r, json_w = os.pipe()
         ready_r, ready_w = os.pipe()
         block_r, block_w = os.pipe()
@@ -176,7 +185,7 @@ class BubblewrapDriver:
             if status:
                 sandbox.pid = int(json.loads(status)["child-pid"])
                 sandbox.starttime = starttime(sandbox.pid)
-                self._confine(sandbox, (sandbox.monitor_pid, sandbox.pid))
+                await _in_thread(self._confine, sandbox, (sandbox.monitor_pid, sandbox.pid))
                 os.write(block_w, b"1")
             ready = await asyncio.wait_for(read_line(ready_r), START_TIMEOUT_S)
         except TimeoutError:
@@ -517,6 +526,18 @@ class BubblewrapDriver:
             return await connect_in_netns(sandbox.pid, port)
         except OSError as exc:
             raise PortUnreachable(f"Nothing listens on port {port} in the session") from exc
+
+
+async def _in_thread(function: Callable[..., T], *args: Any) -> T:
+    """`function` in a worker thread; a cancelled caller still waits for it to finish, so that
+    cleanup never races with a half-done step (a cgroup created after it was removed)."""
+    task = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
 
 
 def _check_env(env: dict[str, str]) -> None:

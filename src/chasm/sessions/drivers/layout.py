@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from chasm.sessions.drivers.base import SandboxSpec
@@ -21,6 +22,7 @@ MS_BIND = 0x1000
 MS_REC = 0x4000
 MNT_DETACH = 0x2
 _libc = ctypes.CDLL(None, use_errno=True)
+_etc_lock = threading.Lock()
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYSTEM_DIRS = ("bin", "lib", "lib32", "lib64", "libx32", "sbin")
@@ -100,7 +102,14 @@ def etc_tree(run_root: Path, uid: int, network_mode: str) -> Path:
     tree = run_root / f".etc-{'direct' if network_mode == 'direct' else 'none'}"
     if (tree / ".complete").exists():
         return tree
-    partial = run_root / f"{tree.name}.{os.getpid()}.partial"
+    with _etc_lock:  # sandboxes start in parallel threads; other processes race on the rename
+        if (tree / ".complete").exists():
+            return tree
+        return _build_etc(tree, uid, network_mode)
+
+
+def _build_etc(tree: Path, uid: int, network_mode: str) -> Path:
+    partial = tree.with_name(f"{tree.name}.{os.getpid()}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     for name in HOST_ETC:
@@ -113,8 +122,12 @@ def etc_tree(run_root: Path, uid: int, network_mode: str) -> Path:
         (partial / name).write_text(content)
     (partial / ".complete").touch()
     os.chmod(partial, 0o755)
-    shutil.rmtree(tree, ignore_errors=True)
-    partial.rename(tree)
+    if not (tree / ".complete").exists():
+        shutil.rmtree(tree, ignore_errors=True)  # left incomplete by a crash
+    try:
+        partial.rename(tree)
+    except OSError:  # another server process built it meanwhile
+        shutil.rmtree(partial, ignore_errors=True)
     return tree
 
 

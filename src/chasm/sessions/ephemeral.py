@@ -1,0 +1,60 @@
+"""The /workspace of an ephemeral session: a size-capped tmpfs on the host, gone with the session.
+
+As root the directory is a tmpfs mount of `sandbox_ephemeral_workspace_bytes` (`nodev,nosuid`,
+owned by the sandbox host uid): a write past the cap fails with ENOSPC inside the sandbox and
+nothing else breaks, and its pages are charged to the memory cgroup of the sandbox writing them.
+Without the right to mount it is a plain directory (not capped), like the `directory` workspace
+storage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+from pathlib import Path
+
+from chasm.config import Settings
+
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MNT_DETACH = 0x2
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def root(settings: Settings) -> Path:
+    return settings.data_dir / "sandboxes" / "ephemeral"
+
+
+def path(settings: Settings, session_id: str) -> Path:
+    return root(settings) / session_id
+
+
+def create(settings: Settings, session_id: str) -> Path:
+    """Make the (empty) workspace of a new ephemeral session."""
+    target = path(settings, session_id)
+    target.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0 and settings.sandbox_ephemeral_workspace_bytes:
+        uid = settings.sandbox_host_uid
+        options = f"size={settings.sandbox_ephemeral_workspace_bytes},mode=0755,uid={uid},gid={uid}"
+        flags = MS_NOSUID | MS_NODEV
+        if _libc.mount(b"tmpfs", str(target).encode(), b"tmpfs", flags, options.encode()) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"cannot mount the ephemeral workspace: {os.strerror(err)}")
+    return target
+
+
+def remove(settings: Settings, session_id: str) -> None:
+    """Unmount (lazily: a sandbox still holding it keeps it until it dies) and delete."""
+    target = path(settings, session_id)
+    _libc.umount2(str(target).encode(), MNT_DETACH)
+    shutil.rmtree(target, ignore_errors=True)
+
+
+def remove_strays(settings: Settings, live: set[str]) -> None:
+    """Delete the workspaces of ephemeral sessions that are not live (after a crash)."""
+    with contextlib.suppress(OSError):
+        for entry in root(settings).iterdir():
+            if entry.name not in live:
+                remove(settings, entry.name)

@@ -1,0 +1,113 @@
+"""A few sandboxes started ahead of time for the plainest ephemeral sessions.
+
+Starting a sandbox (namespaces, mounts, cgroups) is most of what creating a session costs. For
+an ephemeral session with no image, no repository, no environment and no network, every new
+sandbox would be the same, so the pool starts `sandbox_warm_pool` of them ahead, each with the
+session id it will carry and an empty workspace of its own. A session takes one; the pool then
+starts a replacement in the background, once no session was created for REFILL_IDLE_S: during a
+burst of creates a refill would only compete with them for the CPU. A pooled sandbox serves
+exactly one session and is never handed back: nothing of one session can reach another.
+Unclaimed ones are stopped at shutdown (and, after a crash, killed as strays by the driver's
+`recover`). The pool fills on first use, so a server that never creates ephemeral sessions starts
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from chasm.config import Settings
+from chasm.sessions import ephemeral
+from chasm.sessions.drivers.base import Limits, SandboxDriver, SandboxInfo, SandboxSpec
+
+log = logging.getLogger("chasm.sessions")
+WORKSPACE_ROOT = "/workspace"
+REFILL_IDLE_S = 0.05
+
+
+@dataclass
+class Warm:
+    session_id: str
+    workdir: Path
+    info: SandboxInfo
+
+
+def markers(session_id: str) -> dict[str, str]:
+    """The environment every sandbox session gets (a workspace id is added by its session)."""
+    return {"CHASM_SESSION_ID": session_id, "CHASM_WORKSPACE_ROOT": WORKSPACE_ROOT}
+
+
+class WarmPool:
+    def __init__(self, settings: Settings, driver: SandboxDriver) -> None:
+        self.settings = settings
+        self.driver = driver
+        self.size = settings.sandbox_warm_pool
+        self._ready: list[Warm] = []
+        self._filler: asyncio.Task[None] | None = None
+        self._closed = False
+        self._last_take = 0.0
+
+    def take(self) -> Warm | None:
+        """A started sandbox for a new plain ephemeral session, or None (then start one)."""
+        if self.size <= 0 or self._closed:
+            return None
+        warm = self._ready.pop() if self._ready else None
+        self._last_take = asyncio.get_running_loop().time()
+        self._fill()
+        return warm
+
+    def session_ids(self) -> set[str]:
+        return {warm.session_id for warm in self._ready}
+
+    def _fill(self) -> None:
+        if self._filler is None or self._filler.done():
+            self._filler = asyncio.create_task(self._run(), name="sandbox-warm-pool")
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._closed and len(self._ready) < self.size:
+            quiet = loop.time() - self._last_take
+            if quiet < REFILL_IDLE_S:
+                await asyncio.sleep(REFILL_IDLE_S - quiet)
+                continue
+            session_id = str(uuid.uuid4())
+            workdir = ephemeral.create(self.settings, session_id)
+            spec = SandboxSpec(
+                session_id=session_id,
+                workspace_dir=workdir,
+                env=markers(session_id),
+                limits=Limits(),
+            )
+            try:
+                info = await self.driver.start(spec)
+            except BaseException as exc:
+                with contextlib.suppress(Exception):
+                    await self.driver.stop(session_id)
+                ephemeral.remove(self.settings, session_id)
+                if not isinstance(exc, Exception):
+                    raise
+                log.warning("could not start a warm sandbox: %s", exc)
+                return
+            if self._closed:
+                await self._discard(Warm(session_id, workdir, info))
+                return
+            self._ready.append(Warm(session_id, workdir, info))
+
+    async def _discard(self, warm: Warm) -> None:
+        await self.driver.stop(warm.session_id)
+        ephemeral.remove(self.settings, warm.session_id)
+
+    async def close(self) -> None:
+        """Stop filling and stop every unclaimed sandbox."""
+        self._closed = True
+        if self._filler is not None:
+            self._filler.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._filler
+        while self._ready:
+            await self._discard(self._ready.pop())

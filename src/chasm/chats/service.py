@@ -322,6 +322,7 @@ async def update_session(
     changed = body.model_dump(exclude_unset=True)
     if "title" in changed:
         chat.title = body.title
+        chat.title_edited = True  # a harvest of the chat's source keeps it from now on
     if body.tags is not None:
         chat.tags = list(dict.fromkeys(body.tags))
     if body.archived is not None:

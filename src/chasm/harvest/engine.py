@@ -23,7 +23,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chasm.harvest.model import ParsedChat, ParsedMessage, ParseOutcome, Resume, SourceUnit
@@ -207,6 +220,11 @@ def _head_hash(path: Path, length: int) -> str | None:
         return None
 
 
+def _harvested_title(title: str | None) -> Any:
+    """The title a harvest sets on a stored chat, unless a user edited it."""
+    return case((chats_t.c.title_edited, chats_t.c.title), else_=literal(title, chats_t.c.title.type))
+
+
 def workspace_key(chat: ParsedChat) -> tuple[str, str] | None:
     """(path, display name) of the chat's workspace, or None when the source knows none."""
     if chat.workspace_path:
@@ -224,6 +242,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages of a large library stay cached
     cur.close()
 
 
@@ -821,6 +840,8 @@ class HarvestEngine:
         if rows.rows:
             self._insert_messages(s, rows.rows)
         values = self._chat_values(parsed, self._workspace_id(s, provider, parsed))
+        if "title" in values:
+            values["title"] = _harvested_title(values["title"])
         s.execute(
             update(chats_t).where(chats_t.c.id == chat_id).values(**self._totals(parsed, rows), **values)
         )
@@ -862,7 +883,7 @@ class HarvestEngine:
         if parsed.model or rows.model:
             values["model"] = _cut(parsed.model or rows.model, 200)
         if parsed.title:
-            values["title"] = _cut(parsed.title, 1000)
+            values["title"] = _harvested_title(_cut(parsed.title, 1000))
         s.execute(update(chats_t).where(chats_t.c.id == chat_id).values(**values))
         return len(rows.rows)
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chasm.kit.db import Base, IdMixin, TimestampMixin
@@ -49,6 +49,7 @@ class Chat(IdMixin, TimestampMixin, Base):
     parent_source_id: Mapped[str | None] = mapped_column(String(300))
     forked_from_message_id: Mapped[uuid.UUID | None]
     title: Mapped[str | None] = mapped_column(String(1000))
+    title_edited: Mapped[bool] = mapped_column(default=False, server_default=false())  # set by a user: kept
     model: Mapped[str | None] = mapped_column(String(200))
     tags: Mapped[list[Any]] = mapped_column(default=list)
     archived: Mapped[bool] = mapped_column(default=False, index=True)

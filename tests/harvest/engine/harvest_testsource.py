@@ -1,5 +1,5 @@
 """A tiny append-only JSONL source for the engine tests: one chat per file, one record per line
-({"role", "content", "ts"?, "id"?, "cwd"?, "parent"?}), resumable from a byte offset."""
+({"role", "content", "ts"?, "id"?, "cwd"?, "parent"?, "title"?}), resumable from a byte offset."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ class JsonlSource:
                 issues.append(ParseIssue(str(path), f"corrupt record: {exc}", state["line"]))
                 continue
             state["cwd"] = state["cwd"] or record.get("cwd")
+            state["title"] = record.get("title") or state.get("title")
             parent = parent or record.get("parent")
             usage = record.get("usage")
             messages.append(
@@ -77,7 +78,7 @@ class JsonlSource:
                     provider=self.name,
                     source_id=path.stem,
                     messages=messages,
-                    title=f"log {path.stem}",
+                    title=state.get("title") or f"log {path.stem}",
                     workspace_path=state["cwd"],
                     parent_source_id=parent,
                     source_path=str(path),

@@ -162,6 +162,35 @@ async def test_rewritten_file_is_parsed_again_and_replaces_messages(
     assert chat["message_count"] == 3
 
 
+async def test_title_edited_by_the_user_survives_later_harvests(
+    client: httpx.AsyncClient, source: JsonlSource, home: Path
+) -> None:
+    path = home / ".testlog" / "a.jsonl"
+    other = home / ".testlog" / "b.jsonl"
+    write(path, [record(0, title="first"), record(1, "assistant")])
+    write(other, [record(0, title="first b")])
+    await harvest(client)
+    chat = await chat_by_source(client, "a")
+    assert chat["title"] == "first"
+    response = await client.put(f"/api/v1/sessions/{chat['id']}", json={"title": "Mine"})
+    assert response.status_code == 200, response.text
+
+    write(path, [record(0, title="second"), record(5)])  # rewritten: parsed again, messages replaced
+    write(other, [record(0, title="second b")])
+    await harvest(client)
+    chat = await chat_by_source(client, "a")
+    assert chat["title"] == "Mine" and [m["content"] for m in chat["messages"]] == ["message 0", "message 5"]
+    assert (await chat_by_source(client, "b"))["title"] == "second b"  # not edited: follows its source
+
+    write(path, [record(6, "assistant", title="third")], mode="a")  # appended: resumed
+    result = await harvest(client)
+    assert result["providers"]["testlog"]["messages_added"] == 1
+    chat = await chat_by_source(client, "a")
+    assert chat["title"] == "Mine" and chat["message_count"] == 3
+    found = (await client.get("/api/v1/search/sessions", params={"q": "mine"})).json()["data"]
+    assert [(s["id"], s["title_match"]) for s in found] == [(chat["id"], True)]  # the title index follows
+
+
 async def test_deleted_file_keeps_its_chat_flagged(
     client: httpx.AsyncClient, source: JsonlSource, home: Path
 ) -> None:

@@ -7,6 +7,7 @@ import os
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -284,6 +285,47 @@ async def test_open_port_reaches_a_server_inside(driver: BubblewrapDriver, start
         await driver.open_port("s1", 8766)
     await server.signal(15)
     assert await server.wait() != 0
+
+
+async def test_a_cancelled_start_leaves_no_process(
+    driver: BubblewrapDriver, start: StartSandbox, monkeypatch: pytest.MonkeyPatch
+):
+    from chasm.sessions.drivers import bubblewrap
+
+    waiting = asyncio.Event()
+
+    async def never(fd: int, size: int | None = None) -> bytes:
+        waiting.set()
+        await asyncio.sleep(3600)
+        return b""
+
+    monitors: list[int] = []
+    popen = subprocess.Popen
+
+    def recording(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        process = popen(*args, **kwargs)
+        monitors.append(process.pid)
+        return process
+
+    monkeypatch.setattr(bubblewrap, "read_line", never)
+    monkeypatch.setattr(bubblewrap.subprocess, "Popen", recording)
+    task = asyncio.create_task(start("s1"))
+    await waiting.wait()
+    await asyncio.sleep(0.2)  # bwrap's child is cloned and waits for its parent
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # bwrap leads its own session: nothing of that session may be left (orphans keep the sid).
+    left = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == monitors[0] and fields[0] != "Z":
+                left.append(entry.name)
+    assert left == []
 
 
 async def test_recover_reattaches_live_and_kills_strays(

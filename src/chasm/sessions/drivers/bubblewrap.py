@@ -47,6 +47,7 @@ from chasm.sessions.drivers.process import (
     Command,
     NsenterCommand,
     alive,
+    kill_tree,
     open_pty,
     read_line,
     sandbox_pid,
@@ -190,6 +191,9 @@ class BubblewrapDriver:
             ready = await asyncio.wait_for(read_line(ready_r), START_TIMEOUT_S)
         except TimeoutError:
             status, ready = b"", b""
+        except BaseException:
+            kill_tree(sandbox.monitor_pid)  # before closing block_w would let pid 1 run unconfined
+            raise
         finally:
             for fd in (json_r, ready_r, block_w):
                 os.close(fd)
@@ -282,8 +286,9 @@ class BubblewrapDriver:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(sandbox.slirp_pid, signal.SIGKILL)
             if sandbox.popen is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    sandbox.popen.kill()
+                # Also bwrap's child when the start stopped before it reported it (a cancelled
+                # start): it would wait forever for its dead parent, outside every cgroup.
+                kill_tree(sandbox.popen.pid)
                 await asyncio.to_thread(sandbox.popen.wait)
         group = sandbox.cgroups if sandbox and sandbox.cgroups else self.cgroups.existing().get(session_id)
         if group is not None:

@@ -79,15 +79,15 @@ def _key_account_matches(account: Account, selector: str) -> bool:
 
 async def _actor_from_api_key(request: Request, session: AsyncSession, token: str) -> Actor:
     secret = request.app.state.secret_key
-    key = await repo.key_by_hash(session, keyed_hash(secret, token))
+    found = await repo.key_with_context(session, keyed_hash(secret, token))
     now = utcnow()
-    if key is None:
+    if found is None:
         raise Unauthorized("Invalid API key")
+    key, account, user, member = found
     if key.revoked_at is not None:
         raise Unauthorized("API key has been revoked")
     if key.expires_at is not None and key.expires_at <= now:
         raise Unauthorized("API key has expired")
-    account = await repo.get_account(session, key.account_id)
     if account is None:
         raise Unauthorized("API key's account no longer exists")
     selector = request.headers.get(ACCOUNT_HEADER)
@@ -101,10 +101,8 @@ async def _actor_from_api_key(request: Request, session: AsyncSession, token: st
         principal_type, principal_id, role = "service_account", key.service_account_id, "member"
     else:
         assert key.user_id is not None
-        user = await repo.get_user(session, key.user_id)
         if user is None or not user.is_active:
             raise Unauthorized("API key's user is disabled")
-        member = await repo.membership(session, account.id, key.user_id)
         if member is None:
             raise Unauthorized("API key's user is no longer a member of its account")
         principal_type, principal_id, role = "user", key.user_id, member.role

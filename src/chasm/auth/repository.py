@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.models import (
@@ -21,9 +21,25 @@ from chasm.models import (
 )
 
 
-async def key_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
-    result = await session.execute(select(ApiKey).where(ApiKey.key_hash == key_hash))
-    return result.scalar_one_or_none()
+async def key_with_context(
+    session: AsyncSession, key_hash: str
+) -> tuple[ApiKey, Account | None, User | None, Membership | None] | None:
+    """A key with its account, its user and the user's membership there, in one round trip
+    (authentication runs on every request)."""
+    stmt = (
+        select(ApiKey, Account, User, Membership)
+        .outerjoin(Account, Account.id == ApiKey.account_id)
+        .outerjoin(User, User.id == ApiKey.user_id)
+        .outerjoin(
+            Membership,
+            and_(Membership.account_id == ApiKey.account_id, Membership.user_id == ApiKey.user_id),
+        )
+        .where(ApiKey.key_hash == key_hash)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    if row is None:
+        return None
+    return row[0], row[1], row[2], row[3]
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:

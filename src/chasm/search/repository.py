@@ -1,39 +1,35 @@
-"""Full-text SQL: FTS5 with bm25() and snippet() on SQLite, tsvector with ts_rank() and ts_headline()
-on PostgreSQL. Scores are returned higher-is-better on both. Snippets mark matches with the control
-characters MARK_START / MARK_END so the service can escape the text before adding markup."""
+"""Full-text SQL: FTS5 with bm25() and snippet() on SQLite (the ranking itself lives in fts5.py),
+tsvector with ts_rank() and ts_headline() on PostgreSQL. Scores are returned higher-is-better on both.
+Snippets mark matches with the control characters MARK_START / MARK_END so the service can escape the
+text before adding markup."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    case,
-    column,
-    exists,
-    func,
-    literal,
-    literal_column,
-    or_,
-    select,
-    table,
-    text,
-)
+from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.models import Chat, ChatMessage
+from chasm.search import fts5
 from chasm.search.exceptions import InvalidQuery
 from chasm.search.query import Query, to_fts5, to_tsquery
+from chasm.search.types import (
+    ELLIPSIS,
+    MARK_END,
+    MARK_START,
+    SNIPPET_WORDS,
+    ChatHit,
+    Filters,
+    MessageHit,
+    MessagePage,
+)
 
-MARK_START = "\x02"
-MARK_END = "\x03"
-ELLIPSIS = "\u2026"
-SNIPPET_WORDS = 24
+__all__ = ["MARK_END", "MARK_START", "ChatHit", "Filters", "MessageHit", "MessagePage"]
+
+TOTAL_CAP = fts5.TOTAL_CAP
 
 _messages_fts = table("chat_messages_fts", column("rowid"))
 _chats_fts = table("chats_fts", column("rowid"))
@@ -48,101 +44,8 @@ _PG_HEADLINE = (
 )
 
 
-@dataclass(frozen=True)
-class Filters:
-    provider: str | None = None
-    workspace_id: uuid.UUID | None = None
-    role: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class MessageHit:
-    message_id: uuid.UUID
-    chat_id: uuid.UUID
-    role: str
-    created_at: datetime | None
-    score: float
-    title: str | None
-    provider: str
-    workspace_id: uuid.UUID | None
-    rowid: int | None  # SQLite: the FTS key, so snippets need no second lookup
-
-
-@dataclass(frozen=True)
-class ChatHit:
-    chat_id: uuid.UUID
-    score: float
-    match_count: int
-    best_message_id: uuid.UUID | None
-
-
 def _is_sqlite(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "sqlite"
-
-
-def _filter_column(sqlite: bool, column: Any) -> ColumnElement[Any]:
-    """On SQLite, `+column` keeps the planner from driving the query by that column's index (it
-    has no statistics and would scan every chat of a provider or every user message, probing the
-    FTS index row by row); the full-text match must lead."""
-    if not sqlite:
-        return column  # type: ignore[no-any-return]
-    return literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
-
-
-def _chat_filters(sqlite: bool, account_id: uuid.UUID, filters: Filters) -> list[ColumnElement[bool]]:
-    col = _filter_column
-    clauses: list[ColumnElement[bool]] = [col(sqlite, Chat.account_id) == account_id]
-    if filters.provider:
-        clauses.append(col(sqlite, Chat.provider) == filters.provider)
-    if filters.workspace_id:
-        clauses.append(col(sqlite, Chat.workspace_id) == filters.workspace_id)
-    return clauses
-
-
-def _message_filters(sqlite: bool, account_id: uuid.UUID, filters: Filters) -> list[ColumnElement[bool]]:
-    col = _filter_column
-    clauses = _chat_filters(sqlite, account_id, filters)
-    if filters.role:
-        clauses.append(col(sqlite, ChatMessage.role) == filters.role)
-    if filters.since:
-        clauses.append(col(sqlite, ChatMessage.created_at) >= filters.since)
-    if filters.until:
-        clauses.append(col(sqlite, ChatMessage.created_at) < filters.until)
-    return clauses
-
-
-def _title_filters(sqlite: bool, account_id: uuid.UUID, filters: Filters) -> list[ColumnElement[bool]]:
-    clauses = _chat_filters(sqlite, account_id, filters)
-    if filters.since:
-        clauses.append(_filter_column(sqlite, Chat.updated_at) >= filters.since)
-    if filters.until:
-        clauses.append(func.coalesce(Chat.started_at, Chat.created_at) < filters.until)
-    return clauses
-
-
-def _message_match(session: AsyncSession, query: Query) -> tuple[Select[Any], ColumnElement[Any]]:
-    """FROM/WHERE of the matching messages (joined to their chat) and the score expression."""
-    if _is_sqlite(session):
-        score: ColumnElement[Any] = -literal_column("bm25(chat_messages_fts)")
-        base = (
-            select()
-            .select_from(_messages_fts)
-            .join(ChatMessage, _message_rowid == _messages_fts.c.rowid)
-            .join(Chat, Chat.id == ChatMessage.chat_id)
-            .where(text("chat_messages_fts MATCH :fts_match").bindparams(fts_match=to_fts5(query)))
-        )
-        return base, score
-    tsq = to_tsquery(query)
-    score = func.ts_rank(_message_vector, tsq, 1)
-    base = (
-        select()
-        .select_from(ChatMessage)
-        .join(Chat, Chat.id == ChatMessage.chat_id)
-        .where(_message_vector.op("@@")(tsq))
-    )
-    return base, score
 
 
 async def _run(session: AsyncSession, stmt: Any) -> Any:
@@ -156,145 +59,140 @@ async def _run(session: AsyncSession, stmt: Any) -> Any:
         raise
 
 
-def _unfiltered(filters: Filters) -> bool:
-    return filters == Filters()
+async def message_page(
+    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
+) -> MessagePage:
+    """The ranked page of matching messages and how many match in all (exact below TOTAL_CAP)."""
+    try:
+        if _is_sqlite(session):
+            return await fts5.message_page(session, account_id, query, filters, limit, offset)
+        hits = await _pg_message_hits(session, account_id, query, filters, limit, offset)
+        if 0 < len(hits) < limit or (offset == 0 and len(hits) < limit):
+            return MessagePage(hits, offset + len(hits), True)
+        total, exact = await _pg_count_message_hits(session, account_id, query, filters)
+        return MessagePage(hits, total, exact)
+    except (OperationalError, DBAPIError) as exc:
+        _reraise(exc)
+        raise
 
 
-def _others_exist(account_id: uuid.UUID) -> ColumnElement[bool]:
-    """Some chat belongs to another account (two index range seeks on chats.account_id)."""
-    other = or_(Chat.account_id < account_id, Chat.account_id > account_id)
-    return exists().where(other)
-
-
-async def fts_alone(session: AsyncSession, account_id: uuid.UUID, filters: Filters) -> bool:
-    """SQLite, no filters, and every chat is the account's (the usual single-user library): the
-    search can rank on the FTS table alone and join only the page of results."""
-    if not _is_sqlite(session) or not _unfiltered(filters):
-        return False
-    return not await session.scalar(select(_others_exist(account_id)))
-
-
-def _hit_columns(score: ColumnElement[Any], rowid: ColumnElement[Any]) -> list[Any]:
-    return [
-        ChatMessage.id,
-        ChatMessage.chat_id,
-        ChatMessage.role,
-        ChatMessage.created_at,
-        score.label("score"),
-        Chat.title,
-        Chat.provider,
-        Chat.workspace_id,
-        rowid.label("rid"),
-    ]
-
-
-async def message_hits(
+async def rank_chats(
     session: AsyncSession,
     account_id: uuid.UUID,
     query: Query,
     filters: Filters,
-    limit: int,
-    offset: int,
-    fast: bool = False,
+    window: int,
+    title_weight: float,
+) -> list[ChatHit]:
+    """The best `window` chats: best message score plus title_weight x title score."""
+    try:
+        if _is_sqlite(session):
+            return await fts5.rank_chats(session, account_id, query, filters, window, title_weight)
+        return await _pg_rank_chats(session, account_id, query, filters, window, title_weight)
+    except (OperationalError, DBAPIError) as exc:
+        _reraise(exc)
+        raise
+
+
+def _reraise(exc: OperationalError | DBAPIError) -> None:
+    """An expression the index still rejects is the user's query, hence a 400."""
+    message = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
+    if "fts5" in message or "syntax" in message or "tsquery" in message:
+        raise InvalidQuery(f"The search index rejected the query: {message}") from exc
+
+
+def _pg_message_match(query: Query) -> tuple[Select[Any], ColumnElement[Any]]:
+    """FROM/WHERE of the matching messages (joined to their chat) and the score expression."""
+    tsq = to_tsquery(query)
+    score = func.ts_rank(_message_vector, tsq, 1)
+    base = (
+        select()
+        .select_from(ChatMessage)
+        .join(Chat, Chat.id == ChatMessage.chat_id)
+        .where(_message_vector.op("@@")(tsq))
+    )
+    return base, score
+
+
+def _pg_chat_filters(account_id: uuid.UUID, filters: Filters) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [Chat.account_id == account_id]
+    if filters.provider:
+        clauses.append(Chat.provider == filters.provider)
+    if filters.workspace_id:
+        clauses.append(Chat.workspace_id == filters.workspace_id)
+    return clauses
+
+
+def _pg_message_filters(account_id: uuid.UUID, filters: Filters) -> list[ColumnElement[bool]]:
+    clauses = _pg_chat_filters(account_id, filters)
+    if filters.role:
+        clauses.append(ChatMessage.role == filters.role)
+    if filters.since:
+        clauses.append(ChatMessage.created_at >= filters.since)
+    if filters.until:
+        clauses.append(ChatMessage.created_at < filters.until)
+    return clauses
+
+
+def _pg_title_filters(account_id: uuid.UUID, filters: Filters) -> list[ColumnElement[bool]]:
+    clauses = _pg_chat_filters(account_id, filters)
+    if filters.since:
+        clauses.append(Chat.updated_at >= filters.since)
+    if filters.until:
+        clauses.append(func.coalesce(Chat.started_at, Chat.created_at) < filters.until)
+    return clauses
+
+
+async def _pg_message_hits(
+    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
 ) -> list[MessageHit]:
-    """Ranked hits; `fast` (from fts_alone()) ranks on the FTS table alone."""
-    sqlite = _is_sqlite(session)
-    if fast:
-        # FTS5 ranks the page by itself (ORDER BY rank); the join, still scoped to the account,
-        # then touches only that page's rows, so a racing write of another account cannot leak.
-        page = (
-            select(_messages_fts.c.rowid.label("rid"), literal_column("rank").label("rank"))
-            .where(text("chat_messages_fts MATCH :fts_match").bindparams(fts_match=to_fts5(query)))
-            .order_by(literal_column("rank"))
-            .limit(limit)
-            .offset(offset)
-            .subquery("page")
+    base, score = _pg_message_match(query)
+    stmt = (
+        base.add_columns(
+            ChatMessage.id,
+            ChatMessage.chat_id,
+            ChatMessage.role,
+            ChatMessage.created_at,
+            score.label("score"),
+            Chat.title,
+            Chat.provider,
+            Chat.workspace_id,
         )
-        stmt: Select[Any] = (
-            select(*_hit_columns(-page.c.rank, page.c.rid))
-            .select_from(page)
-            .join(ChatMessage, _message_rowid == page.c.rid)
-            .join(Chat, Chat.id == ChatMessage.chat_id)
-            .where(Chat.account_id == account_id)
-            .order_by(page.c.rank, ChatMessage.id)
-        )
-    else:
-        base, score = _message_match(session, query)
-        stmt = (
-            base.add_columns(*_hit_columns(score, _message_rowid if sqlite else literal(None)))
-            .where(*_message_filters(sqlite, account_id, filters))
-            .order_by(literal_column("score").desc(), ChatMessage.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    rows = (await _run(session, stmt)).all()
+        .where(*_pg_message_filters(account_id, filters))
+        .order_by(literal_column("score").desc(), ChatMessage.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await session.execute(stmt)).all()
     return [
         MessageHit(
-            r.id, r.chat_id, r.role, r.created_at, float(r.score), r.title, r.provider, r.workspace_id, r.rid
+            r.id, r.chat_id, r.role, r.created_at, float(r.score), r.title, r.provider, r.workspace_id, None
         )
         for r in rows
     ]
 
 
-async def count_message_hits(
-    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, fast: bool = False
-) -> int:
-    if fast:
-        # Counted on the FTS table alone, in the same statement (snapshot) that checks that no
-        # other account has chats; NULL when one has meanwhile, and the joined count decides.
-        fts_count = (
-            select(func.count())
-            .select_from(_messages_fts)
-            .where(text("chat_messages_fts MATCH :fts_match").bindparams(fts_match=to_fts5(query)))
-            .scalar_subquery()
-        )
-        guarded = select(case((_others_exist(account_id), None), else_=fts_count))
-        counted = (await _run(session, guarded)).scalar_one()
-        if counted is not None:
-            return int(counted)
-    base, _ = _message_match(session, query)
-    stmt = base.add_columns(func.count()).where(*_message_filters(_is_sqlite(session), account_id, filters))
-    return int((await _run(session, stmt)).scalar_one())
+async def _pg_count_message_hits(
+    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters
+) -> tuple[int, bool]:
+    base, _ = _pg_message_match(query)
+    matching = base.add_columns(literal_column("1")).where(*_pg_message_filters(account_id, filters))
+    capped = matching.limit(TOTAL_CAP).subquery()
+    counted = int((await session.execute(select(func.count()).select_from(capped))).scalar_one())
+    return counted, counted < TOTAL_CAP
 
 
-async def chat_hits_by_messages(
+async def _pg_rank_chats(
     session: AsyncSession,
     account_id: uuid.UUID,
     query: Query,
     filters: Filters,
-    limit: int | None,
-    only: list[uuid.UUID] | None = None,
+    window: int,
+    title_weight: float,
 ) -> list[ChatHit]:
-    """Chats ranked by their best matching message, with that message's id."""
-    base, score = _message_match(session, query)
-    where = _message_filters(_is_sqlite(session), account_id, filters)
-    if only is not None:
-        where.append(ChatMessage.chat_id.in_(only))
-    if _is_sqlite(session):
-        # FTS5 ranks only while it scans: materialise the scores, then group. SQLite takes the bare
-        # column (message_id) from the row that holds max(score).
-        hits = (
-            base.add_columns(
-                ChatMessage.chat_id.label("chat_id"), ChatMessage.id.label("message_id"), score.label("score")
-            )
-            .where(*where)
-            .cte("hits")
-            .prefix_with("MATERIALIZED")
-        )
-        stmt = (
-            select(
-                hits.c.chat_id,
-                func.max(hits.c.score).label("score"),
-                func.count().label("n"),
-                hits.c.message_id,
-            )
-            .group_by(hits.c.chat_id)
-            .order_by(literal_column("score").desc(), hits.c.chat_id)
-        )
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        rows = (await _run(session, stmt)).all()
-        return [ChatHit(r.chat_id, float(r.score), int(r.n), r.message_id) for r in rows]
+    """One statement: every matching chat's best message (GIN finds the matches, ts_rank scores
+    them), full-outer-joined to every matching title, ranked by the combined score."""
+    base, score = _pg_message_match(query)
     scored = (
         base.add_columns(
             ChatMessage.chat_id.label("chat_id"),
@@ -305,39 +203,44 @@ async def chat_hits_by_messages(
             .over(partition_by=ChatMessage.chat_id, order_by=(score.desc(), ChatMessage.id))
             .label("pos"),
         )
-        .where(*where)
-        .subquery()
+        .where(*_pg_message_filters(account_id, filters))
+        .subquery("scored")
     )
-    stmt = (
+    best = (
         select(scored.c.chat_id, scored.c.score, scored.c.n, scored.c.message_id)
         .where(scored.c.pos == 1)
-        .order_by(scored.c.score.desc(), scored.c.chat_id)
+        .subquery("best")
     )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    rows = (await _run(session, stmt)).all()
-    return [ChatHit(r.chat_id, float(r.score), int(r.n), r.message_id) for r in rows]
-
-
-async def title_hits(
-    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int
-) -> dict[uuid.UUID, float]:
-    if _is_sqlite(session):
-        score: ColumnElement[Any] = -literal_column("bm25(chats_fts)")
-        stmt = (
-            select(Chat.id, score.label("score"))
-            .select_from(_chats_fts)
-            .join(Chat, _chat_rowid == _chats_fts.c.rowid)
-            .where(text("chats_fts MATCH :fts_match").bindparams(fts_match=to_fts5(query)))
+    tsq = to_tsquery(query)
+    title_match: ColumnElement[Any] = _title_vector.op("@@")(tsq)
+    if filters.role:
+        title_match = literal_column("false")  # a role filter searches messages only
+    titles = (
+        select(Chat.id.label("chat_id"), func.ts_rank(_title_vector, tsq, 1).label("score"))
+        .where(title_match, *_pg_title_filters(account_id, filters))
+        .subquery("titles")
+    )
+    chat_id = func.coalesce(best.c.chat_id, titles.c.chat_id).label("chat_id")
+    combined = (func.coalesce(best.c.score, 0.0) + title_weight * func.coalesce(titles.c.score, 0.0)).label(
+        "combined"
+    )
+    stmt = (
+        select(
+            chat_id,
+            combined,
+            func.coalesce(best.c.n, 0).label("n"),
+            best.c.message_id,
+            titles.c.chat_id.is_not(None).label("title_match"),
         )
-    else:
-        tsq = to_tsquery(query)
-        score = func.ts_rank(_title_vector, tsq, 1)
-        stmt = select(Chat.id, score.label("score")).where(_title_vector.op("@@")(tsq))
-    where = _title_filters(_is_sqlite(session), account_id, filters)
-    stmt = stmt.where(*where).order_by(literal_column("score").desc()).limit(limit)
-    rows = (await _run(session, stmt)).all()
-    return {r.id: float(r.score) for r in rows}
+        .select_from(best.join(titles, best.c.chat_id == titles.c.chat_id, full=True))
+        .order_by(combined.desc(), chat_id)
+        .limit(window)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [
+        ChatHit(r.chat_id, float(r.combined), int(r.n), r.message_id, None, title_match=bool(r.title_match))
+        for r in rows
+    ]
 
 
 async def message_snippets(
@@ -405,10 +308,53 @@ async def title_snippets(
     return {r.id: r.snippet or "" for r in rows}
 
 
+async def chat_snippets(
+    session: AsyncSession, query: Query, best: list[ChatHit], titled: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]]:
+    """Snippets of the chats' best messages, and highlighted titles: ({message id: snippet},
+    {chat id: title}). On SQLite one statement looks both up by their FTS keys."""
+    messages = [h for h in best if h.best_message_id is not None]
+    if not _is_sqlite(session) or any(h.best_rowid is None for h in messages):
+        ids = [h.best_message_id for h in messages if h.best_message_id is not None]
+        return await message_snippets(session, query, ids), await title_snippets(session, query, titled)
+    by_rowid = {h.best_rowid: h.best_message_id for h in messages}
+    parts, params = [], {"fts_match": to_fts5(query)}
+    if by_rowid:
+        rowids = [int(r) for r in by_rowid if r is not None]
+        parts.append(f"SELECT 'm' AS kind, k, snippet FROM ({fts5.snippets_sql(query, rowids)})")
+    if titled:
+        hexes = ", ".join(f"'{cid.hex}'" for cid in titled)  # uuid hex digits: nothing to escape
+        parts.append(
+            f"SELECT 't', chats.id, highlight(chats_fts, 0, '{MARK_START}', '{MARK_END}') FROM chats_fts"
+            " JOIN chats ON chats.rowid = chats_fts.rowid"
+            f" WHERE chats_fts MATCH :fts_match AND chats.id IN ({hexes})"
+        )
+    if not parts:
+        return {}, {}
+    rows = (await _run(session, text(" UNION ALL ".join(parts)).bindparams(**params))).all()
+    snippets: dict[uuid.UUID, str] = {}
+    titles: dict[uuid.UUID, str] = {}
+    for kind, key, snippet in rows:
+        if kind == "m":
+            message_id = by_rowid.get(key)
+            if message_id is not None:
+                snippets[message_id] = snippet or ""
+        else:
+            titles[uuid.UUID(hex=key)] = snippet or ""
+    return snippets, titles
+
+
 async def chats_by_id(
     session: AsyncSession, account_id: uuid.UUID, chat_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, Chat]:
     if not chat_ids:
         return {}
-    rows = await session.scalars(select(Chat).where(Chat.account_id == account_id, Chat.id.in_(chat_ids)))
+    # On SQLite `+account_id` keeps the planner on the primary key: with one account (or a few) the
+    # account index would walk every chat.
+    owner = (
+        literal_column("+chats.account_id", type_=Chat.account_id.type)
+        if _is_sqlite(session)
+        else Chat.account_id
+    )
+    rows = await session.scalars(select(Chat).where(Chat.id.in_(chat_ids), owner == account_id))
     return {c.id: c for c in rows}

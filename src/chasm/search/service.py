@@ -44,11 +44,11 @@ def render_snippet(raw: str) -> str:
 
 
 async def _message_results(
-    session: AsyncSession, actor: Actor, query: Query, filters: Filters, limit: int, offset: int, fast: bool
+    session: AsyncSession, query: Query, hits: list[repo.MessageHit]
 ) -> list[dict[str, Any]]:
-    hits = await repo.message_hits(session, actor.account_id, query, filters, limit, offset, fast)
-    rowids = {h.rowid: h.message_id for h in hits if h.rowid is not None}
-    snippets = await repo.message_snippets(session, query, [h.message_id for h in hits], rowids or None)
+    snippets = {h.message_id: h.snippet for h in hits if h.snippet is not None}
+    if len(snippets) < len(hits):
+        snippets = await repo.message_snippets(session, query, [h.message_id for h in hits])
     results = []
     for hit in hits:
         results.append(
@@ -71,12 +71,19 @@ async def _message_results(
 async def search_messages(
     session: AsyncSession, actor: Actor, q: str, filters: Filters, limit: int = 20, offset: int = 0
 ) -> dict[str, Any]:
-    """Matching messages, best first, and how many there are in all."""
+    """Matching messages, best first, and how many there are in all (`total_exact` false: at least
+    that many; counting through filters stops at repo.TOTAL_CAP)."""
     query = parse(q)
-    fast = await repo.fts_alone(session, actor.account_id, filters)
-    messages = await _message_results(session, actor, query, filters, limit, offset, fast)
-    total = await repo.count_message_hits(session, actor.account_id, query, filters, fast)
-    return {"query": q, "messages": messages, "total": total, "limit": limit, "offset": offset}
+    page = await repo.message_page(session, actor.account_id, query, filters, limit, offset)
+    messages = await _message_results(session, query, page.hits)
+    return {
+        "query": q,
+        "messages": messages,
+        "total": page.total,
+        "total_exact": page.total_exact,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 async def search_sessions(
@@ -85,39 +92,23 @@ async def search_sessions(
     """Chats ranked by title match and best message match, each with its best snippet."""
     query = parse(q)
     window = limit + offset
-    by_message = {
-        h.chat_id: h
-        for h in await repo.chat_hits_by_messages(session, actor.account_id, query, filters, window)
-    }
-    titles: dict[uuid.UUID, float] = {}
-    if filters.role is None:
-        titles = await repo.title_hits(session, actor.account_id, query, filters, window)
-        # Title matches outside the message window still need their message score to rank exactly.
-        missing = [cid for cid in titles if cid not in by_message]
-        if missing:
-            extra = await repo.chat_hits_by_messages(
-                session, actor.account_id, query, filters, None, only=missing
-            )
-            by_message.update({h.chat_id: h for h in extra})
-    scores = {cid: h.score for cid, h in by_message.items()}
-    for cid, title_score in titles.items():
-        scores[cid] = scores.get(cid, 0.0) + TITLE_WEIGHT * title_score
-    ranked = sorted(scores, key=lambda cid: (-scores[cid], str(cid)))[offset:window]
-    chats = await repo.chats_by_id(session, actor.account_id, ranked)
-    best = [by_message[cid].best_message_id for cid in ranked if cid in by_message]
-    snippets = await repo.message_snippets(session, query, [m for m in best if m is not None])
-    title_marks = await repo.title_snippets(session, query, [cid for cid in ranked if cid in titles])
+    ranked = (await repo.rank_chats(session, actor.account_id, query, filters, window, TITLE_WEIGHT))[offset:]
+    chats = await repo.chats_by_id(session, actor.account_id, [h.chat_id for h in ranked])
+    titled = [h.chat_id for h in ranked if h.title_match]
+    snippets, title_marks = await repo.chat_snippets(session, query, ranked, titled)
     results = []
-    for cid in ranked:
-        hit = by_message.get(cid)
-        best_id = hit.best_message_id if hit else None
+    for hit in ranked:
+        if hit.chat_id not in chats:
+            continue  # deleted since it was ranked
+        best_id = hit.best_message_id
         raw = snippets.get(best_id, "") if best_id else ""
+        cid = hit.chat_id
         results.append(
             {
                 **chat_out(chats[cid]),
-                "score": round(scores[cid], 6),
-                "match_count": hit.match_count if hit else 0,
-                "title_match": cid in titles,
+                "score": round(hit.score, 6),
+                "match_count": hit.match_count,
+                "title_match": hit.title_match,
                 "title_highlight": render_snippet(title_marks[cid]) if cid in title_marks else None,
                 "snippet": render_snippet(raw) if raw else render_snippet(title_marks.get(cid, "")),
                 "best_message_id": str(best_id) if best_id else None,
@@ -137,6 +128,7 @@ async def search_all(
         "sessions": sessions,
         "messages": found["messages"],
         "total": found["total"],
+        "total_exact": found["total_exact"],
         "limit": limit,
         "offset": offset,
     }

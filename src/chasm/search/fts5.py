@@ -1,0 +1,439 @@
+"""SQLite search SQL: rank on the FTS5 index alone, then join and filter only the rows a page needs.
+
+bm25() has to score every match (FTS5 has no top-k shortcut), but that is all it costs: the rows
+behind a match (message, chat, filters) are looked up only for the best candidates. A page read from
+a capped candidate list is kept only when it is provably the exact page; otherwise the statement
+runs again over every match, so results never depend on the cap. Rows tie-break on the index rowid.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.models import Chat, ChatMessage
+from chasm.search.query import Query, to_fts5
+from chasm.search.types import (
+    ELLIPSIS,
+    MARK_END,
+    MARK_START,
+    SNIPPET_WORDS,
+    ChatHit,
+    Filters,
+    MessageHit,
+    MessagePage,
+)
+
+# A page drawn from the best OVERFETCH x (offset + limit) matches, at least MIN_CANDIDATES, is
+# exact whenever the filters keep enough of them; else a second statement reads every match.
+OVERFETCH = 8
+MIN_CANDIDATES = 100
+# Chats: candidate messages per wanted chat (several of the best messages often share a chat).
+CHAT_OVERFETCH = 5
+FILTERED_CHAT_OVERFETCH = 40
+TOTAL_CAP = 1000  # matches counted through the join (filters, shared library): "1000 or more"
+# Title-matched chats whose messages are scored exactly beside the best candidates; a title match
+# left outside has to be outscored by the window-th chat for the ranking to settle.
+MAX_TITLE_CHATS = 200
+
+_DATETIME = ChatMessage.created_at.type
+_SCOPE_SQL = (
+    "EXISTS (SELECT 1 FROM chats WHERE chats.account_id < :account_id OR chats.account_id > :account_id)"
+)
+
+
+def _chat_clauses(filters: Filters) -> list[str]:
+    # `+` keeps the planner from driving a statement by these columns' indexes: the match leads.
+    clauses = ["+c.account_id = :account_id"]
+    if filters.provider:
+        clauses.append("+c.provider = :provider")
+    if filters.workspace_id:
+        clauses.append("+c.workspace_id = :workspace_id")
+    return clauses
+
+
+def _message_clauses(filters: Filters) -> list[str]:
+    clauses = []
+    if filters.role:
+        clauses.append("+m.role = :role")
+    if filters.since:
+        clauses.append("+m.created_at >= :since")
+    if filters.until:
+        clauses.append("+m.created_at < :until")
+    return clauses
+
+
+def _title_clauses(filters: Filters) -> list[str]:
+    clauses = _chat_clauses(filters)
+    if filters.since:
+        clauses.append("+c.updated_at >= :since")
+    if filters.until:
+        clauses.append("coalesce(c.started_at, c.created_at) < :until")
+    return clauses
+
+
+def _statement(sql: str, query: Query, account_id: uuid.UUID, filters: Filters, **values: Any) -> TextClause:
+    params: dict[str, Any] = {"fts_match": to_fts5(query), "account_id": account_id.hex, **values}
+    binds = []
+    if filters.provider:
+        params["provider"] = filters.provider
+    if filters.workspace_id:
+        params["workspace_id"] = filters.workspace_id.hex
+    if filters.role:
+        params["role"] = filters.role
+    for name in ("since", "until"):
+        if getattr(filters, name) is not None and f":{name}" in sql:
+            binds.append(bindparam(name, getattr(filters, name), type_=_DATETIME))
+    params = {k: v for k, v in params.items() if f":{k}" in sql}
+    return text(sql).bindparams(*binds, **params)
+
+
+def _where(clauses: list[str]) -> str:
+    return " AND ".join(clauses) if clauses else "1"
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=value)
+
+
+SNIPPET_SQL = f"snippet(chat_messages_fts, 0, '{MARK_START}', '{MARK_END}', '{ELLIPSIS}', {SNIPPET_WORDS})"
+_MATCHES = (
+    "SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts"
+    " WHERE chat_messages_fts MATCH :fts_match"
+)
+_FTS_COUNT = "(SELECT count(*) FROM chat_messages_fts WHERE chat_messages_fts MATCH :fts_match)"
+
+
+def _single_term(query: Query) -> bool:
+    """One word (or prefix): counting its matches walks one doclist, no cheaper way exists. A
+    phrase, AND, OR or NOT is evaluated afresh by each count, so those are counted off the scored
+    matches instead."""
+    return len(query.terms) == 1 and len(query.terms[0].words) == 1
+
+
+def _page_sql(query: Query, filters: Filters) -> str:
+    """The best `candidates` matches on the index alone; then the page among them that the filters
+    keep; then snippets of that page only (FTS5 looks each row up by rowid). `alone_total`: the
+    count of matches when no row can be filtered out (no filters, one account); `capped_total`:
+    the matches the filters keep, counted through the join up to :cap, otherwise."""
+    where = _where(_chat_clauses(filters) + _message_clauses(filters))
+    if _single_term(query):
+        ctes = f"page AS MATERIALIZED ({_MATCHES} ORDER BY bm, rid LIMIT :candidates)"
+        matched, counted = (
+            "(SELECT rowid AS rid FROM chat_messages_fts WHERE chat_messages_fts MATCH :fts_match)",
+            _FTS_COUNT,
+        )
+    else:
+        ctes = (
+            f"ranked AS MATERIALIZED ({_MATCHES}),"
+            " page AS MATERIALIZED (SELECT rid, bm FROM ranked ORDER BY bm, rid LIMIT :candidates)"
+        )
+        matched, counted = "ranked", "(SELECT count(*) FROM ranked)"
+    capped = (
+        f"(SELECT count(*) FROM (SELECT 1 FROM {matched} AS f JOIN chat_messages m ON m.rowid = f.rid"
+        f" JOIN chats c ON c.id = m.chat_id WHERE {where} LIMIT :cap))"
+    )
+    alone = f"CASE WHEN {_SCOPE_SQL} THEN NULL ELSE {counted} END" if filters == Filters() else "NULL"
+    return f"""
+WITH {ctes},
+hits AS MATERIALIZED (
+    SELECT m.id AS id, m.chat_id AS chat_id, m.role AS role, m.created_at AS created_at, page.bm AS bm,
+           c.title AS title, c.provider AS provider, c.workspace_id AS workspace_id, page.rid AS rid
+    FROM page JOIN chat_messages m ON m.rowid = page.rid JOIN chats c ON c.id = m.chat_id
+    WHERE {where} ORDER BY page.bm, page.rid LIMIT :limit OFFSET :offset),
+totals AS MATERIALIZED (SELECT {alone} AS alone_total),
+capped AS MATERIALIZED (
+    SELECT CASE WHEN (SELECT alone_total FROM totals) IS NULL THEN {capped} END AS capped_total)
+SELECT hits.id, hits.chat_id, hits.role, hits.created_at, hits.bm, hits.title, hits.provider,
+       hits.workspace_id, hits.rid, {SNIPPET_SQL} AS snippet, (SELECT count(*) FROM page) AS n_candidates,
+       (SELECT alone_total FROM totals) AS alone_total, (SELECT capped_total FROM capped) AS capped_total
+FROM {_snippet_rows(query, "(SELECT rid FROM hits)")}
+ORDER BY hits.bm, hits.rid
+"""
+
+
+def snippets_sql(query: Query, rowids: list[int]) -> str:
+    """SELECT of (rowid, snippet) for the given index rows, which match the query."""
+    listed = ", ".join(str(int(r)) for r in rowids)
+    where = f"chat_messages_fts MATCH :fts_match AND rowid IN ({listed})"
+    if any(t.prefix for t in query.terms):  # see _snippet_rows()
+        where = (
+            f"chat_messages_fts MATCH :fts_match AND rowid >= {min(rowids)} AND rowid <= {max(rowids)}"
+            f" AND +rowid IN ({listed})"
+        )
+    return f"SELECT rowid AS k, {SNIPPET_SQL} AS snippet FROM chat_messages_fts WHERE {where}"
+
+
+def _snippet_rows(query: Query, rowids: str) -> str:
+    """FROM/WHERE joining `hits` to the index rows (`rowids`) that snippet() reads. FTS5 looks a
+    rowid up by running the query afresh; a prefix query then merges the doclists of every word
+    with that prefix each time, so one range scan over the matches does fewer lookups."""
+    if not any(t.prefix for t in query.terms):
+        return (
+            "hits JOIN chat_messages_fts ON chat_messages_fts.rowid = hits.rid"
+            " WHERE chat_messages_fts MATCH :fts_match"
+        )
+    return (
+        "chat_messages_fts CROSS JOIN hits ON hits.rid = chat_messages_fts.rowid"
+        " WHERE chat_messages_fts MATCH :fts_match"
+        f" AND chat_messages_fts.rowid >= (SELECT min(rid) FROM {rowids} AS r)"
+        f" AND chat_messages_fts.rowid <= (SELECT max(rid) FROM {rowids} AS r)"
+        f" AND +chat_messages_fts.rowid IN {rowids}"
+    )
+
+
+async def message_page(
+    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
+) -> MessagePage:
+    """The ranked page with snippets, and the number of matches (exact below TOTAL_CAP)."""
+    sql = _page_sql(query, filters)
+    wanted = offset + limit
+    # Unfiltered, the first `wanted` matches are the page unless another account owns some of them.
+    caps = [wanted] if filters == Filters() else []
+    caps += [max(MIN_CANDIDATES, OVERFETCH * wanted), -1]
+    for cap in caps:
+        stmt = _statement(
+            sql, query, account_id, filters, candidates=cap, limit=limit, offset=offset, cap=TOTAL_CAP
+        )
+        typed = stmt.columns(
+            id=ChatMessage.id.type,
+            chat_id=ChatMessage.chat_id.type,
+            workspace_id=Chat.id.type,
+            created_at=_DATETIME,
+        )
+        rows = list((await session.execute(typed)).all())
+        # Short of a full page, the page is final only if every match was a candidate.
+        if len(rows) == limit or cap < 0 or (rows and rows[0].n_candidates < cap):
+            break
+    hits = [
+        MessageHit(
+            r.id,
+            r.chat_id,
+            r.role,
+            r.created_at,
+            -float(r.bm),
+            r.title,
+            r.provider,
+            r.workspace_id,
+            r.rid,
+            r.snippet or "",
+        )
+        for r in rows
+    ]
+    if 0 < len(hits) < limit or (offset == 0 and not hits):
+        return MessagePage(hits, offset + len(hits), True)  # the last page: every match is known
+    if rows and rows[0].alone_total is not None:
+        return MessagePage(hits, int(rows[0].alone_total), True)
+    if rows:
+        return MessagePage(hits, int(rows[0].capped_total), int(rows[0].capped_total) < TOTAL_CAP)
+    return await _count(session, account_id, query, filters, hits)  # a page past the end
+
+
+async def _count(
+    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, hits: list[MessageHit]
+) -> MessagePage:
+    sql = f"SELECT CASE WHEN {_SCOPE_SQL} THEN NULL ELSE {_FTS_COUNT} END" if filters == Filters() else ""
+    if sql:
+        alone = (await session.execute(_statement(sql, query, account_id, filters))).scalar_one()
+        if alone is not None:
+            return MessagePage(hits, int(alone), True)
+    where = _where(_chat_clauses(filters) + _message_clauses(filters))
+    sql = (
+        "SELECT count(*) FROM (SELECT 1 FROM chat_messages_fts f JOIN chat_messages m ON m.rowid = f.rowid"
+        f" JOIN chats c ON c.id = m.chat_id WHERE f.chat_messages_fts MATCH :fts_match AND {where}"
+        " LIMIT :cap)"
+    )
+    counted = int(
+        (await session.execute(_statement(sql, query, account_id, filters, cap=TOTAL_CAP))).scalar_one()
+    )
+    return MessagePage(hits, counted, counted < TOTAL_CAP)
+
+
+# Titles: every match the filters keep (one title per chat: few rows), the best MAX_TITLE_CHATS
+# scored on their messages too. Messages: the best `candidates` (index only), the best `window`
+# chats among them (joined, filtered): their best message is a candidate, so their message score is
+# exact. Then every match of those chats and of the best titled ones: exact scores and match counts.
+# Rows: kind 't' (a title: chat_id, bm), kind 'c' (a chat: chat_id, bm, n, rid, best_id), and one
+# kind 'c' row carrying the bounds (`meta`) even when no chat matched.
+_CHATS_SQL = """
+WITH titles AS MATERIALIZED (
+    SELECT c.id AS chat_id, bm25(chats_fts) AS bm FROM chats_fts JOIN chats c ON c.rowid = chats_fts.rowid
+    WHERE chats_fts MATCH :fts_match AND {title_where}),
+ranked AS MATERIALIZED (
+    SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts
+    WHERE chat_messages_fts MATCH :fts_match),
+top AS MATERIALIZED (SELECT rid, bm FROM ranked ORDER BY bm, rid LIMIT :candidates),
+top_chats AS MATERIALIZED (
+    SELECT m.chat_id AS chat_id, min(top.bm) AS bm FROM top
+    JOIN chat_messages m ON m.rowid = top.rid JOIN chats c ON c.id = m.chat_id
+    WHERE {where} GROUP BY m.chat_id ORDER BY min(top.bm), m.chat_id LIMIT :window),
+wanted(chat_id) AS (
+    SELECT chat_id FROM top_chats
+    UNION SELECT chat_id FROM (SELECT chat_id FROM titles ORDER BY bm, chat_id LIMIT :max_titles)),
+hits AS (
+    SELECT m.chat_id AS chat_id, ranked.rid AS rid, ranked.bm AS bm FROM ranked
+    JOIN chat_messages m ON m.rowid = ranked.rid
+    WHERE +ranked.rid IN (SELECT w.rowid FROM chat_messages w WHERE w.chat_id IN (SELECT chat_id FROM wanted))
+      AND {message_where}),
+grouped AS (SELECT chat_id, min(bm) AS bm, rid, count(*) AS n FROM hits GROUP BY chat_id),
+meta AS (
+    SELECT (SELECT count(*) FROM top) AS n_top, (SELECT max(bm) FROM top) AS top_worst,
+           (SELECT count(*) FROM top_chats) AS n_top_chats,
+           (SELECT max(bm) FROM top_chats) AS top_chats_worst,
+           (SELECT chat_id FROM top_chats ORDER BY bm DESC, chat_id DESC LIMIT 1) AS top_chats_last)
+SELECT 'c' AS kind, meta.n_top, meta.top_worst, meta.n_top_chats, meta.top_chats_worst, meta.top_chats_last,
+       g.chat_id AS chat_id, g.bm AS bm, g.n AS n, g.rid AS rid, best.id AS best_id
+FROM meta LEFT JOIN grouped g ON 1 LEFT JOIN chat_messages best ON best.rowid = g.rid
+UNION ALL
+SELECT 't', NULL, NULL, NULL, NULL, NULL, chat_id, bm, NULL, NULL, NULL FROM titles
+"""
+
+_ALL_CHATS_SQL = """
+WITH ranked AS MATERIALIZED (
+    SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts
+    WHERE chat_messages_fts MATCH :fts_match),
+grouped AS (
+    SELECT m.chat_id AS chat_id, min(ranked.bm) AS bm, ranked.rid AS rid, count(*) AS n FROM ranked
+    JOIN chat_messages m ON m.rowid = ranked.rid JOIN chats c ON c.id = m.chat_id
+    WHERE {where} GROUP BY m.chat_id)
+SELECT g.chat_id AS chat_id, g.bm AS bm, g.n AS n, g.rid AS rid, best.id AS best_id
+FROM grouped g JOIN chat_messages best ON best.rowid = g.rid
+"""
+
+
+@dataclass
+class _Ranking:
+    hits: dict[uuid.UUID, ChatHit]  # chats with every passing match counted: exact message scores
+    titles: dict[uuid.UUID, float]  # every title match the filters keep
+    last_top_chat: tuple[float, uuid.UUID] | None  # the window-th chat by message score, if the window filled
+    last_candidate: float | None  # the score of the last candidate message, if the candidates were capped
+
+
+async def rank_chats(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    query: Query,
+    filters: Filters,
+    window: int,
+    title_weight: float,
+) -> list[ChatHit]:
+    """The best `window` chats by best message score plus title_weight x title score, exactly."""
+    filtered = filters != Filters()
+    candidates = max(MIN_CANDIDATES, (FILTERED_CHAT_OVERFETCH if filtered else CHAT_OVERFETCH) * window)
+    max_titles = max(window, MAX_TITLE_CHATS)
+    titles: dict[uuid.UUID, float] = {}
+    for widen in (1, 8):
+        cap = candidates * widen
+        ranking = await _rank_candidates(session, account_id, query, filters, window, cap, max_titles * widen)
+        titles = ranking.titles
+        by_title = sorted(titles, key=lambda cid: (-titles[cid], cid.hex))
+        extra = by_title[: max_titles * widen]
+        # `hits` holds every match of its chats and `extra` the best titles: both exactly scored.
+        ranked = _combine(ranking.hits, titles, title_weight, [c for c in extra if c not in ranking.hits])
+        known = ranking.hits.keys() | set(extra)
+        outside = [titles[cid] for cid in by_title if cid not in known]
+        if _settled(ranked, ranking, window, title_weight, max(outside) if outside else None):
+            return ranked[:window]
+    hits = await _all_chats(session, account_id, query, filters)
+    return _combine(hits, titles, title_weight, [c for c in titles if c not in hits])[:window]
+
+
+def _settled(
+    ranked: list[ChatHit], ranking: _Ranking, window: int, title_weight: float, outside_title: float | None
+) -> bool:
+    """Whether no chat outside `ranked` can enter its first `window`. Such a chat scores at most the
+    bound of its message (the window-th chat's, else the last candidate's, else it has no passing
+    match) plus title_weight x the best title left outside (None: no title left outside)."""
+    title_room = title_weight * outside_title if outside_title is not None else 0.0
+    if ranking.last_top_chat is not None:
+        message_bound: float | None = ranking.last_top_chat[0]
+    else:
+        message_bound = ranking.last_candidate
+    if message_bound is None and outside_title is None:
+        return True  # every matching chat is in `ranked`
+    if len(ranked) < window:
+        return False
+    last = ranked[window - 1]
+    if message_bound is None:
+        return last.score > title_room  # only chats matching by title alone are left
+    if (
+        outside_title is None
+        and ranking.last_top_chat is not None
+        and (ranking.last_candidate is None or ranking.last_candidate < message_bound)
+    ):
+        # Without title points, a chat left out comes after the window-th chat by message score,
+        # ties broken by id as in the ranking.
+        score, chat_id = ranking.last_top_chat
+        return (-last.score, last.chat_id.hex) <= (-score, chat_id.hex)
+    return last.score > message_bound + title_room
+
+
+def _combine(
+    hits: dict[uuid.UUID, ChatHit], titles: dict[uuid.UUID, float], weight: float, title_only: list[uuid.UUID]
+) -> list[ChatHit]:
+    """Chats by message score plus weight x title score; `title_only`: matched by title alone."""
+    combined = [
+        ChatHit(
+            h.chat_id,
+            h.score + weight * titles.get(h.chat_id, 0.0),
+            h.match_count,
+            h.best_message_id,
+            h.best_rowid,
+            title_match=h.chat_id in titles,
+        )
+        for h in hits.values()
+    ]
+    combined += [ChatHit(cid, weight * titles[cid], 0, None, None, title_match=True) for cid in title_only]
+    combined.sort(key=lambda h: (-h.score, h.chat_id.hex))
+    return combined
+
+
+async def _rank_candidates(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    query: Query,
+    filters: Filters,
+    window: int,
+    candidates: int,
+    max_titles: int,
+) -> _Ranking:
+    sql = _CHATS_SQL.format(
+        where=_where(_chat_clauses(filters) + _message_clauses(filters)),
+        message_where=_where(_message_clauses(filters)),
+        title_where="0" if filters.role else _where(_title_clauses(filters)),  # a role: messages only
+    )
+    stmt = _statement(
+        sql, query, account_id, filters, candidates=candidates, window=window, max_titles=max_titles
+    )
+    rows = (await session.execute(stmt)).all()
+    hits: dict[uuid.UUID, ChatHit] = {}
+    titles: dict[uuid.UUID, float] = {}
+    meta: Any = None
+    for r in rows:
+        if r.kind == "t":
+            titles[_uuid(r.chat_id)] = -float(r.bm)
+            continue
+        meta = r
+        if r.chat_id is not None:
+            cid = _uuid(r.chat_id)
+            hits[cid] = ChatHit(cid, -float(r.bm), int(r.n), _uuid(r.best_id), r.rid)
+    last_top_chat = None
+    if meta.n_top_chats >= window:
+        last_top_chat = (-float(meta.top_chats_worst), _uuid(meta.top_chats_last))
+    last_candidate = -float(meta.top_worst) if meta.n_top >= candidates else None
+    return _Ranking(hits, titles, last_top_chat, last_candidate)
+
+
+async def _all_chats(
+    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters
+) -> dict[uuid.UUID, ChatHit]:
+    sql = _ALL_CHATS_SQL.format(where=_where(_chat_clauses(filters) + _message_clauses(filters)))
+    stmt = _statement(sql, query, account_id, filters).columns(
+        chat_id=ChatMessage.chat_id.type, best_id=ChatMessage.id.type
+    )
+    rows = (await session.execute(stmt)).all()
+    return {r.chat_id: ChatHit(r.chat_id, -float(r.bm), int(r.n), r.best_id, r.rid) for r in rows}

@@ -263,10 +263,7 @@ _CHATS_SQL = """
 WITH titles AS MATERIALIZED (
     SELECT c.id AS chat_id, bm25(chats_fts) AS bm FROM chats_fts JOIN chats c ON c.rowid = chats_fts.rowid
     WHERE chats_fts MATCH :fts_match AND {title_where}),
-ranked AS MATERIALIZED (
-    SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts
-    WHERE chat_messages_fts MATCH :fts_match),
-top AS MATERIALIZED (SELECT rid, bm FROM ranked ORDER BY bm, rid LIMIT :candidates),
+{ranked}
 top_chats AS MATERIALIZED (
     SELECT m.chat_id AS chat_id, min(top.bm) AS bm FROM top
     JOIN chat_messages m ON m.rowid = top.rid JOIN chats c ON c.id = m.chat_id
@@ -274,11 +271,12 @@ top_chats AS MATERIALIZED (
 wanted(chat_id) AS (
     SELECT chat_id FROM top_chats
     UNION SELECT chat_id FROM (SELECT chat_id FROM titles ORDER BY bm, chat_id LIMIT :max_titles)),
+wanted_rows AS MATERIALIZED (
+    SELECT w.rowid AS rid FROM chat_messages w WHERE w.chat_id IN (SELECT chat_id FROM wanted)),
+wanted_matches AS MATERIALIZED ({wanted_matches}),
 hits AS (
-    SELECT m.chat_id AS chat_id, ranked.rid AS rid, ranked.bm AS bm FROM ranked
-    JOIN chat_messages m ON m.rowid = ranked.rid
-    WHERE +ranked.rid IN (SELECT w.rowid FROM chat_messages w WHERE w.chat_id IN (SELECT chat_id FROM wanted))
-      AND {message_where}),
+    SELECT m.chat_id AS chat_id, f.rid AS rid, f.bm AS bm FROM wanted_matches AS f
+    JOIN chat_messages m ON m.rowid = f.rid WHERE {message_where}),
 grouped AS (SELECT chat_id, min(bm) AS bm, rid, count(*) AS n FROM hits GROUP BY chat_id),
 meta AS (
     SELECT (SELECT count(*) FROM top) AS n_top, (SELECT max(bm) FROM top) AS top_worst,
@@ -291,6 +289,23 @@ FROM meta LEFT JOIN grouped g ON 1 LEFT JOIN chat_messages best ON best.rowid = 
 UNION ALL
 SELECT 't', NULL, NULL, NULL, NULL, NULL, chat_id, bm, NULL, NULL, NULL FROM titles
 """
+
+# Every match scored once and kept (`ranked`), or, for one word whose matches are cheap to walk
+# again, the best candidates sorted on the fly and the wanted chats' matches scored in a second walk.
+_RANKED = {
+    True: """top AS MATERIALIZED (
+    SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts
+    WHERE chat_messages_fts MATCH :fts_match ORDER BY bm, rid LIMIT :candidates),""",
+    False: """ranked AS MATERIALIZED (
+    SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts
+    WHERE chat_messages_fts MATCH :fts_match),
+top AS MATERIALIZED (SELECT rid, bm FROM ranked ORDER BY bm, rid LIMIT :candidates),""",
+}
+_WANTED_MATCHES = {
+    True: """SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts
+    WHERE chat_messages_fts MATCH :fts_match AND +rowid IN (SELECT rid FROM wanted_rows)""",
+    False: "SELECT rid, bm FROM ranked WHERE +rid IN (SELECT rid FROM wanted_rows)",
+}
 
 _ALL_CHATS_SQL = """
 WITH ranked AS MATERIALIZED (
@@ -401,7 +416,10 @@ async def _rank_candidates(
     candidates: int,
     max_titles: int,
 ) -> _Ranking:
+    single = _single_term(query)
     sql = _CHATS_SQL.format(
+        ranked=_RANKED[single],
+        wanted_matches=_WANTED_MATCHES[single],
         where=_where(_chat_clauses(filters) + _message_clauses(filters)),
         message_where=_where(_message_clauses(filters)),
         title_where="0" if filters.role else _where(_title_clauses(filters)),  # a role: messages only

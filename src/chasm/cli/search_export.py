@@ -98,7 +98,8 @@ def search(
         typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return
     rows = found if sessions else found["messages"]
-    table = Table(title=f"{len(rows)} of {len(rows) if sessions else found['total']} matches for {query!r}")
+    total = str(len(rows)) if sessions else f"{found['total']}{'' if found.get('total_exact', True) else '+'}"
+    table = Table(title=f"{len(rows)} of {total} matches for {query!r}")
     for column in ("Score", "Session", "Title", "Provider", "Role" if not sessions else "Hits", "Snippet"):
         table.add_column(column, overflow="fold")
     for row in rows:

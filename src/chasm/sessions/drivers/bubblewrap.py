@@ -41,7 +41,7 @@ from chasm.sessions.drivers.base import (
     SandboxStatus,
 )
 from chasm.sessions.drivers.cgroups import CgroupManager
-from chasm.sessions.drivers.netns import ProxyRelay, connect_in_netns, start_slirp
+from chasm.sessions.drivers.netns import ProxyRelay, block_host, connect_in_netns, start_slirp
 from chasm.sessions.drivers.process import (
     BwrapProcess,
     Command,
@@ -242,6 +242,9 @@ class BubblewrapDriver:
             sandbox.slirp_pid, sandbox.slirp_starttime = await start_slirp(
                 sandbox.pid, prelude, log, self.is_root
             )
+            # After slirp4netns's --configure (its default route needs 10.0.2.2 routable when it
+            # is added) and before start returns: no user command has run yet.
+            await block_host(sandbox.pid, self.is_root)
         elif mode == "proxy":
             if not sandbox.network.proxy_url:
                 raise SandboxError(

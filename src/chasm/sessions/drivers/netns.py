@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import ipaddress
 import os
 import shutil
 import socket
@@ -169,3 +170,86 @@ async def start_slirp(ns_pid: int, prelude: str, log_path: Path, is_root: bool) 
         log_text = log_path.read_text(errors="replace").strip()
         raise OSError(f"slirp4netns did not start: {log_text or 'no output'}")
     return proc.pid, starttime(proc.pid)
+
+
+# slirp4netns's virtual network: the gateway (the host, whose loopback --disable-host-loopback
+# already refuses) and the DNS forwarder, which serves port 53 only.
+SLIRP_GATEWAY = "10.0.2.2"
+SLIRP_DNS = "10.0.2.3"
+# Policy-routing rules sit between "lookup local" (0: the sandbox's own addresses, 127/8) and
+# "lookup main" (32766: tap0 and the default route through slirp4netns).
+ALLOW_PREF = 100
+BLOCK_PREF = 101
+RTF_LOCAL = 0x80000000
+
+
+def host_local_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Every address the host accepts as its own: the local routes of its network namespace
+    (interface addresses and local ranges such as 127.0.0.0/8), IPv4 and IPv6."""
+    networks: set[ipaddress.IPv4Network | ipaddress.IPv6Network] = set()
+    with contextlib.suppress(OSError):
+        address = ""
+        for line in Path("/proc/net/fib_trie").read_text().splitlines():
+            words = line.split()
+            if len(words) == 2 and words[0] == "|--":
+                address = words[1]
+            elif len(words) == 3 and words[1:] == ["host", "LOCAL"] and address:
+                networks.add(ipaddress.IPv4Network(f"{address}{words[0]}", strict=False))
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/ipv6_route").read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 10 and int(fields[8], 16) & RTF_LOCAL:
+                prefix = ipaddress.IPv6Address(int(fields[0], 16))
+                networks.add(ipaddress.IPv6Network(f"{prefix}/{int(fields[1], 16)}", strict=False))
+    return sorted(networks, key=lambda n: (n.version, n))
+
+
+def block_rules(
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network], dns: bool = True
+) -> tuple[str, str]:
+    """`ip -batch` input (IPv4, IPv6) for a direct-mode namespace: prohibit every host address
+    and slirp4netns's gateway, and its DNS forwarder except port 53."""
+    v4 = []
+    if dns:
+        for proto in ("udp", "tcp"):
+            v4.append(f"rule add pref {ALLOW_PREF} to {SLIRP_DNS}/32 ipproto {proto} dport 53 lookup main")
+    v4 += [f"rule add pref {BLOCK_PREF} to {SLIRP_GATEWAY}/32 prohibit"]
+    v4 += [f"rule add pref {BLOCK_PREF} to {SLIRP_DNS}/32 prohibit"]
+    v6: list[str] = []
+    for network in networks:
+        (v4 if network.version == 4 else v6).append(f"rule add pref {BLOCK_PREF} to {network} prohibit")
+    return "".join(line + "\n" for line in v4), "".join(line + "\n" for line in v6)
+
+
+async def block_host(ns_pid: int, is_root: bool) -> None:
+    """Make the host's own addresses unreachable from the namespace of `ns_pid`.
+
+    slirp4netns connects from the host's network stack, so without this a sandbox reaches every
+    service the host exposes on a non-loopback address. The rules are added by a process with
+    CAP_NET_ADMIN over the namespace (root, or the owner of the sandbox's user namespace); the
+    sandbox user has no capability there and cannot remove them."""
+    ip = shutil.which("ip", path=HOST_PATH)
+    nsenter = shutil.which("nsenter", path=HOST_PATH)
+    if ip is None or nsenter is None:
+        raise SandboxError("network.mode=direct needs ip (iproute2) and nsenter on the host")
+    v4, v6 = block_rules(host_local_networks())
+    enter = [nsenter, f"--net=/proc/{ns_pid}/ns/net"]
+    if not is_root:
+        enter += [f"--user=/proc/{ns_pid}/ns/user", "--preserve-credentials"]
+    script = 'printf %s "$1" | "$0" -4 -batch - && { [ -z "$2" ] || printf %s "$2" | "$0" -6 -batch -; }'
+    proc = await asyncio.create_subprocess_exec(
+        *enter,
+        "/bin/sh",
+        "-c",
+        script,
+        ip,
+        v4,
+        v6,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={"PATH": HOST_PATH},
+    )
+    output, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise OSError(f"could not block the host's addresses: {output.decode(errors='replace').strip()}")

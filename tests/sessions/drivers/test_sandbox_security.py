@@ -328,6 +328,14 @@ async def test_a_cancelled_start_leaves_no_process(
     assert left == []
 
 
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (it may be reaped while we look)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
 async def test_recover_reattaches_live_and_kills_strays(
     driver: BubblewrapDriver, start: StartSandbox, sandbox_settings: Settings
 ):
@@ -336,15 +344,12 @@ async def test_recover_reattaches_live_and_kills_strays(
     dead = await start("dead")
     await driver.exec("live", "echo kept > /tmp/state")
     os.kill(dead.pid, 9)
-    while Path(f"/proc/{dead.pid}").exists() and Path(f"/proc/{dead.pid}/stat").read_text().split()[2] != "Z":
+    while _alive(dead.pid):
         await asyncio.sleep(0.01)
     restarted = BubblewrapDriver(sandbox_settings)  # a new server process: nothing in memory
     gone = await restarted.recover({"live": live, "dead": dead})
     assert gone == {"dead": "server_restart"}
     assert (await restarted.exec("live", "cat /tmp/state")).output == "kept\n"
-    assert (
-        not Path(f"/proc/{stray.pid}").exists()
-        or Path(f"/proc/{stray.pid}/stat").read_text().split()[2] == "Z"
-    )
+    assert not _alive(stray.pid)
     await restarted.stop("live")
     driver._sandboxes.clear()

@@ -80,6 +80,10 @@ def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
         kwargs.update(pool_size=10, max_overflow=20)
         if schema:
             kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+    if url.startswith("sqlite+aiosqlite:"):
+        from chasm.kit import sqlite_driver  # registers the one-hop variant of the aiosqlite dialect
+
+        url = f"sqlite+{sqlite_driver.DRIVER}:" + url[len("sqlite+aiosqlite:") :]
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

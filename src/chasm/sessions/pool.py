@@ -4,9 +4,11 @@ Starting a sandbox (namespaces, mounts, cgroups) is most of what creating a sess
 an ephemeral session with no image, no repository, no environment and no network, every new
 sandbox would be the same, so the pool starts `sandbox_warm_pool` of them ahead, each with the
 session id it will carry and an empty workspace of its own. A session takes one; the pool then
-starts a replacement in the background, once no session was created for REFILL_IDLE_S: during a
-burst of creates a refill would only compete with them for the CPU. A pooled sandbox serves
+starts a replacement in the background once the creating request had REFILL_DELAY_S to finish
+(a start at once would compete with that request for the CPU). A pooled sandbox serves
 exactly one session and is never handed back: nothing of one session can reach another.
+When none is ready but one is being started, the session waits for that one rather than starting
+its own: back-to-back creates then overlap a sandbox start with the previous request.
 Unclaimed ones are stopped at shutdown (and, after a crash, killed as strays by the driver's
 `recover`). The pool fills on first use, so a server that never creates ephemeral sessions starts
 nothing.
@@ -27,7 +29,7 @@ from chasm.sessions.drivers.base import Limits, SandboxDriver, SandboxInfo, Sand
 
 log = logging.getLogger("chasm.sessions")
 WORKSPACE_ROOT = "/workspace"
-REFILL_IDLE_S = 0.05
+REFILL_DELAY_S = 0.005
 
 
 @dataclass
@@ -42,6 +44,12 @@ def markers(session_id: str) -> dict[str, str]:
     return {"CHASM_SESSION_ID": session_id, "CHASM_WORKSPACE_ROOT": WORKSPACE_ROOT}
 
 
+def _retrieve(future: asyncio.Future[Warm]) -> None:
+    """Mark a failed start's exception as seen when no session waited for it."""
+    if not future.cancelled():
+        future.exception()
+
+
 class WarmPool:
     def __init__(self, settings: Settings, driver: SandboxDriver) -> None:
         self.settings = settings
@@ -50,16 +58,30 @@ class WarmPool:
         self._ready: list[Warm] = []
         self._filler: asyncio.Task[None] | None = None
         self._closed = False
+        self._starting: asyncio.Future[Warm] | None = None  # the start in progress
+        self._claimed = False  # a session waits for it
         self._last_take = 0.0
 
-    def take(self) -> Warm | None:
+    async def take(self) -> Warm | None:
         """A started sandbox for a new plain ephemeral session, or None (then start one)."""
         if self.size <= 0 or self._closed:
             return None
-        warm = self._ready.pop() if self._ready else None
         self._last_take = asyncio.get_running_loop().time()
-        self._fill()
-        return warm
+        if self._ready:
+            warm = self._ready.pop()
+            self._fill()
+            return warm
+        starting = self._starting
+        if starting is None or self._claimed:
+            self._fill()
+            return None
+        self._claimed = True
+        try:
+            return await asyncio.shield(starting)
+        except Exception:
+            return None  # that start failed: the caller starts its own
+        finally:
+            self._fill()
 
     def session_ids(self) -> set[str]:
         return {warm.session_id for warm in self._ready}
@@ -71,32 +93,49 @@ class WarmPool:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._closed and len(self._ready) < self.size:
-            quiet = loop.time() - self._last_take
-            if quiet < REFILL_IDLE_S:
-                await asyncio.sleep(REFILL_IDLE_S - quiet)
+            wait = self._last_take + REFILL_DELAY_S - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
                 continue
-            session_id = str(uuid.uuid4())
-            workdir = ephemeral.create(self.settings, session_id)
-            spec = SandboxSpec(
-                session_id=session_id,
-                workspace_dir=workdir,
-                env=markers(session_id),
-                limits=Limits(),
-            )
+            future: asyncio.Future[Warm] = loop.create_future()
+            future.add_done_callback(_retrieve)
+            self._starting, self._claimed = future, False
             try:
-                info = await self.driver.start(spec)
+                warm = await self._start_one()
             except BaseException as exc:
-                with contextlib.suppress(Exception):
-                    await self.driver.stop(session_id)
-                ephemeral.remove(self.settings, session_id)
+                future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
                 if not isinstance(exc, Exception):
                     raise
                 log.warning("could not start a warm sandbox: %s", exc)
                 return
+            finally:
+                self._starting = None
+            claimed = self._claimed
+            future.set_result(warm)
+            if claimed:
+                continue  # a session took it as it was starting
             if self._closed:
-                await self._discard(Warm(session_id, workdir, info))
+                await self._discard(warm)
                 return
-            self._ready.append(Warm(session_id, workdir, info))
+            self._ready.append(warm)
+
+    async def _start_one(self) -> Warm:
+        session_id = str(uuid.uuid4())
+        workdir = ephemeral.create(self.settings, session_id)
+        spec = SandboxSpec(
+            session_id=session_id,
+            workspace_dir=workdir,
+            env=markers(session_id),
+            limits=Limits(),
+        )
+        try:
+            info = await self.driver.start(spec)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.driver.stop(session_id)
+            ephemeral.remove(self.settings, session_id)
+            raise
+        return Warm(session_id, workdir, info)
 
     async def _discard(self, warm: Warm) -> None:
         await self.driver.stop(warm.session_id)

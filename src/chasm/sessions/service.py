@@ -182,7 +182,7 @@ async def _start(
     image = ws.image if ws is not None else body.image
     image_root = _image_root(runtime, image) if image else None
     plain = ws is None and not image and not body.github_repo and not body.env and network_spec.mode == "none"
-    warm = runtime.pool.take() if plain else None
+    warm = await runtime.pool.take() if plain else None
     token = random_token(24)
     row = SandboxSession(
         id=uuid.UUID(warm.session_id) if warm else uuid.uuid4(),

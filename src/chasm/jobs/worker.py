@@ -137,6 +137,15 @@ class Worker:
         await self._publish(job_id)
 
     async def execute(self, job_id: uuid.UUID) -> None:
+        try:
+            await self._execute(job_id)
+        except asyncio.CancelledError:
+            # The worker is stopping, wherever the job was (loading, running, finishing): hand it
+            # back without charging the attempt. A job that already left `running` is not touched.
+            await self._finish(job_id, status="queued", attempts=Job.attempts - 1, run_at=utcnow())
+            raise
+
+    async def _execute(self, job_id: uuid.UUID) -> None:
         async with self.maker() as session:
             job = await repo.get_any(session, job_id)
         assert job is not None
@@ -152,12 +161,7 @@ class Worker:
         except ValidationError as exc:
             await self._finish(job_id, status="failed", error=f"invalid input: {exc}", finished_at=utcnow())
             return
-        try:
-            outcome, detail = await self._run_handler(job, kind, data)
-        except asyncio.CancelledError:
-            # The worker is stopping: hand the job back without charging the attempt.
-            await self._finish(job_id, status="queued", attempts=job.attempts - 1, run_at=utcnow())
-            raise
+        outcome, detail = await self._run_handler(job, kind, data)
         now = utcnow()
         if outcome == "succeeded":
             await self._finish(job_id, status="succeeded", result=detail, error=None, finished_at=now)

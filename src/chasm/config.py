@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     sandbox_pids: int = 256
     sandbox_cpu_quota: float = 1.0
     sandbox_nofile: int = 4096
+    # Per-plan overrides of the four limits above, e.g. in TOML:
+    #   [sandbox_plan_limits.free]
+    #   memory_bytes = 268435456
+    #   pids = 128
+    #   cpu_quota = 0.5
+    sandbox_plan_limits: dict[str, dict[str, float]] = {}
     sandbox_tmp_bytes: int = 256 * 1024**2  # size of the private /tmp (tmpfs, charged to the memory limit)
     sandbox_proxy_port: int = 3128  # port of the proxy relay inside sandboxes with network.mode=proxy
     sandbox_warm_pool: int = 2  # sandboxes started ahead for plain ephemeral sessions (0: none)

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from chasm.config import Settings
 from chasm.sessions import ephemeral
-from chasm.sessions.drivers.base import Limits, SandboxDriver, SandboxInfo, SandboxSpec
+from chasm.sessions.drivers.base import SandboxDriver, SandboxInfo, SandboxSpec
+from chasm.sessions.limits import limits_for
 
 log = logging.getLogger("chasm.sessions")
 WORKSPACE_ROOT = "/workspace"
@@ -55,6 +56,8 @@ class WarmPool:
         self.settings = settings
         self.driver = driver
         self.size = settings.sandbox_warm_pool
+        # Limits of accounts without a plan override; sessions of other plans start their own.
+        self.limits = limits_for(settings, None)
         self._ready: list[Warm] = []
         self._filler: asyncio.Task[None] | None = None
         self._closed = False
@@ -126,7 +129,7 @@ class WarmPool:
             session_id=session_id,
             workspace_dir=workdir,
             env=markers(session_id),
-            limits=Limits(),
+            limits=self.limits,
         )
         try:
             info = await self.driver.start(spec)

@@ -32,6 +32,7 @@ from chasm.sessions.exceptions import (
     SessionNotRunning,
     UnsupportedSessionType,
 )
+from chasm.sessions.limits import limits_for
 from chasm.sessions.pool import markers
 from chasm.sessions.runtime import SandboxRuntime, runtime_of
 from chasm.sessions.schemas import (
@@ -181,7 +182,9 @@ async def _start(
     network_spec, network = _network(body)
     image = ws.image if ws is not None else body.image
     image_root = _image_root(runtime, image) if image else None
+    limits = limits_for(runtime.settings, actor.account.plan)
     plain = ws is None and not image and not body.github_repo and not body.env and network_spec.mode == "none"
+    plain = plain and limits == runtime.pool.limits
     warm = await runtime.pool.take() if plain else None
     token = random_token(24)
     row = SandboxSession(
@@ -200,7 +203,9 @@ async def _start(
         created_by=str(actor.principal_id),
     )
     sid = str(row.id)
-    info = warm.info if warm else await _start_sandbox(runtime, body, ws, sid, image_root, network_spec)
+    info = (
+        warm.info if warm else await _start_sandbox(runtime, body, ws, sid, image_root, network_spec, limits)
+    )
     if ws is not None:
         ws.last_session_id = row.id
     now = utcnow()
@@ -230,6 +235,7 @@ async def _start_sandbox(
     sid: str,
     image_root: Path | None,
     network_spec: NetworkSpec,
+    limits: Limits,
 ) -> SandboxInfo:
     if ws is not None:
         workdir = await runtime.storage.mount(workspaces.disk_id(ws))
@@ -252,7 +258,7 @@ async def _start_sandbox(
         image_root=image_root,
         env={**(body.env or {}), **env},
         network=network_spec,
-        limits=Limits(),
+        limits=limits,
     )
     try:
         return await runtime.driver.start(spec)

@@ -118,7 +118,6 @@ class Settings(BaseSettings):
     sandbox_ephemeral_workspace_bytes: int = 256 * 1024**2  # cap of an ephemeral /workspace (tmpfs)
     sandbox_agent: bool = True  # commands through an agent as pid 1 (built with cc), else nsenter
     sandbox_run_dir: Path | None = None  # per-sandbox runtime files; default /run/chasm-<install> as root
-    ephemeral_disk_quota_bytes: int = 2 * 1024**3
     workspace_storage: str = "auto"  # auto | loop | directory
 
     # Chat surface

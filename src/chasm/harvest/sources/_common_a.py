@@ -179,6 +179,15 @@ def env_path(env: Mapping[str, str], name: str) -> Path | None:
 def parse_ts(value: Any) -> datetime | None:
     """An ISO-8601 string (with Z or an offset; naive means UTC) or epoch seconds / milliseconds, as an
     aware UTC datetime; None for anything else."""
+    if value.__class__ is str:  # the common case first: one call per record
+        try:
+            parsed = _fromisoformat(value)  # 3.11 reads "...Z" too
+        except ValueError:
+            return _parse_ts_text(value)
+        tz = parsed.tzinfo
+        if tz is UTC:
+            return parsed
+        return parsed.replace(tzinfo=UTC) if tz is None else parsed.astimezone(UTC)
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -189,24 +198,28 @@ def parse_ts(value: Any) -> datetime | None:
             return datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError):
             return None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)  # 3.11 reads "...Z" too
-        except ValueError:
-            text = value.strip()
-            if not text or not text[0].isdigit():
-                return None
-            try:
-                return parse_ts(float(text))
-            except ValueError:
-                return None
-        if parsed.tzinfo is UTC:
-            return parsed
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if isinstance(value, str):  # a str subclass
+        return parse_ts(str(value))
     return None
 
 
+_fromisoformat = datetime.fromisoformat
+
+
+def _parse_ts_text(value: str) -> datetime | None:
+    """A string that is not ISO-8601: epoch seconds / milliseconds as text, or nothing."""
+    text = value.strip()
+    if not text or not text[0].isdigit():
+        return None
+    try:
+        return parse_ts(float(text))
+    except ValueError:
+        return None
+
+
 def as_int(value: Any) -> int:
+    if value.__class__ is int:
+        return value  # type: ignore[no-any-return]
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -316,24 +329,24 @@ class Blocks:
 
 
 def read_blocks(content: Any) -> Blocks:
-    out = Blocks()
+    texts: list[str] = []
+    out = Blocks(texts, [], [], [])
     if isinstance(content, str):
-        out.texts.append(content)
+        texts.append(content)
         out.text = content
         return out
     if not isinstance(content, list):
         return out
     for block in content:
-        if isinstance(block, str):
-            out.texts.append(block)
-            continue
         if not isinstance(block, dict):
+            if isinstance(block, str):
+                texts.append(block)
             continue
         kind = block.get("type")
         if kind == "text":
             text = block.get("text")
             if isinstance(text, str) and text.strip():
-                out.texts.append(text)
+                texts.append(text)
         elif kind == "thinking":
             thought = block.get("thinking")
             if isinstance(thought, str) and thought:
@@ -356,7 +369,6 @@ def read_blocks(content: Any) -> Blocks:
             )
         elif kind == "image":
             out.images += 1
-    texts = out.texts
     if texts:
         out.text = texts[0] if len(texts) == 1 else "\n\n".join(t for t in texts if t)
     return out
@@ -408,15 +420,18 @@ class ToolMatcher:
 def usage_from_anthropic(usage: Any) -> TokenUsage | None:
     if not isinstance(usage, dict):
         return None
-    result = TokenUsage(
-        input_tokens=as_int(usage.get("input_tokens", usage.get("inputTokens"))),
-        output_tokens=as_int(usage.get("output_tokens", usage.get("outputTokens"))),
-        cache_read_tokens=as_int(usage.get("cache_read_input_tokens", usage.get("cacheReadInputTokens"))),
-        cache_write_tokens=as_int(
-            usage.get("cache_creation_input_tokens", usage.get("cacheCreationInputTokens"))
-        ),
+    return TokenUsage(
+        _usage_field(usage, "input_tokens", "inputTokens"),
+        _usage_field(usage, "output_tokens", "outputTokens"),
+        _usage_field(usage, "cache_read_input_tokens", "cacheReadInputTokens"),
+        _usage_field(usage, "cache_creation_input_tokens", "cacheCreationInputTokens"),
     )
-    return result
+
+
+def _usage_field(usage: dict[str, Any], key: str, alias: str) -> int:
+    """`usage[key]` when the key is there (whatever its value), else `usage[alias]`, as an int."""
+    value = usage[key] if key in usage else usage.get(alias)
+    return value if value.__class__ is int else as_int(value)  # type: ignore[no-any-return]
 
 
 def max_usage(a: TokenUsage | None, b: TokenUsage | None) -> TokenUsage | None:

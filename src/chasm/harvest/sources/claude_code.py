@@ -118,10 +118,17 @@ class _Builder:
                     leaf = uid
             if kind in MESSAGE_TYPES:
                 session_id = session_id or as_str(rec.get("sessionId"))
-                for key, name in (("cwd", "cwd"), ("gitBranch", "git_branch"), ("version", "cli_version")):
-                    value = as_str(rec.get(key))
-                    if value and not value.startswith("["):
-                        meta[name] = value
+                # The last real value of each (not "[...]" placeholders); one record at a time, in this
+                # order, so that `meta` keeps its key order.
+                value = rec.get("cwd")
+                if value.__class__ is str and value and value[0] != "[":
+                    meta["cwd"] = value
+                value = rec.get("gitBranch")
+                if value.__class__ is str and value and value[0] != "[":
+                    meta["git_branch"] = value
+                value = rec.get("version")
+                if value.__class__ is str and value and value[0] != "[":
+                    meta["cli_version"] = value
                 if rec.get("agentId") and "agent_id" not in meta:
                     meta["agent_id"] = rec.get("agentId")
             elif kind == "summary":
@@ -145,7 +152,9 @@ class _Builder:
             message = rec.get("message")
             if not isinstance(message, dict):
                 continue
-            uid = rec.get("uuid") if isinstance(rec.get("uuid"), str) else None
+            uid = rec.get("uuid")
+            if not isinstance(uid, str):
+                uid = None
             abandoned = uid is not None and status.get(uid) == _ABANDONED
             ts = parse_ts(rec.get("timestamp"))
             blocks = read_blocks(message.get("content"))

@@ -45,6 +45,7 @@ from chasm.harvest.rows import aware as _aware
 from chasm.harvest.rows import clean as _clean
 from chasm.harvest.rows import content_hash as content_hash
 from chasm.harvest.rows import cut as _cut
+from chasm.harvest.sources._common_a import gc_pause
 from chasm.harvest.spec import HarvestSource
 from chasm.kit.timeutil import utcnow
 from chasm.models import Chat, ChatMessage, ChatWorkspace, HarvestFile
@@ -279,18 +280,22 @@ class _ParseAhead:
         self._thread.start()
 
     def _run(self) -> None:
+        # The collector stays paused from the first parse to the last, not only during each: resumed
+        # in between, it would scan every message parsed ahead and not stored yet, again and again
+        # (about 6% of a cold harvest's CPU time). Parsed chats hold no reference cycles.
         try:
-            for job in self._jobs:
-                with self._cond:
-                    while self._ahead >= self._budget and not self._stopped:
-                        self._cond.wait()
-                    if self._stopped:
-                        return
-                outcome, error = _parse_unit(self._source, job.unit, job.resume)
-                with self._cond:
-                    self._ready.append((job, outcome, error))
-                    self._ahead += job.size
-                    self._cond.notify_all()
+            with gc_pause():
+                for job in self._jobs:
+                    with self._cond:
+                        while self._ahead >= self._budget and not self._stopped:
+                            self._cond.wait()
+                        if self._stopped:
+                            return
+                    outcome, error = _parse_unit(self._source, job.unit, job.resume)
+                    with self._cond:
+                        self._ready.append((job, outcome, error))
+                        self._ahead += job.size
+                        self._cond.notify_all()
         finally:
             with self._cond:
                 self._finished = True

@@ -5,6 +5,7 @@ extraction and Anthropic-style content blocks. Pure functions; nothing here rais
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import os
@@ -36,22 +37,29 @@ def gc_paused(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        global _gc_holders
-        with _gc_lock:
-            if _gc_holders == 0:
-                was_enabled = gc.isenabled()
-                gc.disable()
-                _gc_state["enabled"] = was_enabled
-            _gc_holders += 1
-        try:
+        with gc_pause():
             return func(*args, **kwargs)
-        finally:
-            with _gc_lock:
-                _gc_holders -= 1
-                if _gc_holders == 0 and _gc_state.get("enabled"):
-                    gc.enable()
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def gc_pause() -> Iterator[None]:
+    """The collector paused while the block runs (counted, as `gc_paused`)."""
+    global _gc_holders
+    with _gc_lock:
+        if _gc_holders == 0:
+            was_enabled = gc.isenabled()
+            gc.disable()
+            _gc_state["enabled"] = was_enabled
+        _gc_holders += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_holders -= 1
+            if _gc_holders == 0 and _gc_state.get("enabled"):
+                gc.enable()
 
 
 # --- files -----------------------------------------------------------------------------------

@@ -106,17 +106,22 @@ class _Builder:
         summaries: list[tuple[str | None, str]] = []
         meta: dict[str, Any] = {}
         session_id: str | None = None
+        message_records: list[tuple[Any, str | None, dict[str, Any]]] = []  # (type, uuid, record)
         for _, rec in records:
             kind = rec.get("type")
             uid = rec.get("uuid")
+            is_message = kind in MESSAGE_TYPES
             if isinstance(uid, str):
                 parent = rec.get("parentUuid")
                 if parent is None:
                     parent = rec.get("logicalParentUuid")
                 parents[uid] = parent if isinstance(parent, str) else None
-                if kind in MESSAGE_TYPES:
+                if is_message:
                     leaf = uid
-            if kind in MESSAGE_TYPES:
+            else:
+                uid = None
+            if is_message:
+                message_records.append((kind, uid, rec))
                 session_id = session_id or as_str(rec.get("sessionId"))
                 # The last real value of each (not "[...]" placeholders); one record at a time, in this
                 # order, so that `meta` keeps its key order.
@@ -145,16 +150,10 @@ class _Builder:
         by_message_id: dict[str, ParsedMessage] = {}
         tools = ToolMatcher()
         skipped = 0
-        for _, rec in records:
-            kind = rec.get("type")
-            if kind not in MESSAGE_TYPES:
-                continue
+        for kind, uid, rec in message_records:
             message = rec.get("message")
             if not isinstance(message, dict):
                 continue
-            uid = rec.get("uuid")
-            if not isinstance(uid, str):
-                uid = None
             abandoned = uid is not None and status.get(uid) == _ABANDONED
             ts = parse_ts(rec.get("timestamp"))
             blocks = read_blocks(message.get("content"))

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from hostservice import secret_server
 
 from chasm.sessions.drivers.base import NetworkSpec, SandboxInfo
 from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
@@ -66,14 +67,8 @@ def host_address(family: str) -> str | None:
 @pytest.fixture
 async def host_listener() -> AsyncIterator[int]:
     """A TCP service on every host address (0.0.0.0), as PostgreSQL or Redis might be."""
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"host secret\n")
-        writer.close()
-
-    server = await asyncio.start_server(answer, "0.0.0.0", 0)
-    yield server.sockets[0].getsockname()[1]
-    server.close()
+    async with secret_server("0.0.0.0") as port:
+        yield port
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hostservice import secret_server
 
 from chasm.config import Settings
 from chasm.sessions.drivers.base import (
@@ -44,14 +45,8 @@ PROXY_PROBE = (
 @pytest.fixture
 async def host_server() -> AsyncIterator[int]:
     """A TCP service on the host's loopback that must stay out of the sandboxes' reach."""
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"host secret\n")
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    yield server.sockets[0].getsockname()[1]
-    server.close()
+    async with secret_server("127.0.0.1") as port:
+        yield port
 
 
 async def test_host_files_are_invisible(

@@ -29,6 +29,7 @@ from chasm.sessions.pool import WarmPool
 from chasm.sessions.runtime import SandboxRuntime
 from chasm.sessions.service import end_session
 from chasm.sessions.terminals import TerminalRegistry
+from chasm.workspaces.service import collect_snapshot_garbage
 from chasm.workspaces.storage import DiskStorage
 
 log = logging.getLogger("chasm.sessions")
@@ -168,6 +169,7 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sandbox_driver = driver
     app.state.workspace_storage = storage
     await recover(runtime, app.state.sessionmaker)
+    await collect_snapshot_garbage(storage, app.state.sessionmaker)
     reaper = asyncio.create_task(_reaper(runtime, app.state.sessionmaker), name="session-reaper")
     try:
         yield

@@ -85,3 +85,9 @@ async def snapshot_by_name(
         )
     )
     return result.scalar_one_or_none()
+
+
+async def all_snapshot_manifests(session: AsyncSession) -> set[str]:
+    """The manifest reference of every recorded snapshot (all accounts: for store recovery)."""
+    result = await session.execute(select(WorkspaceSnapshot.manifest))
+    return {row[0] for row in result.all()}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
@@ -27,6 +28,8 @@ from chasm.workspaces.exceptions import (
 from chasm.workspaces.names import generate_name, validate_name
 from chasm.workspaces.schemas import SnapshotOut, WorkspaceCreate, WorkspaceOut
 from chasm.workspaces.storage_base import WorkspaceStorage
+
+log = logging.getLogger("chasm.workspaces")
 
 # Ends a live session attached to a workspace (provided by the sessions domain).
 Terminator = Callable[[AsyncSession, Actor, uuid.UUID], Awaitable[None]]
@@ -364,3 +367,14 @@ async def delete_snapshot(
         summary=f"deleted snapshot {name} of {ws.name}",
         metadata={"snapshot": name},
     )
+
+
+async def collect_snapshot_garbage(storage: WorkspaceStorage, maker: async_sessionmaker[AsyncSession]) -> int:
+    """At startup: remove what interrupted snapshots left in the store (temporary blobs,
+    manifests no snapshot record names, blobs nothing refers to). Bytes freed."""
+    async with maker() as session:
+        known = await repo.all_snapshot_manifests(session)
+    freed = await storage.collect_garbage(known)
+    if freed:
+        log.info("snapshot store: removed %d bytes left by interrupted snapshots", freed)
+    return freed

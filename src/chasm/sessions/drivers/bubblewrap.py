@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from platformdirs import user_cache_path
 
 from chasm.config import Settings
+from chasm.kit import hostfs
 from chasm.sessions.drivers import agent, files, layout
 from chasm.sessions.drivers.base import (
     ExecResult,
@@ -208,10 +209,7 @@ class BubblewrapDriver:
         path.mkdir(parents=True, exist_ok=True)
         if not self.is_root or path.stat().st_uid == self.host_uid:
             return
-        for root, dirs, names in os.walk(path):
-            os.lchown(root, self.host_uid, self.host_uid)
-            for name in dirs + names:
-                os.lchown(os.path.join(root, name), self.host_uid, self.host_uid)
+        hostfs.chown_tree(path, self.host_uid)
 
     def _base_env(self, spec: SandboxSpec) -> dict[str, str]:
         env = {

@@ -93,7 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        app.state.secret_key = load_or_create_secret(settings)
+        # One secret for everything keyed by it (JWTs, API keys, session access tokens, stored
+        # credentials): the configured one, else the data dir's generated one.
+        settings.secret_key = app.state.secret_key = load_or_create_secret(settings)
         engine = create_engine(settings.effective_database_url, settings.database_schema)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)

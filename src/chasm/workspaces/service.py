@@ -16,6 +16,8 @@ from chasm.config import Settings
 from chasm.kit.errors import BadRequest
 from chasm.kit.ids import parse_uuid
 from chasm.models import Workspace, WorkspaceSnapshot
+from chasm.sessions import images
+from chasm.sessions.exceptions import UnsupportedSessionType
 from chasm.workspaces import repository as repo
 from chasm.workspaces.exceptions import (
     QuotaExceeded,
@@ -135,6 +137,11 @@ async def create_workspace(
 ) -> Workspace:
     if body.image and body.session_type != "sandbox":
         raise BadRequest("Only sandbox workspaces accept an image", code="image_not_allowed")
+    # Refuse now what a session could never start on (the same errors the session would give).
+    if body.session_type == "browser":
+        raise UnsupportedSessionType("browser sessions are not available yet")
+    if body.image:
+        images.resolve(settings, body.image)
     source: Workspace | None = None
     if body.clone_from:
         source = await resolve_workspace(session, actor, body.clone_from)

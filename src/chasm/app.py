@@ -36,6 +36,7 @@ from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
 from chasm.sessions.lifecycle import sandbox_lifespan
 from chasm.sshkeys import endpoints as sshkeys_endpoints
+from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
 from chasm.system.secret import load_or_create_secret
@@ -121,13 +122,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Self-hosted platform for AI agents and chat session manager.",
         lifespan=lifespan,
         openapi_url="/api-docs/openapi.json",
-        docs_url="/swagger-ui",
+        docs_url=None,  # served by chasm.system.docs_ui, from installed assets
         redoc_url=None,
     )
     app.state.settings = settings
     configure_password_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.started_monotonic = time.monotonic()
     handlers.install(app)
+    docs_ui.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SubdomainGateway, base_domain=settings.base_domain)
     for router in PLATFORM_ROUTERS:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import httpx
 
 
@@ -31,6 +33,13 @@ async def test_openapi_and_swagger_are_served(client: httpx.AsyncClient) -> None
     r = await client.get("/swagger-ui")
     assert r.status_code == 200
     assert "swagger" in r.text.lower()
+    # Every asset the page loads is served here (it works offline): nothing from another host.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', r.text) + re.findall(r"url: '([^']+)'", r.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        got = await client.get(asset)
+        assert got.status_code == 200, asset
+    assert "SwaggerUIBundle" in (await client.get("/swagger-ui/assets/swagger-ui-bundle.js")).text
 
 
 async def test_oversized_body_is_413(client: httpx.AsyncClient, app) -> None:  # type: ignore[no-untyped-def]

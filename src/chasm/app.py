@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs_ui.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SubdomainGateway, base_domain=settings.base_domain)
+    app.add_middleware(handlers.UnexpectedErrorMiddleware)  # last added: outermost
     for router in PLATFORM_ROUTERS:
         app.include_router(router)
     for router in CHAT_ROUTERS:

@@ -47,3 +47,15 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient, app) -> None:  #
     r = await client.post("/api/health", content=b"x" * (limit + 1))
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_oversized_chunked_body_is_413(admin: httpx.AsyncClient, app) -> None:  # type: ignore[no-untyped-def]
+    limit = app.state.settings.max_body_bytes
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(limit // (1024 * 1024) + 2):
+            yield b"[" + b"1," * (512 * 1024 - 1)
+
+    r = await admin.post("/v1/jobs", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "payload_too_large"

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware refusing request bodies over a size limit with 413, before they are read."""
+"""Pure ASGI middleware refusing request bodies over a size limit with 413: by their declared length
+before they are read, or (chunked) as soon as the bytes read pass the limit."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class BodyLimitMiddleware:
             await self._reject(scope, send)
             return
         received = 0
-        too_large = False
+        too_large = rejected = False
 
         async def limited_receive() -> Any:
             nonlocal received, too_large
@@ -37,10 +38,21 @@ class BodyLimitMiddleware:
                     raise _TooLarge()
             return message
 
+        async def guarded_send(message: Any) -> None:
+            # A body without a length (chunked) is found too large while the app reads it; the
+            # app may turn that into its own error: the client gets the 413 instead.
+            nonlocal rejected
+            if not too_large:
+                await send(message)
+            elif message["type"] == "http.response.start" and not rejected:
+                rejected = True
+                await self._reject(scope, send)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
-            await self._reject(scope, send)
+            if not rejected:
+                await self._reject(scope, send)
 
     async def _reject(self, scope: Scope, send: Any) -> None:
         body = json.dumps(

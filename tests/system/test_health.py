@@ -59,3 +59,24 @@ async def test_oversized_chunked_body_is_413(admin: httpx.AsyncClient, app) -> N
     r = await admin.post("/v1/jobs", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_lone_surrogates_are_refused_as_invalid_json(admin: httpx.AsyncClient) -> None:
+    for path, body in (
+        ("/v1/sessions", b'{"ephemeral": true, "env": {"A": "x\\ud800"}}'),
+        ("/v1/jobs", b'{"kind": "sandbox.exec", "input": {"command": ["echo", "\\udfff"]}}'),
+        ("/api/v1/settings", b'{"settings": {"ui": {"theme": ["\\uD800"]}}}'),
+    ):
+        r = await admin.request(
+            "PUT" if "settings" in path else "POST",
+            path,
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code == 400, (path, r.text)
+        code = r.json()["error"]["code"]
+        assert code.lower() == "invalid_json", r.text
+    paired = await admin.post(
+        "/v1/workspaces", content='{"name": "emoji-\\ud83d\\ude00"}', headers={"content-type": "application/json"}
+    )
+    assert paired.status_code != 400 or paired.json()["error"]["code"] != "invalid_json"

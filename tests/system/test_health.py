@@ -80,3 +80,18 @@ async def test_lone_surrogates_are_refused_as_invalid_json(admin: httpx.AsyncCli
         "/v1/workspaces", content='{"name": "emoji-\\ud83d\\ude00"}', headers={"content-type": "application/json"}
     )
     assert paired.status_code != 400 or paired.json()["error"]["code"] != "invalid_json"
+
+
+async def test_huge_offsets_are_refused_not_500(admin: httpx.AsyncClient) -> None:
+    huge = 2**63
+    for path in (
+        f"/v1/sessions?offset={huge}",
+        f"/v1/workspaces?offset={huge}",
+        f"/v1/jobs?offset={huge}",
+        f"/api/v1/sessions?offset={huge}",
+        f"/api/v1/search?q=hello&offset={230_000_000_000_000_000}",
+        f"/api/search?q=hello&offset={10_001}",
+    ):
+        r = await admin.get(path)
+        assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
+    assert (await admin.get("/api/v1/search?q=hello&offset=10000")).status_code == 200

@@ -27,6 +27,7 @@ from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.envelope import ok
 from chasm.kit.errors import BadRequest
 from chasm.kit.ids import parse_uuid
+from chasm.kit.pagination import MAX_OFFSET
 
 router = APIRouter()
 
@@ -39,7 +40,7 @@ def page_limit(request: Request, limit: Annotated[int | None, Query(ge=1, le=100
 
 
 Limit = Annotated[int, Depends(page_limit)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 def chat_filters(

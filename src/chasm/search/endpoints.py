@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from chasm.auth.deps import ChatActor
 from chasm.kit.deps import DbSession
 from chasm.kit.envelope import ok
+from chasm.kit.pagination import MAX_SEARCH_OFFSET
 from chasm.search import service
 from chasm.search.repository import Filters
 
@@ -33,7 +34,7 @@ def search_filters(
 SearchFilters = Annotated[Filters, Depends(search_filters)]
 Q = Annotated[str, Query(min_length=1, max_length=1000, description="Search text")]
 Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_SEARCH_OFFSET)]
 
 
 @router.get("/sessions/search")

@@ -95,3 +95,15 @@ async def test_huge_offsets_are_refused_not_500(admin: httpx.AsyncClient) -> Non
         r = await admin.get(path)
         assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
     assert (await admin.get("/api/v1/search?q=hello&offset=10000")).status_code == 200
+
+
+async def test_invalid_proxy_urls_are_refused(admin: httpx.AsyncClient) -> None:
+    for url in ("notaurl", "ftp://x:1", "http://x:99999", "http://x:port", "http://", "http://h:8080/p?q=1"):
+        network = {"mode": "proxy", "proxy": {"url": url}}
+        for path, body in (
+            ("/v1/sessions", {"ephemeral": True, "network": network}),
+            ("/v1/exec", {"command": "true", "network": network}),
+        ):
+            r = await admin.post(path, json=body)
+            assert r.status_code == 422, (url, path, r.status_code, r.text)
+            assert "proxy" in r.json()["error"]["message"], r.text

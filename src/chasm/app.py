@@ -34,6 +34,7 @@ from chasm.kit.events import events_lifespan
 from chasm.search import endpoints as search_endpoints
 from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
+from chasm.sessions.access import quiet_refused_handshakes
 from chasm.sessions.lifecycle import sandbox_lifespan
 from chasm.sshkeys import endpoints as sshkeys_endpoints
 from chasm.system import docs_ui
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.started_monotonic = time.monotonic()
     handlers.install(app)
     docs_ui.install(app)
+    quiet_refused_handshakes()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SubdomainGateway, base_domain=settings.base_domain)
     app.add_middleware(handlers.UnexpectedErrorMiddleware)  # last added: outermost

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import httpx
@@ -127,3 +128,20 @@ async def test_malformed_sizes_never_break_the_terminal(
         await ws.send("\nstty size; echo still-$((6*7))\n")
         seen = await _read_until(ws, "still-42")
         assert "24 80" in seen
+
+
+async def test_refused_handshakes_log_no_error(live: LiveServer) -> None:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("uvicorn")  # uvicorn's loggers do not propagate to the root
+    logger.addHandler(handler)
+    try:
+        for _ in range(3):
+            with pytest.raises(InvalidStatus):
+                async with connect(f"{live.ws_url}/v1/sessions/nope/pty"):
+                    pass
+        await asyncio.sleep(0.1)
+    finally:
+        logger.removeHandler(handler)
+    assert not [r.getMessage() for r in records if r.levelno >= logging.ERROR]

@@ -76,9 +76,8 @@ async def test_lone_surrogates_are_refused_as_invalid_json(admin: httpx.AsyncCli
         assert r.status_code == 400, (path, r.text)
         code = r.json()["error"]["code"]
         assert code.lower() == "invalid_json", r.text
-    paired = await admin.post(
-        "/v1/workspaces", content='{"name": "emoji-\\ud83d\\ude00"}', headers={"content-type": "application/json"}
-    )
+    body = '{"name": "emoji-\\ud83d\\ude00"}'
+    paired = await admin.post("/v1/workspaces", content=body, headers={"content-type": "application/json"})
     assert paired.status_code != 400 or paired.json()["error"]["code"] != "invalid_json"
 
 

@@ -106,3 +106,10 @@ async def test_invalid_proxy_urls_are_refused(admin: httpx.AsyncClient) -> None:
             r = await admin.post(path, json=body)
             assert r.status_code == 422, (url, path, r.status_code, r.text)
             assert "proxy" in r.json()["error"]["message"], r.text
+
+
+async def test_405_lists_every_allowed_method(admin: httpx.AsyncClient) -> None:
+    r = await admin.put("/v1/workspaces")
+    assert r.status_code == 405
+    assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST"}
+    assert r.json()["error"]["code"] == "method_not_allowed"

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chasm.kit.errors import ChasmError, render
@@ -45,6 +46,17 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path (asked of the router, method by method)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return sorted([*allowed, "HEAD"] if "GET" in allowed else allowed)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ChasmError)
     async def _chasm(request: Request, exc: ChasmError):  # type: ignore[no-untyped-def]
@@ -65,7 +77,13 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
             message = f"No route for {request.method} {request.url.path}"
-        return _json(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route matching the path; list them all.
+            allowed = _allowed_methods(request)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            message = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
+        return _json(request, exc.status_code, code, message, headers=headers)
 
 
 

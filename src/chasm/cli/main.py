@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import typer
 
 from chasm import __version__
@@ -28,5 +29,24 @@ def version() -> None:
     typer.echo(f"chasm {__version__}")
 
 
+def main() -> None:
+    """The `chasm` entry point: the commands, with a server that cannot be reached said in one
+    line (naming the URL) instead of a traceback."""
+    try:
+        app()
+    except httpx.TransportError as exc:
+        try:
+            where = str(exc.request.url.copy_with(path="/", query=None))
+        except RuntimeError:  # an error raised before any request was made
+            where = "the server"
+        reason = str(exc) or type(exc).__name__
+        typer.echo(
+            f"error: cannot reach Chasm at {where} ({reason}); is `chasm api serve` running? "
+            "(--url or CHASM_URL names the server)",
+            err=True,
+        )
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -97,11 +97,11 @@ def _extract_zip(root: Path, data: IO[bytes], budget: Budget) -> None:
         raise InvalidUpload(f"Not a zip archive: {exc}") from exc
     with archive:
         for info in archive.infolist():
-            mode = info.external_attr >> 16
+            kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the archiver recorded no Unix type
             if info.is_dir():
                 safe_parts(info.filename)
                 continue
-            if mode and not stat.S_ISREG(mode):
+            if kind and kind != stat.S_IFREG:
                 raise InvalidUpload(f"Refused {info.filename!r}: only regular files may be uploaded")
             with archive.open(info) as member:
                 _write(root, info.filename, member, budget)

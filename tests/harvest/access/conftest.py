@@ -3,7 +3,6 @@ helpers to upload transcripts."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -11,16 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from access_helpers import CLAUDE_FILE
 from fastapi import FastAPI
 
 from auth.idhelpers import client_for, register
 from chasm.config import Settings
-
-TRANSCRIPTS = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "transcripts"
-if not TRANSCRIPTS.exists():
-    TRANSCRIPTS = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
-CLAUDE_FILE = TRANSCRIPTS / "claude-code" / "agtrace_claude_session.jsonl"
-CODEX_FILE = TRANSCRIPTS / "codex" / "agtrace_codex_session.jsonl"
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from auth.idhelpers import client_for, register
 from chasm.config import Settings
+from sessions.fixtures import live  # noqa: F401  (a real uvicorn for the CLI's --remote)
 
 
 @pytest.fixture

@@ -49,9 +49,12 @@ async def update_settings(session: AsyncSession, actor: Actor, update: ChatSetti
     row = await repo.get_settings_row(session, actor.account_id)
     current = _document(row.data if row else None)
     changes = update.model_dump(exclude_unset=True, exclude_none=True)
-    if "harvest" in changes:
-        # Folders on the server: only its administrators choose which ones are read.
-        require_instance_admin(actor, "set harvest roots (folders on the server)")
+    if "harvest" in changes and not actor.instance_admin:
+        # Folders on the server: only its administrators choose which ones are read. A document
+        # sent back as GET showed it (roots `{}`) changes nothing and is accepted.
+        if any(changes["harvest"].get("roots", {}).values()):
+            require_instance_admin(actor, "set harvest roots (folders on the server)")
+        del changes["harvest"]
     merged = ChatSettingsDoc.model_validate({**current.model_dump(), **changes})
     data = merged.model_dump()
     if row is None:

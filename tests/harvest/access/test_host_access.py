@@ -42,7 +42,11 @@ async def test_a_second_user_cannot_set_harvest_roots(
         assert r.status_code == 403, r.text
         assert r.json()["error"]["code"] == "INSTANCE_ADMIN_REQUIRED"
     assert (await second.put("/api/v1/settings", json={"theme": "dark"})).status_code == 200
-    assert (await second.get("/api/v1/settings")).json()["data"]["harvest"] == {"roots": {}}
+    shown = (await second.get("/api/v1/settings")).json()["data"]
+    assert shown["harvest"] == {"roots": {}}
+    # The whole document sent back as GET showed it is fine: it names no folder.
+    back = await second.put("/api/v1/settings", json=shown)
+    assert back.status_code == 200, back.text
 
     r = await admin.put("/api/v1/settings", json={"harvest": {"roots": {"aider": ["/srv/notes"]}}})
     assert r.status_code == 200, r.text

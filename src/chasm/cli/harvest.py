@@ -27,6 +27,7 @@ def harvest(
         None, "--remote", help="Upload this machine's transcripts to the Chasm server at this URL instead."
     ),
     key: str | None = typer.Option(None, "--key", envvar="CHASM_API_KEY", help="API key for --remote."),
+    resend: bool = typer.Option(False, "--resend", help="With --remote: send every file, changed or not."),
 ) -> None:
     """Harvest chats from every coding tool found here (incremental: unchanged files are skipped)."""
     from chasm.harvest import service
@@ -41,7 +42,7 @@ def harvest(
         if not key:
             raise typer.BadParameter("--remote needs an API key (--key or CHASM_API_KEY)", param_hint="--key")
         try:
-            data = _upload(remote, key, account, provider or None, extra, include_disabled, console)
+            data = _upload(remote, key, account, provider or None, extra, include_disabled, resend, console)
         except ChasmError as exc:
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(1) from exc
@@ -92,17 +93,21 @@ def _upload(
     providers: list[str] | None,
     extra: dict[str, list[str]],
     include_disabled: bool,
+    resend: bool,
     console: Console,
 ) -> dict[str, Any]:
-    """Discover here, upload in batches, and add up the server's reports."""
+    """Discover here, upload what changed since the last run in batches, and add up the server's
+    reports."""
     from chasm.client import ChasmAPIError, ChasmClient
     from chasm.config import get_settings
     from chasm.harvest import remote, service
 
-    plans = service.build_plans(get_settings(), {}, providers, extra, include_disabled)
+    settings = get_settings()
+    plans = service.build_plans(settings, {}, providers, extra, include_disabled)
+    state = remote.SentState(settings.data_dir, url, account)
     total: dict[str, Any] = {"providers": {}, "errors": [], "duration_ms": 0}
     with ChasmClient(url, key, account=account) as client:
-        for number, batch in enumerate(remote.batches(plans), start=1):
+        for number, batch in enumerate(remote.batches(plans, None if resend else state.sent), start=1):
             console.print(f"uploading batch {number}: {batch.units} units, {len(batch.archive):,} bytes")
             try:
                 answer = client.upload_transcripts([(f"batch-{number}.tar.gz", batch.archive)])
@@ -115,6 +120,7 @@ def _upload(
                     mine[column] = mine.get(column, 0) + value
             total["errors"].extend(answer["errors"])
             total["duration_ms"] += answer["duration_ms"]
+            state.save(batch.sent)
     return total
 
 

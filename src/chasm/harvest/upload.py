@@ -12,11 +12,13 @@ path under the upload), and the folder is deleted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
 import tarfile
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -31,6 +33,7 @@ from chasm.kit.errors import BadRequest, PayloadTooLarge
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 MAX_MEMBERS = 50_000
 CHUNK = 1024 * 1024
+STALE_AFTER_S = 24 * 3600
 
 
 class InvalidUpload(BadRequest):
@@ -144,9 +147,15 @@ def unpack(root: Path, filename: str, data: IO[bytes], budget: Budget) -> None:
 
 
 def private_dir(data_dir: Path) -> Path:
-    """A new folder only this process's user can enter, under the data dir."""
+    """A new folder only this process's user can enter, under the data dir. Folders an earlier
+    upload left behind (the server stopped mid-upload) are removed once a day old."""
     base = data_dir / "tmp"
     base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stale = time.time() - STALE_AFTER_S
+    for leftover in base.glob("upload-*"):
+        with contextlib.suppress(OSError):
+            if leftover.lstat().st_mtime < stale:
+                remove(leftover)
     return Path(tempfile.mkdtemp(prefix="upload-", dir=base))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,9 @@ async def test_harvest_remote_uploads_this_machines_transcripts(
     key = created.json()["key"]
     runner = CliRunner()
 
-    def push() -> dict[str, Any]:
+    def push(*extra: str) -> dict[str, Any]:
         args = ["harvest", "--remote", live.url, "--key", key, "-p", "claude-code", "-p", "codex", "--json"]
-        result = runner.invoke(cli, args)
+        result = runner.invoke(cli, [*args, *extra])
         assert result.exit_code == 0, result.output
         return dict(json.loads(result.stdout))
 
@@ -93,8 +94,19 @@ async def test_harvest_remote_uploads_this_machines_transcripts(
             "claude-code/0/-home-me-proj/1a2b3c4d-laptop.jsonl",
             "codex/0/2026/01/02/rollout-2026-01-02-laptop.jsonl",
         }
+        # Nothing changed here: nothing is sent.
+        assert (await asyncio.to_thread(push))["providers"] == {}
+        # A file that changed is sent again, and its chat updated, not duplicated.
+        changed = project / "1a2b3c4d-laptop.jsonl"
+        os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
         again = await asyncio.to_thread(push)
-        assert sum(p["chats_created"] for p in again["providers"].values()) == 0
+        assert list(again["providers"]) == ["claude-code"]
+        assert again["providers"]["claude-code"]["chats_created"] == 0
+        assert again["providers"]["claude-code"]["chats_updated"] >= 1
+        # --resend sends everything; the server changes nothing.
+        resent = await asyncio.to_thread(push, "--resend")
+        assert sum(p["chats_created"] for p in resent["providers"].values()) == 0
+        assert set(resent["providers"]) == {"claude-code", "codex"}
         assert (await second.get("/api/v1/sessions")).json()["data"]["total"] == listed["total"]
     finally:
         get_settings.cache_clear()

@@ -4,8 +4,10 @@ of the server read; archives unpacked safely into a private folder that is then 
 from __future__ import annotations
 
 import io
+import os
 import stat
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -76,6 +78,13 @@ async def test_a_second_user_uploads_transcripts_and_again_changes_nothing(
 
     # The server owner's own history was not read, and the upload folder is gone.
     assert (await admin.get("/api/v1/sessions")).json()["data"]["total"] == 0
+    assert upload_dir_empty(settings)
+
+    # One an interrupted upload left behind a day ago goes with the next upload.
+    left = settings.data_dir / "tmp" / "upload-left"
+    left.mkdir()
+    os.utime(left, (time.time() - 2 * 86400,) * 2)
+    assert (await upload(second, files[:1], source="claude-code")).status_code == 200
     assert upload_dir_empty(settings)
 
 

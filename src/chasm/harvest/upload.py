@@ -20,6 +20,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -106,8 +107,12 @@ def _extract_zip(root: Path, data: IO[bytes], budget: Budget) -> None:
                 continue
             if kind and kind != stat.S_IFREG:
                 raise InvalidUpload(f"Refused {info.filename!r}: only regular files may be uploaded")
-            with archive.open(info) as member:
-                _write(root, info.filename, member, budget)
+            try:
+                with archive.open(info) as member:
+                    _write(root, info.filename, member, budget)
+            except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
+                # corrupt data, a bad CRC, an encrypted member or an unsupported compression
+                raise InvalidUpload(f"Cannot read {info.filename!r} from the zip archive: {exc}") from exc
 
 
 def _extract_tar(root: Path, data: IO[bytes], budget: Budget) -> None:
@@ -127,7 +132,7 @@ def _extract_tar(root: Path, data: IO[bytes], budget: Budget) -> None:
                 assert extracted is not None
                 with extracted:
                     _write(root, member.name, extracted, budget)
-        except tarfile.TarError as exc:
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:  # OSError: bad gzip/bz2 data
             raise InvalidUpload(f"Broken tar archive: {exc}") from exc
 
 

@@ -139,6 +139,16 @@ def _zip_symlink() -> bytes:
     return buffer.getvalue()
 
 
+def _corrupt_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("claude-code/a.jsonl", b"{}\n" * 5000)
+    data = bytearray(buffer.getvalue())
+    start = data.index(b"a.jsonl") + len(b"a.jsonl")
+    data[start + 5 : start + 25] = b"\xff" * 20
+    return bytes(data)
+
+
 @pytest.mark.parametrize(
     ("name", "body"),
     [
@@ -152,6 +162,8 @@ def _zip_symlink() -> bytes:
         ("evil.zip", _zip_symlink()),
         ("../plain.jsonl", b"{}\n"),
         ("evil.zip", b"not a zip"),
+        ("cut.tar.gz", tar_gz({"claude-code/a.jsonl": os.urandom(50_000)})[:2000]),
+        ("corrupt.zip", _corrupt_zip()),
     ],
 )
 async def test_unsafe_uploads_are_refused_and_leave_nothing(

@@ -121,9 +121,12 @@ class Settings(BaseSettings):
     workspace_storage: str = "auto"  # auto | loop | directory
 
     # Chat surface
+    # True: even loopback callers need a token. Otherwise anonymous loopback callers of a
+    # loopback-bound server act as the local owner (never through a proxy: see docs/api.md).
     chat_requires_auth: bool | None = None
     harvest_home: Path | None = None  # home folder the harvest sources look under (default: the user's)
     harvest_workers: int = 1  # parser processes for large harvests (1: parse in a thread)
+    harvest_upload_max_bytes: int = 1024**3  # bytes one upload may unpack to (archives included)
 
     @property
     def effective_database_url(self) -> str:

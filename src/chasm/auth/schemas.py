@@ -60,6 +60,7 @@ class MeOut(BaseModel):
     service_account_id: uuid.UUID | None
     active_account: AccountRole
     accounts: list[AccountRole]
+    instance_admin: bool = False  # may read the server's own files and run its upkeep
 
 
 class CodexLoginUrl(BaseModel):

@@ -152,6 +152,7 @@ async def me(session: AsyncSession, actor: Actor) -> MeOut:
             service_account_id=actor.principal_id,
             active_account=active,
             accounts=[active],
+            instance_admin=actor.instance_admin,
         )
     user = await repo.get_user(session, actor.user_id)
     assert user is not None
@@ -162,4 +163,5 @@ async def me(session: AsyncSession, actor: Actor) -> MeOut:
         service_account_id=None,
         active_account=active,
         accounts=accounts,
+        instance_admin=actor.instance_admin,
     )

@@ -6,12 +6,25 @@ import httpx
 import typer
 
 from chasm import __version__
-from chasm.cli import chats, doctor, harvest, images, keys, sandbox, search_export, serve, worker, workspaces
+from chasm.cli import (
+    admin,
+    chats,
+    doctor,
+    harvest,
+    images,
+    keys,
+    sandbox,
+    search_export,
+    serve,
+    worker,
+    workspaces,
+)
 
 app = typer.Typer(
     help="Chasm: a self-hosted platform for AI agents and a chat session manager.", no_args_is_help=True
 )
 app.add_typer(serve.api_app, name="api")
+app.add_typer(admin.admin_app, name="admin")
 app.add_typer(images.images_app, name="images")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(sandbox.sandbox_app, name="sandbox")

@@ -1,4 +1,5 @@
-"""First start: an empty database gets a local owner with a personal account and an admin key."""
+"""First start: an empty database gets a local owner (an instance administrator) with a personal
+account and an admin key."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ async def bootstrap_owner(maker: async_sessionmaker[AsyncSession], secret_key: s
         user, account = await create_user(
             session, LOCAL_OWNER_EMAIL, None, "Local owner", email_verified=True
         )
+        user.is_instance_admin = True
         key, secret = await mint_key(
             session, secret_key, account_id=account.id, user_id=user.id, name="bootstrap admin key"
         )

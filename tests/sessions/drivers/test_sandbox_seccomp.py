@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from chasm.config import Settings
 from chasm.sessions.drivers.base import SandboxInfo, SandboxSpec
 from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
-from chasm.sessions.drivers.seccomp import CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUSER
+from chasm.sessions.drivers.seccomp import CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUSER, DENIED
 
 StartSandbox = Callable[..., Awaitable[SandboxInfo]]
 pytestmark = pytest.mark.sandbox
@@ -140,3 +141,12 @@ async def test_ordinary_tools_still_work(driver: BubblewrapDriver, start: StartS
     assert outputs["pip"].startswith("pip ")
     if "node" in outputs:
         assert outputs["node"] == "sandbox\n\n"
+
+
+def test_the_docs_give_a_reason_for_every_denied_call() -> None:
+    doc = (Path(__file__).parents[3] / "docs" / "sandboxes.md").read_text()
+    denied = doc.split("### Seccomp profile")[1].split("Deliberately allowed")[0]
+    named = set(re.findall(r"`([a-z0-9_]+)`", denied))
+    assert set(DENIED) | {"unshare", "clone", "clone3"} <= named
+    for setting in set(re.findall(r"CHASM_SANDBOX_[A-Z_]+", doc)):
+        assert setting.removeprefix("CHASM_").lower() in Settings.model_fields, setting

@@ -166,3 +166,25 @@ async def test_sandbox_cookies_stay_in_the_session(admin: httpx.AsyncClient, san
         "plain=4",
     ]
     assert r.headers["service-worker-allowed"] == "/"
+
+
+async def test_browsers_are_sent_to_the_subdomain_form(
+    admin: httpx.AsyncClient, client: httpx.AsyncClient, sandbox: dict[str, Any]
+) -> None:
+    sid, token = sandbox["id"], sandbox["access_token"]
+    base = await _serve(admin, sid)
+    navigate = {"Sec-Fetch-Mode": "navigate"}
+    moved = await client.get(f"{base}/app/page?token={token}&x=1", headers=navigate)
+    assert moved.status_code == 307 and "set-cookie" not in moved.headers
+    assert (
+        moved.headers["location"]
+        == f"http://{sid}.sandbox.test:8787/forward/{PORT}/app/page?token={token}&x=1"
+    )
+    assert (await client.get(f"{base}/x", headers=navigate)).status_code == 401  # admission first
+    assert (await admin.get(f"{base}/x")).status_code == 200  # API clients stay on the path form
+    there = await client.get(
+        f"/forward/{PORT}/app/page?token={token}&x=1",
+        headers={**navigate, "Host": f"{sid}.sandbox.test:8787"},
+    )
+    assert there.status_code == 200 and there.json()["path"] == "/app/page?x=1"
+    assert "Path=/;" in there.headers["set-cookie"]

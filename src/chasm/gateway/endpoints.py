@@ -50,13 +50,17 @@ def _prefix(conn: Request | WebSocket, session_id: str, port: int) -> str:
 
 def _subdomain_url(request: Request, session_id: str, port: int, path: str) -> str | None:
     """Where a browser navigating to the path form should go instead (None: stay)."""
-    domain = runtime_of(request.app).settings.base_domain
+    settings = runtime_of(request.app).settings
+    domain = settings.base_domain
     navigating = request.headers.get("sec-fetch-mode") == "navigate" and request.method in ("GET", "HEAD")
     if not domain or not navigating or request.scope.get(SUBDOMAIN_FLAG):
         return None
+    # The configured public scheme: behind a TLS proxy the request itself may look like http,
+    # and the query can carry the session's token.
+    scheme = settings.base_url.split(":", 1)[0] if settings.base_url else request.url.scheme
     host = f"{session_id}.{domain.strip('.')}" + (f":{request.url.port}" if request.url.port else "")
     query = f"?{request.url.query}" if request.url.query else ""
-    return f"{request.url.scheme}://{host}/forward/{port}/{path}{query}"
+    return f"{scheme}://{host}/forward/{port}/{path}{query}"
 
 
 @router.api_route("/s/{session_id}/forward/{port}/{path:path}", methods=METHODS, include_in_schema=False)

@@ -102,7 +102,9 @@ CLONE_NAMESPACES = (
 UNSHARE_NAMESPACES = (*CLONE_NAMESPACES, CLONE_NEWTIME)
 
 # The nsenter fallback's launcher: `python -I -S -c LOADER <base64 BPF> argv...` sets
-# no_new_privs, loads the filter and executes argv (the host-side prelude, then nsenter).
+# no_new_privs (PR_SET_NO_NEW_PRIVS, 38), loads the filter (PR_SET_SECCOMP, 22,
+# SECCOMP_MODE_FILTER, 2) and executes argv (the host-side prelude, then nsenter). prctl's
+# arguments are unsigned longs, passed as such.
 LOADER = """\
 import base64, ctypes, os, sys
 class Prog(ctypes.Structure):
@@ -111,7 +113,8 @@ code = base64.b64decode(sys.argv[1])
 buffer = ctypes.create_string_buffer(code, len(code))
 prog = Prog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
 libc = ctypes.CDLL(None, use_errno=True)
-if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.byref(prog), 0, 0):
+one, two, zero = ctypes.c_ulong(1), ctypes.c_ulong(2), ctypes.c_ulong(0)
+if libc.prctl(38, one, zero, zero, zero) or libc.prctl(22, two, ctypes.byref(prog)):
     sys.stderr.write("chasm: cannot load the seccomp filter: " + os.strerror(ctypes.get_errno()) + "\\n")
     os._exit(126)
 os.execv(sys.argv[2], sys.argv[2:])

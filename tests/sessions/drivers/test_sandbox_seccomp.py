@@ -12,7 +12,8 @@ import pyseccomp
 import pytest
 
 from chasm.config import Settings
-from chasm.sessions.drivers.base import SandboxInfo, SandboxSpec
+from chasm.sessions.drivers import seccomp
+from chasm.sessions.drivers.base import SandboxError, SandboxInfo, SandboxSpec
 from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
 from chasm.sessions.drivers.seccomp import CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUSER, DENIED
 
@@ -136,6 +137,18 @@ async def test_ordinary_tools_still_work(driver: BubblewrapDriver, start: StartS
     assert outputs["pip"].startswith("pip ")
     if "node" in outputs:
         assert outputs["node"] == "sandbox\n\n"
+
+
+async def test_without_libseccomp_nothing_starts_unfiltered(
+    driver: BubblewrapDriver, start: StartSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing() -> bytes:
+        raise seccomp.SeccompUnavailable("libseccomp is not usable (test)")
+
+    monkeypatch.setattr(seccomp, "bpf", missing)
+    with pytest.raises(SandboxError, match="CHASM_SANDBOX_SECCOMP=false"):
+        await start("s1")
+    assert not driver._sandboxes and not list(driver.run_root.glob("s1"))
 
 
 def test_the_docs_give_a_reason_for_every_denied_call() -> None:

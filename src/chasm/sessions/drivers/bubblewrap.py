@@ -209,14 +209,20 @@ class BubblewrapDriver:
         await self._start_network(sandbox)
         (run_dir / "state.json").write_text(json.dumps({"session_id": spec.session_id, **sandbox.state()}))
 
-    def _seccomp_fd(self) -> int | None:
-        """A descriptor bwrap reads the compiled filter from (None when it is turned off)."""
+    def _seccomp(self) -> bytes | None:
+        """The compiled filter (None when it is turned off)."""
         if not self.settings.sandbox_seccomp:
             return None
         try:
-            program = seccomp.bpf()
+            return seccomp.bpf()
         except seccomp.SeccompUnavailable as exc:
             raise SandboxError(f"{exc} (or set CHASM_SANDBOX_SECCOMP=false)") from exc
+
+    def _seccomp_fd(self) -> int | None:
+        """A descriptor bwrap reads the compiled filter from (None when it is turned off)."""
+        program = self._seccomp()
+        if program is None:
+            return None
         fd = os.memfd_create("chasm-seccomp", os.MFD_CLOEXEC)
         os.write(fd, program)
         os.lseek(fd, 0, os.SEEK_SET)
@@ -397,7 +403,8 @@ class BubblewrapDriver:
         )
         argv = ["/bin/sh", "-c", script, "chasm-exec", pty_path, cwd or "/workspace", exports + command]
         # bwrap loads the filter only into its own child: this launcher loads it before it enters.
-        return seccomp.loader_argv(sys.executable, argv) if self.settings.sandbox_seccomp else argv
+        program = self._seccomp()
+        return argv if program is None else seccomp.loader_argv(sys.executable, program, argv)
 
     async def _process(
         self,

@@ -160,6 +160,6 @@ def bpf() -> bytes:
         return out.read()
 
 
-def loader_argv(python: str, argv: list[str]) -> list[str]:
-    """argv that runs `argv` under the filter (for processes bwrap does not start)."""
-    return [python, "-I", "-S", "-c", LOADER, base64.b64encode(bpf()).decode(), *argv]
+def loader_argv(python: str, program: bytes, argv: list[str]) -> list[str]:
+    """argv that runs `argv` under the filter `program` (for processes bwrap does not start)."""
+    return [python, "-I", "-S", "-c", LOADER, base64.b64encode(program).decode(), *argv]

@@ -69,7 +69,7 @@ async def test_warm_pool_hands_each_sandbox_to_one_session_only(
     assert (await run(admin, with_env["id"], "echo $A"))["output"] == "1\n"
 
     # A crashed server's workspaces are cleaned up at start; live and pooled ones are kept.
-    stray = ephemeral.create(settings, "00000000-0000-0000-0000-000000000000", settings.sandbox_memory_bytes)
+    stray = ephemeral.create(settings, "00000000-0000-0000-0000-000000000000")
     await recover(app.state.sandbox, app.state.sessionmaker)
     assert not stray.exists()
     for sid in [second["id"], *app.state.sandbox.pool.session_ids()]:

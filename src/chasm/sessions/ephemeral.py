@@ -33,11 +33,12 @@ def path(settings: Settings, session_id: str) -> Path:
     return root(settings) / session_id
 
 
-def create(settings: Settings, session_id: str, memory_bytes: int | None) -> Path:
-    """Make the (empty) workspace of a new ephemeral session whose sandbox has this memory limit."""
+def create(settings: Settings, session_id: str, memory_bytes: int | None = None) -> Path:
+    """Make the (empty) workspace of a new ephemeral session whose sandbox has this memory limit
+    (default: `sandbox_memory_bytes`)."""
     target = path(settings, session_id)
     target.mkdir(parents=True, exist_ok=True)
-    size = tmpfs_caps(settings, memory_bytes)[0]
+    size = tmpfs_caps(settings, memory_bytes or settings.sandbox_memory_bytes)[0]
     if os.geteuid() == 0 and size:
         uid = settings.sandbox_host_uid
         options = f"size={size},mode=0755,uid={uid},gid={uid}"

@@ -240,7 +240,7 @@ async def _start_sandbox(
     if ws is not None:
         workdir = await runtime.storage.mount(workspaces.disk_id(ws))
     else:
-        workdir = ephemeral.create(runtime.settings, sid)
+        workdir = ephemeral.create(runtime.settings, sid, limits.memory_bytes)
         if body.github_repo:
             url = repository_url(body.github_repo, runtime.settings.github_base_url)
             try:

@@ -24,6 +24,7 @@ from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession, Workspace
 from chasm.sessions import ephemeral
 from chasm.sessions import repository as repo
+from chasm.sessions.admission import admit
 from chasm.sessions.drivers.base import Limits, NetworkSpec, SandboxInfo, SandboxSpec
 from chasm.sessions.exceptions import (
     InvalidSessionRequest,
@@ -183,6 +184,9 @@ async def _start(
     image = ws.image if ws is not None else body.image
     image_root = _image_root(runtime, image) if image else None
     limits = limits_for(runtime.settings, actor.account.plan)
+    await admit(
+        db, actor, runtime.settings, runtime.admission, limits.memory_bytes, workspace_backed=ws is not None
+    )
     plain = ws is None and not image and not body.github_repo and not body.env and network_spec.mode == "none"
     plain = plain and limits == runtime.pool.limits
     warm = await runtime.pool.take() if plain else None

@@ -84,9 +84,7 @@ async def test_concurrent_creates_get_exactly_the_quota(user: httpx.AsyncClient)
     assert listed["total"] == 2
 
 
-async def test_sessions_per_minute_is_a_429_with_retry_after(
-    user: httpx.AsyncClient, app: FastAPI
-) -> None:
+async def test_sessions_per_minute_is_a_429_with_retry_after(user: httpx.AsyncClient, app: FastAPI) -> None:
     app.state.settings.quota_plans["free"]["live_sessions"] = 10
     for _ in range(4):
         session = await create_session(user)

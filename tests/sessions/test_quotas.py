@@ -129,3 +129,30 @@ async def test_the_instance_administrator_is_unlimited(admin: httpx.AsyncClient)
         await create_session(admin)
     ran = await admin.post("/v1/exec", json={"command": "echo ok"})
     assert ran.status_code == 200, ran.text
+
+
+async def test_disk_total_caps_the_quotas_of_new_workspaces(
+    user: httpx.AsyncClient, admin: httpx.AsyncClient, app: FastAPI
+) -> None:
+    settings = app.state.settings
+    settings.workspace_quota_bytes = 32 * 1024**2
+    settings.quota_plans["free"]["disk_bytes"] = 48 * 1024**2
+    settings.quota_plans["paid"]["disk_bytes"] = 1
+    made: list[tuple[httpx.AsyncClient, str]] = []
+    try:
+        sizes = []
+        for name in ("one", "two"):
+            r = await user.post("/v1/workspaces", json={"session_type": "sandbox", "name": name})
+            assert r.status_code == 201, r.text
+            made.append((user, name))
+            sizes.append(r.json()["quota_bytes"])
+        assert sizes == [32 * 1024**2, 16 * 1024**2]
+        refused = await user.post("/v1/workspaces", json={"session_type": "sandbox", "name": "three"})
+        _refused(refused, 403, "disk_bytes")
+        # The administrator's plan allows 1 byte here; the administrator has no quota.
+        r = await admin.post("/v1/workspaces", json={"session_type": "sandbox", "name": "admins"})
+        assert r.status_code == 201, r.text
+        made.append((admin, "admins"))
+    finally:
+        for owner, name in made:
+            await owner.delete(f"/v1/workspaces/{name}")

@@ -64,9 +64,11 @@ async def me(actor: CurrentActor, db: DbSession) -> MeOut:
 
 
 @router.get("/codex/login-url")
-async def codex_login_url(actor: CurrentActor, db: DbSession, settings: AppSettings) -> CodexLoginUrl:
+async def codex_login_url(
+    actor: CurrentActor, db: DbSession, settings: AppSettings, secret: SecretKey
+) -> CodexLoginUrl:
     """Start a Codex login: the authorize URL, its state and the PKCE verifier."""
-    return await codex.login_url(db, settings, actor)
+    return await codex.login_url(db, settings, secret, actor)
 
 
 @router.get("/codex/callback")
@@ -97,15 +99,18 @@ def _callback_url(request: Request, settings: AppSettings, provider: str) -> str
     return str(request.base_url).rstrip("/") + path
 
 
-async def _login_redirect(request: Request, db: DbSession, settings: AppSettings, provider: str) -> Response:
-    url = await oauth.authorization_url(db, settings, provider, _callback_url(request, settings, provider))
+async def _login_redirect(
+    request: Request, db: DbSession, settings: AppSettings, secret: str, provider: str
+) -> Response:
+    callback = _callback_url(request, settings, provider)
+    url = await oauth.authorization_url(db, settings, secret, provider, callback)
     return RedirectResponse(url, status_code=302)
 
 
 @router.get("/google/login", response_class=RedirectResponse, status_code=302)
-async def google_login(request: Request, db: DbSession, settings: AppSettings) -> Response:
+async def google_login(request: Request, db: DbSession, settings: AppSettings, secret: SecretKey) -> Response:
     """Redirect to Google's consent page."""
-    return await _login_redirect(request, db, settings, "google")
+    return await _login_redirect(request, db, settings, secret, "google")
 
 
 @router.get("/google/callback")
@@ -122,9 +127,9 @@ async def google_callback(
 
 
 @router.get("/github/login", response_class=RedirectResponse, status_code=302)
-async def github_login(request: Request, db: DbSession, settings: AppSettings) -> Response:
+async def github_login(request: Request, db: DbSession, settings: AppSettings, secret: SecretKey) -> Response:
     """Redirect to GitHub's consent page."""
-    return await _login_redirect(request, db, settings, "github")
+    return await _login_redirect(request, db, settings, secret, "github")
 
 
 @router.get("/github/callback")

@@ -41,3 +41,7 @@ class NotAUser(Forbidden):
 
     def __init__(self) -> None:
         super().__init__("This action needs a user's credentials, not a service account's")
+
+
+class RegistrationClosed(Forbidden):
+    code = "registration_closed"

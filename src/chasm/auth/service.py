@@ -11,7 +11,7 @@ from chasm.accounts.service import create_user
 from chasm.audit.service import record, record_apart
 from chasm.auth import repository as repo
 from chasm.auth.actor import Actor
-from chasm.auth.exceptions import InvalidCredentials, InvalidRefreshToken
+from chasm.auth.exceptions import InvalidCredentials, InvalidRefreshToken, RegistrationClosed
 from chasm.auth.schemas import AccountRole, LoginIn, MeOut, Registered, RegisterIn, TokenPair, UserOut
 from chasm.auth.tokens import issue_access_token
 from chasm.config import Settings
@@ -59,9 +59,24 @@ async def issue_pair(
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=settings.access_token_ttl_s)
 
 
+def ensure_registration_open(settings: Settings) -> None:
+    """Self-registration (password or OAuth sign-up) obeys `registration`; 403 unless open."""
+    mode = settings.effective_registration
+    if mode == "open":
+        return
+    if mode == "invite":
+        raise RegistrationClosed(
+            "This server admits new users by invitation only; ask its administrator for an account"
+        )
+    raise RegistrationClosed(
+        "Self-registration is closed on this server; ask its administrator for an account"
+    )
+
+
 async def register(
     session: AsyncSession, settings: Settings, secret_key: str, body: RegisterIn
 ) -> Registered:
+    ensure_registration_open(settings)
     user, _account = await create_user(session, str(body.email), body.password, body.name)
     user.last_login_at = utcnow()
     actor = await user_actor(session, user, "password")

@@ -58,6 +58,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
 # Routers of the platform surface, mounted at the root (their paths start with /v1, /auth, /s).
 PLATFORM_ROUTERS: list[APIRouter] = [
     auth_endpoints.router,
+    auth_endpoints.invites_router,
     accounts_endpoints.router,
     keys_endpoints.router,
     sshkeys_endpoints.router,

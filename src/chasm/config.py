@@ -62,8 +62,8 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = 30 * 24 * 3600
     bootstrap_admin: bool = True
     # Self-registration (password and OAuth sign-up): open | invite | closed. Unset: open when the
-    # server binds a loopback address (`host`), closed otherwise. `invite` admits nobody by
-    # self-registration (invitation codes are not implemented); existing users always log in.
+    # server binds a loopback address (`host`), closed otherwise. `invite`: only with a code from
+    # the instance administrator (/v1/invites); existing users always log in.
     registration: str | None = None
     google_client_id: str | None = None
     google_client_secret: str | None = None

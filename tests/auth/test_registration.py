@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from auth.fake_oauth import FakeProvider
-from auth.idhelpers import PASSWORD, register
+from auth.idhelpers import PASSWORD, client_for, register
 from chasm.config import Settings
 from chasm.kit.db import transaction
 from chasm.models import OAuthState
@@ -96,3 +96,55 @@ async def test_oauth_state_is_stored_hashed_and_the_verifier_not_at_all(
     done = await client.get(f"{back.path}?{back.query}")
     assert done.status_code == 200, done.text
     assert google.token_requests[-1]["code_verifier"]  # the PKCE check passed with it
+
+
+async def test_invite_mode_admits_exactly_the_invited(
+    app: FastAPI, client: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    from chasm.models import Invite
+
+    outsider = await register(client, "outsider@example.com")  # while open
+    async with client_for(app, outsider["access_token"]) as c:
+        refused = await c.post("/v1/invites", json={})
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "instance_admin_required"
+    created = await admin.post("/v1/invites", json={"note": "for dana"})
+    assert created.status_code == 201, created.text
+    code = created.json()["code"]
+    assert code.startswith("inv_")
+
+    app.state.settings.registration = "invite"
+    new = {"email": "dana@example.com", "password": PASSWORD}
+    r = await client.post("/auth/register", json=new)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "registration_closed"
+    assert "invite_code" in r.json()["error"]["message"]
+    r = await client.post("/auth/register", json={**new, "invite_code": "inv_made-up"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "invalid_invite"
+    r = await client.post("/auth/register", json={**new, "invite_code": code})
+    assert r.status_code == 201, r.text
+    again = await client.post(
+        "/auth/register", json={"email": "eve@example.com", "password": PASSWORD, "invite_code": code}
+    )
+    assert again.status_code == 403 and again.json()["error"]["code"] == "invalid_invite"
+    # The refused registration left no user behind; the code is stored only hashed.
+    app.state.settings.registration = "open"
+    await register(client, "eve@example.com")
+    listed = (await admin.get("/v1/invites")).json()
+    assert [(i["note"], i["used_by"] is not None) for i in listed] == [("for dana", True)]
+    assert "code" not in listed[0]
+    async with transaction(app.state.sessionmaker) as db:
+        stored = (await db.execute(select(Invite))).scalars().one()
+    assert code not in stored.code_hash
+    assert (await admin.delete(f"/v1/invites/{listed[0]['id']}")).status_code == 204
+    assert (await admin.get("/v1/invites")).json() == []
+
+
+async def test_closed_refuses_even_an_invitation(
+    app: FastAPI, client: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    code = (await admin.post("/v1/invites", json={})).json()["code"]
+    app.state.settings.registration = "closed"
+    r = await client.post(
+        "/auth/register", json={"email": "x@example.com", "password": PASSWORD, "invite_code": code}
+    )
+    assert r.status_code == 403 and r.json()["error"]["code"] == "registration_closed"

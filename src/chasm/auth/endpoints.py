@@ -7,13 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from chasm.auth import codex, oauth, service
+from chasm.auth import codex, invites, oauth, service
 from chasm.auth.deps import CurrentActor, SecretKey, SessionMaker
 from chasm.auth.ratelimit import login_throttled
 from chasm.auth.schemas import (
     CodexCallbackIn,
     CodexConnected,
     CodexLoginUrl,
+    InviteCreate,
+    InviteCreated,
+    InviteOut,
     LoginIn,
     MeOut,
     RefreshIn,
@@ -143,3 +146,27 @@ async def github_callback(
 ) -> TokenPair:
     """Finish a GitHub login; answers a token pair."""
     return await oauth.complete(db, settings, secret, "github", code, state, error)
+
+
+invites_router = APIRouter(prefix="/v1/invites", tags=["Invites"])
+
+
+@invites_router.post("", status_code=201)
+async def create_invite(
+    body: InviteCreate, actor: CurrentActor, db: DbSession, secret: SecretKey
+) -> InviteCreated:
+    """Create a single-use invitation code (instance administrator only); the code is shown once."""
+    return await invites.create(db, actor, secret, body)
+
+
+@invites_router.get("")
+async def list_invites(actor: CurrentActor, db: DbSession) -> list[InviteOut]:
+    """Every invitation, newest first, without codes (instance administrator only)."""
+    return list(await invites.list_invites(db, actor))
+
+
+@invites_router.delete("/{invite_id}", status_code=204)
+async def revoke_invite(invite_id: str, actor: CurrentActor, db: DbSession) -> Response:
+    """Delete an invitation, used or not (instance administrator only)."""
+    await invites.revoke(db, actor, invite_id)
+    return Response(status_code=204)

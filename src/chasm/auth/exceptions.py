@@ -45,3 +45,14 @@ class NotAUser(Forbidden):
 
 class RegistrationClosed(Forbidden):
     code = "registration_closed"
+
+
+class InvalidInvite(Forbidden):
+    code = "invalid_invite"
+
+
+class InviteNotFound(NotFound):
+    code = "invite_not_found"
+
+    def __init__(self, invite_id: str) -> None:
+        super().__init__(f"Invitation '{invite_id}' not found")

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.accounts.service import create_user
 from chasm.audit.service import record, record_apart
+from chasm.auth import invites
 from chasm.auth import repository as repo
 from chasm.auth.actor import Actor
 from chasm.auth.exceptions import InvalidCredentials, InvalidRefreshToken, RegistrationClosed
@@ -59,14 +60,16 @@ async def issue_pair(
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=settings.access_token_ttl_s)
 
 
-def ensure_registration_open(settings: Settings) -> None:
-    """Self-registration (password or OAuth sign-up) obeys `registration`; 403 unless open."""
+def ensure_registration_open(settings: Settings, *, invite_code: bool = False) -> None:
+    """Self-registration obeys `registration`: 403 when closed, and in `invite` mode unless the
+    caller brings an invitation code (redeemed by `register`). OAuth sign-up brings none."""
     mode = settings.effective_registration
-    if mode == "open":
+    if mode == "open" or (mode == "invite" and invite_code):
         return
     if mode == "invite":
         raise RegistrationClosed(
-            "This server admits new users by invitation only; ask its administrator for an account"
+            "This server admits new users by invitation only: register with the invite_code "
+            "its administrator gave you"
         )
     raise RegistrationClosed(
         "Self-registration is closed on this server; ask its administrator for an account"
@@ -76,8 +79,11 @@ def ensure_registration_open(settings: Settings) -> None:
 async def register(
     session: AsyncSession, settings: Settings, secret_key: str, body: RegisterIn
 ) -> Registered:
-    ensure_registration_open(settings)
+    invited = settings.effective_registration == "invite"
+    ensure_registration_open(settings, invite_code=invited and bool(body.invite_code))
     user, _account = await create_user(session, str(body.email), body.password, body.name)
+    if invited:
+        await invites.redeem(session, secret_key, body.invite_code, user.id)
     user.last_login_at = utcnow()
     actor = await user_actor(session, user, "password")
     record(session, actor, "user.register", "user", user.id, summary=f"registered {user.email}")

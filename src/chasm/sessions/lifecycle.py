@@ -62,7 +62,7 @@ async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
             str(row.id): SandboxInfo(
                 str(row.id),
                 int((row.driver_state or {}).get("pid") or 0),
-                unseal_state(runtime.secret_key, row.driver_state or {}),
+                unseal_state(runtime.settings.secret_key or "", row.driver_state or {}),
             )
             for row in rows
         }
@@ -166,7 +166,6 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
         ),
         terminals=TerminalRegistry(),
         pool=WarmPool(settings, driver),
-        secret_key=app.state.secret_key,
     )
     app.state.sandbox = runtime
     app.state.sandbox_driver = driver

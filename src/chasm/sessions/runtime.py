@@ -29,7 +29,6 @@ class SandboxRuntime:
     terminals: TerminalRegistry
     pool: WarmPool
     admission: Admission = field(default_factory=Admission)  # quota locks and uncommitted starts
-    secret_key: str = ""  # the server secret: seals the sandbox environment in stored driver state
     # Serialises "reuse or start" per workspace so two creates never start two machines.
     workspace_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 

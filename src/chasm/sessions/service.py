@@ -257,7 +257,7 @@ async def _start(
     row.status = "running"
     row.started_at = now
     row.last_activity_at = now
-    row.driver_state = seal_state(runtime.secret_key, {"pid": info.pid, **info.state})
+    row.driver_state = seal_state(runtime.settings.secret_key or "", {"pid": info.pid, **info.state})
     db.add(row)
     await db.flush()
     runtime.leases.touch(sid)

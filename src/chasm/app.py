@@ -31,6 +31,7 @@ from chasm.kit.bodylimit import BodyLimitMiddleware
 from chasm.kit.crypto import configure_password_hashing
 from chasm.kit.db import create_engine, make_sessionmaker, migrate
 from chasm.kit.events import events_lifespan
+from chasm.kit.logredact import install_log_redaction
 from chasm.search import endpoints as search_endpoints
 from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
@@ -57,6 +58,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
 # Routers of the platform surface, mounted at the root (their paths start with /v1, /auth, /s).
 PLATFORM_ROUTERS: list[APIRouter] = [
     auth_endpoints.router,
+    auth_endpoints.invites_router,
     accounts_endpoints.router,
     keys_endpoints.router,
     sshkeys_endpoints.router,
@@ -94,7 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        settings.data_dir.chmod(0o700)  # secret key, database, workspaces: the server's user only
         # One secret for everything keyed by it (JWTs, API keys, session access tokens, stored
         # credentials): the configured one, else the data dir's generated one.
         settings.secret_key = app.state.secret_key = load_or_create_secret(settings)
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    install_log_redaction()
     configure_password_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.started_monotonic = time.monotonic()
     handlers.install(app)

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chasm.accounts.quotas import QuotaExceeded as PlanQuotaExceeded
+from chasm.accounts.quotas import is_instance_admin, quota_for
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
 from chasm.config import Settings
@@ -29,6 +31,7 @@ from chasm.workspaces.exceptions import (
 )
 from chasm.workspaces.names import generate_name, validate_name
 from chasm.workspaces.schemas import SnapshotOut, WorkspaceCreate, WorkspaceOut
+from chasm.workspaces.storage import MIN_QUOTA
 from chasm.workspaces.storage_base import WorkspaceStorage
 
 log = logging.getLogger("chasm.workspaces")
@@ -93,14 +96,29 @@ async def _ensure_name_free(
         raise WorkspaceNameTaken(name)
 
 
-async def _disk_quota(session: AsyncSession, settings: Settings, account_id: uuid.UUID) -> int:
+async def _disk_quota(session: AsyncSession, settings: Settings, actor: Actor) -> int:
+    """The quota of a new workspace: the per-workspace default, within what the account has left
+    of its real storage and of its plan's `disk_bytes` (the sum of its workspaces' quotas)."""
+    account_id = actor.account_id
     used = await repo.account_usage(session, account_id)
     remaining = settings.account_storage_quota_bytes - used
     if remaining <= 0:
         raise QuotaExceeded(
             f"The account's storage quota of {settings.account_storage_quota_bytes} bytes is used up"
         )
-    return min(settings.workspace_quota_bytes, remaining)
+    size = min(settings.workspace_quota_bytes, remaining)
+    plan = quota_for(settings, actor.account.plan)
+    if plan.disk_bytes is not None and not await is_instance_admin(session, actor):
+        left = plan.disk_bytes - await repo.account_allocated(session, account_id)
+        if left < MIN_QUOTA:
+            raise PlanQuotaExceeded(
+                plan,
+                "disk_bytes",
+                plan.disk_bytes,
+                f"The account's workspaces already hold {plan.disk_bytes - left} bytes of disk quota",
+            )
+        size = min(size, left)
+    return size
 
 
 async def _new_workspace(
@@ -122,7 +140,7 @@ async def _new_workspace(
         session_type=session_type,
         image=image,
         template=template,
-        quota_bytes=await _disk_quota(session, settings, actor.account_id),
+        quota_bytes=await _disk_quota(session, settings, actor),
     )
     session.add(ws)
     try:

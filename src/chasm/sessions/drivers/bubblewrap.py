@@ -208,7 +208,9 @@ class BubblewrapDriver:
             log_text = (run_dir / "bwrap.log").read_text(errors="replace").strip()
             raise OSError(f"bwrap did not start: {log_text or 'no output'}")
         await self._start_network(sandbox)
-        (run_dir / "state.json").write_text(json.dumps({"session_id": spec.session_id, **sandbox.state()}))
+        # What stop() needs to clean up after a restart; never the environment (it holds secrets).
+        kept = {k: v for k, v in sandbox.state().items() if k != "env"}
+        (run_dir / "state.json").write_text(json.dumps({"session_id": spec.session_id, **kept}))
 
     def _seccomp(self) -> bytes | None:
         """The compiled filter (None when it is turned off)."""

@@ -93,7 +93,9 @@ async def _actor_from_api_key(request: Request, session: AsyncSession, token: st
     selector = request.headers.get(ACCOUNT_HEADER)
     if selector and not _key_account_matches(account, selector.strip()):
         raise ChasmError(
-            f"This API key is bound to account '{account.name}' and cannot act on '{selector}'",
+            f"This API key is bound to account '{account.name}' and cannot act on '{selector}'; "
+            f"use a key of that account (on the server's host: chasm keys create --account '{selector}' "
+            "--name NAME)",
             status_code=403,
             code="account_mismatch",
         )

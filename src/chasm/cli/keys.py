@@ -78,20 +78,30 @@ def create(
 
 @keys_app.command("list")
 def list_keys(email: str = EMAIL, account: str | None = ACCOUNT) -> None:
-    """List the API keys of an account (never their secrets)."""
+    """List the API keys of every account the user belongs to, or of --account (never secrets)."""
+    from chasm.accounts.service import list_accounts
     from chasm.keys.service import list_keys as service_list
     from chasm.kit.errors import ChasmError
     from chasm.kit.timeutil import iso
 
     async def work(session: Any, _secret: str) -> Any:
-        return await service_list(session, await _actor(session, email, account))
+        actor = await _actor(session, email, account)
+        names = [account] if account else [a.name for a in await list_accounts(session, actor)]
+        found = []
+        for name in names:
+            scoped = await _actor(session, email, name)
+            found += [(scoped.account.name, key) for key in await service_list(session, scoped)]
+        return found
 
     try:
         keys = asyncio.run(_with_session(work))
     except ChasmError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
-    for key in keys:
+    for account_name, key in keys:
         state = "revoked" if key.revoked_at else "active"
         scopes = ",".join(key.scopes) if key.scopes else "*"
-        typer.echo(f"{key.id}  {key.prefix}…  {state:7}  {scopes}  {key.name}  created {iso(key.created_at)}")
+        typer.echo(
+            f"{key.id}  {key.prefix}…  {state:7}  {scopes}  {key.name}  account {account_name}"
+            f"  created {iso(key.created_at)}"
+        )

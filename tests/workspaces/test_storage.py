@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,6 @@ from chasm.config import Settings
 from chasm.workspaces.storage import DiskStorage
 
 pytestmark = pytest.mark.sandbox
-
-
-@pytest.fixture(params=["loop", "directory"])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DiskStorage]:
-    storage = DiskStorage(Settings(data_dir=tmp_path / "data", workspace_storage=request.param))
-    yield storage
-    for disk in (tmp_path / "data" / "workspaces").glob("*"):
-        await storage.delete(disk.name)
 
 
 def _tree(root: Path) -> dict[str, tuple]:

@@ -9,27 +9,18 @@ import os
 import stat
 import subprocess
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from chasm.config import Settings
 from chasm.kit import hostfs
 from chasm.workspaces.importer import clone_into
 from chasm.workspaces.storage import DiskStorage, StorageError
 
 pytestmark = pytest.mark.sandbox
 SECRET = b"TOP-SECRET-HOST-CONTENT"
-
-
-@pytest.fixture(params=["loop", "directory"])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DiskStorage]:
-    storage = DiskStorage(Settings(data_dir=tmp_path / "data", workspace_storage=request.param))
-    yield storage
-    for disk in (tmp_path / "data" / "workspaces").glob("*"):
-        await storage.delete(disk.name)
 
 
 @pytest.fixture
@@ -159,10 +150,13 @@ async def test_snapshot_under_a_swapping_loop_never_reads_host_files(storage: Di
 
     with _swapping(root, "victim", [variants / "file", variants / "link-secret", variants / "link-zero",
                                     fifo_link]) as swaps:
-        refs = [await storage.snapshot("d1") for _ in range(25)]
+        refs = []
+        while len(refs) < 25 or (swaps[0] < 25 and len(refs) < 500):
+            refs.append(await storage.snapshot("d1"))
         for ref in refs[:5]:
-            await storage.restore("d1", ref.ref)
-    assert swaps[0] > 25
+            with contextlib.suppress(StorageError):  # the loop may fight the restore; never escapes
+                await storage.restore("d1", ref.ref)
+    assert swaps[0] >= 25
     assert not _blobs_hold_secret(storage)
     assert max(ref.size_bytes for ref in refs) <= len(b"harmless")
     assert _host_state(host) == before

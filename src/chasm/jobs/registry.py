@@ -30,6 +30,16 @@ BUILTIN_TASK_MODULES: list[str] = [
 ]
 
 
+class JobFailed(Exception):
+    """Raised by a handler whose work ran and failed: the job is failed (no retry), with `result`
+    attached as its result (a command's exit code and output) and `message` as its error."""
+
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.result = result
+
+
 class JobCanceled(Exception):
     """Raised by `JobContext.check_canceled()` once the job's cancellation was requested."""
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.jobs import registry, runtime
 from chasm.jobs import repository as repo
-from chasm.jobs.registry import JobCanceled, JobContext
+from chasm.jobs.registry import JobCanceled, JobContext, JobFailed
 from chasm.jobs.service import JOB_UPDATED, event_payload
 from chasm.kit.db import transaction
 from chasm.kit.events import EventBus
@@ -163,7 +163,11 @@ class Worker:
             return
         outcome, detail = await self._run_handler(job, kind, data)
         now = utcnow()
-        if outcome == "succeeded":
+        if isinstance(detail, JobFailed):
+            await self._finish(
+                job_id, status="failed", result=detail.result, error=detail.message, finished_at=now
+            )
+        elif outcome == "succeeded":
             await self._finish(job_id, status="succeeded", result=detail, error=None, finished_at=now)
         elif outcome == "canceled":
             await self._finish(job_id, status="canceled", error="canceled", finished_at=now)
@@ -176,7 +180,8 @@ class Worker:
             await self._finish(job_id, status="failed", error=detail, finished_at=now)
 
     async def _run_handler(self, job: Job, kind: registry.JobKind, data: Any) -> tuple[str, Any]:
-        """Run the handler: succeeded (result), failed (error), canceled or lost (None)."""
+        """Run the handler: succeeded (result), failed (error, or the handler's JobFailed),
+        canceled or lost (None)."""
 
         async def cancel_requested() -> bool:
             async with self.maker() as session:
@@ -227,6 +232,8 @@ class Worker:
         exc = task.exception()
         if isinstance(exc, JobCanceled):
             return "canceled", None
+        if isinstance(exc, JobFailed):
+            return "failed", exc
         if exc is not None:
             log.warning("job %s (%s) attempt %s failed: %r", job.id, job.kind, job.attempts, exc)
             return "failed", f"{type(exc).__name__}: {exc}"

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.auth.actor import Actor
 from chasm.exec import service as exec_service
-from chasm.exec.schemas import AutoExecIn, ExecIn
-from chasm.jobs.registry import JobContext, job_kind
+from chasm.exec.schemas import AutoExecIn, ExecIn, check_env, check_no_nul
+from chasm.jobs.registry import JobContext, JobFailed, job_kind
 from chasm.kit.db import transaction
 from chasm.models import Account
 from chasm.sessions import service
@@ -41,6 +41,9 @@ class SandboxExecInput(ExecTarget):
     env: dict[str, str] | None = None
     timeout_ms: int | None = Field(default=None, ge=1, le=24 * 3600 * 1000)
 
+    _nul = field_validator("command", "cwd")(check_no_nul)
+    _env = field_validator("env")(check_env)
+
 
 class Step(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -48,10 +51,14 @@ class Step(BaseModel):
     timeout_ms: int | None = Field(default=None, ge=1, le=24 * 3600 * 1000)
     cwd: str | None = None
 
+    _nul = field_validator("command", "cwd")(check_no_nul)
+
 
 class PipelineInput(ExecTarget):
     steps: list[Step] = Field(min_length=1, max_length=100)
     env: dict[str, str] | None = None
+
+    _env = field_validator("env")(check_env)
 
 
 async def _job_actor(db: AsyncSession, ctx: JobContext) -> Actor:
@@ -118,7 +125,11 @@ async def _exec(ctx: JobContext, target: ExecTarget, body: ExecIn) -> dict[str, 
 )
 async def run_sandbox_exec(ctx: JobContext, data: SandboxExecInput) -> dict[str, Any]:
     body = ExecIn(command=data.command, cwd=data.cwd, env=data.env, timeout_ms=data.timeout_ms)
-    return await _exec(ctx, data, body)
+    result = await _exec(ctx, data, body)
+    if result.get("exit_code") != 0:
+        what = "timed out" if result.get("timed_out") else f"exited with {result.get('exit_code')}"
+        raise JobFailed(f"the command {what}", result)
+    return result
 
 
 @job_kind(
@@ -140,10 +151,11 @@ async def run_pipeline(ctx: JobContext, data: PipelineInput) -> dict[str, Any]:
         # Every later step runs in the session the first one used.
         target = PipelineInput(session_id=result["session_id"], steps=data.steps)
         if result.get("exit_code") != 0:
-            return {
+            outcome = {
                 "session_id": result["session_id"],
                 "succeeded": False,
                 "failed_step": index,
                 "steps": results,
             }
+            raise JobFailed(f"step {index} exited with {result.get('exit_code')}", outcome)
     return {"session_id": results[-1]["session_id"], "succeeded": True, "failed_step": None, "steps": results}

@@ -78,9 +78,15 @@ async def auto_exec(db: AsyncSession, actor: Actor, runtime: SandboxRuntime, bod
         image=body.image,
         network=body.network,
     )
-    created = await sessions.create_session(db, actor, runtime, create)
     plain = ExecIn(**body.model_dump(include=set(ExecIn.model_fields)))
-    return await run(db, actor, runtime, created.row, plain)
+    created = await sessions.create_session(db, actor, runtime, create)
+    try:
+        return await run(db, actor, runtime, created.row, plain)
+    except BaseException:
+        # The caller's transaction rolls back the new row: the sandbox must not outlive it.
+        if created.created:
+            await sessions.end_session(runtime, created.row, "error")
+        raise
 
 
 def command_out(entry: BackgroundCommand) -> CommandOut:

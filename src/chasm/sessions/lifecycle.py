@@ -80,12 +80,21 @@ async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
         log.info("marked %d sandbox session(s) terminated after restart", len(gone))
 
 
-async def shutdown(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> None:
-    """No sandbox outlives the server: stop them all and say why."""
+async def shutdown(
+    runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession], *, owner: bool = True
+) -> None:
+    """No sandbox outlives the server: stop them all and say why, then anything without a row
+    (and the mounts of ephemeral workspaces). A `chasm worker` (not the owner of the data dir)
+    stops only the sandboxes it started itself."""
     async with transaction(maker) as db:
         for row in await repo.all_live(db):
+            if not owner and not (await runtime.driver.status(str(row.id))).running:
+                continue  # the server's
             await end_session(runtime, row, "server_restart")
             _audit_end(db, row, "server_restart")
+    if owner:
+        await runtime.driver.reconcile(set())
+        ephemeral.remove_strays(runtime.settings, set())
 
 
 def _audit_end(db: AsyncSession, row: SandboxSession, reason: str) -> None:
@@ -167,15 +176,21 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sandbox = runtime
     app.state.sandbox_driver = driver
     app.state.workspace_storage = storage
-    await recover(runtime, app.state.sessionmaker)
-    reaper = asyncio.create_task(_reaper(runtime, app.state.sessionmaker), name="session-reaper")
+    # Only the server owns the sandboxes of the data dir (it holds its lock): a `chasm worker`
+    # beside it must not end the server's sessions as strays, reap them, or stop them.
+    owner = getattr(app.state, "role", "server") == "server"
+    if owner:
+        await recover(runtime, app.state.sessionmaker)
+        reaper = asyncio.create_task(_reaper(runtime, app.state.sessionmaker), name="session-reaper")
     try:
         yield
     finally:
-        reaper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reaper
+        if owner:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
         await runtime.close()
-        await shutdown(runtime, app.state.sessionmaker)
-        # Disks are loop mounts: leave none behind; mount() brings each back on next use.
-        await storage.unmount_all()
+        await shutdown(runtime, app.state.sessionmaker, owner=owner)
+        if owner:
+            # Disks are loop mounts: leave none behind; mount() brings each back on next use.
+            await storage.unmount_all()

@@ -206,15 +206,19 @@ async def _start(
     info = (
         warm.info if warm else await _start_sandbox(runtime, body, ws, sid, image_root, network_spec, limits)
     )
-    if ws is not None:
-        ws.last_session_id = row.id
-    now = utcnow()
-    row.status = "running"
-    row.started_at = now
-    row.last_activity_at = now
-    row.driver_state = {"pid": info.pid, **info.state}
-    db.add(row)
-    await db.flush()
+    try:
+        if ws is not None:
+            ws.last_session_id = row.id
+        now = utcnow()
+        row.status = "running"
+        row.started_at = now
+        row.last_activity_at = now
+        row.driver_state = {"pid": info.pid, **info.state}
+        db.add(row)
+        await db.flush()
+    except BaseException:
+        await end_session(runtime, row, "error")  # no row, no sandbox
+        raise
     runtime.leases.touch(sid)
     record(
         db,

@@ -193,3 +193,9 @@ class SandboxDriver(Protocol):
         """At server start: re-attach to the sandboxes still alive among `live`, kill strays of dead
         sessions, and return {session_id: reason} for those that are gone."""
         ...
+
+    async def reconcile(self, keep: set[str]) -> list[str]:
+        """Stop every sandbox of this install not in `keep` (attached or not, for instance one
+        whose row was rolled back) and release what it left on the host (mounts, cgroups,
+        runtime files). Returns the ids stopped. Run at start after `recover` and at stop."""
+        ...

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import shlex
@@ -29,7 +30,7 @@ from typing import Any, TypeVar
 from platformdirs import user_cache_path
 
 from chasm.config import Settings
-from chasm.sessions.drivers import agent, files, layout
+from chasm.sessions.drivers import agent, files, layout, mounts
 from chasm.sessions.drivers.base import (
     ExecResult,
     PortUnreachable,
@@ -59,6 +60,7 @@ HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 START_TIMEOUT_S = 10.0
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 T = TypeVar("T")
+log = logging.getLogger("chasm.sessions")
 
 
 class BubblewrapDriver:
@@ -327,11 +329,22 @@ class BubblewrapDriver:
 
     async def _kill_strays(self) -> None:
         """Every sandbox of this install not attached now is a stray of a dead session."""
-        strays: set[str] = set(self.cgroups.existing())
+        await self.reconcile(set(self._sandboxes))
+
+    async def reconcile(self, keep: set[str]) -> list[str]:
+        found: set[str] = set(self._sandboxes) | set(self.cgroups.existing())
         with contextlib.suppress(OSError):
-            strays.update(e.name for e in self.run_root.iterdir() if e.is_dir() and e.name[0] != ".")
-        for session_id in strays - set(self._sandboxes):
+            found.update(e.name for e in self.run_root.iterdir() if e.is_dir() and e.name[0] != ".")
+        strays = sorted(found - keep)
+        for session_id in strays:
+            log.warning("stopping stray sandbox %s (no live session owns it)", session_id)
             await self.stop(session_id)
+        for target in mounts.mounts_under(self.run_root):
+            relative = target.relative_to(self.run_root).parts
+            if relative[0] not in keep:
+                log.warning("unmounting stray sandbox mount %s", target)
+                layout.unmount(target)
+        return strays
 
     # -- commands ------------------------------------------------------------------------
 

@@ -3,8 +3,11 @@ or started twice on one data dir (run: `uv run pytest tests/sessions/test_crash.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +101,70 @@ async def _sandbox_pid(settings: Settings, sid: str) -> int:
             data = state if isinstance(state, dict) else json.loads(state)
             return int(data["pid"])
     raise AssertionError(f"no row for {sid}: {rows}")
+
+
+async def _wait_status(api: Any, url: str, *statuses: str) -> dict[str, Any]:
+    for _ in range(200):
+        body: dict[str, Any] = await json_of(await api.get(url), 200)
+        if body["status"] in statuses:
+            return body
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} stayed {body['status']}")
+
+
+async def _events(api: Any, url: str, **headers: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, event, data) of a whole SSE stream."""
+    text = (await api.get(url, headers=headers, timeout=60)).text
+    events = []
+    for block in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in fields:
+            events.append((fields.get("id", ""), fields["event"], json.loads(fields["data"])))
+    return events
+
+
+async def test_background_commands_survive_a_killed_server(settings: Settings, tmp_path: Path) -> None:
+    """kill -9 the server while commands run: one ends while no server runs, one keeps running;
+    the restarted server lists both with their status, streams the whole output, resumes from an
+    offset, and can still signal the one running."""
+    server = ServerProcess(settings, tmp_path / "server.log")
+    await server.start()
+    async with server.client() as api:
+        session = await json_of(await api.post("/v1/sessions", json={"ephemeral": True}), 201)
+        base = f"/v1/sessions/{session['id']}"
+        script = "echo one; echo err >&2; sleep 1.5; echo two; exit 3"
+        ends = await json_of(await api.post(f"{base}/exec", json={"command": script, "background": True}), 200)
+        runs = await json_of(
+            await api.post(f"{base}/exec", json={"command": "echo start; sleep 60", "background": True}), 200
+        )
+        await asyncio.sleep(0.5)
+    server.kill9()
+    await server.process.wait() if server.process else None
+    await asyncio.sleep(2.0)  # `ends` finishes while no server runs
+
+    restarted = ServerProcess(settings, tmp_path / "server.log")
+    restarted.key = server.key
+    await restarted.start()
+    try:
+        async with restarted.client() as api:
+            listed = {c["id"]: c for c in await json_of(await api.get(f"{base}/commands"), 200)}
+            assert listed[ends["command_id"]]["status"] == "exited"
+            assert listed[ends["command_id"]]["exit_code"] == 3
+            assert listed[runs["command_id"]]["status"] == "running"
+            events = await _events(api, f"{base}/commands/{ends['command_id']}/stream")
+            output = [(event, data["data"]) for _, event, data in events if event != "exit"]
+            assert sorted(output) == sorted([("stdout", "one\n"), ("stderr", "err\n"), ("stdout", "two\n")])
+            assert events[-1][1] == "exit" and events[-1][2]["exit_code"] == 3
+            # Resume after the first event: the rest, nothing twice.
+            resumed = await _events(
+                api, f"{base}/commands/{ends['command_id']}/stream", **{"Last-Event-ID": events[0][0]}
+            )
+            assert [e[2] for e in resumed] == [e[2] for e in events[1:]]
+            killed = await api.post(f"{base}/commands/{runs['command_id']}/kill", json={"signal": "KILL"})
+            assert killed.status_code == 200, killed.text
+            done = await _wait_status(api, f"{base}/commands/{runs['command_id']}", "killed")
+            assert done["exit_code"] == -9
+            tail = await _events(api, f"{base}/commands/{runs['command_id']}/stream")
+            assert tail[0][2]["data"] == "start\n" and tail[-1][1] == "exit"
+    finally:
+        assert await restarted.stop() == 0

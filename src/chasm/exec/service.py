@@ -40,8 +40,7 @@ async def run(
     sessions.mark_active(runtime, row)
     workspace_id = str(row.workspace_id) if row.workspace_id else None
     if body.background:
-        process = await runtime.driver.spawn(sid, body.command, cwd=body.cwd, env=body.env)
-        entry = runtime.commands.add(sid, body.command, process)
+        entry = await runtime.commands.start(runtime.driver, sid, body.command, cwd=body.cwd, env=body.env)
         _audit(db, actor, row, body, {"command_id": entry.id})
         return ExecOut(session_id=sid, workspace_id=workspace_id, command_id=entry.id, pid=entry.pid)
     with runtime.leases.hold(sid, "exec"):  # a running command is a live connection
@@ -121,11 +120,18 @@ async def write_stdin(
     entry = get_command(runtime, row, command_id)
     if entry.ended_at is not None:
         raise InvalidExecRequest(f"command {command_id} has ended", status_code=409, code="command_ended")
+    if not entry.stdin_open:
+        raise InvalidExecRequest(
+            f"the stdin of command {command_id} is closed (eof was sent, or the server restarted "
+            "since the command started)",
+            status_code=409,
+            code="stdin_closed",
+        )
     sessions.mark_active(runtime, row)
     if body.data:
-        await entry.process.write_stdin(body.data.encode())
+        await entry.write_stdin(body.data.encode())
     if body.eof:
-        await entry.process.close_stdin()
+        await entry.close_stdin()
     return command_out(entry)
 
 

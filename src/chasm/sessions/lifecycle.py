@@ -76,6 +76,10 @@ async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
         still_live = {str(row.id) for row in rows if row.status == "running"}
     # Workspaces of ephemeral sessions that died with a crashed server (or of its warm sandboxes).
     ephemeral.remove_strays(runtime.settings, still_live | runtime.pool.session_ids())
+    # Background commands of the re-adopted sessions: listed, streamed and killed as before.
+    runtime.commands.remove_strays(still_live)
+    for sid in sorted(still_live):
+        await runtime.commands.load(runtime.driver, sid)
     if gone:
         log.info("marked %d sandbox session(s) terminated after restart", len(gone))
 
@@ -168,7 +172,10 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
         storage=storage,
         leases=LeaseRegistry(),
         commands=CommandRegistry(
-            settings.data_dir / "sandboxes" / "commands", settings.command_output_max_bytes
+            settings.data_dir / "sandboxes" / "commands",
+            settings.command_output_max_bytes,
+            settings.session_command_output_max_bytes,
+            settings.session_max_background_commands,
         ),
         terminals=TerminalRegistry(),
         pool=WarmPool(settings, driver),

@@ -30,9 +30,10 @@ from typing import Any, TypeVar
 from platformdirs import user_cache_path
 
 from chasm.config import Settings
-from chasm.sessions.drivers import agent, files, layout, mounts
+from chasm.sessions.drivers import agent, cmdlog, files, layout, mounts
 from chasm.sessions.drivers.base import (
     ExecResult,
+    LoggedProcess,
     PortUnreachable,
     SandboxError,
     SandboxFileTooLarge,
@@ -47,6 +48,7 @@ from chasm.sessions.drivers.process import (
     BwrapProcess,
     Command,
     NsenterCommand,
+    PumpedCommand,
     alive,
     kill_tree,
     open_pty,
@@ -507,6 +509,36 @@ class BubblewrapDriver:
         finally:
             os.close(slave)
         return BwrapProcess(await _with_pid(proc), master_fd=master)
+
+    async def spawn_logged(
+        self,
+        session_id: str,
+        command: str,
+        *,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        log_fd: int,
+        cap: int,
+    ) -> LoggedProcess:
+        sandbox = self._get(session_id)
+        merged = {**sandbox.env, **(env or {})}
+        _check_env(merged)
+        if "\0" in command or (cwd and "\0" in cwd):
+            raise SandboxError(
+                "Commands and paths cannot contain NUL bytes", status_code=400, code="bad_request"
+            )
+        if sandbox.agent:
+            return await agent.AgentCommand.start_logged(
+                sandbox.pid, command, cwd or "/workspace", merged, log_fd=log_fd, cap=cap
+            )
+        proc = await self._process(sandbox, command, cwd, env, stdin=True, stderr=True)
+        return PumpedCommand(await _with_pid(proc), cmdlog.Writer(os.dup(log_fd), cap))
+
+    async def attach(self, session_id: str, pid: int) -> LoggedProcess | None:
+        sandbox = self._sandboxes.get(session_id)
+        if sandbox is None or not sandbox.alive or not sandbox.agent:
+            return None
+        return await agent.AgentCommand.attach(sandbox.pid, pid)
 
     # -- files and ports -----------------------------------------------------------------
 

@@ -133,7 +133,9 @@ async def test_background_commands_survive_a_killed_server(settings: Settings, t
         session = await json_of(await api.post("/v1/sessions", json={"ephemeral": True}), 201)
         base = f"/v1/sessions/{session['id']}"
         script = "echo one; echo err >&2; sleep 1.5; echo two; exit 3"
-        ends = await json_of(await api.post(f"{base}/exec", json={"command": script, "background": True}), 200)
+        ends = await json_of(
+            await api.post(f"{base}/exec", json={"command": script, "background": True}), 200
+        )
         runs = await json_of(
             await api.post(f"{base}/exec", json={"command": "echo start; sleep 60", "background": True}), 200
         )

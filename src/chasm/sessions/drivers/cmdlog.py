@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 HEAD = struct.Struct("<BI")
 STREAMS = {ord("o"): "stdout", ord("e"): "stderr"}
+KINDS = {"stdout": "o", "stderr": "e"}
 TRUNCATED = ord("t")
 EXIT = ord("x")
 
@@ -68,12 +69,12 @@ class Writer:
         if len(data) > room:
             data = data[: utf8_cut(data[:room])]
             if data:
-                self._write(frame(stream[0], data))
+                self._write(frame(KINDS[stream], data))
             self.written += len(data)
             self._write(frame("t"))
             self.truncated = True
             return
-        self._write(frame(stream[0], data))
+        self._write(frame(KINDS[stream], data))
         self.written += len(data)
 
     def output(self, stream: str, data: bytes) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ async def _sandbox_pid(settings: Settings, sid: str) -> int:
 
 
 async def _wait_status(api: Any, url: str, *statuses: str) -> dict[str, Any]:
-    for _ in range(200):
+    for _ in range(400):
         body: dict[str, Any] = await json_of(await api.get(url), 200)
         if body["status"] in statuses:
             return body
@@ -168,5 +169,53 @@ async def test_background_commands_survive_a_killed_server(settings: Settings, t
             assert done["exit_code"] == -9
             tail = await _events(api, f"{base}/commands/{runs['command_id']}/stream")
             assert tail[0][2]["data"] == "start\n" and tail[-1][1] == "exit"
+    finally:
+        assert await restarted.stop() == 0
+
+
+async def test_exec_jobs_keep_their_outcome_across_a_killed_server(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """kill -9 the server while two sandbox.exec jobs run: one command ends while no server runs
+    (exit 7), one still runs at the restart. Both jobs get their command's real outcome, not
+    "worker lost"."""
+    server = ServerProcess(settings, tmp_path / "server.log")
+    await server.start()
+    async with server.client() as api:
+        session = await json_of(await api.post("/v1/sessions", json={"ephemeral": True}), 201)
+        base = f"/v1/sessions/{session['id']}"
+        jobs = {}
+        for name, command in (
+            ("ends", "echo begun; sleep 1; echo done; exit 7"),
+            ("runs", "sleep 4; echo late"),
+        ):
+            body = {"kind": "sandbox.exec", "input": {"session_id": session["id"], "command": command}}
+            jobs[name] = (await json_of(await api.post("/v1/jobs", json=body), 201))["id"]
+        for _ in range(200):  # both commands started
+            listed = {c["id"] for c in await json_of(await api.get(f"{base}/commands"), 200)}
+            if {f"job_{uuid.UUID(j).hex}" for j in jobs.values()} <= listed:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"job commands did not start: {listed}")
+    server.kill9()
+    await server.process.wait() if server.process else None
+    await asyncio.sleep(1.5)
+
+    restarted = ServerProcess(settings, tmp_path / "server.log")
+    restarted.key = server.key
+    await restarted.start()
+    try:
+        async with restarted.client() as api:
+            done = {
+                name: await _wait_status(api, f"/v1/jobs/{jid}", "succeeded", "failed")
+                for name, jid in jobs.items()
+            }
+            assert done["ends"]["status"] == "failed", done["ends"]
+            assert done["ends"]["error"] == "the command exited with 7"
+            assert done["ends"]["result"]["exit_code"] == 7
+            assert done["ends"]["result"]["output"] == "begun\ndone\n"
+            assert done["runs"]["status"] == "succeeded", done["runs"]
+            assert done["runs"]["result"]["output"] == "late\n" and done["runs"]["result"]["exit_code"] == 0
     finally:
         assert await restarted.stop() == 0

@@ -226,4 +226,3 @@ def register(group: typer.Typer) -> None:
     """Add `search` and `export` to a `chats` command group."""
     group.command("search")(search)
     group.command("export")(export)
-

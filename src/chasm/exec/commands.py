@@ -357,6 +357,13 @@ class CommandRegistry:
                 if entry.name not in live:
                     shutil.rmtree(entry, ignore_errors=True)
 
+    def find(self, command_id: str) -> BackgroundCommand | None:
+        """The command `command_id` of any session (a job looks for the command it started)."""
+        for commands in self._by_session.values():
+            if command_id in commands:
+                return commands[command_id]
+        return None
+
     def list(self, session_id: str) -> list[BackgroundCommand]:
         return sorted(self._by_session.get(session_id, {}).values(), key=lambda c: c.started_at)
 

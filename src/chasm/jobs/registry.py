@@ -75,6 +75,9 @@ class JobKind:
     description: str
     scope: str | None  # the scope a caller needs to enqueue it over HTTP; None: any principal
     retry_backoff_s: float  # delay before the 2nd attempt; doubles for each further one
+    # Queued again when its worker is lost, whatever its attempts: the handler resumes the work
+    # (a command it started survives the worker, and it finds it again by the job's id).
+    resumable: bool = False
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -90,13 +93,22 @@ def job_kind(
     description: str = "",
     scope: str | None = None,
     retry_backoff_s: float = 2.0,
+    resumable: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register `handler(ctx, input) -> dict` as the job kind `name` (re-registering replaces it)."""
 
     def decorate(handler: Handler) -> Handler:
         doc = description or (handler.__doc__ or "").strip().split("\n")[0]
         _KINDS[name] = JobKind(
-            name, input_model, handler, timeout_s, max(1, max_attempts), doc, scope, retry_backoff_s
+            name,
+            input_model,
+            handler,
+            timeout_s,
+            max(1, max_attempts),
+            doc,
+            scope,
+            retry_backoff_s,
+            resumable,
         )
         return handler
 

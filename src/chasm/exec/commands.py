@@ -147,8 +147,11 @@ class BackgroundCommand:
             elif kind == cmdlog.TRUNCATED:
                 self.output_truncated = True
             elif kind == cmdlog.EXIT:
-                status = int(buffer[position - base : position - base + length] or b"0")
-                self._end(os.waitstatus_to_exitcode(status))
+                try:
+                    code = os.waitstatus_to_exitcode(int(buffer[position - base : position - base + length]))
+                except ValueError:
+                    code = -9
+                self._end(code)
 
     def _end(self, code: int) -> None:
         if self.ended_at is None:
@@ -293,23 +296,19 @@ class CommandRegistry:
         log_path = self._dir(session_id) / f"{command_id}.log"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(log_path, flags, 0o600)
+        entry = BackgroundCommand(
+            id=command_id, session_id=session_id, command=command, pid=0, log_path=log_path, cap_bytes=cap
+        )
         try:
+            entry.save()  # recorded before it runs: a crash right after the start still finds it
             process = await driver.spawn_logged(session_id, command, cwd=cwd, env=env, log_fd=fd, cap=cap)
         except BaseException:
             log_path.unlink(missing_ok=True)
+            entry.meta_path.unlink(missing_ok=True)
             raise
         finally:
             os.close(fd)
-        entry = BackgroundCommand(
-            id=command_id,
-            session_id=session_id,
-            command=command,
-            pid=process.pid,
-            log_path=log_path,
-            cap_bytes=cap,
-            process=process,
-            stdin_open=True,
-        )
+        entry.pid, entry.process, entry.stdin_open = process.pid, process, True
         entry.save()
         self._by_session.setdefault(session_id, {})[command_id] = entry
         entry.watch()

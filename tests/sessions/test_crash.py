@@ -4,6 +4,7 @@ or started twice on one data dir (run: `uv run pytest tests/sessions/test_crash.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import uuid
@@ -30,7 +31,7 @@ def _alive(pid: int) -> bool:
 async def test_a_second_server_on_the_same_data_dir_exits_and_touches_nothing(
     settings: Settings, tmp_path: Path
 ) -> None:
-    first = ServerProcess(settings, tmp_path / "first.log")
+    first = ServerProcess(settings, tmp_path / "first.log", CHASM_SANDBOX_WARM_POOL="2")
     await first.start()
     try:
         async with first.client() as api:
@@ -48,6 +49,11 @@ async def test_a_second_server_on_the_same_data_dir_exits_and_touches_nothing(
             assert (await json_of(ran, 200))["output"] == "alive\n"
     finally:
         assert await first.stop() == 0
+    # A clean stop leaves no sandbox and no mount (ephemeral workspaces, warm pool, staging).
+    assert not mounts_under(settings.data_dir)
+    install = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:12]
+    assert not mounts_under(Path(f"/run/chasm-{install}"))
+    assert not list((settings.data_dir / "sandboxes" / "ephemeral").glob("*"))
 
 
 async def test_a_stray_sandbox_of_a_killed_server_is_cleaned_at_start(

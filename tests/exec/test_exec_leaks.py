@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +82,23 @@ async def test_a_clean_stop_leaves_no_sandbox_and_no_mount(
         await driver.start(SandboxSpec(session_id=sid, workspace_dir=workdir))
         assert mounts_under(other.state.settings.data_dir) or mounts_under(driver.run_root)
     assert _leftovers(other) == {"attached": [], "cgroups": [], "run_dirs": [], "mounts": []}
+
+
+async def test_a_failing_sandbox_exec_job_ends_its_sandbox(
+    app: FastAPI, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise SandboxError("the command could not start")
+
+    monkeypatch.setattr(app.state.sandbox.commands, "start", broken)
+    created = await admin.post(
+        "/v1/jobs", json={"kind": "sandbox.exec", "input": {"ephemeral": True, "command": "true"}}
+    )
+    assert created.status_code == 201, created.text
+    for _ in range(200):
+        job = (await admin.get(f"/v1/jobs/{created.json()['id']}")).json()
+        if job["status"] not in ("queued", "running"):
+            break
+        await asyncio.sleep(0.05)
+    assert job["status"] == "failed" and "could not start" in job["error"], job
+    assert _leftovers(app) == {"attached": [], "cgroups": [], "run_dirs": [], "mounts": []}

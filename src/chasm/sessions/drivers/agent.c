@@ -134,7 +134,7 @@ static void limit(int resource, rlim_t value) {
 
 static size_t utf8_cut(const unsigned char *data, size_t len) {
     /* Length of the longest prefix of data that does not end inside a UTF-8 sequence
-     * (commands.py _utf8_cut). */
+     * (cmdlog.py utf8_cut). */
     for (size_t back = 1; back <= 4 && back <= len; back++) {
         unsigned char byte = data[len - back];
         if ((byte & 0xC0) == 0x80)

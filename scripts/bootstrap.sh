@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything Chasm needs on this machine, idempotently: Debian packages (when root;
-# gcc and libc6-dev build the static in-sandbox agent from its C source),
+# gcc and libc6-dev build the static in-sandbox agent from its C source, libseccomp2 compiles
+# the sandboxes' seccomp filter),
 # uv, and the locked Python environment in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(bubblewrap slirp4netns passt chromium git gcc libc6-dev)
+DEBIAN_PACKAGES=(bubblewrap libseccomp2 slirp4netns passt chromium git gcc libc6-dev)
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   missing=()
   for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -1,4 +1,5 @@
-"""Scope enforcement, table-driven from the routes themselves: it covers every /v1 route any domain adds.
+"""Scope enforcement, table-driven from the routes themselves: it covers every /v1 route any domain
+adds, and every route of the chat surface (/api and /api/v1) too.
 
 1. Every HTTP route under /v1 authenticates: its dependency tree contains `get_actor` (directly,
    through `CurrentActor`, or through `require_scope(...)`).
@@ -7,8 +8,13 @@
    before it validates path, query and body values, so the scope check always comes first (the one
    thing parsed earlier is the raw JSON body, which is why the probe sends `{}`).
 
+3. Every chat route (both prefixes) declares a scope through `require_chat_scope(X)` (the
+   `ChatReader`, `ChatWriter`, `HarvestRunner`, `SettingsWriter`, `SystemAdmin` aliases), so a new
+   chat route without one fails here, and answers a key without it 403 in the chat envelope.
+
 WebSocket routes under /v1 are not in this table: they authenticate in the handler, before accepting
-the connection (browsers cannot send an Authorization header on a WebSocket).
+the connection (browsers cannot send an Authorization header on a WebSocket). The chat surface has
+no WebSocket route; a test says so, so that one added later is brought into this table.
 """
 
 from __future__ import annotations
@@ -20,14 +26,19 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 
 from auth.idhelpers import client_for, make_key
-from chasm.auth.deps import get_actor, require_scope
-from chasm.auth.scopes import SCOPES
+from chasm.auth.deps import get_actor, get_chat_actor, require_chat_scope, require_scope
+from chasm.auth.scopes import CHAT_SCOPES, SCOPES
 
 # (method, path) of /v1 routes that are public on purpose, each with the reason next to it.
 PUBLIC_V1_ROUTES: set[tuple[str, str]] = set()
+# The same for the chat surface.
+PUBLIC_CHAT_ROUTES: set[tuple[str, str]] = {
+    ("GET", "/api/health"),  # liveness probe: status, version, uptime only
+    ("GET", "/api/v1/health"),
+}
 
 
 def _calls(dependant: Any) -> Iterator[Any]:
@@ -36,13 +47,21 @@ def _calls(dependant: Any) -> Iterator[Any]:
         yield from _calls(dep)
 
 
-def v1_routes(app: FastAPI) -> Iterator[tuple[str, str, list[Any]]]:
+def routes_under(app: FastAPI, prefix: str) -> Iterator[tuple[str, str, list[Any]]]:
     for ctx in iter_route_contexts(app.routes):
-        if not isinstance(ctx.original_route, APIRoute) or not str(ctx.path).startswith("/v1"):
+        if not isinstance(ctx.original_route, APIRoute) or not str(ctx.path).startswith(prefix):
             continue
         for method in sorted(ctx.methods or ()):
             if method != "HEAD":
                 yield method, str(ctx.path), list(_calls(ctx.dependant))
+
+
+def v1_routes(app: FastAPI) -> Iterator[tuple[str, str, list[Any]]]:
+    return routes_under(app, "/v1")
+
+
+def chat_routes(app: FastAPI) -> Iterator[tuple[str, str, list[Any]]]:
+    return routes_under(app, "/api/")
 
 
 def required_scopes(calls: list[Any]) -> set[str]:
@@ -51,6 +70,10 @@ def required_scopes(calls: list[Any]) -> set[str]:
 
 def dummy_path(path: str) -> str:
     return re.sub(r"\{[^}]+\}", lambda _m: str(uuid.uuid4()), path)
+
+
+def other_scope(needed: set[str], pool: tuple[str, ...]) -> str:
+    return next(s for s in pool if s not in needed)
 
 
 async def test_every_v1_route_authenticates(app: FastAPI) -> None:
@@ -102,3 +125,80 @@ async def test_scope_is_checked_before_the_body_is_validated(app: FastAPI, admin
         r = await c.post("/v1/keys", content=b"{", headers={"Content-Type": "application/json"})
         assert r.status_code == 400
         assert r.json()["error"]["code"] == "invalid_json"
+
+
+async def test_every_chat_route_declares_a_scope(app: FastAPI) -> None:
+    routes = list(chat_routes(app))
+    paths = {path for _, path, _ in routes}
+    assert {"/api/sessions", "/api/v1/sessions", "/api/v1/harvest/upload", "/api/settings"} <= paths
+    offenders = [
+        f"{method} {path}"
+        for method, path, calls in routes
+        if (method, path) not in PUBLIC_CHAT_ROUTES
+        and (get_chat_actor not in calls or not any(isinstance(c, require_chat_scope) for c in calls))
+    ]
+    assert offenders == [], f"chat routes without require_chat_scope: {offenders}"
+    assert {s for _, _, calls in routes for s in required_scopes(calls)} == set(CHAT_SCOPES)
+
+
+async def test_chat_surface_has_no_unchecked_websocket(app: FastAPI) -> None:
+    sockets = [
+        str(ctx.path)
+        for ctx in iter_route_contexts(app.routes)
+        if isinstance(ctx.original_route, APIWebSocketRoute) and str(ctx.path).startswith(("/api", "/ws"))
+    ]
+    assert sockets == [], "a chat WebSocket route must authenticate and check a scope; add it here"
+
+
+async def test_every_chat_route_refuses_a_key_without_its_scope(
+    app: FastAPI, admin: httpx.AsyncClient
+) -> None:
+    keys: dict[str, str] = {}
+    checked = 0
+    failures = []
+    for method, path, calls in chat_routes(app):
+        needed = required_scopes(calls)
+        if not needed:
+            continue
+        other = other_scope(needed, CHAT_SCOPES)
+        if other not in keys:
+            keys[other] = await make_key(admin, f"only {other}", scopes=[other])
+        async with client_for(app, keys[other]) as c:
+            body = {} if method in ("POST", "PUT", "PATCH") else None
+            r = await c.request(method, dummy_path(path), json=body)
+        checked += 1
+        expected = {
+            "code": "INSUFFICIENT_SCOPE",
+            "message": f"This key lacks the '{sorted(needed)[0]}' scope",
+        }
+        if r.status_code != 403 or r.json() != {"success": False, "error": expected}:
+            failures.append(
+                f"{method} {path} needs {sorted(needed)}; key with {other} got {r.status_code} {r.text[:200]}"
+            )
+    assert failures == []
+    assert checked >= 60  # about 30 routes, on both prefixes
+
+
+async def test_a_read_only_key_cannot_change_the_library(app: FastAPI, admin: httpx.AsyncClient) -> None:
+    """The issue's case: a `sessions.read` key (a platform scope) wrote through the chat surface."""
+    created = await admin.post("/api/v1/sessions", json={"title": "kept", "provider": "manual"})
+    assert created.status_code == 201, created.text
+    chat_id = created.json()["id"] if "id" in created.json() else created.json()["data"]["id"]
+    reader = await make_key(admin, "platform reader", scopes=["sessions.read"])
+    chats_reader = await make_key(admin, "chat reader", scopes=["chats.read"])
+    async with client_for(app, reader) as c:
+        for method, path in (
+            ("DELETE", f"/api/v1/sessions/{chat_id}"),
+            ("PUT", f"/api/sessions/{chat_id}"),
+            ("POST", f"/api/v1/sessions/{chat_id}/archive"),
+            ("POST", "/api/v1/system/vacuum"),
+            ("PUT", "/api/settings"),
+            ("POST", "/api/v1/harvest"),
+            ("GET", f"/api/v1/sessions/{chat_id}"),
+        ):
+            r = await c.request(method, path, json={} if method != "GET" and method != "DELETE" else None)
+            assert r.status_code == 403, (method, path, r.text)
+    async with client_for(app, chats_reader) as c:
+        assert (await c.get(f"/api/v1/sessions/{chat_id}")).status_code == 200
+        assert (await c.delete(f"/api/v1/sessions/{chat_id}")).status_code == 403
+    assert (await admin.get(f"/api/v1/sessions/{chat_id}")).status_code == 200

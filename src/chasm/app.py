@@ -31,11 +31,14 @@ from chasm.kit.bodylimit import BodyLimitMiddleware
 from chasm.kit.crypto import configure_password_hashing
 from chasm.kit.db import create_engine, make_sessionmaker, migrate
 from chasm.kit.events import events_lifespan
+from chasm.kit.logredact import install_log_redaction
 from chasm.search import endpoints as search_endpoints
 from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
+from chasm.sessions.access import quiet_refused_handshakes
 from chasm.sessions.lifecycle import sandbox_lifespan
 from chasm.sshkeys import endpoints as sshkeys_endpoints
+from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
 from chasm.system.secret import load_or_create_secret
@@ -55,6 +58,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
 # Routers of the platform surface, mounted at the root (their paths start with /v1, /auth, /s).
 PLATFORM_ROUTERS: list[APIRouter] = [
     auth_endpoints.router,
+    auth_endpoints.invites_router,
     accounts_endpoints.router,
     keys_endpoints.router,
     sshkeys_endpoints.router,
@@ -106,8 +110,11 @@ def create_app(settings: Settings | None = None, *, role: str = "server") -> Fas
 
     @asynccontextmanager
     async def _running(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        app.state.secret_key = load_or_create_secret(settings)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        settings.data_dir.chmod(0o700)  # secret key, database, workspaces: the server's user only
+        # One secret for everything keyed by it (JWTs, API keys, session access tokens, stored
+        # credentials): the configured one, else the data dir's generated one.
+        settings.secret_key = app.state.secret_key = load_or_create_secret(settings)
         engine = create_engine(settings.effective_database_url, settings.database_schema)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
@@ -133,16 +140,20 @@ def create_app(settings: Settings | None = None, *, role: str = "server") -> Fas
         description="Self-hosted platform for AI agents and chat session manager.",
         lifespan=lifespan,
         openapi_url="/api-docs/openapi.json",
-        docs_url="/swagger-ui",
+        docs_url=None,  # served by chasm.system.docs_ui, from installed assets
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.role = role
+    install_log_redaction()
     configure_password_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.started_monotonic = time.monotonic()
     handlers.install(app)
+    docs_ui.install(app)
+    quiet_refused_handshakes()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SubdomainGateway, base_domain=settings.base_domain)
+    app.add_middleware(handlers.UnexpectedErrorMiddleware)  # last added: outermost
     for router in PLATFORM_ROUTERS:
         app.include_router(router)
     for router in CHAT_ROUTERS:

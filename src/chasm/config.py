@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from functools import lru_cache
@@ -15,6 +16,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 def default_data_dir() -> Path:
     return Path(user_data_dir("chasm", appauthor=False))
+
+
+def host_is_loopback(host: str) -> bool:
+    """Whether a bind address reaches only this machine (127.0.0.0/8, ::1, localhost)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class _TomlSource(PydanticBaseSettingsSource):
@@ -52,6 +61,10 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
     bootstrap_admin: bool = True
+    # Self-registration (password and OAuth sign-up): open | invite | closed. Unset: open when the
+    # server binds a loopback address (`host`), closed otherwise. `invite`: only with a code from
+    # the instance administrator (/v1/invites); existing users always log in.
+    registration: str | None = None
     google_client_id: str | None = None
     google_client_secret: str | None = None
     google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -114,18 +127,45 @@ class Settings(BaseSettings):
     #   pids = 128
     #   cpu_quota = 0.5
     sandbox_plan_limits: dict[str, dict[str, float]] = {}
-    sandbox_tmp_bytes: int = 256 * 1024**2  # size of the private /tmp (tmpfs, charged to the memory limit)
+    # Caps of the memory-backed filesystems (tmpfs, charged to the memory limit). Scaled down
+    # together for a sandbox whose memory limit they would take more than 3/4 of (sessions/limits.py).
+    sandbox_tmp_bytes: int = 128 * 1024**2  # the private /tmp
+    sandbox_shm_bytes: int = 64 * 1024**2  # the private /dev/shm
+    # Quotas per account plan (accounts/quotas.py): these defaults, overridden field by field by
+    # `quota_plans[plan]`; a field set to null is unlimited. The instance administrator has none.
+    #   live_sessions: sessions creating or running at once; sessions_per_minute: starts in the
+    #   last 60 s; memory_bytes: sum of the memory limits of live sessions; disk_bytes: sum of the
+    #   quotas of the account's workspaces; ephemeral_only: no workspace-backed sessions.
+    quota_live_sessions: int | None = 10
+    quota_sessions_per_minute: int | None = 20
+    quota_memory_bytes: int | None = 8 * 1024**3
+    quota_disk_bytes: int | None = 50 * 1024**3
+    quota_ephemeral_only: bool = False
+    quota_plans: dict[str, dict[str, int | bool | None]] = {
+        # Spec's free plan: ephemeral sessions only, one at a time. New accounts start here.
+        "free": {
+            "live_sessions": 1,
+            "sessions_per_minute": 5,
+            "memory_bytes": 512 * 1024**2,
+            "disk_bytes": 1024**3,
+            "ephemeral_only": True,
+        },
+    }
     sandbox_proxy_port: int = 3128  # port of the proxy relay inside sandboxes with network.mode=proxy
     sandbox_warm_pool: int = 2  # sandboxes started ahead for plain ephemeral sessions (0: none)
-    sandbox_ephemeral_workspace_bytes: int = 256 * 1024**2  # cap of an ephemeral /workspace (tmpfs)
+    sandbox_ephemeral_workspace_bytes: int = 192 * 1024**2  # cap of an ephemeral /workspace (tmpfs)
     sandbox_agent: bool = True  # commands through an agent as pid 1 (built with cc), else nsenter
+    sandbox_seccomp: bool = True  # the seccomp denylist of sessions/drivers/seccomp.py
     sandbox_run_dir: Path | None = None  # per-sandbox runtime files; default /run/chasm-<install> as root
     workspace_storage: str = "auto"  # auto | loop | directory
 
     # Chat surface
+    # True: even loopback callers need a token. Otherwise anonymous loopback callers of a
+    # loopback-bound server act as the local owner (never through a proxy: see docs/api.md).
     chat_requires_auth: bool | None = None
     harvest_home: Path | None = None  # home folder the harvest sources look under (default: the user's)
     harvest_workers: int = 1  # parser processes for large harvests (1: parse in a thread)
+    harvest_upload_max_bytes: int = 1024**3  # bytes one upload may unpack to (archives included)
 
     @property
     def effective_database_url(self) -> str:
@@ -135,6 +175,14 @@ class Settings(BaseSettings):
         if url.startswith("sqlite:///"):
             url = "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
         return url
+
+    @property
+    def effective_registration(self) -> str:
+        """`registration`, or its default for the bind address (open only on loopback)."""
+        if self.registration:
+            mode = self.registration.strip().lower()
+            return mode if mode in ("open", "invite", "closed") else "closed"
+        return "open" if host_is_loopback(self.host) else "closed"
 
     @property
     def is_sqlite(self) -> bool:

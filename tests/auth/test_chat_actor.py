@@ -88,3 +88,33 @@ async def test_chat_requires_auth_setting_closes_loopback_too(settings: Settings
     async for application in _started(settings.model_copy(update={"chat_requires_auth": True})):
         async with _local(application) as c:
             assert (await c.get("/api/whoami")).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"X-Forwarded-For": "198.51.100.4"},
+        {"Forwarded": "for=198.51.100.4;proto=https"},
+        {"X-Real-IP": "198.51.100.4"},
+    ],
+)
+async def test_a_proxied_loopback_request_needs_a_token(chat_app: FastAPI, header: dict[str, str]) -> None:
+    """A reverse proxy on the same machine connects from 127.0.0.1 whoever its client is."""
+    async with _local(chat_app) as c:
+        r = await c.get("/api/whoami", headers=header)
+        assert r.status_code == 401
+        assert r.json()["error"]["code"] == "UNAUTHORIZED"
+        key = chat_app.state.bootstrap_key
+        r = await c.get("/api/whoami", headers={**header, "Authorization": f"Bearer {key}"})
+        assert r.status_code == 200
+
+
+async def test_loopback_is_not_trusted_when_bound_to_every_interface(settings: Settings) -> None:
+    async for application in _started(settings.model_copy(update={"host": "0.0.0.0"})):
+        async with _local(application) as c:
+            assert (await c.get("/api/whoami")).status_code == 401
+
+
+async def test_the_loopback_owner_is_the_instance_admin(chat_app: FastAPI) -> None:
+    async with _local(chat_app) as c:
+        assert (await c.post("/api/v1/system/cache/clear")).status_code == 200

@@ -79,3 +79,4 @@ def test_bubblewrap_is_required_for_the_bubblewrap_driver(
     assert checks["bubblewrap"]["required"] is True
     assert checks["user namespaces"]["required"] is True
     assert checks["bubblewrap"]["fix"] == "apt-get install -y bubblewrap"
+    assert checks["seccomp"]["required"] is True and checks["seccomp"]["status"] == "ok"

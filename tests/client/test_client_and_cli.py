@@ -53,8 +53,10 @@ async def test_cli_sandbox_commands(admin: httpx.AsyncClient, live: LiveServer, 
     created = await asyncio.to_thread(invoke, "create")
     assert created.exit_code == 0, created.output
     sid = created.stdout.strip().splitlines()[0]
-    ran = await asyncio.to_thread(invoke, "exec", sid, "echo", "from-cli;", "exit", "3")
+    ran = await asyncio.to_thread(invoke, "exec", "--shell", sid, "echo", "from-cli;", "exit", "3")
     assert ran.exit_code == 3 and "from-cli" in ran.stdout
+    argv = await asyncio.to_thread(invoke, "exec", sid, "--", "printf", "[%s]", "two words", "$HOME;", "-n")
+    assert argv.exit_code == 0 and argv.stdout == "[two words][$HOME;][-n]", argv.output
     local = tmp_path / "up.txt"
     local.write_text("uploaded")
     assert (await asyncio.to_thread(invoke, "upload", sid, str(local))).exit_code == 0

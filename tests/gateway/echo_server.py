@@ -7,6 +7,7 @@ import json
 import struct
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 MAGIC = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -40,6 +41,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(reply)))
         self.send_header("X-Upstream", "echo")
+        query = parse_qs(urlsplit(self.path).query)
+        for cookie in query.get("set_cookie", []):  # headers the tests want the app to send
+            self.send_header("Set-Cookie", cookie)
+        for header in query.get("header", []):
+            self.send_header(*header.split(":", 1))
         self.end_headers()
         self.wfile.write(reply)
 

@@ -27,7 +27,14 @@ class Record(BaseModel):
     sleep_s: float = 0.0
 
 
-@job_kind("test.flaky", Label, max_attempts=3, retry_backoff_s=0.05, description="Fails twice, then succeeds")
+@job_kind(
+    "test.flaky",
+    Label,
+    scope="sessions.write",
+    max_attempts=3,
+    retry_backoff_s=0.05,
+    description="Fails twice, then succeeds",
+)
 async def flaky(ctx: JobContext, data: Label) -> dict[str, Any]:
     flaky_calls[data.label] += 1
     if ctx.attempt < 3:
@@ -35,18 +42,18 @@ async def flaky(ctx: JobContext, data: Label) -> dict[str, Any]:
     return {"label": data.label, "attempt": ctx.attempt}
 
 
-@job_kind("test.broken", Label, max_attempts=2, retry_backoff_s=0.05)
+@job_kind("test.broken", Label, scope="sessions.write", max_attempts=2, retry_backoff_s=0.05)
 async def broken(ctx: JobContext, data: Label) -> dict[str, Any]:
     raise ValueError(f"{data.label} is broken")
 
 
-@job_kind("test.sleep", Sleep, max_attempts=1, timeout_s=1)
+@job_kind("test.sleep", Sleep, scope="sessions.read", max_attempts=1, timeout_s=1)
 async def sleep(ctx: JobContext, data: Sleep) -> dict[str, Any]:
     await asyncio.sleep(data.seconds)
     return {"slept": data.seconds}
 
 
-@job_kind("test.record", Record, max_attempts=1)
+@job_kind("test.record", Record, scope="sessions.write", max_attempts=1)
 async def record_run(ctx: JobContext, data: Record) -> dict[str, Any]:
     """Appends '<job id> <pid>' to a file: the multi-process test counts the runs."""
     if data.sleep_s:
@@ -56,7 +63,7 @@ async def record_run(ctx: JobContext, data: Record) -> dict[str, Any]:
     return {"pid": os.getpid()}
 
 
-@job_kind("test.wait", Sleep, max_attempts=1, timeout_s=60)
+@job_kind("test.wait", Sleep, scope="sessions.write", max_attempts=1, timeout_s=60)
 async def wait(ctx: JobContext, data: Sleep) -> dict[str, Any]:
     await asyncio.sleep(data.seconds)
     return {"slept": data.seconds}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import httpx
@@ -106,3 +107,41 @@ async def test_pty_refuses_strangers(
         async with connect(base + "?mode=bogus", additional_headers=_auth(admin)):
             pass
     assert bad_mode.value.response.status_code == 400
+
+
+async def test_malformed_sizes_never_break_the_terminal(
+    admin: httpx.AsyncClient, sandbox: dict[str, Any], live: LiveServer
+) -> None:
+    url = f"{live.ws_url}/v1/sessions/{sandbox['id']}/pty?mode=agent&cols=%C2%B2&rows=%C2%B3"
+    async with connect(url, additional_headers=_auth(admin)) as ws:  # cols=²: the defaults apply
+        await ws.send("stty size\n")
+        await _read_until(ws, "24 80")
+        for frame in (
+            '{"type": "resize", "cols": Infinity, "rows": 10}',
+            '{"type": "resize", "cols": NaN, "rows": 10}',
+            '{"type": "resize", "cols": 1e400, "rows": 1e400}',
+            '{"type": "resize", "cols": "wide", "rows": 10}',
+            '{"type": "resize", "cols": ' + "[" * 5000 + "]" * 5000 + ', "rows": 1}',
+            "{" * 100_000,
+        ):
+            await ws.send(frame)
+        await ws.send("\nstty size; echo still-$((6*7))\n")
+        seen = await _read_until(ws, "still-42")
+        assert "24 80" in seen
+
+
+async def test_refused_handshakes_log_no_error(live: LiveServer) -> None:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("uvicorn")  # uvicorn's loggers do not propagate to the root
+    logger.addHandler(handler)
+    try:
+        for _ in range(3):
+            with pytest.raises(InvalidStatus):
+                async with connect(f"{live.ws_url}/v1/sessions/nope/pty"):
+                    pass
+        await asyncio.sleep(0.1)
+    finally:
+        logger.removeHandler(handler)
+    assert not [r.getMessage() for r in records if r.levelno >= logging.ERROR]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import httpx
 
 
@@ -31,6 +33,13 @@ async def test_openapi_and_swagger_are_served(client: httpx.AsyncClient) -> None
     r = await client.get("/swagger-ui")
     assert r.status_code == 200
     assert "swagger" in r.text.lower()
+    # Every asset the page loads is served here (it works offline): nothing from another host.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', r.text) + re.findall(r"url: '([^']+)'", r.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        got = await client.get(asset)
+        assert got.status_code == 200, asset
+    assert "SwaggerUIBundle" in (await client.get("/swagger-ui/assets/swagger-ui-bundle.js")).text
 
 
 async def test_oversized_body_is_413(client: httpx.AsyncClient, app) -> None:  # type: ignore[no-untyped-def]
@@ -38,3 +47,69 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient, app) -> None:  #
     r = await client.post("/api/health", content=b"x" * (limit + 1))
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_oversized_chunked_body_is_413(admin: httpx.AsyncClient, app) -> None:  # type: ignore[no-untyped-def]
+    limit = app.state.settings.max_body_bytes
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(limit // (1024 * 1024) + 2):
+            yield b"[" + b"1," * (512 * 1024 - 1)
+
+    r = await admin.post("/v1/jobs", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_lone_surrogates_are_refused_as_invalid_json(admin: httpx.AsyncClient) -> None:
+    for path, body in (
+        ("/v1/sessions", b'{"ephemeral": true, "env": {"A": "x\\ud800"}}'),
+        ("/v1/jobs", b'{"kind": "sandbox.exec", "input": {"command": ["echo", "\\udfff"]}}'),
+        ("/api/v1/settings", b'{"settings": {"ui": {"theme": ["\\uD800"]}}}'),
+    ):
+        r = await admin.request(
+            "PUT" if "settings" in path else "POST",
+            path,
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code == 400, (path, r.text)
+        code = r.json()["error"]["code"]
+        assert code.lower() == "invalid_json", r.text
+    body = '{"name": "emoji-\\ud83d\\ude00"}'
+    paired = await admin.post("/v1/workspaces", content=body, headers={"content-type": "application/json"})
+    assert paired.status_code != 400 or paired.json()["error"]["code"] != "invalid_json"
+
+
+async def test_huge_offsets_are_refused_not_500(admin: httpx.AsyncClient) -> None:
+    huge = 2**63
+    for path in (
+        f"/v1/sessions?offset={huge}",
+        f"/v1/workspaces?offset={huge}",
+        f"/v1/jobs?offset={huge}",
+        f"/api/v1/sessions?offset={huge}",
+        f"/api/v1/search?q=hello&offset={230_000_000_000_000_000}",
+        f"/api/search?q=hello&offset={10_001}",
+    ):
+        r = await admin.get(path)
+        assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
+    assert (await admin.get("/api/v1/search?q=hello&offset=10000")).status_code == 200
+
+
+async def test_invalid_proxy_urls_are_refused(admin: httpx.AsyncClient) -> None:
+    for url in ("notaurl", "ftp://x:1", "http://x:99999", "http://x:port", "http://", "http://h:8080/p?q=1"):
+        network = {"mode": "proxy", "proxy": {"url": url}}
+        for path, body in (
+            ("/v1/sessions", {"ephemeral": True, "network": network}),
+            ("/v1/exec", {"command": "true", "network": network}),
+        ):
+            r = await admin.post(path, json=body)
+            assert r.status_code == 422, (url, path, r.status_code, r.text)
+            assert "proxy" in r.json()["error"]["message"], r.text
+
+
+async def test_405_lists_every_allowed_method(admin: httpx.AsyncClient) -> None:
+    r = await admin.put("/v1/workspaces")
+    assert r.status_code == 405
+    assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST"}
+    assert r.json()["error"]["code"] == "method_not_allowed"

@@ -189,3 +189,13 @@ def test_uuid_names_are_refused() -> None:
 
     with pytest.raises(BadRequest):
         validate_name(str(uuid.uuid4()))
+
+
+async def test_create_refuses_what_no_session_could_start_on(admin: httpx.AsyncClient) -> None:
+    browser = await admin.post("/v1/workspaces", json={"session_type": "browser", "name": "web"})
+    assert browser.status_code == 400
+    assert browser.json()["error"]["code"] == "unsupported_session_type"
+    unknown = await admin.post("/v1/workspaces", json={"session_type": "sandbox", "image": "no-such-image"})
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["code"] == "unknown_image"
+    assert (await admin.get("/v1/workspaces")).json() == []  # nothing half-made

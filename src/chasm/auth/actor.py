@@ -18,6 +18,9 @@ class Actor:
     via: str = "jwt"  # jwt | api_key | loopback
     api_key_id: uuid.UUID | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    # An administrator of the installation: may read the server's own files (host-side harvest,
+    # harvest roots, server paths) and run server upkeep. Independent of the account role.
+    instance_admin: bool = False
 
     @property
     def account_id(self) -> uuid.UUID:

@@ -14,14 +14,14 @@ from chasm.audit.service import record
 from chasm.auth import repository as repo
 from chasm.auth.actor import Actor
 from chasm.auth.exceptions import NotAUser, OAuthFailed, OAuthUpstreamError
-from chasm.auth.oauth import STATE_TTL, consume_state
+from chasm.auth.oauth import consume_state, new_state, pkce_verifier
 from chasm.auth.oauth_client import AsyncOAuth2Client, AuthlibBaseError
 from chasm.auth.schemas import CodexCallbackIn, CodexConnected, CodexLoginUrl
 from chasm.config import Settings
-from chasm.kit.crypto import Box, random_token
+from chasm.kit.crypto import Box
 from chasm.kit.errors import ValidationFailed
 from chasm.kit.timeutil import utcnow
-from chasm.models import CodexCredential, OAuthState
+from chasm.models import CodexCredential
 
 PROVIDER = "codex"
 SCOPE = "openid profile email offline_access"
@@ -41,24 +41,16 @@ def _client(settings: Settings) -> AsyncOAuth2Client:
     )
 
 
-async def login_url(session: AsyncSession, settings: Settings, actor: Actor) -> CodexLoginUrl:
-    """An authorize URL for the caller; the verifier is also kept here, keyed by state."""
+async def login_url(
+    session: AsyncSession, settings: Settings, secret_key: str, actor: Actor
+) -> CodexLoginUrl:
+    """An authorize URL for the caller; the state's hash is kept, keyed to the caller, and the
+    verifier is derived from the state again at the callback."""
     if actor.user_id is None:
         raise NotAUser()
-    now = utcnow()
-    await repo.purge_expired_states(session, now)
-    state = random_token(32)
-    verifier = random_token(48)
-    session.add(
-        OAuthState(
-            state=state,
-            provider=PROVIDER,
-            code_verifier=verifier,
-            redirect_uri=settings.codex_redirect_uri,
-            user_id=actor.user_id,
-            expires_at=now + STATE_TTL,
-        )
-    )
+    await repo.purge_expired_states(session, utcnow())
+    state = new_state(session, PROVIDER, settings.codex_redirect_uri, actor.user_id)
+    verifier = pkce_verifier(secret_key, state)
     async with _client(settings) as client:
         url, _ = client.create_authorization_url(
             settings.codex_authorize_url, state=state, code_verifier=verifier, **EXTRA_AUTHORIZE_PARAMS
@@ -104,6 +96,7 @@ async def complete(
 ) -> CodexConnected:
     """Exchange the code with the kept verifier; store the tokens encrypted for the state's user."""
     pending = await consume_state(session, PROVIDER, state)
+    assert state is not None  # consume_state found it
     if error:
         raise OAuthFailed(f"OpenAI refused the login: {error}", code="oauth_denied")
     if not code:
@@ -112,7 +105,7 @@ async def complete(
     async with _client(settings) as client:
         try:
             token = await client.fetch_token(
-                settings.codex_token_url, code=code, code_verifier=pending.code_verifier
+                settings.codex_token_url, code=code, code_verifier=pkce_verifier(secret_key, state)
             )
         except AuthlibBaseError as exc:
             raise OAuthFailed(f"OpenAI refused the authorization code: {exc}") from exc

@@ -109,7 +109,17 @@ async def _actor_from_api_key(request: Request, session: AsyncSession, token: st
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         key.last_used_at = now
     scopes = frozenset(key.scopes) if key.scopes else None
-    return Actor(principal_type, principal_id, account, role, scopes, via="api_key", api_key_id=key.id)
+    instance_admin = key.service_account_id is None and user is not None and user.is_instance_admin
+    return Actor(
+        principal_type,
+        principal_id,
+        account,
+        role,
+        scopes,
+        via="api_key",
+        api_key_id=key.id,
+        instance_admin=instance_admin,
+    )
 
 
 async def resolve_actor(request: Request, session: AsyncSession, token: str) -> Actor:
@@ -123,7 +133,7 @@ async def resolve_actor(request: Request, session: AsyncSession, token: str) -> 
     if user is None or not user.is_active:
         raise Unauthorized("Token subject no longer exists")
     account, role = await account_for_user(session, user.id, request.headers.get(ACCOUNT_HEADER))
-    return Actor("user", user.id, account, role, None, via="jwt")
+    return Actor("user", user.id, account, role, None, via="jwt", instance_admin=user.is_instance_admin)
 
 
 async def get_actor(request: Request, session: Annotated[AsyncSession, DB]) -> Actor:
@@ -138,11 +148,17 @@ async def get_actor(request: Request, session: Annotated[AsyncSession, DB]) -> A
     return actor
 
 
+# Headers a reverse proxy adds: a request carrying one came through a proxy, whose own connection
+# to us is loopback whoever the real client is.
+PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
 def chat_surface_open(request: Request) -> bool:
-    """The chat surface answers without credentials to loopback clients of a loopback-bound server."""
+    """The chat surface answers without credentials to loopback clients of a loopback-bound server,
+    unless the request came through a proxy (then its loopback address says nothing)."""
     settings = request.app.state.settings
-    if settings.chat_requires_auth is not None:
-        return not settings.chat_requires_auth
+    if settings.chat_requires_auth or any(name in request.headers for name in PROXY_HEADERS):
+        return False
     try:
         bound_loopback = ipaddress.ip_address(settings.host).is_loopback
     except ValueError:
@@ -163,7 +179,9 @@ async def get_chat_actor(request: Request, session: Annotated[AsyncSession, DB])
         if owner is None:
             raise Unauthorized("No local owner exists yet")
         account, role = await account_for_user(session, owner.id, request.headers.get(ACCOUNT_HEADER))
-        actor = Actor("user", owner.id, account, role, None, via="loopback")
+        actor = Actor(
+            "user", owner.id, account, role, None, via="loopback", instance_admin=owner.is_instance_admin
+        )
     else:
         raise Unauthorized()
     request.state.actor = actor
@@ -182,8 +200,29 @@ class require_scope:  # noqa: N801  (used like a function in signatures)
         return actor
 
 
+class require_chat_scope(require_scope):  # noqa: N801
+    """The same check on the chat surface (/api, /api/v1), whose actor may be the loopback owner."""
+
+    async def __call__(self, actor: Annotated[Actor, Depends(get_chat_actor)]) -> Actor:  # type: ignore[override]
+        if not actor.has_scope(self.scope):
+            raise Forbidden(f"This key lacks the '{self.scope}' scope", code="insufficient_scope")
+        return actor
+
+
+def require_instance_admin(actor: Actor, what: str) -> None:
+    """Host-side work (the server's files, its upkeep) is for instance administrators only."""
+    if not actor.instance_admin:
+        raise Forbidden(f"Only an instance administrator may {what}", code="instance_admin_required")
+
+
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 ChatActor = Annotated[Actor, Depends(get_chat_actor)]
+# Chat surface routes declare one of these (the scope table test walks /api and /api/v1 for them).
+ChatReader = Annotated[Actor, Depends(require_chat_scope("chats.read"))]
+ChatWriter = Annotated[Actor, Depends(require_chat_scope("chats.write"))]
+HarvestRunner = Annotated[Actor, Depends(require_chat_scope("harvest.run"))]
+SettingsWriter = Annotated[Actor, Depends(require_chat_scope("settings.write"))]
+SystemAdmin = Annotated[Actor, Depends(require_chat_scope("system.admin"))]
 
 
 def get_secret_key(request: Request) -> str:

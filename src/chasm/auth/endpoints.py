@@ -7,13 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from chasm.auth import codex, oauth, service
+from chasm.auth import codex, invites, oauth, service
 from chasm.auth.deps import CurrentActor, SecretKey, SessionMaker
 from chasm.auth.ratelimit import login_throttled
 from chasm.auth.schemas import (
     CodexCallbackIn,
     CodexConnected,
     CodexLoginUrl,
+    InviteCreate,
+    InviteCreated,
+    InviteOut,
     LoginIn,
     MeOut,
     RefreshIn,
@@ -64,9 +67,11 @@ async def me(actor: CurrentActor, db: DbSession) -> MeOut:
 
 
 @router.get("/codex/login-url")
-async def codex_login_url(actor: CurrentActor, db: DbSession, settings: AppSettings) -> CodexLoginUrl:
+async def codex_login_url(
+    actor: CurrentActor, db: DbSession, settings: AppSettings, secret: SecretKey
+) -> CodexLoginUrl:
     """Start a Codex login: the authorize URL, its state and the PKCE verifier."""
-    return await codex.login_url(db, settings, actor)
+    return await codex.login_url(db, settings, secret, actor)
 
 
 @router.get("/codex/callback")
@@ -97,15 +102,18 @@ def _callback_url(request: Request, settings: AppSettings, provider: str) -> str
     return str(request.base_url).rstrip("/") + path
 
 
-async def _login_redirect(request: Request, db: DbSession, settings: AppSettings, provider: str) -> Response:
-    url = await oauth.authorization_url(db, settings, provider, _callback_url(request, settings, provider))
+async def _login_redirect(
+    request: Request, db: DbSession, settings: AppSettings, secret: str, provider: str
+) -> Response:
+    callback = _callback_url(request, settings, provider)
+    url = await oauth.authorization_url(db, settings, secret, provider, callback)
     return RedirectResponse(url, status_code=302)
 
 
 @router.get("/google/login", response_class=RedirectResponse, status_code=302)
-async def google_login(request: Request, db: DbSession, settings: AppSettings) -> Response:
+async def google_login(request: Request, db: DbSession, settings: AppSettings, secret: SecretKey) -> Response:
     """Redirect to Google's consent page."""
-    return await _login_redirect(request, db, settings, "google")
+    return await _login_redirect(request, db, settings, secret, "google")
 
 
 @router.get("/google/callback")
@@ -122,9 +130,9 @@ async def google_callback(
 
 
 @router.get("/github/login", response_class=RedirectResponse, status_code=302)
-async def github_login(request: Request, db: DbSession, settings: AppSettings) -> Response:
+async def github_login(request: Request, db: DbSession, settings: AppSettings, secret: SecretKey) -> Response:
     """Redirect to GitHub's consent page."""
-    return await _login_redirect(request, db, settings, "github")
+    return await _login_redirect(request, db, settings, secret, "github")
 
 
 @router.get("/github/callback")
@@ -138,3 +146,27 @@ async def github_callback(
 ) -> TokenPair:
     """Finish a GitHub login; answers a token pair."""
     return await oauth.complete(db, settings, secret, "github", code, state, error)
+
+
+invites_router = APIRouter(prefix="/v1/invites", tags=["Invites"])
+
+
+@invites_router.post("", status_code=201)
+async def create_invite(
+    body: InviteCreate, actor: CurrentActor, db: DbSession, secret: SecretKey
+) -> InviteCreated:
+    """Create a single-use invitation code (instance administrator only); the code is shown once."""
+    return await invites.create(db, actor, secret, body)
+
+
+@invites_router.get("")
+async def list_invites(actor: CurrentActor, db: DbSession) -> list[InviteOut]:
+    """Every invitation, newest first, without codes (instance administrator only)."""
+    return list(await invites.list_invites(db, actor))
+
+
+@invites_router.delete("/{invite_id}", status_code=204)
+async def revoke_invite(invite_id: str, actor: CurrentActor, db: DbSession) -> Response:
+    """Delete an invitation, used or not (instance administrator only)."""
+    await invites.revoke(db, actor, invite_id)
+    return Response(status_code=204)

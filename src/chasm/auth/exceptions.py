@@ -41,3 +41,18 @@ class NotAUser(Forbidden):
 
     def __init__(self) -> None:
         super().__init__("This action needs a user's credentials, not a service account's")
+
+
+class RegistrationClosed(Forbidden):
+    code = "registration_closed"
+
+
+class InvalidInvite(Forbidden):
+    code = "invalid_invite"
+
+
+class InviteNotFound(NotFound):
+    code = "invite_not_found"
+
+    def __init__(self, invite_id: str) -> None:
+        super().__init__(f"Invitation '{invite_id}' not found")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,9 +16,9 @@ from chasm.auth import repository as repo
 from chasm.auth.exceptions import InvalidOAuthState, OAuthFailed, OAuthUpstreamError, ProviderNotConfigured
 from chasm.auth.oauth_client import AsyncOAuth2Client, AuthlibBaseError
 from chasm.auth.schemas import TokenPair
-from chasm.auth.service import issue_pair, user_actor
+from chasm.auth.service import ensure_registration_open, issue_pair, user_actor
 from chasm.config import Settings
-from chasm.kit.crypto import random_token
+from chasm.kit.crypto import digest, keyed_hash, random_token
 from chasm.kit.timeutil import utcnow
 from chasm.models import OAuthIdentity, OAuthState, User
 
@@ -80,11 +81,35 @@ def _client(p: Provider, redirect_uri: str) -> AsyncOAuth2Client:
     )
 
 
+def pkce_verifier(secret_key: str, state: str) -> str:
+    """The PKCE verifier of a flow, derived from its state and the server secret: nothing of it is
+    stored (64 hex characters, within RFC 7636's 43..128 unreserved characters)."""
+    return keyed_hash(secret_key, "pkce-verifier:" + state)
+
+
+def new_state(
+    session: AsyncSession, provider_name: str, redirect_uri: str, user_id: uuid.UUID | None = None
+) -> str:
+    """Remember a new flow; only the state's hash is stored."""
+    state = random_token(32)
+    session.add(
+        OAuthState(
+            state=digest(state),
+            provider=provider_name,
+            code_verifier=None,
+            redirect_uri=redirect_uri,
+            user_id=user_id,
+            expires_at=utcnow() + STATE_TTL,
+        )
+    )
+    return state
+
+
 async def consume_state(session: AsyncSession, provider_name: str, state: str | None) -> OAuthState:
     """The pending flow for state; single use, 400 when unknown or expired."""
     if not state:
         raise InvalidOAuthState()
-    found = await repo.oauth_state(session, provider_name, state)
+    found = await repo.oauth_state(session, provider_name, digest(state))
     if found is None:
         raise InvalidOAuthState()
     await session.delete(found)
@@ -94,22 +119,14 @@ async def consume_state(session: AsyncSession, provider_name: str, state: str | 
     return found
 
 
-async def authorization_url(session: AsyncSession, settings: Settings, name: str, redirect_uri: str) -> str:
-    """Remember a new state (and PKCE verifier) and return the provider's authorize URL."""
+async def authorization_url(
+    session: AsyncSession, settings: Settings, secret_key: str, name: str, redirect_uri: str
+) -> str:
+    """Remember a new state and return the provider's authorize URL (with a PKCE challenge)."""
     p = provider(settings, name)
-    now = utcnow()
-    await repo.purge_expired_states(session, now)
-    state = random_token(32)
-    verifier = random_token(48) if p.pkce else None
-    session.add(
-        OAuthState(
-            state=state,
-            provider=p.name,
-            code_verifier=verifier,
-            redirect_uri=redirect_uri,
-            expires_at=now + STATE_TTL,
-        )
-    )
+    await repo.purge_expired_states(session, utcnow())
+    state = new_state(session, p.name, redirect_uri)
+    verifier = pkce_verifier(secret_key, state) if p.pkce else None
     async with _client(p, redirect_uri) as client:
         url, _ = client.create_authorization_url(p.authorize_url, state=state, code_verifier=verifier)
     return str(url)
@@ -144,7 +161,9 @@ async def _github_user(settings: Settings, client: AsyncOAuth2Client) -> Externa
     return ExternalUser(str(info["id"]), str(primary), info.get("name") or info.get("login"))
 
 
-async def _link(session: AsyncSession, provider_name: str, external: ExternalUser) -> User:
+async def _link(
+    session: AsyncSession, settings: Settings, provider_name: str, external: ExternalUser
+) -> User:
     """The user owning this identity: already linked, same verified email, or a new user."""
     now = utcnow()
     identity = await repo.oauth_identity(session, provider_name, external.subject)
@@ -156,6 +175,7 @@ async def _link(session: AsyncSession, provider_name: str, external: ExternalUse
         return user
     user = await repo.get_user_by_email(session, external.email)
     if user is None:
+        ensure_registration_open(settings)  # signing up; existing users log in whatever the mode
         user, _ = await create_user(session, external.email, None, external.name, email_verified=True)
         record(
             session,
@@ -196,7 +216,8 @@ async def complete(
         raise OAuthFailed("The callback carries no authorization code")
     async with _client(p, pending.redirect_uri) as client:
         try:
-            extra = {"code_verifier": pending.code_verifier} if pending.code_verifier else {}
+            assert state is not None  # consume_state found it
+            extra = {"code_verifier": pkce_verifier(secret_key, state)} if p.pkce else {}
             await client.fetch_token(p.token_url, code=code, **extra)
             fetch = _google_user if p.name == "google" else _github_user
             external = await fetch(settings, client)
@@ -204,7 +225,7 @@ async def complete(
             raise OAuthFailed(f"{p.name} refused the authorization code: {exc}") from exc
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             raise OAuthUpstreamError(f"Talking to {p.name} failed: {exc}") from exc
-    user = await _link(session, p.name, external)
+    user = await _link(session, settings, p.name, external)
     if not user.is_active:
         raise OAuthFailed("This user is disabled", code="user_disabled")
     user.last_login_at = utcnow()

@@ -16,6 +16,7 @@ class RegisterIn(Strict):
     email: EmailStr
     password: str = Field(min_length=8, max_length=1024)
     name: str | None = Field(default=None, max_length=200)
+    invite_code: str | None = Field(default=None, max_length=200)  # needed in `invite` mode
 
 
 class LoginIn(Strict):
@@ -60,6 +61,7 @@ class MeOut(BaseModel):
     service_account_id: uuid.UUID | None
     active_account: AccountRole
     accounts: list[AccountRole]
+    instance_admin: bool = False  # may read the server's own files and run its upkeep
 
 
 class CodexLoginUrl(BaseModel):
@@ -79,3 +81,21 @@ class CodexConnected(BaseModel):
     email: str | None
     account_id: str | None
     expires_at: datetime | None
+
+
+class InviteCreate(Strict):
+    note: str | None = Field(default=None, max_length=200)
+    expires_in_days: int = Field(default=7, ge=1, le=365)
+
+
+class InviteOut(BaseModel):
+    id: uuid.UUID
+    note: str | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    used_by: uuid.UUID | None
+
+
+class InviteCreated(InviteOut):
+    code: str  # shown only in this answer

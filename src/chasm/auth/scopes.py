@@ -1,6 +1,7 @@
-"""The permission scopes of spec 002. A key without scopes has full access."""
+"""The permission scopes of spec 002, and those of the chat surface (/api, /api/v1). A key without
+scopes has full access."""
 
-SCOPES: tuple[str, ...] = (
+PLATFORM_SCOPES: tuple[str, ...] = (
     "sessions.read",
     "sessions.write",
     "workspaces.read",
@@ -16,3 +17,15 @@ SCOPES: tuple[str, ...] = (
     "webhooks.read",
     "webhooks.write",
 )
+
+# The chat library: reading it, changing it, filling it (harvest, upload), its settings, and the
+# server upkeep reachable from it (vacuum, cache clearing; these also need an instance administrator).
+CHAT_SCOPES: tuple[str, ...] = (
+    "chats.read",
+    "chats.write",
+    "harvest.run",
+    "settings.write",
+    "system.admin",
+)
+
+SCOPES: tuple[str, ...] = PLATFORM_SCOPES + CHAT_SCOPES

@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.accounts.service import create_user
 from chasm.audit.service import record, record_apart
+from chasm.auth import invites
 from chasm.auth import repository as repo
 from chasm.auth.actor import Actor
-from chasm.auth.exceptions import InvalidCredentials, InvalidRefreshToken
+from chasm.auth.exceptions import InvalidCredentials, InvalidRefreshToken, RegistrationClosed
 from chasm.auth.schemas import AccountRole, LoginIn, MeOut, Registered, RegisterIn, TokenPair, UserOut
 from chasm.auth.tokens import issue_access_token
 from chasm.config import Settings
@@ -59,10 +60,30 @@ async def issue_pair(
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=settings.access_token_ttl_s)
 
 
+def ensure_registration_open(settings: Settings, *, invite_code: bool = False) -> None:
+    """Self-registration obeys `registration`: 403 when closed, and in `invite` mode unless the
+    caller brings an invitation code (redeemed by `register`). OAuth sign-up brings none."""
+    mode = settings.effective_registration
+    if mode == "open" or (mode == "invite" and invite_code):
+        return
+    if mode == "invite":
+        raise RegistrationClosed(
+            "This server admits new users by invitation only: register with the invite_code "
+            "its administrator gave you"
+        )
+    raise RegistrationClosed(
+        "Self-registration is closed on this server; ask its administrator for an account"
+    )
+
+
 async def register(
     session: AsyncSession, settings: Settings, secret_key: str, body: RegisterIn
 ) -> Registered:
+    invited = settings.effective_registration == "invite"
+    ensure_registration_open(settings, invite_code=invited and bool(body.invite_code))
     user, _account = await create_user(session, str(body.email), body.password, body.name)
+    if invited:
+        await invites.redeem(session, secret_key, body.invite_code, user.id)
     user.last_login_at = utcnow()
     actor = await user_actor(session, user, "password")
     record(session, actor, "user.register", "user", user.id, summary=f"registered {user.email}")
@@ -152,6 +173,7 @@ async def me(session: AsyncSession, actor: Actor) -> MeOut:
             service_account_id=actor.principal_id,
             active_account=active,
             accounts=[active],
+            instance_admin=actor.instance_admin,
         )
     user = await repo.get_user(session, actor.user_id)
     assert user is not None
@@ -162,4 +184,5 @@ async def me(session: AsyncSession, actor: Actor) -> MeOut:
         service_account_id=None,
         active_account=active,
         accounts=accounts,
+        instance_admin=actor.instance_admin,
     )

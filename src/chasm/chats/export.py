@@ -53,7 +53,11 @@ def filename_for(doc: ChatDocument, fmt: str) -> str:
 def chat_dict(doc: ChatDocument) -> dict[str, Any]:
     """The chat as the API returns it, with its workspace's name and path."""
     workspace = {"name": doc.workspace.name, "path": doc.workspace.path} if doc.workspace else None
-    return {**chat_out(doc.chat), "workspace": workspace, "message_count": len(doc.messages)}
+    return {
+        **chat_out(doc.chat, host_paths=doc.host_paths),
+        "workspace": workspace,
+        "message_count": len(doc.messages),
+    }
 
 
 def render_json(doc: ChatDocument) -> bytes:
@@ -113,11 +117,17 @@ def render_markdown(doc: ChatDocument) -> bytes:
 
 
 async def export_chat(
-    session: AsyncSession, account_id: uuid.UUID, chat_id: str | uuid.UUID, fmt: str
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    chat_id: str | uuid.UUID,
+    fmt: str,
+    *,
+    host_paths: bool = True,
 ) -> tuple[bytes, str, str]:
     """The chat rendered in `fmt`: (content, media type, file name)."""
     fmt = normalise_format(fmt)
     doc = await load_document(session, account_id, chat_id)
+    doc.host_paths = host_paths
     renderers = {
         "json": render_json,
         "markdown": render_markdown,

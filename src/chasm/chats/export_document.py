@@ -22,6 +22,7 @@ class ChatDocument:
     chat: Chat
     workspace: ChatWorkspace | None
     messages: list[ChatMessage]
+    host_paths: bool = True  # whether the reader may see the chat's path on the server
 
     @property
     def title(self) -> str:

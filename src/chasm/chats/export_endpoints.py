@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from chasm.auth.deps import ChatActor
+from chasm.auth.deps import ChatReader
 from chasm.chats.export import export_chat
 from chasm.kit.deps import DbSession
 
@@ -30,14 +30,16 @@ router = APIRouter(tags=["Sessions"])
     },
 )
 async def export_session(
-    actor: ChatActor,
+    actor: ChatReader,
     session: DbSession,
     session_id: Annotated[str, Path(alias="id", description="The chat (session) id")],
     format: Annotated[str, Query(description="json, markdown (md), html or pdf")] = "json",  # noqa: A002
     download: Annotated[bool, Query(description="Send as an attachment rather than inline")] = True,
 ) -> Response:
     """The chat with all its messages as JSON, Markdown, a self-contained HTML page or a PDF."""
-    content, media_type, filename = await export_chat(session, actor.account_id, session_id, format)
+    content, media_type, filename = await export_chat(
+        session, actor.account_id, session_id, format, host_paths=actor.instance_admin
+    )
     disposition = "attachment" if download else "inline"
     header = f"{disposition}; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"
     return Response(content, media_type=media_type, headers={"Content-Disposition": header})

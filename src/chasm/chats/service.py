@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
+from chasm.auth.deps import require_instance_admin
 from chasm.chats import merge as merging
 from chasm.chats import repository as repo
 from chasm.chats.exceptions import (
@@ -52,7 +53,18 @@ def workspace_out(ws: ChatWorkspace, session_count: int) -> dict[str, Any]:
     }
 
 
-def chat_out(chat: Chat) -> dict[str, Any]:
+def visible_source_path(path: str | None, host_paths: bool) -> str | None:
+    """A chat's source file as its caller may see it: a harvested chat's path on the server only for
+    an instance administrator (null for others); an uploaded chat's path, relative to its upload,
+    for everyone."""
+    if path is None or host_paths:
+        return path
+    if path.startswith(("/", "\\", "~")) or (len(path) > 1 and path[1] == ":"):
+        return None
+    return path
+
+
+def chat_out(chat: Chat, *, host_paths: bool) -> dict[str, Any]:
     tokens = chat.input_tokens + chat.output_tokens + chat.cache_read_tokens + chat.cache_write_tokens
     return {
         "id": str(chat.id),
@@ -72,7 +84,7 @@ def chat_out(chat: Chat) -> dict[str, Any]:
         "archived": chat.archived,
         "tags": list(chat.tags or []),
         "source_id": chat.source_id,
-        "source_path": chat.source_path,
+        "source_path": visible_source_path(chat.source_path, host_paths),
         "source_missing": chat.source_missing,
         "parent_id": str(chat.parent_chat_id) if chat.parent_chat_id else None,
         "forked_from_message_id": str(chat.forked_from_message_id) if chat.forked_from_message_id else None,
@@ -129,7 +141,10 @@ async def get_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.
     chats, total = await repo.list_chats(
         session, actor.account_id, repo.ChatFilters(workspace_id=ws.id), limit=1000, offset=0
     )
-    return {**workspace_out(ws, total), "session_list": [chat_out(c) for c in chats]}
+    return {
+        **workspace_out(ws, total),
+        "session_list": [chat_out(c, host_paths=actor.instance_admin) for c in chats],
+    }
 
 
 async def create_workspace(session: AsyncSession, actor: Actor, body: CreateWorkspace) -> dict[str, Any]:
@@ -172,6 +187,7 @@ async def discover_workspaces(
 ) -> list[dict[str, Any]]:
     """Scan every enabled source (an incremental harvest: unchanged files are not read) and list the
     workspaces found."""
+    require_instance_admin(actor, harvest_service.HOST_HARVEST)
     await harvest_service.harvest(maker, settings, actor.account_id, actor=actor)
     async with maker() as session:
         rows, _ = await list_workspaces(session, actor, limit=10_000, offset=0)
@@ -182,6 +198,7 @@ async def refresh_workspace(
     maker: async_sessionmaker[AsyncSession], settings: Settings, actor: Actor, workspace_id: uuid.UUID
 ) -> dict[str, Any]:
     """Re-harvest the files holding this workspace's chats."""
+    require_instance_admin(actor, harvest_service.HOST_HARVEST)
     async with maker() as session:
         await _workspace(session, actor, workspace_id)
     report = await harvest_service.harvest(
@@ -207,12 +224,20 @@ async def list_sessions(
     session: AsyncSession, actor: Actor, filters: repo.ChatFilters, limit: int, offset: int
 ) -> dict[str, Any]:
     chats, total = await repo.list_chats(session, actor.account_id, filters, limit, offset)
-    return {"sessions": [chat_out(c) for c in chats], "total": total, "limit": limit, "offset": offset}
+    return {
+        "sessions": [chat_out(c, host_paths=actor.instance_admin) for c in chats],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 async def get_session(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> dict[str, Any]:
     chat = await _chat(session, actor, chat_id)
-    return {**chat_out(chat), "messages": [message_out(m) for m in await repo.messages(session, chat.id)]}
+    return {
+        **chat_out(chat, host_paths=actor.instance_admin),
+        "messages": [message_out(m) for m in await repo.messages(session, chat.id)],
+    }
 
 
 def _new_message_row(chat_id: uuid.UUID, seq: int, body: CreateMessage) -> dict[str, Any]:
@@ -329,7 +354,7 @@ async def update_session(
         chat.archived = body.archived
     await session.flush()
     record(session, actor, "session.update", "chat", chat.id, metadata={"fields": sorted(changed)})
-    return chat_out(chat)
+    return chat_out(chat, host_paths=actor.instance_admin)
 
 
 async def delete_session(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> dict[str, Any]:
@@ -344,7 +369,7 @@ async def archive_session(session: AsyncSession, actor: Actor, chat_id: uuid.UUI
     chat.archived = True
     await session.flush()
     record(session, actor, "session.archive", "chat", chat.id)
-    return chat_out(chat)
+    return chat_out(chat, host_paths=actor.instance_admin)
 
 
 async def fork_session(

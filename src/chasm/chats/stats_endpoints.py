@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from chasm.auth.deps import ChatActor
+from chasm.auth.deps import ChatReader
 from chasm.chats import stats
 from chasm.kit.deps import DbSession
 from chasm.kit.envelope import ok
@@ -16,32 +16,32 @@ router = APIRouter(tags=["Statistics"])
 
 
 @router.get("/stats")
-async def get_stats(actor: ChatActor, session: DbSession) -> dict[str, Any]:
+async def get_stats(actor: ChatReader, session: DbSession) -> dict[str, Any]:
     """Totals of chats, messages, workspaces, tool calls and tokens, and the estimated cost."""
     return ok(await stats.legacy_stats(session, actor))
 
 
 @router.get("/stats/overview")
-async def get_stats_overview(actor: ChatActor, session: DbSession) -> dict[str, Any]:
+async def get_stats_overview(actor: ChatReader, session: DbSession) -> dict[str, Any]:
     """Totals, today's activity, token totals and the estimated cost per model."""
     return ok(await stats.overview(session, actor))
 
 
 @router.get("/stats/providers")
-async def get_provider_stats(actor: ChatActor, session: DbSession) -> dict[str, Any]:
+async def get_provider_stats(actor: ChatReader, session: DbSession) -> dict[str, Any]:
     """Chats, messages, tokens and estimated cost per provider."""
     return ok(await stats.providers(session, actor))
 
 
 @router.get("/stats/models")
-async def get_model_stats(actor: ChatActor, session: DbSession) -> dict[str, Any]:
+async def get_model_stats(actor: ChatReader, session: DbSession) -> dict[str, Any]:
     """Messages, tokens and estimated cost per model."""
     return ok(await stats.models(session, actor))
 
 
 @router.get("/stats/timeline")
 async def get_timeline_stats(
-    actor: ChatActor,
+    actor: ChatReader,
     session: DbSession,
     period: Literal["day", "week", "month", "year"] = "week",
     since: Annotated[datetime | None, Query(description="Only activity at or after this time")] = None,

@@ -45,7 +45,8 @@ async def local(account: str | None) -> AsyncIterator[tuple[Any, Any, Any]]:
             if owner is None:
                 raise typer.BadParameter("no local owner yet: start the server once (chasm api serve)")
             found, role = await account_for_user(session, owner.id, account)
-        yield maker, Actor("user", owner.id, found, role, None, via="cli"), settings
+        # Whoever runs the CLI on the server's database is its operator: an instance administrator.
+        yield maker, Actor("user", owner.id, found, role, None, via="cli", instance_admin=True), settings
     finally:
         await engine.dispose()
 

@@ -132,6 +132,18 @@ def check_user_namespaces(required: bool) -> Check:
     return _outcome("user namespaces", code == 0, "usable" if code == 0 else output, USERNS_FIX, required)
 
 
+def check_seccomp(settings: Settings, required: bool) -> Check:
+    from chasm.sessions.drivers import seccomp
+
+    if not settings.sandbox_seccomp:
+        return Check("seccomp", "skip", "off (CHASM_SANDBOX_SECCOMP=false)", "", required)
+    try:
+        program = seccomp.bpf()
+    except seccomp.SeccompUnavailable as exc:
+        return _outcome("seccomp", False, str(exc), "apt-get install -y libseccomp2", required)
+    return _outcome("seccomp", True, f"libseccomp: {len(program) // 8} BPF instructions", "", required)
+
+
 def check_cgroups() -> Check:
     fix = (
         "boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1) or mount the memory, pids, cpu controllers"
@@ -168,6 +180,7 @@ def run_checks(settings: Settings) -> list[Check]:
     checks += [
         check_bubblewrap(sandboxes),
         check_user_namespaces(sandboxes),
+        check_seccomp(settings, sandboxes),
         check_cgroups(),
         check_tool(
             "slirp4netns/passt",

@@ -1,4 +1,5 @@
-"""`chasm harvest`: harvest every coding tool's chats into the local library, with a progress bar."""
+"""`chasm harvest`: harvest every coding tool's chats into the local library, with a progress bar,
+or (`--remote URL`) upload them to a Chasm server's library."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ def harvest(
     include_disabled: bool = typer.Option(False, "--all", help="Include providers disabled in the settings."),
     account: str | None = ACCOUNT,
     as_json: bool = AS_JSON,
+    remote: str | None = typer.Option(
+        None, "--remote", help="Upload this machine's transcripts to the Chasm server at this URL instead."
+    ),
+    key: str | None = typer.Option(None, "--key", envvar="CHASM_API_KEY", help="API key for --remote."),
+    resend: bool = typer.Option(False, "--resend", help="With --remote: send every file, changed or not."),
 ) -> None:
     """Harvest chats from every coding tool found here (incremental: unchanged files are skipped)."""
     from chasm.harvest import service
@@ -32,6 +38,16 @@ def harvest(
         extra = service.parse_root_options(root or [])
     except ChasmError as exc:
         raise typer.BadParameter(exc.message, param_hint="--root") from exc
+    if remote is not None:
+        if not key:
+            raise typer.BadParameter("--remote needs an API key (--key or CHASM_API_KEY)", param_hint="--key")
+        try:
+            data = _upload(remote, key, account, provider or None, extra, include_disabled, resend, console)
+        except ChasmError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from exc
+        _report(data, as_json)
+        return
 
     async def main() -> Any:
         with Progress(
@@ -67,7 +83,48 @@ def harvest(
     except ChasmError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
-    data = report.as_dict()
+    _report(report.as_dict(), as_json)
+
+
+def _upload(
+    url: str,
+    key: str,
+    account: str | None,
+    providers: list[str] | None,
+    extra: dict[str, list[str]],
+    include_disabled: bool,
+    resend: bool,
+    console: Console,
+) -> dict[str, Any]:
+    """Discover here, upload what changed since the last run in batches, and add up the server's
+    reports."""
+    from chasm.client import ChasmAPIError, ChasmClient
+    from chasm.config import get_settings
+    from chasm.harvest import remote, service
+
+    settings = get_settings()
+    plans = service.build_plans(settings, {}, providers, extra, include_disabled)
+    state = remote.SentState(settings.data_dir, url, account)
+    total: dict[str, Any] = {"providers": {}, "errors": [], "duration_ms": 0}
+    with ChasmClient(url, key, account=account) as client:
+        for number, batch in enumerate(remote.batches(plans, None if resend else state.sent), start=1):
+            console.print(f"uploading batch {number}: {batch.units} units, {len(batch.archive):,} bytes")
+            try:
+                answer = client.upload_transcripts([(f"batch-{number}.tar.gz", batch.archive)])
+            except ChasmAPIError as exc:
+                typer.echo(f"error: {exc.message} ({exc.status_code} {exc.code})", err=True)
+                raise typer.Exit(1) from exc
+            for name, counts in answer["providers"].items():
+                mine = total["providers"].setdefault(name, dict.fromkeys(counts, 0))
+                for column, value in counts.items():
+                    mine[column] = mine.get(column, 0) + value
+            total["errors"].extend(answer["errors"])
+            total["duration_ms"] += answer["duration_ms"]
+            state.save(batch.sent)
+    return total
+
+
+def _report(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return

@@ -43,6 +43,7 @@ async def _actor(session: Any, email: str, account: str | None) -> Any:
         and await repo.first_owner(session) is None
     ):
         user, _ = await create_user(session, LOCAL_OWNER_EMAIL, None, "Local owner", email_verified=True)
+        user.is_instance_admin = True
     if user is None:
         raise typer.BadParameter(f"no user with email {email}", param_hint="--email")
     found, role = await account_for_user(session, user.id, account)

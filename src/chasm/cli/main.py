@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import httpx
 import typer
 
 from chasm import __version__
-from chasm.cli import chats, doctor, harvest, images, keys, sandbox, search_export, serve, worker, workspaces
+from chasm.cli import (
+    admin,
+    chats,
+    doctor,
+    harvest,
+    images,
+    keys,
+    sandbox,
+    search_export,
+    serve,
+    worker,
+    workspaces,
+)
 
 app = typer.Typer(
     help="Chasm: a self-hosted platform for AI agents and a chat session manager.", no_args_is_help=True
 )
 app.add_typer(serve.api_app, name="api")
+app.add_typer(admin.admin_app, name="admin")
 app.add_typer(images.images_app, name="images")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(sandbox.sandbox_app, name="sandbox")
@@ -28,5 +42,24 @@ def version() -> None:
     typer.echo(f"chasm {__version__}")
 
 
+def main() -> None:
+    """The `chasm` entry point: the commands, with a server that cannot be reached said in one
+    line (naming the URL) instead of a traceback."""
+    try:
+        app()
+    except httpx.TransportError as exc:
+        try:
+            where = str(exc.request.url.copy_with(path="/", query=None))
+        except RuntimeError:  # an error raised before any request was made
+            where = "the server"
+        reason = str(exc) or type(exc).__name__
+        typer.echo(
+            f"error: cannot reach Chasm at {where} ({reason}); is `chasm api serve` running? "
+            "(--url or CHASM_URL names the server)",
+            err=True,
+        )
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

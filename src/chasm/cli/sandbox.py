@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -93,7 +94,12 @@ def list_sessions(
 @sandbox_app.command("exec")
 def exec_command(
     target: str = typer.Argument(..., help="Session id; with --workspace/--new, the command instead."),
-    command: list[str] = typer.Argument(None, help="The command (joined with spaces, run by sh -c)."),
+    command: list[str] = typer.Argument(
+        None, help="The program and its arguments, passed as argv (put -- before options of the command)."
+    ),
+    shell: bool = typer.Option(
+        False, "--shell", help="Join the words into one shell string (pipes, $VARS, globs) run by sh -c."
+    ),
     workspace: str = typer.Option(None, "--workspace", "-w", help="Run in this workspace's session."),
     new: bool = typer.Option(False, "--new", help="Run in a new ephemeral sandbox."),
     timeout_ms: int = typer.Option(None, "--timeout-ms"),
@@ -102,13 +108,17 @@ def exec_command(
     key: str = KEY,
     as_json: bool = JSON_OUT,
 ) -> None:
-    """Run a command and print its output; exits with the command's exit code."""
+    """Run a command and print its output; exits with the command's exit code.
+
+    `chasm sandbox exec ID -- ls -la "my dir"` runs ls with two arguments, as docker exec and ssh
+    do; `chasm sandbox exec ID --shell 'ls | wc -l'` runs a shell string."""
     words = list(command or [])
+    join = " ".join if shell else shlex.join
     with _client(url, key) as client:
         try:
             if workspace or new:
                 result = client.run(
-                    " ".join([target, *words]),
+                    join([target, *words]),
                     workspace=workspace,
                     ephemeral=True if new else None,
                     cwd=cwd,
@@ -117,7 +127,7 @@ def exec_command(
             else:
                 if not words:
                     raise typer.BadParameter("give a command after the session id")
-                result = client.exec(target, " ".join(words), cwd=cwd, timeout_ms=timeout_ms)
+                result = client.exec(target, join(words), cwd=cwd, timeout_ms=timeout_ms)
         except ChasmAPIError as error:
             _fail(error)
     if as_json:

@@ -47,7 +47,8 @@ def _run(work: Callable[[Any, Any], Awaitable[T]], account: str | None) -> T:
                 if owner is None:
                     raise typer.BadParameter("no local owner yet: start the server once (chasm api serve)")
                 found, role = await account_for_user(session, owner.id, account)
-                return await work(session, Actor("user", owner.id, found, role, None, via="cli"))
+                actor = Actor("user", owner.id, found, role, None, via="cli", instance_admin=True)
+                return await work(session, actor)
         finally:
             await engine.dispose()
 

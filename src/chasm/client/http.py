@@ -1,5 +1,6 @@
 """`ChasmClient`: a synchronous Python client of Chasm's platform API (sessions, exec, files,
-workspaces). Errors come back as `ChasmAPIError` with the server's code and message."""
+workspaces) and of transcript upload to the chat library. Errors come back as `ChasmAPIError`
+with the server's code and message."""
 
 from __future__ import annotations
 
@@ -68,6 +69,21 @@ class ChasmClient:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    # Chat library
+
+    def upload_transcripts(
+        self, files: list[tuple[str, bytes | BinaryIO]], *, source: str | None = None
+    ) -> dict[str, Any]:
+        """Parse transcript files or archives into the library (POST /api/v1/harvest/upload)."""
+        result: dict[str, Any] = self._request(
+            "POST",
+            "/api/v1/harvest/upload",
+            files=[("files", (name, content)) for name, content in files],
+            data={"source": source} if source else None,
+        )
+        data: dict[str, Any] = result["data"]
+        return data
 
     # Sessions
 

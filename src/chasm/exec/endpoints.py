@@ -13,6 +13,7 @@ from chasm.auth.ratelimit import rate_limited
 from chasm.exec import service
 from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
 from chasm.kit.deps import DbSession
+from chasm.kit.pagination import MAX_BYTE_OFFSET
 from chasm.sessions import service as sessions
 from chasm.sessions.runtime import SandboxRuntime, get_runtime
 
@@ -67,7 +68,7 @@ async def stream_command(
     actor: Reader,
     db: DbSession,
     runtime: Runtime,
-    offset: Annotated[int | None, Query(ge=0)] = None,
+    offset: Annotated[int | None, Query(ge=0, le=MAX_BYTE_OFFSET)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: `stdout`/`stderr` chunks (id = byte offset), then `exit`."""

@@ -35,6 +35,21 @@ HOP_BY_HOP = {
     "upgrade",
 }
 WS_OWN = {"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol"}
+# Set by the gateway alone: a client's own values would be taken for the gateway's word.
+FORWARDING = {
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-prefix",
+    "x-real-ip",
+}
+# Never passed to sandbox code: the gateway's credentials, and the Referer, which carries the
+# `?token=` of the page that linked here (an API key or session token).
+CREDENTIALS = {"authorization", SESSION_TOKEN_HEADER, "cookie", "referer"}
+GATEWAY_COOKIE_PREFIX = cookie_name("")
+# Response headers that act on the whole origin; in the path form that origin is the API's own.
+ORIGIN_WIDE = {b"service-worker-allowed", b"clear-site-data", b"strict-transport-security"}
 
 
 def _upstream_target(conn: HTTPConnection, path: str) -> str:
@@ -45,13 +60,12 @@ def _upstream_target(conn: HTTPConnection, path: str) -> str:
 def _forward_headers(conn: HTTPConnection, session_id: str, port: int, prefix: str) -> list[tuple[str, str]]:
     """The caller's headers minus hop-by-hop ones and the gateway's own credentials."""
     listed = {h.strip().lower() for h in conn.headers.get("connection", "").split(",") if h.strip()}
-    drop = HOP_BY_HOP | listed | {"host", "authorization", SESSION_TOKEN_HEADER, "cookie", "content-length"}
+    drop = HOP_BY_HOP | listed | CREDENTIALS | FORWARDING | {"host", "content-length"}
     headers = [(k, v) for k, v in conn.headers.items() if k.lower() not in drop]
-    own_cookie = cookie_name(session_id)
     cookies = [
         part.strip()
         for part in conn.headers.get("cookie", "").split(";")
-        if part.strip() and part.strip().split("=", 1)[0] != own_cookie
+        if part.strip() and not part.strip().lower().startswith(GATEWAY_COOKIE_PREFIX)
     ]
     if cookies:
         headers.append(("cookie", "; ".join(cookies)))
@@ -63,6 +77,54 @@ def _forward_headers(conn: HTTPConnection, session_id: str, port: int, prefix: s
     ]
     if conn.client is not None:
         headers.append(("x-forwarded-for", conn.client.host))
+    return headers
+
+
+def _scoped_cookie(value: str, session_id: str, prefix: str) -> str | None:
+    """A sandbox's Set-Cookie, kept to its own session (None: dropped).
+
+    A Domain attribute is dropped everywhere: it would widen the cookie from the session's host to
+    the base domain, every other session and the API. In the path form (`/s/{id}/...` on the API's
+    own origin) a Path outside `/s/{id}/` is moved under the port's prefix, as the app meant it
+    (`Path=/` becomes `Path=/s/{id}/forward/{port}/`). A cookie named like the gateway's own
+    admission cookies is dropped."""
+    name_value, *attributes = value.split(";")
+    if name_value.strip().lower().startswith(GATEWAY_COOKIE_PREFIX):
+        return None
+    own = f"/s/{session_id}/"
+    path_form = prefix.startswith(own)
+    kept = [name_value.strip()]
+    for attribute in attributes:
+        key, _, path = attribute.strip().partition("=")
+        key = key.strip().lower()
+        if key == "domain":
+            continue
+        if key == "path" and path_form and not path.strip().startswith(own):
+            path = path.strip()
+            attribute = "Path=" + prefix + (path if path.startswith("/") else "/")
+        kept.append(attribute.strip())
+    return "; ".join(part for part in kept if part)
+
+
+def _response_headers(response: httpcore.Response, session_id: str, prefix: str) -> list[tuple[bytes, bytes]]:
+    listed = set()
+    for key, value in response.headers:
+        if key.lower() == b"connection":
+            listed |= {h.strip().lower().encode("latin-1") for h in value.decode("latin-1").split(",")}
+    drop = {h.encode() for h in HOP_BY_HOP} | listed
+    if prefix.startswith(f"/s/{session_id}/"):
+        drop |= ORIGIN_WIDE
+    headers: list[tuple[bytes, bytes]] = []
+    for key, value in response.headers:
+        key = key.lower()
+        if key in drop:
+            continue
+        if key == b"set-cookie":
+            cookie = _scoped_cookie(value.decode("latin-1"), session_id, prefix)
+            if cookie is None:
+                continue
+            value = cookie.encode("latin-1")
+        headers.append((key, value))
     return headers
 
 
@@ -97,15 +159,7 @@ async def forward_http(
     except (httpcore.ConnectError, httpcore.NetworkError, httpcore.ProtocolError) as exc:
         await pool.aclose()
         raise BadGateway(f"port {port} in the sandbox: {exc}") from exc
-    listed = set()
-    for key, value in response.headers:
-        if key.lower() == b"connection":
-            listed |= {h.strip().lower() for h in value.decode("latin-1").split(",")}
-    out_headers = [
-        (k.decode("latin-1"), v.decode("latin-1"))
-        for k, v in response.headers
-        if k.decode("latin-1").lower() not in HOP_BY_HOP | listed
-    ]
+    out_headers = _response_headers(response, session_id, prefix)
 
     async def body() -> AsyncIterator[bytes]:
         async for chunk in response.aiter_stream():  # type: ignore[attr-defined]
@@ -116,7 +170,7 @@ async def forward_http(
         await pool.aclose()
 
     streaming = StreamingResponse(body(), status_code=response.status, background=BackgroundTask(close))
-    streaming.raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]
+    streaming.raw_headers = out_headers
     return streaming
 
 

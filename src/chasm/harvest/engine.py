@@ -57,6 +57,9 @@ CHUNK = 500  # rows per IN (...) list
 THREAD_READ_AHEAD_BYTES = 8 * 1024 * 1024  # source bytes a parser thread may parse ahead of the store
 BATCH_BYTES = 8 * 1024 * 1024  # source bytes stored per transaction (keeps write transactions short)
 BATCH_UNITS = 200
+# Unit keys of uploaded files (harvest/upload.py): a harvest of the server's folders never sees
+# them, so it must not take them for missing.
+UPLOAD_KEY_PREFIX = "upload:"
 _T = TypeVar("_T")
 
 chats_t = cast(Table, Chat.__table__)
@@ -404,7 +407,12 @@ class HarvestEngine:
         if plan.unit_keys is None:
             seen = {u.key for u in units}
             await self._flag_missing(
-                provider, [k for k, (_, missing) in fingerprints.items() if k not in seen and not missing]
+                provider,
+                [
+                    k
+                    for k, (_, missing) in fingerprints.items()
+                    if k not in seen and not missing and not k.startswith(UPLOAD_KEY_PREFIX)
+                ],
             )
         if not changed:
             return

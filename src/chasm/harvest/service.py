@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
+from chasm.auth.deps import require_instance_admin
 from chasm.config import Settings
-from chasm.harvest import registry
+from chasm.harvest import registry, upload
 from chasm.harvest import repository as repo
 from chasm.harvest.engine import HarvestEngine, HarvestReport, ProgressFn, SourcePlan
 from chasm.harvest.exceptions import HarvestFailed, UnknownProvider
@@ -21,6 +22,10 @@ from chasm.harvest.schemas import HarvestRequest
 from chasm.kit.db import transaction
 from chasm.kit.timeutil import aware
 
+HOST_HARVEST = (
+    "harvest the server's own folders; send your transcript files to POST /api/v1/harvest/upload "
+    "instead (`chasm harvest --remote URL` does it for a whole machine)"
+)
 HARVEST_WAIT_S = 600.0  # how long POST /harvest waits for its job before answering `running`
 _locks: dict[uuid.UUID, asyncio.Lock] = {}
 
@@ -115,12 +120,17 @@ async def status(session: AsyncSession, actor: Actor) -> dict[str, Any]:
 
 
 def _provider_entry(
-    name: str, source: Any, settings: Settings, data: dict[str, Any], chat_count: int
+    name: str, source: Any, settings: Settings, data: dict[str, Any], chat_count: int, admin: bool
 ) -> dict[str, Any]:
-    roots = registry.roots_for(
-        source, harvest_home=settings.harvest_home, configured=registry.configured_roots(data, name)
-    )
-    found_paths = [str(r) for r in roots if r.exists()]
+    """A source's entry; its folders on the server (and whether they exist) only for an instance
+    administrator: for anyone else the server's filesystem is not theirs to see."""
+    if admin:
+        roots = registry.roots_for(
+            source, harvest_home=settings.harvest_home, configured=registry.configured_roots(data, name)
+        )
+        found_paths = [str(r) for r in roots if r.exists()]
+    else:
+        roots, found_paths = [], []
     return {
         "id": name,
         "name": source.display_name,
@@ -144,8 +154,9 @@ async def list_providers(session: AsyncSession, actor: Actor, settings: Settings
     reg = registry.get_registry()
     data = await repo.settings_data(session, actor.account_id)
     counts = await repo.chat_counts(session, actor.account_id)
+    admin = actor.instance_admin
     entries = [
-        await asyncio.to_thread(_provider_entry, name, source, settings, data, counts.get(name, 0))
+        await asyncio.to_thread(_provider_entry, name, source, settings, data, counts.get(name, 0), admin)
         for name, source in sorted(reg.sources.items())
     ]
     for failed in reg.errors:
@@ -199,6 +210,7 @@ async def run_request(
     the answer holds the job id and status `running`, and the job goes on)."""
     from chasm.jobs import service as jobs
 
+    require_instance_admin(actor, HOST_HARVEST)
     build_plans(settings, {}, body.providers)  # unknown providers: 400 now, not a failed job
     async with transaction(maker) as session:
         job = await jobs.enqueue(
@@ -228,3 +240,64 @@ async def run_request(
             return {"job_id": str(job_id), "status": status}
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.5)
+
+
+def _upload_roots(root: Path, source: str | None, known: dict[str, Any]) -> dict[str, Path]:
+    """Where each uploaded source's files lie: all under `source` when one is named, else under
+    top-level folders named after sources (the layout `chasm harvest --remote` sends)."""
+    if source is not None:
+        return {source: root / source}
+    roots: dict[str, Path] = {}
+    for entry in sorted(root.iterdir()):
+        if not entry.is_dir() or entry.name not in known:
+            raise upload.InvalidUpload(
+                f"Cannot tell which tool wrote {entry.name!r}: name the source (form field `source`) "
+                "or put each tool's files in a folder named after it"
+            )
+        roots[entry.name] = entry
+    return roots
+
+
+async def harvest_upload(
+    maker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    actor: Actor,
+    files: Sequence[tuple[str, IO[bytes]]],
+    source: str | None,
+) -> dict[str, Any]:
+    """POST /harvest/upload: parse uploaded transcripts (files or archives) with the harvest
+    sources into the caller's account; nothing but the upload is read."""
+    known = registry.get_registry().sources
+    if source is not None and source not in known:
+        raise UnknownProvider(f"Unknown provider: {source}")
+    if not files:
+        raise upload.InvalidUpload("No file uploaded (multipart field `files`)")
+    root = await asyncio.to_thread(upload.private_dir, settings.data_dir)
+    try:
+        budget = upload.Budget(settings.harvest_upload_max_bytes)
+        target = root / source if source is not None else root
+        target.mkdir(exist_ok=True, mode=0o700)
+        for filename, data in files:
+            await asyncio.to_thread(upload.unpack, target, filename, data, budget)
+        roots = await asyncio.to_thread(_upload_roots, root, source, known)
+        plans = await asyncio.to_thread(upload.plans_for, {n: known[n] for n in roots}, roots)
+        engine = HarvestEngine(maker, actor.account_id)
+        async with _lock(actor.account_id):
+            report = await engine.run(plans)
+    finally:
+        await asyncio.to_thread(upload.remove, root)
+    prefix = f"{root}/"
+    for issue in report.issues:
+        issue.path = issue.path.removeprefix(prefix)
+    async with maker() as session, session.begin():
+        record(
+            session,
+            actor,
+            "harvest.upload",
+            "harvest",
+            None,
+            summary=f"{report.chats_stored} chats, {report.messages_added} messages",
+            metadata={"providers": list(report.providers), "files": len(files), "errors": len(report.issues)},
+            account_id=actor.account_id,
+        )
+    return {"status": "succeeded", **report.as_dict()}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chasm.harvest import service
+from chasm.harvest import registry, service
 from chasm.jobs.registry import JobContext, job_kind
 
 
@@ -22,6 +22,15 @@ class HarvestJobInput(BaseModel):
     )
     include_disabled: bool = Field(default=False, description="Include providers disabled in the settings")
 
+    @field_validator("providers")
+    @classmethod
+    def _known(cls, value: list[str] | None) -> list[str] | None:
+        """Checked at enqueue, so a typo is a 422 now rather than a failed job later."""
+        unknown = [p for p in value or [] if p not in registry.get_registry().sources]
+        if unknown:
+            raise ValueError(f"unknown provider(s): {', '.join(unknown)}")
+        return value
+
 
 @job_kind(
     "harvest.run",
@@ -29,6 +38,8 @@ class HarvestJobInput(BaseModel):
     timeout_s=6 * 3600,
     max_attempts=1,
     description="Harvest the account's chats from every coding tool found on the server",
+    scope="harvest.run",
+    instance_admin=True,
 )
 async def run_harvest(ctx: JobContext, data: HarvestJobInput) -> dict[str, Any]:
     report = await service.harvest(

@@ -13,6 +13,7 @@ from chasm.jobs import service
 from chasm.jobs.schemas import JobCreate, JobKindOut, JobOut, JobStatus
 from chasm.kit.deps import DbSession
 from chasm.kit.events import EventBus
+from chasm.kit.pagination import MAX_OFFSET
 
 router = APIRouter(prefix="/v1/jobs", tags=["Jobs"])
 
@@ -38,7 +39,7 @@ async def list_jobs(
     status: JobStatus | None = None,
     kind: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[JobOut]:
     """Jobs of the active account, newest first."""
     return await service.list_jobs(db, actor, status=status, kind=kind, limit=limit, offset=offset)

@@ -26,8 +26,8 @@ class JobInputInvalid(ValidationFailed):
 class JobScopeMissing(Forbidden):
     code = "insufficient_scope"
 
-    def __init__(self, kind: str, scope: str) -> None:
-        super().__init__(f"Enqueueing '{kind}' needs the '{scope}' scope")
+    def __init__(self, kind: str, scope: str, action: str = "enqueue") -> None:
+        super().__init__(f"To {action} '{kind}' jobs this key needs the '{scope}' scope")
 
 
 class JobNotFound(NotFound):

@@ -73,8 +73,10 @@ class JobKind:
     timeout_s: int
     max_attempts: int
     description: str
-    scope: str | None  # the scope a caller needs to enqueue it over HTTP; None: any principal
+    scope: str  # the scope a caller needs to enqueue, cancel or retry it over HTTP
     retry_backoff_s: float  # delay before the 2nd attempt; doubles for each further one
+    instance_admin: bool = False  # it reads the server's own files: instance administrators only
+    http_enqueue: bool = True  # False: only the server enqueues it (its input names server state)
     # Queued again when its worker is lost, whatever its attempts: the handler resumes the work
     # (a command it started survives the worker, and it finds it again by the job's id).
     resumable: bool = False
@@ -91,11 +93,17 @@ def job_kind(
     timeout_s: int = 300,
     max_attempts: int = 3,
     description: str = "",
-    scope: str | None = None,
+    scope: str,
     retry_backoff_s: float = 2.0,
+    instance_admin: bool = False,
+    http_enqueue: bool = True,
     resumable: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Register `handler(ctx, input) -> dict` as the job kind `name` (re-registering replaces it)."""
+    """Register `handler(ctx, input) -> dict` as the job kind `name` (re-registering replaces it).
+
+    Every kind names the scope its callers need (to enqueue it, and to cancel or retry its jobs)."""
+    if not scope:
+        raise ValueError(f"job kind {name!r} must declare a scope")
 
     def decorate(handler: Handler) -> Handler:
         doc = description or (handler.__doc__ or "").strip().split("\n")[0]
@@ -108,6 +116,8 @@ def job_kind(
             doc,
             scope,
             retry_backoff_s,
+            instance_admin,
+            http_enqueue,
             resumable,
         )
         return handler

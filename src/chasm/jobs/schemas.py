@@ -47,4 +47,5 @@ class JobKindOut(BaseModel):
     input_schema: dict[str, Any]
     timeout_s: int
     max_attempts: int
-    scope: str | None
+    scope: str
+    instance_admin: bool = Field(description="Only instance administrators may enqueue it")

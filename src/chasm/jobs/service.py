@@ -23,6 +23,7 @@ from chasm.jobs.exceptions import (
     UnknownJobKind,
 )
 from chasm.jobs.schemas import JobCreate, JobKindOut, JobOut
+from chasm.kit.errors import Forbidden
 from chasm.kit.events import EventBus
 from chasm.kit.timeutil import aware, utcnow
 from chasm.models import Job
@@ -130,12 +131,28 @@ def job_out(job: Job) -> JobOut:
     return JobOut.model_validate(job, from_attributes=True)
 
 
+def _authorize(actor: Actor, kind: registry.JobKind, action: str) -> None:
+    """Cancelling or retrying a job takes what enqueueing its kind takes: a retry runs the kind again."""
+    if not actor.has_scope(kind.scope):
+        raise JobScopeMissing(kind.name, kind.scope, action)
+    if kind.instance_admin and not actor.instance_admin:
+        raise Forbidden(
+            f"Only an instance administrator may {action} '{kind.name}' jobs", code="instance_admin_required"
+        )
+
+
+def _kind_of(job: Job) -> registry.JobKind:
+    kind = registry.get_kind(job.kind)
+    if kind is None:
+        raise UnknownJobKind(job.kind)
+    return kind
+
+
 async def create_job(session: AsyncSession, actor: Actor, body: JobCreate, bus: EventBus | None) -> JobOut:
     kind = registry.get_kind(body.kind)
-    if kind is None:
+    if kind is None or not kind.http_enqueue:
         raise UnknownJobKind(body.kind)
-    if kind.scope is not None and not actor.has_scope(kind.scope):
-        raise JobScopeMissing(kind.name, kind.scope)
+    _authorize(actor, kind, "enqueue")
     if body.idempotency_key is not None:
         existing = await repo.by_idempotency_key(session, actor.account_id, body.idempotency_key)
         if existing is not None:
@@ -187,8 +204,10 @@ def list_kinds() -> list[JobKindOut]:
             timeout_s=kind.timeout_s,
             max_attempts=kind.max_attempts,
             scope=kind.scope,
+            instance_admin=kind.instance_admin,
         )
         for kind in registry.all_kinds()
+        if kind.http_enqueue
     ]
 
 
@@ -197,6 +216,7 @@ async def cancel_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID, bus
     job = await repo.get(session, actor.account_id, job_id)
     if job is None:
         raise JobNotFound()
+    _authorize(actor, _kind_of(job), "cancel")
     now = utcnow()
     if job.status == "queued":
         job.status = "canceled"
@@ -223,6 +243,7 @@ async def retry_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID, bus:
     job = await repo.get(session, actor.account_id, job_id)
     if job is None:
         raise JobNotFound()
+    _authorize(actor, _kind_of(job), "retry")
     if job.status not in ("failed", "canceled"):
         raise JobStateConflict(f"Only failed or canceled jobs can be retried; this one is {job.status}")
     now = utcnow()

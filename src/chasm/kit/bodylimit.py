@@ -1,8 +1,10 @@
-"""Pure ASGI middleware refusing request bodies over a size limit with 413, before they are read."""
+"""Pure ASGI middleware refusing request bodies over a size limit with 413: by their declared length
+before they are read, or (chunked) as soon as the bytes read pass the limit."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from chasm.kit.errors import render
@@ -10,7 +12,30 @@ from chasm.kit.errors import render
 Scope = dict[str, Any]
 
 
+# A JSON escape of a UTF-16 surrogate (U+D800..U+DFFF); only bodies holding one are checked further.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    """Whether the JSON `body` decodes to a string no UTF-8 database or response can hold (a
+    surrogate without its pair). Invalid JSON is left to the app's own error."""
+    if not _SURROGATE_ESCAPE.search(body):
+        return False
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return False
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class BodyLimitMiddleware:
+    """Also refuses (400 `invalid_json`) a JSON body holding a lone surrogate, which would pass
+    validation as a string and fail later, deep in a database driver."""
+
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -25,39 +50,65 @@ class BodyLimitMiddleware:
             await self._reject(scope, send)
             return
         received = 0
-        too_large = False
+        refusal: tuple[int, Any] | None = None  # the answer the client gets instead of the app's
+        answered = False
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        json_parts: list[bytes] | None = [] if content_type.endswith(b"json") else None
 
         async def limited_receive() -> Any:
-            nonlocal received, too_large
+            nonlocal received, refusal
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > self.max_bytes:
-                    too_large = True
-                    raise _TooLarge()
+                    refusal = (413, self._too_large(scope))
+                    raise _Refused()
+                if json_parts is not None:
+                    json_parts.append(chunk)
+                    if not message.get("more_body") and _has_lone_surrogate(b"".join(json_parts)):
+                        text = "Request body is not valid text: a \\u escape names a lone UTF-16 surrogate"
+                        refusal = (400, render(scope["path"], "invalid_json", text))
+                        raise _Refused()
             return message
 
+        async def guarded_send(message: Any) -> None:
+            # The app may turn a refused body into its own error (FastAPI answers 400 "error
+            # parsing the body"): the client gets the refusal instead.
+            nonlocal answered
+            if refusal is None:
+                await send(message)
+            elif message["type"] == "http.response.start" and not answered:
+                answered = True
+                await _send_json(send, *refusal)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._reject(scope, send)
+            await self.app(scope, limited_receive, guarded_send)
+        except _Refused:
+            if refusal is not None and not answered:
+                await _send_json(send, *refusal)
+
+    def _too_large(self, scope: Scope) -> Any:
+        return render(scope["path"], "payload_too_large", f"Request body exceeds {self.max_bytes} bytes")
 
     async def _reject(self, scope: Scope, send: Any) -> None:
-        body = json.dumps(
-            render(scope["path"], "payload_too_large", f"Request body exceeds {self.max_bytes} bytes")
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send_json(send, 413, self._too_large(scope))
 
 
-class _TooLarge(Exception):
+async def _send_json(send: Any, status: int, payload: Any) -> None:
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Refused(Exception):
     pass

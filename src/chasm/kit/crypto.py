@@ -36,6 +36,11 @@ def keyed_hash(secret_key: str, value: str) -> str:
     return hmac.new(secret_key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
+def digest(value: str) -> str:
+    """SHA-256 of value: what is stored of a random single-use secret (an OAuth state)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
 def random_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 

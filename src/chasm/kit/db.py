@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -69,12 +70,29 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+PRIVATE_FILE_MODE = 0o600
+SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """The database, its WAL and shared-memory index readable by the server's user only
+    (SQLite gives the -wal and -shm files the mode of the database file)."""
+    for suffix in SQLITE_SUFFIXES:
+        with suppress(FileNotFoundError, PermissionError):
+            os.chmod(f"{path}{suffix}", PRIVATE_FILE_MODE)
+
+
 def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
     kwargs: dict[str, Any] = {"pool_pre_ping": False}
+    db_file: Path | None = None
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            db_file = Path(path.split("?", 1)[0])
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 before SQLite opens it (SQLite would use 0644 under a usual umask).
+            os.close(os.open(db_file, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+            _private_sqlite_files(db_file)
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(pool_size=10, max_overflow=20)
@@ -87,6 +105,13 @@ def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if db_file is not None:
+            private = db_file
+
+            def _private(_dbapi_conn: Any, _record: Any) -> None:
+                _private_sqlite_files(private)  # after the pragmas: WAL files exist by now
+
+            event.listen(engine.sync_engine, "connect", _private)
     return engine
 
 

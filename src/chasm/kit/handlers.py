@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chasm.kit.errors import ChasmError, render
 
@@ -44,6 +46,17 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path (asked of the router, method by method)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return sorted([*allowed, "HEAD"] if "GET" in allowed else allowed)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ChasmError)
     async def _chasm(request: Request, exc: ChasmError):  # type: ignore[no-untyped-def]
@@ -64,9 +77,41 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
             message = f"No route for {request.method} {request.url.path}"
-        return _json(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route matching the path; list them all.
+            allowed = _allowed_methods(request)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            message = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
+        return _json(request, exc.status_code, code, message, headers=headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):  # type: ignore[no-untyped-def]
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _json(request, 500, "internal_error", "Internal server error")
+
+
+class UnexpectedErrorMiddleware:
+    """A bug answers 500 in the surface's shape and the connection stays usable. (An exception
+    handler for `Exception` would answer too, but Starlette re-raises after it, and uvicorn then
+    drops the client's keep-alive connection.) Installed outermost of the app's middleware."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise  # the answer is half sent: only closing the connection can tell the client
+            body = render(scope.get("path", ""), "internal_error", "Internal server error", None)
+            await JSONResponse(body, status_code=500)(scope, receive, send)

@@ -5,7 +5,7 @@ from chasm.models.accounts import Account, Membership, ServiceAccount
 from chasm.models.api_keys import ApiKey
 from chasm.models.audit import AuditEvent
 from chasm.models.chats import Chat, ChatMessage, ChatSettings, ChatWorkspace, HarvestFile
-from chasm.models.identity import CodexCredential, OAuthIdentity, OAuthState, RefreshToken
+from chasm.models.identity import CodexCredential, Invite, OAuthIdentity, OAuthState, RefreshToken
 from chasm.models.jobs import Job
 from chasm.models.sandboxes import SandboxSession, Workspace, WorkspaceSnapshot
 from chasm.models.ssh_keys import SshKey
@@ -21,6 +21,7 @@ __all__ = [
     "User",
     "Job",
     "CodexCredential",
+    "Invite",
     "OAuthIdentity",
     "OAuthState",
     "RefreshToken",

@@ -20,7 +20,9 @@ class Account(IdMixin, TimestampMixin, Base):
     personal_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), unique=True
     )
-    plan: Mapped[str] = mapped_column(String(40), default="paid")
+    # New accounts (registration, OAuth sign-up, organizations) get the lowest plan; the
+    # bootstrap owner's is "paid" (accounts/quotas.py has each plan's quotas).
+    plan: Mapped[str] = mapped_column(String(40), default="free")
 
 
 class Membership(TimestampMixin, Base):

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from chasm.auth.deps import ChatActor
+from chasm.auth.deps import ChatReader
 from chasm.kit.deps import DbSession
 from chasm.kit.envelope import ok
+from chasm.kit.pagination import MAX_SEARCH_OFFSET
 from chasm.search import service
 from chasm.search.repository import Filters
 
@@ -33,12 +34,12 @@ def search_filters(
 SearchFilters = Annotated[Filters, Depends(search_filters)]
 Q = Annotated[str, Query(min_length=1, max_length=1000, description="Search text")]
 Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_SEARCH_OFFSET)]
 
 
 @router.get("/sessions/search")
 async def search_sessions_legacy(
-    actor: ChatActor, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
+    actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
 ) -> dict[str, Any]:
     """Chats whose title or messages match, best first, with highlighted snippets."""
     return ok(await service.search_sessions(session, actor, q, filters, limit, offset))
@@ -46,7 +47,7 @@ async def search_sessions_legacy(
 
 @router.get("/search")
 async def search_all(
-    actor: ChatActor, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
+    actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
 ) -> dict[str, Any]:
     """Matching chats and matching messages, ranked, with highlighted snippets."""
     return ok(await service.search_all(session, actor, q, filters, limit, offset))
@@ -54,7 +55,7 @@ async def search_all(
 
 @router.get("/search/sessions")
 async def search_sessions(
-    actor: ChatActor, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
+    actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
 ) -> dict[str, Any]:
     """Chats whose title or messages match, best first, with highlighted snippets."""
     return ok(await service.search_sessions(session, actor, q, filters, limit, offset))
@@ -62,7 +63,7 @@ async def search_sessions(
 
 @router.get("/search/messages")
 async def search_messages(
-    actor: ChatActor, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
+    actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
 ) -> dict[str, Any]:
     """Matching messages, best first, with highlighted snippets and the total count."""
     return ok(await service.search_messages(session, actor, q, filters, limit, offset))

@@ -105,7 +105,7 @@ async def search_sessions(
         cid = hit.chat_id
         results.append(
             {
-                **chat_out(chats[cid]),
+                **chat_out(chats[cid], host_paths=actor.instance_admin),
                 "score": round(hit.score, 6),
                 "match_count": hit.match_count,
                 "title_match": hit.title_match,

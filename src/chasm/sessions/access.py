@@ -8,6 +8,7 @@ additionally accepts the `X-Chasm-Session-Token` header and its cookie.
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from typing import cast
 
@@ -92,3 +93,18 @@ async def refuse(websocket: WebSocket, error: ChasmError) -> None:
         await websocket.send_denial_response(JSONResponse(body, status_code=error.status_code))
     else:
         await websocket.close(code=4000 + error.status_code, reason=error.message[:120])
+
+
+class RefusedHandshakeLogFilter(logging.Filter):
+    """uvicorn logs an ERROR ("returned without completing handshake") after every WebSocket
+    upgrade answered with an HTTP denial, which is how `refuse` answers: anonymous clients could
+    fill the log with it. The refusal itself is still logged, once, at INFO."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing handshake" not in record.getMessage()
+
+
+def quiet_refused_handshakes() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, RefusedHandshakeLogFilter) for f in logger.filters):
+        logger.addFilter(RefusedHandshakeLogFilter())

@@ -10,6 +10,7 @@ from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.kit.deps import DbSession
+from chasm.kit.pagination import MAX_OFFSET
 from chasm.sessions import service
 from chasm.sessions.runtime import SandboxRuntime, get_runtime
 from chasm.sessions.schemas import (
@@ -54,7 +55,7 @@ async def list_sessions(
     workspace: str | None = None,
     session_type: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SessionList:
     """List the account's sessions, newest first."""
     rows, total = await service.list_sessions(

@@ -1,6 +1,7 @@
 """The /workspace of an ephemeral session: a size-capped tmpfs on the host, gone with the session.
 
-As root the directory is a tmpfs mount of `sandbox_ephemeral_workspace_bytes` (`nodev,nosuid`,
+As root the directory is a tmpfs mount of `sandbox_ephemeral_workspace_bytes` (scaled down with
+the other tmpfs caps for a small memory limit: `limits.tmpfs_caps`; `nodev,nosuid`,
 owned by the sandbox host uid): a write past the cap fails with ENOSPC inside the sandbox and
 nothing else breaks, and its pages are charged to the memory cgroup of the sandbox writing them.
 Without the right to mount it is a plain directory (not capped), like the `directory` workspace
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from chasm.config import Settings
 from chasm.sessions.drivers.mounts import mounts_under
+from chasm.sessions.limits import tmpfs_caps
 
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
@@ -34,13 +36,15 @@ def path(settings: Settings, session_id: str) -> Path:
     return root(settings) / session_id
 
 
-def create(settings: Settings, session_id: str) -> Path:
-    """Make the (empty) workspace of a new ephemeral session."""
+def create(settings: Settings, session_id: str, memory_bytes: int | None = None) -> Path:
+    """Make the (empty) workspace of a new ephemeral session whose sandbox has this memory limit
+    (default: `sandbox_memory_bytes`)."""
     target = path(settings, session_id)
     target.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0 and settings.sandbox_ephemeral_workspace_bytes:
+    size = tmpfs_caps(settings, memory_bytes or settings.sandbox_memory_bytes)[0]
+    if os.geteuid() == 0 and size:
         uid = settings.sandbox_host_uid
-        options = f"size={settings.sandbox_ephemeral_workspace_bytes},mode=0755,uid={uid},gid={uid}"
+        options = f"size={size},mode=0755,uid={uid},gid={uid}"
         flags = MS_NOSUID | MS_NODEV
         if _libc.mount(b"tmpfs", str(target).encode(), b"tmpfs", flags, options.encode()) != 0:
             err = ctypes.get_errno()

@@ -27,8 +27,9 @@ from chasm.sessions.drivers.base import SandboxDriver, SandboxInfo
 from chasm.sessions.leases import LeaseRegistry
 from chasm.sessions.pool import WarmPool
 from chasm.sessions.runtime import SandboxRuntime
-from chasm.sessions.service import end_session
+from chasm.sessions.service import end_session, unseal_state
 from chasm.sessions.terminals import TerminalRegistry
+from chasm.workspaces.service import collect_snapshot_garbage
 from chasm.workspaces.storage import DiskStorage
 
 log = logging.getLogger("chasm.sessions")
@@ -59,7 +60,9 @@ async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
         rows = await repo.all_live(db)
         live = {
             str(row.id): SandboxInfo(
-                str(row.id), int((row.driver_state or {}).get("pid") or 0), dict(row.driver_state or {})
+                str(row.id),
+                int((row.driver_state or {}).get("pid") or 0),
+                unseal_state(runtime.settings.secret_key or "", row.driver_state or {}),
             )
             for row in rows
         }
@@ -188,6 +191,7 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
     owner = getattr(app.state, "role", "server") == "server"
     if owner:
         await recover(runtime, app.state.sessionmaker)
+        await collect_snapshot_garbage(storage, app.state.sessionmaker)
         reaper = asyncio.create_task(_reaper(runtime, app.state.sessionmaker), name="session-reaper")
     try:
         yield

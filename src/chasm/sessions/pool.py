@@ -124,7 +124,7 @@ class WarmPool:
 
     async def _start_one(self) -> Warm:
         session_id = str(uuid.uuid4())
-        workdir = ephemeral.create(self.settings, session_id)
+        workdir = ephemeral.create(self.settings, session_id, self.limits.memory_bytes)
         spec = SandboxSpec(
             session_id=session_id,
             workspace_dir=workdir,

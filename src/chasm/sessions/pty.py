@@ -30,22 +30,34 @@ _connections = itertools.count(1)
 
 
 def _size(value: str | None, default: int) -> int:
-    return max(1, min(int(value), 1000)) if value and value.isdigit() else default
+    if value and len(value) <= 6 and value.isascii() and value.isdigit():
+        return max(1, min(int(value), 1000))
+    return default
+
+
+IGNORED = (0, 0)  # a resize frame that is malformed: neither applied nor typed into the terminal
+
+
+def _dimension(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return None
+    if value in (float("inf"), float("-inf")):
+        return None
+    return max(1, min(int(value), 1000))
 
 
 def parse_resize(text: str) -> tuple[int, int] | None:
+    """(cols, rows) of a resize frame, `IGNORED` for a malformed one, None for terminal input."""
     if not text.startswith("{"):
         return None
     try:
         message: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    if isinstance(message, dict) and message.get("type") == "resize":
-        try:
-            return max(1, min(int(message["cols"]), 1000)), max(1, min(int(message["rows"]), 1000))
-        except (KeyError, TypeError, ValueError):
-            return None
-    return None
+    if not isinstance(message, dict) or message.get("type") != "resize":
+        return None
+    cols, rows = _dimension(message.get("cols")), _dimension(message.get("rows"))
+    return (cols, rows) if cols and rows else IGNORED
 
 
 async def _pump_input(websocket: WebSocket, terminal: Terminal) -> None:
@@ -58,7 +70,8 @@ async def _pump_input(websocket: WebSocket, terminal: Terminal) -> None:
         if text is not None:
             size = parse_resize(text)
             if size is not None:
-                await terminal.resize(*size)
+                if size != IGNORED:
+                    await terminal.resize(*size)
                 continue
             data = text.encode()
         if data and not terminal.done.is_set():

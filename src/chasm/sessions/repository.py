@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.kit.timeutil import aware
 from chasm.models import SandboxSession
 
 LIVE_STATUSES = ("creating", "running")
@@ -78,3 +80,21 @@ async def all_live(session: AsyncSession) -> Sequence[SandboxSession]:
     """Every live session of every account (server start and the reaper)."""
     result = await session.execute(select(SandboxSession).where(SandboxSession.status.in_(LIVE_STATUSES)))
     return result.scalars().all()
+
+
+async def quota_usage(
+    session: AsyncSession, account_id: uuid.UUID, since: datetime
+) -> tuple[int, int, datetime | None]:
+    """(live sessions, sessions created since `since`, the oldest of those) of an account."""
+    live = await session.execute(
+        select(func.count())
+        .select_from(SandboxSession)
+        .where(SandboxSession.account_id == account_id, SandboxSession.status.in_(LIVE_STATUSES))
+    )
+    recent = await session.execute(
+        select(func.count(), func.min(SandboxSession.created_at)).where(
+            SandboxSession.account_id == account_id, SandboxSession.created_at >= since
+        )
+    )
+    count, oldest = recent.one()
+    return int(live.scalar_one()), int(count), aware(oldest)

@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from chasm.config import Settings
 from chasm.exec.commands import CommandRegistry
+from chasm.sessions.admission import Admission
 from chasm.sessions.drivers.base import SandboxDriver
 from chasm.sessions.leases import LeaseRegistry
 from chasm.sessions.pool import WarmPool
@@ -27,6 +28,7 @@ class SandboxRuntime:
     commands: CommandRegistry
     terminals: TerminalRegistry
     pool: WarmPool
+    admission: Admission = field(default_factory=Admission)  # quota locks and uncommitted starts
     # Serialises "reuse or start" per workspace so two creates never start two machines.
     workspace_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 

@@ -4,15 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ProxyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2000)
+    url: str = Field(max_length=2000, description="http://host:port of an HTTP proxy")
     username: str | None = Field(default=None, max_length=500)
     password: str | None = Field(default=None, max_length=500)
+
+    @field_validator("url")
+    @classmethod
+    def _http_proxy_url(cls, url: str) -> str:
+        url = url.strip()
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError("the proxy URL's port must be a number from 1 to 65535") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("the proxy URL must look like http://host:port (an HTTP proxy)")
+        if port == 0 or parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("the proxy URL must be http://host:port, with no path or query")
+        return url
 
 
 class NetworkIn(BaseModel):

@@ -5,25 +5,28 @@ Policy lives here (rules of 004, reuse, leases, reasons); isolation lives behind
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
-from chasm.kit.crypto import keyed_hash, random_token
+from chasm.kit.crypto import Box, keyed_hash, random_token
 from chasm.kit.errors import ChasmError
 from chasm.kit.ids import parse_uuid
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession, Workspace
 from chasm.sessions import ephemeral
 from chasm.sessions import repository as repo
+from chasm.sessions.admission import admit
 from chasm.sessions.drivers.base import Limits, NetworkSpec, SandboxInfo, SandboxSpec
 from chasm.sessions.exceptions import (
     InvalidSessionRequest,
@@ -123,11 +126,50 @@ def _network(body: SessionCreate) -> tuple[NetworkSpec, dict[str, Any]]:
     if net.mode == "proxy":
         if net.proxy is None or not net.proxy.url.strip():
             raise InvalidSessionRequest("network.mode 'proxy' needs network.proxy.url")
-        spec = NetworkSpec("proxy", net.proxy.url.strip(), net.proxy.username, net.proxy.password)
-        return spec, {"mode": "proxy", "proxy": {"url": spec.proxy_url, "username": spec.proxy_username}}
+        url, username, password = _split_credentials(net.proxy.url.strip())
+        username, password = net.proxy.username or username, net.proxy.password or password
+        spec = NetworkSpec("proxy", url, username, password)
+        # Stored: the proxy without its password (the sandbox's environment carries it, sealed).
+        return spec, {"mode": "proxy", "proxy": {"url": url, "username": username}}
     if net.proxy is not None:
         raise InvalidSessionRequest("network.proxy is only accepted with network.mode 'proxy'")
     return NetworkSpec("direct"), {"mode": "direct"}
+
+
+def _split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """A proxy URL without its userinfo, and the user and password it carried."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.username is None and parts.password is None:
+        return url, None, None
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return bare, unquote(parts.username or "") or None, unquote(parts.password or "") or None
+
+
+SEALED_ENV = "env_sealed"
+
+
+def seal_state(secret_key: str, state: dict[str, Any]) -> dict[str, Any]:
+    """Driver state as stored: the sandbox's environment (user `env`, a proxy password) encrypted
+    with the server secret, so a database dump holds none of it in clear."""
+    sealed = dict(state)
+    env = sealed.pop("env", None)
+    if env:
+        sealed[SEALED_ENV] = Box(secret_key).encrypt(json.dumps(env))
+    return sealed
+
+
+def unseal_state(secret_key: str, state: dict[str, Any]) -> dict[str, Any]:
+    """The driver state as the driver wrote it (for recovery after a restart)."""
+    opened = dict(state)
+    sealed = opened.pop(SEALED_ENV, None)
+    if sealed:
+        try:
+            opened["env"] = json.loads(Box(secret_key).decrypt(sealed))
+        except ValueError:
+            opened["env"] = {}  # another server key: the sandbox keeps running, commands get no env
+    return opened
 
 
 async def _resolve_target(db: AsyncSession, actor: Actor, body: SessionCreate) -> Workspace | None:
@@ -183,6 +225,9 @@ async def _start(
     image = ws.image if ws is not None else body.image
     image_root = _image_root(runtime, image) if image else None
     limits = limits_for(runtime.settings, actor.account.plan)
+    await admit(
+        db, actor, runtime.settings, runtime.admission, limits.memory_bytes, workspace_backed=ws is not None
+    )
     plain = ws is None and not image and not body.github_repo and not body.env and network_spec.mode == "none"
     plain = plain and limits == runtime.pool.limits
     warm = await runtime.pool.take() if plain else None
@@ -195,7 +240,7 @@ async def _start(
         status="creating",
         ephemeral=ws is None,
         image=image,
-        env=dict(body.env or {}),
+        env=None,  # values are secrets: only the sandbox holds them (and the sealed driver state)
         network=network,
         github_repo=body.github_repo,
         driver=runtime.driver.name,
@@ -213,7 +258,7 @@ async def _start(
         row.status = "running"
         row.started_at = now
         row.last_activity_at = now
-        row.driver_state = {"pid": info.pid, **info.state}
+        row.driver_state = seal_state(runtime.settings.secret_key or "", {"pid": info.pid, **info.state})
         db.add(row)
         await db.flush()
     except BaseException:
@@ -244,7 +289,7 @@ async def _start_sandbox(
     if ws is not None:
         workdir = await runtime.storage.mount(workspaces.disk_id(ws))
     else:
-        workdir = ephemeral.create(runtime.settings, sid)
+        workdir = ephemeral.create(runtime.settings, sid, limits.memory_bytes)
         if body.github_repo:
             url = repository_url(body.github_repo, runtime.settings.github_base_url)
             try:
@@ -283,6 +328,9 @@ async def end_session(runtime: SandboxRuntime, row: SandboxSession, reason: str)
     row.status = "terminated"
     row.ended_at = utcnow()
     row.ended_reason = reason
+    if row.driver_state and SEALED_ENV in row.driver_state:  # nothing of its secrets outlives it
+        row.driver_state = {k: v for k, v in row.driver_state.items() if k != SEALED_ENV}
+    row.env = None
 
 
 async def terminate(

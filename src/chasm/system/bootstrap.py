@@ -1,4 +1,5 @@
-"""First start: an empty database gets a local owner with a personal account and an admin key."""
+"""First start: an empty database gets a local owner (an instance administrator) with a personal
+account and an admin key."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chasm.accounts.quotas import INSTANCE_OWNER_EMAIL, PAID_PLAN
 from chasm.accounts.service import create_user
 from chasm.audit.service import record
 from chasm.keys.service import mint_key
@@ -15,7 +17,7 @@ from chasm.models import User
 
 log = logging.getLogger("chasm")
 
-LOCAL_OWNER_EMAIL = "owner@localhost"
+LOCAL_OWNER_EMAIL = INSTANCE_OWNER_EMAIL
 
 
 async def bootstrap_owner(maker: async_sessionmaker[AsyncSession], secret_key: str) -> str | None:
@@ -27,6 +29,8 @@ async def bootstrap_owner(maker: async_sessionmaker[AsyncSession], secret_key: s
         user, account = await create_user(
             session, LOCAL_OWNER_EMAIL, None, "Local owner", email_verified=True
         )
+        user.is_instance_admin = True
+        account.plan = PAID_PLAN
         key, secret = await mint_key(
             session, secret_key, account_id=account.id, user_id=user.id, name="bootstrap admin key"
         )

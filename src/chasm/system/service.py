@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from chasm import __version__
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
-from chasm.kit.errors import Forbidden
+from chasm.auth.deps import require_instance_admin
 from chasm.kit.timeutil import utcnow
 from chasm.models import ChatSettings
 from chasm.system import caches
@@ -33,15 +33,28 @@ def _document(stored: dict[str, Any] | None) -> ChatSettingsDoc:
         return ChatSettingsDoc()
 
 
+def _visible(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """Harvest roots are folders on the server: shown only to instance administrators."""
+    if actor.instance_admin:
+        return data
+    return {**data, "harvest": {**data["harvest"], "roots": {}}}
+
+
 async def get_settings(session: AsyncSession, actor: Actor) -> dict[str, Any]:
     row = await repo.get_settings_row(session, actor.account_id)
-    return _document(row.data if row else None).model_dump()
+    return _visible(_document(row.data if row else None).model_dump(), actor)
 
 
 async def update_settings(session: AsyncSession, actor: Actor, update: ChatSettingsUpdate) -> dict[str, Any]:
     row = await repo.get_settings_row(session, actor.account_id)
     current = _document(row.data if row else None)
     changes = update.model_dump(exclude_unset=True, exclude_none=True)
+    if "harvest" in changes and not actor.instance_admin:
+        # Folders on the server: only its administrators choose which ones are read. A document
+        # sent back as GET showed it (roots `{}`) changes nothing and is accepted.
+        if any(changes["harvest"].get("roots", {}).values()):
+            require_instance_admin(actor, "set harvest roots (folders on the server)")
+        del changes["harvest"]
     merged = ChatSettingsDoc.model_validate({**current.model_dump(), **changes})
     data = merged.model_dump()
     if row is None:
@@ -57,7 +70,7 @@ async def update_settings(session: AsyncSession, actor: Actor, update: ChatSetti
         actor.account_id,
         metadata={"fields": sorted(changes)},
     )
-    return data
+    return _visible(data, actor)
 
 
 async def harvest_roots(session: AsyncSession, account_id: uuid.UUID) -> dict[str, list[str]]:
@@ -87,14 +100,9 @@ async def system_info(
     }
 
 
-def _require_admin(actor: Actor) -> None:
-    if actor.role not in ("owner", "admin"):
-        raise Forbidden("Only an owner or admin of the account may maintain the server")
-
-
 async def vacuum(session: AsyncSession, actor: Actor, engine: AsyncEngine) -> dict[str, Any]:
     """Compact and re-analyse the database; report the sizes before and after."""
-    _require_admin(actor)
+    require_instance_admin(actor, "maintain the server's database")
     before = await repo.database_size(engine)
     started = time.perf_counter()
     outcome = await repo.vacuum(engine)
@@ -111,7 +119,7 @@ async def vacuum(session: AsyncSession, actor: Actor, engine: AsyncEngine) -> di
 
 async def clear_caches(session: AsyncSession, actor: Actor) -> dict[str, Any]:
     """Empty the server's in-process caches and say how many entries each held."""
-    _require_admin(actor)
+    require_instance_admin(actor, "clear the server's caches")
     cleared = caches.clear_all()
     record(session, actor, "system.cache_clear", "cache", None, metadata={"cleared": cleared})
     return {"cleared": cleared, "entries": sum(cleared.values())}

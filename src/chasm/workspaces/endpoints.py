@@ -12,6 +12,7 @@ from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.kit.deps import AppSettings, DbSession
+from chasm.kit.pagination import MAX_OFFSET
 from chasm.workspaces import repository as repo
 from chasm.workspaces import service
 from chasm.workspaces.schemas import (
@@ -70,7 +71,7 @@ async def list_workspaces(
     template: bool | None = None,
     session_type: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[WorkspaceOut]:
     """List the active account's workspaces."""
     items = await repo.list_for_account(

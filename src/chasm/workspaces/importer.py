@@ -6,8 +6,11 @@ import asyncio
 import os
 import re
 import shutil
+import stat
+import uuid
 from pathlib import Path
 
+from chasm.kit import hostfs
 from chasm.workspaces.exceptions import InvalidRepository
 
 OWNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
@@ -37,17 +40,40 @@ def _allowed_protocols(url: str) -> str:
 
 
 async def clone_into(url: str, dest: Path, ref: str | None, timeout_s: int) -> None:
-    """Clone `url` into the (possibly non-empty) directory `dest`, owned like `dest`."""
-    staging = dest / ".chasm-import"
-    if staging.exists():
-        shutil.rmtree(staging)
+    """Clone `url` into the (possibly non-empty) directory `dest`, owned like `dest`.
+
+    `dest` is a workspace tree that sandbox code can change, so git never writes into it: the
+    clone is made in a private directory beside it (the server's own), then copied in with
+    `chasm.kit.hostfs` (no path below `dest` is followed)."""
+    staging = dest.parent / f".import-{uuid.uuid4().hex}"
+    staging.mkdir(mode=0o700)
+    try:
+        await _git_clone(url, staging / "repo", ref, timeout_s)
+        owner = os.stat(dest, follow_symlinks=False).st_uid
+        await asyncio.to_thread(_merge_into, staging / "repo", dest, owner)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, staging, True)
+
+
+def _merge_into(source: Path, dest: Path, owner: int) -> None:
+    """Copy the clone into `dest` (entries it also has are replaced), keeping `dest`'s own mode."""
+    st = os.stat(dest, follow_symlinks=False)
+    hostfs.copy_tree(source, dest, owner)
+    rootfd = hostfs.open_root(dest)
+    try:
+        os.fchmod(rootfd, stat.S_IMODE(st.st_mode))
+    finally:
+        os.close(rootfd)
+
+
+async def _git_clone(url: str, target: Path, ref: str | None, timeout_s: int) -> None:
     args = ["git", "clone", "--quiet", "--no-hardlinks"]
     if ref:
         args += ["--branch", ref]
-    args += ["--", url, str(staging)]
+    args += ["--", url, str(target)]
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(dest),
+        "HOME": str(target.parent),
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_ALLOW_PROTOCOL": _allowed_protocols(url),
         "GIT_CONFIG_NOSYSTEM": "1",
@@ -60,22 +86,7 @@ async def clone_into(url: str, dest: Path, ref: str | None, timeout_s: int) -> N
     except TimeoutError as exc:
         proc.kill()
         await proc.wait()
-        shutil.rmtree(staging, ignore_errors=True)
         raise RuntimeError(f"git clone timed out after {timeout_s}s") from exc
     if proc.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
         message = stderr.decode(errors="replace").strip().splitlines()
         raise RuntimeError(f"git clone failed: {message[-1] if message else proc.returncode}")
-    for entry in staging.iterdir():
-        target = dest / entry.name
-        if target.exists() or target.is_symlink():
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            else:
-                target.unlink()
-        entry.rename(target)
-    staging.rmdir()
-    owner = dest.stat()
-    for root, dirs, files in os.walk(dest):
-        for name in dirs + files:
-            os.lchown(os.path.join(root, name), owner.st_uid, owner.st_gid)

@@ -67,6 +67,14 @@ async def account_usage(session: AsyncSession, account_id: uuid.UUID) -> int:
     return int(result.scalar_one())
 
 
+async def account_allocated(session: AsyncSession, account_id: uuid.UUID) -> int:
+    """The sum of the quotas of an account's workspaces (what its disks may grow to)."""
+    result = await session.execute(
+        select(func.coalesce(func.sum(Workspace.quota_bytes), 0)).where(Workspace.account_id == account_id)
+    )
+    return int(result.scalar_one())
+
+
 async def snapshots(session: AsyncSession, workspace_id: uuid.UUID) -> Sequence[WorkspaceSnapshot]:
     result = await session.execute(
         select(WorkspaceSnapshot)
@@ -85,3 +93,9 @@ async def snapshot_by_name(
         )
     )
     return result.scalar_one_or_none()
+
+
+async def all_snapshot_manifests(session: AsyncSession) -> set[str]:
+    """The manifest reference of every recorded snapshot (all accounts: for store recovery)."""
+    result = await session.execute(select(WorkspaceSnapshot.manifest))
+    return {row[0] for row in result.all()}

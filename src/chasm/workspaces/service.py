@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chasm.accounts.quotas import QuotaExceeded as PlanQuotaExceeded
+from chasm.accounts.quotas import is_instance_admin, quota_for
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
 from chasm.config import Settings
 from chasm.kit.errors import BadRequest
 from chasm.kit.ids import parse_uuid
 from chasm.models import Workspace, WorkspaceSnapshot
+from chasm.sessions import images
+from chasm.sessions.exceptions import UnsupportedSessionType
 from chasm.workspaces import repository as repo
 from chasm.workspaces.exceptions import (
     QuotaExceeded,
@@ -26,7 +31,10 @@ from chasm.workspaces.exceptions import (
 )
 from chasm.workspaces.names import generate_name, validate_name
 from chasm.workspaces.schemas import SnapshotOut, WorkspaceCreate, WorkspaceOut
+from chasm.workspaces.storage import MIN_QUOTA
 from chasm.workspaces.storage_base import WorkspaceStorage
+
+log = logging.getLogger("chasm.workspaces")
 
 # Ends a live session attached to a workspace (provided by the sessions domain).
 Terminator = Callable[[AsyncSession, Actor, uuid.UUID], Awaitable[None]]
@@ -88,14 +96,29 @@ async def _ensure_name_free(
         raise WorkspaceNameTaken(name)
 
 
-async def _disk_quota(session: AsyncSession, settings: Settings, account_id: uuid.UUID) -> int:
+async def _disk_quota(session: AsyncSession, settings: Settings, actor: Actor) -> int:
+    """The quota of a new workspace: the per-workspace default, within what the account has left
+    of its real storage and of its plan's `disk_bytes` (the sum of its workspaces' quotas)."""
+    account_id = actor.account_id
     used = await repo.account_usage(session, account_id)
     remaining = settings.account_storage_quota_bytes - used
     if remaining <= 0:
         raise QuotaExceeded(
             f"The account's storage quota of {settings.account_storage_quota_bytes} bytes is used up"
         )
-    return min(settings.workspace_quota_bytes, remaining)
+    size = min(settings.workspace_quota_bytes, remaining)
+    plan = quota_for(settings, actor.account.plan)
+    if plan.disk_bytes is not None and not await is_instance_admin(session, actor):
+        left = plan.disk_bytes - await repo.account_allocated(session, account_id)
+        if left < MIN_QUOTA:
+            raise PlanQuotaExceeded(
+                plan,
+                "disk_bytes",
+                plan.disk_bytes,
+                f"The account's workspaces already hold {plan.disk_bytes - left} bytes of disk quota",
+            )
+        size = min(size, left)
+    return size
 
 
 async def _new_workspace(
@@ -117,7 +140,7 @@ async def _new_workspace(
         session_type=session_type,
         image=image,
         template=template,
-        quota_bytes=await _disk_quota(session, settings, actor.account_id),
+        quota_bytes=await _disk_quota(session, settings, actor),
     )
     session.add(ws)
     try:
@@ -132,6 +155,11 @@ async def create_workspace(
 ) -> Workspace:
     if body.image and body.session_type != "sandbox":
         raise BadRequest("Only sandbox workspaces accept an image", code="image_not_allowed")
+    # Refuse now what a session could never start on (the same errors the session would give).
+    if body.session_type == "browser":
+        raise UnsupportedSessionType("browser sessions are not available yet")
+    if body.image:
+        images.resolve(settings, body.image)
     source: Workspace | None = None
     if body.clone_from:
         source = await resolve_workspace(session, actor, body.clone_from)
@@ -364,3 +392,14 @@ async def delete_snapshot(
         summary=f"deleted snapshot {name} of {ws.name}",
         metadata={"snapshot": name},
     )
+
+
+async def collect_snapshot_garbage(storage: WorkspaceStorage, maker: async_sessionmaker[AsyncSession]) -> int:
+    """At startup: remove what interrupted snapshots left in the store (temporary blobs,
+    manifests no snapshot record names, blobs nothing refers to). Bytes freed."""
+    async with maker() as session:
+        known = await repo.all_snapshot_manifests(session)
+    freed = await storage.collect_garbage(known)
+    if freed:
+        log.info("snapshot store: removed %d bytes left by interrupted snapshots", freed)
+    return freed

@@ -6,7 +6,8 @@ Backends, chosen by `Settings.workspace_storage` ("auto" picks the first that wo
   the sandbox and nothing else is affected. Needs root and loop devices.
 - `directory`: a plain directory. The quota is NOT enforced by the filesystem (usage is still
   measured); use it only where loop mounts are impossible (development without root).
-Files belong to the sandbox's host uid. Snapshots are in `chasm.workspaces.snapshot_store`.
+Files belong to the sandbox's host uid. Snapshots are in `chasm.workspaces.snapshot_store`. A disk's
+tree is written by sandbox code: everything done to it here goes through `chasm.kit.hostfs`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import shutil
 from pathlib import Path
 
 from chasm.config import Settings
+from chasm.kit import hostfs
 from chasm.kit.errors import ChasmError
 from chasm.workspaces.snapshot_store import SnapshotStore
 from chasm.workspaces.storage_base import SnapshotRef
@@ -52,15 +54,6 @@ async def _run(*args: str) -> str:
 def _used_bytes(path: Path) -> int:
     st = os.statvfs(path)
     return (st.f_blocks - st.f_bfree) * st.f_frsize
-
-
-def _tree_bytes(path: Path) -> int:
-    total = 0
-    for root, dirs, files in os.walk(path):
-        for name in dirs + files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-    return total
 
 
 class DiskStorage:
@@ -177,7 +170,7 @@ class DiskStorage:
         directory = self._dir(disk_id)
         mnt = directory / "mnt"
         if meta.get("backend") != "loop":
-            return await asyncio.to_thread(_tree_bytes, mnt)
+            return await asyncio.to_thread(hostfs.tree_bytes, mnt)
         if os.path.ismount(mnt):
             return max(0, _used_bytes(mnt) - int(meta.get("baseline_used", 0)))
         allocated = (directory / "disk.img").stat().st_blocks * 512
@@ -217,3 +210,7 @@ class DiskStorage:
 
     async def delete_snapshot(self, ref: str) -> None:
         await asyncio.to_thread(self.snapshots.delete, ref)
+
+    async def collect_garbage(self, known_refs: set[str]) -> int:
+        """Remove what interrupted snapshots left behind (see `SnapshotStore.collect_garbage`)."""
+        return await asyncio.to_thread(self.snapshots.collect_garbage, known_refs)

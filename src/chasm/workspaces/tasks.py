@@ -72,6 +72,7 @@ async def _job_actor(session: AsyncSession, ctx: JobContext) -> Actor:
     max_attempts=IMPORT_ATTEMPTS,
     description="Clone a git repository into a workspace created by POST /v1/workspaces/import",
     scope="workspaces.write",
+    http_enqueue=False,  # its input names a workspace disk: only POST /v1/workspaces/import makes it
 )
 async def run_import(ctx: JobContext, data: ImportInput) -> dict[str, Any]:
     storage: WorkspaceStorage = runtime_of(ctx.app).storage

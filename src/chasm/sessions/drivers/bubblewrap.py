@@ -22,6 +22,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,8 @@ from typing import Any, TypeVar
 from platformdirs import user_cache_path
 
 from chasm.config import Settings
-from chasm.sessions.drivers import agent, cmdlog, files, layout, mounts
+from chasm.kit import hostfs
+from chasm.sessions.drivers import agent, cmdlog, files, layout, mounts, seccomp
 from chasm.sessions.drivers.base import (
     ExecResult,
     LoggedProcess,
@@ -57,6 +59,7 @@ from chasm.sessions.drivers.process import (
     starttime,
 )
 from chasm.sessions.drivers.state import Sandbox
+from chasm.sessions.limits import tmpfs_caps
 
 HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 START_TIMEOUT_S = 10.0
@@ -136,10 +139,14 @@ class BubblewrapDriver:
         sandbox.env = self._base_env(spec)
         # Off the event loop: cgroup writes on v1 can wait for an RCU grace period (ms).
         etc, workspace, image = await _in_thread(self._prepare, spec, sandbox)
+        seccomp_fd = self._seccomp_fd()
         json_r, json_w = os.pipe()
         ready_r, ready_w = os.pipe()
         block_r, block_w = os.pipe()
         passed = [json_w, block_r]
+        if seccomp_fd is not None:
+            passed.append(seccomp_fd)
+        _, tmp_bytes, shm_bytes = tmpfs_caps(self.settings, spec.limits.memory_bytes)
         if self.agent is not None:
             # pid 1 is the agent, executed from a descriptor: no host path needs to be visible
             # inside, and a read-only image root needs no mount point for it.
@@ -158,7 +165,7 @@ class BubblewrapDriver:
             command = ["--", "/bin/sh", "-c", "echo ready; exec sleep infinity </dev/null >/dev/null 2>&1"]
         bwrap = [
             self.tools["bwrap"] or "bwrap",
-            *layout.bwrap_args(etc, workspace, image, self.uid, self.settings.sandbox_tmp_bytes, json_w),
+            *layout.bwrap_args(etc, workspace, image, self.uid, tmp_bytes, shm_bytes, json_w, seccomp_fd),
             "--block-fd",
             str(block_r),
             *command,
@@ -205,17 +212,35 @@ class BubblewrapDriver:
             log_text = (run_dir / "bwrap.log").read_text(errors="replace").strip()
             raise OSError(f"bwrap did not start: {log_text or 'no output'}")
         await self._start_network(sandbox)
-        (run_dir / "state.json").write_text(json.dumps({"session_id": spec.session_id, **sandbox.state()}))
+        # What stop() needs to clean up after a restart; never the environment (it holds secrets).
+        kept = {k: v for k, v in sandbox.state().items() if k != "env"}
+        (run_dir / "state.json").write_text(json.dumps({"session_id": spec.session_id, **kept}))
+
+    def _seccomp(self) -> bytes | None:
+        """The compiled filter (None when it is turned off)."""
+        if not self.settings.sandbox_seccomp:
+            return None
+        try:
+            return seccomp.bpf()
+        except seccomp.SeccompUnavailable as exc:
+            raise SandboxError(f"{exc} (or set CHASM_SANDBOX_SECCOMP=false)") from exc
+
+    def _seccomp_fd(self) -> int | None:
+        """A descriptor bwrap reads the compiled filter from (None when it is turned off)."""
+        program = self._seccomp()
+        if program is None:
+            return None
+        fd = os.memfd_create("chasm-seccomp", os.MFD_CLOEXEC)
+        os.write(fd, program)
+        os.lseek(fd, 0, os.SEEK_SET)
+        return fd
 
     def _own_workspace(self, path: Path) -> None:
         """The sandbox user must own /workspace (a fresh directory or a clone made by root)."""
         path.mkdir(parents=True, exist_ok=True)
         if not self.is_root or path.stat().st_uid == self.host_uid:
             return
-        for root, dirs, names in os.walk(path):
-            os.lchown(root, self.host_uid, self.host_uid)
-            for name in dirs + names:
-                os.lchown(os.path.join(root, name), self.host_uid, self.host_uid)
+        hostfs.chown_tree(path, self.host_uid)
 
     def _base_env(self, spec: SandboxSpec) -> dict[str, str]:
         env = {
@@ -391,7 +416,10 @@ class BubblewrapDriver:
             f"exec {self.tools['setpriv']} --no-new-privs {self.tools['nsenter']} -t {sandbox.pid} "
             f'-U -m -n -p -i -u -r "--wdns=$2" -S {self.uid} -G {self.uid} -- /bin/sh -c "$3"\n'
         )
-        return ["/bin/sh", "-c", script, "chasm-exec", pty_path, cwd or "/workspace", exports + command]
+        argv = ["/bin/sh", "-c", script, "chasm-exec", pty_path, cwd or "/workspace", exports + command]
+        # bwrap loads the filter only into its own child: this launcher loads it before it enters.
+        program = self._seccomp()
+        return argv if program is None else seccomp.loader_argv(sys.executable, program, argv)
 
     async def _process(
         self,

@@ -155,9 +155,20 @@ def unstage(run_dir: Path) -> None:
 
 
 def bwrap_args(
-    etc: Path, workspace: Path, image: Path | None, uid: int, tmp_bytes: int, json_fd: int
+    etc: Path,
+    workspace: Path,
+    image: Path | None,
+    uid: int,
+    tmp_bytes: int,
+    shm_bytes: int,
+    json_fd: int,
+    seccomp_fd: int | None,
 ) -> list[str]:
-    """bwrap's arguments up to (not including) the command."""
+    """bwrap's arguments up to (not including) the command.
+
+    The only writable filesystems are /workspace, /tmp and /dev/shm, each capped: bwrap's own
+    tmpfs under / and /dev (uncapped, owned by the sandbox user) are made read-only once every
+    mount point on them exists."""
     args = [
         "--unshare-all",
         "--unshare-user",
@@ -172,6 +183,8 @@ def bwrap_args(
         "--json-status-fd",
         str(json_fd),
     ]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
     if image is None:
         args += ["--ro-bind", "/usr", "/usr"]
         for name in SYSTEM_DIRS:
@@ -199,6 +212,16 @@ def bwrap_args(
         "/proc",
         "--dev",
         "/dev",
+        "--perms",
+        "1777",
+        "--size",
+        str(shm_bytes),
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
+        "--remount-ro",
+        "/",
         "--chdir",
         "/workspace",
         "--setenv",

@@ -102,3 +102,26 @@ async def test_a_failing_sandbox_exec_job_ends_its_sandbox(
         await asyncio.sleep(0.05)
     assert job["status"] == "failed" and "could not start" in job["error"], job
     assert _leftovers(app) == {"attached": [], "cgroups": [], "run_dirs": [], "mounts": []}
+
+
+async def test_the_reaper_stops_a_running_sandbox_that_no_row_owns(
+    app: FastAPI, admin: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    from chasm.sessions import ephemeral, lifecycle
+    from chasm.sessions.drivers.base import SandboxSpec
+
+    runtime = app.state.sandbox
+    kept = (await admin.post("/v1/sessions", json={"ephemeral": True})).json()["id"]
+    sid = "6" * 8 + "-6666-6666-6666-" + "6" * 12  # as if its row had been rolled back
+    workdir = ephemeral.create(app.state.settings, sid)
+    await runtime.driver.start(SandboxSpec(session_id=sid, workspace_dir=workdir))
+    runtime.leases.touch(sid)
+    await lifecycle.reap_once(runtime, app.state.sessionmaker)
+    assert sid in runtime.driver._sandboxes  # recently used: maybe a start not committed yet
+    runtime.leases.last_activity[sid] -= lifecycle.ORPHAN_GRACE_S + 1
+    await lifecycle.reap_once(runtime, app.state.sessionmaker)
+    assert sorted(runtime.driver._sandboxes) == [kept]
+    assert f"stopping stray sandbox {sid}" in caplog.text
+    assert not [m for m in mounts_under(app.state.settings.data_dir) if sid in str(m)]
+    assert not ephemeral.path(app.state.settings, sid).exists()
+    assert (await admin.get(f"/v1/sessions/{kept}")).json()["status"] == "running"

@@ -33,6 +33,7 @@ from chasm.workspaces.service import collect_snapshot_garbage
 from chasm.workspaces.storage import DiskStorage
 
 log = logging.getLogger("chasm.sessions")
+ORPHAN_GRACE_S = 60.0
 
 
 def make_driver(settings: Settings) -> SandboxDriver:
@@ -142,16 +143,25 @@ async def _verdict(runtime: SandboxRuntime, row: SandboxSession, now: datetime) 
 
 
 async def reap_once(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> list[str]:
-    """End the sessions that idled out, outlived their maximum, ran out of memory or died."""
+    """End the sessions that idled out, outlived their maximum, ran out of memory or died; then
+    stop the sandboxes this server runs that no live row owns (a start whose row was rolled
+    back), once unused for ORPHAN_GRACE_S (a start in progress has no committed row yet)."""
     ended: list[str] = []
     async with transaction(maker) as db:
         now = utcnow()
-        for row in await repo.all_live(db):
+        rows = await repo.all_live(db)
+        for row in rows:
             reason = await _verdict(runtime, row, now)
             if reason is not None:
                 await end_session(runtime, row, reason)
                 _audit_end(db, row, reason)
                 ended.append(str(row.id))
+    keep = {str(row.id) for row in rows} | runtime.pool.session_ids()
+    keep |= runtime.leases.active_within(ORPHAN_GRACE_S)
+    for sid in await runtime.driver.reconcile(keep, attached_only=True):
+        await runtime.release(sid)
+        if ephemeral.path(runtime.settings, sid).exists():
+            ephemeral.remove(runtime.settings, sid)
     return ended
 
 

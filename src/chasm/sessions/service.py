@@ -248,6 +248,7 @@ async def _start(
         created_by=str(actor.principal_id),
     )
     sid = str(row.id)
+    runtime.leases.touch(sid)  # in use from now: the reaper leaves a sandbox with no row yet alone
     info = (
         warm.info if warm else await _start_sandbox(runtime, body, ws, sid, image_root, network_spec, limits)
     )

@@ -358,14 +358,18 @@ class BubblewrapDriver:
         """Every sandbox of this install not attached now is a stray of a dead session."""
         await self.reconcile(set(self._sandboxes))
 
-    async def reconcile(self, keep: set[str]) -> list[str]:
-        found: set[str] = set(self._sandboxes) | set(self.cgroups.existing())
-        with contextlib.suppress(OSError):
-            found.update(e.name for e in self.run_root.iterdir() if e.is_dir() and e.name[0] != ".")
+    async def reconcile(self, keep: set[str], *, attached_only: bool = False) -> list[str]:
+        found: set[str] = set(self._sandboxes)
+        if not attached_only:
+            found.update(self.cgroups.existing())
+            with contextlib.suppress(OSError):
+                found.update(e.name for e in self.run_root.iterdir() if e.is_dir() and e.name[0] != ".")
         strays = sorted(found - keep)
         for session_id in strays:
             log.warning("stopping stray sandbox %s (no live session owns it)", session_id)
             await self.stop(session_id)
+        if attached_only:
+            return strays
         for target in mounts.mounts_under(self.run_root):
             relative = target.relative_to(self.run_root).parts
             if relative[0] not in keep:

@@ -120,6 +120,9 @@ async def test_the_reaper_stops_a_running_sandbox_that_no_row_owns(
     assert sid in runtime.driver._sandboxes  # recently used: maybe a start not committed yet
     runtime.leases.last_activity[sid] -= lifecycle.ORPHAN_GRACE_S + 1
     await lifecycle.reap_once(runtime, app.state.sessionmaker)
+    assert sid in runtime.driver._sandboxes  # attached less than the grace ago (a warm hand-over)
+    runtime.driver._attached_at[sid] -= lifecycle.ORPHAN_GRACE_S + 1
+    await lifecycle.reap_once(runtime, app.state.sessionmaker)
     assert sorted(runtime.driver._sandboxes) == [kept]
     assert f"stopping stray sandbox {sid}" in caplog.text
     assert not [m for m in mounts_under(app.state.settings.data_dir) if sid in str(m)]

@@ -158,7 +158,7 @@ async def reap_once(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSess
                 ended.append(str(row.id))
     keep = {str(row.id) for row in rows} | runtime.pool.session_ids()
     keep |= runtime.leases.active_within(ORPHAN_GRACE_S)
-    for sid in await runtime.driver.reconcile(keep, attached_only=True):
+    for sid in await runtime.driver.reconcile(keep, attached_only=True, min_age_s=ORPHAN_GRACE_S):
         await runtime.release(sid)
         if ephemeral.path(runtime.settings, sid).exists():
             ephemeral.remove(runtime.settings, sid)

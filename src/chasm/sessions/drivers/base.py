@@ -233,10 +233,13 @@ class SandboxDriver(Protocol):
         sessions, and return {session_id: reason} for those that are gone."""
         ...
 
-    async def reconcile(self, keep: set[str], *, attached_only: bool = False) -> list[str]:
+    async def reconcile(
+        self, keep: set[str], *, attached_only: bool = False, min_age_s: float = 0.0
+    ) -> list[str]:
         """Stop every sandbox of this install not in `keep` (attached or not, for instance one
         whose row was rolled back) and release what it left on the host (mounts, cgroups,
         runtime files). Returns the ids stopped. Run at start after `recover` and at stop; while
         serving (the reaper), `attached_only`: only sandboxes that finished starting, and no
-        sweep of the mount table (a start in progress has mounts and no sandbox yet)."""
+        sweep of the mount table (a start in progress has mounts and no sandbox yet), and none
+        attached less than `min_age_s` ago (a warm one being handed to a session)."""
         ...

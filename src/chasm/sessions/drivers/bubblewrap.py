@@ -88,6 +88,7 @@ class BubblewrapDriver:
         self.tools = {name: shutil.which(name, path=HOST_PATH) for name in ("bwrap", "nsenter", "setpriv")}
         self.agent = agent.build(user_cache_path("chasm") / "agent") if settings.sandbox_agent else None
         self._sandboxes: dict[str, Sandbox] = {}
+        self._attached_at: dict[str, float] = {}  # time.monotonic() when start or recover attached it
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -116,6 +117,7 @@ class BubblewrapDriver:
                 raise SandboxError(f"Could not start the sandbox: {exc}") from exc
             raise
         self._sandboxes[spec.session_id] = sandbox
+        self._attached_at[spec.session_id] = time.monotonic()
         return SandboxInfo(session_id=spec.session_id, pid=sandbox.pid, state=sandbox.state())
 
     def _prepare(self, spec: SandboxSpec, sandbox: Sandbox) -> tuple[Path, Path, Path | None]:
@@ -301,6 +303,7 @@ class BubblewrapDriver:
 
     async def stop(self, session_id: str) -> None:
         sandbox = self._sandboxes.pop(session_id, None)
+        self._attached_at.pop(session_id, None)
         run_dir = self.run_root / session_id
         if sandbox is None and (run_dir / "state.json").exists():
             with contextlib.suppress(OSError, ValueError, KeyError):
@@ -351,6 +354,7 @@ class BubblewrapDriver:
             if sandbox.network.mode == "proxy" and sandbox.network.proxy_url:
                 await self._start_relay(sandbox)
             self._sandboxes[session_id] = sandbox
+            self._attached_at[session_id] = time.monotonic()
         await self._kill_strays()
         return gone
 
@@ -358,8 +362,11 @@ class BubblewrapDriver:
         """Every sandbox of this install not attached now is a stray of a dead session."""
         await self.reconcile(set(self._sandboxes))
 
-    async def reconcile(self, keep: set[str], *, attached_only: bool = False) -> list[str]:
-        found: set[str] = set(self._sandboxes)
+    async def reconcile(
+        self, keep: set[str], *, attached_only: bool = False, min_age_s: float = 0.0
+    ) -> list[str]:
+        now = time.monotonic()
+        found = {sid for sid in self._sandboxes if now - self._attached_at.get(sid, 0.0) >= min_age_s}
         if not attached_only:
             found.update(self.cgroups.existing())
             with contextlib.suppress(OSError):

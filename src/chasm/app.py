@@ -26,7 +26,7 @@ from chasm.harvest import endpoints as harvest_endpoints
 from chasm.jobs import endpoints as jobs_endpoints
 from chasm.jobs.worker import jobs_lifespan
 from chasm.keys import endpoints as keys_endpoints
-from chasm.kit import handlers
+from chasm.kit import datalock, handlers
 from chasm.kit.bodylimit import BodyLimitMiddleware
 from chasm.kit.crypto import configure_password_hashing
 from chasm.kit.db import create_engine, make_sessionmaker, migrate
@@ -91,11 +91,25 @@ def _v1_id(route: APIRoute) -> str:
     return f"{route.name}_{'_'.join(sorted(route.methods or []))}".lower()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, role: str = "server") -> FastAPI:
+    """`role` "server" owns the data directory (its lock, sandbox recovery and shutdown);
+    "worker" (`chasm worker`) shares it with a running server and only runs jobs."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before the database or any sandbox is touched: a second server on this data dir
+        # would otherwise recover (end) the first one's sessions.
+        lock = datalock.hold(settings.data_dir) if role == "server" else None
+        try:
+            async with _running(app):
+                yield
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @asynccontextmanager
+    async def _running(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         settings.data_dir.chmod(0o700)  # secret key, database, workspaces: the server's user only
         # One secret for everything keyed by it (JWTs, API keys, session access tokens, stored
@@ -130,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.role = role
     install_log_redaction()
     configure_password_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.started_monotonic = time.monotonic()

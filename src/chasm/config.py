@@ -109,7 +109,9 @@ class Settings(BaseSettings):
     session_max_lifetime_s: int = 24 * 3600
     session_reaper_interval_s: float = 5.0
     exec_max_output_bytes: int = 1024 * 1024
-    command_output_max_bytes: int = 16 * 1024 * 1024
+    command_output_max_bytes: int = 16 * 1024 * 1024  # output kept per background command
+    session_command_output_max_bytes: int = 64 * 1024 * 1024  # all background output of a session
+    session_max_background_commands: int = 16  # running at once per session
     upload_max_bytes: int = 16 * 1024 * 1024
 
     # Sandboxes (driver `bubblewrap`)

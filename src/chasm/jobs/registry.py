@@ -30,6 +30,16 @@ BUILTIN_TASK_MODULES: list[str] = [
 ]
 
 
+class JobFailed(Exception):
+    """Raised by a handler whose work ran and failed: the job is failed (no retry), with `result`
+    attached as its result (a command's exit code and output) and `message` as its error."""
+
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.result = result
+
+
 class JobCanceled(Exception):
     """Raised by `JobContext.check_canceled()` once the job's cancellation was requested."""
 
@@ -67,6 +77,9 @@ class JobKind:
     retry_backoff_s: float  # delay before the 2nd attempt; doubles for each further one
     instance_admin: bool = False  # it reads the server's own files: instance administrators only
     http_enqueue: bool = True  # False: only the server enqueues it (its input names server state)
+    # Queued again when its worker is lost, whatever its attempts: the handler resumes the work
+    # (a command it started survives the worker, and it finds it again by the job's id).
+    resumable: bool = False
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -84,6 +97,7 @@ def job_kind(
     retry_backoff_s: float = 2.0,
     instance_admin: bool = False,
     http_enqueue: bool = True,
+    resumable: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register `handler(ctx, input) -> dict` as the job kind `name` (re-registering replaces it).
 
@@ -104,6 +118,7 @@ def job_kind(
             retry_backoff_s,
             instance_admin,
             http_enqueue,
+            resumable,
         )
         return handler
 

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import shutil
 from pathlib import Path
 
 from chasm.config import Settings
+from chasm.sessions.drivers.mounts import mounts_under
 from chasm.sessions.limits import tmpfs_caps
 
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
 MNT_DETACH = 0x2
 _libc = ctypes.CDLL(None, use_errno=True)
+log = logging.getLogger("chasm.sessions")
 
 
 def root(settings: Settings) -> Path:
@@ -56,9 +59,20 @@ def remove(settings: Settings, session_id: str) -> None:
     shutil.rmtree(target, ignore_errors=True)
 
 
-def remove_strays(settings: Settings, live: set[str]) -> None:
-    """Delete the workspaces of ephemeral sessions that are not live (after a crash)."""
+def remove_strays(settings: Settings, live: set[str]) -> list[str]:
+    """Unmount and delete the workspaces of ephemeral sessions that are not live (after a crash,
+    a failed start, or at a clean stop with `live` empty). Returns the ids removed."""
+    base = root(settings)
+    strays: set[str] = set()
     with contextlib.suppress(OSError):
-        for entry in root(settings).iterdir():
-            if entry.name not in live:
-                remove(settings, entry.name)
+        strays.update(entry.name for entry in base.iterdir() if entry.name not in live)
+    strays.update(m.relative_to(base).parts[0] for m in mounts_under(base))
+    strays -= live
+    for session_id in sorted(strays):
+        log.warning("removing the workspace of ended ephemeral session %s", session_id)
+        for _ in range(8):  # a mount stacked on another (a start retried over a leftover)
+            _libc.umount2(str(path(settings, session_id)).encode(), MNT_DETACH)
+            if not any(m == path(settings, session_id) for m in mounts_under(base)):
+                break
+        remove(settings, session_id)
+    return sorted(strays)

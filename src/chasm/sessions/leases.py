@@ -47,5 +47,10 @@ class LeaseRegistry:
                     del self._leases[session_id]
             self.touch(session_id)
 
+    def active_within(self, seconds: float) -> set[str]:
+        """Sessions holding a lease or used by this process in the last `seconds`."""
+        since = time.monotonic() - seconds
+        return set(self._leases) | {sid for sid, seen in self.last_activity.items() if seen >= since}
+
     def forget(self, session_id: str) -> None:
         self.last_activity.pop(session_id, None)

@@ -33,6 +33,7 @@ from chasm.workspaces.service import collect_snapshot_garbage
 from chasm.workspaces.storage import DiskStorage
 
 log = logging.getLogger("chasm.sessions")
+ORPHAN_GRACE_S = 60.0
 
 
 def make_driver(settings: Settings) -> SandboxDriver:
@@ -79,16 +80,29 @@ async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
         still_live = {str(row.id) for row in rows if row.status == "running"}
     # Workspaces of ephemeral sessions that died with a crashed server (or of its warm sandboxes).
     ephemeral.remove_strays(runtime.settings, still_live | runtime.pool.session_ids())
+    # Background commands of the re-adopted sessions: listed, streamed and killed as before.
+    runtime.commands.remove_strays(still_live)
+    for sid in sorted(still_live):
+        await runtime.commands.load(runtime.driver, sid)
     if gone:
         log.info("marked %d sandbox session(s) terminated after restart", len(gone))
 
 
-async def shutdown(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> None:
-    """No sandbox outlives the server: stop them all and say why."""
+async def shutdown(
+    runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession], *, owner: bool = True
+) -> None:
+    """No sandbox outlives the server: stop them all and say why, then anything without a row
+    (and the mounts of ephemeral workspaces). A `chasm worker` (not the owner of the data dir)
+    stops only the sandboxes it started itself."""
     async with transaction(maker) as db:
         for row in await repo.all_live(db):
+            if not owner and not (await runtime.driver.status(str(row.id))).running:
+                continue  # the server's
             await end_session(runtime, row, "server_restart")
             _audit_end(db, row, "server_restart")
+    if owner:
+        await runtime.driver.reconcile(set())
+        ephemeral.remove_strays(runtime.settings, set())
 
 
 def _audit_end(db: AsyncSession, row: SandboxSession, reason: str) -> None:
@@ -129,16 +143,25 @@ async def _verdict(runtime: SandboxRuntime, row: SandboxSession, now: datetime) 
 
 
 async def reap_once(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> list[str]:
-    """End the sessions that idled out, outlived their maximum, ran out of memory or died."""
+    """End the sessions that idled out, outlived their maximum, ran out of memory or died; then
+    stop the sandboxes this server runs that no live row owns (a start whose row was rolled
+    back), once unused for ORPHAN_GRACE_S (a start in progress has no committed row yet)."""
     ended: list[str] = []
     async with transaction(maker) as db:
         now = utcnow()
-        for row in await repo.all_live(db):
+        rows = await repo.all_live(db)
+        for row in rows:
             reason = await _verdict(runtime, row, now)
             if reason is not None:
                 await end_session(runtime, row, reason)
                 _audit_end(db, row, reason)
                 ended.append(str(row.id))
+    keep = {str(row.id) for row in rows} | runtime.pool.session_ids()
+    keep |= runtime.leases.active_within(ORPHAN_GRACE_S)
+    for sid in await runtime.driver.reconcile(keep, attached_only=True, min_age_s=ORPHAN_GRACE_S):
+        await runtime.release(sid)
+        if ephemeral.path(runtime.settings, sid).exists():
+            ephemeral.remove(runtime.settings, sid)
     return ended
 
 
@@ -162,7 +185,10 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
         storage=storage,
         leases=LeaseRegistry(),
         commands=CommandRegistry(
-            settings.data_dir / "sandboxes" / "commands", settings.command_output_max_bytes
+            settings.data_dir / "sandboxes" / "commands",
+            settings.command_output_max_bytes,
+            settings.session_command_output_max_bytes,
+            settings.session_max_background_commands,
         ),
         terminals=TerminalRegistry(),
         pool=WarmPool(settings, driver),
@@ -170,16 +196,22 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sandbox = runtime
     app.state.sandbox_driver = driver
     app.state.workspace_storage = storage
-    await recover(runtime, app.state.sessionmaker)
-    await collect_snapshot_garbage(storage, app.state.sessionmaker)
-    reaper = asyncio.create_task(_reaper(runtime, app.state.sessionmaker), name="session-reaper")
+    # Only the server owns the sandboxes of the data dir (it holds its lock): a `chasm worker`
+    # beside it must not end the server's sessions as strays, reap them, or stop them.
+    owner = getattr(app.state, "role", "server") == "server"
+    if owner:
+        await recover(runtime, app.state.sessionmaker)
+        await collect_snapshot_garbage(storage, app.state.sessionmaker)
+        reaper = asyncio.create_task(_reaper(runtime, app.state.sessionmaker), name="session-reaper")
     try:
         yield
     finally:
-        reaper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reaper
+        if owner:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
         await runtime.close()
-        await shutdown(runtime, app.state.sessionmaker)
-        # Disks are loop mounts: leave none behind; mount() brings each back on next use.
-        await storage.unmount_all()
+        await shutdown(runtime, app.state.sessionmaker, owner=owner)
+        if owner:
+            # Disks are loop mounts: leave none behind; mount() brings each back on next use.
+            await storage.unmount_all()

@@ -248,18 +248,23 @@ async def _start(
         created_by=str(actor.principal_id),
     )
     sid = str(row.id)
+    runtime.leases.touch(sid)  # in use from now: the reaper leaves a sandbox with no row yet alone
     info = (
         warm.info if warm else await _start_sandbox(runtime, body, ws, sid, image_root, network_spec, limits)
     )
-    if ws is not None:
-        ws.last_session_id = row.id
-    now = utcnow()
-    row.status = "running"
-    row.started_at = now
-    row.last_activity_at = now
-    row.driver_state = seal_state(runtime.settings.secret_key or "", {"pid": info.pid, **info.state})
-    db.add(row)
-    await db.flush()
+    try:
+        if ws is not None:
+            ws.last_session_id = row.id
+        now = utcnow()
+        row.status = "running"
+        row.started_at = now
+        row.last_activity_at = now
+        row.driver_state = seal_state(runtime.settings.secret_key or "", {"pid": info.pid, **info.state})
+        db.add(row)
+        await db.flush()
+    except BaseException:
+        await end_session(runtime, row, "error")  # no row, no sandbox
+        raise
     runtime.leases.touch(sid)
     record(
         db,

@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 from chasm.sessions.drivers.base import SandboxError, SandboxGone
@@ -63,8 +64,11 @@ def build(cache_dir: Path) -> Path | None:
     return target
 
 
-def _request(cwd: str, command: str, env: dict[str, str], terminal: bool) -> bytes:
-    fields = [b"t" if terminal else b"-", cwd.encode(), command.encode()]
+def _request(
+    cwd: str, command: str, env: dict[str, str], terminal: bool, log_cap: int | None = None
+) -> bytes:
+    flags = b"l%d" % log_cap if log_cap is not None else b"t" if terminal else b"-"
+    fields = [flags, cwd.encode(), command.encode()]
     fields += [f"{name}={value}".encode() for name, value in env.items()]
     payload = b"X" + b"".join(field + b"\0" for field in fields)
     if len(payload) > MAX_REQUEST:
@@ -101,7 +105,59 @@ class AgentCommand:
         self.stdin: asyncio.StreamWriter | None = None
         self.stdout: asyncio.StreamReader | None = None
         self.stderr: asyncio.StreamReader | None = None
+        self.on_output: Callable[[], None] | None = None  # logged commands: output was appended
         self._exit = asyncio.create_task(self._receive_exit())
+
+    @classmethod
+    async def start_logged(
+        cls, ns_pid: int, command: str, cwd: str, env: dict[str, str], *, log_fd: int, cap: int
+    ) -> AgentCommand:
+        """Start `command` with stdin a pipe from here and its output going, through the agent,
+        to the log file `log_fd` (frames, see agent.c), at most `cap` bytes of it. The command,
+        its log and its exit status outlive this process."""
+        payload = _request(cwd, command, env, False, log_cap=cap)
+        stdin_r, stdin_w = os.pipe()
+        try:
+            sock = await _connect(ns_pid)
+            try:
+                sock.sendmsg(
+                    [payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array("i", [stdin_r, log_fd]))]
+                )
+                reply = await asyncio.get_running_loop().sock_recv(sock, 4096)
+            except OSError as exc:
+                sock.close()
+                raise SandboxGone(f"The sandbox's agent is not answering: {exc}") from exc
+        except BaseException:
+            os.close(stdin_w)
+            raise
+        finally:
+            os.close(stdin_r)
+        if not reply.startswith(b"P"):
+            sock.close()
+            os.close(stdin_w)
+            if not reply:
+                raise SandboxGone("The sandbox's agent hung up")
+            raise SandboxError(f"Could not start the command: {reply[1:].decode(errors='replace')}")
+        command_ = cls(sock, int(reply[1:]))
+        command_.stdin = await _writer(stdin_w)
+        return command_
+
+    @classmethod
+    async def attach(cls, ns_pid: int, pid: int) -> AgentCommand | None:
+        """The logged command `pid` still running in the sandbox (after a server restart), or None."""
+        try:
+            sock = await _connect(ns_pid)
+        except SandboxGone:
+            return None
+        try:
+            sock.send(b"A%d" % pid)
+            reply = await asyncio.get_running_loop().sock_recv(sock, 4096)
+        except OSError:
+            reply = b""
+        if not reply.startswith(b"P"):
+            sock.close()
+            return None
+        return cls(sock, pid)
 
     @classmethod
     async def start(
@@ -169,7 +225,9 @@ class AgentCommand:
     async def _receive_exit(self) -> int:
         loop = asyncio.get_running_loop()
         try:
-            message = await loop.sock_recv(self.sock, 64)
+            while (message := await loop.sock_recv(self.sock, 64)) == b"O":
+                if self.on_output is not None:
+                    self.on_output()
         except OSError:
             message = b""
         finally:
@@ -181,6 +239,24 @@ class AgentCommand:
 
     async def wait(self) -> int:
         return await asyncio.shield(self._exit)
+
+    async def write_stdin(self, data: bytes) -> None:
+        if self.stdin is None or self.stdin.is_closing():
+            return
+        with contextlib.suppress(ConnectionError):
+            self.stdin.write(data)
+            await self.stdin.drain()
+
+    async def close_stdin(self) -> None:
+        if self.stdin is not None:
+            self.stdin.close()
+
+    def close(self) -> None:
+        """Hang up (the server stops): the command runs on, and the agent still logs it."""
+        if self.stdin is not None:
+            self.stdin.close()
+        self._exit.cancel()
+        self.sock.close()
 
     async def signal(self, signum: int) -> None:
         """Signal the command, its process group and every process it started."""

@@ -9,7 +9,7 @@ Foreign errors (subprocess, OS) are translated to `SandboxError` at this boundar
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -145,6 +145,28 @@ class SandboxProcess(Protocol):
         ...
 
 
+class LoggedProcess(Protocol):
+    """A background command whose output goes to a log file (frames, see `cmdlog`), not to this
+    process: with the agent, the command, its log and its exit status outlive the server."""
+
+    pid: int  # pid inside the sandbox
+    on_output: Callable[[], None] | None  # called (best effort) when output was appended
+
+    async def write_stdin(self, data: bytes) -> None: ...
+
+    async def close_stdin(self) -> None: ...
+
+    async def signal(self, signum: int) -> None: ...
+
+    async def wait(self) -> int:
+        """The exit code (negative signal number; -9 when the sandbox went away under it)."""
+        ...
+
+    def close(self) -> None:
+        """Stop watching; the command itself runs on."""
+        ...
+
+
 class SandboxDriver(Protocol):
     name: str
 
@@ -179,6 +201,23 @@ class SandboxDriver(Protocol):
         pty: tuple[int, int] | None = None,  # (cols, rows) to run on a terminal
     ) -> SandboxProcess: ...
 
+    async def spawn_logged(
+        self,
+        session_id: str,
+        command: str,
+        *,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        log_fd: int,
+        cap: int,
+    ) -> LoggedProcess:
+        """Start a background command whose output is appended to `log_fd` (at most `cap` bytes)."""
+        ...
+
+    async def attach(self, session_id: str, pid: int) -> LoggedProcess | None:
+        """The logged command `pid` if it still runs (after a server restart), else None."""
+        ...
+
     async def read_file(self, session_id: str, path: str, max_bytes: int) -> bytes:
         """Read a file as the sandbox sees it; paths escaping the sandbox's filesystem are refused."""
         ...
@@ -192,4 +231,15 @@ class SandboxDriver(Protocol):
     async def recover(self, live: dict[str, SandboxInfo]) -> dict[str, str]:
         """At server start: re-attach to the sandboxes still alive among `live`, kill strays of dead
         sessions, and return {session_id: reason} for those that are gone."""
+        ...
+
+    async def reconcile(
+        self, keep: set[str], *, attached_only: bool = False, min_age_s: float = 0.0
+    ) -> list[str]:
+        """Stop every sandbox of this install not in `keep` (attached or not, for instance one
+        whose row was rolled back) and release what it left on the host (mounts, cgroups,
+        runtime files). Returns the ids stopped. Run at start after `recover` and at stop; while
+        serving (the reaper), `attached_only`: only sandboxes that finished starting, and no
+        sweep of the mount table (a start in progress has mounts and no sandbox yet), and none
+        attached less than `min_age_s` ago (a warm one being handed to a session)."""
         ...

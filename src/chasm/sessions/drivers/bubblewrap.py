@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import shlex
@@ -31,9 +32,10 @@ from platformdirs import user_cache_path
 
 from chasm.config import Settings
 from chasm.kit import hostfs
-from chasm.sessions.drivers import agent, files, layout, seccomp
+from chasm.sessions.drivers import agent, cmdlog, files, layout, mounts, seccomp
 from chasm.sessions.drivers.base import (
     ExecResult,
+    LoggedProcess,
     PortUnreachable,
     SandboxError,
     SandboxFileTooLarge,
@@ -48,6 +50,7 @@ from chasm.sessions.drivers.process import (
     BwrapProcess,
     Command,
     NsenterCommand,
+    PumpedCommand,
     alive,
     kill_tree,
     open_pty,
@@ -62,6 +65,7 @@ HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 START_TIMEOUT_S = 10.0
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 T = TypeVar("T")
+log = logging.getLogger("chasm.sessions")
 
 
 class BubblewrapDriver:
@@ -84,6 +88,7 @@ class BubblewrapDriver:
         self.tools = {name: shutil.which(name, path=HOST_PATH) for name in ("bwrap", "nsenter", "setpriv")}
         self.agent = agent.build(user_cache_path("chasm") / "agent") if settings.sandbox_agent else None
         self._sandboxes: dict[str, Sandbox] = {}
+        self._attached_at: dict[str, float] = {}  # time.monotonic() when start or recover attached it
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -112,6 +117,7 @@ class BubblewrapDriver:
                 raise SandboxError(f"Could not start the sandbox: {exc}") from exc
             raise
         self._sandboxes[spec.session_id] = sandbox
+        self._attached_at[spec.session_id] = time.monotonic()
         return SandboxInfo(session_id=spec.session_id, pid=sandbox.pid, state=sandbox.state())
 
     def _prepare(self, spec: SandboxSpec, sandbox: Sandbox) -> tuple[Path, Path, Path | None]:
@@ -297,6 +303,7 @@ class BubblewrapDriver:
 
     async def stop(self, session_id: str) -> None:
         sandbox = self._sandboxes.pop(session_id, None)
+        self._attached_at.pop(session_id, None)
         run_dir = self.run_root / session_id
         if sandbox is None and (run_dir / "state.json").exists():
             with contextlib.suppress(OSError, ValueError, KeyError):
@@ -347,16 +354,35 @@ class BubblewrapDriver:
             if sandbox.network.mode == "proxy" and sandbox.network.proxy_url:
                 await self._start_relay(sandbox)
             self._sandboxes[session_id] = sandbox
+            self._attached_at[session_id] = time.monotonic()
         await self._kill_strays()
         return gone
 
     async def _kill_strays(self) -> None:
         """Every sandbox of this install not attached now is a stray of a dead session."""
-        strays: set[str] = set(self.cgroups.existing())
-        with contextlib.suppress(OSError):
-            strays.update(e.name for e in self.run_root.iterdir() if e.is_dir() and e.name[0] != ".")
-        for session_id in strays - set(self._sandboxes):
+        await self.reconcile(set(self._sandboxes))
+
+    async def reconcile(
+        self, keep: set[str], *, attached_only: bool = False, min_age_s: float = 0.0
+    ) -> list[str]:
+        now = time.monotonic()
+        found = {sid for sid in self._sandboxes if now - self._attached_at.get(sid, 0.0) >= min_age_s}
+        if not attached_only:
+            found.update(self.cgroups.existing())
+            with contextlib.suppress(OSError):
+                found.update(e.name for e in self.run_root.iterdir() if e.is_dir() and e.name[0] != ".")
+        strays = sorted(found - keep)
+        for session_id in strays:
+            log.warning("stopping stray sandbox %s (no live session owns it)", session_id)
             await self.stop(session_id)
+        if attached_only:
+            return strays
+        for target in mounts.mounts_under(self.run_root):
+            relative = target.relative_to(self.run_root).parts
+            if relative[0] not in keep:
+                log.warning("unmounting stray sandbox mount %s", target)
+                layout.unmount(target)
+        return strays
 
     # -- commands ------------------------------------------------------------------------
 
@@ -522,6 +548,36 @@ class BubblewrapDriver:
         finally:
             os.close(slave)
         return BwrapProcess(await _with_pid(proc), master_fd=master)
+
+    async def spawn_logged(
+        self,
+        session_id: str,
+        command: str,
+        *,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        log_fd: int,
+        cap: int,
+    ) -> LoggedProcess:
+        sandbox = self._get(session_id)
+        merged = {**sandbox.env, **(env or {})}
+        _check_env(merged)
+        if "\0" in command or (cwd and "\0" in cwd):
+            raise SandboxError(
+                "Commands and paths cannot contain NUL bytes", status_code=400, code="bad_request"
+            )
+        if sandbox.agent:
+            return await agent.AgentCommand.start_logged(
+                sandbox.pid, command, cwd or "/workspace", merged, log_fd=log_fd, cap=cap
+            )
+        proc = await self._process(sandbox, command, cwd, env, stdin=True, stderr=True)
+        return PumpedCommand(await _with_pid(proc), cmdlog.Writer(os.dup(log_fd), cap))
+
+    async def attach(self, session_id: str, pid: int) -> LoggedProcess | None:
+        sandbox = self._sandboxes.get(session_id)
+        if sandbox is None or not sandbox.alive or not sandbox.agent:
+            return None
+        return await agent.AgentCommand.attach(sandbox.pid, pid)
 
     # -- files and ports -----------------------------------------------------------------
 

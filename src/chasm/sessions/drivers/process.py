@@ -10,10 +10,11 @@ import pty
 import signal
 import struct
 import termios
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol
 
+from chasm.sessions.drivers import cmdlog
 from chasm.sessions.drivers.base import OutputChunk
 
 READ_SIZE = 65536
@@ -252,3 +253,48 @@ async def read_line(fd: int, size: int | None = None) -> bytes:
     finally:
         loop.remove_reader(fd)
     return bytes(buffer.split(b"\n", 1)[0] if size is None else buffer[:size])
+
+
+class PumpedCommand:
+    """A logged command started through nsenter: this process pumps its pipes into the log
+    (so, unlike with the agent, the command loses its output when the server stops)."""
+
+    def __init__(self, proc: Command, writer: cmdlog.Writer) -> None:
+        self.proc = proc
+        self.pid = proc.pid
+        self.writer = writer
+        self.on_output: Callable[[], None] | None = None
+        self._done = asyncio.create_task(self._run())
+
+    async def _pump(self, name: str, stream: asyncio.StreamReader | None) -> None:
+        while stream is not None and (data := await stream.read(READ_SIZE)):
+            self.writer.output(name, data)
+            if self.on_output is not None:
+                self.on_output()
+
+    async def _run(self) -> int:
+        await asyncio.gather(self._pump("stdout", self.proc.stdout), self._pump("stderr", self.proc.stderr))
+        code = await self.proc.wait()
+        self.writer.exit(code)
+        os.close(self.writer.fd)
+        return code
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._done)
+
+    async def write_stdin(self, data: bytes) -> None:
+        if self.proc.stdin is None or self.proc.stdin.is_closing():
+            return
+        with contextlib.suppress(ConnectionError):
+            self.proc.stdin.write(data)
+            await self.proc.stdin.drain()
+
+    async def close_stdin(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+
+    async def signal(self, signum: int) -> None:
+        await self.proc.signal(signum)
+
+    def close(self) -> None:
+        self._done.cancel()

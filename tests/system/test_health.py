@@ -113,3 +113,15 @@ async def test_405_lists_every_allowed_method(admin: httpx.AsyncClient) -> None:
     assert r.status_code == 405
     assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST"}
     assert r.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_oversized_url_and_headers_are_refused_in_shape(admin: httpx.AsyncClient) -> None:
+    long_url = await admin.get("/v1/workspaces?x=" + "a" * 20_000)
+    assert long_url.status_code == 414
+    assert long_url.json()["error"]["code"] == "uri_too_long"
+    big_headers = await admin.get("/v1/workspaces", headers={f"x-pad-{i}": "b" * 1000 for i in range(40)})
+    assert big_headers.status_code == 431
+    assert big_headers.json()["error"]["code"] == "headers_too_large"
+    chat = await admin.get("/api/health", headers={"x-pad": "c" * 40_000})
+    assert chat.status_code == 431 and chat.json()["success"] is False
+    assert (await admin.get("/v1/workspaces?x=" + "a" * 1000)).status_code == 200

@@ -125,3 +125,17 @@ async def test_oversized_url_and_headers_are_refused_in_shape(admin: httpx.Async
     chat = await admin.get("/api/health", headers={"x-pad": "c" * 40_000})
     assert chat.status_code == 431 and chat.json()["success"] is False
     assert (await admin.get("/v1/workspaces?x=" + "a" * 1000)).status_code == 200
+
+
+async def test_numbers_are_not_coerced_to_booleans_or_dates(admin: httpx.AsyncClient) -> None:
+    for path, body in (
+        ("/v1/workspaces", {"name": "coerced", "template": 0}),
+        ("/v1/sessions", {"ephemeral": 1}),
+        ("/v1/exec", {"command": "true", "background": "yes"}),
+        ("/v1/jobs", {"kind": "session.terminate", "input": {"session_id": "x"}, "run_at": 1767225600}),
+        ("/v1/keys", {"name": "k", "expires_at": 1767225600}),
+    ):
+        r = await admin.post(path, json=body)
+        assert r.status_code == 422, (path, r.status_code, r.text)
+    ok = await admin.post("/v1/keys", json={"name": "k", "expires_at": "2030-01-01T00:00:00Z"})
+    assert ok.status_code == 201, ok.text

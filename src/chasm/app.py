@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -32,6 +33,7 @@ from chasm.kit.crypto import configure_password_hashing
 from chasm.kit.db import create_engine, make_sessionmaker, migrate
 from chasm.kit.events import events_lifespan
 from chasm.kit.logredact import install_log_redaction
+from chasm.kit.openapi import document_platform_errors
 from chasm.search import endpoints as search_endpoints
 from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
@@ -89,6 +91,17 @@ def _legacy_id(route: APIRoute) -> str:
 
 def _v1_id(route: APIRoute) -> str:
     return f"{route.name}_{'_'.join(sorted(route.methods or []))}".lower()
+
+
+def _install_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_platform_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None, *, role: str = "server") -> FastAPI:
@@ -150,6 +163,7 @@ def create_app(settings: Settings | None = None, *, role: str = "server") -> Fas
     app.state.started_monotonic = time.monotonic()
     handlers.install(app)
     docs_ui.install(app)
+    _install_openapi(app)
     quiet_refused_handshakes()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SubdomainGateway, base_domain=settings.base_domain)

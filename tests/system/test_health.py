@@ -139,3 +139,18 @@ async def test_numbers_are_not_coerced_to_booleans_or_dates(admin: httpx.AsyncCl
         assert r.status_code == 422, (path, r.status_code, r.text)
     ok = await admin.post("/v1/keys", json={"name": "k", "expires_at": "2030-01-01T00:00:00Z"})
     assert ok.status_code == 201, ok.text
+
+
+async def test_openapi_documents_the_platform_errors_really_sent(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/api-docs/openapi.json")).json()
+    error = schema["components"]["schemas"]["PlatformError"]
+    assert error["properties"]["error"]["required"] == ["code", "message"]
+    delete = schema["paths"]["/v1/workspaces/{ws}"]["delete"]["responses"]
+    assert {"401", "403", "404", "409", "422"} <= set(delete)
+    create = schema["paths"]["/v1/workspaces"]["post"]["responses"]
+    assert {"400", "409", "413", "422", "429"} <= set(create)
+    for path, operations in schema["paths"].items():
+        if path.startswith("/v1"):
+            for operation in operations.values():
+                for answer in operation["responses"].values():
+                    assert "HTTPValidationError" not in str(answer), path

@@ -145,13 +145,19 @@ async def auto_exec(
     created = await sessions.create_session(db, actor, runtime, create)
     try:
         if command_id is not None:
-            return await run_resumable(db, actor, runtime, created.row, plain, command_id)
-        return await run(db, actor, runtime, created.row, plain)
+            result = await run_resumable(db, actor, runtime, created.row, plain, command_id)
+        else:
+            result = await run(db, actor, runtime, created.row, plain)
     except BaseException:
         # The caller's transaction rolls back the new row: the sandbox must not outlive it.
         if created.created:
             await sessions.end_session(runtime, created.row, "error")
         raise
+    if ephemeral and created.created and not plain.background:
+        # A disposable sandbox serves this one command: it ends with it (a background command
+        # keeps its sandbox until the idle timeout, so its output can still be streamed).
+        await sessions.end_session(runtime, created.row, "completed")
+    return result
 
 
 def command_out(entry: BackgroundCommand) -> CommandOut:

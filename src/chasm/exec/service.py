@@ -128,9 +128,11 @@ async def auto_exec(
     body: AutoExecIn,
     *,
     command_id: str | None = None,
+    keep_sandbox: bool = False,
 ) -> ExecOut:
     """With `workspace`: that workspace's live session (started if none); otherwise (or with
-    `ephemeral: true`) a new disposable sandbox. The answer names the session used."""
+    `ephemeral: true`) a new disposable sandbox, ended with the command unless `keep_sandbox`
+    (a pipeline runs its later steps there, then ends it). The answer names the session used."""
     if body.workspace and body.ephemeral:
         raise InvalidExecRequest("give either a workspace or ephemeral=true, not both")
     ephemeral = not body.workspace
@@ -153,7 +155,7 @@ async def auto_exec(
         if created.created:
             await sessions.end_session(runtime, created.row, "error")
         raise
-    if ephemeral and created.created and not plain.background:
+    if ephemeral and created.created and not plain.background and not keep_sandbox:
         # A disposable sandbox serves this one command: it ends with it (a background command
         # keeps its sandbox until the idle timeout, so its output can still be streamed).
         await sessions.end_session(runtime, created.row, "completed")

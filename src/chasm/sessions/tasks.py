@@ -100,7 +100,9 @@ async def run_bulk_terminate(ctx: JobContext, data: BulkTerminate) -> dict[str, 
         return (await service.bulk_terminate(db, actor, runtime, data)).model_dump()
 
 
-async def _exec(ctx: JobContext, target: ExecTarget, body: ExecIn, command_id: str) -> dict[str, Any]:
+async def _exec(
+    ctx: JobContext, target: ExecTarget, body: ExecIn, command_id: str, keep_sandbox: bool = False
+) -> dict[str, Any]:
     """Run `body` as the command `command_id`, or wait again for it when it was started by an
     earlier run of this job whose worker (server) died: the command and its outcome survive."""
     runtime = runtime_of(ctx.app)
@@ -118,7 +120,9 @@ async def _exec(ctx: JobContext, target: ExecTarget, body: ExecIn, command_id: s
                 ephemeral=target.ephemeral,
                 image=target.image,
             )
-            out = await exec_service.auto_exec(db, actor, runtime, auto, command_id=command_id)
+            out = await exec_service.auto_exec(
+                db, actor, runtime, auto, command_id=command_id, keep_sandbox=keep_sandbox
+            )
         return out.model_dump(exclude_none=True)
 
 
@@ -151,20 +155,34 @@ async def run_sandbox_exec(ctx: JobContext, data: SandboxExecInput) -> dict[str,
 )
 async def run_pipeline(ctx: JobContext, data: PipelineInput) -> dict[str, Any]:
     target = data
+    disposable = not data.session_id and not data.workspace  # its sandbox ends with the pipeline
     results: list[dict[str, Any]] = []
-    for index, step in enumerate(data.steps):
-        await ctx.check_canceled()
-        body = ExecIn(command=step.command, cwd=step.cwd, env=data.env, timeout_ms=step.timeout_ms)
-        result = await _exec(ctx, target, body, f"job_{ctx.job_id.hex}_{index}")
-        results.append({"step": index, "command": step.command, **result})
-        # Every later step runs in the session the first one used.
-        target = PipelineInput(session_id=result["session_id"], steps=data.steps)
-        if result.get("exit_code") != 0:
-            outcome = {
-                "session_id": result["session_id"],
-                "succeeded": False,
-                "failed_step": index,
-                "steps": results,
-            }
-            raise JobFailed(f"step {index} exited with {result.get('exit_code')}", outcome)
+    try:
+        for index, step in enumerate(data.steps):
+            await ctx.check_canceled()
+            body = ExecIn(command=step.command, cwd=step.cwd, env=data.env, timeout_ms=step.timeout_ms)
+            result = await _exec(ctx, target, body, f"job_{ctx.job_id.hex}_{index}", keep_sandbox=True)
+            results.append({"step": index, "command": step.command, **result})
+            # Every later step runs in the session the first one used.
+            target = PipelineInput(session_id=result["session_id"], steps=data.steps)
+            if result.get("exit_code") != 0:
+                outcome = {
+                    "session_id": result["session_id"],
+                    "succeeded": False,
+                    "failed_step": index,
+                    "steps": results,
+                }
+                raise JobFailed(f"step {index} exited with {result.get('exit_code')}", outcome)
+    finally:
+        if disposable and results:
+            await _end_disposable(ctx, results[0]["session_id"])
     return {"session_id": results[-1]["session_id"], "succeeded": True, "failed_step": None, "steps": results}
+
+
+async def _end_disposable(ctx: JobContext, session_id: str) -> None:
+    runtime = runtime_of(ctx.app)
+    async with transaction(ctx.app.state.sessionmaker) as db:
+        actor = await _job_actor(db, ctx)
+        row = await service.get_session(db, actor, session_id)
+        if row.status != "terminated":
+            await service.end_session(runtime, row, "completed")

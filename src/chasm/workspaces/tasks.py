@@ -54,7 +54,7 @@ async def enqueue_import(
         account_id=actor.account_id,
         kind="workspace.import",
         input={"workspace_id": str(ws.id), "url": url, "ref": body.ref},
-        created_by=str(actor.principal_id),
+        created_by=jobs.principal_of(actor),
     )
     return ws, job.id
 

@@ -16,21 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.audit.service import record
 from chasm.config import Settings
-from chasm.exec.commands import CommandRegistry
 from chasm.kit.db import transaction
 from chasm.kit.errors import ChasmError
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession
-from chasm.sessions import ephemeral
+from chasm.sandbox import ephemeral
+from chasm.sandbox.commands import CommandRegistry
+from chasm.sandbox.drivers.base import SandboxDriver, SandboxInfo
+from chasm.sandbox.leases import LeaseRegistry
+from chasm.sandbox.pool import WarmPool
+from chasm.sandbox.runtime import SandboxRuntime
+from chasm.sandbox.storage.disk import DiskStorage
+from chasm.sandbox.terminals import TerminalRegistry
 from chasm.sessions import repository as repo
-from chasm.sessions.drivers.base import SandboxDriver, SandboxInfo
-from chasm.sessions.leases import LeaseRegistry
-from chasm.sessions.pool import WarmPool
-from chasm.sessions.runtime import SandboxRuntime
 from chasm.sessions.service import end_session, unseal_state
-from chasm.sessions.terminals import TerminalRegistry
 from chasm.workspaces.service import collect_snapshot_garbage
-from chasm.workspaces.storage import DiskStorage
 
 log = logging.getLogger("chasm.sessions")
 ORPHAN_GRACE_S = 60.0
@@ -41,7 +41,7 @@ def make_driver(settings: Settings) -> SandboxDriver:
     (a microVM or Kubernetes driver): any class taking the settings and implementing SandboxDriver."""
     name = settings.sandbox_driver
     if name == "bubblewrap":
-        from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
+        from chasm.sandbox.drivers.bubblewrap import BubblewrapDriver
 
         return BubblewrapDriver(settings)
     driver: SandboxDriver = _load(name, settings, "sandbox driver")

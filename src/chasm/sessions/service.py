@@ -24,10 +24,14 @@ from chasm.kit.errors import ChasmError
 from chasm.kit.ids import parse_uuid
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession, Workspace
-from chasm.sessions import ephemeral
+from chasm.sandbox import ephemeral
+from chasm.sandbox.drivers.base import Limits, NetworkSpec, SandboxInfo, SandboxSpec
+from chasm.sandbox.limits import limits_for
+from chasm.sandbox.pool import markers
+from chasm.sandbox.runtime import SandboxRuntime, runtime_of
+from chasm.sandbox.storage.importer import clone_into, repository_url
 from chasm.sessions import repository as repo
 from chasm.sessions.admission import admit
-from chasm.sessions.drivers.base import Limits, NetworkSpec, SandboxInfo, SandboxSpec
 from chasm.sessions.exceptions import (
     InvalidSessionRequest,
     SessionBusy,
@@ -35,9 +39,6 @@ from chasm.sessions.exceptions import (
     SessionNotRunning,
     UnsupportedSessionType,
 )
-from chasm.sessions.limits import limits_for
-from chasm.sessions.pool import markers
-from chasm.sessions.runtime import SandboxRuntime, runtime_of
 from chasm.sessions.schemas import (
     BulkTerminate,
     BulkTerminateResult,
@@ -46,7 +47,6 @@ from chasm.sessions.schemas import (
     SessionOut,
 )
 from chasm.workspaces import service as workspaces
-from chasm.workspaces.importer import clone_into, repository_url
 
 SESSION_TYPES = ("sandbox", "browser")
 ACTIVITY_RESOLUTION = timedelta(seconds=30)
@@ -60,7 +60,7 @@ class Created:
 
 
 def _image_root(runtime: SandboxRuntime, name: str) -> Path:
-    from chasm.sessions import images
+    from chasm.sandbox import images
 
     return images.resolve(runtime.settings, name)
 

@@ -17,8 +17,8 @@ from chasm.exec.schemas import AutoExecIn, ExecIn, check_env, check_no_nul
 from chasm.jobs.registry import JobContext, JobFailed, job_kind
 from chasm.kit.db import transaction
 from chasm.models import Account
+from chasm.sandbox.runtime import runtime_of
 from chasm.sessions import service
-from chasm.sessions.runtime import runtime_of
 from chasm.sessions.schemas import BulkTerminate
 
 

@@ -13,6 +13,7 @@ from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.pagination import MAX_OFFSET
+from chasm.sandbox.storage.base import WorkspaceStorage
 from chasm.workspaces import repository as repo
 from chasm.workspaces import service
 from chasm.workspaces.schemas import (
@@ -25,7 +26,6 @@ from chasm.workspaces.schemas import (
     WorkspaceOut,
     WorkspaceTemplate,
 )
-from chasm.workspaces.storage_base import WorkspaceStorage
 
 router = APIRouter(prefix="/v1/workspaces", tags=["Workspaces"])
 
@@ -35,7 +35,7 @@ LIMITED = [Depends(rate_limited("workspaces"))]
 
 
 def get_storage(request: Request) -> WorkspaceStorage:
-    from chasm.sessions.runtime import runtime_of
+    from chasm.sandbox.runtime import runtime_of
 
     return runtime_of(request.app).storage
 

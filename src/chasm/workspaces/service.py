@@ -18,7 +18,9 @@ from chasm.config import Settings
 from chasm.kit.errors import BadRequest
 from chasm.kit.ids import parse_uuid
 from chasm.models import Workspace, WorkspaceSnapshot
-from chasm.sessions import images
+from chasm.sandbox import images
+from chasm.sandbox.storage.base import WorkspaceStorage
+from chasm.sandbox.storage.disk import MIN_QUOTA
 from chasm.sessions.exceptions import UnsupportedSessionType
 from chasm.workspaces import repository as repo
 from chasm.workspaces.exceptions import (
@@ -31,8 +33,6 @@ from chasm.workspaces.exceptions import (
 )
 from chasm.workspaces.names import generate_name, validate_name
 from chasm.workspaces.schemas import SnapshotOut, WorkspaceCreate, WorkspaceOut
-from chasm.workspaces.storage import MIN_QUOTA
-from chasm.workspaces.storage_base import WorkspaceStorage
 
 log = logging.getLogger("chasm.workspaces")
 

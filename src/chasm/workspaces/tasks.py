@@ -14,11 +14,11 @@ from chasm.jobs import service as jobs
 from chasm.jobs.registry import JobContext, job_kind
 from chasm.kit.db import transaction
 from chasm.models import Account, Workspace
-from chasm.sessions.runtime import runtime_of
+from chasm.sandbox.runtime import runtime_of
+from chasm.sandbox.storage.base import WorkspaceStorage
+from chasm.sandbox.storage.importer import clone_into, repository_url
 from chasm.workspaces import service
-from chasm.workspaces.importer import clone_into, repository_url
 from chasm.workspaces.schemas import WorkspaceImport
-from chasm.workspaces.storage_base import WorkspaceStorage
 
 IMPORT_ATTEMPTS = 2
 

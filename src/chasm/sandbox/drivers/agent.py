@@ -22,8 +22,8 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 
-from chasm.sessions.drivers.base import SandboxError, SandboxGone
-from chasm.sessions.drivers.netns import socket_in_netns
+from chasm.sandbox.drivers.base import SandboxError, SandboxGone
+from chasm.sandbox.drivers.netns import socket_in_netns
 
 log = logging.getLogger("chasm.sessions")
 

@@ -8,7 +8,7 @@ prefix check below is the policy (only /workspace and /tmp).
 
 from __future__ import annotations
 
-from chasm.sessions.drivers.base import (
+from chasm.sandbox.drivers.base import (
     PathNotAllowed,
     SandboxError,
     SandboxFileNotFound,

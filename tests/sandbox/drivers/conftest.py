@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from chasm.config import Settings
-from chasm.sessions.drivers.base import SandboxInfo, SandboxSpec
-from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
+from chasm.sandbox.drivers.base import SandboxInfo, SandboxSpec
+from chasm.sandbox.drivers.bubblewrap import BubblewrapDriver
 
 StartSandbox = Callable[..., Awaitable[SandboxInfo]]
 

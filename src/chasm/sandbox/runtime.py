@@ -10,13 +10,13 @@ from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 
 from chasm.config import Settings
-from chasm.exec.commands import CommandRegistry
+from chasm.sandbox.commands import CommandRegistry
+from chasm.sandbox.drivers.base import SandboxDriver
+from chasm.sandbox.leases import LeaseRegistry
+from chasm.sandbox.pool import WarmPool
+from chasm.sandbox.storage.base import WorkspaceStorage
+from chasm.sandbox.terminals import TerminalRegistry
 from chasm.sessions.admission import Admission
-from chasm.sessions.drivers.base import SandboxDriver
-from chasm.sessions.leases import LeaseRegistry
-from chasm.sessions.pool import WarmPool
-from chasm.sessions.terminals import TerminalRegistry
-from chasm.workspaces.storage_base import WorkspaceStorage
 
 
 @dataclass

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from chasm.sessions.drivers import cmdlog
-from chasm.sessions.drivers.base import LoggedProcess
-from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
+from chasm.sandbox.drivers import cmdlog
+from chasm.sandbox.drivers.base import LoggedProcess
+from chasm.sandbox.drivers.bubblewrap import BubblewrapDriver
 
 from .conftest import StartSandbox
 

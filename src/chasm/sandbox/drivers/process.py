@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol
 
-from chasm.sessions.drivers import cmdlog
-from chasm.sessions.drivers.base import OutputChunk
+from chasm.sandbox.drivers import cmdlog
+from chasm.sandbox.drivers.base import OutputChunk
 
 READ_SIZE = 65536
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chasm.sessions.drivers.base import Limits, NetworkSpec
-from chasm.sessions.drivers.cgroups import CgroupSet
-from chasm.sessions.drivers.netns import ProxyRelay
-from chasm.sessions.drivers.process import alive as process_alive
+from chasm.sandbox.drivers.base import Limits, NetworkSpec
+from chasm.sandbox.drivers.cgroups import CgroupSet
+from chasm.sandbox.drivers.netns import ProxyRelay
+from chasm.sandbox.drivers.process import alive as process_alive
 
 
 @dataclass

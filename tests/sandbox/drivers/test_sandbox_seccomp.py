@@ -12,10 +12,10 @@ import pyseccomp
 import pytest
 
 from chasm.config import Settings
-from chasm.sessions.drivers import seccomp
-from chasm.sessions.drivers.base import SandboxError, SandboxInfo, SandboxSpec
-from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
-from chasm.sessions.drivers.seccomp import CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUSER, DENIED
+from chasm.sandbox.drivers import seccomp
+from chasm.sandbox.drivers.base import SandboxError, SandboxInfo, SandboxSpec
+from chasm.sandbox.drivers.bubblewrap import BubblewrapDriver
+from chasm.sandbox.drivers.seccomp import CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUSER, DENIED
 
 StartSandbox = Callable[..., Awaitable[SandboxInfo]]
 pytestmark = pytest.mark.sandbox

@@ -18,8 +18,8 @@ import shutil
 from pathlib import Path
 
 from chasm.config import Settings
-from chasm.sessions.drivers.mounts import mounts_under
-from chasm.sessions.limits import tmpfs_caps
+from chasm.sandbox.drivers.mounts import mounts_under
+from chasm.sandbox.limits import tmpfs_caps
 
 MS_NOSUID = 0x2
 MS_NODEV = 0x4

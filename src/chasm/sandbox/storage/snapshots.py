@@ -31,7 +31,7 @@ from typing import Any
 from chasm.kit import hostfs
 from chasm.kit.errors import NotFound
 from chasm.kit.timeutil import utcnow
-from chasm.workspaces.storage_base import SnapshotRef
+from chasm.sandbox.storage.base import SnapshotRef
 
 CHUNK = hostfs.CHUNK
 TMP_PREFIX = ".tmp-"

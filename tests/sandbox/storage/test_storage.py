@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chasm.config import Settings
-from chasm.workspaces.storage import DiskStorage
+from chasm.sandbox.storage.disk import DiskStorage
 
 pytestmark = pytest.mark.sandbox
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chasm.config import Settings
-from chasm.sessions import ephemeral
-from chasm.sessions.drivers.base import SandboxDriver, SandboxInfo, SandboxSpec
-from chasm.sessions.limits import limits_for
+from chasm.sandbox import ephemeral
+from chasm.sandbox.drivers.base import SandboxDriver, SandboxInfo, SandboxSpec
+from chasm.sandbox.limits import limits_for
 
 log = logging.getLogger("chasm.sessions")
 WORKSPACE_ROOT = "/workspace"

@@ -18,8 +18,8 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from chasm.sessions.drivers.base import SandboxError
-from chasm.sessions.drivers.process import read_line, starttime
+from chasm.sandbox.drivers.base import SandboxError
+from chasm.sandbox.drivers.process import read_line, starttime
 
 CLONE_NEWNET = 0x40000000
 HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"

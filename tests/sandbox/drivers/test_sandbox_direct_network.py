@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from hostservice import secret_server
 
-from chasm.sessions.drivers.base import NetworkSpec, SandboxInfo
-from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
-from chasm.sessions.drivers.netns import HOST_PATH, socket_in_netns
+from chasm.sandbox.drivers.base import NetworkSpec, SandboxInfo
+from chasm.sandbox.drivers.bubblewrap import BubblewrapDriver
+from chasm.sandbox.drivers.netns import HOST_PATH, socket_in_netns
 
 StartSandbox = Callable[..., Awaitable[SandboxInfo]]
 

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from chasm.config import Settings
-from chasm.sessions.drivers.base import Limits, SandboxInfo
-from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
-from chasm.sessions.limits import tmpfs_caps
+from chasm.sandbox.drivers.base import Limits, SandboxInfo
+from chasm.sandbox.drivers.bubblewrap import BubblewrapDriver
+from chasm.sandbox.limits import tmpfs_caps
 
 StartSandbox = Callable[..., Awaitable[SandboxInfo]]
 

@@ -13,7 +13,7 @@ import pytest
 from hostservice import secret_server
 
 from chasm.config import Settings
-from chasm.sessions.drivers.base import (
+from chasm.sandbox.drivers.base import (
     Limits,
     NetworkSpec,
     PathNotAllowed,
@@ -21,8 +21,8 @@ from chasm.sessions.drivers.base import (
     SandboxInfo,
     SandboxNoSpace,
 )
-from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
-from chasm.workspaces.storage import DiskStorage
+from chasm.sandbox.drivers.bubblewrap import BubblewrapDriver
+from chasm.sandbox.storage.disk import DiskStorage
 
 StartSandbox = Callable[..., Awaitable[SandboxInfo]]
 
@@ -285,7 +285,7 @@ async def test_open_port_reaches_a_server_inside(driver: BubblewrapDriver, start
 async def test_a_cancelled_start_leaves_no_process(
     driver: BubblewrapDriver, start: StartSandbox, monkeypatch: pytest.MonkeyPatch
 ):
-    from chasm.sessions.drivers import bubblewrap
+    from chasm.sandbox.drivers import bubblewrap
 
     waiting = asyncio.Event()
 

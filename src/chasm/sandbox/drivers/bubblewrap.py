@@ -32,8 +32,8 @@ from platformdirs import user_cache_path
 
 from chasm.config import Settings
 from chasm.kit import hostfs
-from chasm.sessions.drivers import agent, cmdlog, files, layout, mounts, seccomp
-from chasm.sessions.drivers.base import (
+from chasm.sandbox.drivers import agent, cmdlog, files, layout, mounts, seccomp
+from chasm.sandbox.drivers.base import (
     ExecResult,
     LoggedProcess,
     PortUnreachable,
@@ -44,9 +44,9 @@ from chasm.sessions.drivers.base import (
     SandboxSpec,
     SandboxStatus,
 )
-from chasm.sessions.drivers.cgroups import CgroupManager
-from chasm.sessions.drivers.netns import ProxyRelay, block_host, connect_in_netns, start_slirp
-from chasm.sessions.drivers.process import (
+from chasm.sandbox.drivers.cgroups import CgroupManager
+from chasm.sandbox.drivers.netns import ProxyRelay, block_host, connect_in_netns, start_slirp
+from chasm.sandbox.drivers.process import (
     BwrapProcess,
     Command,
     NsenterCommand,
@@ -58,8 +58,8 @@ from chasm.sessions.drivers.process import (
     sandbox_pid,
     starttime,
 )
-from chasm.sessions.drivers.state import Sandbox
-from chasm.sessions.limits import tmpfs_caps
+from chasm.sandbox.drivers.state import Sandbox
+from chasm.sandbox.limits import tmpfs_caps
 
 HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 START_TIMEOUT_S = 10.0

@@ -37,8 +37,8 @@ from pathlib import Path
 
 from chasm.kit.errors import ChasmError
 from chasm.kit.timeutil import utcnow
-from chasm.sessions.drivers import cmdlog
-from chasm.sessions.drivers.base import LoggedProcess, SandboxDriver
+from chasm.sandbox.drivers import cmdlog
+from chasm.sandbox.drivers.base import LoggedProcess, SandboxDriver
 
 POLL_S = 0.5  # a follower looks at the log this often even without a notification
 MIN_GRANT_BYTES = 64 * 1024  # a command is refused rather than started with less room than this

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from chasm.cli.main import app
 from chasm.config import Settings
 from chasm.kit.errors import BadRequest
-from chasm.sessions import images
-from chasm.sessions.drivers.base import SandboxSpec, UnknownImage
-from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
+from chasm.sandbox import images
+from chasm.sandbox.drivers.base import SandboxSpec, UnknownImage
+from chasm.sandbox.drivers.bubblewrap import BubblewrapDriver
 
 pytestmark = pytest.mark.sandbox
 

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-from chasm.sessions.drivers.base import SandboxDriver, SandboxProcess
+from chasm.sandbox.drivers.base import SandboxDriver, SandboxProcess
 
 SCROLLBACK_BYTES = 64 * 1024
 

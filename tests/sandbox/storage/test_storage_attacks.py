@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from chasm.kit import hostfs
-from chasm.workspaces.importer import clone_into
-from chasm.workspaces.storage import DiskStorage, StorageError
+from chasm.sandbox.storage.disk import DiskStorage, StorageError
+from chasm.sandbox.storage.importer import clone_into
 
 pytestmark = pytest.mark.sandbox
 SECRET = b"TOP-SECRET-HOST-CONTENT"

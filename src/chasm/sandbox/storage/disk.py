@@ -6,7 +6,7 @@ Backends, chosen by `Settings.workspace_storage` ("auto" picks the first that wo
   the sandbox and nothing else is affected. Needs root and loop devices.
 - `directory`: a plain directory. The quota is NOT enforced by the filesystem (usage is still
   measured); use it only where loop mounts are impossible (development without root).
-Files belong to the sandbox's host uid. Snapshots are in `chasm.workspaces.snapshot_store`. A disk's
+Files belong to the sandbox's host uid. Snapshots are in `chasm.sandbox.storage.snapshots`. A disk's
 tree is written by sandbox code: everything done to it here goes through `chasm.kit.hostfs`.
 """
 
@@ -22,8 +22,8 @@ from pathlib import Path
 from chasm.config import Settings
 from chasm.kit import hostfs
 from chasm.kit.errors import ChasmError
-from chasm.workspaces.snapshot_store import SnapshotStore
-from chasm.workspaces.storage_base import SnapshotRef
+from chasm.sandbox.storage.base import SnapshotRef
+from chasm.sandbox.storage.snapshots import SnapshotStore
 
 JOURNAL_MIN_QUOTA = 64 * 1024**2
 MIN_QUOTA = 4 * 1024**2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chasm.config import Settings
-from chasm.sessions.drivers.base import Limits
+from chasm.sandbox.drivers.base import Limits
 
 PLAN_LIMIT_FIELDS = {"memory_bytes": int, "pids": int, "cpu_quota": float, "nofile": int}
 

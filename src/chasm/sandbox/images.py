@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 from chasm.config import Settings
 from chasm.kit.errors import BadRequest, Conflict, NotFound
 from chasm.kit.timeutil import utcnow
-from chasm.sessions.drivers.base import UnknownImage
-from chasm.sessions.drivers.layout import GENERATED_ETC, IMAGE_MOUNTPOINTS
+from chasm.sandbox.drivers.base import UnknownImage
+from chasm.sandbox.drivers.layout import GENERATED_ETC, IMAGE_MOUNTPOINTS
 
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 

@@ -14,7 +14,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from chasm.sessions.drivers.base import SandboxSpec
+from chasm.sandbox.drivers.base import SandboxSpec
 
 MS_RDONLY = 0x1
 MS_REMOUNT = 0x20

@@ -47,6 +47,10 @@ class WorkspaceStorage(Protocol):
 
     async def delete_snapshot(self, ref: str) -> None: ...
 
+    async def unmount_all(self) -> None:
+        """Release every mounted disk (at shutdown); `mount` brings one back on next use."""
+        ...
+
     async def collect_garbage(self, known_refs: set[str]) -> int:
         """Remove what interrupted snapshots left (manifests not in `known_refs`, unreferenced
         blobs, temporary files); bytes freed."""

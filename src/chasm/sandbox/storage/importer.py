@@ -11,10 +11,14 @@ import uuid
 from pathlib import Path
 
 from chasm.kit import hostfs
-from chasm.workspaces.exceptions import InvalidRepository
+from chasm.kit.errors import BadRequest
 
 OWNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 REMOTE_URL = re.compile(r"^(https?|ssh|git)://[^\s]+$|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
+
+
+class InvalidRepository(BadRequest):
+    code = "invalid_repository"
 
 
 def repository_url(selector: str, github_base_url: str) -> str:

@@ -25,7 +25,7 @@ log = logging.getLogger("chasm.jobs")
 BUILTIN_TASK_MODULES: list[str] = [
     "chasm.jobs.tasks",
     "chasm.workspaces.tasks",
-    "chasm.sessions.tasks",
+    "chasm.exec.tasks",
     "chasm.harvest.tasks",
 ]
 

@@ -1,31 +1,21 @@
-"""Job kinds of the sandbox domains: session.terminate, session.bulk_terminate, sandbox.exec,
-pipeline.run. Commands are not idempotent, so exec and pipeline jobs run once (no retry). They
-are resumable: each command runs as a logged background command named after the job (and step),
-kept by the sandbox's agent, so when the server dies under the job the restarted server's worker
-finds the command (running or ended) and records its real outcome instead of "worker lost"."""
+"""Job kinds of exec: sandbox.exec, pipeline.run. Commands are not idempotent, so these jobs run
+once (no retry). They are resumable: each command runs as a logged background command named
+after the job (and step), kept by the sandbox's agent, so when the server dies under the job the
+restarted server's worker finds the command (running or ended) and records its real outcome
+instead of "worker lost"."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from chasm.auth.actor import Actor
 from chasm.exec import service as exec_service
 from chasm.exec.schemas import AutoExecIn, ExecIn, check_env, check_no_nul
 from chasm.jobs.registry import JobContext, JobFailed, job_kind
 from chasm.kit.db import transaction
-from chasm.models import Account
 from chasm.sandbox.runtime import runtime_of
 from chasm.sessions import service
-from chasm.sessions.schemas import BulkTerminate
-
-
-class TerminateInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    session_id: str
-    force: bool = False
 
 
 class ExecTarget(BaseModel):
@@ -64,48 +54,12 @@ class PipelineInput(ExecTarget):
     _env = field_validator("env")(check_env)
 
 
-async def _job_actor(db: AsyncSession, ctx: JobContext) -> Actor:
-    account = await db.get(Account, ctx.account_id)
-    assert account is not None
-    return Actor("job", ctx.job_id, account, "owner", None, via="job")
-
-
-@job_kind(
-    "session.terminate",
-    TerminateInput,
-    timeout_s=120,
-    description="Terminate a session (force ends it even with open connections)",
-    scope="sessions.write",
-)
-async def run_terminate(ctx: JobContext, data: TerminateInput) -> dict[str, Any]:
-    runtime = runtime_of(ctx.app)
-    async with transaction(ctx.app.state.sessionmaker) as db:
-        actor = await _job_actor(db, ctx)
-        row = await service.get_session(db, actor, data.session_id)
-        await service.terminate(db, actor, runtime, row, data.force)
-        return {"session_id": str(row.id), "status": row.status, "ended_reason": row.ended_reason}
-
-
-@job_kind(
-    "session.bulk_terminate",
-    BulkTerminate,
-    timeout_s=600,
-    description="Terminate several sessions, or all live ones",
-    scope="sessions.write",
-)
-async def run_bulk_terminate(ctx: JobContext, data: BulkTerminate) -> dict[str, Any]:
-    runtime = runtime_of(ctx.app)
-    async with transaction(ctx.app.state.sessionmaker) as db:
-        actor = await _job_actor(db, ctx)
-        return (await service.bulk_terminate(db, actor, runtime, data)).model_dump()
-
-
 async def _exec(ctx: JobContext, target: ExecTarget, body: ExecIn, command_id: str) -> dict[str, Any]:
     """Run `body` as the command `command_id`, or wait again for it when it was started by an
     earlier run of this job whose worker (server) died: the command and its outcome survive."""
     runtime = runtime_of(ctx.app)
     async with transaction(ctx.app.state.sessionmaker) as db:
-        actor = await _job_actor(db, ctx)
+        actor = await ctx.actor(db)
         started = runtime.commands.find(command_id)
         session_id = started.session_id if started is not None else target.session_id
         if session_id:

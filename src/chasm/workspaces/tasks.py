@@ -13,7 +13,7 @@ from chasm.config import Settings
 from chasm.jobs import service as jobs
 from chasm.jobs.registry import JobContext, job_kind
 from chasm.kit.db import transaction
-from chasm.models import Account, Workspace
+from chasm.models import Workspace
 from chasm.sandbox.runtime import runtime_of
 from chasm.sandbox.storage.base import WorkspaceStorage
 from chasm.sandbox.storage.importer import clone_into, repository_url
@@ -57,12 +57,6 @@ async def enqueue_import(
         created_by=str(actor.principal_id),
     )
     return ws, job.id
-
-
-async def _job_actor(session: AsyncSession, ctx: JobContext) -> Actor:
-    account = await session.get(Account, ctx.account_id)
-    assert account is not None
-    return Actor("job", ctx.job_id, account, "owner", None, via="job")
 
 
 @job_kind(
@@ -127,7 +121,7 @@ async def _delete_many(ctx: JobContext, selectors: list[str], force: bool) -> li
     for selector in selectors:
         try:
             async with transaction(ctx.app.state.sessionmaker) as session:
-                actor = await _job_actor(session, ctx)
+                actor = await ctx.actor(session)
                 ws = await service.resolve_workspace(session, actor, selector)
 
                 async def terminate(s: AsyncSession, a: Actor, sid: uuid.UUID) -> None:

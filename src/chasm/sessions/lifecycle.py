@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +22,7 @@ from chasm.sandbox import ephemeral
 from chasm.sandbox.drivers.base import SandboxInfo
 from chasm.sandbox.runtime import SandboxRuntime, build_runtime
 from chasm.sessions import repository as repo
-from chasm.sessions.service import end_session, unseal_state
+from chasm.sessions.service import end_session, terminate_for_workspace, unseal_state
 from chasm.workspaces.service import collect_snapshot_garbage
 
 log = logging.getLogger("chasm.sessions")
@@ -154,6 +155,7 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sandbox = runtime
     app.state.sandbox_driver = runtime.driver
     app.state.workspace_storage = storage
+    app.state.workspace_terminator = partial(terminate_for_workspace, runtime)
     # Only the server owns the sandboxes of the data dir (it holds its lock): a `chasm worker`
     # beside it must not end the server's sessions as strays, reap them, or stop them.
     owner = getattr(app.state, "role", "server") == "server"

@@ -114,19 +114,14 @@ async def run_bulk_delete(ctx: JobContext, data: BulkDeleteInput) -> dict[str, A
 
 
 async def _delete_many(ctx: JobContext, selectors: list[str], force: bool) -> list[dict[str, Any]]:
-    from chasm.sessions.service import terminate_for_workspace
-
     storage: WorkspaceStorage = runtime_of(ctx.app).storage
+    terminate = service.terminator_of(ctx.app)
     results: list[dict[str, Any]] = []
     for selector in selectors:
         try:
             async with transaction(ctx.app.state.sessionmaker) as session:
                 actor = await ctx.actor(session)
                 ws = await service.resolve_workspace(session, actor, selector)
-
-                async def terminate(s: AsyncSession, a: Actor, sid: uuid.UUID) -> None:
-                    await terminate_for_workspace(ctx.app, s, a, sid)
-
                 await service.delete_workspace(session, actor, storage, ws, force=force, terminate=terminate)
             results.append({"workspace": selector, "deleted": True})
         except Exception as exc:  # reported per workspace; the others proceed

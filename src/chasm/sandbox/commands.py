@@ -1,7 +1,7 @@
 """Background commands: their output is kept on disk and addressed by byte offset.
 
 A command's stdout and stderr go, through the sandbox agent, to a log file of frames (see
-`sessions/drivers/cmdlog.py`) that the server opened on the host and handed over: the agent writes
+`drivers/cmdlog.py`) that the server opened on the host and handed over: the agent writes
 it, so output keeps arriving while no server runs, and the agent appends the exit status itself.
 Beside the log, `<id>.json` records the command (argv, pid, start, kill request). Both live in
 `<data_dir>/sandboxes/commands/<session id>/`, a root-owned directory no sandbox can see. A

@@ -2,11 +2,11 @@
 
 Counts come from the database (live sessions, sessions created in the last minute), so they hold
 across restarts and processes. A session's row is committed only with its request, so sessions
-this process is still starting are *claimed* in memory until their request's transaction ends
-(`chasm.sandbox.admission`),
-and a per-account lock makes check-and-claim one step: 30 concurrent creates of one account get
-exactly the plan's number. On PostgreSQL a transaction-level advisory lock per account also
-orders creates of several server processes (held until the creating request commits).
+this process is still starting are *claimed* in memory until their request's transaction ends,
+and a per-account lock makes check-and-claim one step (both kept by `chasm.sandbox.admission`):
+30 concurrent creates of one account get exactly the plan's number. On PostgreSQL a
+transaction-level advisory lock per account also orders creates of several server processes
+(held until the creating request commits).
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     #   cpu_quota = 0.5
     sandbox_plan_limits: dict[str, dict[str, float]] = {}
     # Caps of the memory-backed filesystems (tmpfs, charged to the memory limit). Scaled down
-    # together for a sandbox whose memory limit they would take more than 3/4 of (sessions/limits.py).
+    # together for a sandbox whose memory limit they would take more than 3/4 of (sandbox/limits.py).
     sandbox_tmp_bytes: int = 128 * 1024**2  # the private /tmp
     sandbox_shm_bytes: int = 64 * 1024**2  # the private /dev/shm
     # Quotas per account plan (accounts/quotas.py): these defaults, overridden field by field by
@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     sandbox_warm_pool: int = 2  # sandboxes started ahead for plain ephemeral sessions (0: none)
     sandbox_ephemeral_workspace_bytes: int = 192 * 1024**2  # cap of an ephemeral /workspace (tmpfs)
     sandbox_agent: bool = True  # commands through an agent as pid 1 (built with cc), else nsenter
-    sandbox_seccomp: bool = True  # the seccomp denylist of sessions/drivers/seccomp.py
+    sandbox_seccomp: bool = True  # the seccomp denylist of sandbox/drivers/seccomp.py
     sandbox_run_dir: Path | None = None  # per-sandbox runtime files; default /run/chasm-<install> as root
     workspace_storage: str = "auto"  # auto | loop | directory
 

@@ -14,8 +14,8 @@ from chasm.exec import service
 from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
 from chasm.kit.deps import DbSession
 from chasm.kit.pagination import MAX_BYTE_OFFSET
+from chasm.sandbox.runtime import SandboxRuntime, get_runtime
 from chasm.sessions import service as sessions
-from chasm.sessions.runtime import SandboxRuntime, get_runtime
 
 LIMITED = [Depends(rate_limited("exec"))]
 

@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
-from chasm.exec.commands import BackgroundCommand
 from chasm.exec.exceptions import CommandNotFound, InvalidExecRequest, InvalidSignal
 from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession
+from chasm.sandbox.commands import BackgroundCommand
+from chasm.sandbox.runtime import SandboxRuntime
 from chasm.sessions import service as sessions
-from chasm.sessions.runtime import SandboxRuntime
 from chasm.sessions.schemas import SessionCreate
 
 

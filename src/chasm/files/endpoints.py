@@ -15,8 +15,8 @@ from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.files import service
 from chasm.kit.deps import DbSession
+from chasm.sandbox.runtime import SandboxRuntime, get_runtime
 from chasm.sessions import service as sessions
-from chasm.sessions.runtime import SandboxRuntime, get_runtime
 
 LIMITED = [Depends(rate_limited("files"))]
 

@@ -135,7 +135,7 @@ class OneHopSQLiteDialect(SQLiteDialect_aiosqlite):
     supports_statement_cache = True
 
     @classmethod
-    def import_dbapi(cls) -> OneHopDBAPI:  # type: ignore[override]
+    def import_dbapi(cls) -> OneHopDBAPI:
         return OneHopDBAPI(__import__("aiosqlite"), __import__("sqlite3"))
 
 

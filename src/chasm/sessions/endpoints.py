@@ -11,8 +11,8 @@ from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.kit.deps import DbSession
 from chasm.kit.pagination import MAX_OFFSET
+from chasm.sandbox.runtime import SandboxRuntime, get_runtime
 from chasm.sessions import service
-from chasm.sessions.runtime import SandboxRuntime, get_runtime
 from chasm.sessions.schemas import (
     BulkTerminate,
     BulkTerminateResult,

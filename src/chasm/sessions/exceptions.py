@@ -14,10 +14,6 @@ class InvalidSessionRequest(BadRequest):
     code = "invalid_session_request"
 
 
-class UnsupportedSessionType(BadRequest):
-    code = "unsupported_session_type"
-
-
 class SessionBusy(Conflict):
     code = "session_has_connections"
 

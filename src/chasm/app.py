@@ -34,6 +34,8 @@ from chasm.kit.db import create_engine, make_sessionmaker, migrate
 from chasm.kit.events import events_lifespan
 from chasm.kit.logredact import install_log_redaction
 from chasm.kit.openapi import document_platform_errors
+from chasm.mcp import endpoints as mcp_endpoints
+from chasm.mcp.server import mcp_lifespan
 from chasm.search import endpoints as search_endpoints
 from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
@@ -55,6 +57,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     events_lifespan,
     sandbox_lifespan,
     jobs_lifespan,
+    mcp_lifespan,
 ]
 
 # Routers of the platform surface, mounted at the root (their paths start with /v1, /auth, /s).
@@ -72,6 +75,7 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     gateway_endpoints.router,
     jobs_endpoints.router,
     workspaces_endpoints.router,
+    mcp_endpoints.router,
 ]
 
 # Routers of the chat surface, mounted twice: at /api/v1 (spec 001) and /api (spec 003).

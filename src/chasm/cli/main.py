@@ -12,6 +12,7 @@ from chasm.cli import (
     harvest,
     images,
     keys,
+    mcp,
     sandbox,
     search_export,
     serve,
@@ -27,6 +28,7 @@ app.add_typer(admin.admin_app, name="admin")
 app.add_typer(images.images_app, name="images")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(sandbox.sandbox_app, name="sandbox")
+app.add_typer(mcp.mcp_app, name="mcp")
 app.add_typer(workspaces.workspace_app, name="workspace")
 app.command("worker")(worker.worker)
 app.command("doctor")(doctor.doctor)

@@ -1,0 +1,61 @@
+"""`POST /v1/mcp`: MCP over streamable HTTP, behind the bearer key and the `mcp` rate limit.
+
+Scopes are checked per tool call (`tools/list` needs any valid key): see `chasm.tools`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from chasm.auth.deps import CurrentActor
+from chasm.auth.ratelimit import rate_limited
+from chasm.kit.errors import ChasmError
+
+router = APIRouter(tags=["mcp"])
+
+
+class MCPResponse(Response):
+    """Hands the request to the SDK's session manager, adding the headers FastAPI gathered for
+    this response (the rate-limit ones) to the SDK's answer."""
+
+    def __init__(self, manager: object) -> None:
+        super().__init__()
+        self.manager = manager
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extra = [(k, v) for k, v in self.raw_headers if k not in (b"content-length", b"content-type")]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.manager.handle_request(scope, receive, send_with_headers)  # type: ignore[attr-defined]
+
+
+@router.post(
+    "/v1/mcp",
+    dependencies=[Depends(rate_limited("mcp"))],
+    response_class=MCPResponse,
+    responses={
+        200: {"description": "A JSON-RPC 2.0 response (application/json)"},
+        202: {"description": "A notification was accepted"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "description": "A JSON-RPC 2.0 request or notification"}
+                }
+            },
+        }
+    },
+)
+async def mcp_endpoint(request: Request, actor: CurrentActor) -> Response:
+    """MCP JSON-RPC (initialize, ping, tools/list, tools/call) over streamable HTTP."""
+    manager = getattr(request.app.state, "mcp", None)
+    if manager is None:
+        raise ChasmError("The MCP server is not running", status_code=503, code="mcp_unavailable")
+    return MCPResponse(manager)

@@ -16,15 +16,16 @@ router = APIRouter(tags=["mcp"])
 
 
 class MCPResponse(Response):
-    """Hands the request to the SDK's session manager, adding the headers FastAPI gathered for
-    this response (the rate-limit ones) to the SDK's answer."""
+    """Hands the request to the SDK's session manager, adding the headers the dependencies set
+    (the rate-limit ones) to the SDK's answer."""
 
-    def __init__(self, manager: object) -> None:
+    def __init__(self, manager: object, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         super().__init__()
         self.manager = manager
+        self.extra = [(k, v) for k, v in headers or [] if k not in (b"content-length", b"content-type")]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        extra = [(k, v) for k, v in self.raw_headers if k not in (b"content-length", b"content-type")]
+        extra = self.extra
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -53,9 +54,9 @@ class MCPResponse(Response):
         }
     },
 )
-async def mcp_endpoint(request: Request, actor: CurrentActor) -> Response:
+async def mcp_endpoint(request: Request, response: Response, actor: CurrentActor) -> Response:
     """MCP JSON-RPC (initialize, ping, tools/list, tools/call) over streamable HTTP."""
     manager = getattr(request.app.state, "mcp", None)
     if manager is None:
         raise ChasmError("The MCP server is not running", status_code=503, code="mcp_unavailable")
-    return MCPResponse(manager)
+    return MCPResponse(manager, response.raw_headers)  # `response` carries the rate-limit headers

@@ -25,7 +25,7 @@ from chasm import __version__
 from chasm.auth.actor import Actor
 from chasm.kit.errors import Forbidden
 from chasm.mcp.convert import call_result, mcp_tool, protocol_error
-from chasm.tools import ToolError, ToolRegistry, ToolResult, UnknownTool, build_registry
+from chasm.tools import ToolRegistry, UnknownTool, build_registry
 
 INSTRUCTIONS = (
     "Chasm gives you isolated Linux sandboxes (terminal: run commands, read/write/edit/list files), "
@@ -62,8 +62,6 @@ async def _call_tool(
         result = await registry.call(
             request.app, actor, params.name, params.arguments, base_url=str(request.base_url)
         )
-    except ToolError as exc:  # arguments that do not validate: the model can correct them
-        result = ToolResult.error(exc.code, exc.message)
     except (UnknownTool, Forbidden) as exc:
         raise protocol_error(exc) from None
     return call_result(result)

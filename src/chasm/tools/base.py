@@ -181,9 +181,13 @@ class ToolRegistry:
         base_url: str | None = None,
     ) -> ToolResult:
         """Authorize and run one call in its own database transaction: committed when the tool
-        succeeds, rolled back when it fails (its failure is then the error result). UnknownTool
-        and Forbidden propagate: they are the caller's mistake, not the tool's."""
-        tool, args = self.authorize(actor, name, arguments)
+        succeeds, rolled back when it fails (its failure is then the error result, as are
+        arguments that do not validate: a model can correct both). UnknownTool and Forbidden
+        propagate: they are the caller's mistake, not the tool's."""
+        try:
+            tool, args = self.authorize(actor, name, arguments)
+        except ToolError as exc:
+            return ToolResult.error(exc.code, exc.message)
         async with app.state.sessionmaker() as db:
             ctx = ToolContext(db, actor, app, base_url or _base_url(app))
             try:

@@ -23,6 +23,10 @@ from chasm.tools.base import Tool, ToolContext, ToolError, ToolResult
 Operation = Literal["run", "read_file", "write_file", "apply_edit", "list_files"]
 FILE_OPERATIONS = ("read_file", "write_file", "apply_edit", "list_files")
 READ_MAX_BYTES = 512 * 1024
+# A command's output beyond this is cut in the middle: its start and its end (where errors and
+# summaries usually are) reach the model.
+OUTPUT_MAX_CHARS = 256 * 1024
+OUTPUT_HEAD_CHARS = 64 * 1024
 LIST_MAX_ENTRIES = 1000
 # Lists a folder from inside the sandbox, as its user: the path resolves as the sandbox's programs
 # see it, and only /workspace and /tmp may be listed.
@@ -161,16 +165,25 @@ async def _run(ctx: ToolContext, runtime: SandboxRuntime, args: TerminalArgs) ->
         )
         out = await exec_service.auto_exec(ctx.db, ctx.actor, runtime, auto)
         ephemeral = args.workspace is None
+    output, cut = _clip(out.output or "")
     return {
         "session_id": out.session_id,
         "workspace_id": out.workspace_id,
         "ephemeral": ephemeral,
         "exit_code": out.exit_code,
         "timed_out": out.timed_out,
-        "output": out.output,
-        "output_truncated": out.output_truncated,
+        "output": output,
+        "output_truncated": bool(out.output_truncated) or cut,
         "duration_ms": out.duration_ms,
     }
+
+
+def _clip(output: str) -> tuple[str, bool]:
+    if len(output) <= OUTPUT_MAX_CHARS:
+        return output, False
+    tail = OUTPUT_MAX_CHARS - OUTPUT_HEAD_CHARS
+    omitted = len(output) - OUTPUT_MAX_CHARS
+    return f"{output[:OUTPUT_HEAD_CHARS]}\n[... {omitted} characters omitted ...]\n{output[-tail:]}", True
 
 
 async def _read_text(runtime: SandboxRuntime, row: SandboxSession, raw_path: str) -> tuple[str, str]:

@@ -291,3 +291,24 @@ async def test_the_mcp_surface_is_rate_limited(app: FastAPI, live, admin_key) ->
         assert refused.json()["error"]["code"] == "rate_limited"
         # Other surfaces keep their own budgets.
         assert (await c.get("/v1/sessions")).status_code == 200
+
+
+async def test_a_failed_file_operation_leaves_no_sandbox_behind(
+    app: FastAPI, live, admin, admin_key, mcp_connect
+):
+    await make_workspace(app, "mcp-leak")
+    driver = app.state.sandbox_driver
+    async with mcp_connect(live.url, admin_key) as s:
+        failed = await s.call_tool(
+            "terminal",
+            {
+                "workspace": "mcp-leak",
+                "operation": "apply_edit",
+                "path": "absent.txt",
+                "search": "a",
+                "replace": "b",
+            },
+        )
+        assert failed.is_error and data(failed)["error"]["code"] == "file_not_found"
+    assert sorted(driver._sandboxes) == []
+    assert (await admin.get("/v1/sessions", params={"status": "running"})).json()["items"] == []

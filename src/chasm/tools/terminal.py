@@ -138,13 +138,16 @@ async def sandbox_session(ctx: ToolContext, session_id: str) -> SandboxSession:
     return row
 
 
-async def _target(ctx: ToolContext, runtime: SandboxRuntime, args: TerminalArgs) -> SandboxSession:
+async def _target(
+    ctx: ToolContext, runtime: SandboxRuntime, args: TerminalArgs
+) -> tuple[SandboxSession, bool]:
+    """The session to work in, and whether it was started for this call."""
     if args.session_id is not None:
-        return await sandbox_session(ctx, args.session_id)
+        return await sandbox_session(ctx, args.session_id), False
     created = await sessions.create_session(
         ctx.db, ctx.actor, runtime, SessionCreate(session_type="sandbox", workspace=args.workspace)
     )
-    return created.row
+    return created.row, created.created
 
 
 async def _run(ctx: ToolContext, runtime: SandboxRuntime, args: TerminalArgs) -> dict[str, Any]:
@@ -203,7 +206,19 @@ async def _read_text(runtime: SandboxRuntime, row: SandboxSession, raw_path: str
 
 
 async def _file_operation(ctx: ToolContext, runtime: SandboxRuntime, args: TerminalArgs) -> dict[str, Any]:
-    row = await _target(ctx, runtime, args)
+    row, started = await _target(ctx, runtime, args)
+    try:
+        return await _on_file(ctx, runtime, row, args)
+    except BaseException:
+        # The call's transaction rolls back the new session's row: its sandbox must not outlive it.
+        if started:
+            await sessions.end_session(runtime, row, "error")
+        raise
+
+
+async def _on_file(
+    ctx: ToolContext, runtime: SandboxRuntime, row: SandboxSession, args: TerminalArgs
+) -> dict[str, Any]:
     where = _where(row)
     if args.operation == "read_file":
         assert args.path is not None

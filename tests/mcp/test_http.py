@@ -11,7 +11,10 @@ from mcp.shared.exceptions import MCPError
 
 from auth.idhelpers import make_key
 from chasm.mcp.convert import INSUFFICIENT_SCOPE
+from chasm.tools.browser import _service_module
 from sessions.fixtures import make_workspace
+
+BROWSERS = _service_module() is not None
 
 pytestmark = pytest.mark.sandbox
 
@@ -24,7 +27,7 @@ def data(result: Any) -> dict[str, Any]:
 async def test_lists_the_tools_with_their_schemas(live, admin_key, mcp_connect) -> None:
     async with mcp_connect(live.url, admin_key) as s:
         tools = {t.name: t for t in (await s.list_tools()).tools}
-    assert set(tools) == {
+    expected = {
         "terminal",
         "list_sessions",
         "get_session",
@@ -32,7 +35,9 @@ async def test_lists_the_tools_with_their_schemas(live, admin_key, mcp_connect) 
         "terminate_session",
         "search_chats",
         "read_chat",
-    }  # no browser tool: this server has no browser service
+    }
+    # The browser tool is listed only where the browser domain is installed.
+    assert set(tools) == expected | ({"browser"} if BROWSERS else set())
     schema = tools["terminal"].input_schema
     assert schema["type"] == "object"
     assert {"operation", "session_id", "workspace", "ephemeral", "image", "command", "timeout_ms"} <= set(
@@ -138,8 +143,9 @@ async def test_bad_input_is_a_clear_error(live, admin_key, mcp_connect):
             "terminal", {"operation": "read_file", "path": "a", "ephemeral": True}
         )
         assert ephemeral_file.is_error
-        browser = await s.call_tool("create_session", {"session_type": "browser"})
-        assert browser.is_error and data(browser)["error"]["code"] == "unsupported_session_type"
+        if not BROWSERS:
+            browser = await s.call_tool("create_session", {"session_type": "browser"})
+            assert browser.is_error and data(browser)["error"]["code"] == "unsupported_session_type"
         with pytest.raises(MCPError) as raised:
             await s.call_tool("no_such_tool", {})
         assert raised.value.code == -32602 and "no_such_tool" in raised.value.message

@@ -22,8 +22,10 @@ from chasm.kit.errors import ChasmError, Forbidden
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
 
-# A tool's whole answer, text and images, is bounded: a model's context is the real limit.
+# A tool's answer is bounded: a model's context is the real limit. Text and images separately
+# (a screenshot is worth its bytes; a megabyte of text rarely is).
 MAX_RESULT_BYTES = 1024 * 1024
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,11 @@ class ToolResult:
         data = {"error": {"code": code, "message": message}}
         return cls([TextPart(f"{code}: {message}")], data, is_error=True)
 
-    def size(self) -> int:
-        return sum(len(p.text.encode()) if isinstance(p, TextPart) else len(p.data) for p in self.content)
+    def text_bytes(self) -> int:
+        return sum(len(p.text.encode()) for p in self.content if isinstance(p, TextPart))
+
+    def image_bytes(self) -> int:
+        return sum(len(p.data) for p in self.content if isinstance(p, ImagePart))
 
 
 class ToolError(ChasmError):
@@ -202,11 +207,18 @@ class ToolRegistry:
                 await db.rollback()
             else:
                 await db.commit()
-        if result.size() > MAX_RESULT_BYTES:
+        if result.text_bytes() > MAX_RESULT_BYTES:
             return ToolResult.error(
                 "result_too_large",
-                f"the result of '{tool.name}' is {result.size()} bytes, over the {MAX_RESULT_BYTES} byte "
-                "limit; ask for less (a smaller file, a narrower listing, fewer messages)",
+                f"the result of '{tool.name}' is {result.text_bytes()} bytes of text, over the "
+                f"{MAX_RESULT_BYTES} byte limit; ask for less (a smaller file, a narrower listing, "
+                "fewer messages)",
+            )
+        if result.image_bytes() > MAX_IMAGE_BYTES:
+            return ToolResult.error(
+                "result_too_large",
+                f"the images of '{tool.name}' are {result.image_bytes()} bytes, over the {MAX_IMAGE_BYTES} "
+                "byte limit; take the viewport rather than the full page",
             )
         return result
 

@@ -1,13 +1,19 @@
 """`browser`: drive a browser session (navigate, snapshot, click, type, screenshot, evaluate).
 
 The tool is written against `BrowserService`, the few operations it needs from the browser
-domain. The registry includes it only when the application holds such a service
-(`app.state.browser_service`, set by the browser domain's lifespan); without one the tool is not
-listed at all, rather than listed and failing.
+domain. The registry includes it only when there is such a service: `app.state.browser_service`
+when something set one, else the browser domain's module `chasm.browser.service` (its
+`navigate`, `snapshot`, `click`, `type_text`, `screenshot`, `evaluate`) behind
+`ServiceModuleAdapter`, when that module is installed. Without either the tool is not listed at
+all, rather than listed and failing.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import json
+import re
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -66,9 +72,110 @@ class BrowserService(Protocol):
         ...
 
 
+SERVICE_MODULE = "chasm.browser.service"
+SERVICE_FUNCTIONS = ("navigate", "snapshot", "click", "type_text", "screenshot", "evaluate")
+REF = re.compile(r"e([1-9][0-9]{0,5})")
+
+
+@functools.cache
+def _service_module() -> Any | None:
+    """The browser domain's service module, when this installation has one with every function
+    the adapter calls."""
+    try:
+        module = importlib.import_module(SERVICE_MODULE)
+    except ImportError:
+        return None
+    return module if all(callable(getattr(module, f, None)) for f in SERVICE_FUNCTIONS) else None
+
+
+def _facts(value: Any) -> dict[str, Any]:
+    dumped = value.model_dump(mode="json") if hasattr(value, "model_dump") else dict(value)
+    return dict(dumped)
+
+
+class ServiceModuleAdapter:
+    """`chasm.browser.service` (functions of the sandbox runtime and the session row, CSS
+    selectors) as a `BrowserService`. Refs are positions in the snapshot's element list (`e1` is
+    the first): a ref is resolved by taking the page's snapshot again, so it is good until the
+    page changes; the outline shows each element's selector too."""
+
+    def __init__(self, module: Any, app: Any) -> None:
+        self.module = module
+        self.app = app
+
+    @property
+    def runtime(self) -> Any:
+        from chasm.sandbox.runtime import runtime_of
+
+        return runtime_of(self.app)
+
+    async def navigate(self, db: AsyncSession, actor: Actor, row: SandboxSession, url: str) -> dict[str, Any]:
+        return _facts(await self.module.navigate(self.runtime, row, url))
+
+    async def snapshot(self, db: AsyncSession, actor: Actor, row: SandboxSession) -> dict[str, Any]:
+        facts = _facts(await self.module.snapshot(self.runtime, row))
+        elements = [{"ref": f"e{i}", **e} for i, e in enumerate(facts.pop("elements", []), start=1)]
+        outline = [
+            f"- {e.get('role') or e.get('tag')} {json.dumps(e.get('text') or '', ensure_ascii=False)} "
+            f"[ref={e['ref']}] selector: {e.get('selector')}"
+            for e in elements
+        ]
+        return {**facts, "outline": "\n".join(outline), "elements": elements}
+
+    async def _selector(self, row: SandboxSession, ref: str | None, selector: str | None) -> str:
+        if selector is not None:
+            return selector
+        found = REF.fullmatch(ref or "")
+        if found is None:
+            raise ToolError(f"'{ref}' is not a ref of a snapshot (e1, e2, ...)", code="invalid_ref")
+        elements = _facts(await self.module.snapshot(self.runtime, row)).get("elements", [])
+        index = int(found.group(1)) - 1
+        if index >= len(elements):
+            raise ToolError(
+                f"the page has no element {ref} any more ({len(elements)} now); take a new snapshot",
+                code="ref_not_found",
+            )
+        return str(elements[index]["selector"])
+
+    async def click(
+        self, db: AsyncSession, actor: Actor, row: SandboxSession, *, ref: str | None, selector: str | None
+    ) -> dict[str, Any]:
+        target = await self._selector(row, ref, selector)
+        return _facts(await self.module.click(self.runtime, row, target))
+
+    async def type(
+        self,
+        db: AsyncSession,
+        actor: Actor,
+        row: SandboxSession,
+        text: str,
+        *,
+        ref: str | None,
+        selector: str | None,
+        submit: bool,
+    ) -> dict[str, Any]:
+        target = await self._selector(row, ref, selector)
+        return _facts(await self.module.type_text(self.runtime, row, target, text, submit=submit))
+
+    async def screenshot(
+        self, db: AsyncSession, actor: Actor, row: SandboxSession, *, full_page: bool
+    ) -> bytes:
+        shot = await self.module.screenshot(self.runtime, row, full_page=full_page)
+        png: bytes = shot.png
+        return png
+
+    async def evaluate(
+        self, db: AsyncSession, actor: Actor, row: SandboxSession, expression: str
+    ) -> dict[str, Any]:
+        return _facts(await self.module.evaluate(self.runtime, row, expression))
+
+
 def browser_service(app: Any) -> BrowserService | None:
     service = getattr(app.state, "browser_service", None)
-    return service if isinstance(service, BrowserService) else None
+    if isinstance(service, BrowserService):
+        return service
+    module = _service_module()
+    return ServiceModuleAdapter(module, app) if module is not None else None
 
 
 class BrowserArgs(BaseModel):

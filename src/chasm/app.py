@@ -14,6 +14,7 @@ from chasm import __version__
 from chasm.accounts import endpoints as accounts_endpoints
 from chasm.audit import endpoints as audit_endpoints
 from chasm.auth import endpoints as auth_endpoints
+from chasm.auth.principals import principals_lifespan
 from chasm.auth.ratelimit import ratelimit_lifespan
 from chasm.chats import endpoints as chats_endpoints
 from chasm.chats import export_endpoints, stats_endpoints
@@ -51,6 +52,7 @@ log = logging.getLogger("chasm")
 DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
     ratelimit_lifespan,
     events_lifespan,
+    principals_lifespan,  # after events: listens on the bus
     sandbox_lifespan,
     jobs_lifespan,
 ]

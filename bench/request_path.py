@@ -105,7 +105,10 @@ def wrk(url: str, connections: int, duration: int, key: str | None) -> tuple[flo
     return rate, p50, p99, int(bad.group(1)) if bad else 0
 
 
-def measure(url: str, levels: list[int], duration: int, key: str | None) -> dict[int, tuple[float, float, float, int]]:
+Figures = dict[int, tuple[float, float, float, int]]
+
+
+def measure(url: str, levels: list[int], duration: int, key: str | None) -> Figures:
     wrk(url, 4, 1, key)  # warm-up: imports, caches, connections
     return {level: wrk(url, level, duration, key) for level in levels}
 
@@ -136,8 +139,27 @@ def exec_latencies(base: str, key: str, count: int) -> list[float] | None:
         return latencies
 
 
+def report(levels: list[int], bare: Figures, chasm: Figures, duration: int) -> list[str]:
+    """Print the table; return the levels below target."""
+    print(f"GET {PATH}: API key, SQLite, 1 uvicorn process (asyncio loop), wrk {duration} s per level,")
+    print(f"{os.cpu_count()} CPUs shared by wrk and the server")
+    head = f"{'conns':>6} {'bare req/s':>11} {'p50':>7} {'p99':>7}"
+    print(f"{head} {'chasm req/s':>12} {'p50':>7} {'p99':>7} {'ratio':>7}")
+    failures = []
+    for level in levels:
+        b, c = bare[level], chasm[level]
+        ratio = c[0] / b[0]
+        row = f"{level:>6} {b[0]:>11.0f} {b[1]:>7.2f} {b[2]:>7.2f} {c[0]:>12.0f} {c[1]:>7.2f} {c[2]:>7.2f}"
+        print(f"{row} {ratio:>6.0%}" + (f"  ({c[3]} non-2xx)" if c[3] else ""))
+        if ratio < GET_TARGET or c[3]:
+            failures.append(f"GET at {level} connections: {ratio:.0%} of the bare app")
+    return failures
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per level")
     parser.add_argument("--connections", default="1,16,64", help="comma-separated wrk connection counts")
     parser.add_argument("--execs", type=int, default=300, help="exec calls to time (0: skip)")
@@ -159,21 +181,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="chasm-bench-path-") as tmp:
         port = free_port()
         chasm_env = {**env, "CHASM_DATA_DIR": str(Path(tmp) / "data"), "CHASM_SESSION_IDLE_TIMEOUT_S": "3600"}
-        with server(uvicorn_command("chasm.app:create_app", port, True), chasm_env, port, wants_key=True) as key:
+        with server(
+            uvicorn_command("chasm.app:create_app", port, True), chasm_env, port, wants_key=True
+        ) as key:
             assert key is not None
             chasm = measure(f"http://127.0.0.1:{port}{PATH}", levels, args.duration, key)
-            print(f"GET {PATH}: API key, SQLite, 1 uvicorn process (asyncio loop), wrk {args.duration} s per level,")
-            print(f"{os.cpu_count()} CPUs shared by wrk and the server")
-            print(f"{'conns':>6} {'bare req/s':>11} {'p50':>7} {'p99':>7} {'chasm req/s':>12} {'p50':>7} {'p99':>7} {'ratio':>7}")
-            for level in levels:
-                b, c = bare[level], chasm[level]
-                ratio = c[0] / b[0]
-                print(
-                    f"{level:>6} {b[0]:>11.0f} {b[1]:>7.2f} {b[2]:>7.2f} {c[0]:>12.0f} {c[1]:>7.2f} {c[2]:>7.2f}"
-                    f" {ratio:>6.0%}" + (f"  ({c[3]} non-2xx)" if c[3] else "")
-                )
-                if ratio < GET_TARGET or c[3]:
-                    failures.append(f"GET at {level} connections: {ratio:.0%} of the bare app")
+            failures += report(levels, bare, chasm, args.duration)
             print(f"(latencies in ms; target: chasm >= {GET_TARGET:.0%} of bare at every level)")
             if args.execs:
                 latencies = exec_latencies(f"http://127.0.0.1:{port}", key, args.execs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -119,7 +120,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with AsyncExitStack() as stack:
             for factory in DOMAIN_LIFESPANS:
                 await stack.enter_async_context(factory(app))
-            yield
+            # Everything loaded so far (modules, routes, models, compiled queries) lives as long as
+            # the server: out of the collector's sight, a full collection no longer walks it all
+            # (a pause of tens of ms under load, in every p99).
+            gc.freeze()
+            try:
+                yield
+            finally:
+                gc.unfreeze()  # an app stopped inside a longer-lived process (tests) can be freed
         await engine.dispose()
 
     app = FastAPI(

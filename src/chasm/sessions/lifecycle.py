@@ -19,6 +19,7 @@ from chasm.config import Settings
 from chasm.exec.commands import CommandRegistry
 from chasm.kit.db import transaction
 from chasm.kit.errors import ChasmError
+from chasm.kit.node import node_id
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession
 from chasm.sessions import ephemeral
@@ -57,7 +58,7 @@ def _load(name: str, settings: Settings, what: str) -> Any:
 async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> None:
     """Sessions whose machines did not survive the restart are marked terminated."""
     async with transaction(maker) as db:
-        rows = await repo.all_live(db)
+        rows = await repo.all_live(db, runtime.node_id)
         live = {
             str(row.id): SandboxInfo(
                 str(row.id),
@@ -86,7 +87,7 @@ async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
 async def shutdown(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> None:
     """No sandbox outlives the server: stop them all and say why."""
     async with transaction(maker) as db:
-        for row in await repo.all_live(db):
+        for row in await repo.all_live(db, runtime.node_id):
             await end_session(runtime, row, "server_restart")
             _audit_end(db, row, "server_restart")
 
@@ -133,7 +134,7 @@ async def reap_once(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSess
     ended: list[str] = []
     async with transaction(maker) as db:
         now = utcnow()
-        for row in await repo.all_live(db):
+        for row in await repo.all_live(db, runtime.node_id):
             reason = await _verdict(runtime, row, now)
             if reason is not None:
                 await end_session(runtime, row, reason)
@@ -166,6 +167,7 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
         ),
         terminals=TerminalRegistry(),
         pool=WarmPool(settings, driver),
+        node_id=node_id(settings.data_dir),
     )
     app.state.sandbox = runtime
     app.state.sandbox_driver = driver

@@ -28,6 +28,7 @@ class SandboxRuntime:
     commands: CommandRegistry
     terminals: TerminalRegistry
     pool: WarmPool
+    node_id: str = ""  # kit/node.py: recorded on each session this runtime starts
     admission: Admission = field(default_factory=Admission)  # quota locks and uncommitted starts
     # Serialises "reuse or start" per workspace so two creates never start two machines.
     workspace_locks: dict[str, asyncio.Lock] = field(default_factory=dict)

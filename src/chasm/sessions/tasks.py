@@ -95,7 +95,7 @@ async def _exec(ctx: JobContext, target: ExecTarget, body: ExecIn) -> dict[str, 
     async with transaction(ctx.app.state.sessionmaker) as db:
         actor = await _job_actor(db, ctx)
         if target.session_id:
-            row = await service.get_running(db, actor, target.session_id)
+            row = await service.get_running(db, actor, target.session_id, runtime)
             out = await exec_service.run(db, actor, runtime, row, body)
         else:
             auto = AutoExecIn(

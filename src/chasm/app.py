@@ -43,7 +43,7 @@ from chasm.sshkeys import endpoints as sshkeys_endpoints
 from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
-from chasm.system.secret import load_or_create_secret
+from chasm.system.secret import SecretMismatch, check_secret, load_or_create_secret
 from chasm.workspaces import endpoints as workspaces_endpoints
 
 log = logging.getLogger("chasm")
@@ -108,6 +108,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         await migrate(engine)
+        try:
+            await check_secret(app.state.sessionmaker, app.state.secret_key)
+        except SecretMismatch:
+            await engine.dispose()
+            raise
         if settings.bootstrap_admin:
             secret = await bootstrap_owner(app.state.sessionmaker, app.state.secret_key)
             if secret:

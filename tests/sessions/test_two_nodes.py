@@ -1,5 +1,6 @@
 """Two servers on one database (PostgreSQL in CI, where CHASM_TEST_DATABASE_URL is set), each with its
-own data dir: API keys made by one work on the other (shared secret), each records its node on the
+own data dir: API keys made by one work on the other (shared secret; a server with another
+secret refuses to start), each records its node on the
 sessions it starts, looks after only those, and answers 421 naming the node for the other's."""
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from fastapi import FastAPI
 from auth.idhelpers import client_for
 from chasm.app import create_app
 from chasm.config import Settings
+from chasm.kit.crypto import keyed_hash
 from chasm.kit.db import transaction
-from chasm.models import SandboxSession
+from chasm.models import InstanceFact, SandboxSession
 from chasm.sessions.lifecycle import reap_once
+from chasm.system.secret import FINGERPRINT, FINGERPRINT_INPUT, SecretMismatch
 from sessions.fixtures import create_session
 
 
@@ -80,12 +83,15 @@ async def test_two_servers_share_a_database(app: FastAPI, admin: httpx.AsyncClie
         assert (await other.delete(f"/v1/sessions/{theirs}")).json()["status"] == "terminated"
 
 
-async def test_without_the_shared_secret_keys_do_not_cross(
+async def test_a_server_with_another_secret_refuses_to_start(
     app: FastAPI, settings: Settings, tmp_path: Path
 ) -> None:
-    """Why the secret must be shared: a server holding another secret cannot verify the key hashes."""
+    """Its keyed hashes would not match the database's: it would reject every API key."""
     update = {"data_dir": tmp_path / "node-3", "bootstrap_admin": False, "secret_key": "another-secret"}
     node = create_app(settings.model_copy(update=update))
-    async with node.router.lifespan_context(node), client_for(node, app.state.bootstrap_key) as other:
-        r = await other.get("/v1/accounts/current")
-    assert r.status_code == 401 and r.json()["error"]["message"] == "Invalid API key"
+    with pytest.raises(SecretMismatch, match="CHASM_SECRET_KEY"):
+        async with node.router.lifespan_context(node):
+            pass
+    async with transaction(app.state.sessionmaker) as db:
+        fact = await db.get(InstanceFact, FINGERPRINT)
+        assert fact is not None and fact.value == keyed_hash(settings.secret_key or "", FINGERPRINT_INPUT)

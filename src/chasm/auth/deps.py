@@ -279,12 +279,12 @@ SettingsWriter = Annotated[Actor, Depends(require_chat_scope("settings.write"))]
 SystemAdmin = Annotated[Actor, Depends(require_chat_scope("system.admin"))]
 
 
-def get_secret_key(request: Request) -> str:
+async def get_secret_key(request: Request) -> str:
     secret: str = request.app.state.secret_key
     return secret
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return maker
 

@@ -53,6 +53,6 @@ def runtime_of(app: FastAPI) -> SandboxRuntime:
     return runtime
 
 
-def get_runtime(conn: HTTPConnection) -> SandboxRuntime:
+async def get_runtime(conn: HTTPConnection) -> SandboxRuntime:
     """Dependency: works for HTTP requests and WebSockets alike."""
     return runtime_of(conn.app)

@@ -34,7 +34,7 @@ Writer = Annotated[Actor, Depends(require_scope("workspaces.write"))]
 LIMITED = [Depends(rate_limited("workspaces"))]
 
 
-def get_storage(request: Request) -> WorkspaceStorage:
+async def get_storage(request: Request) -> WorkspaceStorage:
     from chasm.sessions.runtime import runtime_of
 
     return runtime_of(request.app).storage
@@ -43,7 +43,7 @@ def get_storage(request: Request) -> WorkspaceStorage:
 Storage = Annotated[WorkspaceStorage, Depends(get_storage)]
 
 
-def get_terminator(request: Request) -> service.Terminator:
+async def get_terminator(request: Request) -> service.Terminator:
     from chasm.sessions.service import terminate_for_workspace
 
     async def terminate(session: AsyncSession, actor: Actor, session_id: uuid.UUID) -> None:

@@ -157,9 +157,8 @@ async def test_snapshot_under_a_swapping_loop_never_reads_host_files(storage: Di
     (root / "victim").write_bytes(b"harmless")
     before = _host_state(host)
 
-    with _swapping(
-        root, "victim", [variants / "file", variants / "link-secret", variants / "link-zero", fifo_link]
-    ) as swaps:
+    with _swapping(root, "victim", [variants / "file", variants / "link-secret", variants / "link-zero",
+                                    fifo_link]) as swaps:
         refs = [await storage.snapshot("d1") for _ in range(25)]
         for ref in refs[:5]:
             await storage.restore("d1", ref.ref)

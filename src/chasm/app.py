@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +16,7 @@ from chasm import __version__
 from chasm.accounts import endpoints as accounts_endpoints
 from chasm.audit import endpoints as audit_endpoints
 from chasm.auth import endpoints as auth_endpoints
+from chasm.auth.principals import principals_lifespan
 from chasm.auth.ratelimit import ratelimit_lifespan
 from chasm.chats import endpoints as chats_endpoints
 from chasm.chats import export_endpoints, stats_endpoints
@@ -45,7 +47,7 @@ from chasm.sshkeys import endpoints as sshkeys_endpoints
 from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
-from chasm.system.secret import load_or_create_secret
+from chasm.system.secret import SecretMismatch, check_secret, load_or_create_secret
 from chasm.workspaces import endpoints as workspaces_endpoints
 
 log = logging.getLogger("chasm")
@@ -55,6 +57,7 @@ log = logging.getLogger("chasm")
 DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
     ratelimit_lifespan,
     events_lifespan,
+    principals_lifespan,  # after events: listens on the bus
     sandbox_lifespan,
     jobs_lifespan,
     mcp_lifespan,
@@ -136,6 +139,11 @@ def create_app(settings: Settings | None = None, *, role: str = "server") -> Fas
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         await migrate(engine)
+        try:
+            await check_secret(app.state.sessionmaker, app.state.secret_key)
+        except SecretMismatch:
+            await engine.dispose()
+            raise
         if settings.bootstrap_admin:
             secret = await bootstrap_owner(app.state.sessionmaker, app.state.secret_key)
             if secret:
@@ -148,7 +156,14 @@ def create_app(settings: Settings | None = None, *, role: str = "server") -> Fas
         async with AsyncExitStack() as stack:
             for factory in DOMAIN_LIFESPANS:
                 await stack.enter_async_context(factory(app))
-            yield
+            # Everything loaded so far (modules, routes, models, compiled queries) lives as long as
+            # the server: out of the collector's sight, a full collection no longer walks it all
+            # (a pause of tens of ms under load, in every p99).
+            gc.freeze()
+            try:
+                yield
+            finally:
+                gc.unfreeze()  # an app stopped inside a longer-lived process (tests) can be freed
         await engine.dispose()
 
     app = FastAPI(

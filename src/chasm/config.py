@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     codex_token_url: str = "https://auth.openai.com/oauth/token"
     codex_redirect_uri: str = "http://localhost:1455/auth/callback"
 
+    # Resolved callers (API key, JWT user) are reused this long; any change to keys, users,
+    # accounts or memberships empties the cache at once in every process (auth/principals.py).
+    principal_cache_ttl_s: float = 10.0
+
     # Rate limits: requests per window, per principal and per account
     rate_limit_enabled: bool = True
     rate_limit_window_s: int = 60

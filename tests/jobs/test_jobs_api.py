@@ -127,7 +127,7 @@ async def test_cancel_queued_running_and_finished_jobs(admin: httpx.AsyncClient)
     assert canceled.status_code == 200
     assert canceled.json()["status"] == "canceled"
 
-    running = await create(admin, "test.sleep", {"seconds": 0.9})
+    running = await create(admin, "test.wait", {"seconds": 30})
     await wait_for_status(admin, running["id"], ("running",))
     requested = await admin.post(f"/v1/jobs/{running['id']}/cancel")
     assert requested.status_code == 200

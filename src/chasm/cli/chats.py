@@ -41,14 +41,30 @@ async def local(account: str | None) -> AsyncIterator[tuple[Any, Any, Any]]:
         await migrate(engine)
         maker = make_sessionmaker(engine)
         async with maker() as session:
+            has_owner = await auth_repo.first_owner(session) is not None
+        if not has_owner:  # a fresh install: make the local owner as the server's first start does
+            await _create_local_owner(maker, settings)
+        async with maker() as session:
             owner = await auth_repo.first_owner(session)
-            if owner is None:
-                raise typer.BadParameter("no local owner yet: start the server once (chasm api serve)")
+            assert owner is not None
             found, role = await account_for_user(session, owner.id, account)
         # Whoever runs the CLI on the server's database is its operator: an instance administrator.
         yield maker, Actor("user", owner.id, found, role, None, via="cli", instance_admin=True), settings
     finally:
         await engine.dispose()
+
+
+async def _create_local_owner(maker: Any, settings: Any) -> None:
+    from chasm.system.bootstrap import bootstrap_owner
+    from chasm.system.secret import load_or_create_secret
+
+    secret = await bootstrap_owner(maker, load_or_create_secret(settings))
+    if secret:
+        typer.echo(
+            f"Created the local owner (owner@localhost); the library lives in {settings.data_dir}.\n"
+            f"Its admin API key, shown only this once: {secret}",
+            err=True,
+        )
 
 
 def run(work: Callable[[Any, Any], Awaitable[T]], account: str | None) -> T:

@@ -178,6 +178,7 @@ def command_out(entry: BackgroundCommand) -> CommandOut:
 
 
 def get_command(runtime: SandboxRuntime, row: SandboxSession, command_id: str) -> BackgroundCommand:
+    sessions.ensure_here(runtime, row)  # background commands live in the memory of the node running them
     entry = runtime.commands.get(str(row.id), command_id)
     if entry is None:
         raise CommandNotFound(command_id)
@@ -185,6 +186,7 @@ def get_command(runtime: SandboxRuntime, row: SandboxSession, command_id: str) -
 
 
 def list_commands(runtime: SandboxRuntime, row: SandboxSession) -> list[CommandOut]:
+    sessions.ensure_here(runtime, row)
     return [command_out(entry) for entry in runtime.commands.list(str(row.id))]
 
 

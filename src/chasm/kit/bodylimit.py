@@ -65,6 +65,9 @@ class BodyLimitMiddleware:
             return
         headers = dict(raw_headers)
         length = headers.get(b"content-length")
+        if length is None and b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send)  # HTTP/1.1: no length, no chunks: no body
+            return
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             await self._reject(scope, send)
             return

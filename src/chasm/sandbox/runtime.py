@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 
 from chasm.config import Settings
 from chasm.kit.errors import ChasmError
+from chasm.kit.node import node_id
 from chasm.sandbox.admission import Admission
 from chasm.sandbox.commands import CommandRegistry
 from chasm.sandbox.drivers.base import SandboxDriver
@@ -32,6 +33,7 @@ class SandboxRuntime:
     commands: CommandRegistry
     terminals: TerminalRegistry
     pool: WarmPool
+    node_id: str = ""  # kit/node.py: recorded on each session this runtime starts
     admission: Admission = field(default_factory=Admission)  # quota locks and uncommitted starts
     # Serialises "reuse or start" per workspace so two creates never start two machines.
     workspace_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -86,6 +88,7 @@ def build_runtime(settings: Settings) -> SandboxRuntime:
         ),
         terminals=TerminalRegistry(),
         pool=WarmPool(settings, driver),
+        node_id=node_id(settings.data_dir),
     )
 
 
@@ -94,6 +97,6 @@ def runtime_of(app: FastAPI) -> SandboxRuntime:
     return runtime
 
 
-def get_runtime(conn: HTTPConnection) -> SandboxRuntime:
+async def get_runtime(conn: HTTPConnection) -> SandboxRuntime:
     """Dependency: works for HTTP requests and WebSockets alike."""
     return runtime_of(conn.app)

@@ -32,7 +32,7 @@ ORPHAN_GRACE_S = 60.0
 async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> None:
     """Sessions whose machines did not survive the restart are marked terminated."""
     async with transaction(maker) as db:
-        rows = await repo.all_live(db)
+        rows = await repo.all_live(db, runtime.node_id)
         live = {
             str(row.id): SandboxInfo(
                 str(row.id),
@@ -69,7 +69,7 @@ async def shutdown(
     (and the mounts of ephemeral workspaces). A `chasm worker` (not the owner of the data dir)
     stops only the sandboxes it started itself."""
     async with transaction(maker) as db:
-        for row in await repo.all_live(db):
+        for row in await repo.all_live(db, runtime.node_id):
             if not owner and not (await runtime.driver.status(str(row.id))).running:
                 continue  # the server's
             await end_session(runtime, row, "server_restart")
@@ -123,7 +123,7 @@ async def reap_once(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSess
     ended: list[str] = []
     async with transaction(maker) as db:
         now = utcnow()
-        rows = await repo.all_live(db)
+        rows = await repo.all_live(db, runtime.node_id)
         for row in rows:
             reason = await _verdict(runtime, row, now)
             if reason is not None:

@@ -37,6 +37,7 @@ from chasm.sessions.exceptions import (
     SessionBusy,
     SessionNotFound,
     SessionNotRunning,
+    SessionOnOtherNode,
 )
 from chasm.sessions.schemas import (
     BulkTerminate,
@@ -108,10 +109,20 @@ async def get_session(db: AsyncSession, actor: Actor, session_id: str | uuid.UUI
     return row
 
 
-async def get_running(db: AsyncSession, actor: Actor, session_id: str | uuid.UUID) -> SandboxSession:
+def ensure_here(runtime: SandboxRuntime, row: SandboxSession) -> None:
+    """A session's machine is reached only through the server that runs it (421 naming it)."""
+    if row.node_id and runtime.node_id and row.node_id != runtime.node_id:
+        raise SessionOnOtherNode(row.id, row.node_id)
+
+
+async def get_running(
+    db: AsyncSession, actor: Actor, session_id: str | uuid.UUID, runtime: SandboxRuntime
+) -> SandboxSession:
+    """A running session of the active account whose machine is on this node."""
     row = await get_session(db, actor, session_id)
     if row.status != "running":
         raise SessionNotRunning(session_id)
+    ensure_here(runtime, row)
     return row
 
 
@@ -241,6 +252,7 @@ async def _start(
         network=network,
         github_repo=body.github_repo,
         driver=runtime.driver.name,
+        node_id=runtime.node_id,
         access_token_hash=keyed_hash(runtime.settings.secret_key or "", token),
         created_by=str(actor.principal_id),
     )
@@ -336,6 +348,7 @@ async def terminate(
 ) -> SandboxSession:
     if row.status == "terminated":
         return row
+    ensure_here(runtime, row)  # else its machine would run on, unseen, while the row says ended
     leases = runtime.leases.count(str(row.id))
     if leases and not force:
         raise SessionBusy(

@@ -33,14 +33,14 @@ Writer = Annotated[Actor, Depends(require_scope("workspaces.write"))]
 LIMITED = [Depends(rate_limited("workspaces"))]
 
 
-def get_storage(request: Request) -> WorkspaceStorage:
+async def get_storage(request: Request) -> WorkspaceStorage:
     return runtime_of(request.app).storage
 
 
 Storage = Annotated[WorkspaceStorage, Depends(get_storage)]
 
 
-def get_terminator(request: Request) -> service.Terminator:
+async def get_terminator(request: Request) -> service.Terminator:
     return service.terminator_of(request.app)
 
 

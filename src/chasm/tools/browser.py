@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.auth.actor import Actor
 from chasm.models import SandboxSession
+from chasm.sandbox.runtime import runtime_of
 from chasm.sessions import service as sessions
 from chasm.tools.base import ImagePart, Tool, ToolContext, ToolError, ToolResult
 
@@ -105,8 +106,6 @@ class ServiceModuleAdapter:
 
     @property
     def runtime(self) -> Any:
-        from chasm.sandbox.runtime import runtime_of
-
         return runtime_of(self.app)
 
     async def navigate(self, db: AsyncSession, actor: Actor, row: SandboxSession, url: str) -> dict[str, Any]:
@@ -216,7 +215,7 @@ def browser_scope(args: BrowserArgs) -> str:
 
 
 async def browser_session(ctx: ToolContext, session_id: str) -> SandboxSession:
-    row = await sessions.get_running(ctx.db, ctx.actor, session_id)
+    row = await sessions.get_running(ctx.db, ctx.actor, session_id, runtime_of(ctx.app))
     if row.session_type != "browser":
         raise ToolError(
             f"session {row.id} is a {row.session_type} session; the browser tool needs a browser session"

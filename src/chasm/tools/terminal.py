@@ -128,7 +128,7 @@ def _where(row: SandboxSession) -> dict[str, Any]:
 
 async def sandbox_session(ctx: ToolContext, session_id: str) -> SandboxSession:
     """A running sandbox session of the caller's account (a browser session is refused)."""
-    row = await sessions.get_running(ctx.db, ctx.actor, session_id)
+    row = await sessions.get_running(ctx.db, ctx.actor, session_id, runtime_of(ctx.app))
     if row.session_type != "sandbox":
         raise ToolError(
             f"session {row.id} is a {row.session_type} session; the terminal needs a sandbox session"

@@ -266,6 +266,11 @@ async def test_the_endpoint_speaks_json_rpc_and_refuses_bad_envelopes(live, admi
         assert r.json()["error"]["code"] == -32601
         r = await c.post("/v1/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"})
         assert r.status_code == 202
+        assert (await c.get("/v1/mcp")).status_code == 405  # stateless: no server-to-client stream
+        r = await c.post(
+            "/v1/mcp", json={"jsonrpc": "2.0", "id": 5, "method": "ping"}, headers={"Accept": "text/html"}
+        )
+        assert r.status_code == 406
         for bad in (b"{", b'{"id": 1}', b'{"jsonrpc": "1.0", "id": 1, "method": "ping"}', b"[]", b"42"):
             r = await c.post("/v1/mcp", content=bad, headers={"Content-Type": "application/json"})
             assert r.status_code == 400, (bad, r.status_code, r.text)

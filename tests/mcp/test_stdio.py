@@ -3,6 +3,7 @@ server; and `chasm mcp config`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -121,3 +122,19 @@ def test_config_prints_each_clients_snippet() -> None:
 def test_serve_without_a_key_says_so() -> None:
     result = CliRunner().invoke(cli, ["mcp", "serve"], env={"CHASM_API_KEY": ""})
     assert result.exit_code != 0
+
+
+@pytest.mark.sandbox
+async def test_serve_says_in_one_line_why_it_cannot_start(live) -> None:
+    for url, key, expected in (
+        (live.url, "sk_not_a_key", "answered 401: Invalid API key (check the key"),
+        ("http://127.0.0.1:1", "sk_x", "cannot reach Chasm at http://127.0.0.1:1"),
+    ):
+        proc = await asyncio.create_subprocess_exec(
+            CHASM, "mcp", "serve", "--url", url, "--key", key,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 1, err
+        assert err.decode().startswith("error: ") and expected in err.decode(), err
+        assert "Traceback" not in err.decode() and out == b""

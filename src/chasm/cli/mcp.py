@@ -38,9 +38,17 @@ def serve(
     """Serve Chasm's MCP tools on stdin/stdout, relayed to the server's /v1/mcp."""
     import anyio
 
+    from chasm.mcp.stdio import explain
     from chasm.mcp.stdio import serve as serve_stdio
 
-    anyio.run(serve_stdio, url, key)
+    try:
+        anyio.run(serve_stdio, url, key)
+    except Exception as exc:
+        reason = explain(exc, url)
+        if reason is None:
+            raise
+        typer.echo(f"error: {reason}", err=True)
+        raise typer.Exit(1) from None
 
 
 def claude_code(url: str, key: str | None, transport: Transport) -> str:

@@ -19,9 +19,49 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import MCPError
 
 from chasm import __version__
 from chasm.mcp.server import INSTRUCTIONS
+
+
+class RelayRefused(Exception):
+    """The server refused the relay's first request (a bad key, a limit): its message."""
+
+
+async def _check_access(http: httpx2.AsyncClient, url: str) -> None:
+    """A `ping` before the MCP session starts: the SDK's client reports an HTTP refusal without
+    the server's reason, which is what a user needs to see (an expired key, a wrong URL)."""
+    ping = {"jsonrpc": "2.0", "id": 0, "method": "ping"}
+    response = await http.post(endpoint_url(url), json=ping, headers={"Accept": "application/json"})
+    if response.status_code < 400:
+        return
+    try:
+        reason = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        reason = response.text[:200] or response.reason_phrase
+    hint = " (check the key: --key or CHASM_API_KEY)" if response.status_code in (401, 403) else ""
+    raise RelayRefused(f"{endpoint_url(url)} answered {response.status_code}: {reason}{hint}")
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def explain(exc: BaseException, url: str) -> str | None:
+    """One line for a failure to reach or use the server (None: not one of those)."""
+    for leaf in _leaves(exc):
+        if isinstance(leaf, RelayRefused):
+            return str(leaf)
+        if isinstance(leaf, httpx2.TransportError):
+            return (
+                f"cannot reach Chasm at {url} ({leaf or type(leaf).__name__}); is `chasm api serve` running?"
+            )
+        if isinstance(leaf, MCPError):
+            return f"{endpoint_url(url)}: {leaf.message}"
+    return None
 
 
 def endpoint_url(url: str) -> str:
@@ -35,11 +75,14 @@ async def remote_session(url: str, key: str, timeout_s: float = 3600.0) -> Async
     timeout = httpx2.Timeout(30.0, read=timeout_s)
     async with (
         httpx2.AsyncClient(headers=headers, timeout=timeout) as http,
-        streamable_http_client(endpoint_url(url), http_client=http) as (read, write),
-        ClientSession(read, write) as session,
     ):
-        await session.initialize()
-        yield session
+        await _check_access(http, url)
+        async with (
+            streamable_http_client(endpoint_url(url), http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            yield session
 
 
 def relay_server(remote: ClientSession) -> Server[Any]:

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from chasm.kit.errors import render
+from chasm.kit.surface import surface_of
 
 Scope = dict[str, Any]
 
@@ -46,29 +47,32 @@ class BodyLimitMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._reject(scope, send)
-            return
         received = 0
-        refusal: tuple[int, Any] | None = None  # the answer the client gets instead of the app's
+        # The answer the client gets instead of the app's: (status, code, message), rendered when
+        # sent, in the shape of the surface whose route took the request.
+        refusal: tuple[int, str, str] | None = None
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            refusal = self._too_large()
         answered = False
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         json_parts: list[bytes] | None = [] if content_type.endswith(b"json") else None
 
         async def limited_receive() -> Any:
             nonlocal received, refusal
+            if refusal is not None:
+                raise _Refused()
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 received += len(chunk)
                 if received > self.max_bytes:
-                    refusal = (413, self._too_large(scope))
+                    refusal = self._too_large()
                     raise _Refused()
                 if json_parts is not None:
                     json_parts.append(chunk)
                     if not message.get("more_body") and _has_lone_surrogate(b"".join(json_parts)):
                         text = "Request body is not valid text: a \\u escape names a lone UTF-16 surrogate"
-                        refusal = (400, render(scope["path"], "invalid_json", text))
+                        refusal = (400, "invalid_json", text)
                         raise _Refused()
             return message
 
@@ -80,19 +84,21 @@ class BodyLimitMiddleware:
                 await send(message)
             elif message["type"] == "http.response.start" and not answered:
                 answered = True
-                await _send_json(send, *refusal)
+                await _send_refusal(scope, send, refusal)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
         except _Refused:
             if refusal is not None and not answered:
-                await _send_json(send, *refusal)
+                await _send_refusal(scope, send, refusal)
 
-    def _too_large(self, scope: Scope) -> Any:
-        return render(scope["path"], "payload_too_large", f"Request body exceeds {self.max_bytes} bytes")
+    def _too_large(self) -> tuple[int, str, str]:
+        return (413, "payload_too_large", f"Request body exceeds {self.max_bytes} bytes")
 
-    async def _reject(self, scope: Scope, send: Any) -> None:
-        await _send_json(send, 413, self._too_large(scope))
+
+async def _send_refusal(scope: Scope, send: Any, refusal: tuple[int, str, str]) -> None:
+    status, code, message = refusal
+    await _send_json(send, status, render(surface_of(scope), status, code, message))
 
 
 async def _send_json(send: Any, status: int, payload: Any) -> None:

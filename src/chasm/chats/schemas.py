@@ -163,7 +163,8 @@ def for_spec001(value: Any) -> Any:
     """A payload as /api/v1 sends it: messages whose role 001 does not name become `assistant`
     messages carrying `source_role` (walks lists and nested models)."""
     if isinstance(value, list):
-        return [for_spec001(v) for v in value]
+        items = [for_spec001(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     if isinstance(value, MessageRead):
         if value.role in SPEC001_ROLES:
             return value

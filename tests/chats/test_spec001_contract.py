@@ -264,3 +264,39 @@ def test_openapi_declares_each_surface_shapes(app: FastAPI) -> None:
                 content = responses[code].get("content", {})
                 assert content, (method, path, code)
     assert "HTTPValidationError" not in str({p: i for p, i in spec["paths"].items() if p.startswith("/api/")})
+
+
+def test_v1_openapi_uses_001_names_and_no_nulls(app: FastAPI) -> None:
+    """What /api/v1 declares is what it sends: 001's schema names, no nullable field."""
+    spec = app.openapi()
+    components = spec["components"]["schemas"]
+
+    def reachable(node: Any, seen: set[str]) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if ref and ref.rsplit("/", 1)[1] not in seen:
+                seen.add(ref.rsplit("/", 1)[1])
+                reachable(components[ref.rsplit("/", 1)[1]], seen)
+            for value in node.values():
+                reachable(value, seen)
+        elif isinstance(node, list):
+            for value in node:
+                reachable(value, seen)
+
+    seen: set[str] = set()
+    for path, item in spec["paths"].items():
+        if path.startswith(V1 + "/"):
+            for op in item.values():
+                reachable({k: v for k, v in op["responses"].items() if k.startswith("2")}, seen)
+    assert {"Session", "SessionDetail", "Message", "Workspace", "SearchResults", "StatsOverview"} <= seen
+    assert {
+        "ProviderStats",
+        "TimelineStats",
+        "HarvestResponse",
+        "Provider",
+        "HealthResponse",
+        "SystemInfo",
+    } <= seen
+    for name in seen:
+        assert '"null"' not in str(components[name]).replace("'", '"'), name
+    assert components["Message"]["properties"]["role"]["enum"] == ["user", "assistant", "system"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
@@ -87,6 +87,7 @@ class MessageRead(BaseModel):
     assistant message made ({id, name, input, output, is_error}); `content` is always a string."""
 
     model_config = ConfigDict(title="Message")
+    __spec001_types__: ClassVar[dict[str, Any]] = {"role": Literal["user", "assistant", "system"]}
 
     id: uuid.UUID
     session_id: uuid.UUID
@@ -140,13 +141,15 @@ class ChatDetail(ChatRead):
 
 
 class WorkspaceDetail(WorkspaceRead):
-    model_config = ConfigDict(title="WorkspaceDetail")
+    model_config = ConfigDict(title=None)
 
     session_list: list[ChatRead]
 
 
 class ChatList(BaseModel):
-    model_config = ConfigDict(title="SessionList")
+    """001 SessionList (served as ChatSessionList: the platform surface's SessionList is another)."""
+
+    model_config = ConfigDict(title="ChatSessionList")
 
     sessions: list[ChatRead]
     total: int

@@ -11,7 +11,13 @@ from chasm.auth.actor import Actor
 from chasm.chats import stats_repository as repo
 from chasm.chats.pricing import estimate_cost, price_for
 from chasm.chats.stats_repository import Usage
-from chasm.chats.stats_schemas import LegacyStats, ModelUsage, ProviderStats, StatsOverview, TimelineStats
+from chasm.chats.stats_schemas import (
+    LegacyStats,
+    ModelUsage,
+    ProviderStatsRead,
+    StatsOverviewRead,
+    TimelineStats,
+)
 from chasm.kit.timeutil import utcnow
 
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
@@ -91,8 +97,8 @@ async def legacy_stats(session: AsyncSession, actor: Actor) -> LegacyStats:
     )
 
 
-async def overview(session: AsyncSession, actor: Actor) -> StatsOverview:
-    """Spec 001 StatsOverview, with token totals, tool calls and the estimated cost."""
+async def overview(session: AsyncSession, actor: Actor) -> StatsOverviewRead:
+    """Spec 001 StatsOverviewRead, with token totals, tool calls and the estimated cost."""
     counts = await repo.counts(session, actor.account_id)
     usage = await repo.usage(session, actor.account_id)
     tokens = _tokens(usage)
@@ -101,7 +107,7 @@ async def overview(session: AsyncSession, actor: Actor) -> StatsOverview:
     sessions_today, messages_today = await repo.activity_between(
         session, actor.account_id, midnight, midnight + timedelta(days=1)
     )
-    return StatsOverview.model_validate(
+    return StatsOverviewRead.model_validate(
         {
             "total_sessions": counts.sessions,
             "total_messages": sum(u.messages for u in usage),
@@ -119,8 +125,8 @@ async def overview(session: AsyncSession, actor: Actor) -> StatsOverview:
     )
 
 
-async def providers(session: AsyncSession, actor: Actor) -> list[ProviderStats]:
-    """Spec 001 ProviderStats per provider, with token totals and the estimated cost."""
+async def providers(session: AsyncSession, actor: Actor) -> list[ProviderStatsRead]:
+    """Spec 001 ProviderStatsRead per provider, with token totals and the estimated cost."""
     usage = await repo.usage(session, actor.account_id)
     sessions = await repo.sessions_per_provider(session, actor.account_id)
     result = []
@@ -139,7 +145,7 @@ async def providers(session: AsyncSession, actor: Actor) -> list[ProviderStats]:
                 "unpriced_tokens": unpriced,
             }
         )
-    stats = [ProviderStats.model_validate(p) for p in result]
+    stats = [ProviderStatsRead.model_validate(p) for p in result]
     return sorted(stats, key=lambda p: (-p.session_count, p.provider))
 
 

@@ -9,7 +9,13 @@ from fastapi import Query
 
 from chasm.auth.deps import ChatReader
 from chasm.chats import stats
-from chasm.chats.stats_schemas import LegacyStats, ModelUsage, ProviderStats, StatsOverview, TimelineStats
+from chasm.chats.stats_schemas import (
+    LegacyStats,
+    ModelUsage,
+    ProviderStatsRead,
+    StatsOverviewRead,
+    TimelineStats,
+)
 from chasm.kit.deps import DbSession
 from chasm.kit.surface import ChatRouter
 
@@ -22,14 +28,14 @@ async def get_stats(actor: ChatReader, session: DbSession) -> LegacyStats:
     return await stats.legacy_stats(session, actor)
 
 
-@routes.get("/stats/overview", model=StatsOverview)
-async def get_stats_overview(actor: ChatReader, session: DbSession) -> StatsOverview:
+@routes.get("/stats/overview", model=StatsOverviewRead)
+async def get_stats_overview(actor: ChatReader, session: DbSession) -> StatsOverviewRead:
     """Totals, today's activity, token totals and the estimated cost per model."""
     return await stats.overview(session, actor)
 
 
-@routes.get("/stats/providers", model=list[ProviderStats])
-async def get_provider_stats(actor: ChatReader, session: DbSession) -> list[ProviderStats]:
+@routes.get("/stats/providers", model=list[ProviderStatsRead])
+async def get_provider_stats(actor: ChatReader, session: DbSession) -> list[ProviderStatsRead]:
     """Chats, messages, tokens and estimated cost per provider."""
     return await stats.providers(session, actor)
 

@@ -43,8 +43,10 @@ class LegacyStats(BaseModel):
     models: list[ModelUsage]
 
 
-class StatsOverview(TokenTotals):
+class StatsOverviewRead(TokenTotals):
     """001 StatsOverview, with token totals, tool calls and the estimated cost."""
+
+    model_config = ConfigDict(title="StatsOverview")
 
     total_sessions: int
     total_messages: int
@@ -59,8 +61,10 @@ class StatsOverview(TokenTotals):
     models: list[ModelUsage]
 
 
-class ProviderStats(TokenTotals):
+class ProviderStatsRead(TokenTotals):
     """001 ProviderStats, with token totals and the estimated cost."""
+
+    model_config = ConfigDict(title="ProviderStats")
 
     provider: str
     session_count: int

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from chasm.chats.schemas import WorkspaceRead
 
@@ -45,6 +45,8 @@ class HarvestIssue(BaseModel):
 class HarvestResult(BaseModel):
     """001 HarvestResponse (`sessions_count`, `messages_count`, `providers_scanned`, `errors`), plus
     per-provider counts and structured issues."""
+
+    model_config = ConfigDict(title="HarvestResponse")
 
     job_id: uuid.UUID | None = None
     status: str = "succeeded"
@@ -87,6 +89,8 @@ class ProviderRead(BaseModel):
     """001 Provider: a harvest source and its detection status. `type` is 001's name for the
     provider where it has one (`copilot`, `cursor`, `chatgpt`, `claude`), else `custom`; `source`
     is the harvest source id."""
+
+    model_config = ConfigDict(title="Provider")
 
     id: str
     name: str

@@ -11,11 +11,12 @@ import inspect
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -225,11 +226,11 @@ class ChatRouter:
             status_code, model = 204, None
             shape = lambda value: Response(status_code=204)  # noqa: E731
         elif d.paged:
-            status_code, model = d.status_code, list[d.model]  # type: ignore[name-defined]
-            shape = lambda value: present(value.items)  # noqa: E731
+            status_code, model = d.status_code, spec001_model(list[d.model])  # type: ignore[name-defined]
+            shape = lambda value: _without_nulls(present(value.items))  # noqa: E731
         else:
-            status_code, model = d.status_code, d.model
-            shape = present
+            status_code, model = d.status_code, spec001_model(d.model)
+            shape = lambda value: _without_nulls(present(value))  # noqa: E731
         router.add_api_route(
             d.path,
             _presenting(d.endpoint, shape),
@@ -264,6 +265,76 @@ class ChatRouter:
             response_model=model,
             **d.kwargs,
         )
+
+
+# Spec 001's models (/api/v1): 001 declares no field nullable, so a payload model's nullable fields
+# become optional non-null ones, left out when unknown. The variant is served under the model's
+# `title` where that is its 001 name (ChatRead: "Session"), else as `<Model>V1`.
+_SPEC001: dict[Any, Any] = {}
+
+
+def spec001_model(tp: Any) -> Any:
+    """The /api/v1 variant of a payload type (the type itself when nothing in it is nullable)."""
+    if tp in _SPEC001:
+        return _SPEC001[tp]
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (list, dict):
+        inner = tuple(spec001_model(a) for a in args)
+        result: Any = origin[inner] if inner != args else tp
+    elif isinstance(tp, type) and issubclass(tp, BaseModel):
+        result = _model_variant(tp)
+    else:
+        result = tp
+    _SPEC001[tp] = result
+    return result
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _model_variant(model: type[BaseModel]) -> type[BaseModel]:
+    # A model may narrow a field's type on /api/v1 (`__spec001_types__`), where its presenter
+    # maps the values (Message.role: a `tool` message is sent as `assistant`).
+    overrides: dict[str, Any] = getattr(model, "__spec001_types__", {})
+    fields: dict[str, Any] = {}
+    changed = False
+    for name, info in model.model_fields.items():
+        annotation: Any = info.annotation
+        args = get_args(annotation)
+        nullable = get_origin(annotation) in (Union, UnionType) and type(None) in args
+        if nullable:
+            rest = [a for a in args if a is not type(None)]
+            annotation = rest[0] if len(rest) == 1 else Union[tuple(rest)]  # noqa: UP007
+        inner = overrides.get(name) or spec001_model(annotation)
+        changed = changed or nullable or inner is not annotation
+        if info.metadata:  # constraints and schema overrides (a date-time format, for instance)
+            inner = Annotated[inner, *info.metadata]
+        extra: dict[str, Any]
+        if nullable:
+            extra = {"default": None, "json_schema_extra": _drop_default}
+        elif info.default_factory is not None:
+            extra = {"default_factory": info.default_factory}
+        else:
+            extra = {"default": ... if info.is_required() else info.default}
+        fields[name] = (inner, Field(description=info.description, **extra))  # type: ignore[call-overload]
+    title = model.model_config.get("title")
+    if not changed and not (title and title != model.__name__):
+        return model
+    name = title if title and title != model.__name__ else f"{model.__name__}V1"
+    variant: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        name, __doc__=model.__doc__, __module__=model.__module__, **fields
+    )
+    return variant
+
+
+def _without_nulls(value: Any) -> Any:
+    """A payload as /api/v1 sends it: models as dicts without their null fields."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(exclude_none=True)
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _presenting(endpoint: Callable[..., Any], shape: Callable[[Any], Any]) -> Callable[..., Any]:

@@ -16,7 +16,7 @@ from chasm.kit.pagination import MAX_SEARCH_OFFSET
 from chasm.kit.surface import ChatRouter
 from chasm.search import service
 from chasm.search.repository import Filters
-from chasm.search.schemas import ChatMatch, MessageResults, SearchResults
+from chasm.search.schemas import ChatMatch, MessageResults, SearchResultsRead
 
 routes = ChatRouter(tags=["Search"], present_v1=for_spec001)
 
@@ -51,10 +51,10 @@ async def search_chats_legacy(
     return await service.search_chats(session, actor, q, filters, limit, offset)
 
 
-@routes.get("/search", model=SearchResults)
+@routes.get("/search", model=SearchResultsRead)
 async def search_all(
     actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
-) -> SearchResults:
+) -> SearchResultsRead:
     """Matching chats and matching messages, ranked, with highlighted snippets."""
     return await service.search_all(session, actor, q, filters, limit, offset)
 

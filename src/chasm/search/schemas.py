@@ -13,7 +13,7 @@ from chasm.chats.schemas import ChatRead, MessageRead
 class MessageMatch(MessageRead):
     """A 001 Message that matched, with its chat's title and the highlighted snippet."""
 
-    model_config = ConfigDict(title="MessageMatch")
+    model_config = ConfigDict(title=None)
 
     message_id: uuid.UUID = Field(description="Same as id")
     title: str
@@ -45,8 +45,10 @@ class MessageResults(BaseModel):
     offset: int
 
 
-class SearchResults(BaseModel):
+class SearchResultsRead(BaseModel):
     """001 SearchResults."""
+
+    model_config = ConfigDict(title="SearchResults")
 
     query: str
     sessions: list[ChatMatch]

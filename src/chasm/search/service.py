@@ -16,7 +16,7 @@ from chasm.harvest import provider_names
 from chasm.search import repository as repo
 from chasm.search.query import Query, parse
 from chasm.search.repository import Filters
-from chasm.search.schemas import ChatMatch, MessageMatch, MessageResults, SearchResults
+from chasm.search.schemas import ChatMatch, MessageMatch, MessageResults, SearchResultsRead
 
 TITLE_WEIGHT = 2.0  # a word in the title says more about a chat than the same word in one message
 _CONTROL = re.compile(r"[\x00-\x01\x04-\x08\x0b\x0c\x0e-\x1f]")
@@ -117,11 +117,11 @@ async def search_chats(
 
 async def search_all(
     session: AsyncSession, actor: Actor, q: str, filters: Filters, limit: int = 20, offset: int = 0
-) -> SearchResults:
+) -> SearchResultsRead:
     """Spec 001 SearchResults: matching chats and matching messages."""
     found = await search_messages(session, actor, q, filters, limit, offset)
     chats = await search_chats(session, actor, q, filters, limit, offset)
-    return SearchResults(
+    return SearchResultsRead(
         query=q,
         sessions=chats,
         messages=found.messages,

@@ -175,6 +175,9 @@ async def test_every_v1_chat_route_answers_001_schemas(
     await call("GET", "/stats/models")
     await call("GET", "/stats/timeline", params={"period": "month"})
 
+    by_001_name = await call("POST", "/harvest", json={"providers": ["claude"]})
+    assert set(by_001_name["providers_scanned"]) == {"claude-code", "claude-ai-export"}
+    assert (await call("POST", "/harvest", json={"providers": ["ollama"]}))["providers_scanned"] == []
     providers = await call("GET", "/providers")
     await call("GET", "/providers/{provider_id}", f"/providers/{providers[0]['id']}")
     await call("GET", "/harvest/status")

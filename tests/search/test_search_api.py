@@ -164,6 +164,11 @@ async def test_filters(client: httpx.AsyncClient, corpus: dict[str, str]) -> Non
 
     assert await sessions() == {"oauth", "db", "parser"}
     assert await sessions(provider="codex") == {"db"}
+    assert await sessions(provider="openai") == {"db"}  # 001's name, covering codex
+    assert await sessions(provider="cursor") == {"parser"}
+    unknown = await _search(client, "/api/search/sessions", q="refresh", provider="nope")
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "UNKNOWN_PROVIDER"
+    assert "copilot" in unknown.json()["error"]["details"]["valid"]
     assert await sessions(workspace_id=corpus["webapp"]) == {"oauth"}
     assert await sessions(workspace=corpus["webapp"]) == {"oauth"}
     assert await sessions(since="2026-03-10T00:00:00Z") == {"db", "parser"}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -14,6 +16,7 @@ from chasm import __version__
 from chasm.accounts import endpoints as accounts_endpoints
 from chasm.audit import endpoints as audit_endpoints
 from chasm.auth import endpoints as auth_endpoints
+from chasm.auth.principals import principals_lifespan
 from chasm.auth.ratelimit import ratelimit_lifespan
 from chasm.chats import endpoints as chats_endpoints
 from chasm.chats import export_endpoints, stats_endpoints
@@ -26,12 +29,13 @@ from chasm.harvest import endpoints as harvest_endpoints
 from chasm.jobs import endpoints as jobs_endpoints
 from chasm.jobs.worker import jobs_lifespan
 from chasm.keys import endpoints as keys_endpoints
-from chasm.kit import handlers
+from chasm.kit import datalock, handlers
 from chasm.kit.bodylimit import BodyLimitMiddleware
 from chasm.kit.crypto import configure_password_hashing
 from chasm.kit.db import create_engine, make_sessionmaker, migrate
 from chasm.kit.events import events_lifespan
 from chasm.kit.logredact import install_log_redaction
+from chasm.kit.openapi import document_platform_errors
 from chasm.kit.surface import ChatRouter, Surface, fallback_router
 from chasm.search import endpoints as search_endpoints
 from chasm.sessions import endpoints as sessions_endpoints
@@ -42,7 +46,7 @@ from chasm.sshkeys import endpoints as sshkeys_endpoints
 from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
-from chasm.system.secret import load_or_create_secret
+from chasm.system.secret import SecretMismatch, check_secret, load_or_create_secret
 from chasm.workspaces import endpoints as workspaces_endpoints
 
 log = logging.getLogger("chasm")
@@ -52,6 +56,7 @@ log = logging.getLogger("chasm")
 DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
     ratelimit_lifespan,
     events_lifespan,
+    principals_lifespan,  # after events: listens on the bus
     sandbox_lifespan,
     jobs_lifespan,
 ]
@@ -106,11 +111,36 @@ def include_chat_surfaces(app: FastAPI) -> None:
         app.include_router(fallback_router(surface), prefix=prefix)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def _install_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_platform_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: Settings | None = None, *, role: str = "server") -> FastAPI:
+    """`role` "server" owns the data directory (its lock, sandbox recovery and shutdown);
+    "worker" (`chasm worker`) shares it with a running server and only runs jobs."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before the database or any sandbox is touched: a second server on this data dir
+        # would otherwise recover (end) the first one's sessions.
+        lock = datalock.hold(settings.data_dir) if role == "server" else None
+        try:
+            async with _running(app):
+                yield
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @asynccontextmanager
+    async def _running(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         settings.data_dir.chmod(0o700)  # secret key, database, workspaces: the server's user only
         # One secret for everything keyed by it (JWTs, API keys, session access tokens, stored
@@ -120,6 +150,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         await migrate(engine)
+        try:
+            await check_secret(app.state.sessionmaker, app.state.secret_key)
+        except SecretMismatch:
+            await engine.dispose()
+            raise
         if settings.bootstrap_admin:
             secret = await bootstrap_owner(app.state.sessionmaker, app.state.secret_key)
             if secret:
@@ -132,7 +167,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with AsyncExitStack() as stack:
             for factory in DOMAIN_LIFESPANS:
                 await stack.enter_async_context(factory(app))
-            yield
+            # Everything loaded so far (modules, routes, models, compiled queries) lives as long as
+            # the server: out of the collector's sight, a full collection no longer walks it all
+            # (a pause of tens of ms under load, in every p99).
+            gc.freeze()
+            try:
+                yield
+            finally:
+                gc.unfreeze()  # an app stopped inside a longer-lived process (tests) can be freed
         await engine.dispose()
 
     app = FastAPI(
@@ -145,11 +187,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.role = role
     install_log_redaction()
     configure_password_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.started_monotonic = time.monotonic()
     handlers.install(app)
     docs_ui.install(app)
+    _install_openapi(app)
     quiet_refused_handshakes()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SubdomainGateway, base_domain=settings.base_domain)

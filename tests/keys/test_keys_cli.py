@@ -79,3 +79,21 @@ async def test_cli_on_a_fresh_database_creates_the_local_owner(settings: Setting
         async with client_for(application, out.strip()) as c:
             me = (await c.get("/auth/me")).json()
     assert me["user"]["email"] == "owner@localhost"
+
+
+async def test_an_organisation_the_owner_made_is_reachable(
+    app: FastAPI, admin: httpx.AsyncClient, cli_env: None
+) -> None:
+    created = await admin.post("/v1/accounts/organizations", json={"name": "Acme"})
+    assert created.status_code == 201, created.text
+    refused = await admin.get("/v1/workspaces", headers={"X-Chaser-Account": "Acme"})
+    assert refused.status_code == 403
+    assert "chasm keys create --account 'Acme'" in refused.json()["error"]["message"]
+
+    code, out, err = await _run("keys", "create", "--name", "acme-key", "--account", "Acme")
+    assert code == 0, err
+    async with client_for(app, out.strip()) as c:
+        assert (await c.get("/v1/accounts/current")).json()["name"] == "Acme"
+    code, out, _ = await _run("keys", "list")
+    assert code == 0
+    assert "account Acme" in out and "account owner@localhost" in out

@@ -40,12 +40,15 @@ async def test_pipeline_stops_at_the_first_failure(admin: httpx.AsyncClient) -> 
             ],
         },
     )
-    assert job["status"] == "succeeded", job
+    assert job["status"] == "failed", job
+    assert job["error"] == "step 1 exited with 7"
     result = job["result"]
     assert result["succeeded"] is False and result["failed_step"] == 1
     assert [s["exit_code"] for s in result["steps"]] == [0, 7]
     assert result["steps"][1]["output"] == "one\n"
     assert len({s["session_id"] for s in result["steps"]}) == 1
+    used = (await admin.get(f"/v1/sessions/{result['session_id']}")).json()
+    assert used["status"] == "terminated" and used["ended_reason"] == "completed"
 
     ok = await _finish(admin, "pipeline.run", {"ephemeral": True, "steps": [{"command": "true"}]})
     assert ok["result"]["succeeded"] is True
@@ -55,6 +58,10 @@ async def test_exec_and_terminate_jobs(admin: httpx.AsyncClient) -> None:
     s = await create_session(admin)
     ran = await _finish(admin, "sandbox.exec", {"session_id": s["id"], "command": "echo via-job"})
     assert ran["result"]["output"] == "via-job\n" and ran["result"]["exit_code"] == 0
+    failed = await _finish(admin, "sandbox.exec", {"session_id": s["id"], "command": "echo out; exit 7"})
+    assert failed["status"] == "failed", failed
+    assert failed["error"] == "the command exited with 7"
+    assert failed["result"]["exit_code"] == 7 and failed["result"]["output"] == "out\n"
     ended = await _finish(admin, "session.terminate", {"session_id": s["id"]})
     assert ended["result"]["status"] == "terminated"
     other = await create_session(admin)

@@ -44,3 +44,14 @@ async def test_workspace_and_snapshot_commands(app: FastAPI, admin_key: str, liv
     assert code == 0, out
     code, out = await _chasm(live, admin_key, "workspace", "list", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+async def test_cli_errors_name_flags(app: FastAPI, admin_key: str, live: LiveServer) -> None:  # noqa: F811
+    code, out = await _chasm(live, admin_key, "workspace", "create", "busy", "--json")
+    assert code == 0, out
+    code, out = await _chasm(live, admin_key, "sandbox", "create", "--workspace", "busy")
+    assert code == 0, out
+    assert "network: off" in out
+    code, out = await _chasm(live, admin_key, "workspace", "snapshot", "create", "busy", "s1")
+    assert code == 1
+    assert "--force" in out and "force=true" not in out

@@ -14,18 +14,28 @@ ACCOUNT = typer.Option(None, "--account", help="Account id or name (default: the
 
 
 async def _with_session(work: Any) -> Any:
+    from chasm.auth.principals import INFO_KEY, PrincipalCache
     from chasm.config import get_settings
     from chasm.kit.db import create_engine, make_sessionmaker, migrate, transaction
+    from chasm.kit.events import RedisEventBus
     from chasm.system.secret import load_or_create_secret
 
     settings = get_settings()
     secret = load_or_create_secret(settings)
     engine = create_engine(settings.effective_database_url, settings.database_schema)
+    # With Redis, servers hear of what this command changes (a revoked key, an instance admin) at
+    # once; without it they notice within principal_cache_ttl_s.
+    bus = RedisEventBus(settings.redis_url) if settings.redis_url else None
+    maker = make_sessionmaker(engine)
+    if bus is not None:
+        maker.configure(info={INFO_KEY: PrincipalCache(0, bus)})
     try:
         await migrate(engine)
-        async with transaction(make_sessionmaker(engine)) as session:
+        async with transaction(maker) as session:
             return await work(session, secret)
     finally:
+        if bus is not None:
+            await bus.close()
         await engine.dispose()
 
 
@@ -78,20 +88,30 @@ def create(
 
 @keys_app.command("list")
 def list_keys(email: str = EMAIL, account: str | None = ACCOUNT) -> None:
-    """List the API keys of an account (never their secrets)."""
+    """List the API keys of every account the user belongs to, or of --account (never secrets)."""
+    from chasm.accounts.service import list_accounts
     from chasm.keys.service import list_keys as service_list
     from chasm.kit.errors import ChasmError
     from chasm.kit.timeutil import iso
 
     async def work(session: Any, _secret: str) -> Any:
-        return await service_list(session, await _actor(session, email, account))
+        actor = await _actor(session, email, account)
+        names = [account] if account else [a.name for a in await list_accounts(session, actor)]
+        found = []
+        for name in names:
+            scoped = await _actor(session, email, name)
+            found += [(scoped.account.name, key) for key in await service_list(session, scoped)]
+        return found
 
     try:
         keys = asyncio.run(_with_session(work))
     except ChasmError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
-    for key in keys:
+    for account_name, key in keys:
         state = "revoked" if key.revoked_at else "active"
         scopes = ",".join(key.scopes) if key.scopes else "*"
-        typer.echo(f"{key.id}  {key.prefix}…  {state:7}  {scopes}  {key.name}  created {iso(key.created_at)}")
+        typer.echo(
+            f"{key.id}  {key.prefix}…  {state:7}  {scopes}  {key.name}  account {account_name}"
+            f"  created {iso(key.created_at)}"
+        )

@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 
+from chasm.cli.api_errors import fail
 from chasm.client import ChasmAPIError, ChasmClient
 
 sandbox_app = typer.Typer(help="Sandbox sessions, through the HTTP API.", no_args_is_help=True)
@@ -27,9 +28,6 @@ def _client(url: str, key: str) -> ChasmClient:
     return ChasmClient(url, key)
 
 
-def _fail(error: ChasmAPIError) -> None:
-    typer.echo(f"error: {error.message} ({error.status_code} {error.code})", err=True)
-    raise typer.Exit(1)
 
 
 def _print(data: Any) -> None:
@@ -59,11 +57,13 @@ def create(
                 network={"mode": network} if network != "none" else None,
             )
         except ChasmAPIError as error:
-            _fail(error)
+            fail(error)
     if as_json:
         _print(session)
         return
     typer.echo(session["id"])
+    if session.get("network_mode", "none") == "none":
+        typer.echo("network: off (the sandbox reaches nothing; --network direct opens it)", err=True)
     if session.get("access_token"):
         typer.echo(f"access token (shown once): {session['access_token']}", err=True)
 
@@ -81,7 +81,7 @@ def list_sessions(
         try:
             page = client.list_sessions(status=status, workspace=workspace, session_type="sandbox")
         except ChasmAPIError as error:
-            _fail(error)
+            fail(error)
     if as_json:
         _print(page)
         return
@@ -129,7 +129,7 @@ def exec_command(
                     raise typer.BadParameter("give a command after the session id")
                 result = client.exec(target, join(words), cwd=cwd, timeout_ms=timeout_ms)
         except ChasmAPIError as error:
-            _fail(error)
+            fail(error)
     if as_json:
         _print(result)
         return
@@ -154,7 +154,7 @@ def upload(
         try:
             result = client.upload(session_id, dest or source.name, source)
         except ChasmAPIError as error:
-            _fail(error)
+            fail(error)
     typer.echo(f"{result['path']} ({result['size']} bytes)")
 
 
@@ -171,7 +171,7 @@ def download(
         try:
             data = client.download(session_id, path)
         except ChasmAPIError as error:
-            _fail(error)
+            fail(error)
     if dest is not None and str(dest) == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -205,7 +205,7 @@ def terminate(
                 raise typer.BadParameter("give a session id or --all")
             session = client.terminate_session(session_ids[0], force=force)
         except ChasmAPIError as error:
-            _fail(error)
+            fail(error)
     typer.echo(f"{session['id']} {session['status']}")
 
 

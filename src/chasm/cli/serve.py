@@ -20,6 +20,7 @@ def serve(
     import uvicorn
 
     from chasm.config import get_settings
+    from chasm.kit import datalock
 
     if host:
         os.environ["CHASM_HOST"] = host
@@ -27,6 +28,15 @@ def serve(
         os.environ["CHASM_PORT"] = str(port)
     get_settings.cache_clear()
     settings = get_settings()
+    if workers != 1:
+        # Every server process would own (recover, reap, stop) the same sandboxes.
+        typer.echo("chasm api serve runs one process per data directory; add job workers with `chasm worker`")
+        raise typer.Exit(2)
+    try:
+        datalock.hold(settings.data_dir)
+    except datalock.DataDirLocked as exc:
+        typer.echo(f"chasm api serve: {exc.message}", err=True)
+        raise typer.Exit(1) from None
     uvicorn.run(
         "chasm.app:create_app",
         factory=True,

@@ -14,7 +14,7 @@ async def _run(concurrency: int) -> None:
     from chasm.config import get_settings
 
     settings = get_settings().model_copy(update={"embedded_workers": concurrency, "bootstrap_admin": False})
-    app = create_app(settings)
+    app = create_app(settings, role="worker")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

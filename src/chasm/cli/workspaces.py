@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chasm.cli.api_errors import fail
 from chasm.client import ChasmAPIError, ChasmClient
 
 workspace_app = typer.Typer(help="Workspaces (persistent disks), through the HTTP API.", no_args_is_help=True)
@@ -25,8 +26,7 @@ def _run(url: str, key: str, call: Any) -> Any:
         try:
             return call(client)
         except ChasmAPIError as error:
-            typer.echo(f"error: {error.message} ({error.status_code} {error.code})", err=True)
-            raise typer.Exit(1) from error
+            fail(error)
 
 
 def _show(data: Any, as_json: bool, columns: tuple[str, ...]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import signal as signals
 from collections.abc import AsyncIterator
@@ -10,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
-from chasm.exec.commands import BackgroundCommand
 from chasm.exec.exceptions import CommandNotFound, InvalidExecRequest, InvalidSignal
 from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
+from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession
+from chasm.sandbox.commands import BackgroundCommand
+from chasm.sandbox.runtime import SandboxRuntime
 from chasm.sessions import service as sessions
-from chasm.sessions.runtime import SandboxRuntime
 from chasm.sessions.schemas import SessionCreate
 
 
@@ -40,8 +43,7 @@ async def run(
     sessions.mark_active(runtime, row)
     workspace_id = str(row.workspace_id) if row.workspace_id else None
     if body.background:
-        process = await runtime.driver.spawn(sid, body.command, cwd=body.cwd, env=body.env)
-        entry = runtime.commands.add(sid, body.command, process)
+        entry = await runtime.commands.start(runtime.driver, sid, body.command, cwd=body.cwd, env=body.env)
         _audit(db, actor, row, body, {"command_id": entry.id})
         return ExecOut(session_id=sid, workspace_id=workspace_id, command_id=entry.id, pid=entry.pid)
     with runtime.leases.hold(sid, "exec"):  # a running command is a live connection
@@ -65,9 +67,72 @@ async def run(
     )
 
 
-async def auto_exec(db: AsyncSession, actor: Actor, runtime: SandboxRuntime, body: AutoExecIn) -> ExecOut:
+async def run_resumable(
+    db: AsyncSession,
+    actor: Actor,
+    runtime: SandboxRuntime,
+    row: SandboxSession,
+    body: ExecIn,
+    command_id: str,
+) -> ExecOut:
+    """A foreground command that outlives this process: run as the logged background command
+    `command_id` (its output and exit status are kept by the sandbox's agent), or, when that
+    command exists already (a job resumed after its worker died), waited for again."""
+    sid = str(row.id)
+    sessions.mark_active(runtime, row)
+    entry = runtime.commands.get(sid, command_id)
+    if entry is None:
+        entry = await runtime.commands.start(
+            runtime.driver, sid, body.command, cwd=body.cwd, env=body.env, command_id=command_id
+        )
+        await entry.close_stdin()  # like a foreground exec: nothing on stdin
+        _audit(db, actor, row, body, {"command_id": command_id})
+    limit = runtime.settings.exec_max_output_bytes
+    output = bytearray()
+    timed_out = False
+    offset = 0
+
+    async def collect() -> None:
+        nonlocal offset
+        async for chunk in entry.follow(offset):
+            output.extend(chunk.data[: max(limit - len(output), 0)])
+            offset = chunk.end
+
+    timeout = (
+        body.timeout_ms / 1000 - (utcnow() - entry.started_at).total_seconds() if body.timeout_ms else None
+    )
+    with runtime.leases.hold(sid, "exec"):
+        try:
+            await asyncio.wait_for(collect(), max(timeout, 0) if timeout is not None else None)
+        except TimeoutError:
+            timed_out = True
+            await entry.kill(signals.SIGKILL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(collect(), 5)
+    ended = entry.ended_at or utcnow()
+    return ExecOut(
+        session_id=sid,
+        workspace_id=str(row.workspace_id) if row.workspace_id else None,
+        exit_code=None if timed_out else entry.exit_code,
+        output=bytes(output).decode("utf-8", errors="replace"),
+        output_truncated=entry.output_truncated or entry.size > limit,
+        timed_out=timed_out,
+        duration_ms=round((ended - entry.started_at).total_seconds() * 1000, 3),
+    )
+
+
+async def auto_exec(
+    db: AsyncSession,
+    actor: Actor,
+    runtime: SandboxRuntime,
+    body: AutoExecIn,
+    *,
+    command_id: str | None = None,
+    keep_sandbox: bool = False,
+) -> ExecOut:
     """With `workspace`: that workspace's live session (started if none); otherwise (or with
-    `ephemeral: true`) a new disposable sandbox. The answer names the session used."""
+    `ephemeral: true`) a new disposable sandbox, ended with the command unless `keep_sandbox`
+    (a pipeline runs its later steps there, then ends it). The answer names the session used."""
     if body.workspace and body.ephemeral:
         raise InvalidExecRequest("give either a workspace or ephemeral=true, not both")
     ephemeral = not body.workspace
@@ -78,9 +143,23 @@ async def auto_exec(db: AsyncSession, actor: Actor, runtime: SandboxRuntime, bod
         image=body.image,
         network=body.network,
     )
-    created = await sessions.create_session(db, actor, runtime, create)
     plain = ExecIn(**body.model_dump(include=set(ExecIn.model_fields)))
-    return await run(db, actor, runtime, created.row, plain)
+    created = await sessions.create_session(db, actor, runtime, create)
+    try:
+        if command_id is not None:
+            result = await run_resumable(db, actor, runtime, created.row, plain, command_id)
+        else:
+            result = await run(db, actor, runtime, created.row, plain)
+    except BaseException:
+        # The caller's transaction rolls back the new row: the sandbox must not outlive it.
+        if created.created:
+            await sessions.end_session(runtime, created.row, "error")
+        raise
+    if ephemeral and created.created and not plain.background and not keep_sandbox:
+        # A disposable sandbox serves this one command: it ends with it (a background command
+        # keeps its sandbox until the idle timeout, so its output can still be streamed).
+        await sessions.end_session(runtime, created.row, "completed")
+    return result
 
 
 def command_out(entry: BackgroundCommand) -> CommandOut:
@@ -99,6 +178,7 @@ def command_out(entry: BackgroundCommand) -> CommandOut:
 
 
 def get_command(runtime: SandboxRuntime, row: SandboxSession, command_id: str) -> BackgroundCommand:
+    sessions.ensure_here(runtime, row)  # background commands live in the memory of the node running them
     entry = runtime.commands.get(str(row.id), command_id)
     if entry is None:
         raise CommandNotFound(command_id)
@@ -106,6 +186,7 @@ def get_command(runtime: SandboxRuntime, row: SandboxSession, command_id: str) -
 
 
 def list_commands(runtime: SandboxRuntime, row: SandboxSession) -> list[CommandOut]:
+    sessions.ensure_here(runtime, row)
     return [command_out(entry) for entry in runtime.commands.list(str(row.id))]
 
 
@@ -115,11 +196,18 @@ async def write_stdin(
     entry = get_command(runtime, row, command_id)
     if entry.ended_at is not None:
         raise InvalidExecRequest(f"command {command_id} has ended", status_code=409, code="command_ended")
+    if not entry.stdin_open:
+        raise InvalidExecRequest(
+            f"the stdin of command {command_id} is closed (eof was sent, or the server restarted "
+            "since the command started)",
+            status_code=409,
+            code="stdin_closed",
+        )
     sessions.mark_active(runtime, row)
     if body.data:
-        await entry.process.write_stdin(body.data.encode())
+        await entry.write_stdin(body.data.encode())
     if body.eof:
-        await entry.process.close_stdin()
+        await entry.close_stdin()
     return command_out(entry)
 
 

@@ -216,7 +216,7 @@ async def run_request(
                 "workspace_ids": [str(w) for w in body.workspace_ids or []] or None,
                 "include_disabled": body.all,
             },
-            created_by=f"{actor.principal_type}:{actor.principal_id}",
+            created_by=jobs.principal_of(actor),
         )
         job_id = job.id
     loop = asyncio.get_running_loop()

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.auth.actor import Actor
+from chasm.models import Account
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -26,8 +30,19 @@ BUILTIN_TASK_MODULES: list[str] = [
     "chasm.jobs.tasks",
     "chasm.workspaces.tasks",
     "chasm.sessions.tasks",
+    "chasm.exec.tasks",
     "chasm.harvest.tasks",
 ]
+
+
+class JobFailed(Exception):
+    """Raised by a handler whose work ran and failed: the job is failed (no retry), with `result`
+    attached as its result (a command's exit code and output) and `message` as its error."""
+
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.result = result
 
 
 class JobCanceled(Exception):
@@ -42,6 +57,13 @@ class JobContext:
     attempt: int  # 1 on the first run
     app: FastAPI  # app.state.sessionmaker, app.state.events, app.state.settings, ...
     _cancel_requested: Callable[[], Awaitable[bool]]
+
+    async def actor(self, db: AsyncSession) -> Actor:
+        """Who a job acts as: the job itself, with its account's owner role and every scope
+        (the scope was checked when it was enqueued)."""
+        account = await db.get(Account, self.account_id)
+        assert account is not None
+        return Actor("job", self.job_id, account, "owner", None, via="job")
 
     async def canceled(self) -> bool:
         """Whether someone asked to cancel this job (handlers may stop early and cleanly)."""
@@ -67,6 +89,9 @@ class JobKind:
     retry_backoff_s: float  # delay before the 2nd attempt; doubles for each further one
     instance_admin: bool = False  # it reads the server's own files: instance administrators only
     http_enqueue: bool = True  # False: only the server enqueues it (its input names server state)
+    # Queued again when its worker is lost, whatever its attempts: the handler resumes the work
+    # (a command it started survives the worker, and it finds it again by the job's id).
+    resumable: bool = False
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -84,6 +109,7 @@ def job_kind(
     retry_backoff_s: float = 2.0,
     instance_admin: bool = False,
     http_enqueue: bool = True,
+    resumable: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register `handler(ctx, input) -> dict` as the job kind `name` (re-registering replaces it).
 
@@ -104,6 +130,7 @@ def job_kind(
             retry_backoff_s,
             instance_admin,
             http_enqueue,
+            resumable,
         )
         return handler
 

@@ -116,21 +116,29 @@ async def finish(session: AsyncSession, job_id: uuid.UUID, worker: str, **values
     return _rowcount(result) == 1
 
 
-async def expired_running(session: AsyncSession, now: datetime) -> Sequence[Job]:
-    query = select(Job).where(Job.status == "running", Job.locked_until < now).limit(100)
+async def expired_running(
+    session: AsyncSession, now: datetime, host_prefix: str | None = None
+) -> Sequence[Job]:
+    """Running jobs whose lease ran out, and (with `host_prefix`) every running job of a worker on
+    this host, for the caller to check whether that worker's process is still alive."""
+    stale = Job.locked_until < now
+    if host_prefix is not None:
+        stale = stale | Job.locked_by.startswith(host_prefix, autoescape=True)
+    query = select(Job).where(Job.status == "running", stale).limit(100)
     return (await session.execute(query)).scalars().all()
 
 
-async def release_expired(session: AsyncSession, job: Job, now: datetime, **values: Any) -> bool:
-    """Take a job back from a worker whose lease ran out (it stopped or lost the database)."""
+async def release_expired(
+    session: AsyncSession, job: Job, now: datetime, *, worker_dead: bool = False, **values: Any
+) -> bool:
+    """Take a job back from a worker whose lease ran out (it stopped or lost the database), or
+    whose process is known to be gone (`worker_dead`: a worker of this host)."""
+    conditions = [Job.id == job.id, Job.status == "running", Job.locked_by == job.locked_by]
+    if not worker_dead:
+        conditions.append(Job.locked_until < now)
     result = await session.execute(
         update(Job)
-        .where(
-            Job.id == job.id,
-            Job.status == "running",
-            Job.locked_by == job.locked_by,
-            Job.locked_until < now,
-        )
+        .where(*conditions)
         .values(locked_by=None, locked_until=None, updated_at=now, **values)
         .execution_options(synchronize_session=False)
     )

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.jobs import registry, runtime
 from chasm.jobs import repository as repo
-from chasm.jobs.registry import JobCanceled, JobContext
+from chasm.jobs.registry import JobCanceled, JobContext, JobFailed
 from chasm.jobs.service import JOB_UPDATED, event_payload
 from chasm.kit.db import transaction
 from chasm.kit.events import EventBus
@@ -45,6 +45,20 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _local_worker_gone(name: str | None) -> bool:
+    """Whether `name` (see worker_name) is a worker of this host whose process has exited."""
+    host, _, rest = (name or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():  # a restarted server that got its predecessor's pid (a container)
+        return name not in _this_process
+    return not os.path.exists(f"/proc/{pid}")
+
+
+_this_process: set[str] = set()  # names of the workers of this process
+
+
 def backoff_s(kind: registry.JobKind | None, attempts: int) -> float:
     base = kind.retry_backoff_s if kind is not None else 2.0
     return float(min(MAX_BACKOFF_S, base * 2 ** max(0, attempts - 1)))
@@ -54,6 +68,7 @@ class Worker:
     def __init__(self, app: FastAPI, name: str | None = None, poll_interval_s: float | None = None) -> None:
         self.app = app
         self.name = name or worker_name()
+        _this_process.add(self.name)
         self.poll_interval_s = poll_interval_s or app.state.settings.job_poll_interval_s
         self._waker = asyncio.Event()
         self._last_recovery = 0.0
@@ -105,16 +120,31 @@ class Worker:
         return False
 
     async def recover_expired(self) -> None:
+        """Take back the jobs of lost workers: leases that ran out, and at once those of a worker
+        of this host whose process is gone (a server killed and restarted). A resumable kind is
+        queued again whatever its attempts: its handler picks up the work where it was."""
         now = utcnow()
         async with transaction(self.maker) as session:
-            for job in await repo.expired_running(session, now):
+            for job in await repo.expired_running(session, now, f"{socket.gethostname()}:"):
+                dead = _local_worker_gone(job.locked_by)
+                if job.locked_until is not None and job.locked_until >= now and not dead:
+                    continue
+                kind = registry.get_kind(job.kind)
+                values: dict[str, Any]
                 if job.cancel_requested:
-                    values: dict[str, Any] = {"status": "canceled", "error": "canceled", "finished_at": now}
+                    values = {"status": "canceled", "error": "canceled", "finished_at": now}
+                elif kind is not None and kind.resumable:
+                    values = {
+                        "status": "queued",
+                        "error": "worker lost",
+                        "run_at": now,
+                        "attempts": Job.attempts - 1,
+                    }
                 elif job.attempts >= job.max_attempts:
                     values = {"status": "failed", "error": "worker lost", "finished_at": now}
                 else:
                     values = {"status": "queued", "error": "worker lost", "run_at": now}
-                if await repo.release_expired(session, job, now, **values):
+                if await repo.release_expired(session, job, now, worker_dead=dead, **values):
                     log.warning("job %s of a lost worker (%s): %s", job.id, job.locked_by, values["status"])
 
     async def _publish(self, job_id: uuid.UUID) -> None:
@@ -163,7 +193,11 @@ class Worker:
             return
         outcome, detail = await self._run_handler(job, kind, data)
         now = utcnow()
-        if outcome == "succeeded":
+        if isinstance(detail, JobFailed):
+            await self._finish(
+                job_id, status="failed", result=detail.result, error=detail.message, finished_at=now
+            )
+        elif outcome == "succeeded":
             await self._finish(job_id, status="succeeded", result=detail, error=None, finished_at=now)
         elif outcome == "canceled":
             await self._finish(job_id, status="canceled", error="canceled", finished_at=now)
@@ -176,7 +210,8 @@ class Worker:
             await self._finish(job_id, status="failed", error=detail, finished_at=now)
 
     async def _run_handler(self, job: Job, kind: registry.JobKind, data: Any) -> tuple[str, Any]:
-        """Run the handler: succeeded (result), failed (error), canceled or lost (None)."""
+        """Run the handler: succeeded (result), failed (error, or the handler's JobFailed),
+        canceled or lost (None)."""
 
         async def cancel_requested() -> bool:
             async with self.maker() as session:
@@ -227,6 +262,8 @@ class Worker:
         exc = task.exception()
         if isinstance(exc, JobCanceled):
             return "canceled", None
+        if isinstance(exc, JobFailed):
+            return "failed", exc
         if exc is not None:
             log.warning("job %s (%s) attempt %s failed: %r", job.id, job.kind, job.attempts, exc)
             return "failed", f"{type(exc).__name__}: {exc}"

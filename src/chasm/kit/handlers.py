@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chasm.kit.errors import ChasmError, render
-from chasm.kit.surface import Surface, surface_of
+from chasm.kit.surface import Surface, compiled_path, route_contexts, surface_of
 
 log = logging.getLogger("chasm")
-
-@functools.cache
-def _compiled(path: str) -> re.Pattern[str]:
-    return compile_path(path)[0]
-
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -61,11 +52,11 @@ def allowed_methods(request: Request) -> list[str]:
     (`chasm_fallback`), which takes every path, does not count."""
     path = request.scope.get("path", "")
     answered: set[str] = set()
-    for ctx in iter_route_contexts(request.app.router.routes):
+    for ctx in route_contexts(request.app):
         route = ctx.original_route
         if getattr(getattr(route, "endpoint", None), "chasm_fallback", False) or not ctx.methods:
             continue
-        if _compiled(str(ctx.path)).fullmatch(path):
+        if compiled_path(str(ctx.path)).fullmatch(path):
             answered |= set(ctx.methods)
 
     def answers(method: str) -> bool:

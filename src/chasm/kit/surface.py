@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Coroutine
+import re
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 from fastapi import APIRouter, Request, Response
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel, Field, create_model
 from pydantic_core import to_json
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import Scope
 
 SCOPE_KEY = "chasm.surface"
@@ -32,8 +34,30 @@ class Surface(StrEnum):
 
 
 def surface_of(scope: Scope) -> Surface:
+    """The surface whose route took the request (the platform's when none did)."""
     surface: Surface = scope.get(SCOPE_KEY, Surface.PLATFORM)
     return surface
+
+
+def routed_surface(scope: Scope) -> Surface:
+    """As surface_of, for a request refused before routing (its URL, headers or body too large):
+    the surface of the route its path would reach, asked of the app's router."""
+    if SCOPE_KEY in scope or "app" not in scope:
+        return surface_of(scope)
+    path = scope.get("path", "")
+    for ctx in route_contexts(scope["app"]):
+        if compiled_path(str(ctx.path)).fullmatch(path):
+            return getattr(ctx.original_route, "surface", Surface.PLATFORM)
+    return Surface.PLATFORM
+
+
+def route_contexts(app: Any) -> Iterator[RouteContext]:
+    return iter_route_contexts(app.router.routes)
+
+
+@functools.cache
+def compiled_path(path: str) -> re.Pattern[str]:
+    return compile_path(path)[0]
 
 
 class SurfaceRoute(APIRoute):
@@ -205,7 +229,7 @@ class ChatRouter:
 
     def build(self, surface: Surface) -> APIRouter:
         router = APIRouter(
-            tags=list(self.tags or []) or None,  # type: ignore[arg-type]
+            tags=list(self.tags or []) or None,
             route_class=ROUTE_CLASSES[surface],
             responses=ERROR_RESPONSES[surface],
         )
@@ -318,12 +342,12 @@ def _model_variant(model: type[BaseModel]) -> type[BaseModel]:
             extra = {"default_factory": info.default_factory}
         else:
             extra = {"default": ... if info.is_required() else info.default}
-        fields[name] = (inner, Field(description=info.description, **extra))  # type: ignore[call-overload]
+        fields[name] = (inner, Field(description=info.description, **extra))
     title = model.model_config.get("title")
     if not changed and not (title and title != model.__name__):
         return model
     name = title if title and title != model.__name__ else f"{model.__name__}V1"
-    variant: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    variant: type[BaseModel] = create_model(
         name, __doc__=model.__doc__, __module__=model.__module__, **fields
     )
     return variant

@@ -24,8 +24,10 @@ from chasm.kit.errors import ChasmError, Forbidden, Unauthorized, render
 from chasm.kit.ids import parse_uuid
 from chasm.kit.surface import Surface
 from chasm.models import SandboxSession
+from chasm.sandbox.runtime import runtime_of
 from chasm.sessions import repository as repo
 from chasm.sessions.exceptions import SessionNotFound
+from chasm.sessions.service import ensure_here
 
 SESSION_TOKEN_HEADER = "x-chasm-session-token"
 
@@ -75,6 +77,7 @@ async def authorize(conn: HTTPConnection, db: AsyncSession, session_id: str, sco
     if row is not None:
         for token in tokens:
             if session_token_matches(secret, row, token):
+                ensure_here(runtime_of(conn.app), row)
                 return SessionAccess(row, None, True, token)
     api_tokens = [t for t in tokens if t.startswith("sk_") or t.count(".") == 2]
     if not api_tokens:
@@ -84,6 +87,7 @@ async def authorize(conn: HTTPConnection, db: AsyncSession, session_id: str, sco
         raise Forbidden(f"This key lacks the '{scope}' scope", code="insufficient_scope")
     if row is None or row.account_id != actor.account_id:
         raise SessionNotFound(session_id)
+    ensure_here(runtime_of(conn.app), row)
     return SessionAccess(row, actor, False, None)
 
 

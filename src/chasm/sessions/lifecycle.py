@@ -1,63 +1,38 @@
-"""The sandbox lifespan: driver and storage, recovery at start, and the reaper."""
+"""The sandbox lifespan: the runtime (`chasm.sandbox.runtime.build_runtime`), then what touches
+the session rows: recovery at start, the reaper, and ending every session at shutdown."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.audit.service import record
-from chasm.config import Settings
-from chasm.exec.commands import CommandRegistry
 from chasm.kit.db import transaction
-from chasm.kit.errors import ChasmError
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession
-from chasm.sessions import ephemeral
+from chasm.sandbox import ephemeral
+from chasm.sandbox.drivers.base import SandboxInfo
+from chasm.sandbox.runtime import SandboxRuntime, build_runtime
 from chasm.sessions import repository as repo
-from chasm.sessions.drivers.base import SandboxDriver, SandboxInfo
-from chasm.sessions.leases import LeaseRegistry
-from chasm.sessions.pool import WarmPool
-from chasm.sessions.runtime import SandboxRuntime
-from chasm.sessions.service import end_session, unseal_state
-from chasm.sessions.terminals import TerminalRegistry
+from chasm.sessions.service import end_session, terminate_for_workspace, unseal_state
 from chasm.workspaces.service import collect_snapshot_garbage
-from chasm.workspaces.storage import DiskStorage
 
 log = logging.getLogger("chasm.sessions")
-
-
-def make_driver(settings: Settings) -> SandboxDriver:
-    """`bubblewrap` (the default), or `package.module:Class` for a driver shipped elsewhere
-    (a microVM or Kubernetes driver): any class taking the settings and implementing SandboxDriver."""
-    name = settings.sandbox_driver
-    if name == "bubblewrap":
-        from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
-
-        return BubblewrapDriver(settings)
-    driver: SandboxDriver = _load(name, settings, "sandbox driver")
-    return driver
-
-
-def _load(name: str, settings: Settings, what: str) -> Any:
-    module_name, sep, class_name = name.partition(":")
-    if not sep:
-        raise ChasmError(f"unknown {what} '{name}'", code="unknown_backend")
-    return getattr(importlib.import_module(module_name), class_name)(settings)
+ORPHAN_GRACE_S = 60.0
 
 
 async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> None:
     """Sessions whose machines did not survive the restart are marked terminated."""
     async with transaction(maker) as db:
-        rows = await repo.all_live(db)
+        rows = await repo.all_live(db, runtime.node_id)
         live = {
             str(row.id): SandboxInfo(
                 str(row.id),
@@ -79,16 +54,29 @@ async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
         still_live = {str(row.id) for row in rows if row.status == "running"}
     # Workspaces of ephemeral sessions that died with a crashed server (or of its warm sandboxes).
     ephemeral.remove_strays(runtime.settings, still_live | runtime.pool.session_ids())
+    # Background commands of the re-adopted sessions: listed, streamed and killed as before.
+    runtime.commands.remove_strays(still_live)
+    for sid in sorted(still_live):
+        await runtime.commands.load(runtime.driver, sid)
     if gone:
         log.info("marked %d sandbox session(s) terminated after restart", len(gone))
 
 
-async def shutdown(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> None:
-    """No sandbox outlives the server: stop them all and say why."""
+async def shutdown(
+    runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession], *, owner: bool = True
+) -> None:
+    """No sandbox outlives the server: stop them all and say why, then anything without a row
+    (and the mounts of ephemeral workspaces). A `chasm worker` (not the owner of the data dir)
+    stops only the sandboxes it started itself."""
     async with transaction(maker) as db:
-        for row in await repo.all_live(db):
+        for row in await repo.all_live(db, runtime.node_id):
+            if not owner and not (await runtime.driver.status(str(row.id))).running:
+                continue  # the server's
             await end_session(runtime, row, "server_restart")
             _audit_end(db, row, "server_restart")
+    if owner:
+        await runtime.driver.reconcile(set())
+        ephemeral.remove_strays(runtime.settings, set())
 
 
 def _audit_end(db: AsyncSession, row: SandboxSession, reason: str) -> None:
@@ -129,16 +117,25 @@ async def _verdict(runtime: SandboxRuntime, row: SandboxSession, now: datetime) 
 
 
 async def reap_once(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> list[str]:
-    """End the sessions that idled out, outlived their maximum, ran out of memory or died."""
+    """End the sessions that idled out, outlived their maximum, ran out of memory or died; then
+    stop the sandboxes this server runs that no live row owns (a start whose row was rolled
+    back), once unused for ORPHAN_GRACE_S (a start in progress has no committed row yet)."""
     ended: list[str] = []
     async with transaction(maker) as db:
         now = utcnow()
-        for row in await repo.all_live(db):
+        rows = await repo.all_live(db, runtime.node_id)
+        for row in rows:
             reason = await _verdict(runtime, row, now)
             if reason is not None:
                 await end_session(runtime, row, reason)
                 _audit_end(db, row, reason)
                 ended.append(str(row.id))
+    keep = {str(row.id) for row in rows} | runtime.pool.session_ids()
+    keep |= runtime.leases.active_within(ORPHAN_GRACE_S)
+    for sid in await runtime.driver.reconcile(keep, attached_only=True, min_age_s=ORPHAN_GRACE_S):
+        await runtime.release(sid)
+        if ephemeral.path(runtime.settings, sid).exists():
+            ephemeral.remove(runtime.settings, sid)
     return ended
 
 
@@ -153,33 +150,28 @@ async def _reaper(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
 
 @asynccontextmanager
 async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    driver = make_driver(settings)
-    storage = DiskStorage(settings)
-    runtime = SandboxRuntime(
-        settings=settings,
-        driver=driver,
-        storage=storage,
-        leases=LeaseRegistry(),
-        commands=CommandRegistry(
-            settings.data_dir / "sandboxes" / "commands", settings.command_output_max_bytes
-        ),
-        terminals=TerminalRegistry(),
-        pool=WarmPool(settings, driver),
-    )
+    runtime = build_runtime(app.state.settings)
+    storage = runtime.storage
     app.state.sandbox = runtime
-    app.state.sandbox_driver = driver
+    app.state.sandbox_driver = runtime.driver
     app.state.workspace_storage = storage
-    await recover(runtime, app.state.sessionmaker)
-    await collect_snapshot_garbage(storage, app.state.sessionmaker)
-    reaper = asyncio.create_task(_reaper(runtime, app.state.sessionmaker), name="session-reaper")
+    app.state.workspace_terminator = partial(terminate_for_workspace, runtime)
+    # Only the server owns the sandboxes of the data dir (it holds its lock): a `chasm worker`
+    # beside it must not end the server's sessions as strays, reap them, or stop them.
+    owner = getattr(app.state, "role", "server") == "server"
+    if owner:
+        await recover(runtime, app.state.sessionmaker)
+        await collect_snapshot_garbage(storage, app.state.sessionmaker)
+        reaper = asyncio.create_task(_reaper(runtime, app.state.sessionmaker), name="session-reaper")
     try:
         yield
     finally:
-        reaper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reaper
+        if owner:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
         await runtime.close()
-        await shutdown(runtime, app.state.sessionmaker)
-        # Disks are loop mounts: leave none behind; mount() brings each back on next use.
-        await storage.unmount_all()
+        await shutdown(runtime, app.state.sessionmaker, owner=owner)
+        if owner:
+            # Disks are loop mounts: leave none behind; mount() brings each back on next use.
+            await storage.unmount_all()

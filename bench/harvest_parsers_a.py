@@ -20,6 +20,8 @@ import time
 import uuid
 from pathlib import Path
 
+from chasm.harvest.parsing import guarded_parse
+
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "transcripts"
 if not FIXTURES.exists():
     FIXTURES = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
@@ -111,7 +113,7 @@ def main() -> None:
         units = list(source.discover([root]))
         chats = messages = 0
         for unit in units:
-            outcome = source.parse(unit)
+            outcome, _ = guarded_parse(source, unit)  # as the engine runs it: collector paused
             chats += len(outcome.chats)
             messages += sum(len(c.messages) for c in outcome.chats)
         seconds = time.perf_counter() - start

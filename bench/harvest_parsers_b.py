@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from chasm.harvest.parsing import guarded_parse
+
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "transcripts"
 if not FIXTURES.exists():
     FIXTURES = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
@@ -197,7 +199,7 @@ def main() -> None:
         units = list(source.discover(roots(root)))
         chats = messages = issues = 0
         for unit in units:
-            outcome = source.parse(unit)
+            outcome, _ = guarded_parse(source, unit)  # as the engine runs it: collector paused
             chats += len(outcome.chats)
             messages += sum(len(c.messages) for c in outcome.chats)
             issues += len(outcome.issues)

@@ -21,18 +21,3 @@ def test_registered_and_safe_on_missing_roots(name: str, tmp_path: Path) -> None
         assert roots and all(isinstance(r, Path) for r in roots)
         assert list(source.discover(roots)) == []
     assert list(source.discover([tmp_path / "missing", tmp_path])) == []
-
-
-def test_a_parser_bug_becomes_an_issue(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from chasm.harvest.model import SourceUnit
-    from chasm.harvest.sources import windsurf
-
-    def broken(path: Path, provider: str) -> None:
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(windsurf, "parse_transcript", broken)
-    path = tmp_path / "t.jsonl"
-    path.write_text("{}\n")
-    outcome = windsurf.source.parse(SourceUnit(key=str(path), paths=[path]))
-    assert outcome.chats == []
-    assert [i.message for i in outcome.issues] == ["parser error: RuntimeError: boom"]

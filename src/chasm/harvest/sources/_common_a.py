@@ -5,62 +5,19 @@ extraction and Anthropic-style content blocks. Pure functions; nothing here rais
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import gc
 import os
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
 from chasm.harvest.model import ParsedMessage, ParseIssue, TokenUsage, ToolCall
 
 HEAD_BYTES = 4096
-
-F = TypeVar("F", bound=Callable[..., Any])
-_gc_lock = threading.Lock()
-_gc_holders = 0
-_gc_state: dict[str, bool] = {}
-
-
-def gc_paused(func: F) -> F:
-    """Run a parse with the cyclic garbage collector paused. A parse allocates one dict per record and
-    keeps them all; the collector would scan that growing heap again and again (halving throughput
-    on large files). Parsed records hold no reference cycles, so nothing is left for it to find.
-    Nested and concurrent (threads) calls are counted; the collector resumes after the last one."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with gc_pause():
-            return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-@contextlib.contextmanager
-def gc_pause() -> Iterator[None]:
-    """The collector paused while the block runs (counted, as `gc_paused`)."""
-    global _gc_holders
-    with _gc_lock:
-        if _gc_holders == 0:
-            was_enabled = gc.isenabled()
-            gc.disable()
-            _gc_state["enabled"] = was_enabled
-        _gc_holders += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_holders -= 1
-            if _gc_holders == 0 and _gc_state.get("enabled"):
-                gc.enable()
-
 
 # --- files -----------------------------------------------------------------------------------
 

@@ -3,56 +3,24 @@ Windsurf): timestamps, JSON/JSONL reading that never raises, read-only SQLite, V
 
 from __future__ import annotations
 
-import functools
-import gc
 import json
-import logging
 import os
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import orjson
 
-from chasm.harvest.model import ParseIssue, ParseOutcome, Resume, SourceUnit, TokenUsage, ToolCall
-
-log = logging.getLogger("chasm.harvest")
+from chasm.harvest.model import ParseIssue, TokenUsage, ToolCall
 
 # Epoch values above this are milliseconds (year 2286 in seconds), above MICRO microseconds.
 _MS_THRESHOLD = 10_000_000_000
 _US_THRESHOLD = 10_000_000_000_000_000
-
-
-_Self = TypeVar("_Self")
-ParseMethod = Callable[[_Self, SourceUnit, Resume | None], ParseOutcome]
-
-
-def guarded_parse(func: ParseMethod[_Self]) -> ParseMethod[_Self]:
-    """Wrap a source's `parse`: the cyclic collector is off meanwhile (the many small dicts a parse
-    keeps alive make it rescan the heap over and over), and a bug met on odd input becomes a
-    `ParseIssue` of the unit instead of an exception, as the interface promises."""
-
-    @functools.wraps(func)
-    def wrapper(self: _Self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return func(self, unit, resume)
-        except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
-            log.warning("harvest parse of %s failed", unit.key, exc_info=True)
-            return ParseOutcome(
-                chats=[], issues=[ParseIssue(unit.key, f"parser error: {type(exc).__name__}: {exc}")]
-            )
-        finally:
-            if was_enabled:
-                gc.enable()
-
-    return wrapper
 
 
 def loads(data: bytes | str) -> Any:

@@ -31,7 +31,7 @@ from chasm.harvest.model import (
     SourceUnit,
     TokenUsage,
 )
-from chasm.harvest.sources._common_a import as_int, gc_paused, walk_files
+from chasm.harvest.sources._common_a import as_int, walk_files
 
 FILE_NAME = ".aider.chat.history.md"
 HEADER = "# aider chat started at "
@@ -54,7 +54,6 @@ class AiderSource:
         for path in [*files, *walk_files(folders, lambda p: p.name == FILE_NAME)]:
             yield SourceUnit(key=str(path), paths=[path], resumable=True)
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         offset = resume.offset if resume else 0

@@ -22,7 +22,6 @@ from chasm.harvest.sources._common_a import (
     as_list,
     as_str,
     env_path,
-    gc_paused,
     load_json,
     main_model,
     parse_ts,
@@ -53,7 +52,6 @@ class AmpSource:
         for path in walk_files(roots, lambda p: p.suffix == ".json" and p.name.startswith("T-")):
             yield SourceUnit(key=str(path), paths=[path])
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         data, issue = load_json(path)

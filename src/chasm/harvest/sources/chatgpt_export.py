@@ -35,7 +35,6 @@ from chasm.harvest.sources._common_a import (
     as_dict,
     as_list,
     as_str,
-    gc_paused,
     load_json,
     main_model,
     parse_arguments,
@@ -68,7 +67,6 @@ class ChatGptExportSource:
         for path in walk_files(roots, match):
             yield SourceUnit(key=str(path), paths=[path])
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         data, issue = load_json(path)

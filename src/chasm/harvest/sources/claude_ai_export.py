@@ -20,7 +20,6 @@ from chasm.harvest.sources._common_a import (
     ToolMatcher,
     as_list,
     as_str,
-    gc_paused,
     load_json,
     parse_ts,
     read_blocks,
@@ -52,7 +51,6 @@ class ClaudeAiExportSource:
                 paths.append(projects)
             yield SourceUnit(key=str(path), paths=paths)
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         data, issue = load_json(path)

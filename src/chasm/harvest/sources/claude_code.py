@@ -27,7 +27,6 @@ from chasm.harvest.sources._common_a import (
     as_int,
     as_str,
     env_path,
-    gc_paused,
     load_json,
     main_model,
     max_usage,
@@ -67,7 +66,6 @@ class ClaudeCodeSource:
                     paths.append(meta)
             yield SourceUnit(key=str(path), paths=paths, resumable=True)
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         offset = resume.offset if resume else 0

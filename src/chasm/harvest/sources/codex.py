@@ -41,7 +41,6 @@ from chasm.harvest.sources._common_a import (
     as_list,
     as_str,
     env_path,
-    gc_paused,
     load_json,
     main_model,
     parse_arguments,
@@ -98,7 +97,6 @@ class CodexSource:
         for path in walk_files(roots, match):
             yield SourceUnit(key=str(path), paths=[path], resumable=path.suffix == ".jsonl")
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         if path.suffix == ".json":

@@ -25,7 +25,6 @@ from chasm.harvest.sources._common_b import (
     as_int,
     as_list,
     file_uri_to_path,
-    guarded_parse,
     is_dir,
     is_file,
     json_or_text,
@@ -228,7 +227,6 @@ class ContinueSource:
             if path.suffix == ".json" and path.name != _INDEX and is_file(path):
                 yield path
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         issues: list[ParseIssue] = []

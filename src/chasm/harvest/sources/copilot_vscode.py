@@ -14,7 +14,6 @@ from pathlib import Path
 
 from chasm.harvest.model import ParseIssue, ParseOutcome, Resume, SourceUnit
 from chasm.harvest.sources._common_b import (
-    guarded_parse,
     is_dir,
     is_file,
     item,
@@ -128,7 +127,6 @@ class CopilotVSCodeSource:
                     side = [workspace / "workspace.json"] if is_file(workspace / "workspace.json") else []
                     yield SourceUnit(key=str(path), paths=[path, *side], resumable=True)
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         if path.name == "state.vscdb":

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from chasm.harvest.model import ParseOutcome, Resume, SourceUnit
 from chasm.harvest.sources._common_b import (
-    guarded_parse,
     is_dir,
     is_file,
     list_dir,
@@ -87,7 +86,6 @@ class CursorSource:
             return SourceUnit(key=str(path), paths=[path])
         return None
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         if path.suffix == ".jsonl":

@@ -19,7 +19,6 @@ from chasm.harvest.sources._common_a import (
     ToolMatcher,
     as_int,
     as_str,
-    gc_paused,
     load_json,
     parse_ts,
     read_blocks,
@@ -46,7 +45,6 @@ class DroidSource:
                 paths.append(side)
             yield SourceUnit(key=str(path), paths=paths, resumable=True)
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         state = dict(resume.state) if resume else {}

@@ -31,7 +31,6 @@ from chasm.harvest.sources._common_a import (
     as_list,
     as_str,
     env_path,
-    gc_paused,
     load_json,
     main_model,
     parse_ts,
@@ -72,7 +71,6 @@ class GeminiCliSource:
         for path in walk_files(roots, match):
             yield SourceUnit(key=str(path), paths=[path])
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         issues: list[ParseIssue] = []

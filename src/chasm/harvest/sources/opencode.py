@@ -25,7 +25,6 @@ from chasm.harvest.sources._common_b import (
     as_dict,
     as_int,
     data_home,
-    guarded_parse,
     is_dir,
     is_file,
     list_dir,
@@ -361,7 +360,6 @@ class OpenCodeSource:
         if storage is not None:
             yield from _tree_units(storage)
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         if unit.paths and unit.paths[0].suffix == ".db":
             return parse_database(unit.paths[0])

@@ -20,7 +20,6 @@ from chasm.harvest.model import (
 )
 from chasm.harvest.sources._common_b import (
     as_dict,
-    guarded_parse,
     is_dir,
     is_file,
     iter_jsonl,
@@ -126,7 +125,6 @@ class WindsurfSource:
             if path.suffix == ".jsonl" and is_file(path):
                 yield path
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         return parse_transcript(unit.paths[0], self.name)
 

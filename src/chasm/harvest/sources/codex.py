@@ -34,24 +34,20 @@ from chasm.harvest.model import (
     TokenUsage,
     ToolCall,
 )
-from chasm.harvest.sources._common_a import (
-    ToolMatcher,
+from chasm.harvest.sources.toolkit.coercion import (
     as_dict,
     as_int,
     as_list,
     as_str,
-    env_path,
-    load_json,
-    main_model,
     parse_arguments,
-    parse_ts,
-    read_jsonl,
     text_of,
-    time_bounds,
     to_json_text,
-    tool_message,
-    walk_files,
 )
+from chasm.harvest.sources.toolkit.jsonl import load_json, read_jsonl
+from chasm.harvest.sources.toolkit.paths import env_path, walk_files
+from chasm.harvest.sources.toolkit.timestamps import time_bounds, to_utc
+from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex, tool_message
+from chasm.harvest.sources.toolkit.usage import main_model
 
 UUID_TAIL = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", re.I)
 INJECTED_PREFIXES = (
@@ -107,11 +103,7 @@ class CodexSource:
         if chunk.failed:
             return ParseOutcome([], chunk.issues)
         builder = _Builder(path, state)
-        try:
-            chat = builder.build(chunk.records)
-        except Exception as exc:
-            chunk.issues.append(ParseIssue(str(path), f"cannot parse: {type(exc).__name__}: {exc}"))
-            return ParseOutcome([], chunk.issues)
+        chat = builder.build(chunk.records)
         new_state = builder.state()
         new_state["lines"] = chunk.end_line
         return ParseOutcome([chat] if chat else [], chunk.issues, Resume(chunk.end_offset, new_state))
@@ -131,10 +123,7 @@ class CodexSource:
             if isinstance(item, dict):
                 records.append((0, {"type": "response_item", "timestamp": ts, "payload": item}))
         builder = _Builder(path, {})
-        try:
-            chat = builder.build(records)
-        except Exception as exc:
-            return ParseOutcome([], [ParseIssue(str(path), f"cannot parse: {type(exc).__name__}: {exc}")])
+        chat = builder.build(records)
         return ParseOutcome([chat] if chat else [])
 
 
@@ -151,7 +140,7 @@ class _Builder:
         self.parent: str | None = None
         self.title: str | None = None
         self.messages: list[ParsedMessage] = []
-        self.tools = ToolMatcher()
+        self.tools = ToolCallIndex()
         self.pending_thinking: list[str] = []
         self.pending_usage: TokenUsage | None = None
         self.step: ParsedMessage | None = None  # the assistant message collecting tool calls
@@ -187,7 +176,7 @@ class _Builder:
                 self.model = as_str(payload.get("model")) or self.model
                 self.cwd = self.cwd or as_str(payload.get("cwd"))
             elif kind == "response_item":
-                self._response_item(payload, parse_ts(rec.get("timestamp")))
+                self._response_item(payload, to_utc(rec.get("timestamp")))
             elif kind == "event_msg":
                 self._event(payload, rec.get("timestamp"))
         if self.source_id is None:
@@ -374,13 +363,13 @@ class _Builder:
             text = text_of(payload.get("message"))
             if text:
                 self.step = None
-                self.messages.append(ParsedMessage(role="user", content=text, timestamp=parse_ts(raw_ts)))
+                self.messages.append(ParsedMessage(role="user", content=text, timestamp=to_utc(raw_ts)))
         elif kind == "agent_reasoning":
             text = text_of(payload.get("text"))
             if text:
                 self.pending_thinking.append(text)
         elif kind == "agent_message":
-            self._add_assistant(text_of(payload.get("message")), parse_ts(raw_ts), None, {})
+            self._add_assistant(text_of(payload.get("message")), to_utc(raw_ts), None, {})
 
     def _token_count(self, info: Any) -> None:
         if not isinstance(info, dict):

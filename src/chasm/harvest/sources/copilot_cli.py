@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from chasm.harvest.model import ParseOutcome, Resume, SourceUnit
-from chasm.harvest.sources._common_b import is_dir, is_file, list_dir
 from chasm.harvest.sources._copilot_events import parse_event_log
+from chasm.harvest.sources.toolkit.paths import is_dir, is_file, list_dir
 
 _STATE_DIRS = ("session-state", "history-session-state")
 

@@ -1,3 +1,6 @@
+"""Every built-in source that scans default folders: registered, with roots on every platform, and
+quiet on missing roots."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +10,21 @@ import pytest
 from chasm.harvest import registry
 from chasm.harvest.spec import HarvestSource
 
-NAMES = ["copilot-vscode", "copilot-cli", "cursor", "cline", "roo-code", "continue", "opencode", "windsurf"]
+NAMES = [
+    "claude-code",
+    "codex",
+    "gemini-cli",
+    "amp",
+    "droid",
+    "copilot-vscode",
+    "copilot-cli",
+    "cursor",
+    "cline",
+    "roo-code",
+    "continue",
+    "opencode",
+    "windsurf",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)

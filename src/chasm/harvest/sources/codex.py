@@ -47,7 +47,7 @@ from chasm.harvest.sources.toolkit.jsonl import load_json, read_jsonl
 from chasm.harvest.sources.toolkit.paths import env_path, walk_files
 from chasm.harvest.sources.toolkit.timestamps import time_bounds, to_utc
 from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex, tool_message
-from chasm.harvest.sources.toolkit.usage import main_model
+from chasm.harvest.sources.toolkit.usage import add_usage, main_model, usage_from_openai
 
 UUID_TAIL = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", re.I)
 INJECTED_PREFIXES = (
@@ -354,7 +354,7 @@ class _Builder:
         if kind == "token_count":
             self._token_count(payload.get("info"))
         elif kind == "turn.completed" and isinstance(payload.get("usage"), dict):
-            self._add_usage(_usage(payload["usage"]), payload["usage"])
+            self._add_usage(usage_from_openai(payload["usage"]), payload["usage"])
         elif kind == "thread_name_updated":
             self.title = as_str(payload.get("thread_name")) or self.title
         elif self.has_items:
@@ -386,7 +386,7 @@ class _Builder:
             self.last_total = key
             self.total_usage = {k: as_int(v) for k, v in total.items() if isinstance(v, int | float)}
         if isinstance(last, dict):
-            self._add_usage(_usage(last), None)
+            self._add_usage(usage_from_openai(last), None)
         elif "prompt" in info or "completion" in info:
             usage = TokenUsage(
                 input_tokens=as_int(info.get("prompt")), output_tokens=as_int(info.get("completion"))
@@ -402,9 +402,9 @@ class _Builder:
             self.total_usage = totals
         target = next((m for m in reversed(self.messages) if m.role == "assistant"), None)
         if target is None or (self.messages and self.messages[-1].role == "user"):
-            self.pending_usage = _sum(self.pending_usage, usage)
+            self.pending_usage = add_usage(self.pending_usage, usage)
             return
-        target.usage = _sum(target.usage, usage)
+        target.usage = add_usage(target.usage, usage)
 
 
 def _envelope(rec: dict[str, Any]) -> dict[str, Any]:
@@ -417,29 +417,6 @@ def _envelope(rec: dict[str, Any]) -> dict[str, Any]:
     if kind is None and "id" in rec and ("instructions" in rec or "timestamp" in rec):
         return {"type": "session_meta", "timestamp": rec.get("timestamp"), "payload": rec}
     return rec
-
-
-def _usage(raw: dict[str, Any]) -> TokenUsage:
-    cached = as_int(raw.get("cached_input_tokens"))
-    return TokenUsage(
-        input_tokens=max(as_int(raw.get("input_tokens")) - cached, 0),
-        output_tokens=as_int(raw.get("output_tokens")),
-        cache_read_tokens=cached,
-        cache_write_tokens=as_int(raw.get("cache_write_input_tokens")),
-        reasoning_tokens=as_int(raw.get("reasoning_output_tokens")),
-    )
-
-
-def _sum(a: TokenUsage | None, b: TokenUsage) -> TokenUsage:
-    if a is None:
-        return b
-    return TokenUsage(
-        a.input_tokens + b.input_tokens,
-        a.output_tokens + b.output_tokens,
-        a.cache_read_tokens + b.cache_read_tokens,
-        a.cache_write_tokens + b.cache_write_tokens,
-        a.reasoning_tokens + b.reasoning_tokens,
-    )
 
 
 def _output_text(output: Any) -> tuple[str, bool]:

@@ -28,6 +28,31 @@ def _usage_field(usage: dict[str, Any], key: str, alias: str) -> int:
     return value if value.__class__ is int else as_int(value)  # type: ignore[no-any-return]
 
 
+def usage_from_openai(raw: dict[str, Any]) -> TokenUsage:
+    """OpenAI's usage (Responses API, as Codex records it): cached input counted apart from input."""
+    cached = as_int(raw.get("cached_input_tokens"))
+    return TokenUsage(
+        input_tokens=max(as_int(raw.get("input_tokens")) - cached, 0),
+        output_tokens=as_int(raw.get("output_tokens")),
+        cache_read_tokens=cached,
+        cache_write_tokens=as_int(raw.get("cache_write_input_tokens")),
+        reasoning_tokens=as_int(raw.get("reasoning_output_tokens")),
+    )
+
+
+def add_usage(a: TokenUsage | None, b: TokenUsage) -> TokenUsage:
+    """The sum of two usages (a None first one counts as nothing)."""
+    if a is None:
+        return b
+    return TokenUsage(
+        a.input_tokens + b.input_tokens,
+        a.output_tokens + b.output_tokens,
+        a.cache_read_tokens + b.cache_read_tokens,
+        a.cache_write_tokens + b.cache_write_tokens,
+        a.reasoning_tokens + b.reasoning_tokens,
+    )
+
+
 def max_usage(a: TokenUsage | None, b: TokenUsage | None) -> TokenUsage | None:
     """Usage of one API message seen twice (split records): the larger figure of each field."""
     if a is None or b is None:

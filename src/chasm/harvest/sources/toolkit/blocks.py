@@ -11,8 +11,9 @@ from typing import Any
 from chasm.harvest.model import ToolCall
 from chasm.harvest.sources.toolkit.coercion import as_str, parse_arguments, text_of, to_json_text
 
-_TEXT_KINDS = ("text", "input_text", "output_text")
-_CALL_KINDS = ("tool_use", "server_tool_use", "tool-call")
+_TEXT_KINDS = frozenset(("text", "input_text", "output_text"))
+_THINKING_KINDS = frozenset(("thinking", "reasoning", "redacted_thinking"))
+_CALL_KINDS = frozenset(("tool_use", "server_tool_use", "tool-call"))
 
 
 @dataclass
@@ -29,8 +30,8 @@ class Blocks:
 
 def read_blocks(content: Any) -> Blocks:
     """The blocks of a message's `content` (a list of blocks, or a plain string)."""
-    out = Blocks()
-    texts = out.texts
+    texts: list[str] = []
+    out = Blocks(texts, [], [], [])
     if isinstance(content, str):
         texts.append(content)
         out.text = content
@@ -47,7 +48,7 @@ def read_blocks(content: Any) -> Blocks:
             text = block.get("text")
             if isinstance(text, str):
                 texts.append(text)
-        elif kind == "thinking" or kind == "reasoning" or kind == "redacted_thinking":
+        elif kind in _THINKING_KINDS:
             thought = block.get("thinking") if kind == "thinking" else block.get("text")
             if isinstance(thought, str) and thought:
                 out.thinking.append(thought)

@@ -53,7 +53,6 @@ def read_jsonl(path: Path, offset: int = 0, first_line: int = 1) -> JsonlChunk:
     orjson_loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     records = chunk.records
-    view = memoryview(data)  # slices of a view are not copies
     pos = 0
     size = len(data)
     line_no = first_line - 1
@@ -64,7 +63,7 @@ def read_jsonl(path: Path, offset: int = 0, first_line: int = 1) -> JsonlChunk:
         end = nl if complete else size
         line_no += 1
         try:
-            obj = orjson_loads(view[pos:end])
+            obj = orjson_loads(data[pos:end])  # a bytes slice: faster in orjson than a memoryview
         except decode_error as exc:
             obj = _standard_json(data[pos:end])
             if obj is _NOT_JSON:

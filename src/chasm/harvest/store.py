@@ -1,10 +1,10 @@
 """Every statement the harvest writes (and the reads that decide them), on one account's library.
 
-On SQLite the writes run in a thread on a plain sqlite3 connection (`kit.db`'s sync engine, same
-PRAGMAs as the server's), so their statements do not each hop to aiosqlite's thread, and new rows
-go in as multi-row inserts (`rows.SqliteInserter`). Elsewhere they run on the async engine.
-A batch of units is stored in one transaction; should that fail, each unit again in its own
-savepoint, so a unit that cannot be stored rolls back alone.
+On SQLite the writes run in a thread on a plain sqlite3 connection (`kit.db`'s sync engine, set
+up by the server's `sqlite_pragmas`), so their statements do not each hop to aiosqlite's thread,
+and new rows go in as multi-row inserts (`rows.SqliteInserter`). Elsewhere they run on the async
+engine. A batch of units is stored in one transaction (`store_units.UnitWriter`); should that
+fail, each unit again in its own savepoint, so a unit that cannot be stored rolls back alone.
 """
 
 from __future__ import annotations

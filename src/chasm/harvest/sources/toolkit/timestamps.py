@@ -9,9 +9,10 @@ from typing import Any
 
 from chasm.harvest.model import ParsedMessage
 
-# Epoch values above this are milliseconds (year 2286 in seconds), above MICRO microseconds.
+# Epoch values above this are milliseconds (year 2286 in seconds)...
 _MS_THRESHOLD = 10_000_000_000
-_US_THRESHOLD = 10_000_000_000_000_000
+# ...and above this microseconds (year 5138 in milliseconds; today in µs is about 1.7e15).
+_US_THRESHOLD = 100_000_000_000_000
 _fromisoformat = datetime.fromisoformat
 
 
@@ -47,10 +48,11 @@ def _from_text(value: str) -> datetime | None:
     text = value.strip()
     if not text:
         return None
-    try:
-        return _as_utc(_fromisoformat(text))
-    except ValueError:
-        pass
+    if len(text) != len(value):  # padded: `fromisoformat` may take it now
+        try:
+            return _as_utc(_fromisoformat(text))
+        except ValueError:
+            pass
     if not (text[0].isdigit() or text[0] in "-."):
         return None
     try:

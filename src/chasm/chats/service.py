@@ -40,7 +40,8 @@ from chasm.chats.schemas import (
 )
 from chasm.config import Settings
 from chasm.harvest import service as harvest_service
-from chasm.harvest.engine import HarvestReport, content_hash
+from chasm.harvest.engine import HarvestReport
+from chasm.harvest.rows import content_hash
 from chasm.kit.timeutil import iso, utcnow
 from chasm.models import Chat, ChatMessage, ChatWorkspace
 

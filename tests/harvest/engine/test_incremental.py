@@ -350,10 +350,10 @@ async def test_unknown_provider_and_bad_body_use_the_chat_envelope(client: httpx
 
 
 def test_mtime_only_change_is_reparsed(tmp_path: Path) -> None:
-    from chasm.harvest.engine import _stat_fingerprint
+    from chasm.harvest.units import stat_fingerprint
 
     path = tmp_path / "f"
     path.write_text("x")
-    first = _stat_fingerprint([path])
+    first = stat_fingerprint([path])
     os.utime(path, ns=(1, 1))
-    assert _stat_fingerprint([path]) != first
+    assert stat_fingerprint([path]) != first

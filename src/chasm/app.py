@@ -36,6 +36,7 @@ from chasm.kit.db import create_engine, make_sessionmaker, migrate
 from chasm.kit.events import events_lifespan
 from chasm.kit.logredact import install_log_redaction
 from chasm.kit.openapi import document_platform_errors
+from chasm.kit.surface import ChatRouter, Surface, fallback_router
 from chasm.mcp import endpoints as mcp_endpoints
 from chasm.mcp.server import mcp_lifespan
 from chasm.search import endpoints as search_endpoints
@@ -81,15 +82,17 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     mcp_endpoints.router,
 ]
 
-# Routers of the chat surface, mounted twice: at /api/v1 (spec 001) and /api (spec 003).
-CHAT_ROUTERS: list[APIRouter] = [
-    search_endpoints.router,
-    export_endpoints.router,
-    stats_endpoints.router,
-    system_endpoints.router,
-    chats_endpoints.router,
-    harvest_endpoints.router,
+# Routes of the chat library, each declared once and built per surface: /api/v1 answers spec 001's
+# bare schemas, /api spec 003's envelope (chasm.kit.surface). Fixed paths come before id paths.
+CHAT_ROUTES: list[ChatRouter] = [
+    search_endpoints.routes,
+    export_endpoints.routes,
+    stats_endpoints.routes,
+    system_endpoints.routes,
+    chats_endpoints.routes,
+    harvest_endpoints.routes,
 ]
+CHAT_SURFACES: list[tuple[Surface, str]] = [(Surface.V1, "/api/v1"), (Surface.API, "/api")]
 
 
 def _legacy_id(route: APIRoute) -> str:
@@ -98,6 +101,18 @@ def _legacy_id(route: APIRoute) -> str:
 
 def _v1_id(route: APIRoute) -> str:
     return f"{route.name}_{'_'.join(sorted(route.methods or []))}".lower()
+
+
+_OPERATION_IDS = {Surface.V1: _v1_id, Surface.API: _legacy_id}
+
+
+def include_chat_surfaces(app: FastAPI) -> None:
+    for surface, prefix in CHAT_SURFACES:
+        for routes in CHAT_ROUTES:
+            app.include_router(
+                routes.build(surface), prefix=prefix, generate_unique_id_function=_OPERATION_IDS[surface]
+            )
+        app.include_router(fallback_router(surface), prefix=prefix)
 
 
 def _install_openapi(app: FastAPI) -> None:
@@ -189,7 +204,5 @@ def create_app(settings: Settings | None = None, *, role: str = "server") -> Fas
     app.add_middleware(handlers.UnexpectedErrorMiddleware)  # last added: outermost
     for router in PLATFORM_ROUTERS:
         app.include_router(router)
-    for router in CHAT_ROUTERS:
-        app.include_router(router, prefix="/api/v1", generate_unique_id_function=_v1_id)
-        app.include_router(router, prefix="/api", generate_unique_id_function=_legacy_id)
+    include_chat_surfaces(app)
     return app

@@ -206,9 +206,18 @@ async def test_search_and_read_the_chat_library(live, admin, admin_key, mcp_conn
         {"role": "assistant", "content": "raise the chunk size and retry with exponential backoff"},
         {"role": "user", "content": "that fixed it, thanks"},
     ]
+    ws = await admin.post("/api/v1/workspaces", json={"name": "uploader", "path": "/home/me/uploader"})
+    assert ws.status_code == 201, ws.text
+    ws_body = ws.json()
+    ws_id = ws_body["id"] if "id" in ws_body else ws_body["data"]["id"]
     created = await admin.post(
         "/api/v1/sessions",
-        json={"title": "Fixing the flaky uploader", "provider": "claude_code", "messages": messages},
+        json={
+            "title": "Fixing the flaky uploader",
+            "provider": "claude_code",
+            "workspace_id": ws_id,
+            "messages": messages,
+        },
     )
     assert created.status_code == 201, created.text
     body = created.json()
@@ -218,8 +227,13 @@ async def test_search_and_read_the_chat_library(live, admin, admin_key, mcp_conn
         found = data(await s.call_tool("search_chats", {"query": "exponential backoff"}))
         assert [c["id"] for c in found["chats"]] == [chat_id]
         assert "[[exponential]] [[backoff]]" in found["chats"][0]["snippet"]
+        assert found["chats"][0]["workspace"] == "/home/me/uploader"
+        best = found["chats"][0]["best_message_id"]
         hits = data(await s.call_tool("search_chats", {"query": "uploader", "by": "message", "role": "user"}))
         assert [h["chat_id"] for h in hits["messages"]] == [chat_id]
+        assert hits["messages"][0]["workspace"] == "/home/me/uploader"
+        in_ws = data(await s.call_tool("search_chats", {"query": "backoff", "workspace_id": ws_id}))
+        assert len(in_ws["chats"]) == 1
         other = data(await s.call_tool("search_chats", {"query": "backoff", "provider": "codex"}))
         assert other["chats"] == []
         future = data(
@@ -233,7 +247,10 @@ async def test_search_and_read_the_chat_library(live, admin, admin_key, mcp_conn
             "raise the chunk size and retry with exponential backoff",
             "that fixed it, thanks",
         ]
-        assert window["offset"] == 1 and window["more_after"] is False
+        assert window["offset"] == 1 and window["more_after"] is False and window["more_before"] is True
+        around = data(await s.call_tool("read_chat", {"chat_id": chat_id, "message_id": best, "limit": 1}))
+        assert [m["id"] for m in around["messages"]] == [best]
+        assert around["chat"]["workspace"] == "/home/me/uploader"
         short = data(await s.call_tool("read_chat", {"chat_id": chat_id, "limit": 1, "max_chars": 100}))
         assert short["more_after"] is True and short["messages"][0]["role"] == "user"
         missing = await s.call_tool("read_chat", {"chat_id": "00000000-0000-0000-0000-000000000000"})

@@ -10,10 +10,12 @@ async def test_health_on_both_prefixes(client: httpx.AsyncClient) -> None:
         r = await client.get(path)
         assert r.status_code == 200
         body = r.json()
-        assert body["success"] is True
-        assert body["data"]["status"] == "healthy"
-        assert body["data"]["version"]
-        assert isinstance(body["data"]["uptime_seconds"], int)
+        if path == "/api/health":  # 003's envelope; 001's bare HealthResponse on /api/v1
+            assert body["success"] is True
+            body = body["data"]
+        assert body["status"] == "healthy"
+        assert body["version"]
+        assert isinstance(body["uptime_seconds"], int)
 
 
 async def test_unknown_routes_use_each_surface_error_shape(client: httpx.AsyncClient) -> None:
@@ -24,6 +26,16 @@ async def test_unknown_routes_use_each_surface_error_shape(client: httpx.AsyncCl
     assert r.status_code == 404
     assert r.json()["success"] is False
     assert r.json()["error"]["code"] == "NOT_FOUND"
+    r = await client.get("/api/v1/does-not-exist")
+    assert r.status_code == 404
+    assert r.json() == {
+        "error": "Not Found",
+        "message": "No route for GET /api/v1/does-not-exist",
+        "code": "NOT_FOUND",
+    }
+    r = await client.delete("/api/v1/search")
+    assert r.status_code == 405 and r.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert r.headers["allow"] == "GET, HEAD"
 
 
 async def test_openapi_and_swagger_are_served(client: httpx.AsyncClient) -> None:
@@ -74,7 +86,8 @@ async def test_lone_surrogates_are_refused_as_invalid_json(admin: httpx.AsyncCli
             headers={"content-type": "application/json"},
         )
         assert r.status_code == 400, (path, r.text)
-        code = r.json()["error"]["code"]
+        error = r.json()
+        code = error["code"] if path.startswith("/api/v1/") else error["error"]["code"]
         assert code.lower() == "invalid_json", r.text
     body = '{"name": "emoji-\\ud83d\\ude00"}'
     paired = await admin.post("/v1/workspaces", content=body, headers={"content-type": "application/json"})

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from chasm.kit.errors import render
+from chasm.kit.surface import routed_surface
 
 Scope = dict[str, Any]
 
@@ -90,7 +91,7 @@ class BodyLimitMiddleware:
                     json_parts.append(chunk)
                     if not message.get("more_body") and _has_lone_surrogate(b"".join(json_parts)):
                         text = "Request body is not valid text: a \\u escape names a lone UTF-16 surrogate"
-                        refusal = (400, render(scope["path"], "invalid_json", text))
+                        refusal = (400, render(routed_surface(scope), 400, "invalid_json", text))
                         raise _Refused()
             return message
 
@@ -111,7 +112,7 @@ class BodyLimitMiddleware:
                 await _send_json(send, *refusal)
 
     async def _refuse(self, scope: Scope, send: Any, status: int, code: str, message: str) -> None:
-        payload = render(scope["path"], code, message)
+        payload = render(routed_surface(scope), status, code, message)
         if scope["type"] == "websocket":
             if "websocket.http.response" not in scope.get("extensions", {}):
                 await send({"type": "websocket.close", "code": 1009})
@@ -122,7 +123,8 @@ class BodyLimitMiddleware:
         await _send_json(send, status, payload)
 
     def _too_large(self, scope: Scope) -> Any:
-        return render(scope["path"], "payload_too_large", f"Request body exceeds {self.max_bytes} bytes")
+        message = f"Request body exceeds {self.max_bytes} bytes"
+        return render(routed_surface(scope), 413, "payload_too_large", message)
 
     async def _reject(self, scope: Scope, send: Any) -> None:
         await _send_json(send, 413, self._too_large(scope))

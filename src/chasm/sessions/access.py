@@ -22,6 +22,7 @@ from chasm.auth.deps import resolve_actor
 from chasm.kit.crypto import keyed_hash
 from chasm.kit.errors import ChasmError, Forbidden, Unauthorized, render
 from chasm.kit.ids import parse_uuid
+from chasm.kit.surface import Surface
 from chasm.models import SandboxSession
 from chasm.sandbox.runtime import runtime_of
 from chasm.sessions import repository as repo
@@ -93,7 +94,7 @@ async def authorize(conn: HTTPConnection, db: AsyncSession, session_id: str, sco
 async def refuse(websocket: WebSocket, error: ChasmError) -> None:
     """Answer a WebSocket upgrade with the error as an HTTP response when the server can, else close."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        body = render(websocket.url.path, error.code, error.message)
+        body = render(Surface.PLATFORM, error.status_code, error.code, error.message)
         await websocket.send_denial_response(JSONResponse(body, status_code=error.status_code))
     else:
         await websocket.close(code=4000 + error.status_code, reason=error.message[:120])

@@ -8,6 +8,7 @@ small functions under "Library" below, so a rename in the chats or search domain
 from __future__ import annotations
 
 import html
+import json
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -19,27 +20,46 @@ from chasm.chats import service as chats_service
 from chasm.search import service as search_service
 from chasm.tools.base import Tool, ToolContext, ToolError, ToolResult
 
-# Library: the chats and search services this module uses.
+# Library: the chats and search services this module uses, answering plain JSON.
 
 
 async def _search(
     ctx: ToolContext, q: str, filters: Any, limit: int, offset: int, by: str
 ) -> dict[str, Any] | list[dict[str, Any]]:
     if by == "message":
-        return await search_service.search_messages(ctx.db, ctx.actor, q, filters, limit, offset)
-    return await search_service.search_sessions(ctx.db, ctx.actor, q, filters, limit, offset)
+        found = await search_service.search_messages(ctx.db, ctx.actor, q, filters, limit, offset)
+        return found.model_dump(mode="json")
+    chats = await search_service.search_chats(ctx.db, ctx.actor, q, filters, limit, offset)
+    return [c.model_dump(mode="json") for c in chats]
 
 
-async def _chat_window(
-    ctx: ToolContext, chat_id: uuid.UUID, limit: int, offset: int
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The chat (without its messages) and `limit` of its messages from position `offset`."""
+async def _chat(ctx: ToolContext, chat_id: uuid.UUID) -> dict[str, Any]:
     chat = await chats_repository.get_chat(ctx.db, ctx.actor.account_id, chat_id)
     if chat is None:
         raise ToolError(f"chat {chat_id} not found", code="chat_not_found")
-    summary = chats_service.chat_out(chat, host_paths=ctx.actor.instance_admin)
+    return chats_service.chat_out(chat, host_paths=ctx.actor.instance_admin).model_dump(mode="json")
+
+
+async def _messages(ctx: ToolContext, chat_id: uuid.UUID, limit: int, offset: int) -> list[dict[str, Any]]:
     messages, _total = await chats_service.list_messages(ctx.db, ctx.actor, chat_id, limit, offset)
-    return summary, messages
+    return [m.model_dump(mode="json") for m in messages]
+
+
+async def _position(ctx: ToolContext, chat_id: uuid.UUID, message_id: uuid.UUID) -> int:
+    message = await chats_repository.get_message(ctx.db, chat_id, message_id)
+    if message is None:
+        raise ToolError(f"chat {chat_id} has no message {message_id}", code="message_not_found")
+    return await chats_repository.message_position(ctx.db, chat_id, message.seq)
+
+
+async def _workspace_paths(ctx: ToolContext, ids: set[str]) -> dict[str, str]:
+    """The folder (else the name) of each chat workspace, for a model to recognise the project."""
+    paths = {}
+    for raw in ids:
+        ws = await chats_repository.get_workspace(ctx.db, ctx.actor.account_id, uuid.UUID(raw))
+        if ws is not None and (ws.path or ws.name):
+            paths[raw] = ws.path or ws.name
+    return paths
 
 
 def _plain_snippet(snippet: str) -> str:
@@ -47,19 +67,24 @@ def _plain_snippet(snippet: str) -> str:
     return html.unescape(snippet.replace("<mark>", "[[").replace("</mark>", "]]"))
 
 
-def _brief_chat(chat: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "id",
-        "title",
-        "provider",
-        "model",
-        "workspace_id",
-        "message_count",
-        "source_path",
-        "started_at",
-        "updated_at",
-    )
-    return {k: chat.get(k) for k in keys if chat.get(k) is not None}
+BRIEF_KEYS = (
+    "id",
+    "title",
+    "provider",
+    "model",
+    "workspace_id",
+    "message_count",
+    "source_path",
+    "started_at",
+    "updated_at",
+)
+
+
+def _brief_chat(chat: dict[str, Any], workspaces: dict[str, str]) -> dict[str, Any]:
+    brief = {k: chat.get(k) for k in BRIEF_KEYS if chat.get(k) not in (None, "")}
+    if chat.get("workspace_id") in workspaces:
+        brief["workspace"] = workspaces[chat["workspace_id"]]
+    return brief
 
 
 class SearchArgs(BaseModel):
@@ -91,6 +116,8 @@ class SearchArgs(BaseModel):
 async def search_chats(ctx: ToolContext, args: SearchArgs) -> ToolResult:
     filters = search_service.make_filters(args.provider, args.workspace_id, args.role, args.since, args.until)
     found = await _search(ctx, args.query, filters, args.limit, args.offset, args.by)
+    hits_of = found["messages"] if isinstance(found, dict) else found
+    workspaces = await _workspace_paths(ctx, {h["workspace_id"] for h in hits_of if h.get("workspace_id")})
     if isinstance(found, dict):
         hits = [
             {
@@ -99,6 +126,7 @@ async def search_chats(ctx: ToolContext, args: SearchArgs) -> ToolResult:
                 "title": m["title"],
                 "provider": m["provider"],
                 "workspace_id": m["workspace_id"],
+                **({"workspace": workspaces[m["workspace_id"]]} if m["workspace_id"] in workspaces else {}),
                 "role": m["role"],
                 "created_at": m["created_at"],
                 "snippet": _plain_snippet(m["snippet"]),
@@ -108,7 +136,7 @@ async def search_chats(ctx: ToolContext, args: SearchArgs) -> ToolResult:
         return ToolResult.of({"query": args.query, "messages": hits, "total": found["total"]})
     chats = [
         {
-            **_brief_chat(c),
+            **_brief_chat(c, workspaces),
             "match_count": c["match_count"],
             "best_message_id": c["best_message_id"],
             "snippet": _plain_snippet(c["snippet"] or ""),
@@ -121,6 +149,11 @@ async def search_chats(ctx: ToolContext, args: SearchArgs) -> ToolResult:
 class ReadArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     chat_id: uuid.UUID
+    message_id: uuid.UUID | None = Field(
+        default=None,
+        description="center the window on this message (a message_id or best_message_id of search_chats); "
+        "offset is then ignored",
+    )
     offset: int = Field(
         default=0,
         ge=-100_000,
@@ -130,43 +163,59 @@ class ReadArgs(BaseModel):
     )
     limit: int = Field(default=20, ge=1, le=200)
     max_chars: int = Field(
-        default=4000, ge=100, le=100_000, description="longer message texts are cut to this many characters"
+        default=4000, ge=100, le=100_000, description="longer texts are cut to this many characters"
     )
     include_thinking: bool = False
     include_tool_calls: bool = True
 
 
+def _clip(value: Any, max_chars: int) -> tuple[Any, int | None]:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return (value, None) if len(text) <= max_chars else (text[:max_chars], len(text))
+
+
+def _tool_call(call: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    out = {k: call[k] for k in ("id", "name", "is_error") if call.get(k) is not None}
+    for key in ("input", "output"):
+        if call.get(key) is not None:
+            out[key], length = _clip(call[key], max_chars)
+            if length is not None:
+                out[f"{key}_truncated"] = length
+    return out
+
+
 def _message(m: dict[str, Any], args: ReadArgs) -> dict[str, Any]:
-    content = m.get("content") or ""
     out: dict[str, Any] = {"id": m["id"], "seq": m["seq"], "role": m["role"], "created_at": m["created_at"]}
     if m.get("model"):
         out["model"] = m["model"]
-    out["content"] = content[: args.max_chars]
-    if len(content) > args.max_chars:
-        out["content_truncated"] = len(content)
+    out["content"], length = _clip(m.get("content") or "", args.max_chars)
+    if length is not None:
+        out["content_truncated"] = length
     if args.include_thinking and m.get("thinking"):
-        out["thinking"] = m["thinking"][: args.max_chars]
+        out["thinking"], _ = _clip(m["thinking"], args.max_chars)
     if args.include_tool_calls and m.get("tool_calls"):
-        calls = []
-        for call in m["tool_calls"]:
-            text = str(call)
-            calls.append(call if len(text) <= args.max_chars else {"truncated": text[: args.max_chars]})
-        out["tool_calls"] = calls
+        out["tool_calls"] = [_tool_call(c, args.max_chars) for c in m["tool_calls"]]
     return out
 
 
 async def read_chat(ctx: ToolContext, args: ReadArgs) -> ToolResult:
-    offset = args.offset
-    if offset < 0:
-        summary, _ = await _chat_window(ctx, args.chat_id, 1, 0)
-        offset = max(0, int(summary["message_count"]) + offset)
-    summary, messages = await _chat_window(ctx, args.chat_id, args.limit, offset)
+    chat = await _chat(ctx, args.chat_id)
+    total = int(chat["message_count"])
+    if args.message_id is not None:
+        offset = max(0, await _position(ctx, args.chat_id, args.message_id) - args.limit // 2)
+    elif args.offset < 0:
+        offset = max(0, total + args.offset)
+    else:
+        offset = args.offset
+    messages = await _messages(ctx, args.chat_id, args.limit, offset)
+    workspaces = await _workspace_paths(ctx, {chat["workspace_id"]} if chat.get("workspace_id") else set())
     return ToolResult.of(
         {
-            "chat": _brief_chat(summary),
+            "chat": _brief_chat(chat, workspaces),
             "offset": offset,
             "messages": [_message(m, args) for m in messages],
-            "more_after": offset + len(messages) < int(summary["message_count"]),
+            "more_before": offset > 0,
+            "more_after": offset + len(messages) < total,
         }
     )
 
@@ -188,8 +237,8 @@ CHAT_TOOLS: list[Tool[Any]] = [
     Tool(
         name="read_chat",
         description=(
-            "Read a window of messages of one past conversation (by chat_id from search_chats): "
-            "offset 0 is the start, a negative offset counts from the end."
+            "Read a window of messages of one past conversation (chat_id from search_chats): around a "
+            "message (message_id), from an offset (0 is the start), or the end (negative offset)."
         ),
         args=ReadArgs,
         handler=read_chat,

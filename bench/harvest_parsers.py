@@ -1,11 +1,15 @@
-"""Parse throughput of the set-B harvest sources (no database): MB/s per source.
+"""Parse throughput of every built-in harvest source (no database): MB/s per source.
 
-    uv run python -m bench.harvest_parsers_b [--mb 40] [--dir /tmp/chasm-bench-parsers-b]
+    uv run python -m bench.harvest_parsers [--mb 40] [--only claude_code,codex]
 
 Builds, per source, a corpus of about --mb megabytes from the real samples in
-shared/fixtures/transcripts, laid out where the tool keeps them: half as copies of every sample,
-half as one long session grown from a sample (a Copilot CLI log, a VS Code chat-session mutation
-log, a Cline task, a Windsurf transcript). Then discovers and parses it and prints the figures.
+shared/fixtures/transcripts, laid out where the tool keeps them: copies of every sample, and for
+the log-shaped tools one long session grown from a sample (Claude Code and Codex sessions with
+fresh ids, a Copilot CLI log, a VS Code chat-session mutation log, a Cline task, a Cursor agent
+transcript, a Windsurf transcript). Then discovers and parses it single-threaded, each unit under
+the guard the engine uses (`guarded_parse`), and prints the figures. The corpus is written before
+timing, so the page cache is warm: the figure is the parser's. CPU seconds too: on a shared
+machine the wall clock also counts other processes.
 """
 
 from __future__ import annotations
@@ -16,12 +20,83 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+
+from chasm.harvest.parsing import guarded_parse
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "transcripts"
 if not FIXTURES.exists():
     FIXTURES = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
+
+# module, fixture folder, layout: (sample glob, destination name pattern)
+SAMPLE_LAYOUTS = {
+    "claude_code": ("claude-code", "**/*.jsonl", "proj-{i}/{stem}-{i}.jsonl"),
+    "codex": ("codex", "*.jsonl", "2025/01/{i:02d}/rollout-{stem}-{i}.jsonl"),
+    "gemini_cli": ("gemini-cli", "*.json*", "h{i}/chats/session-{stem}-{i}{suffix}"),
+    "aider": ("aider", "*.chat.history.md", "repo-{i}/.aider.chat.history.md"),
+    "chatgpt_export": ("chatgpt-export", "*.json", "export-{i}/{stem}.json"),
+    "amp": ("amp", "*.json", "T-{stem}-{i}.json"),
+    "droid": ("droid", "*session.jsonl", "cwd-{i}/{stem}.jsonl"),
+}
+
+
+def from_samples(module: str, root: Path, target: int) -> int:
+    """Copies of every sample of the tool (plus, for Claude Code and Codex, one long session)."""
+    folder, pattern, layout = SAMPLE_LAYOUTS[module]
+    samples = sorted((FIXTURES / folder).glob(pattern))
+    if module == "aider":
+        samples = sorted((FIXTURES / folder).glob("*.md"))
+    written = 0
+    i = 0
+    if module in ("claude_code", "codex"):
+        written += _big_session(module, root, target // 2)
+    while written < target:
+        for sample in samples:
+            dest = root / layout.format(i=i, stem=sample.stem, suffix=sample.suffix)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(sample, dest)
+            written += dest.stat().st_size
+        i += 1
+    return written
+
+
+def _big_session(module: str, root: Path, size: int) -> int:
+    """One long session: a real sample's conversation lines repeated with fresh uuids, chained."""
+    if module == "claude_code":
+        sample = (
+            FIXTURES
+            / "claude-code"
+            / "vsla_projects"
+            / "-home-kenth56-vsla"
+            / "e80aa543-6eff-4cb5-91e0-6d4e8e7951e9.jsonl"
+        )
+        dest = root / "big" / f"{uuid.uuid4()}.jsonl"
+    else:
+        sample = FIXTURES / "codex" / "agtrace_codex_session.jsonl"
+        dest = root / "2025" / "02" / "01" / f"rollout-2025-02-01T00-00-00-{uuid.uuid4()}.jsonl"
+    records = [json.loads(line) for line in sample.read_text().splitlines() if line.strip()]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    last: str | None = None
+    first_round = True
+    with open(dest, "w") as f:
+        while written < size:
+            for rec in records:
+                if module == "codex" and rec.get("type") == "session_meta" and not first_round:
+                    continue
+                if module == "claude_code" and "uuid" in rec:
+                    rec = dict(rec, uuid=str(uuid.uuid4()), parentUuid=last)
+                    last = rec["uuid"]
+                    msg = rec.get("message")
+                    if isinstance(msg, dict) and msg.get("id"):
+                        rec["message"] = dict(msg, id=f"msg_{uuid.uuid4().hex}")
+                line = json.dumps(rec) + "\n"
+                f.write(line)
+                written += len(line)
+            first_round = False
+    return written
 
 
 def _copy(src: Path, dest: Path) -> int:
@@ -165,6 +240,10 @@ def windsurf(root: Path, size: int) -> int:
 
 
 BUILDERS: dict[str, tuple[Callable[[Path, int], int], Callable[[Path], list[Path]]]] = {
+    **{
+        module: (lambda root, size, module=module: from_samples(module, root, size), lambda r: [r])
+        for module in SAMPLE_LAYOUTS
+    },
     "copilot_cli": (copilot_cli, lambda r: [r]),
     "copilot_vscode": (copilot_vscode, lambda r: [r]),
     "cursor": (cursor, lambda r: [r / "User", r]),
@@ -178,7 +257,8 @@ BUILDERS: dict[str, tuple[Callable[[Path, int], int], Callable[[Path], list[Path
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=40)
-    parser.add_argument("--dir", default="/tmp/chasm-bench-parsers-b")
+    parser.add_argument("--dir", default="/tmp/chasm-bench-parsers")
+    parser.add_argument("--only", default="", help="comma-separated source modules (default: all)")
     args = parser.parse_args()
     base = Path(args.dir)
     shutil.rmtree(base, ignore_errors=True)
@@ -187,7 +267,10 @@ def main() -> None:
     # CPU seconds too: on a shared machine the wall clock also counts other processes.
     header = f"{'source':<16}{'MB':>8}{'units':>8}{'chats':>8}{'messages':>10}{'seconds':>9}{'MB/s':>8}"
     print(f"{header}{'cpu s':>8}{'MB/cpu s':>10}")
+    only = {m for m in args.only.split(",") if m}
     for module, (build, roots) in BUILDERS.items():
+        if only and module not in only:
+            continue
         source = importlib.import_module(f"chasm.harvest.sources.{module}").source
         root = base / module
         root.mkdir(parents=True)
@@ -197,7 +280,7 @@ def main() -> None:
         units = list(source.discover(roots(root)))
         chats = messages = issues = 0
         for unit in units:
-            outcome = source.parse(unit)
+            outcome, _ = guarded_parse(source, unit)  # as the engine runs it: collector paused
             chats += len(outcome.chats)
             messages += sum(len(c.messages) for c in outcome.chats)
             issues += len(outcome.issues)

@@ -1,4 +1,4 @@
-"""Helpers of the set-A source tests (Claude Code, Codex, Gemini CLI, Aider, exports, Amp, Droid)."""
+"""Helpers of the source tests: the real fixtures, placed where each tool keeps them, and parsed."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from chasm.harvest.model import ParsedChat, ParseOutcome, SourceUnit
+from chasm.harvest.spec import HarvestSource
 
 TRANSCRIPTS = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
 _here = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "transcripts"
@@ -24,11 +25,34 @@ def unit(*paths: Path, resumable: bool = True) -> SourceUnit:
 
 def only_chat(outcome: ParseOutcome) -> ParsedChat:
     assert not outcome.issues, outcome.issues
-    assert len(outcome.chats) == 1
+    assert len(outcome.chats) == 1, outcome.chats
     return outcome.chats[0]
 
 
+def roles(chat: ParsedChat) -> list[str]:
+    return [m.role for m in chat.messages]
+
+
+def parse_all(source: HarvestSource, *roots: Path) -> tuple[list[SourceUnit], list[ParseOutcome]]:
+    units = list(source.discover(list(roots)))
+    return units, [source.parse(unit) for unit in units]
+
+
 def copy(src: Path, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return dest
+
+
+def place(src: Path, dest: Path) -> Path:
+    """Copy a fixture file (or folder) to where the real tool would keep it."""
+    if src.is_dir():
+        # File by file: the fixtures are read-only and their modes must not follow them here.
+        for path in sorted(src.rglob("*")):
+            if path.is_file():
+                place(path, dest / path.relative_to(src))
+        dest.mkdir(parents=True, exist_ok=True)
+        return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dest)
     return dest

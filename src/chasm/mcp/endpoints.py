@@ -35,23 +35,46 @@ class MCPResponse(Response):
         await self.manager.handle_request(scope, receive, send_with_headers)  # type: ignore[attr-defined]
 
 
+JSONRPC_ID = {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]}
+JSONRPC_MESSAGE = {
+    "type": "object",
+    "required": ["jsonrpc"],
+    "properties": {"jsonrpc": {"const": "2.0"}, "id": JSONRPC_ID, "method": {"type": "string"}, "params": {}},
+    "description": "A JSON-RPC 2.0 request or notification (initialize, ping, notifications/initialized, "
+    "tools/list, tools/call)",
+}
+JSONRPC_ANSWER = {
+    "type": "object",
+    "required": ["jsonrpc", "id"],
+    "properties": {
+        "jsonrpc": {"const": "2.0"},
+        "id": JSONRPC_ID,
+        "result": {"type": "object"},
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "integer"}, "message": {"type": "string"}, "data": {}},
+        },
+    },
+    "description": "A JSON-RPC 2.0 response: `result`, or `error`",
+}
+
+
 @router.post(
     "/v1/mcp",
     dependencies=[Depends(rate_limited("mcp"))],
     response_class=MCPResponse,
+    status_code=200,
     responses={
-        200: {"description": "A JSON-RPC 2.0 response (application/json)"},
-        202: {"description": "A notification was accepted"},
+        200: {
+            "description": "The JSON-RPC answer",
+            "content": {"application/json": {"schema": JSONRPC_ANSWER}},
+        },
+        202: {"description": "A notification was accepted (no body)"},
+        406: {"description": "The client does not accept application/json"},
     },
     openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"type": "object", "description": "A JSON-RPC 2.0 request or notification"}
-                }
-            },
-        }
+        "requestBody": {"required": True, "content": {"application/json": {"schema": JSONRPC_MESSAGE}}}
     },
 )
 async def mcp_endpoint(request: Request, response: Response, actor: CurrentActor) -> Response:

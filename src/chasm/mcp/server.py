@@ -25,7 +25,7 @@ from chasm import __version__
 from chasm.auth.actor import Actor
 from chasm.kit.errors import Forbidden
 from chasm.mcp.convert import call_result, mcp_tool, protocol_error
-from chasm.tools import ToolRegistry, UnknownTool, build_registry
+from chasm.tools import UnknownTool, build_registry
 
 INSTRUCTIONS = (
     "Chasm gives you isolated Linux sandboxes (terminal: run commands, read/write/edit/list files), "
@@ -42,22 +42,18 @@ def _caller(ctx: ServerRequestContext[Any]) -> tuple[Request, Actor]:
     return request, actor
 
 
-def registry_of(app: Any) -> ToolRegistry:
-    return build_registry(app)
-
-
 async def _list_tools(
     ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
 ) -> types.ListToolsResult:
     request, _actor = _caller(ctx)
-    return types.ListToolsResult(tools=[mcp_tool(t) for t in registry_of(request.app)])
+    return types.ListToolsResult(tools=[mcp_tool(t) for t in build_registry(request.app)])
 
 
 async def _call_tool(
     ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
 ) -> types.CallToolResult:
     request, actor = _caller(ctx)
-    registry = registry_of(request.app)
+    registry = build_registry(request.app)
     try:
         result = await registry.call(
             request.app, actor, params.name, params.arguments, base_url=str(request.base_url)

@@ -15,6 +15,8 @@ from chasm.accounts import endpoints as accounts_endpoints
 from chasm.audit import endpoints as audit_endpoints
 from chasm.auth import endpoints as auth_endpoints
 from chasm.auth.ratelimit import ratelimit_lifespan
+from chasm.billing import endpoints as billing_endpoints
+from chasm.billing.metering import metering_lifespan
 from chasm.chats import endpoints as chats_endpoints
 from chasm.chats import export_endpoints, stats_endpoints
 from chasm.config import Settings, get_settings
@@ -42,6 +44,8 @@ from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
 from chasm.system.secret import load_or_create_secret
+from chasm.webhooks import endpoints as webhooks_endpoints
+from chasm.webhooks.dispatcher import webhooks_lifespan
 from chasm.workspaces import endpoints as workspaces_endpoints
 
 log = logging.getLogger("chasm")
@@ -53,6 +57,8 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     events_lifespan,
     sandbox_lifespan,
     jobs_lifespan,
+    webhooks_lifespan,
+    metering_lifespan,
 ]
 
 # Routers of the platform surface, mounted at the root (their paths start with /v1, /auth, /s).
@@ -70,6 +76,8 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     gateway_endpoints.router,
     jobs_endpoints.router,
     workspaces_endpoints.router,
+    webhooks_endpoints.router,
+    billing_endpoints.router,
 ]
 
 # Routers of the chat surface, mounted twice: at /api/v1 (spec 001) and /api (spec 003).

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 from receiver import Receiver
 from sqlalchemy import select
-from webhook_helpers import emit_events, wait_until
+from webhook_helpers import emit_events, wait_for_api, wait_until
 
 from chasm.app import create_app
 from chasm.config import Settings
@@ -58,8 +58,12 @@ async def test_flaky_receiver_gets_every_event_in_order(
     assert all(r.verified for r in receiver.requests)
     assert len(receiver.requests) == 40
 
+    async def all_succeeded() -> bool:
+        listed = (await admin.get("/v1/webhooks/deliveries", params={"webhook_id": hook["id"]})).json()
+        return len(listed) == 20 and {d["status"] for d in listed} == {"succeeded"}
+
+    await wait_for_api(all_succeeded)
     deliveries = (await admin.get("/v1/webhooks/deliveries", params={"webhook_id": hook["id"]})).json()
-    assert len(deliveries) == 20 and {d["status"] for d in deliveries} == {"succeeded"}
     detail = (await admin.get(f"/v1/webhooks/deliveries/{deliveries[0]['id']}")).json()
     assert [a["status_code"] for a in detail["attempt_log"]] == [500, 200]
     assert detail["request_headers"]["webhook-id"] == detail["event_id"]
@@ -93,10 +97,15 @@ async def test_a_failing_head_blocks_until_discarded_then_replay(
     settings.webhook_retry_schedule_s = [30.0]  # the head waits long: nothing behind it may pass
     hook = await _hook(admin, receiver, ["job.succeeded"])
     await emit_events(app, await _account(admin), 3)
-    await wait_until(lambda: len(receiver.requests) == 1)
-    listed = (await admin.get("/v1/webhooks/deliveries", params={"status": "pending"})).json()
-    assert len(listed) == 3
-    head = min(listed, key=lambda d: d["created_at"])
+    listed: list[dict[str, Any]] = []
+
+    async def head_failed() -> bool:
+        listed[:] = (await admin.get("/v1/webhooks/deliveries", params={"status": "pending"})).json()
+        return any(d["attempts"] for d in listed)
+
+    await wait_for_api(head_failed)
+    assert len(listed) == 3 and len(receiver.requests) == 1
+    head = listed[-1]  # newest event first: the last is the head
     assert head["attempts"] == 1 and head["last_status_code"] == 500
     r = await admin.post(f"/v1/webhooks/deliveries/{head['id']}/discard")
     assert r.status_code == 200 and r.json()["status"] == "discarded"
@@ -110,8 +119,12 @@ async def test_a_failing_head_blocks_until_discarded_then_replay(
     await wait_until(lambda: len(receiver.delivered()) == 3)
     assert _numbers(receiver) == [1, 2, 0]
     assert receiver.delivered()[2].webhook_id == head["event_id"]  # the same id: receivers can dedupe
-    detail = (await admin.get(f"/v1/webhooks/deliveries/{head['id']}")).json()
-    assert detail["status"] == "succeeded" and len(detail["attempt_log"]) == 2
+
+    async def replayed() -> bool:
+        detail = (await admin.get(f"/v1/webhooks/deliveries/{head['id']}")).json()
+        return detail["status"] == "succeeded" and len(detail["attempt_log"]) == 2
+
+    await wait_for_api(replayed)
     filtered = await admin.get(
         "/v1/webhooks/deliveries", params={"webhook_id": hook["id"], "status": "succeeded"}
     )
@@ -128,6 +141,11 @@ async def test_redirects_are_not_followed_and_hangs_time_out(
     await _hook(admin, receiver, ["job.succeeded"])
     await emit_events(app, await _account(admin), 1)
     await wait_until(lambda: len(receiver.delivered()) == 1)
+
+    async def succeeded() -> bool:
+        return bool((await admin.get("/v1/webhooks/deliveries", params={"status": "succeeded"})).json())
+
+    await wait_for_api(succeeded)
     deliveries = (await admin.get("/v1/webhooks/deliveries")).json()
     detail = (await admin.get(f"/v1/webhooks/deliveries/{deliveries[0]['id']}")).json()
     log = detail["attempt_log"]

@@ -257,13 +257,13 @@ async def stripe_webhook(
         async with db.begin_nested():
             db.add(StripeEvent(id=event.id, type=event.type))
             if event.type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
-                duplicate = not await _completed(db, event.data.object)
+                duplicate = not await _completed(db, event.data.object.to_dict())
     except IntegrityError:
         return StripeWebhookOut(received=True, duplicate=True)
     return StripeWebhookOut(received=True, duplicate=duplicate)
 
 
-async def _completed(db: AsyncSession, checkout: Any) -> bool:
+async def _completed(db: AsyncSession, checkout: dict[str, Any]) -> bool:
     """Apply a completed checkout; False if it was applied before."""
     meta = dict(checkout.get("metadata") or {})
     try:

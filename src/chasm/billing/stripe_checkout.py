@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import stripe
@@ -19,14 +20,15 @@ def client(settings: Settings) -> stripe.StripeClient:
         raise StripeNotConfigured()
     assert settings.stripe_api_key is not None
     base: Any = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
-    return stripe.StripeClient(
-        settings.stripe_api_key, base_addresses=base, http_client=stripe.HTTPXClient(), max_network_retries=1
-    )
+    return stripe.StripeClient(settings.stripe_api_key, base_addresses=base, max_network_retries=1)
 
 
 async def create_checkout(settings: Settings, params: dict[str, Any]) -> stripe.checkout.Session:
     try:
-        return await client(settings).v1.checkout.sessions.create_async(params=params)  # type: ignore[arg-type]
+        # The library's own blocking client, in a thread: its httpx client for the async calls
+        # sends bodies through an argument httpx deprecates.
+        sessions = client(settings).v1.checkout.sessions
+        return await asyncio.to_thread(sessions.create, params=params)  # type: ignore[arg-type]
     except stripe.StripeError as exc:
         raise StripeFailed(f"Stripe refused the checkout: {exc.user_message or exc}") from exc
 

@@ -25,7 +25,7 @@ async def _cli(server: LiveServer, key: str, *args: str) -> Any:
 
 async def test_webhooks_and_billing_commands(
     app: FastAPI,
-    live: LiveServer,
+    live: LiveServer,  # noqa: F811
     admin_key: str,
     admin: httpx.AsyncClient,
     receiver: Receiver,  # noqa: F811

@@ -113,8 +113,8 @@ def summary(url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     plan, wallet = data["plan"], data["wallet"]
     lines = [
         f"plan:      {plan['code']}" + (" (unlimited)" if plan["unlimited"] else ""),
-        f"limits:    live sessions {plan['live_sessions'] or '-'}, time cap {plan['session_time_cap_s'] or '-'} s,"
-        f" ephemeral only {plan['ephemeral_only']}",
+        f"limits:    live sessions {plan['live_sessions'] or '-'},"
+        f" time cap {plan['session_time_cap_s'] or '-'} s, ephemeral only {plan['ephemeral_only']}",
         f"wallet:    ${wallet['balance_usd']:.2f}"
         + (" (used)" if plan["wallet"] else " (not used by this plan)"),
         f"storage:   {data['storage']['bytes']} bytes in {data['storage']['workspaces']} workspace(s)",

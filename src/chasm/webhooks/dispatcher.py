@@ -2,8 +2,9 @@
 
 One drain task per endpoint with due deliveries takes the endpoint's pending deliveries oldest
 event first and stops at the first that fails (it blocks the ones behind it until its retry, or
-until it is discarded, fails for good or the endpoint is disabled). Each attempt's outcome is
-committed before the next delivery is sent, so a restart resends at most the one in flight.
+until it is discarded, fails for good or the endpoint is disabled). Outcomes are committed in
+small groups (a failure at once), so a restart resends at most the few whose outcome was not yet
+committed: delivery is at least once, and receivers dedupe on `webhook-id`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from chasm.webhooks.exceptions import WebhookUrlRefused
 log = logging.getLogger("chasm.webhooks")
 
 BATCH = 100
+COMMIT_EVERY = 20  # deliveries whose outcomes are committed together (a crash resends at most these)
 SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
@@ -54,18 +56,27 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+@dataclass
+class Attempted:
+    delivery_id: uuid.UUID
+    event: WebhookEvent
+    started: datetime
+    headers: dict[str, str]
+    outcome: Outcome
+
+
 def body_of(event: WebhookEvent) -> bytes:
     return json.dumps(event.payload, separators=(",", ":"), default=str).encode()
 
 
-def signed_headers(secret: str, event: WebhookEvent, body: bytes, now: datetime) -> dict[str, str]:
+def signed_headers(signer: Webhook, event: WebhookEvent, body: bytes, now: datetime) -> dict[str, str]:
     stamp = datetime.fromtimestamp(int(now.timestamp()), tz=now.tzinfo)
     return {
         "content-type": "application/json",
         "user-agent": f"Chasm-Webhooks/{__version__}",
         "webhook-id": event.public_id,
         "webhook-timestamp": str(int(stamp.timestamp())),
-        "webhook-signature": Webhook(secret).sign(event.public_id, stamp, body),
+        "webhook-signature": signer.sign(event.public_id, stamp, body),
     }
 
 
@@ -177,77 +188,85 @@ class Dispatcher:
 
     async def _drain_batch(self, endpoint_id: uuid.UUID) -> bool:
         """Send a batch of the endpoint's queue in order; True if all of it went out (more may
-        have come meanwhile)."""
+        have come meanwhile). Outcomes are committed together, at the latest every
+        `COMMIT_EVERY` deliveries and before the next attempt after a failure."""
         async with self.maker() as db:
             endpoint = await db.get(WebhookEndpoint, endpoint_id)
             if endpoint is None or not endpoint.enabled:
                 return False
             queue = await repo.queue_head(db, endpoint_id, BATCH)
-            url, secret = endpoint.url, self.box.decrypt(endpoint.secret_sealed)
-        for delivery, event in queue:
-            now = utcnow()
-            if delivery.next_attempt_at > now:
-                return False
-            body = body_of(event)
-            headers = signed_headers(secret, event, body, now)
-            outcome = await send(self.client, self.settings, url, headers, body)
-            still_enabled = await self._record(endpoint_id, delivery.id, event, now, headers, outcome)
-            if not outcome.ok or not still_enabled:
-                return False
-        return bool(queue)
+            url, signer = endpoint.url, Webhook(self.box.decrypt(endpoint.secret_sealed))
+        done: list[Attempted] = []
+        try:
+            for delivery, event in queue:
+                now = utcnow()
+                if delivery.next_attempt_at > now:
+                    return False
+                body = body_of(event)
+                headers = signed_headers(signer, event, body, now)
+                outcome = await send(self.client, self.settings, url, headers, body)
+                done.append(Attempted(delivery.id, event, now, headers, outcome))
+                if not outcome.ok:
+                    return False
+                if len(done) >= COMMIT_EVERY:
+                    if not await self._record(endpoint_id, done):
+                        return False
+                    done = []
+            return bool(queue)
+        finally:
+            if done:
+                await asyncio.shield(self._record(endpoint_id, done))
 
-    async def _record(
-        self,
-        endpoint_id: uuid.UUID,
-        delivery_id: uuid.UUID,
-        event: WebhookEvent,
-        started: datetime,
-        headers: dict[str, str],
-        outcome: Outcome,
-    ) -> bool:
-        """Commit one attempt; answers whether the endpoint is still enabled."""
+    async def _record(self, endpoint_id: uuid.UUID, attempts: list[Attempted]) -> bool:
+        """Commit attempts (every one a success but maybe the last); answers whether the endpoint
+        is still enabled."""
         async with transaction(self.maker) as db:
-            delivery = await db.get(WebhookDelivery, delivery_id)
             endpoint = await db.get(WebhookEndpoint, endpoint_id)
-            if delivery is None or endpoint is None:
+            if endpoint is None:
                 return False
-            now = utcnow()
-            delivery.attempts += 1
-            db.add(
-                WebhookAttempt(
-                    delivery_id=delivery.id,
-                    number=delivery.attempts,
-                    started_at=started,
-                    request_headers={k: v for k, v in headers.items() if k != "host"},
-                    status_code=outcome.status_code,
-                    response_excerpt=outcome.excerpt,
-                    error=outcome.error,
-                    latency_ms=round(outcome.latency_ms, 3),
-                )
-            )
-            delivery.last_status_code = outcome.status_code
-            delivery.last_error = outcome.error
-            delivery.updated_at = now
-            if delivery.status != "pending":
-                return endpoint.enabled  # discarded while in flight: the outcome is kept, nothing else
-            if outcome.ok:
-                delivery.status = "succeeded"
-                delivery.delivered_at = now
-                if endpoint.consecutive_failures:
-                    endpoint.consecutive_failures = 0
-                return endpoint.enabled
-            schedule = self.settings.webhook_retry_schedule_s
-            if delivery.attempts > len(schedule):
-                delivery.status = "failed"
-            else:
-                delivery.next_attempt_at = now + timedelta(seconds=schedule[delivery.attempts - 1])
-            endpoint.consecutive_failures += 1
-            if (
-                endpoint.enabled
-                and endpoint.consecutive_failures >= self.settings.webhook_disable_after_failures
-            ):
-                await _disable(db, endpoint, event)
+            for attempt in attempts:
+                delivery = await db.get(WebhookDelivery, attempt.delivery_id)
+                if delivery is not None:
+                    await self._apply(db, endpoint, delivery, attempt)
             return endpoint.enabled
+
+    async def _apply(
+        self, db: AsyncSession, endpoint: WebhookEndpoint, delivery: WebhookDelivery, attempt: Attempted
+    ) -> None:
+        outcome = attempt.outcome
+        now = utcnow()
+        delivery.attempts += 1
+        db.add(
+            WebhookAttempt(
+                delivery_id=delivery.id,
+                number=delivery.attempts,
+                started_at=attempt.started,
+                request_headers={k: v for k, v in attempt.headers.items() if k != "host"},
+                status_code=outcome.status_code,
+                response_excerpt=outcome.excerpt,
+                error=outcome.error,
+                latency_ms=round(outcome.latency_ms, 3),
+            )
+        )
+        delivery.last_status_code = outcome.status_code
+        delivery.last_error = outcome.error
+        delivery.updated_at = now
+        if delivery.status != "pending":
+            return  # discarded while in flight: the outcome is kept, nothing else
+        if outcome.ok:
+            delivery.status = "succeeded"
+            delivery.delivered_at = now
+            if endpoint.consecutive_failures:
+                endpoint.consecutive_failures = 0
+            return
+        schedule = self.settings.webhook_retry_schedule_s
+        if delivery.attempts > len(schedule):
+            delivery.status = "failed"
+        else:
+            delivery.next_attempt_at = now + timedelta(seconds=schedule[delivery.attempts - 1])
+        endpoint.consecutive_failures += 1
+        if endpoint.enabled and endpoint.consecutive_failures >= self.settings.webhook_disable_after_failures:
+            await _disable(db, endpoint, attempt.event)
 
 
 async def _disable(db: AsyncSession, endpoint: WebhookEndpoint, event: WebhookEvent) -> None:

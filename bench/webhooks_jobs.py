@@ -198,7 +198,8 @@ async def bench_webhooks(events: int) -> None:
                     rate = per * endpoints / (time.perf_counter() - started)
                     print(
                         f"deliveries, SQLite, {endpoints} endpoint(s): {per * endpoints:6d}"
-                        f" in order per endpoint  {rate:8.0f} /s  ({rate / bare:.2f} x yardstick; target >= 500/s)"
+                        f" in order per endpoint  {rate:8.0f} /s"
+                        f"  ({rate / bare:.2f} x yardstick; target >= 500/s)"
                     )
     finally:
         receiver.kill()

@@ -4,7 +4,8 @@
 
 1. Deliveries per second: `--events` events emitted into the outbox (committed in batches of 100)
    and delivered, signed, to a receiver in another process on 127.0.0.1, to one endpoint (strictly
-   in order) and spread over 8 endpoints. Yardstick: the same receiver hit by a bare httpx loop
+   in order) and spread over 8 endpoints; emitted while the dispatcher delivers, and as a backlog
+   emitted first (delivery alone). Yardstick: the same receiver hit by a bare httpx loop
    (unsigned, no database), so the ratio says what the outbox and signing cost.
 2. Event-to-delivery latency: 200 events, one committed every 10 ms; each carries the time it was
    emitted (just before its commit) and the receiver notes when it arrived; p50 and p99.
@@ -172,9 +173,35 @@ async def _yardstick(url: str, ctl: int, count: int) -> float:
         return count / (time.perf_counter() - started)
 
 
-async def bench_webhooks(events: int) -> None:
+async def _deliveries(url: str, ctl: int, events: int, endpoints: int, backlog: bool) -> float:
+    """`events` deliveries over `endpoints`: emitted while the dispatcher runs, or all emitted
+    first (the dispatcher paused) and then timed from its wake-up to the last arrival."""
     from chasm.app import create_app
+    from chasm.webhooks import outbox
 
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = _settings(Path(tmp), None, None, 1)
+        settings.webhook_dispatch_interval_s = 3600.0  # woken by commits only
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            dispatcher = app.state.webhook_dispatcher
+            account_id = await _owner_account(app)
+            await _add_endpoints(app, account_id, url, endpoints)
+            await _ask(ctl, "reset")
+            if backlog:
+                outbox.remove_waker(dispatcher.waker)
+                await _emit(app, account_id, events // endpoints)
+                outbox.add_waker(dispatcher.waker)
+                started = time.perf_counter()
+                dispatcher.waker.set()
+            else:
+                started = time.perf_counter()
+                await _emit(app, account_id, events // endpoints)
+            await _wait_count(ctl, events // endpoints * endpoints)
+            return events // endpoints * endpoints / (time.perf_counter() - started)
+
+
+async def bench_webhooks(events: int) -> None:
     receiver = await asyncio.create_subprocess_exec(
         sys.executable, "-c", RECEIVER, stdout=asyncio.subprocess.PIPE
     )
@@ -185,22 +212,13 @@ async def bench_webhooks(events: int) -> None:
         bare = await _yardstick(url, ctl, events)
         print(f"yardstick: bare httpx POSTs, one at a time        {bare:8.0f} /s")
         for endpoints in (1, 8):
-            with tempfile.TemporaryDirectory() as tmp:
-                app = create_app(_settings(Path(tmp), None, None, 1))
-                async with app.router.lifespan_context(app):
-                    account_id = await _owner_account(app)
-                    await _add_endpoints(app, account_id, url, endpoints)
-                    await _ask(ctl, "reset")
-                    per = events if endpoints == 1 else events // endpoints
-                    started = time.perf_counter()
-                    await _emit(app, account_id, per)
-                    await _wait_count(ctl, per * endpoints)
-                    rate = per * endpoints / (time.perf_counter() - started)
-                    print(
-                        f"deliveries, SQLite, {endpoints} endpoint(s): {per * endpoints:6d}"
-                        f" in order per endpoint  {rate:8.0f} /s"
-                        f"  ({rate / bare:.2f} x yardstick; target >= 500/s)"
-                    )
+            for backlog in (False, True):
+                rate = await _deliveries(url, ctl, events, endpoints, backlog)
+                what = "backlog, delivery only" if backlog else "emitted while delivering"
+                print(
+                    f"deliveries, SQLite, {endpoints} endpoint(s), {what:24s}: {events:6d}"
+                    f"  {rate:8.0f} /s  ({rate / bare:.2f} x yardstick; target >= 500/s)"
+                )
     finally:
         receiver.kill()
         await receiver.wait()

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chasm.kit.db import Base, IdMixin, TimestampMixin
 
@@ -65,6 +65,9 @@ class WebhookDelivery(IdMixin, TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(String(1000))
     delivered_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
+    # Set by emit, so the event and its deliveries are inserted in one flush (no round trip for
+    # the event's key); never loaded.
+    event: Mapped[WebhookEvent] = relationship(lazy="raise")
 
 
 class WebhookAttempt(IdMixin, Base):

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chasm.jobs.runtime import after_commit
 from chasm.kit.events import EventBus
 from chasm.kit.timeutil import utcnow
-from chasm.models import WebhookDelivery, WebhookEvent
+from chasm.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from chasm.webhooks import repository as repo
 from chasm.webhooks.catalogue import EVENT_TYPES, subscribed
 
@@ -58,10 +58,26 @@ def after_commit_wake(db: AsyncSession) -> None:
     after_commit(db, _after_commit)
 
 
+_CACHE = "chasm_webhook_endpoints"
+
+
+async def _endpoints(db: AsyncSession, account_id: uuid.UUID) -> list[WebhookEndpoint]:
+    """The account's enabled endpoints, read once per transaction (a burst of events in one
+    transaction asks once)."""
+    transaction = db.sync_session.get_transaction()
+    cached = db.info.get(_CACHE)
+    if cached is None or cached[0] is not transaction:
+        cached = db.info[_CACHE] = (transaction, {})
+    found: dict[uuid.UUID, list[WebhookEndpoint]] = cached[1]
+    if account_id not in found:
+        found[account_id] = list(await repo.endpoints_of(db, account_id))
+    return found[account_id]
+
+
 async def emit(db: AsyncSession, account_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> None:
     """Queue `event_type` for every enabled endpoint of the account subscribed to it."""
     assert event_type in EVENT_TYPES, event_type
-    endpoints = [e for e in await repo.endpoints_of(db, account_id) if subscribed(e.event_types, event_type)]
+    endpoints = [e for e in await _endpoints(db, account_id) if subscribed(e.event_types, event_type)]
     if not endpoints:
         return
     now = utcnow()
@@ -73,13 +89,12 @@ async def emit(db: AsyncSession, account_id: uuid.UUID, event_type: str, data: d
         created_at=now,
     )
     db.add(event)
-    await db.flush()
     for endpoint in endpoints:
         db.add(
             WebhookDelivery(
                 account_id=account_id,
                 endpoint_id=endpoint.id,
-                event_seq=event.seq,
+                event=event,
                 event_type=event_type,
                 next_attempt_at=now,
                 created_at=now,

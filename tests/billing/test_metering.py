@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from receiver import Receiver
+from sessions.fixtures import make_workspace
 from sqlalchemy import select
 from webhook_helpers import wait_until
 
@@ -127,3 +128,17 @@ async def test_the_local_owner_is_never_ended_by_billing(app: FastAPI, admin: ht
     got = (await admin.get(f"/v1/sessions/{session['id']}")).json()
     assert got["status"] == "running"
     await admin.delete(f"/v1/sessions/{session['id']}")
+
+
+async def test_storage_is_sampled_from_disk(app: FastAPI, admin: httpx.AsyncClient) -> None:
+    ws = await make_workspace(app, "metered")
+    try:
+        await _meter(app).sample_storage()
+    finally:
+        await app.state.workspace_storage.delete(ws["id"])  # a loop mount when run as root
+    usage = (await admin.get("/v1/billing/usage", params={"kind": "storage_bytes"})).json()
+    assert [r["workspace_id"] for r in usage["records"]] == [ws["id"]]
+    assert usage["records"][0]["unit"] == "bytes" and usage["records"][0]["quantity"] >= 0
+    summary = (await admin.get("/v1/billing/summary")).json()
+    assert summary["storage"]["workspaces"] == 1
+    assert summary["storage"]["bytes"] == usage["records"][0]["quantity"]

@@ -11,7 +11,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from receiver import Receiver
-from sessions.fixtures import make_workspace
 from sqlalchemy import select
 from webhook_helpers import wait_until
 
@@ -22,6 +21,7 @@ from chasm.config import Settings
 from chasm.kit.db import transaction
 from chasm.kit.timeutil import utcnow
 from chasm.models import WalletEntry
+from sessions.fixtures import make_workspace
 
 pytestmark = pytest.mark.sandbox
 

@@ -72,6 +72,8 @@ class Meter:
                     await self._close(db, meter, row)
                     continue
                 reason = await self._end_reason(db, row, plan, now, exhausted)
+                if reason is not None:
+                    await db.refresh(row)  # a terminate may have committed since the tick began
                 if reason is not None and await self._end(row, reason):
                     await self._advance(db, meter, row, plan, row.ended_at or now)
                     await self._close(db, meter, row)

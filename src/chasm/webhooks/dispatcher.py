@@ -189,7 +189,8 @@ class Dispatcher:
     async def _drain_batch(self, endpoint_id: uuid.UUID) -> bool:
         """Send a batch of the endpoint's queue in order; True if all of it went out (more may
         have come meanwhile). Outcomes are committed together, at the latest every
-        `COMMIT_EVERY` deliveries and before the next attempt after a failure."""
+        `COMMIT_EVERY` deliveries (committed while the next ones are sent, one group at a time)
+        and before the next attempt after a failure."""
         async with self.maker() as db:
             endpoint = await db.get(WebhookEndpoint, endpoint_id)
             if endpoint is None or not endpoint.enabled:
@@ -197,6 +198,7 @@ class Dispatcher:
             queue = await repo.queue_head(db, endpoint_id, BATCH)
             url, signer = endpoint.url, Webhook(self.box.decrypt(endpoint.secret_sealed))
         done: list[Attempted] = []
+        committing: asyncio.Task[bool] | None = None
         try:
             for delivery, event in queue:
                 now = utcnow()
@@ -209,11 +211,15 @@ class Dispatcher:
                 if not outcome.ok:
                     return False
                 if len(done) >= COMMIT_EVERY:
-                    if not await self._record(endpoint_id, done):
+                    if committing is not None and not await committing:
                         return False
+                    committing = asyncio.create_task(self._record(endpoint_id, done))
                     done = []
             return bool(queue)
         finally:
+            # Every outcome is committed, in order, before the queue is read again.
+            if committing is not None:
+                await asyncio.shield(committing)
             if done:
                 await asyncio.shield(self._record(endpoint_id, done))
 
@@ -224,8 +230,9 @@ class Dispatcher:
             endpoint = await db.get(WebhookEndpoint, endpoint_id)
             if endpoint is None:
                 return False
+            deliveries = await repo.deliveries_by_id(db, [a.delivery_id for a in attempts])
             for attempt in attempts:
-                delivery = await db.get(WebhookDelivery, attempt.delivery_id)
+                delivery = deliveries.get(attempt.delivery_id)
                 if delivery is not None:
                     await self._apply(db, endpoint, delivery, attempt)
             return endpoint.enabled

@@ -129,6 +129,11 @@ async def queue_head(
     return [(d, e) for d, e in (await db.execute(query)).all()]
 
 
+async def deliveries_by_id(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, WebhookDelivery]:
+    query = select(WebhookDelivery).where(WebhookDelivery.id.in_(ids))
+    return {d.id: d for d in (await db.execute(query)).scalars().all()}
+
+
 async def release_pending(db: AsyncSession, endpoint_id: uuid.UUID, now: datetime) -> None:
     """Make an endpoint's waiting deliveries due now (it was re-enabled)."""
     await db.execute(

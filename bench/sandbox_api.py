@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from chasm.sessions.drivers.process import descendants
+from chasm.sandbox.drivers.process import descendants
 
 
 def pct(values: list[float], q: float) -> float:

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from chasm.config import Settings
-from chasm.sessions.drivers.base import SandboxSpec
-from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
-from chasm.sessions.drivers.process import descendants
+from chasm.sandbox.drivers.base import SandboxSpec
+from chasm.sandbox.drivers.bubblewrap import BubblewrapDriver
+from chasm.sandbox.drivers.process import descendants
 
 
 def pct(values: list[float], q: float) -> float:

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     codex_token_url: str = "https://auth.openai.com/oauth/token"
     codex_redirect_uri: str = "http://localhost:1455/auth/callback"
 
+    # Resolved callers (API key, JWT user) are reused this long; any change to keys, users,
+    # accounts or memberships empties the cache at once in every process (auth/principals.py).
+    principal_cache_ttl_s: float = 10.0
+
     # Rate limits: requests per window, per principal and per account
     rate_limit_enabled: bool = True
     rate_limit_window_s: int = 60
@@ -128,7 +132,7 @@ class Settings(BaseSettings):
     #   cpu_quota = 0.5
     sandbox_plan_limits: dict[str, dict[str, float]] = {}
     # Caps of the memory-backed filesystems (tmpfs, charged to the memory limit). Scaled down
-    # together for a sandbox whose memory limit they would take more than 3/4 of (sessions/limits.py).
+    # together for a sandbox whose memory limit they would take more than 3/4 of (sandbox/limits.py).
     sandbox_tmp_bytes: int = 128 * 1024**2  # the private /tmp
     sandbox_shm_bytes: int = 64 * 1024**2  # the private /dev/shm
     # Quotas per account plan (accounts/quotas.py): these defaults, overridden field by field by
@@ -162,7 +166,7 @@ class Settings(BaseSettings):
     sandbox_warm_pool: int = 2  # sandboxes started ahead for plain ephemeral sessions (0: none)
     sandbox_ephemeral_workspace_bytes: int = 192 * 1024**2  # cap of an ephemeral /workspace (tmpfs)
     sandbox_agent: bool = True  # commands through an agent as pid 1 (built with cc), else nsenter
-    sandbox_seccomp: bool = True  # the seccomp denylist of sessions/drivers/seccomp.py
+    sandbox_seccomp: bool = True  # the seccomp denylist of sandbox/drivers/seccomp.py
     sandbox_run_dir: Path | None = None  # per-sandbox runtime files; default /run/chasm-<install> as root
     workspace_storage: str = "auto"  # auto | loop | directory
 

@@ -14,19 +14,21 @@ from auth.idhelpers import register
 from chasm.app import create_app
 from chasm.auth.deps import ChatActor
 from chasm.config import Settings
-from chasm.kit.envelope import ok
+from chasm.kit.surface import ApiRoute
 
-probe = APIRouter()
+probe = APIRouter(route_class=ApiRoute)
 
 
 @probe.get("/whoami")
 async def whoami(actor: ChatActor) -> dict[str, Any]:
-    return ok({"user_id": str(actor.user_id), "via": actor.via, "account": actor.account.name})
+    data = {"user_id": str(actor.user_id), "via": actor.via, "account": actor.account.name}
+    return {"success": True, "data": data}
 
 
 async def _started(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     application.include_router(probe, prefix="/api")
+    application.router.routes.insert(0, application.router.routes.pop())  # ahead of /api's catch-all
     async with application.router.lifespan_context(application):
         yield application
 
@@ -117,4 +119,4 @@ async def test_loopback_is_not_trusted_when_bound_to_every_interface(settings: S
 
 async def test_the_loopback_owner_is_the_instance_admin(chat_app: FastAPI) -> None:
     async with _local(chat_app) as c:
-        assert (await c.post("/api/v1/system/cache/clear")).status_code == 200
+        assert (await c.post("/api/system/cache/clear")).status_code == 200

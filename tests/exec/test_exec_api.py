@@ -56,9 +56,16 @@ async def test_auto_exec_spawns_or_reuses(admin: httpx.AsyncClient, app: FastAPI
     assert r.status_code == 200, r.text
     assert r.json()["output"] == "fresh\n"
     first = r.json()["session_id"]
-    assert (await admin.get(f"/v1/sessions/{first}")).json()["ephemeral"] is True
+    used = (await admin.get(f"/v1/sessions/{first}")).json()
+    assert used["ephemeral"] is True
+    assert used["status"] == "terminated" and used["ended_reason"] == "completed"  # ended with it
     again = await admin.post("/v1/exec", json={"command": "true", "ephemeral": True})
     assert again.json()["session_id"] != first
+    running = (await admin.get("/v1/sessions", params={"status": "running"})).json()["items"]
+    assert running == []  # ten calls do not leave ten sandboxes
+    background = await admin.post("/v1/exec", json={"command": "sleep 0.2; echo bg", "background": True})
+    kept = (await admin.get(f"/v1/sessions/{background.json()['session_id']}")).json()
+    assert kept["status"] == "running"  # its output can still be streamed
 
     ws = await make_workspace(app, "auto")
     one = await admin.post("/v1/exec", json={"command": "echo 1 > f", "workspace": "auto"})

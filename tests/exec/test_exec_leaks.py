@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 
 from chasm.config import Settings
-from chasm.sessions.drivers.base import SandboxError
-from chasm.sessions.drivers.mounts import mounts_under
+from chasm.sandbox.drivers.base import SandboxError
+from chasm.sandbox.drivers.mounts import mounts_under
 
 pytestmark = pytest.mark.sandbox
 
@@ -74,8 +74,8 @@ async def test_a_clean_stop_leaves_no_sandbox_and_no_mount(
     async with other.router.lifespan_context(other):
         driver = other.state.sandbox_driver
         # A sandbox with no row (a start whose transaction was rolled back).
-        from chasm.sessions import ephemeral
-        from chasm.sessions.drivers.base import SandboxSpec
+        from chasm.sandbox import ephemeral
+        from chasm.sandbox.drivers.base import SandboxSpec
 
         sid = "5" * 8 + "-5555-5555-5555-" + "5" * 12
         workdir = ephemeral.create(other.state.settings, sid)
@@ -107,8 +107,9 @@ async def test_a_failing_sandbox_exec_job_ends_its_sandbox(
 async def test_the_reaper_stops_a_running_sandbox_that_no_row_owns(
     app: FastAPI, admin: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from chasm.sessions import ephemeral, lifecycle
-    from chasm.sessions.drivers.base import SandboxSpec
+    from chasm.sandbox import ephemeral
+    from chasm.sandbox.drivers.base import SandboxSpec
+    from chasm.sessions import lifecycle
 
     runtime = app.state.sandbox
     kept = (await admin.post("/v1/sessions", json={"ephemeral": True})).json()["id"]

@@ -80,13 +80,13 @@ async def test_json(client: httpx.AsyncClient, chat_id: str) -> None:
         assert body["messages"][0]["content"].endswith(XSS)
         assert body["messages"][1]["tool_calls"][1]["is_error"] is True
         assert body["messages"][1]["usage"]["input_tokens"] == 1200
-    default = await client.get(f"/api/v1/sessions/{chat_id}/export")
+    default = await client.get(f"/api/sessions/{chat_id}/export")
     assert json.loads(default.content)["session"]["id"] == chat_id
 
 
 async def test_markdown(client: httpx.AsyncClient, chat_id: str) -> None:
     for fmt in ("markdown", "md"):
-        r = await client.get(f"/api/v1/sessions/{chat_id}/export", params={"format": fmt})
+        r = await client.get(f"/api/sessions/{chat_id}/export", params={"format": fmt})
         assert r.status_code == 200
         assert r.headers["content-type"] == "text/markdown; charset=utf-8"
         assert r.headers["content-disposition"].endswith(".md")
@@ -103,7 +103,7 @@ async def test_markdown(client: httpx.AsyncClient, chat_id: str) -> None:
 async def test_html_is_self_contained_escaped_and_collapsible(
     client: httpx.AsyncClient, chat_id: str
 ) -> None:
-    r = await client.get(f"/api/v1/sessions/{chat_id}/export", params={"format": "html"})
+    r = await client.get(f"/api/sessions/{chat_id}/export", params={"format": "html"})
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     page = r.text
@@ -122,7 +122,7 @@ async def test_html_is_self_contained_escaped_and_collapsible(
 
 
 async def test_pdf_text(client: httpx.AsyncClient, chat_id: str) -> None:
-    r = await client.get(f"/api/v1/sessions/{chat_id}/export", params={"format": "pdf"})
+    r = await client.get(f"/api/sessions/{chat_id}/export", params={"format": "pdf"})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/pdf"
     assert r.headers["content-disposition"].endswith(".pdf")
@@ -138,14 +138,14 @@ async def test_pdf_text(client: httpx.AsyncClient, chat_id: str) -> None:
 
 
 async def test_errors(app: FastAPI, client: httpx.AsyncClient, chat_id: str) -> None:
-    r = await client.get(f"/api/v1/sessions/{chat_id}/export", params={"format": "docx"})
+    r = await client.get(f"/api/sessions/{chat_id}/export", params={"format": "docx"})
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "BAD_REQUEST"
-    r = await client.get("/api/v1/sessions/not-a-chat/export")
+    r = await client.get("/api/sessions/not-a-chat/export")
     assert r.status_code == 404
     assert r.json() == {"success": False, "error": {"code": "NOT_FOUND", "message": "Session not found"}}
     other = await make_chat(app, await other_account_id(app), [{"role": "user", "content": "hidden"}])
-    assert (await client.get(f"/api/v1/sessions/{other}/export")).status_code == 404
+    assert (await client.get(f"/api/sessions/{other}/export")).status_code == 404
 
 
 async def test_service_function_for_the_cli(app: FastAPI, chat_id: str) -> None:

@@ -127,7 +127,7 @@ async def test_cancel_queued_running_and_finished_jobs(admin: httpx.AsyncClient)
     assert canceled.status_code == 200
     assert canceled.json()["status"] == "canceled"
 
-    running = await create(admin, "test.sleep", {"seconds": 0.9})
+    running = await create(admin, "test.wait", {"seconds": 30})
     await wait_for_status(admin, running["id"], ("running",))
     requested = await admin.post(f"/v1/jobs/{running['id']}/cancel")
     assert requested.status_code == 200
@@ -237,3 +237,16 @@ async def test_cancel_requested_elsewhere_reaches_the_worker(app: FastAPI, admin
     done = await wait_for_status(admin, job["id"])
     assert done["status"] == "canceled"
     assert done["result"] is None
+
+
+async def test_retry_keeps_a_later_run_at_and_created_by_has_one_format(admin: httpx.AsyncClient) -> None:
+    later = utcnow() + timedelta(hours=1)
+    queued = await create(admin, "test.sleep", {"seconds": 0}, run_at=later.isoformat())
+    assert (await admin.post(f"/v1/jobs/{queued['id']}/cancel")).json()["status"] == "canceled"
+    retried = (await admin.post(f"/v1/jobs/{queued['id']}/retry")).json()
+    assert retried["status"] == "queued"
+    assert retried["run_at"] == queued["run_at"]  # still not before the time it was given
+    imported = await admin.post("/v1/workspaces/import", json={"github_repo": "owner/repo"})
+    assert imported.status_code == 202, imported.text
+    job = (await admin.get(f"/v1/jobs/{imported.json()['job_id']}")).json()
+    assert job["created_by"].split(":")[0] == queued["created_by"].split(":")[0] == "user"

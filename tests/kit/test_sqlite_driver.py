@@ -40,3 +40,36 @@ async def test_statements_rows_counts_and_errors(tmp_path: Path) -> None:
             assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 3
     finally:
         await engine.dispose()
+
+
+async def test_commit_and_rollback_hop_only_inside_a_transaction(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    hops: list[str] = []
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        async with engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            real = raw._execute
+
+            async def counted(fn, *args):  # type: ignore[no-untyped-def]
+                hops.append(fn.__name__)
+                return await real(fn, *args)
+
+            raw._execute = counted
+            await conn.execute(text("SELECT count(*) FROM t"))
+            await conn.commit()  # nothing open: no hop
+            await conn.rollback()
+            assert hops == ["_run"]
+            await conn.execute(text("INSERT INTO t (id) VALUES (1)"))
+            await conn.commit()
+            assert hops == ["_run", "_run", "commit"]
+            await conn.execute(text("INSERT INTO t (id) VALUES (2)"))
+            await conn.rollback()
+            assert hops[-1] == "rollback"
+            raw._execute = real
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT id FROM t"))).scalars().all() == [1]
+    finally:
+        await engine.dispose()

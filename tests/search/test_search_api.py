@@ -73,7 +73,7 @@ async def _search(client: httpx.AsyncClient, path: str, **params: object) -> htt
 async def test_messages_ranked_with_highlighted_snippets(
     client: httpx.AsyncClient, corpus: dict[str, str]
 ) -> None:
-    r = await _search(client, "/api/v1/search", q="refresh")
+    r = await _search(client, "/api/search", q="refresh")
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["success"] is True
@@ -95,7 +95,7 @@ async def test_messages_ranked_with_highlighted_snippets(
 
 
 async def test_sessions_grouped_and_title_boosted(client: httpx.AsyncClient, corpus: dict[str, str]) -> None:
-    for path in ("/api/v1/search/sessions", "/api/sessions/search", "/api/v1/sessions/search"):
+    for path in ("/api/search/sessions", "/api/sessions/search", "/api/sessions/search"):
         r = await _search(client, path, q="refresh")
         assert r.status_code == 200, r.text
         sessions = r.json()["data"]
@@ -106,14 +106,14 @@ async def test_sessions_grouped_and_title_boosted(client: httpx.AsyncClient, cor
         assert "<mark>refresh</mark>" in top["title_highlight"]
         assert "<mark>" in top["snippet"]
         assert top["message_count"] == 2
-    r = await _search(client, "/api/v1/search", q="parser")
+    r = await _search(client, "/api/search", q="parser")
     data = r.json()["data"]
     assert [s["id"] for s in data["sessions"]] == [corpus["parser"]]
     assert data["sessions"][0]["title_match"] is True
 
 
 async def test_chat_text_is_escaped_in_snippets(client: httpx.AsyncClient, corpus: dict[str, str]) -> None:
-    r = await _search(client, "/api/v1/search", q="beware")
+    r = await _search(client, "/api/search", q="beware")
     snippet = r.json()["data"]["messages"][0]["snippet"]
     assert "<mark>Beware</mark>" in snippet
     markup_free = snippet.replace("<mark>", "").replace("</mark>", "")
@@ -137,7 +137,7 @@ async def test_chat_text_is_escaped_in_snippets(client: httpx.AsyncClient, corpu
 async def test_query_syntax(
     client: httpx.AsyncClient, corpus: dict[str, str], q: str, expected: set[str]
 ) -> None:
-    r = await _search(client, "/api/v1/search/sessions", q=q)
+    r = await _search(client, "/api/search/sessions", q=q)
     assert r.status_code == 200, r.text
     found = {name for name, cid in corpus.items() if cid in {s["id"] for s in r.json()["data"]}}
     assert found == expected
@@ -147,7 +147,7 @@ async def test_query_syntax(
 async def test_unsearchable_queries_are_bad_requests(
     client: httpx.AsyncClient, corpus: dict[str, str], q: str
 ) -> None:
-    for path in ("/api/v1/search", "/api/v1/search/sessions", "/api/sessions/search"):
+    for path in ("/api/search", "/api/search/sessions", "/api/sessions/search"):
         r = await _search(client, path, q=q)
         assert r.status_code == 400, (path, q, r.text)
         assert r.json() == {
@@ -158,28 +158,33 @@ async def test_unsearchable_queries_are_bad_requests(
 
 async def test_filters(client: httpx.AsyncClient, corpus: dict[str, str]) -> None:
     async def sessions(**params: object) -> set[str]:
-        r = await _search(client, "/api/v1/search/sessions", q="refresh OR parser", **params)
+        r = await _search(client, "/api/search/sessions", q="refresh OR parser", **params)
         assert r.status_code == 200, r.text
         return {name for name, cid in corpus.items() if cid in {s["id"] for s in r.json()["data"]}}
 
     assert await sessions() == {"oauth", "db", "parser"}
     assert await sessions(provider="codex") == {"db"}
+    assert await sessions(provider="openai") == {"db"}  # 001's name, covering codex
+    assert await sessions(provider="cursor") == {"parser"}
+    unknown = await _search(client, "/api/search/sessions", q="refresh", provider="nope")
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "UNKNOWN_PROVIDER"
+    assert "copilot" in unknown.json()["error"]["details"]["valid"]
     assert await sessions(workspace_id=corpus["webapp"]) == {"oauth"}
     assert await sessions(workspace=corpus["webapp"]) == {"oauth"}
     assert await sessions(since="2026-03-10T00:00:00Z") == {"db", "parser"}
     assert await sessions(**{"from": "2026-03-10T00:00:00Z", "to": "2026-03-15T00:00:00+00:00"}) == {"db"}
     assert await sessions(until="2026-03-02T09:00:30Z") == {"oauth"}
-    r = await _search(client, "/api/v1/search", q="refresh", role="user")
+    r = await _search(client, "/api/search", q="refresh", role="user")
     assert [m["role"] for m in r.json()["data"]["messages"]] == ["user"]
 
 
 async def test_pagination(client: httpx.AsyncClient, corpus: dict[str, str]) -> None:
-    everything = (await _search(client, "/api/v1/search", q="refresh", limit=10)).json()["data"]["messages"]
-    page = (await _search(client, "/api/v1/search", q="refresh", limit=1, offset=1)).json()["data"]
+    everything = (await _search(client, "/api/search", q="refresh", limit=10)).json()["data"]["messages"]
+    page = (await _search(client, "/api/search", q="refresh", limit=1, offset=1)).json()["data"]
     assert [m["id"] for m in page["messages"]] == [everything[1]["id"]]
     assert page["total"] == 3
-    r = await _search(client, "/api/v1/search", q="refresh", limit=101)
-    assert r.status_code == 422
+    r = await _search(client, "/api/search", q="refresh", limit=101)
+    assert r.status_code == 400
 
 
 async def test_index_follows_updates_and_deletes(
@@ -194,12 +199,12 @@ async def test_index_follows_updates_and_deletes(
         await session.execute(
             update(Chat).where(Chat.title == "Database migrations").values(title="Zebra schema")
         )
-    found = (await _search(client, "/api/v1/search/sessions", q="zebra")).json()["data"]
+    found = (await _search(client, "/api/search/sessions", q="zebra")).json()["data"]
     assert {s["id"] for s in found} == {corpus["parser"], corpus["db"]}
-    assert (await _search(client, "/api/v1/search", q="split")).json()["data"]["total"] == 0
+    assert (await _search(client, "/api/search", q="split")).json()["data"]["total"] == 0
     async with transaction(app.state.sessionmaker) as session:
         await session.execute(delete(Chat).where(Chat.title == "Zebra schema"))
-    found = (await _search(client, "/api/v1/search/sessions", q="zebra")).json()["data"]
+    found = (await _search(client, "/api/search/sessions", q="zebra")).json()["data"]
     assert {s["id"] for s in found} == {corpus["parser"]}
 
 
@@ -215,7 +220,7 @@ async def test_single_account_library(app: FastAPI, client: httpx.AsyncClient) -
     )
 
     async def search() -> dict[str, object]:
-        r = await _search(client, "/api/v1/search", q="walrus")
+        r = await _search(client, "/api/search", q="walrus")
         assert r.status_code == 200, r.text
         data: dict[str, object] = r.json()["data"]
         return data
@@ -226,7 +231,7 @@ async def test_single_account_library(app: FastAPI, client: httpx.AsyncClient) -
     assert isinstance(messages, list)
     assert [m["session_id"] for m in messages] == [str(strong), str(weak)]
     assert messages[0]["snippet"].startswith("<mark>walrus</mark> <mark>walrus</mark>")
-    page = (await _search(client, "/api/v1/search", q="walrus", limit=1, offset=1)).json()["data"]
+    page = (await _search(client, "/api/search", q="walrus", limit=1, offset=1)).json()["data"]
     assert [m["session_id"] for m in page["messages"]] == [str(weak)]
     await make_chat(
         app, await other_account_id(app), [{"role": "user", "content": "walrus walrus walrus walrus"}]

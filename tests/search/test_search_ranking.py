@@ -109,7 +109,7 @@ async def test_chat_ranking_from_capped_candidates_is_exact(
 
     async def pages() -> list[list[dict[str, Any]]]:
         return [
-            await _get(client, "/api/v1/search/sessions", q=q, limit=limit, offset=offset, **filters)
+            await _get(client, "/api/search/sessions", q=q, limit=limit, offset=offset, **filters)
             for limit, offset in windows
         ]
 
@@ -149,7 +149,7 @@ async def test_message_pages_from_capped_candidates_are_exact(
     filters: dict[str, Any],
 ) -> None:
     _small_caps(monkeypatch)
-    everything = await _get(client, "/api/v1/search", q="walrus", limit=100, **filters)
+    everything = await _get(client, "/api/search", q="walrus", limit=100, **filters)
     hits = everything["messages"]
     assert everything["total"] == len(hits) and everything["total_exact"] is True
     scores = [m["score"] for m in hits]
@@ -161,7 +161,7 @@ async def test_message_pages_from_capped_candidates_are_exact(
     assert len({h["id"] for h in hits}) == len(hits)
     paged = []
     for offset in range(0, len(hits) + 3, 7):
-        page = await _get(client, "/api/v1/search", q="walrus", limit=7, offset=offset, **filters)
+        page = await _get(client, "/api/search", q="walrus", limit=7, offset=offset, **filters)
         assert page["total"] == len(hits)
         paged += page["messages"]
     assert paged == hits  # ties too: the same order on every page
@@ -174,16 +174,16 @@ async def test_total_is_exact_below_the_cap_and_a_floor_at_it(
     monkeypatch.setattr(repo, "TOTAL_CAP", 3)
     many = len(_expected_messages(library, "walrus", provider="codex"))
     assert many > 5
-    found = await _get(client, "/api/v1/search", q="walrus", provider="codex", limit=2)
+    found = await _get(client, "/api/search", q="walrus", provider="codex", limit=2)
     assert (found["total"], found["total_exact"]) == (3, False)
     assert len(found["messages"]) == 2
     # The last page knows every match without counting.
-    last = await _get(client, "/api/v1/search", q="walrus", provider="codex", limit=100)
+    last = await _get(client, "/api/search", q="walrus", provider="codex", limit=100)
     assert (last["total"], last["total_exact"]) == (many, True)
-    few = await _get(client, "/api/v1/search", q="otter", role="assistant", workspace=library["workspace"])
+    few = await _get(client, "/api/search", q="otter", role="assistant", workspace=library["workspace"])
     assert few["total_exact"] is True and few["total"] == len(few["messages"])
     # Unfiltered, the total may be counted on the index alone (exact) or through the cap (a floor).
-    unfiltered = await _get(client, "/api/v1/search", q="walrus", limit=2)
+    unfiltered = await _get(client, "/api/search", q="walrus", limit=2)
     assert unfiltered["total_exact"] in (True, False)
     if unfiltered["total_exact"]:
         assert unfiltered["total"] == len(_expected_messages(library, "walrus"))
@@ -198,12 +198,12 @@ async def test_single_account_library_pages_the_index_alone(app: FastAPI, client
         await make_chat(app, account, [{"role": "user", "content": "kelp " * (k + 1) + "forest"}])
         for k in range(6)
     ]
-    first = await _get(client, "/api/v1/search", q="kelp", limit=4)
-    second = await _get(client, "/api/v1/search", q="kelp", limit=4, offset=4)
+    first = await _get(client, "/api/search", q="kelp", limit=4)
+    second = await _get(client, "/api/search", q="kelp", limit=4, offset=4)
     assert (first["total"], first["total_exact"], second["total"]) == (6, True, 6)
     order = [m["session_id"] for m in first["messages"] + second["messages"]]
     assert sorted(order) == sorted(str(i) for i in ids)
     if app.state.engine.dialect.name == "sqlite":
         assert order == [str(i) for i in reversed(ids)]  # bm25: more "kelp" (and as long) ranks higher
-    empty = await _get(client, "/api/v1/search", q="kelp", limit=4, offset=40)
+    empty = await _get(client, "/api/search", q="kelp", limit=4, offset=40)
     assert (empty["messages"], empty["total"]) == ([], 6)

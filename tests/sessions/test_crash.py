@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chasm.config import Settings
-from chasm.sessions.drivers.mounts import mounts_under
+from chasm.sandbox.drivers.mounts import mounts_under
 from sessions.server_process import ServerProcess, json_of
 
 pytestmark = pytest.mark.sandbox

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from chasm.config import Settings
-from chasm.sessions import ephemeral
+from chasm.sandbox import ephemeral
 from chasm.sessions.lifecycle import recover
 from sessions.fixtures import create_session
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from chasm.config import Settings
-from chasm.sessions.limits import limits_for
+from chasm.sandbox.limits import limits_for
 from sessions.fixtures import create_session
 
 pytestmark = pytest.mark.sandbox

@@ -47,6 +47,8 @@ async def test_pipeline_stops_at_the_first_failure(admin: httpx.AsyncClient) -> 
     assert [s["exit_code"] for s in result["steps"]] == [0, 7]
     assert result["steps"][1]["output"] == "one\n"
     assert len({s["session_id"] for s in result["steps"]}) == 1
+    used = (await admin.get(f"/v1/sessions/{result['session_id']}")).json()
+    assert used["status"] == "terminated" and used["ended_reason"] == "completed"
 
     ok = await _finish(admin, "pipeline.run", {"ephemeral": True, "steps": [{"command": "true"}]})
     assert ok["result"]["succeeded"] is True

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from chasm.config import Settings
-from chasm.sessions.limits import tmpfs_caps
+from chasm.sandbox.limits import tmpfs_caps
 from sessions.fixtures import create_session
 
 pytestmark = pytest.mark.sandbox

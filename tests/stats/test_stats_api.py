@@ -80,7 +80,7 @@ async def test_legacy_stats_shape(client: httpx.AsyncClient, library: None) -> N
 
 
 async def test_overview_and_today(app: FastAPI, client: httpx.AsyncClient, library: None) -> None:
-    data = (await client.get("/api/v1/stats/overview")).json()["data"]
+    data = (await client.get("/api/stats/overview")).json()["data"]
     assert data["total_sessions"] == 3
     assert data["total_messages"] == 4
     assert data["active_providers"] == 3
@@ -94,12 +94,12 @@ async def test_overview_and_today(app: FastAPI, client: httpx.AsyncClient, libra
         [{"role": "user", "content": "now"}],
         started_at=datetime.now(UTC) - timedelta(seconds=5),
     )
-    data = (await client.get("/api/v1/stats/overview")).json()["data"]
+    data = (await client.get("/api/stats/overview")).json()["data"]
     assert data["sessions_today"] == 1 and data["messages_today"] == 1
 
 
 async def test_providers(client: httpx.AsyncClient, library: None) -> None:
-    rows = (await client.get("/api/v1/stats/providers")).json()["data"]
+    rows = (await client.get("/api/stats/providers")).json()["data"]
     by_provider = {row["provider"]: row for row in rows}
     assert set(by_provider) == {"claude_code", "codex", "cursor"}
     assert by_provider["codex"]["session_count"] == 1
@@ -123,7 +123,7 @@ async def test_providers(client: httpx.AsyncClient, library: None) -> None:
 async def test_timeline(
     client: httpx.AsyncClient, library: None, period: str, expected: dict[str, tuple[int, int]]
 ) -> None:
-    r = await client.get("/api/v1/stats/timeline", params={"period": period})
+    r = await client.get("/api/stats/timeline", params={"period": period})
     assert r.status_code == 200, r.text
     rows = r.json()["data"]
     assert [row["date"] for row in rows] == sorted(expected)
@@ -131,7 +131,7 @@ async def test_timeline(
 
 
 async def test_timeline_default_range_and_validation(client: httpx.AsyncClient, library: None) -> None:
-    rows = (await client.get("/api/v1/stats/timeline")).json()["data"]
+    rows = (await client.get("/api/stats/timeline")).json()["data"]
     assert rows[0] == {
         "date": "2026-03-02",
         "period": "week",
@@ -140,11 +140,11 @@ async def test_timeline_default_range_and_validation(client: httpx.AsyncClient, 
         "tokens": 3_100_000,
     }
     rows = (
-        await client.get("/api/v1/stats/timeline", params={"period": "day", "since": "2026-03-05T00:00:00Z"})
+        await client.get("/api/stats/timeline", params={"period": "day", "since": "2026-03-05T00:00:00Z"})
     ).json()
     assert [row["date"] for row in rows["data"]] == ["2026-03-11", "2027-01-05"]
-    r = await client.get("/api/v1/stats/timeline", params={"period": "fortnight"})
-    assert r.status_code == 422
+    r = await client.get("/api/stats/timeline", params={"period": "fortnight"})
+    assert r.status_code == 400
     assert r.json()["success"] is False
 
 

@@ -22,11 +22,11 @@ DEFAULTS = {
 
 
 async def test_settings_defaults_update_and_persistence(app: FastAPI, client: httpx.AsyncClient) -> None:
-    r = await client.get("/api/v1/settings")
+    r = await client.get("/api/settings")
     assert r.status_code == 200
     assert r.json() == {"success": True, "data": DEFAULTS}
     r = await client.put(
-        "/api/v1/settings",
+        "/api/settings",
         json={
             "theme": "dark",
             "auto_harvest": True,
@@ -55,11 +55,11 @@ async def test_settings_validation(client: httpx.AsyncClient) -> None:
         {"harvest_interval_minutes": 0},
         {"harvest": {"paths": []}},
     ):
-        r = await client.put("/api/v1/settings", json=body)
-        assert r.status_code == 422, body
+        r = await client.put("/api/settings", json=body)
+        assert r.status_code == 400, body
         assert r.json()["success"] is False
         assert r.json()["error"]["code"] == "VALIDATION_ERROR"
-    assert (await client.get("/api/v1/settings")).json()["data"] == DEFAULTS
+    assert (await client.get("/api/settings")).json()["data"] == DEFAULTS
 
 
 async def test_system_info(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -69,7 +69,8 @@ async def test_system_info(app: FastAPI, client: httpx.AsyncClient) -> None:
     await make_chat(app, account, [{"role": "user", "content": "yo"}], provider="codex")
     await make_chat(app, await other_account_id(app), [{"role": "user", "content": "not mine"}])
     for prefix in ("/api/v1", "/api"):
-        data = (await client.get(f"{prefix}/system/info")).json()["data"]
+        body = (await client.get(f"{prefix}/system/info")).json()
+        data = body if prefix == "/api/v1" else body["data"]
         assert data["session_count"] == 2
         assert data["workspace_count"] == 1
         assert data["providers_with_sessions"] == 2
@@ -89,19 +90,19 @@ async def test_vacuum_keeps_the_search_index_right(app: FastAPI, client: httpx.A
         from chasm.models import Chat
 
         await session.execute(delete(Chat).where(Chat.title == "A chat", Chat.id != keep))
-    r = await client.post("/api/v1/system/vacuum")
+    r = await client.post("/api/system/vacuum")
     assert r.status_code == 200, r.text
     data = r.json()["data"]
     assert data["backend"] in ("sqlite", "postgresql")
     assert data["size_before_bytes"] > 0 and data["size_after_bytes"] > 0
-    hits = (await client.get("/api/v1/search", params={"q": "quokka"})).json()["data"]["messages"]
+    hits = (await client.get("/api/search", params={"q": "quokka"})).json()["data"]["messages"]
     assert [h["session_id"] for h in hits] == [str(keep)]
-    assert (await client.get("/api/v1/search", params={"q": "filler"})).json()["data"]["total"] == 0
+    assert (await client.get("/api/search", params={"q": "filler"})).json()["data"]["total"] == 0
 
 
 async def test_cache_clear_reports_what_was_cleared(client: httpx.AsyncClient) -> None:
     price_for("claude-sonnet-4-5-test-model")
-    r = await client.post("/api/v1/system/cache/clear")
+    r = await client.post("/api/system/cache/clear")
     assert r.status_code == 200
     cleared = r.json()["data"]["cleared"]
     assert cleared["chats.pricing"] >= 1

@@ -10,6 +10,7 @@ import json
 from fastapi import FastAPI
 
 from chasm.config import Settings
+from chasm.kit.surface import ApiRoute
 from sessions.fixtures import LiveServer
 
 
@@ -22,7 +23,9 @@ async def test_a_500_keeps_the_connection(settings: Settings) -> None:
 
     app: FastAPI = create_app(settings)
     app.add_api_route("/v1/boom", _boom)
-    app.add_api_route("/api/boom", _boom)
+    # A chat-surface route, ahead of the surface's catch-all.
+    app.router.add_api_route("/api/boom", _boom, route_class_override=ApiRoute)
+    app.router.routes.insert(0, app.router.routes.pop())
     async with app.router.lifespan_context(app):
         server = LiveServer(app)
         task = asyncio.create_task(server.server.serve())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from chasm.models import Account
 
@@ -21,6 +22,7 @@ class Actor:
     # An administrator of the installation: may read the server's own files (host-side harvest,
     # harvest roots, server paths) and run server upkeep. Independent of the account role.
     instance_admin: bool = False
+    expires_at: datetime | None = None  # the API key's expiry: a cached actor is refused after it
 
     @property
     def account_id(self) -> uuid.UUID:

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.auth import repository as repo
 from chasm.auth.actor import Actor
+from chasm.auth.principals import PrincipalCache
 from chasm.auth.tokens import decode_access_token
 from chasm.kit.crypto import keyed_hash
-from chasm.kit.deps import DB
+from chasm.kit.db import transaction
 from chasm.kit.errors import ChasmError, Forbidden, NotFound, Unauthorized
 from chasm.kit.ids import parse_uuid
 from chasm.kit.timeutil import utcnow
@@ -77,9 +78,21 @@ def _key_account_matches(account: Account, selector: str) -> bool:
     return selector in (str(account.id), account.name)
 
 
-async def _actor_from_api_key(request: Request, session: AsyncSession, token: str) -> Actor:
-    secret = request.app.state.secret_key
-    found = await repo.key_with_context(session, keyed_hash(secret, token))
+def _check_key_account(account: Account, selector: str | None) -> None:
+    if selector and not _key_account_matches(account, selector.strip()):
+        raise ChasmError(
+            f"This API key is bound to account '{account.name}' and cannot act on '{selector}'; "
+            f"use a key of that account (on the server's host: chasm keys create --account '{selector}' "
+            "--name NAME)",
+            status_code=403,
+            code="account_mismatch",
+        )
+
+
+async def _actor_from_api_key(
+    request: Request, session: AsyncSession, token: str, key_hash: str | None = None
+) -> Actor:
+    found = await repo.key_with_context(session, key_hash or keyed_hash(request.app.state.secret_key, token))
     now = utcnow()
     if found is None:
         raise Unauthorized("Invalid API key")
@@ -90,15 +103,7 @@ async def _actor_from_api_key(request: Request, session: AsyncSession, token: st
         raise Unauthorized("API key has expired")
     if account is None:
         raise Unauthorized("API key's account no longer exists")
-    selector = request.headers.get(ACCOUNT_HEADER)
-    if selector and not _key_account_matches(account, selector.strip()):
-        raise ChasmError(
-            f"This API key is bound to account '{account.name}' and cannot act on '{selector}'; "
-            f"use a key of that account (on the server's host: chasm keys create --account '{selector}' "
-            "--name NAME)",
-            status_code=403,
-            code="account_mismatch",
-        )
+    _check_key_account(account, request.headers.get(ACCOUNT_HEADER))
     if key.service_account_id is not None:
         principal_type, principal_id, role = "service_account", key.service_account_id, "member"
     else:
@@ -121,6 +126,7 @@ async def _actor_from_api_key(request: Request, session: AsyncSession, token: st
         via="api_key",
         api_key_id=key.id,
         instance_admin=instance_admin,
+        expires_at=key.expires_at,
     )
 
 
@@ -130,7 +136,10 @@ async def resolve_actor(request: Request, session: AsyncSession, token: str) -> 
     claims = decode_access_token(request.app.state.secret_key, token)
     if claims is None:
         raise Unauthorized("Invalid or expired access token")
-    user_id = parse_uuid(claims.get("sub"))
+    return await _actor_from_user(request, session, parse_uuid(claims.get("sub")))
+
+
+async def _actor_from_user(request: Request, session: AsyncSession, user_id: uuid.UUID | None) -> Actor:
     user = await repo.get_user(session, user_id) if user_id else None
     if user is None or not user.is_active:
         raise Unauthorized("Token subject no longer exists")
@@ -138,14 +147,47 @@ async def resolve_actor(request: Request, session: AsyncSession, token: str) -> 
     return Actor("user", user.id, account, role, None, via="jwt", instance_admin=user.is_instance_admin)
 
 
-async def get_actor(request: Request, session: Annotated[AsyncSession, DB]) -> Actor:
+async def _resolve_cached(request: Request, token: str) -> Actor:
+    """`resolve_actor` through the app's principal cache: no database work on a hit."""
+    cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
+    maker = request.app.state.sessionmaker
+    if token.startswith("sk_"):
+        key_hash = keyed_hash(request.app.state.secret_key, token)
+        if cache is not None and (actor := cache.get(key_hash)) is not None:
+            if actor.expires_at is not None and actor.expires_at <= utcnow():
+                raise Unauthorized("API key has expired")
+            _check_key_account(actor.account, request.headers.get(ACCOUNT_HEADER))
+            return actor
+        generation = cache.generation if cache is not None else 0
+        async with transaction(maker) as session:
+            actor = await _actor_from_api_key(request, session, token, key_hash)
+        if cache is not None:
+            cache.put(key_hash, actor, generation)
+        return actor
+    claims = decode_access_token(request.app.state.secret_key, token)
+    if claims is None:
+        raise Unauthorized("Invalid or expired access token")
+    user_id = parse_uuid(claims.get("sub"))
+    cache_key = ("user", user_id, request.headers.get(ACCOUNT_HEADER))
+    if cache is not None and (actor := cache.get(cache_key)) is not None:
+        return actor
+    generation = cache.generation if cache is not None else 0
+    async with maker() as session:
+        actor = await _actor_from_user(request, session, user_id)
+    if cache is not None:
+        cache.put(cache_key, actor, generation)
+    return actor
+
+
+async def get_actor(request: Request) -> Actor:
+    """The caller. Resolved in a short read of its own (not the request's session) unless cached."""
     cached = getattr(request.state, "actor", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     token = bearer_token(request)
     if token is None:
         raise Unauthorized()
-    actor = await resolve_actor(request, session, token)
+    actor = await _resolve_cached(request, token)
     request.state.actor = actor
     return actor
 
@@ -168,22 +210,34 @@ def chat_surface_open(request: Request) -> bool:
     return bound_loopback and is_loopback_request(request)
 
 
-async def get_chat_actor(request: Request, session: Annotated[AsyncSession, DB]) -> Actor:
+async def _loopback_owner(request: Request) -> Actor:
+    cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
+    cache_key = ("loopback", request.headers.get(ACCOUNT_HEADER))
+    if cache is not None and (actor := cache.get(cache_key)) is not None:
+        return actor
+    generation = cache.generation if cache is not None else 0
+    async with request.app.state.sessionmaker() as session:
+        owner = await repo.first_owner(session)
+        if owner is None:
+            raise Unauthorized("No local owner exists yet")
+        account, role = await account_for_user(session, owner.id, request.headers.get(ACCOUNT_HEADER))
+    admin = owner.is_instance_admin
+    actor = Actor("user", owner.id, account, role, None, via="loopback", instance_admin=admin)
+    if cache is not None:
+        cache.put(cache_key, actor, generation)
+    return actor
+
+
+async def get_chat_actor(request: Request) -> Actor:
     """Actor for /api: the bearer's, or the local owner's personal account for loopback callers."""
     cached = getattr(request.state, "actor", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     token = bearer_token(request)
     if token is not None:
-        actor = await resolve_actor(request, session, token)
+        actor = await _resolve_cached(request, token)
     elif chat_surface_open(request):
-        owner = await repo.first_owner(session)
-        if owner is None:
-            raise Unauthorized("No local owner exists yet")
-        account, role = await account_for_user(session, owner.id, request.headers.get(ACCOUNT_HEADER))
-        actor = Actor(
-            "user", owner.id, account, role, None, via="loopback", instance_admin=owner.is_instance_admin
-        )
+        actor = await _loopback_owner(request)
     else:
         raise Unauthorized()
     request.state.actor = actor
@@ -227,12 +281,12 @@ SettingsWriter = Annotated[Actor, Depends(require_chat_scope("settings.write"))]
 SystemAdmin = Annotated[Actor, Depends(require_chat_scope("system.admin"))]
 
 
-def get_secret_key(request: Request) -> str:
+async def get_secret_key(request: Request) -> str:
     secret: str = request.app.state.secret_key
     return secret
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return maker
 

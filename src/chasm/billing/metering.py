@@ -140,7 +140,7 @@ class Meter:
         return None
 
     async def _end(self, row: SandboxSession, reason: str) -> bool:
-        from chasm.sessions.runtime import runtime_of
+        from chasm.sandbox.runtime import runtime_of
         from chasm.sessions.service import end_session
 
         try:
@@ -149,6 +149,8 @@ class Meter:
             return False
         if row.status == "terminated":
             return True
+        if row.node_id and runtime.node_id and row.node_id != runtime.node_id:
+            return False  # its machine runs on another node: that node's meter ends it
         await end_session(runtime, row, reason)
         log.info("session %s ended: %s", row.id, reason)
         return True
@@ -165,7 +167,7 @@ class Meter:
         await emit(db, row.account_id, "session.terminated", data)
 
     async def sample_storage(self) -> None:
-        from chasm.sessions.runtime import runtime_of
+        from chasm.sandbox.runtime import runtime_of
         from chasm.workspaces.service import disk_id
 
         try:

@@ -1,52 +1,86 @@
 """Chat library routes of spec 001 (/api/v1) and 003 (/api): workspaces and sessions (chats).
 
-Session and workspace ids are UUIDs in the path (`{id:uuid}`), so fixed routes such as
-/sessions/search and /sessions/merge are never taken for an id.
+Each route is declared once and built per surface (`chasm.kit.surface`). Path ids are plain
+strings: an id that is not a UUID names no chat, so it is the resource's own 404
+(`SESSION_NOT_FOUND`, `WORKSPACE_NOT_FOUND`), and fixed routes such as /sessions/search and
+/sessions/merge are declared before the id routes.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from chasm.auth.deps import ChatReader, ChatWriter, HarvestRunner, SessionMaker
 from chasm.chats import service
+from chasm.chats.exceptions import ChatNotFound, WorkspaceNotFound
 from chasm.chats.repository import ChatFilters
 from chasm.chats.schemas import (
+    ChatDetail,
+    ChatList,
+    ChatRead,
     CreateMessage,
     CreateSession,
     CreateWorkspace,
+    Deleted,
     ForkSession,
     MergeSessions,
+    MessageRead,
     UpdateSession,
     UpdateWorkspace,
+    WorkspaceDetail,
+    WorkspaceRead,
+    for_spec001,
 )
+from chasm.harvest.provider_names import chat_providers
+from chasm.harvest.schemas import HarvestResult, WorkspaceRefresh
 from chasm.kit.deps import AppSettings, DbSession
-from chasm.kit.envelope import ok
 from chasm.kit.errors import BadRequest
 from chasm.kit.ids import parse_uuid
 from chasm.kit.pagination import MAX_OFFSET
+from chasm.kit.surface import ChatRouter, NoContent, Page, Surface, surface_of
 
-router = APIRouter()
+routes = ChatRouter(present_v1=for_spec001)
 
 
 def page_limit(request: Request, limit: Annotated[int | None, Query(ge=1, le=100)] = None) -> int:
     """Spec 001 (/api/v1) defaults to 20 items, spec 003 (/api) to 50."""
     if limit is not None:
         return limit
-    return 20 if request.url.path.startswith("/api/v1/") else 50
+    return 20 if surface_of(request.scope) is Surface.V1 else 50
 
 
 Limit = Annotated[int, Depends(page_limit)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
+def chat_id(id_: Annotated[str, Path(alias="id", description="The chat (session) id")]) -> uuid.UUID:
+    parsed = parse_uuid(id_)
+    if parsed is None:
+        raise ChatNotFound()
+    return parsed
+
+
+def workspace_id(id_: Annotated[str, Path(alias="id", description="The workspace id")]) -> uuid.UUID:
+    parsed = parse_uuid(id_)
+    if parsed is None:
+        raise WorkspaceNotFound()
+    return parsed
+
+
+ChatId = Annotated[uuid.UUID, Depends(chat_id)]
+WorkspaceId = Annotated[uuid.UUID, Depends(workspace_id)]
+
+
 def chat_filters(
     workspace_id: Annotated[uuid.UUID | None, Query(description="Only chats of this workspace")] = None,
     workspace: Annotated[str | None, Query(description="Alias of workspace_id (spec 003)")] = None,
-    provider: Annotated[str | None, Query(max_length=60)] = None,
+    provider: Annotated[
+        str | None,
+        Query(max_length=60, description="A 001 provider name (copilot, claude, ...) or a source id"),
+    ] = None,
     archived: Annotated[
         bool | None, Query(description="Only archived (true) or active (false) chats")
     ] = None,
@@ -55,7 +89,8 @@ def chat_filters(
         workspace_id = parse_uuid(workspace)
         if workspace_id is None:
             raise BadRequest("workspace must be a workspace id", code="invalid_workspace")
-    return ChatFilters(workspace_id=workspace_id, provider=provider, archived=archived)
+    providers = chat_providers(provider) if provider is not None else None
+    return ChatFilters(workspace_id=workspace_id, provider=providers, archived=archived)
 
 
 Filters = Annotated[ChatFilters, Depends(chat_filters)]
@@ -64,126 +99,125 @@ Filters = Annotated[ChatFilters, Depends(chat_filters)]
 # Workspaces
 
 
-@router.get("/workspaces", tags=["Workspaces"])
+@routes.get("/workspaces", model=WorkspaceRead, paged=True, tags=["Workspaces"])
 async def list_workspaces(
     actor: ChatReader, session: DbSession, limit: Limit, offset: Offset = 0
-) -> dict[str, Any]:
+) -> Page[WorkspaceRead]:
     """Chat workspaces (project folders) with their chat counts, most recently updated first."""
     items, total = await service.list_workspaces(session, actor, limit, offset)
-    return ok(items, pagination={"total": total, "limit": limit, "offset": offset})
+    return Page(items, total, limit, offset)
 
 
-@router.post("/workspaces", status_code=201, tags=["Workspaces"])
-async def create_workspace(actor: ChatWriter, session: DbSession, body: CreateWorkspace) -> dict[str, Any]:
+@routes.post("/workspaces", model=WorkspaceRead, status_code=201, tags=["Workspaces"])
+async def create_workspace(actor: ChatWriter, session: DbSession, body: CreateWorkspace) -> WorkspaceRead:
     """Create a chat workspace."""
-    return ok(await service.create_workspace(session, actor, body))
+    return await service.create_workspace(session, actor, body)
 
 
-@router.post("/workspaces/discover", tags=["Workspaces"])
+@routes.post("/workspaces/discover", model=list[WorkspaceRead], tags=["Workspaces"])
 async def discover_workspaces(
     actor: HarvestRunner, maker: SessionMaker, settings: AppSettings
-) -> dict[str, Any]:
+) -> list[WorkspaceRead]:
     """Scan every enabled harvest source's folders and list the workspaces found."""
-    return ok(await service.discover_workspaces(maker, settings, actor))
+    return await service.discover_workspaces(maker, settings, actor)
 
 
-@router.get("/workspaces/{workspace_id:uuid}", tags=["Workspaces"])
-async def get_workspace(actor: ChatReader, session: DbSession, workspace_id: uuid.UUID) -> dict[str, Any]:
+@routes.get("/workspaces/{id}", model=WorkspaceDetail, tags=["Workspaces"])
+async def get_workspace(actor: ChatReader, session: DbSession, ws_id: WorkspaceId) -> WorkspaceDetail:
     """A workspace with its chats."""
-    return ok(await service.get_workspace(session, actor, workspace_id))
+    return await service.get_workspace(session, actor, ws_id)
 
 
-@router.put("/workspaces/{workspace_id:uuid}", tags=["Workspaces"])
+@routes.put("/workspaces/{id}", model=WorkspaceRead, tags=["Workspaces"])
 async def update_workspace(
-    actor: ChatWriter, session: DbSession, workspace_id: uuid.UUID, body: UpdateWorkspace
-) -> dict[str, Any]:
+    actor: ChatWriter, session: DbSession, ws_id: WorkspaceId, body: UpdateWorkspace
+) -> WorkspaceRead:
     """Rename a workspace or change its path."""
-    return ok(await service.update_workspace(session, actor, workspace_id, body))
+    return await service.update_workspace(session, actor, ws_id, body)
 
 
-@router.delete("/workspaces/{workspace_id:uuid}", tags=["Workspaces"])
-async def delete_workspace(actor: ChatWriter, session: DbSession, workspace_id: uuid.UUID) -> dict[str, Any]:
-    """Delete a workspace; its chats are kept, without a workspace."""
-    return ok(await service.delete_workspace(session, actor, workspace_id))
+@routes.delete("/workspaces/{id}", model=Deleted, no_content=True, tags=["Workspaces"])
+async def delete_workspace(actor: ChatWriter, session: DbSession, ws_id: WorkspaceId) -> NoContent:
+    """Delete a workspace; its chats are kept, without a workspace (204 on /api/v1)."""
+    return NoContent(await service.delete_workspace(session, actor, ws_id))
 
 
-@router.post("/workspaces/{workspace_id:uuid}/refresh", tags=["Workspaces"])
+@routes.post("/workspaces/{id}/refresh", model=WorkspaceRefresh, tags=["Workspaces"])
 async def refresh_workspace(
-    actor: HarvestRunner, maker: SessionMaker, settings: AppSettings, workspace_id: uuid.UUID
-) -> dict[str, Any]:
+    actor: HarvestRunner, maker: SessionMaker, settings: AppSettings, ws_id: WorkspaceId
+) -> WorkspaceRefresh:
     """Re-harvest the files holding this workspace's chats."""
-    return ok(await service.refresh_workspace(maker, settings, actor, workspace_id))
+    workspace, report = await service.refresh_workspace(maker, settings, actor, ws_id)
+    return WorkspaceRefresh(workspace=workspace, harvest=HarvestResult.of(report))
 
 
 # Sessions (chats)
 
 
-@router.get("/sessions", tags=["Sessions"])
-async def list_sessions(
+@routes.get("/sessions", model=ChatList, tags=["Sessions"])
+async def list_chats(
     actor: ChatReader, session: DbSession, filters: Filters, limit: Limit, offset: Offset = 0
-) -> dict[str, Any]:
+) -> ChatList:
     """Chats, most recently updated first, with the total matching the filters."""
-    return ok(await service.list_sessions(session, actor, filters, limit, offset))
+    return await service.list_chats(session, actor, filters, limit, offset)
 
 
-@router.post("/sessions", status_code=201, tags=["Sessions"])
-async def create_session(actor: ChatWriter, session: DbSession, body: CreateSession) -> dict[str, Any]:
+@routes.post("/sessions", model=ChatDetail, status_code=201, tags=["Sessions"])
+async def create_chat(actor: ChatWriter, session: DbSession, body: CreateSession) -> ChatDetail:
     """Create a chat, optionally with messages."""
-    return ok(await service.create_session(session, actor, body))
+    return await service.create_chat(session, actor, body)
 
 
-@router.post("/sessions/merge", tags=["Sessions"])
-async def merge_sessions(actor: ChatWriter, session: DbSession, body: MergeSessions) -> dict[str, Any]:
+@routes.post("/sessions/merge", model=ChatDetail, tags=["Sessions"])
+async def merge_chats(actor: ChatWriter, session: DbSession, body: MergeSessions) -> ChatDetail:
     """Merge chats into a new one: interleave (by time), concatenate, or smart (drop shared messages)."""
-    return ok(await service.merge_sessions(session, actor, body))
+    return await service.merge_chats(session, actor, body)
 
 
-@router.get("/sessions/{session_id:uuid}", tags=["Sessions"])
-async def get_session(actor: ChatReader, session: DbSession, session_id: uuid.UUID) -> dict[str, Any]:
+@routes.get("/sessions/{id}", model=ChatDetail, tags=["Sessions"])
+async def get_chat(actor: ChatReader, session: DbSession, chat: ChatId) -> ChatDetail:
     """A chat with all its messages."""
-    return ok(await service.get_session(session, actor, session_id))
+    return await service.get_chat(session, actor, chat)
 
 
-@router.put("/sessions/{session_id:uuid}", tags=["Sessions"])
-async def update_session(
-    actor: ChatWriter, session: DbSession, session_id: uuid.UUID, body: UpdateSession
-) -> dict[str, Any]:
+@routes.put("/sessions/{id}", model=ChatRead, tags=["Sessions"])
+async def update_chat(actor: ChatWriter, session: DbSession, chat: ChatId, body: UpdateSession) -> ChatRead:
     """Change a chat's title, tags or archived flag."""
-    return ok(await service.update_session(session, actor, session_id, body))
+    return await service.update_chat(session, actor, chat, body)
 
 
-@router.delete("/sessions/{session_id:uuid}", tags=["Sessions"])
-async def delete_session(actor: ChatWriter, session: DbSession, session_id: uuid.UUID) -> dict[str, Any]:
-    """Delete a chat and its messages (200 with the envelope, so every chat response has one)."""
-    return ok(await service.delete_session(session, actor, session_id))
+@routes.delete("/sessions/{id}", model=Deleted, no_content=True, tags=["Sessions"])
+async def delete_chat(actor: ChatWriter, session: DbSession, chat: ChatId) -> NoContent:
+    """Delete a chat and its messages (204 on /api/v1)."""
+    return NoContent(await service.delete_chat(session, actor, chat))
 
 
-@router.post("/sessions/{session_id:uuid}/archive", tags=["Sessions"])
-async def archive_session(actor: ChatWriter, session: DbSession, session_id: uuid.UUID) -> dict[str, Any]:
+@routes.post("/sessions/{id}/archive", model=ChatRead, tags=["Sessions"])
+async def archive_chat(actor: ChatWriter, session: DbSession, chat: ChatId) -> ChatRead:
     """Archive a chat."""
-    return ok(await service.archive_session(session, actor, session_id))
+    return await service.archive_chat(session, actor, chat)
 
 
-@router.post("/sessions/{session_id:uuid}/fork", status_code=201, tags=["Sessions"])
-async def fork_session(
-    actor: ChatWriter, session: DbSession, session_id: uuid.UUID, body: ForkSession | None = None
-) -> dict[str, Any]:
+@routes.post("/sessions/{id}/fork", model=ChatDetail, status_code=201, tags=["Sessions"])
+async def fork_chat(
+    actor: ChatWriter, session: DbSession, chat: ChatId, body: ForkSession | None = None
+) -> ChatDetail:
     """Copy a chat into a new one, up to and including `message_id` when given."""
-    return ok(await service.fork_session(session, actor, session_id, body or ForkSession()))
+    return await service.fork_chat(session, actor, chat, body or ForkSession())
 
 
-@router.get("/sessions/{session_id:uuid}/messages", tags=["Sessions"])
+@routes.get("/sessions/{id}/messages", model=MessageRead, paged=True, tags=["Sessions"])
 async def list_messages(
-    actor: ChatReader, session: DbSession, session_id: uuid.UUID, limit: Limit, offset: Offset = 0
-) -> dict[str, Any]:
+    actor: ChatReader, session: DbSession, chat: ChatId, limit: Limit, offset: Offset = 0
+) -> Page[MessageRead]:
     """A page of a chat's messages, in order."""
-    items, total = await service.list_messages(session, actor, session_id, limit, offset)
-    return ok(items, pagination={"total": total, "limit": limit, "offset": offset})
+    items, total = await service.list_messages(session, actor, chat, limit, offset)
+    return Page(items, total, limit, offset)
 
 
-@router.post("/sessions/{session_id:uuid}/messages", status_code=201, tags=["Sessions"])
+@routes.post("/sessions/{id}/messages", model=MessageRead, status_code=201, tags=["Sessions"])
 async def add_message(
-    actor: ChatWriter, session: DbSession, session_id: uuid.UUID, body: CreateMessage
-) -> dict[str, Any]:
+    actor: ChatWriter, session: DbSession, chat: ChatId, body: CreateMessage
+) -> MessageRead:
     """Append a message to a chat."""
-    return ok(await service.add_message(session, actor, session_id, body))
+    return await service.add_message(session, actor, chat, body)

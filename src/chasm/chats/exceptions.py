@@ -3,7 +3,9 @@ from __future__ import annotations
 from chasm.kit.errors import BadRequest, Conflict, NotFound
 
 
-class SessionNotFound(NotFound):
+class ChatNotFound(NotFound):
+    """A chat (a "session" in 001's URLs) that the caller cannot see; the code keeps 001's word."""
+
     code = "session_not_found"
 
     def __init__(self) -> None:

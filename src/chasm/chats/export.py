@@ -54,7 +54,7 @@ def chat_dict(doc: ChatDocument) -> dict[str, Any]:
     """The chat as the API returns it, with its workspace's name and path."""
     workspace = {"name": doc.workspace.name, "path": doc.workspace.path} if doc.workspace else None
     return {
-        **chat_out(doc.chat, host_paths=doc.host_paths),
+        **chat_out(doc.chat, host_paths=doc.host_paths).model_dump(mode="json"),
         "workspace": workspace,
         "message_count": len(doc.messages),
     }
@@ -66,7 +66,7 @@ def render_json(doc: ChatDocument) -> bytes:
         "version": 1,
         "exported_at": iso(utcnow()),
         "session": chat_dict(doc),
-        "messages": [message_out(m) for m in doc.messages],
+        "messages": [message_out(m).model_dump(mode="json") for m in doc.messages],
     }
     return json.dumps(payload, ensure_ascii=False, indent=2).encode()
 

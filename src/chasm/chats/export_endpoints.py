@@ -1,22 +1,27 @@
-"""Export route of spec 001: GET /sessions/{id}/export?format=json|markdown|html|pdf."""
+"""Export route of spec 001: GET /sessions/{id}/export?format=json|markdown|html|pdf, the same file
+on both surfaces."""
 
 from __future__ import annotations
 
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from fastapi.responses import Response
 
 from chasm.auth.deps import ChatReader
 from chasm.chats.export import export_chat
 from chasm.kit.deps import DbSession
+from chasm.kit.surface import ChatRouter
 
-router = APIRouter(tags=["Sessions"])
+# The file itself on both surfaces (001 declares no envelope for it): no payload model.
+routes = ChatRouter(tags=["Sessions"])
 
 
-@router.get(
+@routes.get(
     "/sessions/{id}/export",
+    model=None,
+    response_class=Response,
     responses={
         200: {
             "description": "The exported chat as a file",

@@ -18,7 +18,7 @@ messages_t = cast(Table, ChatMessage.__table__)
 @dataclass
 class ChatFilters:
     workspace_id: uuid.UUID | None = None
-    provider: str | None = None
+    provider: tuple[str, ...] | None = None  # any of these providers
     archived: bool | None = None
 
 
@@ -88,7 +88,7 @@ async def list_chats(
     if filters.workspace_id is not None:
         conditions.append(Chat.workspace_id == filters.workspace_id)
     if filters.provider is not None:
-        conditions.append(Chat.provider == filters.provider)
+        conditions.append(Chat.provider.in_(filters.provider))
     if filters.archived is not None:
         conditions.append(Chat.archived.is_(filters.archived))
     rows = await session.scalars(
@@ -123,6 +123,13 @@ async def messages(
     if limit is not None:
         query = query.limit(limit)
     return list(await session.scalars(query))
+
+
+async def messages_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> list[ChatMessage]:
+    """Messages by id (callers have already scoped the ids to an account)."""
+    if not ids:
+        return []
+    return list(await session.scalars(select(ChatMessage).where(ChatMessage.id.in_(ids))))
 
 
 async def get_message(session: AsyncSession, chat_id: uuid.UUID, message_id: uuid.UUID) -> ChatMessage | None:

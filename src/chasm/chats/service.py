@@ -1,4 +1,5 @@
-"""Chat library use cases: chat workspaces, chats ("sessions" in the URLs), messages, fork and merge."""
+"""Chat library use cases: chat workspaces, chats ("sessions" in the URLs), messages, fork and merge.
+Each returns rows or read schemas; the endpoints shape them for their surface."""
 
 from __future__ import annotations
 
@@ -14,43 +15,52 @@ from chasm.auth.deps import require_instance_admin
 from chasm.chats import merge as merging
 from chasm.chats import repository as repo
 from chasm.chats.exceptions import (
+    ChatNotFound,
     InvalidMerge,
     MessageNotFound,
-    SessionNotFound,
     WorkspaceExists,
     WorkspaceNotFound,
 )
 from chasm.chats.schemas import (
+    ChatDetail,
+    ChatList,
+    ChatRead,
     CreateMessage,
     CreateSession,
     CreateWorkspace,
+    Deleted,
     ForkSession,
     MergeSessions,
+    MessageRead,
     UpdateSession,
     UpdateWorkspace,
+    Usage,
+    WorkspaceDetail,
+    WorkspaceRead,
 )
 from chasm.config import Settings
 from chasm.harvest import service as harvest_service
-from chasm.harvest.engine import content_hash
+from chasm.harvest.engine import HarvestReport
+from chasm.harvest.rows import content_hash
 from chasm.kit.timeutil import iso, utcnow
 from chasm.models import Chat, ChatMessage, ChatWorkspace
 
 LOCAL_PROVIDER = "chasm"  # chats created, forked or merged through the API
 
 
-def workspace_out(ws: ChatWorkspace, session_count: int) -> dict[str, Any]:
-    return {
-        "id": str(ws.id),
-        "name": ws.name,
-        "path": ws.path,
-        "provider": ws.provider,
-        "session_count": session_count,
-        "sessions": session_count,
-        "last_harvested": iso(ws.last_harvested),
-        "created_at": iso(ws.created_at),
-        "updated_at": iso(ws.updated_at),
-        "updated": iso(ws.updated_at),
-    }
+def workspace_out(ws: ChatWorkspace, session_count: int) -> WorkspaceRead:
+    return WorkspaceRead(
+        id=ws.id,
+        name=ws.name,
+        path=ws.path,
+        provider=ws.provider,
+        session_count=session_count,
+        sessions=session_count,
+        last_harvested=iso(ws.last_harvested),
+        created_at=iso(ws.created_at),
+        updated_at=iso(ws.updated_at),
+        updated=iso(ws.updated_at),
+    )
 
 
 def visible_source_path(path: str | None, host_paths: bool) -> str | None:
@@ -64,58 +74,58 @@ def visible_source_path(path: str | None, host_paths: bool) -> str | None:
     return path
 
 
-def chat_out(chat: Chat, *, host_paths: bool) -> dict[str, Any]:
-    tokens = chat.input_tokens + chat.output_tokens + chat.cache_read_tokens + chat.cache_write_tokens
-    return {
-        "id": str(chat.id),
-        "title": chat.title,
-        "workspace_id": str(chat.workspace_id) if chat.workspace_id else None,
-        "provider": chat.provider,
-        "model": chat.model,
-        "message_count": chat.message_count,
-        "token_count": tokens,
-        "usage": {
-            "input_tokens": chat.input_tokens,
-            "output_tokens": chat.output_tokens,
-            "cache_read_tokens": chat.cache_read_tokens,
-            "cache_write_tokens": chat.cache_write_tokens,
-        },
-        "tool_call_count": chat.tool_call_count,
-        "archived": chat.archived,
-        "tags": list(chat.tags or []),
-        "source_id": chat.source_id,
-        "source_path": visible_source_path(chat.source_path, host_paths),
-        "source_missing": chat.source_missing,
-        "parent_id": str(chat.parent_chat_id) if chat.parent_chat_id else None,
-        "forked_from_message_id": str(chat.forked_from_message_id) if chat.forked_from_message_id else None,
-        "metadata": chat.meta,
-        "started_at": iso(chat.started_at),
-        "created_at": iso(chat.created_at),
-        "updated_at": iso(chat.updated_at),
-    }
+def _usage(row: Chat | ChatMessage) -> Usage:
+    return Usage(
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        cache_read_tokens=row.cache_read_tokens,
+        cache_write_tokens=row.cache_write_tokens,
+    )
 
 
-def message_out(msg: ChatMessage) -> dict[str, Any]:
-    return {
-        "id": str(msg.id),
-        "session_id": str(msg.chat_id),
-        "seq": msg.seq,
-        "role": msg.role,
-        "content": msg.content,
-        "thinking": msg.thinking,
-        "tool_calls": list(msg.tool_calls or []),
-        "model": msg.model,
-        "token_count": msg.input_tokens + msg.output_tokens + msg.cache_read_tokens + msg.cache_write_tokens,
-        "usage": {
-            "input_tokens": msg.input_tokens,
-            "output_tokens": msg.output_tokens,
-            "cache_read_tokens": msg.cache_read_tokens,
-            "cache_write_tokens": msg.cache_write_tokens,
-        },
-        "source_id": msg.source_id,
-        "metadata": msg.meta,
-        "created_at": iso(msg.created_at),
-    }
+def chat_out(chat: Chat, *, host_paths: bool) -> ChatRead:
+    usage = _usage(chat)
+    return ChatRead(
+        id=chat.id,
+        title=chat.title or "",
+        workspace_id=chat.workspace_id,
+        provider=chat.provider,
+        model=chat.model,
+        message_count=chat.message_count,
+        token_count=sum(usage.model_dump().values()),
+        usage=usage,
+        tool_call_count=chat.tool_call_count,
+        archived=chat.archived,
+        tags=list(chat.tags or []),
+        source_id=chat.source_id,
+        source_path=visible_source_path(chat.source_path, host_paths),
+        source_missing=chat.source_missing,
+        parent_id=chat.parent_chat_id,
+        forked_from_message_id=chat.forked_from_message_id,
+        metadata=chat.meta,
+        started_at=iso(chat.started_at),
+        created_at=iso(chat.created_at),
+        updated_at=iso(chat.updated_at),
+    )
+
+
+def message_out(msg: ChatMessage) -> MessageRead:
+    usage = _usage(msg)
+    return MessageRead(
+        id=msg.id,
+        session_id=msg.chat_id,
+        seq=msg.seq,
+        role=msg.role,  # type: ignore[arg-type]
+        content=msg.content or "",
+        thinking=msg.thinking,
+        tool_calls=list(msg.tool_calls or []),
+        model=msg.model,
+        token_count=sum(usage.model_dump().values()),
+        usage=usage,
+        source_id=msg.source_id,
+        metadata=msg.meta,
+        created_at=iso(msg.created_at),
+    )
 
 
 # Workspaces
@@ -130,24 +140,24 @@ async def _workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUI
 
 async def list_workspaces(
     session: AsyncSession, actor: Actor, limit: int, offset: int
-) -> tuple[list[Any], int]:
+) -> tuple[list[WorkspaceRead], int]:
     rows, total = await repo.list_workspaces(session, actor.account_id, limit, offset)
     return [workspace_out(ws, n) for ws, n in rows], total
 
 
-async def get_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> dict[str, Any]:
+async def get_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> WorkspaceDetail:
     """The workspace with its chats (003: "a workspace with its session list")."""
     ws = await _workspace(session, actor, workspace_id)
     chats, total = await repo.list_chats(
         session, actor.account_id, repo.ChatFilters(workspace_id=ws.id), limit=1000, offset=0
     )
-    return {
-        **workspace_out(ws, total),
-        "session_list": [chat_out(c, host_paths=actor.instance_admin) for c in chats],
-    }
+    return WorkspaceDetail(
+        **workspace_out(ws, total).model_dump(),
+        session_list=[chat_out(c, host_paths=actor.instance_admin) for c in chats],
+    )
 
 
-async def create_workspace(session: AsyncSession, actor: Actor, body: CreateWorkspace) -> dict[str, Any]:
+async def create_workspace(session: AsyncSession, actor: Actor, body: CreateWorkspace) -> WorkspaceRead:
     if await repo.find_workspace(session, actor.account_id, body.path, body.provider) is not None:
         raise WorkspaceExists(f"A workspace for {body.path} already exists")
     ws = ChatWorkspace(account_id=actor.account_id, name=body.name, path=body.path, provider=body.provider)
@@ -159,7 +169,7 @@ async def create_workspace(session: AsyncSession, actor: Actor, body: CreateWork
 
 async def update_workspace(
     session: AsyncSession, actor: Actor, workspace_id: uuid.UUID, body: UpdateWorkspace
-) -> dict[str, Any]:
+) -> WorkspaceRead:
     ws = await _workspace(session, actor, workspace_id)
     if body.path is not None and body.path != ws.path:
         if await repo.find_workspace(session, actor.account_id, body.path, ws.provider) is not None:
@@ -173,18 +183,18 @@ async def update_workspace(
     return workspace_out(ws, await repo.workspace_chat_count(session, actor.account_id, ws.id))
 
 
-async def delete_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> dict[str, Any]:
+async def delete_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> Deleted:
     """Deletes the workspace; its chats stay in the library, without a workspace."""
     ws = await _workspace(session, actor, workspace_id)
     await repo.detach_workspace(session, actor.account_id, ws.id)
     await session.delete(ws)
     record(session, actor, "workspace.delete", "chat_workspace", workspace_id, summary=ws.path)
-    return {"deleted": True, "id": str(workspace_id)}
+    return Deleted(id=workspace_id)
 
 
 async def discover_workspaces(
     maker: async_sessionmaker[AsyncSession], settings: Settings, actor: Actor
-) -> list[dict[str, Any]]:
+) -> list[WorkspaceRead]:
     """Scan every enabled source (an incremental harvest: unchanged files are not read) and list the
     workspaces found."""
     require_instance_admin(actor, harvest_service.HOST_HARVEST)
@@ -196,7 +206,7 @@ async def discover_workspaces(
 
 async def refresh_workspace(
     maker: async_sessionmaker[AsyncSession], settings: Settings, actor: Actor, workspace_id: uuid.UUID
-) -> dict[str, Any]:
+) -> tuple[WorkspaceRead, HarvestReport]:
     """Re-harvest the files holding this workspace's chats."""
     require_instance_admin(actor, harvest_service.HOST_HARVEST)
     async with maker() as session:
@@ -207,7 +217,7 @@ async def refresh_workspace(
     async with maker() as session:
         ws = await _workspace(session, actor, workspace_id)
         count = await repo.workspace_chat_count(session, actor.account_id, ws.id)
-    return {"workspace": workspace_out(ws, count), "harvest": report.as_dict()}
+    return workspace_out(ws, count), report
 
 
 # Chats
@@ -216,28 +226,28 @@ async def refresh_workspace(
 async def _chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> Chat:
     chat = await repo.get_chat(session, actor.account_id, chat_id)
     if chat is None:
-        raise SessionNotFound()
+        raise ChatNotFound()
     return chat
 
 
-async def list_sessions(
+async def list_chats(
     session: AsyncSession, actor: Actor, filters: repo.ChatFilters, limit: int, offset: int
-) -> dict[str, Any]:
+) -> ChatList:
     chats, total = await repo.list_chats(session, actor.account_id, filters, limit, offset)
-    return {
-        "sessions": [chat_out(c, host_paths=actor.instance_admin) for c in chats],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    return ChatList(
+        sessions=[chat_out(c, host_paths=actor.instance_admin) for c in chats],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
-async def get_session(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> dict[str, Any]:
+async def get_chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> ChatDetail:
     chat = await _chat(session, actor, chat_id)
-    return {
-        **chat_out(chat, host_paths=actor.instance_admin),
-        "messages": [message_out(m) for m in await repo.messages(session, chat.id)],
-    }
+    return ChatDetail(
+        **chat_out(chat, host_paths=actor.instance_admin).model_dump(),
+        messages=[message_out(m) for m in await repo.messages(session, chat.id)],
+    )
 
 
 def _new_message_row(chat_id: uuid.UUID, seq: int, body: CreateMessage) -> dict[str, Any]:
@@ -320,7 +330,7 @@ async def _new_chat(session: AsyncSession, actor: Actor, **fields: Any) -> Chat:
     return chat
 
 
-async def create_session(session: AsyncSession, actor: Actor, body: CreateSession) -> dict[str, Any]:
+async def create_chat(session: AsyncSession, actor: Actor, body: CreateSession) -> ChatDetail:
     if body.workspace_id is not None:
         await _workspace(session, actor, body.workspace_id)
     chat = await _new_chat(
@@ -337,12 +347,12 @@ async def create_session(session: AsyncSession, actor: Actor, body: CreateSessio
     _apply_totals(chat, rows)
     await session.flush()
     record(session, actor, "session.create", "chat", chat.id)
-    return await get_session(session, actor, chat.id)
+    return await get_chat(session, actor, chat.id)
 
 
-async def update_session(
+async def update_chat(
     session: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: UpdateSession
-) -> dict[str, Any]:
+) -> ChatRead:
     chat = await _chat(session, actor, chat_id)
     changed = body.model_dump(exclude_unset=True)
     if "title" in changed:
@@ -357,14 +367,14 @@ async def update_session(
     return chat_out(chat, host_paths=actor.instance_admin)
 
 
-async def delete_session(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> dict[str, Any]:
+async def delete_chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> Deleted:
     chat = await _chat(session, actor, chat_id)
     await repo.delete_chat(session, chat)
     record(session, actor, "session.delete", "chat", chat_id, summary=chat.title)
-    return {"deleted": True, "id": str(chat_id)}
+    return Deleted(id=chat_id)
 
 
-async def archive_session(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> dict[str, Any]:
+async def archive_chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> ChatRead:
     chat = await _chat(session, actor, chat_id)
     chat.archived = True
     await session.flush()
@@ -372,9 +382,7 @@ async def archive_session(session: AsyncSession, actor: Actor, chat_id: uuid.UUI
     return chat_out(chat, host_paths=actor.instance_admin)
 
 
-async def fork_session(
-    session: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: ForkSession
-) -> dict[str, Any]:
+async def fork_chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: ForkSession) -> ChatDetail:
     """A new chat holding the messages up to and including `message_id` (all when absent)."""
     source = await _chat(session, actor, chat_id)
     up_to: int | None = None
@@ -404,16 +412,16 @@ async def fork_session(
     _apply_totals(chat, rows)
     await session.flush()
     record(session, actor, "session.fork", "chat", chat.id, metadata={"source": str(source.id)})
-    return await get_session(session, actor, chat.id)
+    return await get_chat(session, actor, chat.id)
 
 
-async def merge_sessions(session: AsyncSession, actor: Actor, body: MergeSessions) -> dict[str, Any]:
+async def merge_chats(session: AsyncSession, actor: Actor, body: MergeSessions) -> ChatDetail:
     ids = list(dict.fromkeys(body.session_ids))
     if len(ids) < 2:
         raise InvalidMerge("Merging needs at least two different sessions")
     found = {c.id: c for c in await repo.get_chats(session, actor.account_id, ids)}
     if len(found) != len(ids):
-        raise SessionNotFound()
+        raise ChatNotFound()
     sources = [found[i] for i in ids]
     items: list[list[merging.MergeItem]] = []
     for index, chat in enumerate(sources):
@@ -447,12 +455,12 @@ async def merge_sessions(session: AsyncSession, actor: Actor, body: MergeSession
         chat.id,
         metadata={"sources": [str(i) for i in ids], "strategy": body.strategy},
     )
-    return await get_session(session, actor, chat.id)
+    return await get_chat(session, actor, chat.id)
 
 
 async def list_messages(
     session: AsyncSession, actor: Actor, chat_id: uuid.UUID, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[MessageRead], int]:
     chat = await _chat(session, actor, chat_id)
     rows = await repo.messages(session, chat.id, limit=limit, offset=offset)
     return [message_out(m) for m in rows], chat.message_count
@@ -460,7 +468,7 @@ async def list_messages(
 
 async def add_message(
     session: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: CreateMessage
-) -> dict[str, Any]:
+) -> MessageRead:
     chat = await _chat(session, actor, chat_id)
     row = _new_message_row(chat.id, await repo.next_seq(session, chat.id), body)
     await repo.insert_messages(session, [row])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +11,13 @@ from chasm.auth.actor import Actor
 from chasm.chats import stats_repository as repo
 from chasm.chats.pricing import estimate_cost, price_for
 from chasm.chats.stats_repository import Usage
+from chasm.chats.stats_schemas import (
+    LegacyStats,
+    ModelUsage,
+    ProviderStatsRead,
+    StatsOverviewRead,
+    TimelineStats,
+)
 from chasm.kit.timeutil import utcnow
 
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
@@ -40,7 +46,7 @@ def _cost(rows: Iterable[Usage]) -> tuple[float | None, int]:
     return (round(total, 6) if total is not None else None), unpriced
 
 
-def per_model(rows: list[Usage]) -> list[dict[str, Any]]:
+def per_model(rows: list[Usage]) -> list[ModelUsage]:
     grouped: dict[str | None, list[Usage]] = {}
     for row in rows:
         grouped.setdefault(row.model, []).append(row)
@@ -58,38 +64,41 @@ def per_model(rows: list[Usage]) -> list[dict[str, Any]]:
                 "estimated_cost_usd": _cost(group)[0] if price_for(model) else None,
             }
         )
-    return sorted(models, key=lambda m: (-m["token_count"], m["model"] or ""))
+    usages = [ModelUsage.model_validate(m) for m in models]
+    return sorted(usages, key=lambda m: (-m.token_count, m.model or ""))
 
 
-async def models(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
+async def models(session: AsyncSession, actor: Actor) -> list[ModelUsage]:
     """Token totals and estimated cost per model."""
     return per_model(await repo.usage(session, actor.account_id))
 
 
-async def legacy_stats(session: AsyncSession, actor: Actor) -> dict[str, Any]:
+async def legacy_stats(session: AsyncSession, actor: Actor) -> LegacyStats:
     """Spec 003's /api/stats, with token totals and the estimated cost added."""
     counts = await repo.counts(session, actor.account_id)
     usage = await repo.usage(session, actor.account_id)
     tokens = _tokens(usage)
     cost, unpriced = _cost(usage)
-    return {
-        "totalSessions": counts.sessions,
-        "totalMessages": sum(u.messages for u in usage),
-        "totalWorkspaces": counts.workspaces,
-        "totalToolInvocations": counts.tool_calls,
-        "totalInputTokens": tokens["input_tokens"],
-        "totalOutputTokens": tokens["output_tokens"],
-        "totalCacheReadTokens": tokens["cache_read_tokens"],
-        "totalCacheWriteTokens": tokens["cache_write_tokens"],
-        "totalTokens": sum(tokens.values()),
-        "estimatedCostUsd": cost,
-        "unpricedTokens": unpriced,
-        "models": per_model(usage),
-    }
+    return LegacyStats.model_validate(
+        {
+            "totalSessions": counts.sessions,
+            "totalMessages": sum(u.messages for u in usage),
+            "totalWorkspaces": counts.workspaces,
+            "totalToolInvocations": counts.tool_calls,
+            "totalInputTokens": tokens["input_tokens"],
+            "totalOutputTokens": tokens["output_tokens"],
+            "totalCacheReadTokens": tokens["cache_read_tokens"],
+            "totalCacheWriteTokens": tokens["cache_write_tokens"],
+            "totalTokens": sum(tokens.values()),
+            "estimatedCostUsd": cost,
+            "unpricedTokens": unpriced,
+            "models": per_model(usage),
+        }
+    )
 
 
-async def overview(session: AsyncSession, actor: Actor) -> dict[str, Any]:
-    """Spec 001 StatsOverview, with token totals, tool calls and the estimated cost."""
+async def overview(session: AsyncSession, actor: Actor) -> StatsOverviewRead:
+    """Spec 001 StatsOverviewRead, with token totals, tool calls and the estimated cost."""
     counts = await repo.counts(session, actor.account_id)
     usage = await repo.usage(session, actor.account_id)
     tokens = _tokens(usage)
@@ -98,24 +107,26 @@ async def overview(session: AsyncSession, actor: Actor) -> dict[str, Any]:
     sessions_today, messages_today = await repo.activity_between(
         session, actor.account_id, midnight, midnight + timedelta(days=1)
     )
-    return {
-        "total_sessions": counts.sessions,
-        "total_messages": sum(u.messages for u in usage),
-        "total_tokens": sum(tokens.values()),
-        "active_providers": counts.providers,
-        "workspaces": counts.workspaces,
-        "sessions_today": sessions_today,
-        "messages_today": messages_today,
-        "total_tool_invocations": counts.tool_calls,
-        **tokens,
-        "estimated_cost_usd": cost,
-        "unpriced_tokens": unpriced,
-        "models": per_model(usage),
-    }
+    return StatsOverviewRead.model_validate(
+        {
+            "total_sessions": counts.sessions,
+            "total_messages": sum(u.messages for u in usage),
+            "total_tokens": sum(tokens.values()),
+            "active_providers": counts.providers,
+            "workspaces": counts.workspaces,
+            "sessions_today": sessions_today,
+            "messages_today": messages_today,
+            "total_tool_invocations": counts.tool_calls,
+            **tokens,
+            "estimated_cost_usd": cost,
+            "unpriced_tokens": unpriced,
+            "models": per_model(usage),
+        }
+    )
 
 
-async def providers(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
-    """Spec 001 ProviderStats per provider, with token totals and the estimated cost."""
+async def providers(session: AsyncSession, actor: Actor) -> list[ProviderStatsRead]:
+    """Spec 001 ProviderStatsRead per provider, with token totals and the estimated cost."""
     usage = await repo.usage(session, actor.account_id)
     sessions = await repo.sessions_per_provider(session, actor.account_id)
     result = []
@@ -134,7 +145,8 @@ async def providers(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]
                 "unpriced_tokens": unpriced,
             }
         )
-    return sorted(result, key=lambda p: (-p["session_count"], p["provider"]))
+    stats = [ProviderStatsRead.model_validate(p) for p in result]
+    return sorted(stats, key=lambda p: (-p.session_count, p.provider))
 
 
 async def timeline(
@@ -143,10 +155,10 @@ async def timeline(
     period: str = "week",
     since: datetime | None = None,
     until: datetime | None = None,
-) -> list[dict[str, Any]]:
+) -> list[TimelineStats]:
     """Spec 001 TimelineStats: chats started, messages and tokens per day, week, month or year."""
     buckets = await repo.timeline(session, actor.account_id, period, _utc(since), _utc(until))
-    return [{"date": day, "period": period, **values} for day, values in buckets.items()]
+    return [TimelineStats(date=day, period=period, **values) for day, values in buckets.items()]
 
 
 def _utc(value: datetime | None) -> datetime | None:

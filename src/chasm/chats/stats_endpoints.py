@@ -3,49 +3,56 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from chasm.auth.deps import ChatReader
 from chasm.chats import stats
+from chasm.chats.stats_schemas import (
+    LegacyStats,
+    ModelUsage,
+    ProviderStatsRead,
+    StatsOverviewRead,
+    TimelineStats,
+)
 from chasm.kit.deps import DbSession
-from chasm.kit.envelope import ok
+from chasm.kit.surface import ChatRouter
 
-router = APIRouter(tags=["Statistics"])
+routes = ChatRouter(tags=["Statistics"])
 
 
-@router.get("/stats")
-async def get_stats(actor: ChatReader, session: DbSession) -> dict[str, Any]:
+@routes.get("/stats", model=LegacyStats)
+async def get_stats(actor: ChatReader, session: DbSession) -> LegacyStats:
     """Totals of chats, messages, workspaces, tool calls and tokens, and the estimated cost."""
-    return ok(await stats.legacy_stats(session, actor))
+    return await stats.legacy_stats(session, actor)
 
 
-@router.get("/stats/overview")
-async def get_stats_overview(actor: ChatReader, session: DbSession) -> dict[str, Any]:
+@routes.get("/stats/overview", model=StatsOverviewRead)
+async def get_stats_overview(actor: ChatReader, session: DbSession) -> StatsOverviewRead:
     """Totals, today's activity, token totals and the estimated cost per model."""
-    return ok(await stats.overview(session, actor))
+    return await stats.overview(session, actor)
 
 
-@router.get("/stats/providers")
-async def get_provider_stats(actor: ChatReader, session: DbSession) -> dict[str, Any]:
+@routes.get("/stats/providers", model=list[ProviderStatsRead])
+async def get_provider_stats(actor: ChatReader, session: DbSession) -> list[ProviderStatsRead]:
     """Chats, messages, tokens and estimated cost per provider."""
-    return ok(await stats.providers(session, actor))
+    return await stats.providers(session, actor)
 
 
-@router.get("/stats/models")
-async def get_model_stats(actor: ChatReader, session: DbSession) -> dict[str, Any]:
+@routes.get("/stats/models", model=list[ModelUsage])
+async def get_model_stats(actor: ChatReader, session: DbSession) -> list[ModelUsage]:
     """Messages, tokens and estimated cost per model."""
-    return ok(await stats.models(session, actor))
+    return await stats.models(session, actor)
 
 
-@router.get("/stats/timeline")
+@routes.get("/stats/timeline", model=list[TimelineStats])
 async def get_timeline_stats(
     actor: ChatReader,
     session: DbSession,
     period: Literal["day", "week", "month", "year"] = "week",
     since: Annotated[datetime | None, Query(description="Only activity at or after this time")] = None,
     until: Annotated[datetime | None, Query(description="Only activity before this time")] = None,
-) -> dict[str, Any]:
+) -> list[TimelineStats]:
     """Chats started, messages and tokens per day, week (from Monday), month or year."""
-    return ok(await stats.timeline(session, actor, period, since, until))
+    return await stats.timeline(session, actor, period, since, until)

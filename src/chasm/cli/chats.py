@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -17,7 +17,6 @@ from rich.table import Table
 
 from chasm.cli import search_export
 
-T = TypeVar("T")
 ACCOUNT = typer.Option(
     None, "--account", help="Account id or name (default: the local owner's personal account)."
 )
@@ -41,9 +40,12 @@ async def local(account: str | None) -> AsyncIterator[tuple[Any, Any, Any]]:
         await migrate(engine)
         maker = make_sessionmaker(engine)
         async with maker() as session:
+            has_owner = await auth_repo.first_owner(session) is not None
+        if not has_owner:  # a fresh install: make the local owner as the server's first start does
+            await _create_local_owner(maker, settings)
+        async with maker() as session:
             owner = await auth_repo.first_owner(session)
-            if owner is None:
-                raise typer.BadParameter("no local owner yet: start the server once (chasm api serve)")
+            assert owner is not None
             found, role = await account_for_user(session, owner.id, account)
         # Whoever runs the CLI on the server's database is its operator: an instance administrator.
         yield maker, Actor("user", owner.id, found, role, None, via="cli", instance_admin=True), settings
@@ -51,14 +53,30 @@ async def local(account: str | None) -> AsyncIterator[tuple[Any, Any, Any]]:
         await engine.dispose()
 
 
-def run(work: Callable[[Any, Any], Awaitable[T]], account: str | None) -> T:
-    """Run `work(session, actor)` in one transaction; a ChasmError becomes a message and exit 1."""
+async def _create_local_owner(maker: Any, settings: Any) -> None:
+    from chasm.system.bootstrap import bootstrap_owner
+    from chasm.system.secret import load_or_create_secret
+
+    secret = await bootstrap_owner(maker, load_or_create_secret(settings))
+    if secret:
+        typer.echo(
+            f"Created the local owner (owner@localhost); the library lives in {settings.data_dir}.\n"
+            f"Its admin API key, shown only this once: {secret}",
+            err=True,
+        )
+
+
+def run(work: Callable[[Any, Any], Awaitable[Any]], account: str | None) -> Any:
+    """Run `work(session, actor)` in one transaction and answer its result as JSON values (read
+    schemas become dicts); a ChasmError becomes a message and exit 1."""
+    from pydantic_core import to_jsonable_python
+
     from chasm.kit.db import transaction
     from chasm.kit.errors import ChasmError
 
-    async def main() -> T:
+    async def main() -> Any:
         async with local(account) as (maker, actor, _settings), transaction(maker) as session:
-            return await work(session, actor)
+            return to_jsonable_python(await work(session, actor))
 
     try:
         return asyncio.run(main())
@@ -115,9 +133,16 @@ def list_chats(
     """Chats, most recently updated first."""
     from chasm.chats import service
     from chasm.chats.repository import ChatFilters
+    from chasm.harvest.provider_names import chat_providers
 
-    filters = ChatFilters(_uuid(workspace, "workspace id") if workspace else None, provider, archived)
-    data = run(lambda s, a: service.list_sessions(s, a, filters, limit, offset), account)
+    workspace_id = _uuid(workspace, "workspace id") if workspace else None
+
+    async def work(session: Any, actor: Any) -> Any:
+        providers = chat_providers(provider) if provider else None
+        filters = ChatFilters(workspace_id, providers, archived)
+        return await service.list_chats(session, actor, filters, limit, offset)
+
+    data = run(work, account)
     if as_json:
         _print_json(data)
         return
@@ -134,7 +159,7 @@ def show(
     """One chat with all its messages."""
     from chasm.chats import service
 
-    data = run(lambda s, a: service.get_session(s, a, _uuid(chat_id)), account)
+    data = run(lambda s, a: service.get_chat(s, a, _uuid(chat_id)), account)
     if as_json:
         _print_json(data)
         return
@@ -174,7 +199,7 @@ def merge(
         body = MergeSessions(session_ids=[_uuid(c) for c in chat_ids], title=title, strategy=strategy)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise typer.BadParameter(str(exc.errors()[0]["msg"])) from exc
-    data = run(lambda s, a: service.merge_sessions(s, a, body), account)
+    data = run(lambda s, a: service.merge_chats(s, a, body), account)
     _report_new(data, "Merged", as_json)
 
 
@@ -191,7 +216,7 @@ def fork(
     from chasm.chats.schemas import ForkSession
 
     body = ForkSession(message_id=_uuid(at, "message id") if at else None, title=title)
-    data = run(lambda s, a: service.fork_session(s, a, _uuid(chat_id), body), account)
+    data = run(lambda s, a: service.fork_chat(s, a, _uuid(chat_id), body), account)
     _report_new(data, "Forked", as_json)
 
 
@@ -206,8 +231,8 @@ def archive(
 
     ids = [_uuid(c) for c in chat_ids]
 
-    async def work(session: Any, actor: Any) -> list[dict[str, Any]]:
-        return [await service.archive_session(session, actor, i) for i in ids]
+    async def work(session: Any, actor: Any) -> list[Any]:
+        return [await service.archive_chat(session, actor, i) for i in ids]
 
     data = run(work, account)
     if as_json:

@@ -133,7 +133,7 @@ def check_user_namespaces(required: bool) -> Check:
 
 
 def check_seccomp(settings: Settings, required: bool) -> Check:
-    from chasm.sessions.drivers import seccomp
+    from chasm.sandbox.drivers import seccomp
 
     if not settings.sandbox_seccomp:
         return Check("seccomp", "skip", "off (CHASM_SANDBOX_SECCOMP=false)", "", required)

@@ -84,6 +84,19 @@ def harvest(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     _report(report.as_dict(), as_json)
+    typer.echo(f"Library: {_library_location()}", err=True)
+
+
+def _library_location() -> str:
+    """Where the chats went: the SQLite file, or the database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    from chasm.config import get_settings
+
+    url = make_url(get_settings().effective_database_url)
+    if url.get_backend_name() == "sqlite":
+        return str(url.database)
+    return url.render_as_string(hide_password=True)
 
 
 def _upload(

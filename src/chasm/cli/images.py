@@ -22,7 +22,7 @@ def add(
     source: Path = typer.Argument(..., help="A root filesystem directory or a tarball of one."),
 ) -> None:
     """Register a root filesystem as an image."""
-    from chasm.sessions import images
+    from chasm.sandbox import images
 
     try:
         image = images.add(_settings(), name, source)
@@ -35,7 +35,7 @@ def add(
 @images_app.command("list")
 def list_() -> None:
     """List registered images."""
-    from chasm.sessions import images
+    from chasm.sandbox import images
 
     for image in images.list_images(_settings()):
         typer.echo(f"{image.name}\t{image.size_bytes}\t{image.created_at}\t{image.source}")
@@ -44,7 +44,7 @@ def list_() -> None:
 @images_app.command("remove")
 def remove(name: str = typer.Argument(..., help="Image name.")) -> None:
     """Remove a registered image."""
-    from chasm.sessions import images
+    from chasm.sandbox import images
 
     try:
         images.remove(_settings(), name)

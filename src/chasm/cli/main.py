@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import typer
 
 from chasm import __version__
@@ -50,7 +49,11 @@ def main() -> None:
     line (naming the URL) instead of a traceback."""
     try:
         app()
-    except httpx.TransportError as exc:
+    except Exception as exc:
+        import httpx  # already loaded by whatever raised an httpx error: costs nothing then
+
+        if not isinstance(exc, httpx.TransportError):
+            raise
         try:
             where = str(exc.request.url.copy_with(path="/", query=None))
         except RuntimeError:  # an error raised before any request was made

@@ -32,6 +32,8 @@ def _run(work: Callable[[Any, Any], Awaitable[T]], account: str | None) -> T:
     from chasm.kit.errors import ChasmError
 
     async def main() -> T:
+        from pydantic_core import to_jsonable_python
+
         from chasm.auth import repository as auth_repo
         from chasm.auth.actor import Actor
         from chasm.auth.deps import account_for_user
@@ -48,7 +50,9 @@ def _run(work: Callable[[Any, Any], Awaitable[T]], account: str | None) -> T:
                     raise typer.BadParameter("no local owner yet: start the server once (chasm api serve)")
                 found, role = await account_for_user(session, owner.id, account)
                 actor = Actor("user", owner.id, found, role, None, via="cli", instance_admin=True)
-                return await work(session, actor)
+                result = await work(session, actor)
+                # read schemas (stats, search) print as JSON values; files stay bytes
+                return result if isinstance(result, tuple) else to_jsonable_python(result)
         finally:
             await engine.dispose()
 
@@ -87,12 +91,14 @@ def search(
     workspace_id = parse_uuid(workspace)
     if workspace and workspace_id is None:
         raise typer.BadParameter("not a workspace id", param_hint="--workspace")
-    filters = service.make_filters(provider, workspace_id, role)
 
     async def work(session: Any, actor: Any) -> Any:
+        from pydantic_core import to_jsonable_python
+
+        filters = service.make_filters(provider, workspace_id, role)
         if sessions:
-            return await service.search_sessions(session, actor, query, filters, limit)
-        return await service.search_messages(session, actor, query, filters, limit)
+            return to_jsonable_python(await service.search_chats(session, actor, query, filters, limit))
+        return to_jsonable_python(await service.search_messages(session, actor, query, filters, limit))
 
     found = _run(work, account)
     if as_json:

@@ -75,15 +75,15 @@ class ChasmClient:
     def upload_transcripts(
         self, files: list[tuple[str, bytes | BinaryIO]], *, source: str | None = None
     ) -> dict[str, Any]:
-        """Parse transcript files or archives into the library (POST /api/v1/harvest/upload)."""
+        """Parse transcript files or archives into the library (POST /api/v1/harvest/upload, which
+        answers spec 001's bare HarvestResponse)."""
         result: dict[str, Any] = self._request(
             "POST",
             "/api/v1/harvest/upload",
             files=[("files", (name, content)) for name, content in files],
             data={"source": source} if source else None,
         )
-        data: dict[str, Any] = result["data"]
-        return data
+        return result
 
     # Sessions
 
@@ -375,7 +375,10 @@ def _raise_for(response: httpx.Response) -> None:
     if response.status_code < 400:
         return
     try:
-        error = response.json().get("error", {})
+        body = response.json()
+        error = body.get("error", {})
+        if isinstance(error, str):  # spec 001's error object (/api/v1): {"error", "message", "code"}
+            error = body
         code, message = str(error.get("code", "error")), str(error.get("message", response.text))
     except (ValueError, AttributeError):
         code, message = "error", response.text

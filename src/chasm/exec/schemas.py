@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chasm.kit.types import JsonBool
 from chasm.sessions.schemas import NetworkIn
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -35,7 +36,7 @@ class ExecIn(BaseModel):
     cwd: str | None = Field(default=None, max_length=4096)
     env: dict[str, str] | None = None
     timeout_ms: int | None = Field(default=None, ge=1, le=24 * 3600 * 1000)
-    background: bool = False
+    background: JsonBool = False
 
     _command_nul = field_validator("command", "cwd")(check_no_nul)
     _env = field_validator("env")(check_env)
@@ -46,7 +47,7 @@ class AutoExecIn(ExecIn):
     ephemeral sandbox."""
 
     workspace: str | None = None
-    ephemeral: bool | None = None
+    ephemeral: JsonBool | None = None
     image: str | None = Field(default=None, max_length=300)
     network: NetworkIn | None = None
 

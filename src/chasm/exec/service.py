@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
 from chasm.billing.hooks import command_exited, record_exec
-from chasm.exec.commands import BackgroundCommand
 from chasm.exec.exceptions import CommandNotFound, InvalidExecRequest, InvalidSignal
 from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession
+from chasm.sandbox.commands import BackgroundCommand
+from chasm.sandbox.runtime import SandboxRuntime
 from chasm.sessions import service as sessions
-from chasm.sessions.runtime import SandboxRuntime
 from chasm.sessions.schemas import SessionCreate
 
 
@@ -131,9 +131,11 @@ async def auto_exec(
     body: AutoExecIn,
     *,
     command_id: str | None = None,
+    keep_sandbox: bool = False,
 ) -> ExecOut:
     """With `workspace`: that workspace's live session (started if none); otherwise (or with
-    `ephemeral: true`) a new disposable sandbox. The answer names the session used."""
+    `ephemeral: true`) a new disposable sandbox, ended with the command unless `keep_sandbox`
+    (a pipeline runs its later steps there, then ends it). The answer names the session used."""
     if body.workspace and body.ephemeral:
         raise InvalidExecRequest("give either a workspace or ephemeral=true, not both")
     ephemeral = not body.workspace
@@ -148,13 +150,19 @@ async def auto_exec(
     created = await sessions.create_session(db, actor, runtime, create)
     try:
         if command_id is not None:
-            return await run_resumable(db, actor, runtime, created.row, plain, command_id)
-        return await run(db, actor, runtime, created.row, plain)
+            result = await run_resumable(db, actor, runtime, created.row, plain, command_id)
+        else:
+            result = await run(db, actor, runtime, created.row, plain)
     except BaseException:
         # The caller's transaction rolls back the new row: the sandbox must not outlive it.
         if created.created:
             await sessions.end_session(runtime, created.row, "error")
         raise
+    if ephemeral and created.created and not plain.background and not keep_sandbox:
+        # A disposable sandbox serves this one command: it ends with it (a background command
+        # keeps its sandbox until the idle timeout, so its output can still be streamed).
+        await sessions.end_session(runtime, created.row, "completed")
+    return result
 
 
 def command_out(entry: BackgroundCommand) -> CommandOut:
@@ -173,6 +181,7 @@ def command_out(entry: BackgroundCommand) -> CommandOut:
 
 
 def get_command(runtime: SandboxRuntime, row: SandboxSession, command_id: str) -> BackgroundCommand:
+    sessions.ensure_here(runtime, row)  # background commands live in the memory of the node running them
     entry = runtime.commands.get(str(row.id), command_id)
     if entry is None:
         raise CommandNotFound(command_id)
@@ -180,6 +189,7 @@ def get_command(runtime: SandboxRuntime, row: SandboxSession, command_id: str) -
 
 
 def list_commands(runtime: SandboxRuntime, row: SandboxSession) -> list[CommandOut]:
+    sessions.ensure_here(runtime, row)
     return [command_out(entry) for entry in runtime.commands.list(str(row.id))]
 
 

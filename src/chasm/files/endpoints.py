@@ -15,8 +15,8 @@ from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.files import service
 from chasm.kit.deps import DbSession
+from chasm.sandbox.runtime import SandboxRuntime, get_runtime
 from chasm.sessions import service as sessions
-from chasm.sessions.runtime import SandboxRuntime, get_runtime
 
 LIMITED = [Depends(rate_limited("files"))]
 
@@ -39,7 +39,7 @@ async def upload(
     runtime: Runtime,
 ) -> UploadOut:
     """Upload a file (multipart fields `path` and `file`, 16 MB at most)."""
-    row = await sessions.get_running(db, actor, session_id)
+    row = await sessions.get_running(db, actor, session_id, runtime)
     length = request.headers.get("content-length")
     path, size = await service.upload(
         db,
@@ -62,7 +62,7 @@ async def download(
     runtime: Runtime,
 ) -> Response:
     """Download a file from the session."""
-    row = await sessions.get_running(db, actor, session_id)
+    row = await sessions.get_running(db, actor, session_id, runtime)
     final, data, content_type = await service.download(runtime, row, path)
     name = quote(PurePosixPath(final).name)
     return Response(

@@ -14,8 +14,8 @@ from chasm.files.exceptions import FileTooLarge
 from chasm.files.multipart import read_upload
 from chasm.files.paths import confine
 from chasm.models import SandboxSession
+from chasm.sandbox.runtime import SandboxRuntime
 from chasm.sessions import service as sessions
-from chasm.sessions.runtime import SandboxRuntime
 
 # Multipart framing around the file: headers, boundaries, the `path` field.
 ENVELOPE_SLACK = 64 * 1024

@@ -18,9 +18,9 @@ from chasm.gateway.exceptions import InvalidPort
 from chasm.gateway.proxy import forward_http, forward_websocket
 from chasm.kit.db import transaction
 from chasm.kit.errors import ChasmError
+from chasm.sandbox.runtime import runtime_of
 from chasm.sessions.access import SessionAccess, authorize, cookie_name, refuse
 from chasm.sessions.exceptions import SessionNotRunning
-from chasm.sessions.runtime import runtime_of
 
 router = APIRouter(tags=["gateway"])
 

@@ -20,8 +20,8 @@ from websockets.uri import parse_uri
 
 from chasm.gateway.exceptions import BadGateway
 from chasm.gateway.upstream import SandboxBackend
+from chasm.sandbox.drivers.base import SandboxDriver
 from chasm.sessions.access import SESSION_TOKEN_HEADER, cookie_name, refuse
-from chasm.sessions.drivers.base import SandboxDriver
 
 HOP_BY_HOP = {
     "connection",

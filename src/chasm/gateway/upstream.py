@@ -14,7 +14,7 @@ from typing import Any
 
 import httpcore
 
-from chasm.sessions.drivers.base import SandboxDriver
+from chasm.sandbox.drivers.base import SandboxDriver
 
 
 class SandboxStream(httpcore.AsyncNetworkStream):

@@ -1,4 +1,4 @@
-"""SQL of the harvest use cases (the engine keeps its own bulk statements)."""
+"""SQL of the harvest use cases (the harvest's own writes are in `store.py` and `store_units.py`)."""
 
 from __future__ import annotations
 

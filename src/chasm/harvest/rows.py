@@ -1,7 +1,8 @@
-"""Message rows of the harvest engine, and their bulk insert on SQLite.
+"""Rows the harvest store writes, and their bulk insert on SQLite.
 
 `message_rows` turns parsed messages into `chat_messages` rows (tuples in `MESSAGE_COLUMNS` order)
-and sums what the chat row keeps of them. `SqliteInserter` inserts many rows per statement:
+and sums what the chat row keeps of them; `chat_values` and `chat_totals` are a parsed chat's
+columns of `chats`. `SqliteInserter` inserts many rows per statement:
 FTS5 flushes its pending terms at the start of every statement that changes a table with an
 index trigger, so one `executemany` row at a time leaves one tiny index segment per message to be
 merged again and again; one multi-row statement leaves one segment for all its rows.
@@ -21,7 +22,8 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import Connection, Engine, Table
 
-from chasm.harvest.model import ParsedMessage
+from chasm.harvest.model import ParsedChat, ParsedMessage
+from chasm.kit.timeutil import utcnow
 from chasm.models import ChatMessage
 
 messages_t = cast(Table, ChatMessage.__table__)
@@ -43,6 +45,30 @@ MESSAGE_COLUMNS = (
     "cache_read_tokens",
     "cache_write_tokens",
     "created_at",
+    "metadata",
+)
+CHAT_COLUMNS = (
+    "id",
+    "account_id",
+    "provider",
+    "source_id",
+    "tags",
+    "archived",
+    "created_at",
+    "message_count",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "tool_call_count",
+    "started_at",
+    "updated_at",
+    "model",
+    "workspace_id",
+    "source_path",
+    "source_missing",
+    "parent_source_id",
+    "title",
     "metadata",
 )
 _NUL_ESCAPED = b"\\u0000"
@@ -206,6 +232,47 @@ def message_rows(
     out.cache_read_tokens, out.cache_write_tokens = cache_read, cache_write
     out.tool_calls, out.first, out.last = tool_calls, first, last
     return out
+
+
+def workspace_key(chat: ParsedChat) -> tuple[str, str] | None:
+    """(path, display name) of the chat's workspace, or None when the source knows none."""
+    if chat.workspace_path:
+        path = chat.workspace_path.rstrip("/\\") or chat.workspace_path
+        name = path.replace("\\", "/").rsplit("/", 1)[-1] or path
+        return path, chat.workspace_name or name
+    if chat.workspace_name:
+        return chat.workspace_name, chat.workspace_name
+    return None
+
+
+def chat_values(parsed: ParsedChat, workspace_id: uuid.UUID | None) -> dict[str, Any]:
+    """The columns of a chat a harvest sets from the source (title and metadata only when known)."""
+    values: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "source_path": cut(parsed.source_path, 2000),
+        "source_missing": False,
+        "parent_source_id": cut(parsed.parent_source_id, 300),
+    }
+    if parsed.title:
+        values["title"] = cut(parsed.title, 1000)
+    if parsed.metadata:
+        values["metadata"] = clean(parsed.metadata)
+    return values
+
+
+def chat_totals(parsed: ParsedChat, rows: MessageRows) -> dict[str, Any]:
+    """The columns of a chat summed up from all its messages."""
+    return {
+        "message_count": len(rows.rows),
+        "input_tokens": rows.input_tokens,
+        "output_tokens": rows.output_tokens,
+        "cache_read_tokens": rows.cache_read_tokens,
+        "cache_write_tokens": rows.cache_write_tokens,
+        "tool_call_count": rows.tool_calls,
+        "started_at": aware(parsed.created_at) or rows.first,
+        "updated_at": aware(parsed.updated_at) or rows.last or utcnow(),
+        "model": cut(parsed.model or rows.model, 200),
+    }
 
 
 def as_dicts(rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:

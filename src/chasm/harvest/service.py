@@ -14,11 +14,11 @@ from chasm.audit.service import record
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_instance_admin
 from chasm.config import Settings
-from chasm.harvest import registry, upload
+from chasm.harvest import provider_names, registry, upload
 from chasm.harvest import repository as repo
 from chasm.harvest.engine import HarvestEngine, HarvestReport, ProgressFn, SourcePlan
 from chasm.harvest.exceptions import HarvestFailed, UnknownProvider
-from chasm.harvest.schemas import HarvestRequest
+from chasm.harvest.schemas import HarvestRequest, HarvestResult, HarvestStatus, ProviderRead
 from chasm.kit.db import transaction
 from chasm.kit.timeutil import aware
 
@@ -99,7 +99,7 @@ async def harvest(
     return report
 
 
-async def status(session: AsyncSession, actor: Actor) -> dict[str, Any]:
+async def status(session: AsyncSession, actor: Actor) -> HarvestStatus:
     """Last harvest per provider, from the harvest bookkeeping."""
     chats = await repo.chat_counts(session, actor.account_id)
     providers = {}
@@ -112,16 +112,14 @@ async def status(session: AsyncSession, actor: Actor) -> dict[str, Any]:
             "chat_count": chats.get(provider, 0),
         }
     last_overall = max((p["last_harvested"] for p in providers.values() if p["last_harvested"]), default=None)
-    return {
-        "last_harvested": last_overall,
-        "providers": providers,
-        "running": _lock(actor.account_id).locked(),
-    }
+    return HarvestStatus.model_validate(
+        {"last_harvested": last_overall, "providers": providers, "running": _lock(actor.account_id).locked()}
+    )
 
 
 def _provider_entry(
     name: str, source: Any, settings: Settings, data: dict[str, Any], chat_count: int, admin: bool
-) -> dict[str, Any]:
+) -> ProviderRead:
     """A source's entry; its folders on the server (and whether they exist) only for an instance
     administrator: for anyone else the server's filesystem is not theirs to see."""
     if admin:
@@ -131,25 +129,21 @@ def _provider_entry(
         found_paths = [str(r) for r in roots if r.exists()]
     else:
         roots, found_paths = [], []
-    return {
-        "id": name,
-        "name": source.display_name,
-        "type": "harvest",
-        "kind": "harvest",
-        "source": name,
-        "enabled": name not in registry.disabled_providers(data),
-        "opt_in": bool(source.opt_in),
-        "found": bool(found_paths),
-        "paths": found_paths,
-        "roots": [str(r) for r in roots],
-        "chat_count": chat_count,
-        "base_url": None,
-        "models": [],
-        "error": None,
-    }
+    return ProviderRead(
+        id=name,
+        name=source.display_name,
+        type=provider_names.spec001_type(name),  # type: ignore[arg-type]
+        source=name,
+        enabled=name not in registry.disabled_providers(data),
+        opt_in=bool(source.opt_in),
+        found=bool(found_paths),
+        paths=found_paths,
+        roots=[str(r) for r in roots],
+        chat_count=chat_count,
+    )
 
 
-async def list_providers(session: AsyncSession, actor: Actor, settings: Settings) -> list[dict[str, Any]]:
+async def list_providers(session: AsyncSession, actor: Actor, settings: Settings) -> list[ProviderRead]:
     """Every harvest source with its detection status on this machine."""
     reg = registry.get_registry()
     data = await repo.settings_data(session, actor.account_id)
@@ -161,31 +155,28 @@ async def list_providers(session: AsyncSession, actor: Actor, settings: Settings
     ]
     for failed in reg.errors:
         entries.append(
-            {
-                "id": failed.name,
-                "name": failed.name,
-                "type": "harvest",
-                "kind": "harvest",
-                "source": failed.name,
-                "enabled": False,
-                "opt_in": False,
-                "found": False,
-                "paths": [],
-                "roots": [],
-                "chat_count": counts.get(failed.name, 0),
-                "base_url": None,
-                "models": [],
-                "error": failed.message,
-            }
+            ProviderRead(
+                id=failed.name,
+                name=failed.name,
+                type=provider_names.spec001_type(failed.name),  # type: ignore[arg-type]
+                source=failed.name,
+                enabled=False,
+                opt_in=False,
+                found=False,
+                paths=[],
+                roots=[],
+                chat_count=counts.get(failed.name, 0),
+                error=failed.message,
+            )
         )
     return entries
 
 
 async def get_provider(
     session: AsyncSession, actor: Actor, settings: Settings, provider_id: str
-) -> dict[str, Any]:
+) -> ProviderRead:
     for entry in await list_providers(session, actor, settings):
-        if entry["id"] == provider_id:
+        if entry.id == provider_id:
             return entry
     raise UnknownProvider(f"Provider '{provider_id}' not found", status_code=404, code="not_found")
 
@@ -205,24 +196,27 @@ def parse_root_options(values: Iterable[str]) -> dict[str, list[str]]:
 
 async def run_request(
     maker: async_sessionmaker[AsyncSession], settings: Settings, actor: Actor, body: HarvestRequest
-) -> dict[str, Any]:
+) -> HarvestResult:
     """POST /harvest: enqueue a `harvest.run` job and wait for its result (up to a limit; past it,
     the answer holds the job id and status `running`, and the job goes on)."""
     from chasm.jobs import service as jobs
 
     require_instance_admin(actor, HOST_HARVEST)
-    build_plans(settings, {}, body.providers)  # unknown providers: 400 now, not a failed job
+    # 001 names (copilot, claude, ...) stand for their sources; unknown ones: 400 now, not a failed job
+    providers = provider_names.harvest_sources(body.providers) if body.providers else None
+    if body.providers and not providers:
+        return HarvestResult()  # only names no harvest source reads (ollama, lm-studio, custom)
     async with transaction(maker) as session:
         job = await jobs.enqueue(
             session,
             account_id=actor.account_id,
             kind="harvest.run",
             input={
-                "providers": body.providers,
+                "providers": providers,
                 "workspace_ids": [str(w) for w in body.workspace_ids or []] or None,
                 "include_disabled": body.all,
             },
-            created_by=f"{actor.principal_type}:{actor.principal_id}",
+            created_by=jobs.principal_of(actor),
         )
         job_id = job.id
     loop = asyncio.get_running_loop()
@@ -233,11 +227,11 @@ async def run_request(
             found = await repo.job_state(session, job_id)
         status, result, error = found
         if status == "succeeded":
-            return {"job_id": str(job_id), "status": status, **(result or {})}
+            return HarvestResult.from_job(job_id, status, result)
         if status in ("failed", "canceled"):
             raise HarvestFailed(f"Harvest job {job_id} {status}: {error or 'no detail'}")
         if loop.time() >= deadline:
-            return {"job_id": str(job_id), "status": status}
+            return HarvestResult.from_job(job_id, status, None)
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.5)
 
@@ -264,12 +258,18 @@ async def harvest_upload(
     actor: Actor,
     files: Sequence[tuple[str, IO[bytes]]],
     source: str | None,
-) -> dict[str, Any]:
+) -> HarvestResult:
     """POST /harvest/upload: parse uploaded transcripts (files or archives) with the harvest
     sources into the caller's account; nothing but the upload is read."""
     known = registry.get_registry().sources
     if source is not None and source not in known:
-        raise UnknownProvider(f"Unknown provider: {source}")
+        covered = provider_names.harvest_sources([source])  # a 001 name, e.g. cursor
+        if len(covered) != 1:
+            raise UnknownProvider(
+                f"Provider '{source}' covers {len(covered)} harvest sources; name one of: "
+                + ", ".join(covered or sorted(known))
+            )
+        source = covered[0]
     if not files:
         raise upload.InvalidUpload("No file uploaded (multipart field `files`)")
     root = await asyncio.to_thread(upload.private_dir, settings.data_dir)
@@ -300,4 +300,4 @@ async def harvest_upload(
             metadata={"providers": list(report.providers), "files": len(files), "errors": len(report.issues)},
             account_id=actor.account_id,
         )
-    return {"status": "succeeded", **report.as_dict()}
+    return HarvestResult.of(report)

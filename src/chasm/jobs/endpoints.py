@@ -18,7 +18,7 @@ from chasm.kit.pagination import MAX_OFFSET
 router = APIRouter(prefix="/v1/jobs", tags=["Jobs"])
 
 
-def get_bus(request: Request) -> EventBus | None:
+async def get_bus(request: Request) -> EventBus | None:
     return getattr(request.app.state, "events", None)
 
 

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.auth.actor import Actor
+from chasm.models import Account
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -26,6 +30,7 @@ BUILTIN_TASK_MODULES: list[str] = [
     "chasm.jobs.tasks",
     "chasm.workspaces.tasks",
     "chasm.sessions.tasks",
+    "chasm.exec.tasks",
     "chasm.harvest.tasks",
 ]
 
@@ -52,6 +57,13 @@ class JobContext:
     attempt: int  # 1 on the first run
     app: FastAPI  # app.state.sessionmaker, app.state.events, app.state.settings, ...
     _cancel_requested: Callable[[], Awaitable[bool]]
+
+    async def actor(self, db: AsyncSession) -> Actor:
+        """Who a job acts as: the job itself, with its account's owner role and every scope
+        (the scope was checked when it was enqueued)."""
+        account = await db.get(Account, self.account_id)
+        assert account is not None
+        return Actor("job", self.job_id, account, "owner", None, via="job")
 
     async def canceled(self) -> bool:
         """Whether someone asked to cancel this job (handlers may stop early and cleanly)."""

@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from chasm.kit.types import IsoDatetime
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
@@ -16,7 +18,7 @@ class JobCreate(BaseModel):
 
     kind: str = Field(min_length=1, max_length=100)
     input: dict[str, Any] = Field(default_factory=dict)
-    run_at: AwareDatetime | None = Field(default=None, description="Run no earlier than this time")
+    run_at: IsoDatetime | None = Field(default=None, description="Run no earlier than this time")
     idempotency_key: str | None = Field(
         default=None, min_length=1, max_length=200, description="The same key returns the same job"
     )

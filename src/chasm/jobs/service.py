@@ -134,7 +134,8 @@ async def enqueue(
     return job
 
 
-def _principal(actor: Actor) -> str:
+def principal_of(actor: Actor) -> str:
+    """A job's `created_by`: `<principal type>:<id>` (user, service_account, job), everywhere."""
     return f"{actor.principal_type}:{actor.principal_id}"
 
 
@@ -175,7 +176,7 @@ async def create_job(session: AsyncSession, actor: Actor, body: JobCreate, bus: 
         input=body.input,
         run_at=body.run_at,
         idempotency_key=body.idempotency_key,
-        created_by=_principal(actor),
+        created_by=principal_of(actor),
     )
     record(
         session,
@@ -262,7 +263,7 @@ async def retry_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID, bus:
     now = utcnow()
     job.status = "queued"
     job.attempts = 0
-    job.run_at = now
+    job.run_at = max(aware(job.run_at) or now, now)  # a job meant for later still waits for its time
     job.error = None
     job.result = None
     job.cancel_requested = False

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from chasm.kit.types import IsoDatetime
 
 
 class KeyOut(BaseModel):
@@ -33,4 +35,4 @@ class KeyCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] | None = Field(default=None, max_length=64)
-    expires_at: AwareDatetime | None = None
+    expires_at: IsoDatetime | None = None

@@ -1,5 +1,6 @@
-"""Pure ASGI middleware refusing request bodies over a size limit with 413: by their declared length
-before they are read, or (chunked) as soon as the bytes read pass the limit."""
+"""Pure ASGI middleware bounding what a request may carry, answered in the surface's error shape:
+a URL over 16 KiB (414), headers over 32 KiB in all (431), a body over the size limit (413: by its
+declared length before it is read, or, chunked, as soon as the bytes read pass the limit)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import re
 from typing import Any
 
 from chasm.kit.errors import render
+from chasm.kit.surface import routed_surface
 
 Scope = dict[str, Any]
 
+
+# Limits on the request line and headers (what a browser or SDK ever sends is far below them).
+MAX_TARGET_BYTES = 16 * 1024
+MAX_HEADER_BYTES = 32 * 1024
+_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 # A JSON escape of a UTF-16 surrogate (U+D800..U+DFFF); only bodies holding one are checked further.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -41,11 +48,27 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        raw_headers = scope.get("headers") or []
+        target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+        if target > MAX_TARGET_BYTES:
+            message = f"The request URL exceeds {MAX_TARGET_BYTES} bytes"
+            await self._refuse(scope, send, 414, "uri_too_long", message)
+            return
+        if sum(len(name) + len(value) for name, value in raw_headers) > MAX_HEADER_BYTES:
+            message = f"The request headers exceed {MAX_HEADER_BYTES} bytes"
+            await self._refuse(scope, send, 431, "headers_too_large", message)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
+        headers = dict(raw_headers)
         length = headers.get(b"content-length")
+        if length is None and b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send)  # HTTP/1.1: no length, no chunks: no body
+            return
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             await self._reject(scope, send)
             return
@@ -68,7 +91,7 @@ class BodyLimitMiddleware:
                     json_parts.append(chunk)
                     if not message.get("more_body") and _has_lone_surrogate(b"".join(json_parts)):
                         text = "Request body is not valid text: a \\u escape names a lone UTF-16 surrogate"
-                        refusal = (400, render(scope["path"], "invalid_json", text))
+                        refusal = (400, render(routed_surface(scope), 400, "invalid_json", text))
                         raise _Refused()
             return message
 
@@ -88,8 +111,20 @@ class BodyLimitMiddleware:
             if refusal is not None and not answered:
                 await _send_json(send, *refusal)
 
+    async def _refuse(self, scope: Scope, send: Any, status: int, code: str, message: str) -> None:
+        payload = render(routed_surface(scope), status, code, message)
+        if scope["type"] == "websocket":
+            if "websocket.http.response" not in scope.get("extensions", {}):
+                await send({"type": "websocket.close", "code": 1009})
+                return
+            await send({"type": "websocket.http.response.start", "status": status, "headers": _JSON_HEADERS})
+            await send({"type": "websocket.http.response.body", "body": json.dumps(payload).encode()})
+            return
+        await _send_json(send, status, payload)
+
     def _too_large(self, scope: Scope) -> Any:
-        return render(scope["path"], "payload_too_large", f"Request body exceeds {self.max_bytes} bytes")
+        message = f"Request body exceeds {self.max_bytes} bytes"
+        return render(routed_surface(scope), 413, "payload_too_large", message)
 
     async def _reject(self, scope: Scope, send: Any) -> None:
         await _send_json(send, 413, self._too_large(scope))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy import JSON, DateTime, Engine, MetaData, TypeDecorator, event, text
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -57,17 +58,50 @@ SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: the OS page cache back
 SQLITE_CACHE_KIB = 16 * 1024  # per connection
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_pragmas(
+    dbapi_conn: Any,
+    *,
+    busy_timeout_ms: int = 10_000,
+    cache_kib: int = SQLITE_CACHE_KIB,
+    mmap_bytes: int = SQLITE_MMAP_BYTES,
+) -> None:
+    """The settings of every SQLite connection the program opens on its database: WAL, a busy
+    timeout, foreign keys; the page cache and memory map sizes per use."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     # Reads through a memory map skip a read() call and a copy per page: full-text search touches
     # pages all over a large library (FTS doclists, then the few messages and chats of a page).
-    cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
-    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    cur.execute(f"PRAGMA mmap_size={int(mmap_bytes)}")
+    cur.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
     cur.close()
+
+
+def on_sqlite_connect(engine: Engine, **pragmas: int) -> None:
+    """Apply `sqlite_pragmas` (with these overrides) to every connection `engine` opens."""
+
+    def configure(dbapi_conn: Any, _record: Any) -> None:
+        sqlite_pragmas(dbapi_conn, **pragmas)
+
+    event.listen(engine, "connect", configure)
+
+
+def create_sqlite_sync_engine(
+    engine: AsyncEngine, json_serializer: Callable[[Any], str] | None = None, **pragmas: int
+) -> Engine | None:
+    """A plain (sync, pysqlite) engine on the same SQLite file as `engine`, for bulk work in a thread
+    (the harvest's writes); None for PostgreSQL and in-memory databases."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    if json_serializer is not None:
+        kwargs["json_serializer"] = json_serializer
+    sync = sa_create_engine(url.set(drivername="sqlite"), **kwargs)
+    on_sqlite_connect(sync, **pragmas)
+    return sync
 
 
 PRIVATE_FILE_MODE = 0o600
@@ -104,7 +138,7 @@ def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
         url = f"sqlite+{sqlite_driver.DRIVER}:" + url[len("sqlite+aiosqlite:") :]
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        on_sqlite_connect(engine.sync_engine)
         if db_file is not None:
             private = db_file
 

@@ -22,7 +22,7 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

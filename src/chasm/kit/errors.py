@@ -1,8 +1,11 @@
-"""The one error base of Chasm and its two renderings (platform and chat surface)."""
+"""The one error base of Chasm and its renderings (platform surface, chat surfaces /api/v1 and /api)."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
+
+from chasm.kit.surface import Surface
 
 
 class ChasmError(Exception):
@@ -70,15 +73,25 @@ class RateLimited(ChasmError):
     code = "rate_limited"
 
 
-def is_chat_surface(path: str) -> bool:
-    return path == "/api" or path.startswith("/api/") or path.startswith("/ws")
-
-
-def render(path: str, code: str, message: str, details: Any = None) -> dict[str, Any]:
-    """Platform surface: {"error": {...}}; chat surface: {"success": false, "error": {...}}."""
+def render(surface: Surface, status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """Platform surface: {"error": {...}}; /api (003): {"success": false, "error": {...}}; /api/v1
+    (001): {"error": <status phrase>, "message", "code"}. Chat codes are upper case (003's
+    `NOT_FOUND`)."""
+    if surface is Surface.V1:
+        v1: dict[str, Any] = {"error": _phrase(status), "message": message, "code": code.upper()}
+        if details is not None:
+            v1["details"] = details
+        return v1
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
-    if is_chat_surface(path):
+    if surface is Surface.API:
         return {"success": False, "error": {**error, "code": code.upper()}}
     return {"error": error}
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

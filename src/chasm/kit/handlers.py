@@ -9,10 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chasm.kit.errors import ChasmError, render
+from chasm.kit.surface import Surface, compiled_path, route_contexts, surface_of
 
 log = logging.getLogger("chasm")
 
@@ -30,7 +30,8 @@ _HTTP_CODES = {
 
 
 def _json(request: Request, status: int, code: str, message: str, details: Any = None, headers: Any = None):  # type: ignore[no-untyped-def]
-    return JSONResponse(render(request.url.path, code, message, details), status_code=status, headers=headers)
+    body = render(surface_of(request.scope), status, code, message, details)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -46,14 +47,22 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
-def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route answers on this path (asked of the router, method by method)."""
-    routes = request.app.router.routes
-    allowed = [
-        method
-        for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
-        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
-    ]
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path; a chat surface's catch-all route
+    (`chasm_fallback`), which takes every path, does not count."""
+    path = request.scope.get("path", "")
+    answered: set[str] = set()
+    for ctx in route_contexts(request.app):
+        route = ctx.original_route
+        if getattr(getattr(route, "endpoint", None), "chasm_fallback", False) or not ctx.methods:
+            continue
+        if compiled_path(str(ctx.path)).fullmatch(path):
+            answered |= set(ctx.methods)
+
+    def answers(method: str) -> bool:
+        return method in answered
+
+    allowed = [method for method in ("DELETE", "GET", "PATCH", "POST", "PUT") if answers(method)]
     return sorted([*allowed, "HEAD"] if "GET" in allowed else allowed)
 
 
@@ -69,7 +78,10 @@ def install(app: FastAPI) -> None:
             return _json(request, 400, "invalid_json", "Request body is not valid JSON", details)
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(p for p in first["loc"] if p not in ("body",)) or "request"
-        return _json(request, 422, "validation_error", f"{where}: {first['msg']}", details)
+        # The chat surfaces know one status for an invalid request: 400 (001's BadRequest, 003's
+        # error table); the platform surface answers 422.
+        status = 422 if surface_of(request.scope) is Surface.PLATFORM else 400
+        return _json(request, status, "validation_error", f"{where}: {first['msg']}", details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
@@ -80,7 +92,7 @@ def install(app: FastAPI) -> None:
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
             # Starlette names the methods of the first route matching the path; list them all.
-            allowed = _allowed_methods(request)
+            allowed = allowed_methods(request)
             headers = {**(headers or {}), "Allow": ", ".join(allowed)}
             message = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
         return _json(request, exc.status_code, code, message, headers=headers)
@@ -113,5 +125,5 @@ class UnexpectedErrorMiddleware:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise  # the answer is half sent: only closing the connection can tell the client
-            body = render(scope.get("path", ""), "internal_error", "Internal server error", None)
+            body = render(surface_of(scope), 500, "internal_error", "Internal server error", None)
             await JSONResponse(body, status_code=500)(scope, receive, send)

@@ -4,9 +4,10 @@ aiosqlite runs every call (make a cursor, execute, fetch, close) on its own thre
 SQLAlchemy's adapter makes four such calls per statement. A hop costs 50-400 µs depending on the
 host (about 0.36 ms on the 2-core development machine), far more than an indexed SQLite query,
 so a request of four statements spent most of its database time waking threads. This adapter
-runs execute + fetchall + close as one function on aiosqlite's thread; everything else (the
-connection, its thread, commit/rollback, server-side cursors, error translation) is SQLAlchemy's
-own aiosqlite dialect, unchanged.
+runs execute + fetchall + close as one function on aiosqlite's thread, and skips the hop of a
+commit or rollback when no transaction is open (sqlite3 would do nothing); everything else (the
+connection, its thread, server-side cursors, error translation) is SQLAlchemy's own aiosqlite
+dialect, unchanged.
 
 `create_engine` in `kit.db` selects it for `sqlite+aiosqlite` URLs; the URL users write stays
 `sqlite+aiosqlite:///...`.
@@ -123,6 +124,25 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneHopCursor  # type: ignore[assignment]
 
+    def _in_transaction(self) -> bool:
+        try:
+            # sqlite3 reads this flag from the database handle (sqlite3_get_autocommit), not on
+            # the connection's thread; nothing else runs on the connection while we ask.
+            return bool(self._connection._conn.in_transaction)
+        except ValueError:  # closed
+            return False
+
+    # sqlite3's commit() and rollback() do nothing outside a transaction, but each still costs a
+    # thread hop here: a read-only request ends with both (the session's commit, then the pool's
+    # reset), a write with one of them.
+    def commit(self) -> None:
+        if self._in_transaction():
+            super().commit()
+
+    def rollback(self) -> None:
+        if self._in_transaction():
+            super().rollback()
+
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
@@ -135,7 +155,7 @@ class OneHopSQLiteDialect(SQLiteDialect_aiosqlite):
     supports_statement_cache = True
 
     @classmethod
-    def import_dbapi(cls) -> OneHopDBAPI:  # type: ignore[override]
+    def import_dbapi(cls) -> OneHopDBAPI:
         return OneHopDBAPI(__import__("aiosqlite"), __import__("sqlite3"))
 
 

@@ -7,6 +7,7 @@ from chasm.models.audit import AuditEvent
 from chasm.models.billing import BillingProfile, SessionMeter, StripeEvent, UsageRecord, WalletEntry
 from chasm.models.chats import Chat, ChatMessage, ChatSettings, ChatWorkspace, HarvestFile
 from chasm.models.identity import CodexCredential, Invite, OAuthIdentity, OAuthState, RefreshToken
+from chasm.models.instance import InstanceFact
 from chasm.models.jobs import Job
 from chasm.models.sandboxes import SandboxSession, Workspace, WorkspaceSnapshot
 from chasm.models.ssh_keys import SshKey
@@ -24,6 +25,7 @@ __all__ = [
     "Job",
     "CodexCredential",
     "Invite",
+    "InstanceFact",
     "OAuthIdentity",
     "OAuthState",
     "RefreshToken",

@@ -53,7 +53,10 @@ class SandboxSession(IdMixin, TimestampMixin, Base):
     """A running (or ended) isolated machine."""
 
     __tablename__ = "sandbox_sessions"
-    __table_args__ = (Index("ix_sandbox_sessions_account_status", "account_id", "status"),)
+    __table_args__ = (
+        Index("ix_sandbox_sessions_account_status", "account_id", "status"),
+        Index("ix_sandbox_sessions_node_status", "node_id", "status"),
+    )
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     workspace_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -67,6 +70,8 @@ class SandboxSession(IdMixin, TimestampMixin, Base):
     network: Mapped[dict[str, Any] | None]  # {mode, proxy:{url, username}} (password encrypted)
     github_repo: Mapped[str | None] = mapped_column(String(1000))
     driver: Mapped[str] = mapped_column(String(40), default="bubblewrap")
+    # The server whose machine runs it (kit/node.py); NULL on rows older than the column.
+    node_id: Mapped[str | None] = mapped_column(String(200))
     driver_state: Mapped[dict[str, Any] | None]  # SandboxInfo.state + pid, for recovery
     access_token_hash: Mapped[str | None] = mapped_column(String(64))  # per-session gateway token
     created_by: Mapped[str | None] = mapped_column(String(64))

@@ -1,25 +1,31 @@
-"""Search routes of spec 001 (/search, /search/sessions) and 003 (/sessions/search)."""
+"""Search routes of spec 001 (/search, /search/sessions) and 003 (/sessions/search), built per
+surface. Message hits are 001 Message objects with the snippet and score added."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from chasm.auth.deps import ChatReader
+from chasm.chats.schemas import for_spec001
 from chasm.kit.deps import DbSession
-from chasm.kit.envelope import ok
 from chasm.kit.pagination import MAX_SEARCH_OFFSET
+from chasm.kit.surface import ChatRouter
 from chasm.search import service
 from chasm.search.repository import Filters
+from chasm.search.schemas import ChatMatch, MessageResults, SearchResultsRead
 
-router = APIRouter(tags=["Search"])
+routes = ChatRouter(tags=["Search"], present_v1=for_spec001)
 
 
 def search_filters(
-    provider: Annotated[str | None, Query(description="Only chats harvested from this provider")] = None,
+    provider: Annotated[
+        str | None,
+        Query(description="Only chats of this provider (a 001 name such as claude, or a source id)"),
+    ] = None,
     workspace_id: Annotated[uuid.UUID | None, Query(description="Only chats of this workspace")] = None,
     workspace: Annotated[uuid.UUID | None, Query(description="Alias of workspace_id (spec 003)")] = None,
     role: Annotated[str | None, Query(description="Only messages of this role")] = None,
@@ -37,33 +43,33 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0, le=MAX_SEARCH_OFFSET)]
 
 
-@router.get("/sessions/search")
-async def search_sessions_legacy(
+@routes.get("/sessions/search", model=list[ChatMatch])
+async def search_chats_legacy(
     actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
-) -> dict[str, Any]:
+) -> list[ChatMatch]:
     """Chats whose title or messages match, best first, with highlighted snippets."""
-    return ok(await service.search_sessions(session, actor, q, filters, limit, offset))
+    return await service.search_chats(session, actor, q, filters, limit, offset)
 
 
-@router.get("/search")
+@routes.get("/search", model=SearchResultsRead)
 async def search_all(
     actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
-) -> dict[str, Any]:
+) -> SearchResultsRead:
     """Matching chats and matching messages, ranked, with highlighted snippets."""
-    return ok(await service.search_all(session, actor, q, filters, limit, offset))
+    return await service.search_all(session, actor, q, filters, limit, offset)
 
 
-@router.get("/search/sessions")
-async def search_sessions(
+@routes.get("/search/sessions", model=list[ChatMatch])
+async def search_chats(
     actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
-) -> dict[str, Any]:
+) -> list[ChatMatch]:
     """Chats whose title or messages match, best first, with highlighted snippets."""
-    return ok(await service.search_sessions(session, actor, q, filters, limit, offset))
+    return await service.search_chats(session, actor, q, filters, limit, offset)
 
 
-@router.get("/search/messages")
+@routes.get("/search/messages", model=MessageResults)
 async def search_messages(
     actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
-) -> dict[str, Any]:
+) -> MessageResults:
     """Matching messages, best first, with highlighted snippets and the total count."""
-    return ok(await service.search_messages(session, actor, q, filters, limit, offset))
+    return await service.search_messages(session, actor, q, filters, limit, offset)

@@ -50,7 +50,8 @@ def _chat_clauses(filters: Filters) -> list[str]:
     # `+` keeps the planner from driving a statement by these columns' indexes: the match leads.
     clauses = ["+c.account_id = :account_id"]
     if filters.provider:
-        clauses.append("+c.provider = :provider")
+        names = ", ".join(f":provider_{i}" for i in range(len(filters.provider)))
+        clauses.append(f"+c.provider IN ({names})")
     if filters.workspace_id:
         clauses.append("+c.workspace_id = :workspace_id")
     return clauses
@@ -79,8 +80,8 @@ def _title_clauses(filters: Filters) -> list[str]:
 def _statement(sql: str, query: Query, account_id: uuid.UUID, filters: Filters, **values: Any) -> TextClause:
     params: dict[str, Any] = {"fts_match": to_fts5(query), "account_id": account_id.hex, **values}
     binds = []
-    if filters.provider:
-        params["provider"] = filters.provider
+    for i, name in enumerate(filters.provider or ()):
+        params[f"provider_{i}"] = name
     if filters.workspace_id:
         params["workspace_id"] = filters.workspace_id.hex
     if filters.role:

@@ -117,7 +117,7 @@ def _pg_message_match(query: Query) -> tuple[Select[Any], ColumnElement[Any]]:
 def _pg_chat_filters(account_id: uuid.UUID, filters: Filters) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [Chat.account_id == account_id]
     if filters.provider:
-        clauses.append(Chat.provider == filters.provider)
+        clauses.append(Chat.provider.in_(filters.provider))
     if filters.workspace_id:
         clauses.append(Chat.workspace_id == filters.workspace_id)
     return clauses

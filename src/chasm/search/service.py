@@ -6,16 +6,17 @@ import html
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.auth.actor import Actor
-from chasm.chats.service import chat_out
-from chasm.kit.timeutil import iso
+from chasm.chats import repository as chats_repo
+from chasm.chats.service import chat_out, message_out
+from chasm.harvest import provider_names
 from chasm.search import repository as repo
 from chasm.search.query import Query, parse
 from chasm.search.repository import Filters
+from chasm.search.schemas import ChatMatch, MessageMatch, MessageResults, SearchResultsRead
 
 TITLE_WEIGHT = 2.0  # a word in the title says more about a chat than the same word in one message
 _CONTROL = re.compile(r"[\x00-\x01\x04-\x08\x0b\x0c\x0e-\x1f]")
@@ -28,7 +29,8 @@ def make_filters(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Filters:
-    return Filters(provider, workspace_id, role, _utc(since), _utc(until))
+    providers = provider_names.chat_providers(provider) if provider else None
+    return Filters(providers, workspace_id, role, _utc(since), _utc(until))
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -45,50 +47,46 @@ def render_snippet(raw: str) -> str:
 
 async def _message_results(
     session: AsyncSession, query: Query, hits: list[repo.MessageHit]
-) -> list[dict[str, Any]]:
+) -> list[MessageMatch]:
     snippets = {h.message_id: h.snippet for h in hits if h.snippet is not None}
     if len(snippets) < len(hits):
         snippets = await repo.message_snippets(session, query, [h.message_id for h in hits])
+    rows = {m.id: m for m in await chats_repo.messages_by_id(session, [h.message_id for h in hits])}
     results = []
     for hit in hits:
+        row = rows.get(hit.message_id)
+        if row is None:
+            continue  # deleted since it was ranked
         results.append(
-            {
-                "id": str(hit.message_id),
-                "message_id": str(hit.message_id),
-                "session_id": str(hit.chat_id),
-                "title": hit.title,
-                "provider": hit.provider,
-                "workspace_id": str(hit.workspace_id) if hit.workspace_id else None,
-                "role": hit.role,
-                "snippet": render_snippet(snippets.get(hit.message_id, "")),
-                "score": round(hit.score, 6),
-                "created_at": iso(hit.created_at),
-            }
+            MessageMatch(
+                **message_out(row).model_dump(),
+                message_id=hit.message_id,
+                title=hit.title or "",
+                provider=hit.provider,
+                workspace_id=hit.workspace_id,
+                snippet=render_snippet(snippets.get(hit.message_id, "")),
+                score=round(hit.score, 6),
+            )
         )
     return results
 
 
 async def search_messages(
     session: AsyncSession, actor: Actor, q: str, filters: Filters, limit: int = 20, offset: int = 0
-) -> dict[str, Any]:
+) -> MessageResults:
     """Matching messages, best first, and how many there are in all (`total_exact` false: at least
     that many; counting through filters stops at repo.TOTAL_CAP)."""
     query = parse(q)
     page = await repo.message_page(session, actor.account_id, query, filters, limit, offset)
     messages = await _message_results(session, query, page.hits)
-    return {
-        "query": q,
-        "messages": messages,
-        "total": page.total,
-        "total_exact": page.total_exact,
-        "limit": limit,
-        "offset": offset,
-    }
+    return MessageResults(
+        query=q, messages=messages, total=page.total, total_exact=page.total_exact, limit=limit, offset=offset
+    )
 
 
-async def search_sessions(
+async def search_chats(
     session: AsyncSession, actor: Actor, q: str, filters: Filters, limit: int = 20, offset: int = 0
-) -> list[dict[str, Any]]:
+) -> list[ChatMatch]:
     """Chats ranked by title match and best message match, each with its best snippet."""
     query = parse(q)
     window = limit + offset
@@ -104,31 +102,31 @@ async def search_sessions(
         raw = snippets.get(best_id, "") if best_id else ""
         cid = hit.chat_id
         results.append(
-            {
-                **chat_out(chats[cid], host_paths=actor.instance_admin),
-                "score": round(hit.score, 6),
-                "match_count": hit.match_count,
-                "title_match": hit.title_match,
-                "title_highlight": render_snippet(title_marks[cid]) if cid in title_marks else None,
-                "snippet": render_snippet(raw) if raw else render_snippet(title_marks.get(cid, "")),
-                "best_message_id": str(best_id) if best_id else None,
-            }
+            ChatMatch(
+                **chat_out(chats[cid], host_paths=actor.instance_admin).model_dump(),
+                score=round(hit.score, 6),
+                match_count=hit.match_count,
+                title_match=hit.title_match,
+                title_highlight=render_snippet(title_marks[cid]) if cid in title_marks else None,
+                snippet=render_snippet(raw) if raw else render_snippet(title_marks.get(cid, "")),
+                best_message_id=best_id,
+            )
         )
     return results
 
 
 async def search_all(
     session: AsyncSession, actor: Actor, q: str, filters: Filters, limit: int = 20, offset: int = 0
-) -> dict[str, Any]:
+) -> SearchResultsRead:
     """Spec 001 SearchResults: matching chats and matching messages."""
     found = await search_messages(session, actor, q, filters, limit, offset)
-    sessions = await search_sessions(session, actor, q, filters, limit, offset)
-    return {
-        "query": q,
-        "sessions": sessions,
-        "messages": found["messages"],
-        "total": found["total"],
-        "total_exact": found["total_exact"],
-        "limit": limit,
-        "offset": offset,
-    }
+    chats = await search_chats(session, actor, q, filters, limit, offset)
+    return SearchResultsRead(
+        query=q,
+        sessions=chats,
+        messages=found.messages,
+        total=found.total,
+        total_exact=found.total_exact,
+        limit=limit,
+        offset=offset,
+    )

@@ -16,7 +16,7 @@ SNIPPET_WORDS = 24
 
 @dataclass(frozen=True)
 class Filters:
-    provider: str | None = None
+    provider: tuple[str, ...] | None = None  # any of these providers
     workspace_id: uuid.UUID | None = None
     role: str | None = None
     since: datetime | None = None

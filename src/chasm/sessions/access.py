@@ -22,9 +22,12 @@ from chasm.auth.deps import resolve_actor
 from chasm.kit.crypto import keyed_hash
 from chasm.kit.errors import ChasmError, Forbidden, Unauthorized, render
 from chasm.kit.ids import parse_uuid
+from chasm.kit.surface import Surface
 from chasm.models import SandboxSession
+from chasm.sandbox.runtime import runtime_of
 from chasm.sessions import repository as repo
 from chasm.sessions.exceptions import SessionNotFound
+from chasm.sessions.service import ensure_here
 
 SESSION_TOKEN_HEADER = "x-chasm-session-token"
 
@@ -74,6 +77,7 @@ async def authorize(conn: HTTPConnection, db: AsyncSession, session_id: str, sco
     if row is not None:
         for token in tokens:
             if session_token_matches(secret, row, token):
+                ensure_here(runtime_of(conn.app), row)
                 return SessionAccess(row, None, True, token)
     api_tokens = [t for t in tokens if t.startswith("sk_") or t.count(".") == 2]
     if not api_tokens:
@@ -83,13 +87,14 @@ async def authorize(conn: HTTPConnection, db: AsyncSession, session_id: str, sco
         raise Forbidden(f"This key lacks the '{scope}' scope", code="insufficient_scope")
     if row is None or row.account_id != actor.account_id:
         raise SessionNotFound(session_id)
+    ensure_here(runtime_of(conn.app), row)
     return SessionAccess(row, actor, False, None)
 
 
 async def refuse(websocket: WebSocket, error: ChasmError) -> None:
     """Answer a WebSocket upgrade with the error as an HTTP response when the server can, else close."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        body = render(websocket.url.path, error.code, error.message)
+        body = render(Surface.PLATFORM, error.status_code, error.code, error.message)
         await websocket.send_denial_response(JSONResponse(body, status_code=error.status_code))
     else:
         await websocket.close(code=4000 + error.status_code, reason=error.message[:120])

@@ -3,86 +3,30 @@
 Counts come from the database (live sessions, sessions created in the last minute), so they hold
 across restarts and processes. A session's row is committed only with its request, so sessions
 this process is still starting are *claimed* in memory until their request's transaction ends,
-and a per-account lock makes check-and-claim one step: 30 concurrent creates of one account get
-exactly the plan's number. On PostgreSQL a transaction-level advisory lock per account also
-orders creates of several server processes (held until the creating request commits).
+and a per-account lock makes check-and-claim one step (both kept by `chasm.sandbox.admission`):
+30 concurrent creates of one account get exactly the plan's number. On PostgreSQL a
+transaction-level advisory lock per account also orders creates of several server processes
+(held until the creating request commits).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
 
 from chasm.accounts.quotas import PlanQuota, QuotaExceeded, is_instance_admin, quota_for
 from chasm.auth.actor import Actor
 from chasm.config import Settings
 from chasm.kit.timeutil import utcnow
+from chasm.sandbox.admission import Admission, Claim
 from chasm.sessions import repository as repo
 
 RATE_WINDOW = timedelta(seconds=60)
-CLAIM_TTL_S = 600.0  # a claim whose transaction never reported its end (should not happen)
-
-
-@dataclass
-class _Claim:
-    memory_bytes: int
-    expires: float
-
-
-@dataclass
-class Admission:
-    """This process's share of admission: per-account locks and claims of uncommitted starts."""
-
-    locks: dict[uuid.UUID, asyncio.Lock] = field(default_factory=dict)
-    claims: dict[uuid.UUID, list[_Claim]] = field(default_factory=dict)
-
-    def lock(self, account_id: uuid.UUID) -> asyncio.Lock:
-        return self.locks.setdefault(account_id, asyncio.Lock())
-
-    def pending(self, account_id: uuid.UUID) -> list[_Claim]:
-        held = self.claims.get(account_id)
-        if not held:
-            return []
-        now = time.monotonic()
-        held[:] = [c for c in held if c.expires > now]  # in place: release callbacks hold the list
-        return list(held)
-
-    def claim(self, db: AsyncSession, account_id: uuid.UUID, memory_bytes: int) -> None:
-        """Count a start until the request's transaction commits (its row is then visible to
-        every count) or rolls back (it never happened)."""
-        claim = _Claim(memory_bytes, time.monotonic() + CLAIM_TTL_S)
-        held = self.claims.setdefault(account_id, [])
-        held.append(claim)
-        _on_transaction_end(db, lambda: held.remove(claim) if claim in held else None)
-
-
-_RELEASE = "chasm_admission_release"
-
-
-def _on_transaction_end(db: AsyncSession, callback: Callable[[], None]) -> None:
-    """Run callback once the session's outermost transaction ends (commit, rollback or close)."""
-    sync = db.sync_session
-    callbacks: list[Callable[[], None]] | None = sync.info.get(_RELEASE)
-    if callbacks is None:
-        callbacks = sync.info[_RELEASE] = []
-
-        def ended(_session: Session, transaction: SessionTransaction) -> None:
-            if transaction.parent is None:
-                while callbacks:
-                    callbacks.pop()()
-
-        event.listen(sync, "after_transaction_end", ended)
-    callbacks.append(callback)
 
 
 def _advisory_key(account_id: uuid.UUID) -> int:
@@ -125,7 +69,7 @@ def _check(
     recent: int,
     oldest: datetime | None,
     memory_bytes: int | None,
-    pending: list[_Claim],
+    pending: list[Claim],
     now: datetime,
 ) -> None:
     if quota.live_sessions is not None and live + 1 > quota.live_sessions:

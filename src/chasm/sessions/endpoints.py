@@ -11,8 +11,8 @@ from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.kit.deps import DbSession
 from chasm.kit.pagination import MAX_OFFSET
+from chasm.sandbox.runtime import SandboxRuntime, get_runtime
 from chasm.sessions import service
-from chasm.sessions.runtime import SandboxRuntime, get_runtime
 from chasm.sessions.schemas import (
     BulkTerminate,
     BulkTerminateResult,
@@ -98,7 +98,7 @@ async def resize(
     session_id: str, body: ResizeIn, actor: Writer, db: DbSession, runtime: Runtime
 ) -> ResizeOut:
     """Resize the session's open terminals."""
-    row = await service.get_running(db, actor, session_id)
+    row = await service.get_running(db, actor, session_id, runtime)
     count = await service.resize(runtime, row, body.cols, body.rows)
     return ResizeOut(cols=body.cols, rows=body.rows, terminals=count)
 
@@ -106,4 +106,4 @@ async def resize(
 @router.post("/{session_id}/self-test", response_model=SelfTestOut, dependencies=LIMITED)
 async def run_self_test(session_id: str, actor: Reader, db: DbSession, runtime: Runtime) -> SelfTestOut:
     """Report what the sandbox sees: cwd, PATH, tool versions, session and workspace markers."""
-    return await self_test(runtime, await service.get_running(db, actor, session_id))
+    return await self_test(runtime, await service.get_running(db, actor, session_id, runtime))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from chasm.kit.errors import BadRequest, Conflict, NotFound
+from chasm.kit.errors import BadRequest, ChasmError, Conflict, NotFound
 
 
 class SessionNotFound(NotFound):
@@ -14,10 +14,6 @@ class InvalidSessionRequest(BadRequest):
     code = "invalid_session_request"
 
 
-class UnsupportedSessionType(BadRequest):
-    code = "unsupported_session_type"
-
-
 class SessionBusy(Conflict):
     code = "session_has_connections"
 
@@ -27,6 +23,17 @@ class SessionNotRunning(Conflict):
 
     def __init__(self, session_id: object) -> None:
         super().__init__(f"Session '{session_id}' is not running")
+
+
+class SessionOnOtherNode(ChasmError):
+    """421 Misdirected Request: the session's machine runs on another server of this installation."""
+
+    status_code = 421
+    code = "session_on_other_node"
+
+    def __init__(self, session_id: object, node_id: str) -> None:
+        message = f"Session '{session_id}' runs on node '{node_id}'; send this request to that node's server"
+        super().__init__(message, details={"node_id": node_id})
 
 
 class UnknownImage(BadRequest):

@@ -1,64 +1,38 @@
-"""The sandbox lifespan: driver and storage, recovery at start, and the reaper."""
+"""The sandbox lifespan: the runtime (`chasm.sandbox.runtime.build_runtime`), then what touches
+the session rows: recovery at start, the reaper, and ending every session at shutdown."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.audit.service import record
-from chasm.config import Settings
-from chasm.exec.commands import CommandRegistry
 from chasm.kit.db import transaction
-from chasm.kit.errors import ChasmError
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession
-from chasm.sessions import ephemeral
+from chasm.sandbox import ephemeral
+from chasm.sandbox.drivers.base import SandboxInfo
+from chasm.sandbox.runtime import SandboxRuntime, build_runtime
 from chasm.sessions import repository as repo
-from chasm.sessions.drivers.base import SandboxDriver, SandboxInfo
-from chasm.sessions.leases import LeaseRegistry
-from chasm.sessions.pool import WarmPool
-from chasm.sessions.runtime import SandboxRuntime
-from chasm.sessions.service import end_session, unseal_state
-from chasm.sessions.terminals import TerminalRegistry
+from chasm.sessions.service import end_session, terminate_for_workspace, unseal_state
 from chasm.workspaces.service import collect_snapshot_garbage
-from chasm.workspaces.storage import DiskStorage
 
 log = logging.getLogger("chasm.sessions")
 ORPHAN_GRACE_S = 60.0
 
 
-def make_driver(settings: Settings) -> SandboxDriver:
-    """`bubblewrap` (the default), or `package.module:Class` for a driver shipped elsewhere
-    (a microVM or Kubernetes driver): any class taking the settings and implementing SandboxDriver."""
-    name = settings.sandbox_driver
-    if name == "bubblewrap":
-        from chasm.sessions.drivers.bubblewrap import BubblewrapDriver
-
-        return BubblewrapDriver(settings)
-    driver: SandboxDriver = _load(name, settings, "sandbox driver")
-    return driver
-
-
-def _load(name: str, settings: Settings, what: str) -> Any:
-    module_name, sep, class_name = name.partition(":")
-    if not sep:
-        raise ChasmError(f"unknown {what} '{name}'", code="unknown_backend")
-    return getattr(importlib.import_module(module_name), class_name)(settings)
-
-
 async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> None:
     """Sessions whose machines did not survive the restart are marked terminated."""
     async with transaction(maker) as db:
-        rows = await repo.all_live(db)
+        rows = await repo.all_live(db, runtime.node_id)
         live = {
             str(row.id): SandboxInfo(
                 str(row.id),
@@ -95,7 +69,7 @@ async def shutdown(
     (and the mounts of ephemeral workspaces). A `chasm worker` (not the owner of the data dir)
     stops only the sandboxes it started itself."""
     async with transaction(maker) as db:
-        for row in await repo.all_live(db):
+        for row in await repo.all_live(db, runtime.node_id):
             if not owner and not (await runtime.driver.status(str(row.id))).running:
                 continue  # the server's
             await end_session(runtime, row, "server_restart")
@@ -149,7 +123,7 @@ async def reap_once(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSess
     ended: list[str] = []
     async with transaction(maker) as db:
         now = utcnow()
-        rows = await repo.all_live(db)
+        rows = await repo.all_live(db, runtime.node_id)
         for row in rows:
             reason = await _verdict(runtime, row, now)
             if reason is not None:
@@ -176,26 +150,12 @@ async def _reaper(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
 
 @asynccontextmanager
 async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    driver = make_driver(settings)
-    storage = DiskStorage(settings)
-    runtime = SandboxRuntime(
-        settings=settings,
-        driver=driver,
-        storage=storage,
-        leases=LeaseRegistry(),
-        commands=CommandRegistry(
-            settings.data_dir / "sandboxes" / "commands",
-            settings.command_output_max_bytes,
-            settings.session_command_output_max_bytes,
-            settings.session_max_background_commands,
-        ),
-        terminals=TerminalRegistry(),
-        pool=WarmPool(settings, driver),
-    )
+    runtime = build_runtime(app.state.settings)
+    storage = runtime.storage
     app.state.sandbox = runtime
-    app.state.sandbox_driver = driver
+    app.state.sandbox_driver = runtime.driver
     app.state.workspace_storage = storage
+    app.state.workspace_terminator = partial(terminate_for_workspace, runtime)
     # Only the server owns the sandboxes of the data dir (it holds its lock): a `chasm worker`
     # beside it must not end the server's sessions as strays, reap them, or stop them.
     owner = getattr(app.state, "role", "server") == "server"

@@ -18,10 +18,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from chasm.kit.db import transaction
 from chasm.kit.errors import ChasmError
+from chasm.sandbox.runtime import runtime_of
+from chasm.sandbox.terminals import SHELLS, Terminal
 from chasm.sessions.access import authorize, refuse
 from chasm.sessions.exceptions import InvalidSessionRequest, SessionNotRunning
-from chasm.sessions.runtime import runtime_of
-from chasm.sessions.terminals import SHELLS, Terminal
 
 router = APIRouter(tags=["sessions"])
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.kit.timeutil import aware
@@ -76,9 +76,15 @@ async def live_ids(session: AsyncSession, account_id: uuid.UUID) -> Sequence[uui
     return result.scalars().all()
 
 
-async def all_live(session: AsyncSession) -> Sequence[SandboxSession]:
-    """Every live session of every account (server start and the reaper)."""
-    result = await session.execute(select(SandboxSession).where(SandboxSession.status.in_(LIVE_STATUSES)))
+async def all_live(session: AsyncSession, node_id: str) -> Sequence[SandboxSession]:
+    """Every live session of every account on this node, or on none recorded (server start, the
+    reaper, shutdown): other servers sharing the database look after theirs."""
+    result = await session.execute(
+        select(SandboxSession).where(
+            SandboxSession.status.in_(LIVE_STATUSES),
+            or_(SandboxSession.node_id == node_id, SandboxSession.node_id.is_(None)),
+        )
+    )
     return result.scalars().all()
 
 

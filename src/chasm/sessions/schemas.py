@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chasm.kit.types import JsonBool
+
 
 class ProxyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -41,7 +43,7 @@ class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     session_type: str = "sandbox"
     workspace: str | None = Field(default=None, description="workspace name or UUID")
-    ephemeral: bool = False
+    ephemeral: JsonBool = False
     image: str | None = Field(default=None, max_length=300)
     env: dict[str, str] | None = None
     github_repo: str | None = Field(default=None, max_length=1000)
@@ -84,8 +86,8 @@ class SessionList(BaseModel):
 class BulkTerminate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     session_ids: list[str] | None = Field(default=None, max_length=500)
-    all: bool = False
-    force: bool = False
+    all: JsonBool = False
+    force: JsonBool = False
 
 
 class BulkTerminateResult(BaseModel):

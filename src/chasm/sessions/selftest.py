@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chasm.models import SandboxSession
-from chasm.sessions.runtime import SandboxRuntime
+from chasm.sandbox.runtime import SandboxRuntime
 from chasm.sessions.schemas import SelfTestOut
 
 TOOLS = ("python3", "node", "git", "bash", "sh", "curl", "pip3", "npm")

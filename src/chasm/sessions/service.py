@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
@@ -25,20 +24,22 @@ from chasm.kit.errors import ChasmError
 from chasm.kit.ids import parse_uuid
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession, Workspace
-from chasm.sessions import ephemeral
+from chasm.sandbox import ephemeral
+from chasm.sandbox.drivers.base import Limits, NetworkSpec, SandboxInfo, SandboxSpec
+from chasm.sandbox.kinds import SESSION_TYPES, require_available
+from chasm.sandbox.limits import limits_for
+from chasm.sandbox.pool import markers
+from chasm.sandbox.runtime import SandboxRuntime
+from chasm.sandbox.storage.importer import clone_into, repository_url
 from chasm.sessions import repository as repo
 from chasm.sessions.admission import admit
-from chasm.sessions.drivers.base import Limits, NetworkSpec, SandboxInfo, SandboxSpec
 from chasm.sessions.exceptions import (
     InvalidSessionRequest,
     SessionBusy,
     SessionNotFound,
     SessionNotRunning,
-    UnsupportedSessionType,
+    SessionOnOtherNode,
 )
-from chasm.sessions.limits import limits_for
-from chasm.sessions.pool import markers
-from chasm.sessions.runtime import SandboxRuntime, runtime_of
 from chasm.sessions.schemas import (
     BulkTerminate,
     BulkTerminateResult,
@@ -47,9 +48,7 @@ from chasm.sessions.schemas import (
     SessionOut,
 )
 from chasm.workspaces import service as workspaces
-from chasm.workspaces.importer import clone_into, repository_url
 
-SESSION_TYPES = ("sandbox", "browser")
 ACTIVITY_RESOLUTION = timedelta(seconds=30)
 
 
@@ -61,7 +60,7 @@ class Created:
 
 
 def _image_root(runtime: SandboxRuntime, name: str) -> Path:
-    from chasm.sessions import images
+    from chasm.sandbox import images
 
     return images.resolve(runtime.settings, name)
 
@@ -111,10 +110,20 @@ async def get_session(db: AsyncSession, actor: Actor, session_id: str | uuid.UUI
     return row
 
 
-async def get_running(db: AsyncSession, actor: Actor, session_id: str | uuid.UUID) -> SandboxSession:
+def ensure_here(runtime: SandboxRuntime, row: SandboxSession) -> None:
+    """A session's machine is reached only through the server that runs it (421 naming it)."""
+    if row.node_id and runtime.node_id and row.node_id != runtime.node_id:
+        raise SessionOnOtherNode(row.id, row.node_id)
+
+
+async def get_running(
+    db: AsyncSession, actor: Actor, session_id: str | uuid.UUID, runtime: SandboxRuntime
+) -> SandboxSession:
+    """A running session of the active account whose machine is on this node."""
     row = await get_session(db, actor, session_id)
     if row.status != "running":
         raise SessionNotRunning(session_id)
+    ensure_here(runtime, row)
     return row
 
 
@@ -177,8 +186,7 @@ async def _resolve_target(db: AsyncSession, actor: Actor, body: SessionCreate) -
     """Rules of 004: ephemeral → no workspace; otherwise a workspace selector is required."""
     if body.session_type not in SESSION_TYPES:
         raise InvalidSessionRequest(f"session_type must be one of {', '.join(SESSION_TYPES)}")
-    if body.session_type == "browser":
-        raise UnsupportedSessionType("browser sessions are not available yet")
+    require_available(body.session_type)
     if body.ephemeral:
         if body.workspace:
             raise InvalidSessionRequest("an ephemeral session cannot use a workspace")
@@ -246,6 +254,7 @@ async def _start(
         network=network,
         github_repo=body.github_repo,
         driver=runtime.driver.name,
+        node_id=runtime.node_id,
         access_token_hash=keyed_hash(runtime.settings.secret_key or "", token),
         created_by=str(actor.principal_id),
     )
@@ -342,6 +351,7 @@ async def terminate(
 ) -> SandboxSession:
     if row.status == "terminated":
         return row
+    ensure_here(runtime, row)  # else its machine would run on, unseen, while the row says ended
     leases = runtime.leases.count(str(row.id))
     if leases and not force:
         raise SessionBusy(
@@ -354,12 +364,13 @@ async def terminate(
 
 
 async def terminate_for_workspace(
-    app: FastAPI, db: AsyncSession, actor: Actor, session_id: uuid.UUID
+    runtime: SandboxRuntime, db: AsyncSession, actor: Actor, session_id: uuid.UUID
 ) -> None:
-    """Used by the workspaces domain when a forced delete/restore must end the attached session."""
+    """The workspaces domain's `Terminator` (bound to the runtime by the lifespan): a forced
+    delete ends the attached session."""
     row = await repo.get(db, actor.account_id, session_id)
     if row is not None:
-        await terminate(db, actor, runtime_of(app), row, force=True)
+        await terminate(db, actor, runtime, row, force=True)
 
 
 async def bulk_terminate(

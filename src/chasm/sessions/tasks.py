@@ -1,24 +1,15 @@
-"""Job kinds of the sandbox domains: session.terminate, session.bulk_terminate, sandbox.exec,
-pipeline.run. Commands are not idempotent, so exec and pipeline jobs run once (no retry). They
-are resumable: each command runs as a logged background command named after the job (and step),
-kept by the sandbox's agent, so when the server dies under the job the restarted server's worker
-finds the command (running or ended) and records its real outcome instead of "worker lost"."""
+"""Job kinds of sessions: session.terminate, session.bulk_terminate."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy.ext.asyncio import AsyncSession
+from pydantic import BaseModel, ConfigDict
 
-from chasm.auth.actor import Actor
-from chasm.exec import service as exec_service
-from chasm.exec.schemas import AutoExecIn, ExecIn, check_env, check_no_nul
-from chasm.jobs.registry import JobContext, JobFailed, job_kind
+from chasm.jobs.registry import JobContext, job_kind
 from chasm.kit.db import transaction
-from chasm.models import Account
+from chasm.sandbox.runtime import runtime_of
 from chasm.sessions import service
-from chasm.sessions.runtime import runtime_of
 from chasm.sessions.schemas import BulkTerminate
 
 
@@ -26,48 +17,6 @@ class TerminateInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     session_id: str
     force: bool = False
-
-
-class ExecTarget(BaseModel):
-    """Where a command runs: an existing session, a workspace's session, or a new ephemeral one."""
-
-    model_config = ConfigDict(extra="forbid")
-    session_id: str | None = None
-    workspace: str | None = None
-    ephemeral: bool | None = None
-    image: str | None = Field(default=None, max_length=300)
-
-
-class SandboxExecInput(ExecTarget):
-    command: str = Field(min_length=1, max_length=100_000)
-    cwd: str | None = None
-    env: dict[str, str] | None = None
-    timeout_ms: int | None = Field(default=None, ge=1, le=24 * 3600 * 1000)
-
-    _nul = field_validator("command", "cwd")(check_no_nul)
-    _env = field_validator("env")(check_env)
-
-
-class Step(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    command: str = Field(min_length=1, max_length=100_000)
-    timeout_ms: int | None = Field(default=None, ge=1, le=24 * 3600 * 1000)
-    cwd: str | None = None
-
-    _nul = field_validator("command", "cwd")(check_no_nul)
-
-
-class PipelineInput(ExecTarget):
-    steps: list[Step] = Field(min_length=1, max_length=100)
-    env: dict[str, str] | None = None
-
-    _env = field_validator("env")(check_env)
-
-
-async def _job_actor(db: AsyncSession, ctx: JobContext) -> Actor:
-    account = await db.get(Account, ctx.account_id)
-    assert account is not None
-    return Actor("job", ctx.job_id, account, "owner", None, via="job")
 
 
 @job_kind(
@@ -80,7 +29,7 @@ async def _job_actor(db: AsyncSession, ctx: JobContext) -> Actor:
 async def run_terminate(ctx: JobContext, data: TerminateInput) -> dict[str, Any]:
     runtime = runtime_of(ctx.app)
     async with transaction(ctx.app.state.sessionmaker) as db:
-        actor = await _job_actor(db, ctx)
+        actor = await ctx.actor(db)
         row = await service.get_session(db, actor, data.session_id)
         await service.terminate(db, actor, runtime, row, data.force)
         return {"session_id": str(row.id), "status": row.status, "ended_reason": row.ended_reason}
@@ -96,75 +45,5 @@ async def run_terminate(ctx: JobContext, data: TerminateInput) -> dict[str, Any]
 async def run_bulk_terminate(ctx: JobContext, data: BulkTerminate) -> dict[str, Any]:
     runtime = runtime_of(ctx.app)
     async with transaction(ctx.app.state.sessionmaker) as db:
-        actor = await _job_actor(db, ctx)
+        actor = await ctx.actor(db)
         return (await service.bulk_terminate(db, actor, runtime, data)).model_dump()
-
-
-async def _exec(ctx: JobContext, target: ExecTarget, body: ExecIn, command_id: str) -> dict[str, Any]:
-    """Run `body` as the command `command_id`, or wait again for it when it was started by an
-    earlier run of this job whose worker (server) died: the command and its outcome survive."""
-    runtime = runtime_of(ctx.app)
-    async with transaction(ctx.app.state.sessionmaker) as db:
-        actor = await _job_actor(db, ctx)
-        started = runtime.commands.find(command_id)
-        session_id = started.session_id if started is not None else target.session_id
-        if session_id:
-            row = await service.get_running(db, actor, session_id)
-            out = await exec_service.run_resumable(db, actor, runtime, row, body, command_id)
-        else:
-            auto = AutoExecIn(
-                **body.model_dump(),
-                workspace=target.workspace,
-                ephemeral=target.ephemeral,
-                image=target.image,
-            )
-            out = await exec_service.auto_exec(db, actor, runtime, auto, command_id=command_id)
-        return out.model_dump(exclude_none=True)
-
-
-@job_kind(
-    "sandbox.exec",
-    SandboxExecInput,
-    timeout_s=24 * 3600,
-    max_attempts=1,
-    resumable=True,
-    description="Run one command in a session, a workspace's session or a new ephemeral sandbox",
-    scope="exec.write",
-)
-async def run_sandbox_exec(ctx: JobContext, data: SandboxExecInput) -> dict[str, Any]:
-    body = ExecIn(command=data.command, cwd=data.cwd, env=data.env, timeout_ms=data.timeout_ms)
-    result = await _exec(ctx, data, body, f"job_{ctx.job_id.hex}")
-    if result.get("exit_code") != 0:
-        what = "timed out" if result.get("timed_out") else f"exited with {result.get('exit_code')}"
-        raise JobFailed(f"the command {what}", result)
-    return result
-
-
-@job_kind(
-    "pipeline.run",
-    PipelineInput,
-    timeout_s=24 * 3600,
-    max_attempts=1,
-    resumable=True,
-    description="Run ordered steps in one session; stop at the first step that fails",
-    scope="exec.write",
-)
-async def run_pipeline(ctx: JobContext, data: PipelineInput) -> dict[str, Any]:
-    target = data
-    results: list[dict[str, Any]] = []
-    for index, step in enumerate(data.steps):
-        await ctx.check_canceled()
-        body = ExecIn(command=step.command, cwd=step.cwd, env=data.env, timeout_ms=step.timeout_ms)
-        result = await _exec(ctx, target, body, f"job_{ctx.job_id.hex}_{index}")
-        results.append({"step": index, "command": step.command, **result})
-        # Every later step runs in the session the first one used.
-        target = PipelineInput(session_id=result["session_id"], steps=data.steps)
-        if result.get("exit_code") != 0:
-            outcome = {
-                "session_id": result["session_id"],
-                "succeeded": False,
-                "failed_step": index,
-                "steps": results,
-            }
-            raise JobFailed(f"step {index} exited with {result.get('exit_code')}", outcome)
-    return {"session_id": results[-1]["session_id"], "succeeded": True, "failed_step": None, "steps": results}

@@ -1,57 +1,63 @@
-"""System routes on both chat prefixes: health, info, settings, vacuum, cache clearing."""
+"""System routes on both chat surfaces: health, info, settings, vacuum, cache clearing."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from chasm import __version__
 from chasm.auth.deps import ChatReader, SettingsWriter, SystemAdmin
 from chasm.kit.deps import DbSession
-from chasm.kit.envelope import ok
+from chasm.kit.surface import ChatRouter
 from chasm.system import service
-from chasm.system.schemas import ChatSettingsUpdate
+from chasm.system.schemas import (
+    CachesCleared,
+    ChatSettingsDoc,
+    ChatSettingsUpdate,
+    HealthResponse,
+    SystemInfo,
+    VacuumResult,
+)
 
-router = APIRouter(tags=["System"])
+routes = ChatRouter(tags=["System"])
 
 
-@router.get("/health")
-async def health(request: Request) -> dict[str, Any]:
+@routes.get("/health", model=HealthResponse)
+async def health(request: Request) -> HealthResponse:
     """Server status, version and uptime."""
     uptime = int(time.monotonic() - request.app.state.started_monotonic)
-    return ok({"status": "healthy", "version": __version__, "uptime_seconds": uptime})
+    return HealthResponse(status="healthy", version=__version__, uptime_seconds=uptime)
 
 
-@router.get("/system/info")
-async def system_info(request: Request, actor: ChatReader, session: DbSession) -> dict[str, Any]:
+@routes.get("/system/info", model=SystemInfo)
+async def system_info(request: Request, actor: ChatReader, session: DbSession) -> SystemInfo:
     """Version, database size and the library's chat, workspace and provider counts."""
     state = request.app.state
-    return ok(await service.system_info(session, actor, state.engine, state.started_monotonic))
+    return await service.system_info(session, actor, state.engine, state.started_monotonic)
 
 
-@router.post("/system/vacuum")
-async def vacuum_database(request: Request, actor: SystemAdmin, session: DbSession) -> dict[str, Any]:
+@routes.post("/system/vacuum", model=VacuumResult)
+async def vacuum_database(request: Request, actor: SystemAdmin, session: DbSession) -> VacuumResult:
     """Compact the database (VACUUM on SQLite, VACUUM ANALYZE on PostgreSQL)."""
-    return ok(await service.vacuum(session, actor, request.app.state.engine))
+    return await service.vacuum(session, actor, request.app.state.engine)
 
 
-@router.post("/system/cache/clear")
-async def clear_cache(actor: SystemAdmin, session: DbSession) -> dict[str, Any]:
+@routes.post("/system/cache/clear", model=CachesCleared)
+async def clear_cache(actor: SystemAdmin, session: DbSession) -> CachesCleared:
     """Empty the server's in-process caches and report what was cleared."""
-    return ok(await service.clear_caches(session, actor))
+    return await service.clear_caches(session, actor)
 
 
-@router.get("/settings", tags=["Settings"])
-async def get_settings(actor: ChatReader, session: DbSession) -> dict[str, Any]:
+@routes.get("/settings", model=ChatSettingsDoc, tags=["Settings"])
+async def get_settings(actor: ChatReader, session: DbSession) -> ChatSettingsDoc:
     """The account's chat library settings (defaults where never set)."""
-    return ok(await service.get_settings(session, actor))
+    return await service.get_settings(session, actor)
 
 
-@router.put("/settings", tags=["Settings"])
+@routes.put("/settings", model=ChatSettingsDoc, tags=["Settings"])
 async def update_settings(
     actor: SettingsWriter, session: DbSession, body: ChatSettingsUpdate
-) -> dict[str, Any]:
-    """Change the given settings; unknown fields are refused with 422."""
-    return ok(await service.update_settings(session, actor, body))
+) -> ChatSettingsDoc:
+    """Change the given settings; unknown fields are refused with 400."""
+    return await service.update_settings(session, actor, body)

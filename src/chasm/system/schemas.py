@@ -1,4 +1,5 @@
-"""Spec 001's Settings document, plus the harvest section the harvest engine reads."""
+"""Spec 001's Settings document (plus the harvest section the harvest engine reads), and the read
+schemas of the system routes."""
 
 from __future__ import annotations
 
@@ -54,3 +55,40 @@ class ChatSettingsUpdate(BaseModel):
     encryption_enabled: bool | None = None
     telemetry_enabled: bool | None = None
     harvest: HarvestSettings | None = None
+
+
+# Read schemas (001's HealthResponse, SystemInfo and Settings keys)
+
+
+class HealthResponse(BaseModel):
+    status: Literal["healthy", "degraded", "unhealthy"]
+    version: str
+    uptime_seconds: int
+
+
+class SystemInfo(BaseModel):
+    """001 SystemInfo, plus the database backend and uptime."""
+
+    version: str
+    database_size_bytes: int
+    session_count: int
+    workspace_count: int
+    provider_count: int
+    providers_with_sessions: int
+    database_backend: str
+    uptime_seconds: int
+
+
+class VacuumResult(BaseModel):
+    operation: str
+    search_indexes_rebuilt: list[str] | None = Field(default=None, description="SQLite")
+    tables: int | None = Field(default=None, description="PostgreSQL: tables vacuumed")
+    backend: str
+    size_before_bytes: int
+    size_after_bytes: int
+    duration_ms: float
+
+
+class CachesCleared(BaseModel):
+    cleared: dict[str, int] = Field(description="Entries each cache held")
+    entries: int

@@ -18,7 +18,13 @@ from chasm.kit.timeutil import utcnow
 from chasm.models import ChatSettings
 from chasm.system import caches
 from chasm.system import repository as repo
-from chasm.system.schemas import ChatSettingsDoc, ChatSettingsUpdate
+from chasm.system.schemas import (
+    CachesCleared,
+    ChatSettingsDoc,
+    ChatSettingsUpdate,
+    SystemInfo,
+    VacuumResult,
+)
 
 HARVEST_SOURCES_GROUP = "chasm.harvest_sources"
 
@@ -40,12 +46,12 @@ def _visible(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
     return {**data, "harvest": {**data["harvest"], "roots": {}}}
 
 
-async def get_settings(session: AsyncSession, actor: Actor) -> dict[str, Any]:
+async def get_settings(session: AsyncSession, actor: Actor) -> ChatSettingsDoc:
     row = await repo.get_settings_row(session, actor.account_id)
-    return _visible(_document(row.data if row else None).model_dump(), actor)
+    return ChatSettingsDoc.model_validate(_visible(_document(row.data if row else None).model_dump(), actor))
 
 
-async def update_settings(session: AsyncSession, actor: Actor, update: ChatSettingsUpdate) -> dict[str, Any]:
+async def update_settings(session: AsyncSession, actor: Actor, update: ChatSettingsUpdate) -> ChatSettingsDoc:
     row = await repo.get_settings_row(session, actor.account_id)
     current = _document(row.data if row else None)
     changes = update.model_dump(exclude_unset=True, exclude_none=True)
@@ -70,7 +76,7 @@ async def update_settings(session: AsyncSession, actor: Actor, update: ChatSetti
         actor.account_id,
         metadata={"fields": sorted(changes)},
     )
-    return _visible(data, actor)
+    return ChatSettingsDoc.model_validate(_visible(data, actor))
 
 
 async def harvest_roots(session: AsyncSession, account_id: uuid.UUID) -> dict[str, list[str]]:
@@ -83,24 +89,22 @@ def harvest_source_names() -> list[str]:
     return sorted({ep.name for ep in entry_points(group=HARVEST_SOURCES_GROUP)})
 
 
-async def system_info(
-    session: AsyncSession, actor: Actor, engine: AsyncEngine, started: float
-) -> dict[str, Any]:
+async def system_info(session: AsyncSession, actor: Actor, engine: AsyncEngine, started: float) -> SystemInfo:
     """Spec 001 SystemInfo, plus the database backend and uptime."""
     chats, workspaces, providers_used = await repo.library_counts(session, actor.account_id)
-    return {
-        "version": __version__,
-        "database_size_bytes": await repo.database_size(engine),
-        "session_count": chats,
-        "workspace_count": workspaces,
-        "provider_count": len(harvest_source_names()),
-        "providers_with_sessions": providers_used,
-        "database_backend": engine.dialect.name,
-        "uptime_seconds": int(time.monotonic() - started),
-    }
+    return SystemInfo(
+        version=__version__,
+        database_size_bytes=await repo.database_size(engine),
+        session_count=chats,
+        workspace_count=workspaces,
+        provider_count=len(harvest_source_names()),
+        providers_with_sessions=providers_used,
+        database_backend=engine.dialect.name,
+        uptime_seconds=int(time.monotonic() - started),
+    )
 
 
-async def vacuum(session: AsyncSession, actor: Actor, engine: AsyncEngine) -> dict[str, Any]:
+async def vacuum(session: AsyncSession, actor: Actor, engine: AsyncEngine) -> VacuumResult:
     """Compact and re-analyse the database; report the sizes before and after."""
     require_instance_admin(actor, "maintain the server's database")
     before = await repo.database_size(engine)
@@ -114,12 +118,12 @@ async def vacuum(session: AsyncSession, actor: Actor, engine: AsyncEngine) -> di
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
     record(session, actor, "system.vacuum", "database", engine.dialect.name, metadata=result)
-    return result
+    return VacuumResult.model_validate(result)
 
 
-async def clear_caches(session: AsyncSession, actor: Actor) -> dict[str, Any]:
+async def clear_caches(session: AsyncSession, actor: Actor) -> CachesCleared:
     """Empty the server's in-process caches and say how many entries each held."""
     require_instance_admin(actor, "clear the server's caches")
     cleared = caches.clear_all()
     record(session, actor, "system.cache_clear", "cache", None, metadata={"cleared": cleared})
-    return {"cleared": cleared, "entries": sum(cleared.values())}
+    return CachesCleared(cleared=cleared, entries=sum(cleared.values()))

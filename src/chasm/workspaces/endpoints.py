@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.pagination import MAX_OFFSET
+from chasm.sandbox.runtime import runtime_of
+from chasm.sandbox.storage.base import WorkspaceStorage
 from chasm.workspaces import repository as repo
 from chasm.workspaces import service
 from chasm.workspaces.schemas import (
@@ -25,7 +25,6 @@ from chasm.workspaces.schemas import (
     WorkspaceOut,
     WorkspaceTemplate,
 )
-from chasm.workspaces.storage_base import WorkspaceStorage
 
 router = APIRouter(prefix="/v1/workspaces", tags=["Workspaces"])
 
@@ -34,22 +33,15 @@ Writer = Annotated[Actor, Depends(require_scope("workspaces.write"))]
 LIMITED = [Depends(rate_limited("workspaces"))]
 
 
-def get_storage(request: Request) -> WorkspaceStorage:
-    from chasm.sessions.runtime import runtime_of
-
+async def get_storage(request: Request) -> WorkspaceStorage:
     return runtime_of(request.app).storage
 
 
 Storage = Annotated[WorkspaceStorage, Depends(get_storage)]
 
 
-def get_terminator(request: Request) -> service.Terminator:
-    from chasm.sessions.service import terminate_for_workspace
-
-    async def terminate(session: AsyncSession, actor: Actor, session_id: uuid.UUID) -> None:
-        await terminate_for_workspace(request.app, session, actor, session_id)
-
-    return terminate
+async def get_terminator(request: Request) -> service.Terminator:
+    return service.terminator_of(request.app)
 
 
 Terminate = Annotated[service.Terminator, Depends(get_terminator)]

@@ -36,10 +36,6 @@ class QuotaExceeded(Conflict):
     code = "storage_quota_exceeded"
 
 
-class InvalidRepository(BadRequest):
-    code = "invalid_repository"
-
-
 class SnapshotExists(Conflict):
     code = "snapshot_exists"
 

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chasm.kit.types import JsonBool
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -14,7 +16,7 @@ class WorkspaceCreate(Strict):
     session_type: Literal["sandbox", "browser"] = "sandbox"
     name: str | None = Field(default=None, max_length=64)
     image: str | None = Field(default=None, max_length=300)
-    template: bool = False
+    template: JsonBool = False
     clone_from: str | None = None
 
 
@@ -29,12 +31,12 @@ class WorkspaceName(Strict):
 
 
 class WorkspaceTemplate(Strict):
-    template: bool
+    template: JsonBool
 
 
 class BulkDelete(Strict):
     workspaces: list[str] = Field(min_length=1, max_length=500)
-    force: bool = False
+    force: JsonBool = False
 
 
 class SnapshotCreate(Strict):

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,8 +19,10 @@ from chasm.config import Settings
 from chasm.kit.errors import BadRequest
 from chasm.kit.ids import parse_uuid
 from chasm.models import Workspace, WorkspaceSnapshot
-from chasm.sessions import images
-from chasm.sessions.exceptions import UnsupportedSessionType
+from chasm.sandbox import images
+from chasm.sandbox.kinds import require_available
+from chasm.sandbox.storage.base import WorkspaceStorage
+from chasm.sandbox.storage.disk import MIN_QUOTA
 from chasm.webhooks.outbox import emit
 from chasm.workspaces import repository as repo
 from chasm.workspaces.exceptions import (
@@ -32,13 +35,17 @@ from chasm.workspaces.exceptions import (
 )
 from chasm.workspaces.names import generate_name, validate_name
 from chasm.workspaces.schemas import SnapshotOut, WorkspaceCreate, WorkspaceOut
-from chasm.workspaces.storage import MIN_QUOTA
-from chasm.workspaces.storage_base import WorkspaceStorage
 
 log = logging.getLogger("chasm.workspaces")
 
-# Ends a live session attached to a workspace (provided by the sessions domain).
+# Ends the live session attached to a workspace. The sessions domain provides it on
+# `app.state.workspace_terminator` (set by its lifespan), so workspaces never import sessions.
 Terminator = Callable[[AsyncSession, Actor, uuid.UUID], Awaitable[None]]
+
+
+def terminator_of(app: FastAPI) -> Terminator:
+    terminate: Terminator = app.state.workspace_terminator
+    return terminate
 
 
 def disk_id(ws: Workspace) -> str:
@@ -157,8 +164,7 @@ async def create_workspace(
     if body.image and body.session_type != "sandbox":
         raise BadRequest("Only sandbox workspaces accept an image", code="image_not_allowed")
     # Refuse now what a session could never start on (the same errors the session would give).
-    if body.session_type == "browser":
-        raise UnsupportedSessionType("browser sessions are not available yet")
+    require_available(body.session_type)
     if body.image:
         images.resolve(settings, body.image)
     source: Workspace | None = None

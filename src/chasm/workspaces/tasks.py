@@ -13,12 +13,12 @@ from chasm.config import Settings
 from chasm.jobs import service as jobs
 from chasm.jobs.registry import JobContext, job_kind
 from chasm.kit.db import transaction
-from chasm.models import Account, Workspace
-from chasm.sessions.runtime import runtime_of
+from chasm.models import Workspace
+from chasm.sandbox.runtime import runtime_of
+from chasm.sandbox.storage.base import WorkspaceStorage
+from chasm.sandbox.storage.importer import clone_into, repository_url
 from chasm.workspaces import service
-from chasm.workspaces.importer import clone_into, repository_url
 from chasm.workspaces.schemas import WorkspaceImport
-from chasm.workspaces.storage_base import WorkspaceStorage
 
 IMPORT_ATTEMPTS = 2
 
@@ -54,15 +54,9 @@ async def enqueue_import(
         account_id=actor.account_id,
         kind="workspace.import",
         input={"workspace_id": str(ws.id), "url": url, "ref": body.ref},
-        created_by=str(actor.principal_id),
+        created_by=jobs.principal_of(actor),
     )
     return ws, job.id
-
-
-async def _job_actor(session: AsyncSession, ctx: JobContext) -> Actor:
-    account = await session.get(Account, ctx.account_id)
-    assert account is not None
-    return Actor("job", ctx.job_id, account, "owner", None, via="job")
 
 
 @job_kind(
@@ -120,19 +114,14 @@ async def run_bulk_delete(ctx: JobContext, data: BulkDeleteInput) -> dict[str, A
 
 
 async def _delete_many(ctx: JobContext, selectors: list[str], force: bool) -> list[dict[str, Any]]:
-    from chasm.sessions.service import terminate_for_workspace
-
     storage: WorkspaceStorage = runtime_of(ctx.app).storage
+    terminate = service.terminator_of(ctx.app)
     results: list[dict[str, Any]] = []
     for selector in selectors:
         try:
             async with transaction(ctx.app.state.sessionmaker) as session:
-                actor = await _job_actor(session, ctx)
+                actor = await ctx.actor(session)
                 ws = await service.resolve_workspace(session, actor, selector)
-
-                async def terminate(s: AsyncSession, a: Actor, sid: uuid.UUID) -> None:
-                    await terminate_for_workspace(ctx.app, s, a, sid)
-
                 await service.delete_workspace(session, actor, storage, ws, force=force, terminate=terminate)
             results.append({"workspace": selector, "deleted": True})
         except Exception as exc:  # reported per workspace; the others proceed

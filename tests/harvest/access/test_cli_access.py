@@ -89,7 +89,7 @@ async def test_harvest_remote_uploads_this_machines_transcripts(
         first = await asyncio.to_thread(push)
         assert first["providers"]["claude-code"]["chats_created"] >= 1
         assert first["providers"]["codex"]["chats_created"] >= 1
-        listed = (await second.get("/api/v1/sessions")).json()["data"]
+        listed = (await second.get("/api/sessions")).json()["data"]
         assert {c["source_path"] for c in listed["sessions"]} >= {
             "claude-code/0/-home-me-proj/1a2b3c4d-laptop.jsonl",
             "codex/0/2026/01/02/rollout-2026-01-02-laptop.jsonl",
@@ -107,6 +107,6 @@ async def test_harvest_remote_uploads_this_machines_transcripts(
         resent = await asyncio.to_thread(push, "--resend")
         assert sum(p["chats_created"] for p in resent["providers"].values()) == 0
         assert set(resent["providers"]) == {"claude-code", "codex"}
-        assert (await second.get("/api/v1/sessions")).json()["data"]["total"] == listed["total"]
+        assert (await second.get("/api/sessions")).json()["data"]["total"] == listed["total"]
     finally:
         get_settings.cache_clear()

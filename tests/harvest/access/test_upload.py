@@ -33,7 +33,7 @@ async def upload(
     client: httpx.AsyncClient,
     files: list[tuple[str, bytes]],
     source: str | None = None,
-    prefix: str = "/api/v1",
+    prefix: str = "/api",
 ) -> httpx.Response:
     data = {"source": source} if source else {}
     return await client.post(
@@ -59,7 +59,7 @@ async def test_a_second_user_uploads_transcripts_and_again_changes_nothing(
     assert codex.status_code == 200, codex.text
     assert codex.json()["data"]["providers"]["codex"]["chats_created"] >= 1
 
-    listed = (await second.get("/api/v1/sessions")).json()["data"]
+    listed = (await second.get("/api/sessions")).json()["data"]
     total = listed["total"]
     assert {c["provider"] for c in listed["sessions"]} == {"claude-code", "codex"}
     # The path is the file's own, relative to the upload: no server path.
@@ -72,12 +72,12 @@ async def test_a_second_user_uploads_transcripts_and_again_changes_nothing(
     again = await upload(second, files[:1], source="claude-code")
     assert again.status_code == 200
     assert again.json()["data"]["providers"]["claude-code"]["chats_created"] == 0
-    after = (await second.get("/api/v1/sessions")).json()["data"]
+    after = (await second.get("/api/sessions")).json()["data"]
     assert after["total"] == total
     assert sum(c["message_count"] for c in after["sessions"]) == messages
 
     # The server owner's own history was not read, and the upload folder is gone.
-    assert (await admin.get("/api/v1/sessions")).json()["data"]["total"] == 0
+    assert (await admin.get("/api/sessions")).json()["data"]["total"] == 0
     assert upload_dir_empty(settings)
 
     # One an interrupted upload left behind a day ago goes with the next upload.
@@ -175,7 +175,7 @@ async def test_unsafe_uploads_are_refused_and_leave_nothing(
     assert upload_dir_empty(settings)
     assert not (settings.data_dir / "escape.jsonl").exists()
     assert not (settings.data_dir / "tmp" / "up.jsonl").exists()
-    assert (await second.get("/api/v1/sessions")).json()["data"]["total"] == 0
+    assert (await second.get("/api/sessions")).json()["data"]["total"] == 0
 
 
 async def test_an_upload_past_the_cap_is_refused(
@@ -203,4 +203,4 @@ async def test_upload_needs_the_harvest_scope(app: FastAPI, admin: httpx.AsyncCl
         assert r.status_code == 200, r.text
         # harvest.run alone lets a key upload, not read the server's folders (the owner's key is an
         # instance administrator's, and may).
-        assert (await c.post("/api/v1/harvest", json={})).status_code == 200
+        assert (await c.post("/api/harvest", json={})).status_code == 200

@@ -23,10 +23,10 @@ async def test_fixture_tree_harvests_end_to_end_and_again_parses_nothing(
     shutil.copytree(TRANSCRIPTS, tree)
     roots = {name: [str(tree / name)] for name in sources if (tree / name).is_dir()}
     assert roots, "no fixture folder matches a harvest source"
-    put = await client.put("/api/v1/settings", json={"harvest": {"roots": roots}})
+    put = await client.put("/api/settings", json={"harvest": {"roots": roots}})
     assert put.status_code == 200, put.text
 
-    first = (await client.post("/api/v1/harvest", json={"providers": sorted(roots)})).json()["data"]
+    first = (await client.post("/api/harvest", json={"providers": sorted(roots)})).json()["data"]
 
     assert first["sessions_count"] > 0 and first["messages_count"] > 0
     listed = (await client.get("/api/sessions", params={"limit": 1})).json()["data"]
@@ -42,5 +42,5 @@ async def test_fixture_tree_harvests_end_to_end_and_again_parses_nothing(
     assert again["messages_count"] == 0
     after = (await client.get("/api/sessions", params={"limit": 1})).json()["data"]
     assert after["total"] == listed["total"]
-    providers = {p["id"]: p for p in (await client.get("/api/v1/providers")).json()["data"]}
+    providers = {p["id"]: p for p in (await client.get("/api/providers")).json()["data"]}
     assert all(providers[name]["found"] for name in roots)

@@ -24,7 +24,7 @@ def write(path: Path, records: list[Any], mode: str = "w") -> None:
             fh.write((r if isinstance(r, str) else json.dumps(r)) + "\n")
 
 
-async def harvest(client: httpx.AsyncClient, prefix: str = "/api/v1") -> dict[str, Any]:
+async def harvest(client: httpx.AsyncClient, prefix: str = "/api") -> dict[str, Any]:
     response = await client.post(f"{prefix}/harvest", json={"providers": ["testlog"]})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -35,11 +35,11 @@ async def harvest(client: httpx.AsyncClient, prefix: str = "/api/v1") -> dict[st
 
 
 async def chat_by_source(client: httpx.AsyncClient, source_id: str) -> dict[str, Any]:
-    listing = (await client.get("/api/v1/sessions", params={"provider": "testlog", "limit": 100})).json()[
+    listing = (await client.get("/api/sessions", params={"provider": "testlog", "limit": 100})).json()[
         "data"
     ]
     [summary] = [s for s in listing["sessions"] if s["source_id"] == source_id]
-    data: dict[str, Any] = (await client.get(f"/api/v1/sessions/{summary['id']}")).json()["data"]
+    data: dict[str, Any] = (await client.get(f"/api/sessions/{summary['id']}")).json()["data"]
     return data
 
 
@@ -172,7 +172,7 @@ async def test_title_edited_by_the_user_survives_later_harvests(
     await harvest(client)
     chat = await chat_by_source(client, "a")
     assert chat["title"] == "first"
-    response = await client.put(f"/api/v1/sessions/{chat['id']}", json={"title": "Mine"})
+    response = await client.put(f"/api/sessions/{chat['id']}", json={"title": "Mine"})
     assert response.status_code == 200, response.text
 
     write(path, [record(0, title="second"), record(5)])  # rewritten: parsed again, messages replaced
@@ -187,7 +187,7 @@ async def test_title_edited_by_the_user_survives_later_harvests(
     assert result["providers"]["testlog"]["messages_added"] == 1
     chat = await chat_by_source(client, "a")
     assert chat["title"] == "Mine" and chat["message_count"] == 3
-    found = (await client.get("/api/v1/search/sessions", params={"q": "mine"})).json()["data"]
+    found = (await client.get("/api/search/sessions", params={"q": "mine"})).json()["data"]
     assert [(s["id"], s["title_match"]) for s in found] == [(chat["id"], True)]  # the title index follows
 
 
@@ -204,7 +204,7 @@ async def test_deleted_file_keeps_its_chat_flagged(
     gone = await chat_by_source(client, "a")
     assert gone["source_missing"] is True and [m["content"] for m in gone["messages"]] == ["message 0"]
     assert (await chat_by_source(client, "b"))["source_missing"] is False
-    status = (await client.get("/api/v1/harvest/status")).json()["data"]
+    status = (await client.get("/api/harvest/status")).json()["data"]
     assert status["providers"]["testlog"]["missing_units"] == 1
 
 
@@ -269,7 +269,7 @@ async def test_unit_that_fails_to_store_rolls_back_alone(
         "message 1",
     ]
     assert (await chat_by_source(client, "c"))["message_count"] == 2
-    listing = (await client.get("/api/v1/sessions", params={"provider": "testlog"})).json()["data"]
+    listing = (await client.get("/api/sessions", params={"provider": "testlog"})).json()["data"]
     assert sorted(s["source_id"] for s in listing["sessions"]) == ["a", "c"]
     workspaces = (await client.get("/api/workspaces")).json()["data"]
     assert [w["path"] for w in workspaces] == ["/work/alpha"]
@@ -292,7 +292,7 @@ async def test_harvest_on_the_legacy_prefix_and_workspace_refresh(
     write(path, [record(1, "assistant")], mode="a")
     write(home / ".testlog" / "z.jsonl", [record(1, "assistant")], mode="a")
     source.parsed.clear()
-    response = await client.post(f"/api/v1/workspaces/{beta['id']}/refresh")
+    response = await client.post(f"/api/workspaces/{beta['id']}/refresh")
 
     assert response.status_code == 200
     data = response.json()["data"]
@@ -306,17 +306,17 @@ async def test_discover_lists_workspaces_and_providers_show_detection(
 ) -> None:
     write(home / ".testlog" / "a.jsonl", [record(0, cwd="/srv/delta")])
 
-    response = await client.post("/api/v1/workspaces/discover")
+    response = await client.post("/api/workspaces/discover")
     assert response.status_code == 200
     assert "delta" in [w["name"] for w in response.json()["data"]]
 
     providers = (await client.get("/api/providers")).json()["data"]
     [mine] = [p for p in providers if p["id"] == "testlog"]
     assert mine["found"] is True and mine["paths"] == [str(home / ".testlog")]
-    assert mine["chat_count"] == 1 and mine["type"] == "harvest" and mine["name"] == "Test Log"
-    one = (await client.get("/api/v1/providers/testlog")).json()["data"]
+    assert mine["chat_count"] == 1 and mine["kind"] == "harvest" and mine["name"] == "Test Log"
+    one = (await client.get("/api/providers/testlog")).json()["data"]
     assert one == mine
-    missing = await client.get("/api/v1/providers/nope")
+    missing = await client.get("/api/providers/nope")
     assert missing.status_code == 404 and missing.json()["success"] is False
 
 
@@ -330,7 +330,7 @@ async def test_configured_roots_come_from_the_chat_settings(
     assert registry.configured_roots({"harvest": {"roots": {"testlog": [str(extra)]}}}, "testlog") == [
         str(extra)
     ]
-    put = await client.put("/api/v1/settings", json={"harvest": {"roots": {"testlog": [str(extra)]}}})
+    put = await client.put("/api/settings", json={"harvest": {"roots": {"testlog": [str(extra)]}}})
     assert put.status_code == 200, put.text
 
     result = await harvest(client)
@@ -339,21 +339,21 @@ async def test_configured_roots_come_from_the_chat_settings(
 
 
 async def test_unknown_provider_and_bad_body_use_the_chat_envelope(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/v1/harvest", json={"providers": ["no-such-tool"]})
+    response = await client.post("/api/harvest", json={"providers": ["no-such-tool"]})
     assert response.status_code == 400
-    assert response.json() == {
-        "success": False,
-        "error": {"code": "UNKNOWN_PROVIDER", "message": "Unknown provider(s): no-such-tool"},
-    }
+    error = response.json()["error"]
+    assert response.json()["success"] is False and error["code"] == "UNKNOWN_PROVIDER"
+    assert error["message"].startswith("Unknown provider(s): no-such-tool; valid: ")
+    assert {"claude", "copilot", "claude-code"} <= set(error["details"]["valid"])
     response = await client.post("/api/harvest", json={"workspace_ids": ["not-a-uuid"]})
-    assert response.status_code == 422 and response.json()["success"] is False
+    assert response.status_code == 400 and response.json()["success"] is False
 
 
 def test_mtime_only_change_is_reparsed(tmp_path: Path) -> None:
-    from chasm.harvest.engine import _stat_fingerprint
+    from chasm.harvest.units import stat_fingerprint
 
     path = tmp_path / "f"
     path.write_text("x")
-    first = _stat_fingerprint([path])
+    first = stat_fingerprint([path])
     os.utime(path, ns=(1, 1))
-    assert _stat_fingerprint([path]) != first
+    assert stat_fingerprint([path]) != first

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from seta_helpers import copy, fixture, unit
+from source_helpers import copy, fixture, unit
 
 from chasm.harvest.model import Resume
 from chasm.harvest.sources.aider import source

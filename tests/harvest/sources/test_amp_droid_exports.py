@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from seta_helpers import copy, corrupt_line, fixture, only_chat, unit
+from source_helpers import copy, corrupt_line, fixture, only_chat, unit
 
 from chasm.harvest.sources.amp import source as amp
 from chasm.harvest.sources.chatgpt_export import source as chatgpt

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from seta_helpers import copy, corrupt_line, fixture, only_chat, split_copy, unit
+from source_helpers import copy, corrupt_line, fixture, only_chat, split_copy, unit
 
 from chasm.harvest.model import Resume
 from chasm.harvest.sources.claude_code import source

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from setb_helpers import fixture, one_chat, parse_all, place, roles
+from source_helpers import fixture, only_chat, parse_all, place, roles
 
 from chasm.harvest.sources import cline
 
@@ -18,7 +18,7 @@ def _task_chat(folder: Path) -> object:
 
 
 def test_real_task_folder() -> None:
-    chat = one_chat(_task_chat(fixture("cline", TASK)))  # type: ignore[arg-type]
+    chat = only_chat(_task_chat(fixture("cline", TASK)))  # type: ignore[arg-type]
     assert chat.provider == "cline" and chat.source_id == TASK
     assert len(chat.messages) == 48
     # Tool-result turns and Cline's injected context are not user messages.
@@ -129,7 +129,7 @@ def test_xml_style_results_without_calls_become_tool_messages(tmp_path: Path) ->
         {"role": "user", "content": [{"type": "text", "text": "<feedback>\nthanks\n</feedback>"}]},
     ]
     (folder / "api_conversation_history.json").write_text(json.dumps(history))
-    chat = one_chat(_task_chat(folder))  # type: ignore[arg-type]
+    chat = only_chat(_task_chat(folder))  # type: ignore[arg-type]
     assert roles(chat) == ["user", "assistant", "tool", "user"]
     assert [m.content for m in chat.messages] == [
         "list files",

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from setb_helpers import fixture, one_chat, parse_all, place, roles
+from source_helpers import fixture, only_chat, parse_all, place, roles
 
 from chasm.harvest.model import SourceUnit
 from chasm.harvest.sources import continue_dev
@@ -16,7 +16,7 @@ SESSION = "2dbfd673-096d-4773-b5f3-9023894a7355"
 
 def test_cli_session_fixture() -> None:
     path = fixture("continue", NAME)
-    chat = one_chat(SRC.parse(SourceUnit(key=str(path), paths=[path])))
+    chat = only_chat(SRC.parse(SourceUnit(key=str(path), paths=[path])))
     assert chat.provider == "continue" and chat.source_id == SESSION
     assert chat.title == "File Reading and Appending"
     assert chat.workspace_path == "/Users/svarlamov/projects/testing-git"

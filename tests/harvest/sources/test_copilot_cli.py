@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from setb_helpers import fixture, one_chat, parse_all, place, roles
+from source_helpers import fixture, only_chat, parse_all, place, roles
 
 from chasm.harvest.model import ParseOutcome, Resume, SourceUnit
 from chasm.harvest.sources import copilot_cli
@@ -37,7 +37,7 @@ EXPECTED = [
 @pytest.mark.parametrize(("name", "messages", "chat_id", "first"), EXPECTED)
 def test_every_fixture(name: str, messages: int, chat_id: str, first: str) -> None:
     outcome = parse(fixture(P, name))
-    chat = one_chat(outcome)
+    chat = only_chat(outcome)
     assert chat.provider == "copilot-cli"
     assert len(chat.messages) == messages
     assert chat.source_id == chat_id
@@ -46,7 +46,7 @@ def test_every_fixture(name: str, messages: int, chat_id: str, first: str) -> No
 
 
 def test_small_session_details() -> None:
-    chat = one_chat(parse(fixture(P, "agentsessions_copilot_cli_small.jsonl")))
+    chat = only_chat(parse(fixture(P, "agentsessions_copilot_cli_small.jsonl")))
     assert chat.workspace_path == "/tmp/repo"  # from session.start; a later resume does not overwrite it
     assert chat.model == "gpt-5-mini"
     assert chat.created_at == datetime(2025, 12, 18, 21, 32, 4, 182000, tzinfo=UTC)
@@ -90,12 +90,12 @@ def test_small_session_details() -> None:
 
 
 def test_events_file_and_string_arguments() -> None:
-    chat = one_chat(parse(fixture(P, "agentsessions_session-state_aaaabbbb_events.jsonl")))
+    chat = only_chat(parse(fixture(P, "agentsessions_session-state_aaaabbbb_events.jsonl")))
     assert chat.workspace_path == "/tmp/project"
     assert chat.messages[1].tool_calls[0].input == {"command": "ls", "description": "List files"}
     assert chat.messages[1].tool_calls[0].output == "file1\nfile2\n"
     assert chat.messages[2].content == "The directory contains file1 and file2."
-    gitai = one_chat(parse(fixture(P, "gitai_copilot_cli_session_events.jsonl")))
+    gitai = only_chat(parse(fixture(P, "gitai_copilot_cli_session_events.jsonl")))
     assert gitai.model == "gpt-4.1"  # session.model_change
     [call] = gitai.messages[1].tool_calls
     assert call.input == {"path": "/Users/test/project/hello.py", "file_text": "print('hello world')\n"}
@@ -113,7 +113,7 @@ def test_resume_continues_after_the_offset(tmp_path: Path) -> None:
     assert first.resume is not None and first.resume.offset == len(b"".join(lines[:9]))
     path.write_bytes(data)
     second = parse(path, first.resume)
-    chat = one_chat(second)
+    chat = only_chat(second)
     assert chat.source_id == "copilot_stage0_small" and chat.workspace_path == "/tmp/repo"
     assert chat.model == "gpt-5-mini"
     # Line 11 completes call-1, which was in the first chunk: the result is kept as a tool message.
@@ -165,6 +165,6 @@ def test_resumed_chunk_keeps_the_first_prompt_as_title(tmp_path: Path) -> None:
     path.write_bytes(b"".join(lines[:28]))
     first = parse(path)
     path.write_bytes(data)
-    second = one_chat(parse(path, first.resume))
+    second = only_chat(parse(path, first.resume))
     assert second.messages[0].content == "[trimmed for fixture]"  # the user message of line 30
     assert second.title == "List the files"

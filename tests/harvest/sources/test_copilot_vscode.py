@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from setb_helpers import fixture, one_chat, parse_all, place, roles
+from source_helpers import fixture, only_chat, parse_all, place, roles
 
 from chasm.harvest.model import ParseIssue, SourceUnit
 from chasm.harvest.sources import copilot_vscode
@@ -62,7 +62,7 @@ def test_every_fixture(name: str, chats: int, messages: int, chat_id: str, first
 
 
 def test_json_session_details() -> None:
-    chat = one_chat(
+    chat = only_chat(
         SRC.parse(SourceUnit(key="x", paths=[fixture(P, "gitai_chatSessions_copilot_session_simple.json")]))
     )
     assert chat.title == "Assistance with TypeScript project tasks"
@@ -92,14 +92,14 @@ def test_json_session_details() -> None:
 
 
 def test_jsonl_snapshot_equals_json() -> None:
-    plain = one_chat(parse_file(fixture(P, "gitai_chatSessions_copilot_session_simple.json")))  # type: ignore[arg-type]
-    logged = one_chat(parse_file(fixture(P, "gitai_chatSessions_copilot_session_simple.jsonl")))  # type: ignore[arg-type]
+    plain = only_chat(parse_file(fixture(P, "gitai_chatSessions_copilot_session_simple.json")))  # type: ignore[arg-type]
+    logged = only_chat(parse_file(fixture(P, "gitai_chatSessions_copilot_session_simple.jsonl")))  # type: ignore[arg-type]
     assert logged.messages == plain.messages
     assert logged.title == plain.title
 
 
 def test_jsonl_appended_requests() -> None:
-    chat = one_chat(parse_file(fixture(P, "gitai_chatSessions_copilot_session_multiline.jsonl")))  # type: ignore[arg-type]
+    chat = only_chat(parse_file(fixture(P, "gitai_chatSessions_copilot_session_multiline.jsonl")))  # type: ignore[arg-type]
     assert chat.title == "Adding a joke to jokes.csv file"
     assert chat.model == "copilot/gpt-4o"
     assert roles(chat) == ["user", "assistant", "user", "assistant"]
@@ -109,7 +109,7 @@ def test_jsonl_appended_requests() -> None:
     assert chat.messages[1].tool_calls[0].name == "read_file"
     assert chat.messages[1].tool_calls[0].output.startswith("```plaintext\nid,setup,punchline")  # type: ignore[union-attr]
 
-    patched = one_chat(parse_file(fixture(P, "gitai_chatSessions_copilot_session_empty_then_patched.jsonl")))  # type: ignore[arg-type]
+    patched = only_chat(parse_file(fixture(P, "gitai_chatSessions_copilot_session_empty_then_patched.jsonl")))  # type: ignore[arg-type]
     assert [m.content for m in patched.messages] == [
         "What is the meaning of life?",
         "The meaning of life is 42.",
@@ -117,7 +117,7 @@ def test_jsonl_appended_requests() -> None:
 
 
 def test_event_stream_transcript() -> None:
-    chat = one_chat(parse_file(fixture(P, "gitai_GitHub.copilot-chat_transcripts_event_stream.jsonl")))  # type: ignore[arg-type]
+    chat = only_chat(parse_file(fixture(P, "gitai_GitHub.copilot-chat_transcripts_event_stream.jsonl")))  # type: ignore[arg-type]
     assert chat.metadata["copilotVersion"] == "0.47.0"
     assert roles(chat) == ["user", "assistant", "assistant"]
     assert chat.messages[0].timestamp == datetime(2026, 5, 11, 23, 13, 12, 819000, tzinfo=UTC)
@@ -132,7 +132,7 @@ def test_event_stream_transcript() -> None:
     assert read.tool_calls[0].is_error is False
     assert patch.tool_calls[0].name == "apply_patch"
     assert patch.tool_calls[0].input["explanation"] == "Add a comment."
-    abc = one_chat(parse_file(fixture(P, "gitai_GitHub.copilot-chat_transcripts_test-session-abc.jsonl")))  # type: ignore[arg-type]
+    abc = only_chat(parse_file(fixture(P, "gitai_GitHub.copilot-chat_transcripts_test-session-abc.jsonl")))  # type: ignore[arg-type]
     # A tool that ran without an assistant message before it still shows, as the assistant's call.
     assert roles(abc) == ["user", "assistant"]
     assert abc.messages[1].tool_calls[0].id == "call_abc123"
@@ -263,6 +263,6 @@ def test_legacy_interactive_sessions_in_state_db(tmp_path: Path) -> None:
     conn.close()
     units, outcomes = parse_all(SRC, tmp_path / "User")
     assert [u.paths for u in units] == [[ws / "state.vscdb", ws / "workspace.json"]]
-    chat = one_chat(outcomes[0])
+    chat = only_chat(outcomes[0])
     assert chat.source_id == SIMPLE_ID and len(chat.messages) == 6
     assert chat.workspace_path == "/srv/app" and chat.metadata["format"] == "interactive-session"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from setb_helpers import fixture, one_chat, parse_all, place, roles
+from source_helpers import fixture, only_chat, parse_all, place, roles
 
 from chasm.harvest.model import SourceUnit
 from chasm.harvest.sources import cursor
@@ -38,7 +38,7 @@ def parse(path: Path) -> object:
     ],
 )
 def test_every_transcript(name: str, messages: int, first: str, tool_calls: int) -> None:
-    chat = one_chat(parse(fixture(P, name)))  # type: ignore[arg-type]
+    chat = only_chat(parse(fixture(P, name)))  # type: ignore[arg-type]
     assert chat.provider == "cursor" and chat.source_id == Path(name).stem
     assert len(chat.messages) == messages
     # The <user_query> wrapper Cursor adds around the prompt is not shown.
@@ -48,7 +48,7 @@ def test_every_transcript(name: str, messages: int, first: str, tool_calls: int)
 
 
 def test_transcript_tools_thinking_and_results() -> None:
-    chat = one_chat(parse(fixture(P, "agentsessions_cursor_cli_agent-transcript_large.jsonl")))  # type: ignore[arg-type]
+    chat = only_chat(parse(fixture(P, "agentsessions_cursor_cli_agent-transcript_large.jsonl")))  # type: ignore[arg-type]
     assert roles(chat) == [
         "user",
         "assistant",
@@ -66,7 +66,7 @@ def test_transcript_tools_thinking_and_results() -> None:
     assert (bash.name, bash.input, bash.output) == ("Bash", {"command": "ls -la"}, "file1.txt\nfile2.txt")
     [read] = chat.messages[4].tool_calls
     assert (read.name, read.input, read.output) == ("Read", {"file_path": "file1.txt"}, "hello world")
-    simple = one_chat(parse(fixture(P, "gitai_cursor_agent-transcript_session-simple.jsonl")))  # type: ignore[arg-type]
+    simple = only_chat(parse(fixture(P, "gitai_cursor_agent-transcript_session-simple.jsonl")))  # type: ignore[arg-type]
     assert [c.name for c in simple.messages[1].tool_calls] == ["Read", "WebSearch"]
     assert simple.messages[1].tool_calls[1].input["search_term"] == "HBO original series 1990s list complete"
 
@@ -196,7 +196,7 @@ def _store(path: Path, meta: dict[str, object], blobs: list[bytes]) -> None:
 
 def test_cli_store(tmp_path: Path) -> None:
     fixture_store = place(fixture(P, "agentsessions_cursor_cli_chats_store.db"), tmp_path / "a" / "store.db")
-    chat = one_chat(parse(fixture_store))  # type: ignore[arg-type]
+    chat = only_chat(parse(fixture_store))  # type: ignore[arg-type]
     assert chat.source_id == "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
     assert chat.title == "Test Session" and chat.model == "claude-4-sonnet"
     assert chat.created_at == datetime(2026, 4, 7, 0, 43, 10, 321000, tzinfo=UTC)
@@ -231,7 +231,7 @@ def test_cli_store(tmp_path: Path) -> None:
             ).encode(),
         ],
     )
-    chat = one_chat(parse(made))  # type: ignore[arg-type]
+    chat = only_chat(parse(made))  # type: ignore[arg-type]
     assert roles(chat) == ["user", "assistant"]
     assert chat.messages[0].content == "ls"
     [call] = chat.messages[1].tool_calls

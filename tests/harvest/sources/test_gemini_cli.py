@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from seta_helpers import copy, corrupt_line, fixture, only_chat, unit
+from source_helpers import copy, corrupt_line, fixture, only_chat, unit
 
 from chasm.harvest.sources.gemini_cli import source
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from setb_helpers import fixture, parse_all, place, roles
+from source_helpers import fixture, parse_all, place, roles
 
 from chasm.harvest.model import SourceUnit
 from chasm.harvest.sources import opencode

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from setb_helpers import fixture, one_chat, parse_all, place, roles
+from source_helpers import fixture, only_chat, parse_all, place, roles
 
 from chasm.harvest.sources import roo_code
 
@@ -133,6 +133,6 @@ def test_roo_task(tmp_path: Path) -> None:
 def test_roo_reads_the_cline_fixture_the_same_way(tmp_path: Path) -> None:
     folder = place(fixture("cline", "gmfstu_tasks_1769053680585"), tmp_path / "tasks" / "t1")
     [unit] = list(SRC.discover([tmp_path]))
-    chat = one_chat(SRC.parse(unit))
+    chat = only_chat(SRC.parse(unit))
     assert chat.provider == "roo-code" and chat.source_id == "t1" and len(chat.messages) == 48
     assert folder.name == "t1"

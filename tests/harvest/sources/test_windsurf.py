@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from setb_helpers import fixture, one_chat, parse_all, place, roles
+from source_helpers import fixture, only_chat, parse_all, place, roles
 
 from chasm.harvest.model import SourceUnit
 from chasm.harvest.sources import windsurf
@@ -16,7 +16,7 @@ def _parse(path: Path) -> object:
 
 
 def test_transcript_fixture() -> None:
-    chat = one_chat(_parse(fixture("windsurf", NAME)))  # type: ignore[arg-type]
+    chat = only_chat(_parse(fixture("windsurf", NAME)))  # type: ignore[arg-type]
     assert chat.provider == "windsurf" and chat.source_id == NAME.removesuffix(".jsonl")
     assert len(chat.messages) == 11
     assert roles(chat).count("user") == 4

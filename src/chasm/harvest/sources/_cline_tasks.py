@@ -10,23 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from chasm.harvest.model import ParsedChat, ParsedMessage, ParseIssue, ParseOutcome, SourceUnit, TokenUsage
-from chasm.harvest.sources._common_b import (
-    ToolCallIndex,
-    as_dict,
-    as_int,
-    as_list,
-    is_dir,
-    is_file,
-    list_dir,
-    loads,
-    read_json,
-    split_blocks,
-    str_or_none,
-    to_utc,
-    usage_or_none,
-    vscode_user_dirs,
-)
-from chasm.harvest.sources._copilot_events import title_from
+from chasm.harvest.sources.toolkit.blocks import read_blocks
+from chasm.harvest.sources.toolkit.coercion import as_dict, as_int, as_list, as_str
+from chasm.harvest.sources.toolkit.jsonl import loads, read_json
+from chasm.harvest.sources.toolkit.paths import is_dir, is_file, list_dir
+from chasm.harvest.sources.toolkit.timestamps import to_utc
+from chasm.harvest.sources.toolkit.titles import title_from
+from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex
+from chasm.harvest.sources.toolkit.usage import usage_or_none
+from chasm.harvest.sources.toolkit.vscode_storage import vscode_user_dirs
 
 TASK_FILES = ("api_conversation_history.json", "ui_messages.json", "task_metadata.json", "history_item.json")
 _TOOL_RESULT = re.compile(r"^\[[\w-]+(?: for '.*?')?\] Result:[ \t]*\n?", re.DOTALL)
@@ -100,21 +92,21 @@ class _TaskParser:
                 self._assistant(raw, index)
 
     def _user(self, raw: dict[str, Any], index: int) -> None:
-        blocks = split_blocks(raw.get("content"))
+        blocks = read_blocks(raw.get("content"))
         if self.cwd is None:
-            for text in blocks.text:
+            for text in blocks.texts:
                 match = _CWD.search(text)
                 if match:
                     self.cwd = match.group(1)
                     break
-        for call_id, output, is_error in blocks.tool_results:
+        for call_id, output, is_error in blocks.results:
             self._result(call_id, output, is_error, raw)
-        texts = blocks.text
-        if not blocks.tool_results and texts and _TOOL_RESULT.match(texts[0]):
+        texts = blocks.texts
+        if not blocks.results and texts and _TOOL_RESULT.match(texts[0]):
             # Cline reports a tool's result as the first text block, "[tool for 'x'] Result:".
             self._result(None, _TOOL_RESULT.sub("", texts[0], count=1), False, raw)
             return
-        if blocks.tool_results:
+        if blocks.results:
             return  # the rest of a tool-result turn is context Cline adds, not something typed
         content = _user_text(texts)
         if content:
@@ -136,7 +128,7 @@ class _TaskParser:
             )
 
     def _assistant(self, raw: dict[str, Any], index: int) -> None:
-        blocks = split_blocks(raw.get("content"))
+        blocks = read_blocks(raw.get("content"))
         # Results always answer the turn just before them; a call left unanswered stays so.
         self.tools = ToolCallIndex()
         for call in blocks.tool_calls:
@@ -151,10 +143,10 @@ class _TaskParser:
         self.messages.append(
             ParsedMessage(
                 role="assistant",
-                content="\n\n".join(t.strip() for t in blocks.text if t.strip()),
+                content="\n\n".join(t.strip() for t in blocks.texts if t.strip()),
                 timestamp=to_utc(raw.get("ts")),
-                source_id=str_or_none(raw.get("id")),
-                model=str_or_none(model_info.get("modelId")),
+                source_id=as_str(raw.get("id")),
+                model=as_str(model_info.get("modelId")),
                 thinking="\n\n".join(blocks.thinking) or None,
                 tool_calls=blocks.tool_calls,
                 usage=usage_or_none(usage),
@@ -259,7 +251,7 @@ def parse_task(unit: SourceUnit, provider: str) -> ParseOutcome:
         usage_models = [as_dict(u).get("model_id") for u in as_list(meta.get("model_usage"))]
         model = next((str(m) for m in reversed(usage_models) if m), None)
     if model is None:
-        model = str_or_none(item.get("apiConfigName"))
+        model = as_str(item.get("apiConfigName"))
     stamps = [as_int(u.get("ts")) for u in ui if as_int(u.get("ts"))]
     first_user = next((m.content for m in messages if m.role == "user"), None)
     metadata: dict[str, Any] = {}
@@ -273,10 +265,10 @@ def parse_task(unit: SourceUnit, provider: str) -> ParseOutcome:
                 metadata[key] = last[key]
     chat = ParsedChat(
         provider=provider,
-        source_id=str_or_none(item.get("id")) or folder.name,
+        source_id=as_str(item.get("id")) or folder.name,
         messages=messages,
-        title=title_from(str_or_none(item.get("task")) or first_user, 120),
-        workspace_path=str_or_none(item.get("workspace")) or parser.cwd,
+        title=title_from(as_str(item.get("task")) or first_user, 120),
+        workspace_path=as_str(item.get("workspace")) or parser.cwd,
         created_at=to_utc(min(stamps)) if stamps else to_utc(item.get("ts")) or to_utc(folder.name),
         updated_at=to_utc(max(stamps)) if stamps else None,
         model=model,

@@ -16,17 +16,18 @@ from chasm.harvest.model import (
     TokenUsage,
     ToolCall,
 )
-from chasm.harvest.sources._common_b import (
-    ToolCallIndex,
+from chasm.harvest.sources.toolkit.coercion import (
     as_dict,
     as_int,
     as_list,
-    iter_jsonl,
-    json_or_text,
+    as_str,
     output_text,
-    str_or_none,
-    to_utc,
+    parse_arguments,
 )
+from chasm.harvest.sources.toolkit.jsonl import read_jsonl
+from chasm.harvest.sources.toolkit.timestamps import to_utc
+from chasm.harvest.sources.toolkit.titles import title_from
+from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex
 
 _OPEN_CALLS_KEPT = 200
 
@@ -100,8 +101,8 @@ class EventStreamParser:
     # --- handlers -------------------------------------------------------------------------
 
     def _session_start(self, event: dict[str, Any], data: dict[str, Any], timestamp: Any) -> None:
-        self.session_id = str_or_none(data.get("sessionId")) or self.session_id
-        self.started = str_or_none(data.get("startTime")) or str_or_none(event.get("timestamp"))
+        self.session_id = as_str(data.get("sessionId")) or self.session_id
+        self.started = as_str(data.get("startTime")) or as_str(event.get("timestamp"))
         self._context(data)
         for key in ("copilotVersion", "vscodeVersion", "producer"):
             if isinstance(data.get(key), str):
@@ -109,11 +110,11 @@ class EventStreamParser:
 
     def _context(self, data: dict[str, Any], fill_only: bool = False) -> None:
         """Model and folder from a start (or, only where still unknown, a resume) event."""
-        model = str_or_none(data.get("selectedModel"))
+        model = as_str(data.get("selectedModel"))
         if model and not (fill_only and self.model):
             self.model = model
         context = as_dict(data.get("context"))
-        cwd = str_or_none(context.get("cwd"))
+        cwd = as_str(context.get("cwd"))
         if cwd and not (fill_only and self.cwd):
             self.cwd = cwd
         for key in ("branch", "repository", "gitRoot"):
@@ -124,7 +125,7 @@ class EventStreamParser:
         self._context(data, fill_only=True)
 
     def _model_change(self, event: dict[str, Any], data: dict[str, Any], timestamp: Any) -> None:
-        self.model = str_or_none(data.get("newModel")) or self.model
+        self.model = as_str(data.get("newModel")) or self.model
 
     def _user(self, event: dict[str, Any], data: dict[str, Any], timestamp: Any) -> None:
         content = data.get("content")
@@ -137,33 +138,33 @@ class EventStreamParser:
                 role="user",
                 content=content if isinstance(content, str) else output_text(content) or "",
                 timestamp=timestamp,
-                source_id=str_or_none(event.get("id")),
-                parent_source_id=str_or_none(event.get("parentId")),
+                source_id=as_str(event.get("id")),
+                parent_source_id=as_str(event.get("parentId")),
                 metadata=metadata,
             )
         )
 
     def _reasoning(self, event: dict[str, Any], data: dict[str, Any], timestamp: Any) -> None:
-        text = str_or_none(data.get("content"))
+        text = as_str(data.get("content"))
         if text:
             self._thinking.append(text)
 
     def _assistant(self, event: dict[str, Any], data: dict[str, Any], timestamp: Any) -> None:
-        model = str_or_none(data.get("model")) or self.model
+        model = as_str(data.get("model")) or self.model
         calls: list[ToolCall] = []
         for request in as_list(data.get("toolRequests")):
             request = as_dict(request)
-            name = str_or_none(request.get("name"))
+            name = as_str(request.get("name"))
             if not name:
                 continue
             call = ToolCall(
                 name=name,
-                id=str_or_none(request.get("toolCallId")),
-                input=json_or_text(request.get("arguments")),
+                id=as_str(request.get("toolCallId")),
+                input=parse_arguments(request.get("arguments")),
             )
             self.tools.add(call)
             calls.append(call)
-        thinking = str_or_none(data.get("reasoningText"))
+        thinking = as_str(data.get("reasoningText"))
         if self._thinking:
             thinking = "\n\n".join([*self._thinking, *([thinking] if thinking else [])])
             self._thinking = []
@@ -177,8 +178,8 @@ class EventStreamParser:
                 role="assistant",
                 content=content if isinstance(content, str) else "",
                 timestamp=timestamp,
-                source_id=str_or_none(data.get("messageId")) or str_or_none(event.get("id")),
-                parent_source_id=str_or_none(event.get("parentId")),
+                source_id=as_str(data.get("messageId")) or as_str(event.get("id")),
+                parent_source_id=as_str(event.get("parentId")),
                 model=model,
                 thinking=thinking,
                 tool_calls=calls,
@@ -188,18 +189,18 @@ class EventStreamParser:
         )
 
     def _tool_start(self, event: dict[str, Any], data: dict[str, Any], timestamp: Any) -> None:
-        call_id = str_or_none(data.get("toolCallId"))
+        call_id = as_str(data.get("toolCallId"))
         if call_id in self.earlier_calls:
             return  # its assistant message was stored with the earlier chunk
         existing = self.tools.get(call_id)
         if existing is not None:
             if existing.input in (None, {}, "") and data.get("arguments") is not None:
-                existing.input = json_or_text(data.get("arguments"))
+                existing.input = parse_arguments(data.get("arguments"))
             return
         call = ToolCall(
-            name=str_or_none(data.get("toolName")) or "tool",
+            name=as_str(data.get("toolName")) or "tool",
             id=call_id,
-            input=json_or_text(data.get("arguments")),
+            input=parse_arguments(data.get("arguments")),
         )
         self.tools.add(call)
         last = self.messages[-1] if self.messages else None
@@ -211,15 +212,15 @@ class EventStreamParser:
                 role="assistant",
                 content="",
                 timestamp=timestamp,
-                source_id=str_or_none(event.get("id")),
-                parent_source_id=str_or_none(event.get("parentId")),
-                model=str_or_none(data.get("model")) or self.model,
+                source_id=as_str(event.get("id")),
+                parent_source_id=as_str(event.get("parentId")),
+                model=as_str(data.get("model")) or self.model,
                 tool_calls=[call],
             )
         )
 
     def _tool_complete(self, event: dict[str, Any], data: dict[str, Any], timestamp: Any) -> None:
-        call_id = str_or_none(data.get("toolCallId"))
+        call_id = as_str(data.get("toolCallId"))
         text, is_error = _tool_output(data)
         if self.tools.resolve(call_id, text, is_error) is not None:
             return
@@ -231,14 +232,14 @@ class EventStreamParser:
                 role="tool",
                 content=text or "",
                 timestamp=timestamp,
-                source_id=str_or_none(event.get("id")),
-                parent_source_id=str_or_none(event.get("parentId")),
+                source_id=as_str(event.get("id")),
+                parent_source_id=as_str(event.get("parentId")),
                 metadata={"tool_call_id": call_id, "is_error": is_error},
             )
         )
 
     def _shutdown(self, event: dict[str, Any], data: dict[str, Any], timestamp: Any) -> None:
-        self.model = str_or_none(data.get("currentModel")) or self.model
+        self.model = as_str(data.get("currentModel")) or self.model
         details = as_dict(data.get("tokenDetails"))
         if details:
             self.metadata["usage"] = {
@@ -283,17 +284,6 @@ _HANDLERS: dict[str, Any] = {
 }
 
 
-def title_from(text: str | None, limit: int = 80) -> str | None:
-    """A short title from a first prompt: its first non-empty line, cut at `limit` characters."""
-    if not text:
-        return None
-    for line in text.splitlines():
-        line = line.strip()
-        if line:
-            return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-    return None
-
-
 def parse_event_log(
     path: Path, provider: str, fallback_id: str, resume: Resume | None, resumable: bool
 ) -> ParseOutcome:
@@ -301,17 +291,13 @@ def parse_event_log(
     parser = EventStreamParser(path, state)
     offset = resume.offset if resume else 0
     next_line = int(state.get("line", 1)) if resume else 1
-    end = offset
-    try:
-        for item in iter_jsonl(path, offset, next_line):
-            if item.error is not None:
-                parser.issues.append(ParseIssue(str(path), item.error, item.line))
-            else:
-                parser.feed(item.value, item.line)
-            end = item.end
-            next_line = item.line + 1
-    except OSError as exc:
-        return ParseOutcome(chats=[], issues=[ParseIssue(str(path), f"unreadable: {exc}")])
+    chunk = read_jsonl(path, offset, next_line)
+    if chunk.failed:
+        return ParseOutcome(chats=[], issues=chunk.issues)
+    for line, record in chunk.records:
+        parser.feed(record, line)
+    parser.issues = sorted([*chunk.issues, *parser.issues], key=lambda issue: issue.line or 0)
+    end, next_line = chunk.end_offset, chunk.end_line + 1
     new_resume = Resume(end, {**parser.state(), "line": next_line}) if resumable else None
     if not parser.messages and (resume is not None or parser.session_id is None):
         return ParseOutcome(chats=[], issues=parser.issues, resume=new_resume)

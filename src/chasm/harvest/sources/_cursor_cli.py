@@ -10,18 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from chasm.harvest.model import ParsedChat, ParsedMessage, ParseIssue, ParseOutcome
-from chasm.harvest.sources._common_b import (
-    ToolCallIndex,
-    as_dict,
-    iter_jsonl,
-    loads,
-    open_sqlite_readonly,
-    split_blocks,
-    sqlite_tables,
-    str_or_none,
-    to_utc,
-)
-from chasm.harvest.sources._copilot_events import title_from
+from chasm.harvest.sources.toolkit.blocks import read_blocks
+from chasm.harvest.sources.toolkit.coercion import as_dict, as_str
+from chasm.harvest.sources.toolkit.jsonl import loads, read_jsonl
+from chasm.harvest.sources.toolkit.sqlite_readonly import open_sqlite_readonly, sqlite_tables
+from chasm.harvest.sources.toolkit.timestamps import to_utc
+from chasm.harvest.sources.toolkit.titles import title_from
+from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex
 
 _USER_QUERY = re.compile(r"^\s*<user_query>\s*(.*?)\s*</user_query>\s*$", re.DOTALL)
 
@@ -40,13 +35,13 @@ class _Builder:
         self.tools = ToolCallIndex()
 
     def add(self, role: str, content: Any, source_id: str | None = None, model: str | None = None) -> None:
-        blocks = split_blocks(content)
-        for call_id, output, is_error in blocks.tool_results:
+        blocks = read_blocks(content)
+        for call_id, output, is_error in blocks.results:
             if self.tools.resolve(call_id, output, is_error) is None:
                 self.messages.append(
                     ParsedMessage(role="tool", content=output or "", metadata={"tool_call_id": call_id})
                 )
-        text = "\n\n".join(t for t in blocks.text if t)
+        text = "\n\n".join(t for t in blocks.texts if t)
         if role == "user":
             if text:
                 self.messages.append(
@@ -84,19 +79,16 @@ def _mtime(path: Path) -> datetime | None:
 def parse_transcript(path: Path, provider: str) -> ParseOutcome:
     issues: list[ParseIssue] = []
     builder = _Builder()
-    try:
-        for item in iter_jsonl(path):
-            if item.error is not None:
-                issues.append(ParseIssue(str(path), item.error, item.line))
-                continue
-            record = as_dict(item.value)
-            role = record.get("role")
-            if not isinstance(role, str):
-                issues.append(ParseIssue(str(path), "record without a role", item.line))
-                continue
-            builder.add(role, as_dict(record.get("message")).get("content"))
-    except OSError as exc:
-        return ParseOutcome(chats=[], issues=[ParseIssue(str(path), f"unreadable: {exc}")])
+    chunk = read_jsonl(path)
+    if chunk.failed:
+        return ParseOutcome(chats=[], issues=chunk.issues)
+    for line, record in chunk.records:
+        role = record.get("role")
+        if not isinstance(role, str):
+            issues.append(ParseIssue(str(path), "record without a role", line))
+            continue
+        builder.add(role, as_dict(record.get("message")).get("content"))
+    issues = sorted([*chunk.issues, *issues], key=lambda issue: issue.line or 0)
     if not builder.messages:
         return ParseOutcome(chats=[], issues=issues)
     project = path.parent.parent.name if path.parent.name == "agent-transcripts" else None
@@ -142,19 +134,19 @@ def parse_store(path: Path, provider: str) -> ParseOutcome:
         if "meta" in tables:
             for _key, value in conn.execute("SELECT key, value FROM meta"):
                 meta.update(_decode_meta(value))
-        model = str_or_none(meta.get("lastUsedModel"))
+        model = as_str(meta.get("lastUsedModel"))
         builder = _Builder()
         if "blobs" in tables:
             for blob_id, data in conn.execute("SELECT id, data FROM blobs ORDER BY rowid"):
                 record = _json_blob(data)
                 if record is None or not isinstance(record.get("role"), str):
                     continue  # tree nodes and other binary blobs
-                builder.add(record["role"], record.get("content"), str_or_none(blob_id), model)
+                builder.add(record["role"], record.get("content"), as_str(blob_id), model)
     except sqlite3.Error as exc:
         return ParseOutcome(chats=[], issues=[ParseIssue(str(path), f"cannot read database: {exc}")])
     finally:
         conn.close()
-    agent_id = str_or_none(meta.get("agentId")) or path.parent.name
+    agent_id = as_str(meta.get("agentId")) or path.parent.name
     if not meta and not builder.messages:
         return ParseOutcome(chats=[], issues=issues)
     first_user = next((m.content for m in builder.messages if m.role == "user"), None)
@@ -162,7 +154,7 @@ def parse_store(path: Path, provider: str) -> ParseOutcome:
         provider=provider,
         source_id=agent_id,
         messages=builder.messages,
-        title=str_or_none(meta.get("name")) or title_from(first_user),
+        title=as_str(meta.get("name")) or title_from(first_user),
         created_at=to_utc(meta.get("createdAt")),
         updated_at=_mtime(path),
         model=model,

@@ -15,24 +15,26 @@ from pathlib import Path
 from typing import Any
 
 from chasm.harvest.model import ParsedChat, ParsedMessage, ParseIssue, ParseOutcome, TokenUsage, ToolCall
-from chasm.harvest.sources._common_b import (
+from chasm.harvest.sources._vscode_chat import sessions_in_state_db
+from chasm.harvest.sources.toolkit.coercion import (
     as_dict,
     as_int,
     as_list,
-    decode_blob,
+    as_str,
+    output_text,
+    parse_arguments,
+)
+from chasm.harvest.sources.toolkit.paths import list_dir
+from chasm.harvest.sources.toolkit.sqlite_readonly import decode_blob
+from chasm.harvest.sources.toolkit.timestamps import to_utc
+from chasm.harvest.sources.toolkit.titles import title_from
+from chasm.harvest.sources.toolkit.usage import usage_or_none
+from chasm.harvest.sources.toolkit.vscode_storage import (
     file_uri_to_path,
     item,
-    json_or_text,
-    list_dir,
     open_state_db,
-    output_text,
-    str_or_none,
-    to_utc,
-    usage_or_none,
     workspace_folder,
 )
-from chasm.harvest.sources._copilot_events import title_from
-from chasm.harvest.sources._vscode_chat import sessions_in_state_db
 
 _USER, _ASSISTANT = 1, 2
 
@@ -54,7 +56,7 @@ def _composer_folders(user_dir: Path) -> dict[str, str]:
         try:
             if "ItemTable" in tables:
                 for composer in as_list(as_dict(item(conn, "composer.composerData")).get("allComposers")):
-                    composer_id = str_or_none(as_dict(composer).get("composerId"))
+                    composer_id = as_str(as_dict(composer).get("composerId"))
                     if composer_id:
                         folders[composer_id] = folder
         except sqlite3.Error:
@@ -68,7 +70,7 @@ def _bubble_message(bubble: dict[str, Any], fallback_model: str | None) -> Parse
     kind = bubble.get("type")
     text = str(bubble["text"]) if isinstance(bubble.get("text"), str) else ""
     timestamp = to_utc(bubble.get("createdAt") or as_dict(bubble.get("timingInfo")).get("clientStartTime"))
-    source_id = str_or_none(bubble.get("bubbleId"))
+    source_id = as_str(bubble.get("bubbleId"))
     if kind == _USER:
         return ParsedMessage(role="user", content=text, timestamp=timestamp, source_id=source_id)
     if kind != _ASSISTANT:
@@ -80,10 +82,10 @@ def _bubble_message(bubble: dict[str, Any], fallback_model: str | None) -> Parse
         result = tool.get("result")
         calls.append(
             ToolCall(
-                name=str_or_none(tool.get("name")) or str(tool.get("tool") or "tool"),
-                id=str_or_none(tool.get("toolCallId")),
-                input=json_or_text(raw_input),
-                output=output_text(json_or_text(result)) if result is not None else None,
+                name=as_str(tool.get("name")) or str(tool.get("tool") or "tool"),
+                id=as_str(tool.get("toolCallId")),
+                input=parse_arguments(raw_input),
+                output=output_text(parse_arguments(result)) if result is not None else None,
                 is_error=tool.get("status") == "error",
             )
         )
@@ -101,7 +103,7 @@ def _bubble_message(bubble: dict[str, Any], fallback_model: str | None) -> Parse
         content=text,
         timestamp=timestamp,
         source_id=source_id,
-        model=str_or_none(as_dict(bubble.get("modelInfo")).get("modelName")) or fallback_model,
+        model=as_str(as_dict(bubble.get("modelInfo")).get("modelName")) or fallback_model,
         thinking=thinking if isinstance(thinking, str) and thinking else None,
         tool_calls=calls,
         usage=usage_or_none(usage),
@@ -124,10 +126,10 @@ def _bubbles(conn: sqlite3.Connection, composer_id: str) -> dict[str, dict[str, 
 def _composer_chat(
     conn: sqlite3.Connection, data: dict[str, Any], provider: str, path: Path, folders: dict[str, str]
 ) -> ParsedChat | None:
-    composer_id = str_or_none(data.get("composerId"))
+    composer_id = as_str(data.get("composerId"))
     if not composer_id:
         return None
-    model = str_or_none(as_dict(data.get("modelConfig")).get("modelName"))
+    model = as_str(as_dict(data.get("modelConfig")).get("modelName"))
     if model == "default":
         model = None
     headers = as_list(data.get("fullConversationHeadersOnly"))
@@ -136,14 +138,14 @@ def _composer_chat(
         bubbles = _bubbles(conn, composer_id)
         ordered = []
         for header in headers:
-            bubble_id = str_or_none(as_dict(header).get("bubbleId"))
+            bubble_id = as_str(as_dict(header).get("bubbleId"))
             if bubble_id and bubble_id in bubbles:
                 ordered.append({"bubbleId": bubble_id, **bubbles[bubble_id]})
     else:
         ordered = [as_dict(b) for b in as_list(data.get("conversation"))]
     messages = [m for m in (_bubble_message(b, model) for b in ordered) if m is not None]
     uri = as_dict(as_dict(data.get("workspaceIdentifier")).get("uri"))
-    folder = str_or_none(uri.get("fsPath")) or file_uri_to_path(str_or_none(uri.get("external")))
+    folder = as_str(uri.get("fsPath")) or file_uri_to_path(as_str(uri.get("external")))
     first_user = next((m.content for m in messages if m.role == "user" and m.content), None)
     metadata: dict[str, Any] = {"format": "composer"}
     for key in ("unifiedMode", "status"):
@@ -153,7 +155,7 @@ def _composer_chat(
         provider=provider,
         source_id=composer_id,
         messages=messages,
-        title=str_or_none(data.get("name")) or title_from(first_user),
+        title=as_str(data.get("name")) or title_from(first_user),
         workspace_path=folder or folders.get(composer_id),
         created_at=to_utc(data.get("createdAt")),
         updated_at=to_utc(data.get("lastUpdatedAt")),
@@ -248,7 +250,7 @@ def _prompt_chats(
                 role="user",
                 content=text,
                 timestamp=to_utc(when),
-                source_id=str_or_none(generation.get("generationUUID")),
+                source_id=as_str(generation.get("generationUUID")),
             )
         )
     chats = []
@@ -262,7 +264,7 @@ def _prompt_chats(
                 provider=provider,
                 source_id=composer_id,
                 messages=messages,
-                title=str_or_none(composer.get("name")) or title_from(messages[0].content),
+                title=as_str(composer.get("name")) or title_from(messages[0].content),
                 workspace_path=folder,
                 created_at=to_utc(composer.get("createdAt")),
                 updated_at=to_utc(composer.get("lastUpdatedAt")),
@@ -277,7 +279,7 @@ def _tab_chats(chatdata: Any, provider: str, path: Path, folder: str | None) -> 
     chats = []
     for tab in as_list(as_dict(chatdata).get("tabs")):
         tab = as_dict(tab)
-        tab_id = str_or_none(tab.get("tabId"))
+        tab_id = as_str(tab.get("tabId"))
         messages = []
         for bubble in as_list(tab.get("bubbles")):
             bubble = as_dict(bubble)
@@ -289,8 +291,8 @@ def _tab_chats(chatdata: Any, provider: str, path: Path, folder: str | None) -> 
                 ParsedMessage(
                     role=role,
                     content=text,
-                    source_id=str_or_none(bubble.get("id")),
-                    model=str_or_none(bubble.get("modelType")) if role == "assistant" else None,
+                    source_id=as_str(bubble.get("id")),
+                    model=as_str(bubble.get("modelType")) if role == "assistant" else None,
                 )
             )
         if not tab_id or not messages:
@@ -300,7 +302,7 @@ def _tab_chats(chatdata: Any, provider: str, path: Path, folder: str | None) -> 
                 provider=provider,
                 source_id=tab_id,
                 messages=messages,
-                title=str_or_none(tab.get("chatTitle")) or title_from(messages[0].content),
+                title=as_str(tab.get("chatTitle")) or title_from(messages[0].content),
                 workspace_path=folder,
                 updated_at=to_utc(tab.get("lastSendTime")),
                 source_path=str(path),

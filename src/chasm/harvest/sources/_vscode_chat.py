@@ -11,16 +11,10 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from chasm.harvest.model import ParsedChat, ParsedMessage, ParseIssue, ToolCall
-from chasm.harvest.sources._common_b import (
-    as_dict,
-    as_int,
-    as_list,
-    json_or_text,
-    loads,
-    str_or_none,
-    to_utc,
-)
-from chasm.harvest.sources._copilot_events import title_from
+from chasm.harvest.sources.toolkit.coercion import as_dict, as_int, as_list, as_str, parse_arguments
+from chasm.harvest.sources.toolkit.jsonl import loads
+from chasm.harvest.sources.toolkit.timestamps import to_utc
+from chasm.harvest.sources.toolkit.titles import title_from
 
 # --- the mutation log ---------------------------------------------------------------------------
 
@@ -162,12 +156,12 @@ def _basename(path: str) -> str:
 
 def _reference_text(ref: Any) -> str:
     ref = as_dict(ref)
-    name = str_or_none(ref.get("name"))
+    name = as_str(ref.get("name"))
     if name:
         return f"`{name}`"
     location = as_dict(ref.get("location"))
     uri = as_dict(location.get("uri")) or ref
-    target = str_or_none(uri.get("fsPath")) or str_or_none(uri.get("path"))
+    target = as_str(uri.get("fsPath")) or as_str(uri.get("path"))
     return f"`{_basename(target)}`" if target else ""
 
 
@@ -206,17 +200,17 @@ def _tool_calls(request: dict[str, Any], parts: list[Any]) -> list[ToolCall]:
     for round_ in as_list(metadata.get("toolCallRounds")):
         for raw in as_list(as_dict(round_).get("toolCalls")):
             raw = as_dict(raw)
-            name = str_or_none(raw.get("name"))
+            name = as_str(raw.get("name"))
             if not name:
                 continue
-            call_id = str_or_none(raw.get("id"))
+            call_id = as_str(raw.get("id"))
             output: str | None = None
             if call_id and call_id in results:
                 pieces: list[str] = []
                 _result_text(results[call_id], pieces)
                 output = "".join(pieces)
             calls.append(
-                ToolCall(name=name, id=call_id, input=json_or_text(raw.get("arguments")), output=output)
+                ToolCall(name=name, id=call_id, input=parse_arguments(raw.get("arguments")), output=output)
             )
     if calls:
         return calls
@@ -228,8 +222,8 @@ def _tool_calls(request: dict[str, Any], parts: list[Any]) -> list[ToolCall]:
         text = message if isinstance(message, str) else _markdown(as_dict(message))
         calls.append(
             ToolCall(
-                name=str_or_none(part.get("toolId")) or "tool",
-                id=str_or_none(part.get("toolCallId")),
+                name=as_str(part.get("toolId")) or "tool",
+                id=as_str(part.get("toolCallId")),
                 input=text,
             )
         )
@@ -276,9 +270,9 @@ def _response_message(request: dict[str, Any], timestamp: Any) -> ParsedMessage 
         role="assistant",
         content=content,
         timestamp=when,
-        source_id=str_or_none(request.get("responseId")),
-        parent_source_id=str_or_none(request.get("requestId")),
-        model=str_or_none(request.get("modelId")),
+        source_id=as_str(request.get("responseId")),
+        parent_source_id=as_str(request.get("requestId")),
+        model=as_str(request.get("modelId")),
         thinking="\n\n".join(thinking) or None,
         tool_calls=calls,
         metadata=metadata,
@@ -323,11 +317,11 @@ def session_to_chat(
                 role="user",
                 content=str(text),
                 timestamp=to_utc(timestamp),
-                source_id=str_or_none(request.get("requestId")),
+                source_id=as_str(request.get("requestId")),
                 metadata=metadata,
             )
         )
-        model = str_or_none(request.get("modelId"))
+        model = as_str(request.get("modelId"))
         if model:
             models[model] += 1
         response = _response_message(request, timestamp)
@@ -341,9 +335,9 @@ def session_to_chat(
             chat_metadata[key] = session[key]
     return ParsedChat(
         provider=provider,
-        source_id=str_or_none(session.get("sessionId")) or fallback_id,
+        source_id=as_str(session.get("sessionId")) or fallback_id,
         messages=messages,
-        title=str_or_none(session.get("customTitle")) or title_from(first_user),
+        title=as_str(session.get("customTitle")) or title_from(first_user),
         workspace_path=workspace,
         created_at=to_utc(session.get("creationDate")) or (min(stamps) if stamps else None),
         updated_at=to_utc(session.get("lastMessageDate")) or (max(stamps) if stamps else None),

@@ -31,7 +31,8 @@ from chasm.harvest.model import (
     SourceUnit,
     TokenUsage,
 )
-from chasm.harvest.sources._common_a import as_int, gc_paused, walk_files
+from chasm.harvest.sources.toolkit.coercion import as_int
+from chasm.harvest.sources.toolkit.paths import walk_files
 
 FILE_NAME = ".aider.chat.history.md"
 HEADER = "# aider chat started at "
@@ -54,7 +55,6 @@ class AiderSource:
         for path in [*files, *walk_files(folders, lambda p: p.name == FILE_NAME)]:
             yield SourceUnit(key=str(path), paths=[path], resumable=True)
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         offset = resume.offset if resume else 0
@@ -67,11 +67,8 @@ class AiderSource:
             return ParseOutcome([], [ParseIssue(str(path), f"cannot read: {exc}")])
         end = data.rfind(b"\n") + 1  # only complete lines; the rest is read next time
         text = data[:end].decode("utf-8", errors="replace")
-        try:
-            parser = _Parser(path, state)
-            chats = parser.run(text.split("\n")[:-1] if text else [])
-        except Exception as exc:
-            return ParseOutcome([], [ParseIssue(str(path), f"cannot parse: {type(exc).__name__}: {exc}")])
+        parser = _Parser(path, state)
+        chats = parser.run(text.split("\n")[:-1] if text else [])
         return ParseOutcome(chats, [], Resume(offset + end, parser.state()))
 
 

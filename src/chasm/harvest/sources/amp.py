@@ -16,22 +16,13 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from chasm.harvest.model import ParsedChat, ParsedMessage, ParseIssue, ParseOutcome, Resume, SourceUnit
-from chasm.harvest.sources._common_a import (
-    ToolMatcher,
-    as_dict,
-    as_list,
-    as_str,
-    env_path,
-    gc_paused,
-    load_json,
-    main_model,
-    parse_ts,
-    read_blocks,
-    time_bounds,
-    tool_message,
-    usage_from_anthropic,
-    walk_files,
-)
+from chasm.harvest.sources.toolkit.blocks import read_blocks
+from chasm.harvest.sources.toolkit.coercion import as_dict, as_list, as_str
+from chasm.harvest.sources.toolkit.jsonl import load_json
+from chasm.harvest.sources.toolkit.paths import env_path, walk_files
+from chasm.harvest.sources.toolkit.timestamps import time_bounds, to_utc
+from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex, tool_message
+from chasm.harvest.sources.toolkit.usage import main_model, usage_from_anthropic
 
 
 class AmpSource:
@@ -53,7 +44,6 @@ class AmpSource:
         for path in walk_files(roots, lambda p: p.suffix == ".json" and p.name.startswith("T-")):
             yield SourceUnit(key=str(path), paths=[path])
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         data, issue = load_json(path)
@@ -61,24 +51,21 @@ class AmpSource:
             return ParseOutcome([], [issue])
         if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
             return ParseOutcome([], [ParseIssue(str(path), "not an Amp thread (no messages)")])
-        try:
-            chat = _build(path, data)
-        except Exception as exc:
-            return ParseOutcome([], [ParseIssue(str(path), f"cannot parse: {type(exc).__name__}: {exc}")])
+        chat = _build(path, data)
         return ParseOutcome([chat] if chat else [])
 
 
 def _build(path: Path, data: dict[str, Any]) -> ParsedChat | None:
     messages: list[ParsedMessage] = []
-    tools = ToolMatcher()
-    created = parse_ts(data.get("created"))
+    tools = ToolCallIndex()
+    created = to_utc(data.get("created"))
     for raw in data["messages"]:
         if not isinstance(raw, dict):
             continue
         role = raw.get("role")
         usage_raw = as_dict(raw.get("usage"))
         meta_raw = as_dict(raw.get("meta"))
-        ts = parse_ts(meta_raw.get("sentAt")) or parse_ts(usage_raw.get("timestamp"))
+        ts = to_utc(meta_raw.get("sentAt")) or to_utc(usage_raw.get("timestamp"))
         blocks = read_blocks(raw.get("content"))
         for tool_id, output, is_error in blocks.results:
             if not tools.resolve(tool_id, output, is_error):

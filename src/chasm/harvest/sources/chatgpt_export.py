@@ -31,20 +31,11 @@ from chasm.harvest.model import (
     SourceUnit,
     ToolCall,
 )
-from chasm.harvest.sources._common_a import (
-    as_dict,
-    as_list,
-    as_str,
-    gc_paused,
-    load_json,
-    main_model,
-    parse_arguments,
-    parse_ts,
-    read_head,
-    text_of,
-    time_bounds,
-    walk_files,
-)
+from chasm.harvest.sources.toolkit.coercion import as_dict, as_list, as_str, parse_arguments, text_of
+from chasm.harvest.sources.toolkit.jsonl import load_json, read_head
+from chasm.harvest.sources.toolkit.paths import walk_files
+from chasm.harvest.sources.toolkit.timestamps import time_bounds, to_utc
+from chasm.harvest.sources.toolkit.usage import main_model
 
 THINKING_TYPES = ("thoughts", "reasoning_recap")
 SKIP_TYPES = ("model_editable_context", "user_editable_context")
@@ -68,7 +59,6 @@ class ChatGptExportSource:
         for path in walk_files(roots, match):
             yield SourceUnit(key=str(path), paths=[path])
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         data, issue = load_json(path)
@@ -151,8 +141,8 @@ def _conversation(path: Path, index: int, conv: dict[str, Any]) -> ParsedChat | 
         source_id=source_id,
         messages=messages,
         title=as_str(conv.get("title")),
-        created_at=parse_ts(conv.get("create_time")) or first,
-        updated_at=parse_ts(conv.get("update_time")) or last,
+        created_at=to_utc(conv.get("create_time")) or first,
+        updated_at=to_utc(conv.get("update_time")) or last,
         model=main_model(messages) or as_str(conv.get("default_model_slug")),
         source_path=str(path),
         metadata=meta,
@@ -201,7 +191,7 @@ def _messages(mapping: dict[str, Any], ids: list[str]) -> list[ParsedMessage]:
         content = as_dict(msg.get("content"))
         ctype = content.get("content_type")
         meta = as_dict(msg.get("metadata"))
-        ts = parse_ts(msg.get("create_time"))
+        ts = to_utc(msg.get("create_time"))
         model = as_str(meta.get("model_slug"))
         if ctype in SKIP_TYPES:
             continue

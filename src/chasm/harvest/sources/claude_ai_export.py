@@ -16,19 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from chasm.harvest.model import ParsedChat, ParsedMessage, ParseIssue, ParseOutcome, Resume, SourceUnit
-from chasm.harvest.sources._common_a import (
-    ToolMatcher,
-    as_list,
-    as_str,
-    gc_paused,
-    load_json,
-    parse_ts,
-    read_blocks,
-    read_head,
-    time_bounds,
-    tool_message,
-    walk_files,
-)
+from chasm.harvest.sources.toolkit.blocks import read_blocks
+from chasm.harvest.sources.toolkit.coercion import as_list, as_str
+from chasm.harvest.sources.toolkit.jsonl import load_json, read_head
+from chasm.harvest.sources.toolkit.paths import walk_files
+from chasm.harvest.sources.toolkit.timestamps import time_bounds, to_utc
+from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex, tool_message
 
 ROLE = {"human": "user", "user": "user", "assistant": "assistant"}
 
@@ -52,7 +45,6 @@ class ClaudeAiExportSource:
                 paths.append(projects)
             yield SourceUnit(key=str(path), paths=paths)
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         data, issue = load_json(path)
@@ -92,14 +84,14 @@ class ClaudeAiExportSource:
 
 def _conversation(path: Path, conv: dict[str, Any], projects: dict[str, str]) -> ParsedChat | None:
     messages: list[ParsedMessage] = []
-    tools = ToolMatcher()
+    tools = ToolCallIndex()
     for raw in conv["chat_messages"]:
         if not isinstance(raw, dict):
             continue
         role = ROLE.get(str(raw.get("sender")))
         if role is None:
             continue
-        ts = parse_ts(raw.get("created_at"))
+        ts = to_utc(raw.get("created_at"))
         blocks = read_blocks(raw.get("content")) if raw.get("content") else read_blocks(raw.get("text") or "")
         for tool_id, output, is_error in blocks.results:
             if not tools.resolve(tool_id, output, is_error):
@@ -146,8 +138,8 @@ def _conversation(path: Path, conv: dict[str, Any], projects: dict[str, str]) ->
         messages=messages,
         title=as_str(conv.get("name")),
         workspace_name=workspace_name,
-        created_at=parse_ts(conv.get("created_at")) or first,
-        updated_at=parse_ts(conv.get("updated_at")) or last,
+        created_at=to_utc(conv.get("created_at")) or first,
+        updated_at=to_utc(conv.get("updated_at")) or last,
         source_path=str(path),
         metadata=meta,
     )

@@ -21,24 +21,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from chasm.harvest.model import ParsedChat, ParsedMessage, ParseIssue, ParseOutcome, Resume, SourceUnit
-from chasm.harvest.sources._common_a import (
-    ToolMatcher,
-    as_int,
-    as_str,
-    env_path,
-    gc_paused,
-    load_json,
-    main_model,
-    max_usage,
-    parse_ts,
-    read_blocks,
-    read_jsonl,
-    time_bounds,
-    tool_message,
-    usage_from_anthropic,
-    walk_files,
-)
+from chasm.harvest.model import ParsedChat, ParsedMessage, ParseOutcome, Resume, SourceUnit
+from chasm.harvest.sources.toolkit.blocks import read_blocks
+from chasm.harvest.sources.toolkit.coercion import as_int, as_str
+from chasm.harvest.sources.toolkit.jsonl import load_json, read_jsonl
+from chasm.harvest.sources.toolkit.paths import env_path, walk_files
+from chasm.harvest.sources.toolkit.timestamps import time_bounds, to_utc
+from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex, tool_message
+from chasm.harvest.sources.toolkit.usage import main_model, max_usage, usage_from_anthropic
 
 MESSAGE_TYPES = ("user", "assistant")
 
@@ -67,7 +57,6 @@ class ClaudeCodeSource:
                     paths.append(meta)
             yield SourceUnit(key=str(path), paths=paths, resumable=True)
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         offset = resume.offset if resume else 0
@@ -76,11 +65,7 @@ class ClaudeCodeSource:
         if chunk.failed:
             return ParseOutcome([], chunk.issues)
         builder = _Builder(path, unit, state)
-        try:
-            chat = builder.build(chunk.records)
-        except Exception as exc:  # a record shape nobody foresaw must not stop the harvest
-            chunk.issues.append(ParseIssue(str(path), f"cannot parse: {type(exc).__name__}: {exc}"))
-            return ParseOutcome([], chunk.issues)
+        chat = builder.build(chunk.records)
         new_state = {
             "lines": chunk.end_line,
             "last_message_id": builder.last_message_id,
@@ -148,14 +133,14 @@ class _Builder:
         status = _branch_status(parents, leaf)
         messages: list[ParsedMessage] = []
         by_message_id: dict[str, ParsedMessage] = {}
-        tools = ToolMatcher()
+        tools = ToolCallIndex()
         skipped = 0
         for kind, uid, rec in message_records:
             message = rec.get("message")
             if not isinstance(message, dict):
                 continue
             abandoned = uid is not None and status.get(uid) == _ABANDONED
-            ts = parse_ts(rec.get("timestamp"))
+            ts = to_utc(rec.get("timestamp"))
             blocks = read_blocks(message.get("content"))
             # Tool results are matched wherever they sit (parallel results may hang off a sibling).
             for tool_id, output, is_error in blocks.results:
@@ -231,7 +216,7 @@ class _Builder:
         uid: str | None,
         messages: list[ParsedMessage],
         by_message_id: dict[str, ParsedMessage],
-        tools: ToolMatcher,
+        tools: ToolCallIndex,
     ) -> None:
         message_id = as_str(message.get("id"))
         usage = usage_from_anthropic(message.get("usage"))

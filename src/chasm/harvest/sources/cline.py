@@ -8,7 +8,6 @@ from pathlib import Path
 
 from chasm.harvest.model import ParseOutcome, Resume, SourceUnit
 from chasm.harvest.sources._cline_tasks import default_roots, discover_tasks, parse_task
-from chasm.harvest.sources._common_b import guarded_parse
 
 EXTENSION_ID = "saoudrizwan.claude-dev"
 
@@ -24,7 +23,6 @@ class ClineSource:
     def discover(self, roots: Iterable[Path]) -> Iterable[SourceUnit]:
         return discover_tasks(list(roots))
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         return parse_task(unit, self.name)
 

@@ -34,25 +34,20 @@ from chasm.harvest.model import (
     TokenUsage,
     ToolCall,
 )
-from chasm.harvest.sources._common_a import (
-    ToolMatcher,
+from chasm.harvest.sources.toolkit.coercion import (
     as_dict,
     as_int,
     as_list,
     as_str,
-    env_path,
-    gc_paused,
-    load_json,
-    main_model,
     parse_arguments,
-    parse_ts,
-    read_jsonl,
     text_of,
-    time_bounds,
     to_json_text,
-    tool_message,
-    walk_files,
 )
+from chasm.harvest.sources.toolkit.jsonl import load_json, read_jsonl
+from chasm.harvest.sources.toolkit.paths import env_path, walk_files
+from chasm.harvest.sources.toolkit.timestamps import time_bounds, to_utc
+from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex, tool_message
+from chasm.harvest.sources.toolkit.usage import add_usage, main_model, usage_from_openai
 
 UUID_TAIL = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", re.I)
 INJECTED_PREFIXES = (
@@ -98,7 +93,6 @@ class CodexSource:
         for path in walk_files(roots, match):
             yield SourceUnit(key=str(path), paths=[path], resumable=path.suffix == ".jsonl")
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         if path.suffix == ".json":
@@ -109,11 +103,7 @@ class CodexSource:
         if chunk.failed:
             return ParseOutcome([], chunk.issues)
         builder = _Builder(path, state)
-        try:
-            chat = builder.build(chunk.records)
-        except Exception as exc:
-            chunk.issues.append(ParseIssue(str(path), f"cannot parse: {type(exc).__name__}: {exc}"))
-            return ParseOutcome([], chunk.issues)
+        chat = builder.build(chunk.records)
         new_state = builder.state()
         new_state["lines"] = chunk.end_line
         return ParseOutcome([chat] if chat else [], chunk.issues, Resume(chunk.end_offset, new_state))
@@ -133,10 +123,7 @@ class CodexSource:
             if isinstance(item, dict):
                 records.append((0, {"type": "response_item", "timestamp": ts, "payload": item}))
         builder = _Builder(path, {})
-        try:
-            chat = builder.build(records)
-        except Exception as exc:
-            return ParseOutcome([], [ParseIssue(str(path), f"cannot parse: {type(exc).__name__}: {exc}")])
+        chat = builder.build(records)
         return ParseOutcome([chat] if chat else [])
 
 
@@ -153,7 +140,7 @@ class _Builder:
         self.parent: str | None = None
         self.title: str | None = None
         self.messages: list[ParsedMessage] = []
-        self.tools = ToolMatcher()
+        self.tools = ToolCallIndex()
         self.pending_thinking: list[str] = []
         self.pending_usage: TokenUsage | None = None
         self.step: ParsedMessage | None = None  # the assistant message collecting tool calls
@@ -189,7 +176,7 @@ class _Builder:
                 self.model = as_str(payload.get("model")) or self.model
                 self.cwd = self.cwd or as_str(payload.get("cwd"))
             elif kind == "response_item":
-                self._response_item(payload, parse_ts(rec.get("timestamp")))
+                self._response_item(payload, to_utc(rec.get("timestamp")))
             elif kind == "event_msg":
                 self._event(payload, rec.get("timestamp"))
         if self.source_id is None:
@@ -367,7 +354,7 @@ class _Builder:
         if kind == "token_count":
             self._token_count(payload.get("info"))
         elif kind == "turn.completed" and isinstance(payload.get("usage"), dict):
-            self._add_usage(_usage(payload["usage"]), payload["usage"])
+            self._add_usage(usage_from_openai(payload["usage"]), payload["usage"])
         elif kind == "thread_name_updated":
             self.title = as_str(payload.get("thread_name")) or self.title
         elif self.has_items:
@@ -376,13 +363,13 @@ class _Builder:
             text = text_of(payload.get("message"))
             if text:
                 self.step = None
-                self.messages.append(ParsedMessage(role="user", content=text, timestamp=parse_ts(raw_ts)))
+                self.messages.append(ParsedMessage(role="user", content=text, timestamp=to_utc(raw_ts)))
         elif kind == "agent_reasoning":
             text = text_of(payload.get("text"))
             if text:
                 self.pending_thinking.append(text)
         elif kind == "agent_message":
-            self._add_assistant(text_of(payload.get("message")), parse_ts(raw_ts), None, {})
+            self._add_assistant(text_of(payload.get("message")), to_utc(raw_ts), None, {})
 
     def _token_count(self, info: Any) -> None:
         if not isinstance(info, dict):
@@ -399,7 +386,7 @@ class _Builder:
             self.last_total = key
             self.total_usage = {k: as_int(v) for k, v in total.items() if isinstance(v, int | float)}
         if isinstance(last, dict):
-            self._add_usage(_usage(last), None)
+            self._add_usage(usage_from_openai(last), None)
         elif "prompt" in info or "completion" in info:
             usage = TokenUsage(
                 input_tokens=as_int(info.get("prompt")), output_tokens=as_int(info.get("completion"))
@@ -415,9 +402,9 @@ class _Builder:
             self.total_usage = totals
         target = next((m for m in reversed(self.messages) if m.role == "assistant"), None)
         if target is None or (self.messages and self.messages[-1].role == "user"):
-            self.pending_usage = _sum(self.pending_usage, usage)
+            self.pending_usage = add_usage(self.pending_usage, usage)
             return
-        target.usage = _sum(target.usage, usage)
+        target.usage = add_usage(target.usage, usage)
 
 
 def _envelope(rec: dict[str, Any]) -> dict[str, Any]:
@@ -430,29 +417,6 @@ def _envelope(rec: dict[str, Any]) -> dict[str, Any]:
     if kind is None and "id" in rec and ("instructions" in rec or "timestamp" in rec):
         return {"type": "session_meta", "timestamp": rec.get("timestamp"), "payload": rec}
     return rec
-
-
-def _usage(raw: dict[str, Any]) -> TokenUsage:
-    cached = as_int(raw.get("cached_input_tokens"))
-    return TokenUsage(
-        input_tokens=max(as_int(raw.get("input_tokens")) - cached, 0),
-        output_tokens=as_int(raw.get("output_tokens")),
-        cache_read_tokens=cached,
-        cache_write_tokens=as_int(raw.get("cache_write_input_tokens")),
-        reasoning_tokens=as_int(raw.get("reasoning_output_tokens")),
-    )
-
-
-def _sum(a: TokenUsage | None, b: TokenUsage) -> TokenUsage:
-    if a is None:
-        return b
-    return TokenUsage(
-        a.input_tokens + b.input_tokens,
-        a.output_tokens + b.output_tokens,
-        a.cache_read_tokens + b.cache_read_tokens,
-        a.cache_write_tokens + b.cache_write_tokens,
-        a.reasoning_tokens + b.reasoning_tokens,
-    )
 
 
 def _output_text(output: Any) -> tuple[str, bool]:

@@ -19,25 +19,22 @@ from chasm.harvest.model import (
     TokenUsage,
     ToolCall,
 )
-from chasm.harvest.sources._common_b import (
-    ToolCallIndex,
+from chasm.harvest.sources.toolkit.blocks import read_blocks
+from chasm.harvest.sources.toolkit.coercion import (
     as_dict,
     as_int,
     as_list,
-    file_uri_to_path,
-    guarded_parse,
-    is_dir,
-    is_file,
-    json_or_text,
-    list_dir,
+    as_str,
     output_text,
-    read_json,
-    split_blocks,
-    str_or_none,
-    to_utc,
-    usage_or_none,
+    parse_arguments,
 )
-from chasm.harvest.sources._copilot_events import title_from
+from chasm.harvest.sources.toolkit.jsonl import read_json
+from chasm.harvest.sources.toolkit.paths import is_dir, is_file, list_dir
+from chasm.harvest.sources.toolkit.timestamps import to_utc
+from chasm.harvest.sources.toolkit.titles import title_from
+from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex
+from chasm.harvest.sources.toolkit.usage import usage_or_none
+from chasm.harvest.sources.toolkit.vscode_storage import file_uri_to_path
 
 _INDEX = "sessions.json"
 
@@ -67,7 +64,7 @@ def _index_entry(folder: Path, session_id: str) -> dict[str, Any]:
 def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
-    return "\n\n".join(t for t in split_blocks(content).text if t)
+    return "\n\n".join(t for t in read_blocks(content).texts if t)
 
 
 def _tool_states(item: dict[str, Any]) -> dict[str, tuple[str | None, bool]]:
@@ -76,7 +73,7 @@ def _tool_states(item: dict[str, Any]) -> dict[str, tuple[str | None, bool]]:
         [item["toolCallState"]] if "toolCallState" in item else []
     ):
         state = as_dict(state)
-        call_id = str_or_none(state.get("toolCallId"))
+        call_id = as_str(state.get("toolCallId"))
         if not call_id:
             continue
         output = state.get("output")
@@ -102,7 +99,7 @@ def parse_session(path: Path, data: dict[str, Any], provider: str) -> ParsedChat
             continue
         if role == "tool":
             output = _text(content)
-            if tools.resolve(str_or_none(message.get("toolCallId")), output) is None:
+            if tools.resolve(as_str(message.get("toolCallId")), output) is None:
                 messages.append(ParsedMessage(role="tool", content=output))
             continue
         if role == "user":
@@ -118,7 +115,7 @@ def parse_session(path: Path, data: dict[str, Any], provider: str) -> ParsedChat
                 ParsedMessage(
                     role="user",
                     content=_text(content),
-                    source_id=str_or_none(message.get("id")),
+                    source_id=as_str(message.get("id")),
                     metadata=metadata,
                 )
             )
@@ -130,13 +127,13 @@ def parse_session(path: Path, data: dict[str, Any], provider: str) -> ParsedChat
         for raw in as_list(message.get("toolCalls")):
             raw = as_dict(raw)
             function = as_dict(raw.get("function"))
-            call_id = str_or_none(raw.get("id"))
+            call_id = as_str(raw.get("id"))
             result: tuple[str | None, bool] = states.get(call_id or "", (None, False))
             call_output, is_error = result
             call = ToolCall(
-                name=str_or_none(function.get("name")) or "tool",
+                name=as_str(function.get("name")) or "tool",
                 id=call_id,
-                input=json_or_text(function.get("arguments")),
+                input=parse_arguments(function.get("arguments")),
                 output=call_output,
                 is_error=is_error,
             )
@@ -152,7 +149,7 @@ def parse_session(path: Path, data: dict[str, Any], provider: str) -> ParsedChat
             ParsedMessage(
                 role="assistant",
                 content=_text(content),
-                source_id=str_or_none(message.get("id")),
+                source_id=as_str(message.get("id")),
                 model=model,
                 thinking="\n\n".join(thinking) or None,
                 tool_calls=calls,
@@ -165,9 +162,9 @@ def parse_session(path: Path, data: dict[str, Any], provider: str) -> ParsedChat
             )
         )
         thinking = []
-    session_id = str_or_none(data.get("sessionId")) or path.stem
+    session_id = as_str(data.get("sessionId")) or path.stem
     entry = _index_entry(path.parent, session_id)
-    workspace = str_or_none(data.get("workspaceDirectory")) or str_or_none(entry.get("workspaceDirectory"))
+    workspace = as_str(data.get("workspaceDirectory")) or as_str(entry.get("workspaceDirectory"))
     chat_metadata: dict[str, Any] = {}
     usage = as_dict(data.get("usage"))
     if usage:
@@ -191,11 +188,11 @@ def parse_session(path: Path, data: dict[str, Any], provider: str) -> ParsedChat
         provider=provider,
         source_id=session_id,
         messages=messages,
-        title=str_or_none(data.get("title")) or str_or_none(entry.get("title")) or title_from(first_user),
+        title=as_str(data.get("title")) or as_str(entry.get("title")) or title_from(first_user),
         workspace_path=file_uri_to_path(workspace) if workspace else None,
         created_at=to_utc(entry.get("dateCreated")),
         updated_at=modified,
-        model=str_or_none(data.get("chatModelTitle")) or (models[-1] if models else None),
+        model=as_str(data.get("chatModelTitle")) or (models[-1] if models else None),
         source_path=str(path),
         metadata=chat_metadata,
     )
@@ -228,7 +225,6 @@ class ContinueSource:
             if path.suffix == ".json" and path.name != _INDEX and is_file(path):
                 yield path
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         issues: list[ParseIssue] = []

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from chasm.harvest.model import ParseOutcome, Resume, SourceUnit
-from chasm.harvest.sources._common_b import guarded_parse, is_dir, is_file, list_dir
 from chasm.harvest.sources._copilot_events import parse_event_log
+from chasm.harvest.sources.toolkit.paths import is_dir, is_file, list_dir
 
 _STATE_DIRS = ("session-state", "history-session-state")
 
@@ -47,7 +47,6 @@ class CopilotCliSource:
                 elif is_file(entry / "events.jsonl"):
                     yield entry / "events.jsonl"
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         fallback = path.parent.name if path.name == "events.jsonl" else path.stem

@@ -13,19 +13,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from chasm.harvest.model import ParseIssue, ParseOutcome, Resume, SourceUnit
-from chasm.harvest.sources._common_b import (
-    guarded_parse,
-    is_dir,
-    is_file,
+from chasm.harvest.sources._copilot_events import parse_event_log
+from chasm.harvest.sources._vscode_chat import load_session, session_to_chat, sessions_in_state_db
+from chasm.harvest.sources.toolkit.paths import is_dir, is_file, list_dir
+from chasm.harvest.sources.toolkit.vscode_storage import (
     item,
-    list_dir,
     open_state_db,
     vscode_user_dirs,
     workspace_folder,
     workspace_storage_dirs,
 )
-from chasm.harvest.sources._copilot_events import parse_event_log
-from chasm.harvest.sources._vscode_chat import load_session, session_to_chat, sessions_in_state_db
 
 APPS = ("Code", "Code - Insiders", "VSCodium")
 _SESSION_SUFFIXES = (".json", ".jsonl")
@@ -128,7 +125,6 @@ class CopilotVSCodeSource:
                     side = [workspace / "workspace.json"] if is_file(workspace / "workspace.json") else []
                     yield SourceUnit(key=str(path), paths=[path, *side], resumable=True)
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         if path.name == "state.vscdb":

@@ -7,16 +7,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from chasm.harvest.model import ParseOutcome, Resume, SourceUnit
-from chasm.harvest.sources._common_b import (
-    guarded_parse,
-    is_dir,
-    is_file,
-    list_dir,
-    vscode_user_dirs,
-    workspace_storage_dirs,
-)
 from chasm.harvest.sources._cursor_cli import parse_store, parse_transcript
 from chasm.harvest.sources._cursor_ide import parse_global, parse_workspace
+from chasm.harvest.sources.toolkit.paths import is_dir, is_file, list_dir
+from chasm.harvest.sources.toolkit.vscode_storage import vscode_user_dirs, workspace_storage_dirs
 
 _DB = "state.vscdb"
 
@@ -87,7 +81,6 @@ class CursorSource:
             return SourceUnit(key=str(path), paths=[path])
         return None
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         if path.suffix == ".jsonl":

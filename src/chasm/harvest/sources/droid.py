@@ -14,20 +14,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from chasm.harvest.model import ParsedChat, ParsedMessage, ParseIssue, ParseOutcome, Resume, SourceUnit
-from chasm.harvest.sources._common_a import (
-    ToolMatcher,
-    as_int,
-    as_str,
-    gc_paused,
-    load_json,
-    parse_ts,
-    read_blocks,
-    read_jsonl,
-    time_bounds,
-    tool_message,
-    walk_files,
-)
+from chasm.harvest.model import ParsedChat, ParsedMessage, ParseOutcome, Resume, SourceUnit
+from chasm.harvest.sources.toolkit.blocks import read_blocks
+from chasm.harvest.sources.toolkit.coercion import as_int, as_str
+from chasm.harvest.sources.toolkit.jsonl import load_json, read_jsonl
+from chasm.harvest.sources.toolkit.paths import walk_files
+from chasm.harvest.sources.toolkit.timestamps import time_bounds, to_utc
+from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex, tool_message
 
 
 class DroidSource:
@@ -46,7 +39,6 @@ class DroidSource:
                 paths.append(side)
             yield SourceUnit(key=str(path), paths=paths, resumable=True)
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         state = dict(resume.state) if resume else {}
@@ -61,11 +53,7 @@ class DroidSource:
                 chunk.issues.append(issue)
             elif isinstance(data, dict):
                 settings = data
-        try:
-            chat, new_state = _build(path, chunk.records, settings, state)
-        except Exception as exc:
-            chunk.issues.append(ParseIssue(str(path), f"cannot parse: {type(exc).__name__}: {exc}"))
-            return ParseOutcome([], chunk.issues)
+        chat, new_state = _build(path, chunk.records, settings, state)
         new_state["lines"] = chunk.end_line
         return ParseOutcome([chat] if chat else [], chunk.issues, Resume(chunk.end_offset, new_state))
 
@@ -78,7 +66,7 @@ def _build(
     title = None
     model = as_str(settings.get("model"))
     messages: list[ParsedMessage] = []
-    tools = ToolMatcher()
+    tools = ToolCallIndex()
     for _, rec in records:
         kind = rec.get("type")
         if kind == "session_start":
@@ -95,7 +83,7 @@ def _build(
             continue
         msg = rec["message"]
         role = msg.get("role")
-        ts = parse_ts(rec.get("timestamp"))
+        ts = to_utc(rec.get("timestamp"))
         blocks = read_blocks(msg.get("content"))
         for tool_id, output, is_error in blocks.results:
             if not tools.resolve(tool_id, output, is_error):

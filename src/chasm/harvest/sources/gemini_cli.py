@@ -26,21 +26,11 @@ from chasm.harvest.model import (
     TokenUsage,
     ToolCall,
 )
-from chasm.harvest.sources._common_a import (
-    as_int,
-    as_list,
-    as_str,
-    env_path,
-    gc_paused,
-    load_json,
-    main_model,
-    parse_ts,
-    read_jsonl,
-    text_of,
-    time_bounds,
-    to_json_text,
-    walk_files,
-)
+from chasm.harvest.sources.toolkit.coercion import as_int, as_list, as_str, text_of, to_json_text
+from chasm.harvest.sources.toolkit.jsonl import load_json, read_jsonl
+from chasm.harvest.sources.toolkit.paths import env_path, walk_files
+from chasm.harvest.sources.toolkit.timestamps import time_bounds, to_utc
+from chasm.harvest.sources.toolkit.usage import main_model
 
 ROLE = {
     "user": "user",
@@ -72,7 +62,6 @@ class GeminiCliSource:
         for path in walk_files(roots, match):
             yield SourceUnit(key=str(path), paths=[path])
 
-    @gc_paused
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         path = unit.paths[0]
         issues: list[ParseIssue] = []
@@ -105,12 +94,7 @@ class GeminiCliSource:
                 return ParseOutcome([], [ParseIssue(str(path), "not a Gemini CLI session (no messages)")])
             header = data
             raw = [m for m in data["messages"] if isinstance(m, dict)]
-        try:
-            messages = [m for m in (_message(r) for r in raw) if m is not None]
-        except Exception as exc:
-            return ParseOutcome(
-                [], [*issues, ParseIssue(str(path), f"cannot parse: {type(exc).__name__}: {exc}")]
-            )
+        messages = [m for m in (_message(r) for r in raw) if m is not None]
         if not messages:
             return ParseOutcome([], issues)
         first, last = time_bounds(messages)
@@ -133,8 +117,8 @@ class GeminiCliSource:
                     messages=messages,
                     title=as_str(header.get("summary")),
                     workspace_path=workspace,
-                    created_at=parse_ts(header.get("startTime")) or first,
-                    updated_at=parse_ts(header.get("lastUpdated")) or last,
+                    created_at=to_utc(header.get("startTime")) or first,
+                    updated_at=to_utc(header.get("lastUpdated")) or last,
                     model=main_model(messages),
                     source_path=str(path),
                     metadata=meta,
@@ -192,7 +176,7 @@ def _message(rec: dict[str, Any]) -> ParsedMessage | None:
     return ParsedMessage(
         role=role,
         content=text,
-        timestamp=parse_ts(rec.get("timestamp")),
+        timestamp=to_utc(rec.get("timestamp")),
         source_id=as_str(rec.get("id")),
         model=as_str(rec.get("model")),
         thinking=thinking,

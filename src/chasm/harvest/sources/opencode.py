@@ -21,24 +21,13 @@ from chasm.harvest.model import (
     TokenUsage,
     ToolCall,
 )
-from chasm.harvest.sources._common_b import (
-    as_dict,
-    as_int,
-    data_home,
-    guarded_parse,
-    is_dir,
-    is_file,
-    list_dir,
-    loads,
-    open_sqlite_readonly,
-    output_text,
-    read_json,
-    sqlite_tables,
-    str_or_none,
-    to_utc,
-    usage_or_none,
-)
-from chasm.harvest.sources._copilot_events import title_from
+from chasm.harvest.sources.toolkit.coercion import as_dict, as_int, as_str, output_text
+from chasm.harvest.sources.toolkit.jsonl import loads, read_json
+from chasm.harvest.sources.toolkit.paths import data_home, is_dir, is_file, list_dir
+from chasm.harvest.sources.toolkit.sqlite_readonly import open_sqlite_readonly, sqlite_tables
+from chasm.harvest.sources.toolkit.timestamps import to_utc
+from chasm.harvest.sources.toolkit.titles import title_from
+from chasm.harvest.sources.toolkit.usage import usage_or_none
 
 
 def _is_database(path: Path) -> bool:
@@ -84,15 +73,15 @@ def build_message(
             output = state.get("output") if status != "error" else state.get("error", state.get("output"))
             calls.append(
                 ToolCall(
-                    name=str_or_none(part.get("tool")) or "tool",
-                    id=str_or_none(part.get("callID")),
+                    name=as_str(part.get("tool")) or "tool",
+                    id=as_str(part.get("callID")),
                     input=state.get("input"),
                     output=output_text(output) if output is not None else None,
                     is_error=status == "error",
                 )
             )
         elif kind == "file":
-            name = str_or_none(part.get("filename")) or str_or_none(part.get("url"))
+            name = as_str(part.get("filename")) or as_str(part.get("url"))
             if name:
                 files.append(name)
         elif kind == "step-finish":
@@ -103,8 +92,8 @@ def build_message(
             step_usage.cache_read_tokens += tokens.cache_read_tokens
             step_usage.cache_write_tokens += tokens.cache_write_tokens
     model_info = as_dict(info.get("model"))
-    model = str_or_none(info.get("modelID")) or str_or_none(model_info.get("modelID"))
-    provider = str_or_none(info.get("providerID")) or str_or_none(model_info.get("providerID"))
+    model = as_str(info.get("modelID")) or as_str(model_info.get("modelID"))
+    provider = as_str(info.get("providerID")) or as_str(model_info.get("providerID"))
     metadata: dict[str, Any] = {}
     if provider and role == "assistant":
         metadata["provider"] = provider
@@ -114,14 +103,14 @@ def build_message(
         metadata["cost"] = info["cost"]
     error = as_dict(info.get("error"))
     if error:
-        metadata["error"] = str_or_none(as_dict(error.get("data")).get("message")) or error.get("name")
+        metadata["error"] = as_str(as_dict(error.get("data")).get("message")) or error.get("name")
     usage = _usage(as_dict(info.get("tokens"))) if "tokens" in info else step_usage
     return ParsedMessage(
         role=role,
         content="\n\n".join(text),
         timestamp=to_utc(as_dict(info.get("time")).get("created")),
-        source_id=message_id or str_or_none(info.get("id")),
-        parent_source_id=str_or_none(info.get("parentID")),
+        source_id=message_id or as_str(info.get("id")),
+        parent_source_id=as_str(info.get("parentID")),
         model=model if role == "assistant" else None,
         thinking="\n\n".join(thinking) or None,
         tool_calls=calls,
@@ -145,12 +134,12 @@ def build_chat(
         provider="opencode",
         source_id=session_id,
         messages=messages,
-        title=str_or_none(session.get("title")) or title_from(first_user),
-        workspace_path=str_or_none(session.get("directory")) or cwd,
+        title=as_str(session.get("title")) or title_from(first_user),
+        workspace_path=as_str(session.get("directory")) or cwd,
         created_at=to_utc(times.get("created")) or (min(stamps) if stamps else None),
         updated_at=to_utc(times.get("updated")) or (max(stamps) if stamps else None),
         model=models.most_common(1)[0][0] if models else None,
-        parent_source_id=str_or_none(session.get("parentID")),
+        parent_source_id=as_str(session.get("parentID")),
         source_path=source_path,
         metadata=metadata,
     )
@@ -159,8 +148,8 @@ def build_chat(
 def _message_cwd(info: dict[str, Any]) -> str | None:
     path = info.get("path")
     if isinstance(path, dict):
-        return str_or_none(path.get("cwd"))
-    return str_or_none(path)
+        return as_str(path.get("cwd"))
+    return as_str(path)
 
 
 # --- SQLite -------------------------------------------------------------------------------------
@@ -287,7 +276,7 @@ def _message_id(path: Path) -> str:
         info = loads(path.read_bytes())
     except (OSError, ValueError):
         return path.stem
-    return str_or_none(as_dict(info).get("id")) or path.stem
+    return as_str(as_dict(info).get("id")) or path.stem
 
 
 def parse_tree_session(unit: SourceUnit) -> ParseOutcome:
@@ -309,7 +298,7 @@ def parse_tree_session(unit: SourceUnit) -> ParseOutcome:
     messages: list[ParsedMessage] = []
     cwd: str | None = None
     for path, info in infos:
-        message_id = str_or_none(info.get("id")) or path.stem
+        message_id = as_str(info.get("id")) or path.stem
         part_dir = storage / "part" / message_id
         if not is_dir(part_dir):
             part_dir = storage / "part" / path.stem
@@ -327,7 +316,7 @@ def parse_tree_session(unit: SourceUnit) -> ParseOutcome:
         cwd = cwd or _message_cwd(info)
     if not messages:
         return ParseOutcome(chats=[], issues=issues)
-    session_id = str_or_none(session.get("id")) or session_dir.name
+    session_id = as_str(session.get("id")) or session_dir.name
     return ParseOutcome(
         chats=[build_chat(session_id, session, messages, cwd, str(session_dir))], issues=issues
     )
@@ -361,7 +350,6 @@ class OpenCodeSource:
         if storage is not None:
             yield from _tree_units(storage)
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         if unit.paths and unit.paths[0].suffix == ".db":
             return parse_database(unit.paths[0])

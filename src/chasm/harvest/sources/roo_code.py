@@ -7,7 +7,6 @@ from pathlib import Path
 
 from chasm.harvest.model import ParseOutcome, Resume, SourceUnit
 from chasm.harvest.sources._cline_tasks import default_roots, discover_tasks, parse_task
-from chasm.harvest.sources._common_b import guarded_parse
 
 EXTENSION_ID = "rooveterinaryinc.roo-cline"
 
@@ -23,7 +22,6 @@ class RooCodeSource:
     def discover(self, roots: Iterable[Path]) -> Iterable[SourceUnit]:
         return discover_tasks(list(roots))
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         return parse_task(unit, self.name)
 

@@ -18,16 +18,10 @@ from chasm.harvest.model import (
     SourceUnit,
     ToolCall,
 )
-from chasm.harvest.sources._common_b import (
-    as_dict,
-    guarded_parse,
-    is_dir,
-    is_file,
-    iter_jsonl,
-    list_dir,
-    str_or_none,
-)
-from chasm.harvest.sources._copilot_events import title_from
+from chasm.harvest.sources.toolkit.coercion import as_dict, as_str
+from chasm.harvest.sources.toolkit.jsonl import read_jsonl
+from chasm.harvest.sources.toolkit.paths import is_dir, is_file, list_dir
+from chasm.harvest.sources.toolkit.titles import title_from
 
 # Fields of a step that are its result rather than its arguments.
 _OUTPUT_KEYS = ("output", "content", "new_content")
@@ -47,39 +41,36 @@ def parse_transcript(path: Path, provider: str) -> ParseOutcome:
     issues: list[ParseIssue] = []
     messages: list[ParsedMessage] = []
     cwd: str | None = None
-    try:
-        for item in iter_jsonl(path):
-            if item.error is not None:
-                issues.append(ParseIssue(str(path), item.error, item.line))
-                continue
-            step = as_dict(item.value)
-            kind = step.get("type")
-            if not isinstance(kind, str):
-                issues.append(ParseIssue(str(path), "step without a type", item.line))
-                continue
-            payload = as_dict(step.get(kind))
-            if kind == "user_input":
-                text = payload.get("user_response")
-                messages.append(ParsedMessage(role="user", content=text if isinstance(text, str) else ""))
-            elif kind == "planner_response":
-                text = payload.get("response")
-                messages.append(
-                    ParsedMessage(
-                        role="assistant",
-                        content=text if isinstance(text, str) else "",
-                        thinking=str_or_none(payload.get("thinking")),
-                    )
+    chunk = read_jsonl(path)
+    if chunk.failed:
+        return ParseOutcome(chats=[], issues=chunk.issues)
+    for line, step in chunk.records:
+        kind = step.get("type")
+        if not isinstance(kind, str):
+            issues.append(ParseIssue(str(path), "step without a type", line))
+            continue
+        payload = as_dict(step.get(kind))
+        if kind == "user_input":
+            text = payload.get("user_response")
+            messages.append(ParsedMessage(role="user", content=text if isinstance(text, str) else ""))
+        elif kind == "planner_response":
+            text = payload.get("response")
+            messages.append(
+                ParsedMessage(
+                    role="assistant",
+                    content=text if isinstance(text, str) else "",
+                    thinking=as_str(payload.get("thinking")),
                 )
+            )
+        else:
+            cwd = cwd or as_str(payload.get("cwd"))
+            call = _tool_call(kind, step.get("status"), payload)
+            last = messages[-1] if messages else None
+            if last is not None and last.role == "assistant":
+                last.tool_calls.append(call)
             else:
-                cwd = cwd or str_or_none(payload.get("cwd"))
-                call = _tool_call(kind, step.get("status"), payload)
-                last = messages[-1] if messages else None
-                if last is not None and last.role == "assistant":
-                    last.tool_calls.append(call)
-                else:
-                    messages.append(ParsedMessage(role="assistant", content="", tool_calls=[call]))
-    except OSError as exc:
-        return ParseOutcome(chats=[], issues=[ParseIssue(str(path), f"unreadable: {exc}")])
+                messages.append(ParsedMessage(role="assistant", content="", tool_calls=[call]))
+    issues = sorted([*chunk.issues, *issues], key=lambda issue: issue.line or 0)
     if not messages:
         return ParseOutcome(chats=[], issues=issues)
     try:
@@ -126,7 +117,6 @@ class WindsurfSource:
             if path.suffix == ".jsonl" and is_file(path):
                 yield path
 
-    @guarded_parse
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         return parse_transcript(unit.paths[0], self.name)
 

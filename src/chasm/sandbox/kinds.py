@@ -1,0 +1,18 @@
+"""The kinds of machine a session runs on: a sandbox, or a browser once its driver exists.
+
+Sessions and workspaces both refuse a kind this server cannot start, with the same error."""
+
+from __future__ import annotations
+
+from chasm.kit.errors import BadRequest
+
+SESSION_TYPES = ("sandbox", "browser")
+
+
+class UnsupportedSessionType(BadRequest):
+    code = "unsupported_session_type"
+
+
+def require_available(session_type: str) -> None:
+    if session_type == "browser":
+        raise UnsupportedSessionType("browser sessions are not available yet")

@@ -13,7 +13,7 @@ from chasm.billing.exceptions import WalletEmpty
 from chasm.config import Settings
 from chasm.jobs.runtime import after_commit
 from chasm.kit.timeutil import utcnow
-from chasm.models import SandboxSession, SessionMeter, UsageRecord
+from chasm.models import Account, SandboxSession, SessionMeter, UsageRecord
 from chasm.webhooks.outbox import emit
 
 _meter_wakers: set[asyncio.Event] = set()
@@ -36,7 +36,8 @@ async def admit(db: AsyncSession, actor: Actor, settings: Settings) -> None:
     """A plan paid from a wallet starts no session on an empty wallet (402 wallet_empty)."""
     if actor.instance_admin:
         return
-    plan = await plans.plan_of(db, settings, actor.account)
+    account = await db.get(Account, actor.account_id)  # the actor's may come from a cache
+    plan = await plans.plan_of(db, settings, account if account is not None else actor.account)
     if plan.wallet and await repo.balance(db, actor.account_id) <= 0:
         raise WalletEmpty(
             "This account's wallet is empty; top it up (POST /v1/billing/checkout) to start a session",

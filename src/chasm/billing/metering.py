@@ -60,7 +60,7 @@ class Meter:
             now = now or utcnow()
             plan_cache: dict[uuid.UUID, PlanQuota] = {}
             exhausted: set[uuid.UUID] = set()
-            for meter, row in await repo.open_meters(db):
+            for meter, row in await repo.open_meters(db, self._node()):
                 plan = plan_cache.get(row.account_id)
                 if plan is None:
                     account = await db.get(Account, row.account_id)
@@ -138,6 +138,10 @@ class Meter:
                 )
                 return "wallet_exhausted"
         return None
+
+    def _node(self) -> str | None:
+        runtime = getattr(self.app.state, "sandbox", None)
+        return getattr(runtime, "node_id", None) or None
 
     async def _end(self, row: SandboxSession, reason: str) -> bool:
         from chasm.sandbox.runtime import runtime_of

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.models import SandboxSession, SessionMeter, StripeEvent, UsageRecord, WalletEntry, Workspace
@@ -19,11 +19,13 @@ async def balance(db: AsyncSession, account_id: uuid.UUID) -> int:
     return int((await db.execute(query)).scalar_one())
 
 
-async def open_meters(db: AsyncSession) -> Sequence[tuple[SessionMeter, SandboxSession]]:
+async def open_meters(db: AsyncSession, node: str | None) -> Sequence[tuple[SessionMeter, SandboxSession]]:
+    """Open meters of the sessions of this node (each node meters its own, so none twice)."""
+    mine = or_(SandboxSession.node_id.is_(None), SandboxSession.node_id == (node or ""))
     query = (
         select(SessionMeter, SandboxSession)
         .join(SandboxSession, SandboxSession.id == SessionMeter.session_id)
-        .where(SessionMeter.closed.is_(False))
+        .where(SessionMeter.closed.is_(False), mine)
         .order_by(SessionMeter.account_id)
     )
     return [(m, s) for m, s in (await db.execute(query)).all()]

@@ -70,8 +70,14 @@ async def _window(db: AsyncSession, account_id: uuid.UUID, since: datetime) -> U
     )
 
 
+async def _account(db: AsyncSession, actor: Actor) -> Account:
+    """The account's row in this transaction (the actor's copy may come from the principal cache)."""
+    account = await db.get(Account, actor.account_id)
+    return account if account is not None else actor.account
+
+
 async def summary(db: AsyncSession, actor: Actor, settings: Settings) -> BillingSummary:
-    plan = await plans.plan_of(db, settings, actor.account)
+    plan = await plans.plan_of(db, settings, await _account(db, actor))
     profile = await db.get(BillingProfile, actor.account_id)
     balance = await repo.balance(db, actor.account_id)
     count, stored = await repo.storage(db, actor.account_id)
@@ -178,7 +184,7 @@ async def update_account(
             raise UnknownPlan(
                 f"Unknown plan '{body.plan}'; plans: {', '.join(plans.selectable_plans(settings))}"
             )
-        await _set_plan(db, actor.account, body.plan, "api")
+        await _set_plan(db, await _account(db, actor), body.plan, "api")
     profile.updated_at = utcnow()
     record(
         db,

@@ -33,7 +33,9 @@ from chasm.auth.deps import get_actor, get_chat_actor, require_chat_scope, requi
 from chasm.auth.scopes import CHAT_SCOPES, SCOPES
 
 # (method, path) of /v1 routes that are public on purpose, each with the reason next to it.
-PUBLIC_V1_ROUTES: set[tuple[str, str]] = set()
+PUBLIC_V1_ROUTES: set[tuple[str, str]] = {
+    ("POST", "/v1/billing/stripe/webhook"),  # Stripe calls it; the event's signature authenticates it
+}
 # The same for the chat surface.
 PUBLIC_CHAT_ROUTES: set[tuple[str, str]] = {
     ("GET", "/api/health"),  # liveness probe: status, version, uptime only

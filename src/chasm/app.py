@@ -18,6 +18,8 @@ from chasm.audit import endpoints as audit_endpoints
 from chasm.auth import endpoints as auth_endpoints
 from chasm.auth.principals import principals_lifespan
 from chasm.auth.ratelimit import ratelimit_lifespan
+from chasm.billing import endpoints as billing_endpoints
+from chasm.billing.metering import metering_lifespan
 from chasm.chats import endpoints as chats_endpoints
 from chasm.chats import export_endpoints, stats_endpoints
 from chasm.config import Settings, get_settings
@@ -49,6 +51,8 @@ from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
 from chasm.system.secret import SecretMismatch, check_secret, load_or_create_secret
+from chasm.webhooks import endpoints as webhooks_endpoints
+from chasm.webhooks.dispatcher import webhooks_lifespan
 from chasm.workspaces import endpoints as workspaces_endpoints
 
 log = logging.getLogger("chasm")
@@ -62,6 +66,8 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     sandbox_lifespan,
     jobs_lifespan,
     mcp_lifespan,
+    webhooks_lifespan,
+    metering_lifespan,
 ]
 
 # Routers of the platform surface, mounted at the root (their paths start with /v1, /auth, /s).
@@ -80,6 +86,8 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     jobs_endpoints.router,
     workspaces_endpoints.router,
     mcp_endpoints.router,
+    webhooks_endpoints.router,
+    billing_endpoints.router,
 ]
 
 # Routes of the chat library, each declared once and built per surface: /api/v1 answers spec 001's

@@ -84,7 +84,8 @@ def harvest(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     _report(report.as_dict(), as_json)
-    typer.echo(f"Library: {_library_location()}", err=True)
+    if not as_json:
+        typer.echo(f"Library: {_library_location()}", err=True)
 
 
 def _library_location() -> str:

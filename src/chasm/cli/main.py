@@ -16,6 +16,7 @@ from chasm.cli import (
     sandbox,
     search_export,
     serve,
+    webhooks,
     worker,
     workspaces,
 )
@@ -30,6 +31,8 @@ app.add_typer(keys.keys_app, name="keys")
 app.add_typer(sandbox.sandbox_app, name="sandbox")
 app.add_typer(mcp.mcp_app, name="mcp")
 app.add_typer(workspaces.workspace_app, name="workspace")
+app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(webhooks.billing_app, name="billing")
 app.command("worker")(worker.worker)
 app.command("doctor")(doctor.doctor)
 app.add_typer(chats.chats_app, name="chats")

@@ -37,6 +37,8 @@ from chasm.kit.events import events_lifespan
 from chasm.kit.logredact import install_log_redaction
 from chasm.kit.openapi import document_platform_errors
 from chasm.kit.surface import ChatRouter, Surface, fallback_router
+from chasm.recording import endpoints as recording_endpoints
+from chasm.recording.lifecycle import recording_lifespan
 from chasm.search import endpoints as search_endpoints
 from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
@@ -59,6 +61,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     principals_lifespan,  # after events: listens on the bus
     sandbox_lifespan,
     jobs_lifespan,
+    recording_lifespan,
 ]
 
 # Routers of the platform surface, mounted at the root (their paths start with /v1, /auth, /s).
@@ -76,6 +79,7 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     gateway_endpoints.router,
     jobs_endpoints.router,
     workspaces_endpoints.router,
+    recording_endpoints.socket_router,  # /ws/recording (authenticates in the handler)
 ]
 
 # Routes of the chat library, each declared once and built per surface: /api/v1 answers spec 001's
@@ -88,6 +92,8 @@ CHAT_ROUTES: list[ChatRouter] = [
     chats_endpoints.routes,
     harvest_endpoints.routes,
 ]
+# Routes of one surface only: spec 003's recording API has no 001 counterpart.
+API_ONLY_ROUTES: list[ChatRouter] = [recording_endpoints.routes]
 CHAT_SURFACES: list[tuple[Surface, str]] = [(Surface.V1, "/api/v1"), (Surface.API, "/api")]
 
 
@@ -104,7 +110,8 @@ _OPERATION_IDS = {Surface.V1: _v1_id, Surface.API: _legacy_id}
 
 def include_chat_surfaces(app: FastAPI) -> None:
     for surface, prefix in CHAT_SURFACES:
-        for routes in CHAT_ROUTES:
+        only = API_ONLY_ROUTES if surface is Surface.API else []
+        for routes in [*CHAT_ROUTES, *only]:
             app.include_router(
                 routes.build(surface), prefix=prefix, generate_unique_id_function=_OPERATION_IDS[surface]
             )

@@ -37,6 +37,8 @@ from chasm.kit.events import events_lifespan
 from chasm.kit.logredact import install_log_redaction
 from chasm.kit.openapi import document_platform_errors
 from chasm.kit.surface import ChatRouter, Surface, fallback_router
+from chasm.realtime import endpoints as realtime_endpoints
+from chasm.realtime.lifecycle import realtime_lifespan
 from chasm.recording import endpoints as recording_endpoints
 from chasm.recording.lifecycle import recording_lifespan
 from chasm.search import endpoints as search_endpoints
@@ -59,6 +61,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     ratelimit_lifespan,
     events_lifespan,
     principals_lifespan,  # after events: listens on the bus
+    realtime_lifespan,  # after events: chat writes announced on the bus
     sandbox_lifespan,
     jobs_lifespan,
     recording_lifespan,
@@ -80,6 +83,7 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     jobs_endpoints.router,
     workspaces_endpoints.router,
     recording_endpoints.socket_router,  # /ws/recording (authenticates in the handler)
+    realtime_endpoints.router,  # /ws: library updates (authenticates in the handler)
 ]
 
 # Routes of the chat library, each declared once and built per surface: /api/v1 answers spec 001's

@@ -26,7 +26,7 @@ from chasm.kit.errors import BadRequest, ChasmError, Conflict, NotFound
 from chasm.kit.events import EventBus
 from chasm.kit.timeutil import iso, utcnow
 from chasm.models import Chat, ChatMessage, RecordingEvent, RecordingSession
-from chasm.realtime import topics
+from chasm.realtime import topics, tracking
 from chasm.recording.schemas import (
     MAX_EVENT_BYTES,
     EventAck,
@@ -363,6 +363,7 @@ async def record(
 ) -> list[EventAck]:
     """Store the events in one transaction; their acks once it has committed."""
     async with runtime.lock, maker() as db, db.begin():
+        db.info[tracking.QUIET] = True  # announced below, as recording
         acks, opened = await _store(db, actor, events)
     _announce(bus, actor, opened, "recording")
     return acks
@@ -396,6 +397,7 @@ async def snapshot(
 ) -> SnapshotResult:
     """A whole session: what is not stored yet is appended (as message events), the rest matched."""
     async with runtime.lock, maker() as db, db.begin():
+        db.info[tracking.QUIET] = True  # announced below, as recording
         row = await db.scalar(
             select(RecordingSession).where(
                 RecordingSession.account_id == actor.account_id,

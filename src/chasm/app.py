@@ -51,6 +51,7 @@ from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
 from chasm.system.secret import SecretMismatch, check_secret, load_or_create_secret
+from chasm.watch.lifecycle import watch_lifespan
 from chasm.workspaces import endpoints as workspaces_endpoints
 
 log = logging.getLogger("chasm")
@@ -65,6 +66,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     sandbox_lifespan,
     jobs_lifespan,
     recording_lifespan,
+    watch_lifespan,  # auto_harvest: live harvest of the server's folders (instance admins)
 ]
 
 # Routers of the platform surface, mounted at the root (their paths start with /v1, /auth, /s).

@@ -154,6 +154,24 @@ class _Open:
     next_message_seq: int = 0
     known: dict[str, int] = field(default_factory=dict)  # event id -> seq, stored or in this batch
     messages: int = 0
+    last_seq: int = -1  # the batch's last seq (applied to the row once, at the end)
+    totals: dict[str, int] = field(default_factory=dict)  # usage and tool calls the batch adds
+    model: str | None = None
+
+    def seq(self) -> int:
+        return self.row.last_seq if self.last_seq < 0 else self.last_seq
+
+    def apply(self, now: datetime) -> None:
+        """The batch's counts onto the session and chat rows (one ORM change each, not per event)."""
+        if self.last_seq >= 0:
+            self.row.last_seq, self.row.updated_at = self.last_seq, now
+            self.chat.updated_at = now
+        chat = self.chat
+        if self.messages:
+            chat.message_count += self.messages
+            for key, value in self.totals.items():
+                setattr(chat, key, getattr(chat, key) + value)
+            chat.model = self.model or chat.model
 
 
 async def _open_sessions(
@@ -267,7 +285,7 @@ async def _store(
             elif current.row.state == "ended":
                 raise SessionEnded(f"Recording session {event.session_id} has ended")
             row, chat = current.row, current.chat
-            seq = row.last_seq + 1
+            seq = current.seq() + 1
             if event.seq is not None and event.seq != seq:
                 raise Conflict(
                     f"Event seq {event.seq} is out of order: session {event.session_id} expects {seq}",
@@ -300,11 +318,11 @@ async def _store(
                 )
                 current.next_message_seq += 1
                 current.messages += 1
-                chat.message_count += 1
+                totals = current.totals
                 for key in USAGE_KEYS:
-                    setattr(chat, key, getattr(chat, key) + fields[key])
-                chat.tool_call_count += len(fields["tool_calls"] or ())
-                chat.model = fields["model"] or chat.model
+                    totals[key] = totals.get(key, 0) + fields[key]
+                totals["tool_call_count"] = totals.get("tool_call_count", 0) + len(fields["tool_calls"] or ())
+                current.model = fields["model"] or current.model
             elif event.event_type == "title":
                 title = data.get("title")
                 if not isinstance(title, str):
@@ -313,8 +331,7 @@ async def _store(
                     chat.title = title[:1000]
             elif event.event_type == "session_end":
                 row.state, row.ended_at = "ended", now
-            chat.updated_at = now
-            row.last_seq, row.updated_at = seq, now
+            current.last_seq = seq
             current.known[event_id] = seq
             event_rows.append(
                 {
@@ -331,6 +348,8 @@ async def _store(
             acks.append(EventAck(event_id=event_id, session_id=event.session_id, seq=seq))
         except ChasmError as error:
             raise _refuse(index, event, error) from None
+    for current in opened.values():
+        current.apply(now)
     if message_rows:
         await db.execute(insert(messages_t), message_rows)
     if event_rows:

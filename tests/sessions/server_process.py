@@ -4,6 +4,7 @@ one on the same data dir."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -101,7 +102,8 @@ class ServerProcess:
 
     def kill9(self) -> None:
         assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # already gone (killed before, not yet reaped)
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     async def stop(self) -> int:
         assert self.process is not None

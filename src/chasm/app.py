@@ -21,6 +21,7 @@ from chasm.chats import export_endpoints, stats_endpoints
 from chasm.config import Settings, get_settings
 from chasm.exec import endpoints as exec_endpoints
 from chasm.files import endpoints as files_endpoints
+from chasm.gateway import cdp as gateway_cdp
 from chasm.gateway import endpoints as gateway_endpoints
 from chasm.gateway.subdomain import SubdomainGateway
 from chasm.harvest import endpoints as harvest_endpoints
@@ -70,6 +71,7 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     exec_endpoints.router,
     files_endpoints.router,
     gateway_endpoints.router,
+    gateway_cdp.router,
     jobs_endpoints.router,
     workspaces_endpoints.router,
 ]

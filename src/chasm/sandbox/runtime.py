@@ -14,6 +14,7 @@ from starlette.requests import HTTPConnection
 from chasm.config import Settings
 from chasm.kit.errors import ChasmError
 from chasm.sandbox.admission import Admission
+from chasm.sandbox.browsers import BrowserPool, BrowserRegistry
 from chasm.sandbox.commands import CommandRegistry
 from chasm.sandbox.drivers.base import SandboxDriver
 from chasm.sandbox.leases import LeaseRegistry
@@ -32,6 +33,8 @@ class SandboxRuntime:
     commands: CommandRegistry
     terminals: TerminalRegistry
     pool: WarmPool
+    browsers: BrowserRegistry
+    browser_pool: BrowserPool
     admission: Admission = field(default_factory=Admission)  # quota locks and uncommitted starts
     # Serialises "reuse or start" per workspace so two creates never start two machines.
     workspace_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -47,6 +50,7 @@ class SandboxRuntime:
 
     async def close(self) -> None:
         await self.pool.close()
+        await self.browser_pool.close()
         await self.terminals.close()
         await self.commands.close()
 
@@ -73,6 +77,7 @@ def _load(name: str, settings: Settings, what: str) -> Any:
 def build_runtime(settings: Settings) -> SandboxRuntime:
     """The driver chosen by the settings, the workspace disks, and empty in-process state."""
     driver = make_driver(settings)
+    browsers = BrowserRegistry(settings, driver)
     return SandboxRuntime(
         settings=settings,
         driver=driver,
@@ -86,6 +91,8 @@ def build_runtime(settings: Settings) -> SandboxRuntime:
         ),
         terminals=TerminalRegistry(),
         pool=WarmPool(settings, driver),
+        browsers=browsers,
+        browser_pool=BrowserPool(settings, driver, browsers),
     )
 
 

@@ -25,5 +25,11 @@ class SessionNotRunning(Conflict):
         super().__init__(f"Session '{session_id}' is not running")
 
 
+class WrongSessionType(BadRequest):
+    """A browser session given to a sandbox tool (exec, files, PTY), or the reverse."""
+
+    code = "wrong_session_type"
+
+
 class UnknownImage(BadRequest):
     code = "unknown_image"

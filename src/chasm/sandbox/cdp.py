@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from websockets.client import ClientProtocol
+from websockets.exceptions import PayloadTooBig
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response as WsResponse
 from websockets.uri import parse_uri
@@ -92,13 +93,20 @@ class CdpConnection:
 
     @classmethod
     async def open(
-        cls, driver: SandboxDriver, session_id: str, path: str, timeout: float = 10.0
+        cls,
+        driver: SandboxDriver,
+        session_id: str,
+        path: str,
+        timeout: float = 10.0,
+        max_size: int = MAX_MESSAGE_BYTES,
     ) -> CdpConnection:
+        """Connect to `path`; a message over `max_size` bytes fails its call with
+        `MessageTooLarge` and ends the connection."""
         try:
             reader, writer = await asyncio.wait_for(driver.open_port(session_id, CDP_PORT), timeout)
         except (OSError, TimeoutError) as exc:
             raise CdpError(f"the browser does not answer: {exc}") from exc
-        protocol = ClientProtocol(parse_uri(f"ws://127.0.0.1:{CDP_PORT}{path}"), max_size=MAX_MESSAGE_BYTES)
+        protocol = ClientProtocol(parse_uri(f"ws://127.0.0.1:{CDP_PORT}{path}"), max_size=max_size)
         protocol.send_request(protocol.connect())
         conn = cls(reader, writer, protocol)
         try:
@@ -151,8 +159,14 @@ class CdpConnection:
             pass
         finally:
             self.closed.set()
+            too_big = isinstance(self.protocol.parser_exc, PayloadTooBig)
             for future in self._pending.values():
-                if not future.done():
+                if future.done():
+                    continue
+                if too_big:
+                    too_large = f"the browser's answer is too large: {self.protocol.parser_exc}"
+                    future.set_exception(MessageTooLarge(too_large))
+                else:
                     future.set_exception(PageClosed("the browser closed the DevTools connection"))
             self._pending.clear()
 
@@ -222,6 +236,11 @@ class CdpConnection:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class MessageTooLarge(CdpError):
+    status_code = 413
+    code = "result_too_large"
 
 
 class PageClosed(CdpError):

@@ -16,6 +16,7 @@ from chasm.accounts import endpoints as accounts_endpoints
 from chasm.audit import endpoints as audit_endpoints
 from chasm.auth import endpoints as auth_endpoints
 from chasm.auth.ratelimit import ratelimit_lifespan
+from chasm.browser import endpoints as browser_endpoints
 from chasm.chats import endpoints as chats_endpoints
 from chasm.chats import export_endpoints, stats_endpoints
 from chasm.config import Settings, get_settings
@@ -72,6 +73,7 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     files_endpoints.router,
     gateway_endpoints.router,
     gateway_cdp.router,
+    browser_endpoints.router,
     jobs_endpoints.router,
     workspaces_endpoints.router,
 ]

@@ -174,5 +174,11 @@ async def test_kinds_are_kept_apart(admin: httpx.AsyncClient, live: LiveServer, 
     browser = await create_browser(admin)
     ran = await admin.post(f"/v1/sessions/{browser['id']}/exec", json={"command": "id"})
     assert ran.status_code == 400 and ran.json()["error"]["code"] == "wrong_session_type"
+    shot = await admin.get(f"/v1/sessions/{sandbox['id']}/screenshot")
+    assert shot.status_code == 400 and shot.json()["error"]["code"] == "wrong_session_type"
+    unknown = await admin.get("/v1/sessions/00000000-0000-4000-8000-000000000000/screenshot")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "session_not_found"
+    png = await admin.get(f"/v1/sessions/{browser['id']}/screenshot")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     for session in (sandbox, browser):
         await admin.delete(f"/v1/sessions/{session['id']}", params={"force": "true"})

@@ -57,6 +57,7 @@ def _session_processes(session_id: str) -> list[str]:
 async def test_subdomain_form_and_idle_end(app: FastAPI, admin: httpx.AsyncClient, live: LiveServer) -> None:
     session = await create_browser(admin)
     sid = session["id"]
+    await app.state.sandbox.browsers.ready(sid)  # its first page, opened in the background
     headers = {"X-Chasm-Session-Token": session["access_token"], "Host": f"{sid}.browsers.test:{live.port}"}
     async with httpx.AsyncClient(base_url=live.url, headers=headers) as http:
         version = (await http.get("/json/version")).json()

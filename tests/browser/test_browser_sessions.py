@@ -47,15 +47,15 @@ async def test_raw_cdp_client_lists_targets_and_evaluates(admin: httpx.AsyncClie
         version = (await http.get(f"/s/{sid}/json/version")).json()
         assert version["Browser"].startswith("Chrome/")
         assert version["webSocketDebuggerUrl"].startswith(f"{live.ws_url}/s/{sid}/devtools/browser/")
+        new = await http.put(f"/s/{sid}/json/new?about:blank")
+        assert new.status_code == 200, new.text
+        assert new.json()["webSocketDebuggerUrl"].startswith(f"{live.ws_url}/s/{sid}/devtools/page/")
         targets = (await http.get(f"/s/{sid}/json/list")).json()
         pages = [t for t in targets if t["type"] == "page"]
         assert pages and all(
             t["webSocketDebuggerUrl"].startswith(f"{live.ws_url}/s/{sid}/devtools/") for t in targets
         )
         assert f"ws=127.0.0.1:{live.port}/s/{sid}/devtools/page/" in pages[0]["devtoolsFrontendUrl"]
-        new = await http.put(f"/s/{sid}/json/new?about:blank")
-        assert new.status_code == 200, new.text
-        assert new.json()["webSocketDebuggerUrl"].startswith(f"{live.ws_url}/s/{sid}/devtools/page/")
         denied = await httpx.AsyncClient(base_url=live.url).get(f"/s/{sid}/json/version")
         assert denied.status_code == 401 and denied.json()["error"]["code"]
     cdp = await RawCdp.connect(pages[0]["webSocketDebuggerUrl"], headers)

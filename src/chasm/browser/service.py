@@ -44,7 +44,7 @@ from chasm.browser.schemas import (
     Snapshot,
 )
 from chasm.models import SandboxSession
-from chasm.sandbox.cdp import MAX_MESSAGE_BYTES, CdpConnection, MessageTooLarge, http_json
+from chasm.sandbox.cdp import MAX_MESSAGE_BYTES, CdpConnection, CdpError, MessageTooLarge, http_json
 from chasm.sandbox.runtime import SandboxRuntime
 from chasm.sessions import service as sessions
 
@@ -137,10 +137,18 @@ async def page(
 ) -> AsyncIterator[CdpConnection]:
     """A DevTools connection to one page of the session (closed on exit)."""
     runtime.leases.touch(str(row.id))  # browser tools keep a session from idling out
+    await runtime.browsers.ready(str(row.id))
     target = await _target(runtime, row, target_id)
-    conn = await CdpConnection.open(
-        runtime.driver, str(row.id), f"/devtools/page/{target['id']}", max_size=max_size
-    )
+    try:
+        conn = await CdpConnection.open(
+            runtime.driver, str(row.id), f"/devtools/page/{target['id']}", max_size=max_size
+        )
+    except CdpError:
+        # A page being closed is still listed for a moment, but takes no socket.
+        await asyncio.sleep(0.1)
+        if not any(t.get("id") == target["id"] for t in await pages(runtime, row)):
+            raise PageNotFound(f"Page {target['id']} of session {row.id} was closed") from None
+        raise
     try:
         yield conn
     finally:

@@ -57,10 +57,10 @@ def _session_processes(session_id: str) -> list[str]:
 async def test_subdomain_form_and_idle_end(app: FastAPI, admin: httpx.AsyncClient, live: LiveServer) -> None:
     session = await create_browser(admin)
     sid = session["id"]
-    await app.state.sandbox.browsers.ready(sid)  # its first page, opened in the background
     headers = {"X-Chasm-Session-Token": session["access_token"], "Host": f"{sid}.browsers.test:{live.port}"}
     async with httpx.AsyncClient(base_url=live.url, headers=headers) as http:
         version = (await http.get("/json/version")).json()
+        assert (await http.put("/json/new?about:blank")).status_code == 200  # a browser starts with none
         targets = (await http.get("/json/list")).json()
     assert version["webSocketDebuggerUrl"].startswith(
         f"ws://{sid}.browsers.test:{live.port}/devtools/browser/"

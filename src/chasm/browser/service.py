@@ -2,7 +2,8 @@
 screenshot, evaluate, scrape. Used by the `browser.*` jobs and the MCP `browser` tool.
 
 Each call works on one page of the session: `target_id` when given (a closed one is
-`page_not_found`), else the first page Chromium lists (one is opened when there is none). Each
+`page_not_found`), else the first page Chromium lists (an about:blank one is opened when there is
+none: a browser starts with no page). Each
 call opens its own DevTools socket to that page through `driver.open_port`, so nothing is kept
 between calls but the browser itself. Errors are `ChasmError`s with stable codes
 (`chasm.browser.exceptions`); nothing is left running when one is raised.
@@ -137,7 +138,6 @@ async def page(
 ) -> AsyncIterator[CdpConnection]:
     """A DevTools connection to one page of the session (closed on exit)."""
     runtime.leases.touch(str(row.id))  # browser tools keep a session from idling out
-    await runtime.browsers.ready(str(row.id))
     target = await _target(runtime, row, target_id)
     try:
         conn = await CdpConnection.open(

@@ -35,8 +35,8 @@ PROFILE_DIR = "/workspace/.chromium-profile"
 LISTENING = re.compile(rb"DevTools listening on ws://[^/\s]+(/devtools/browser/[0-9a-f-]+)")
 FLAGS = (
     "--headless",
-    # No first tab at start: creating it kept DevTools from answering for 150-350 ms more; the
-    # registry opens an about:blank page right after, in the background.
+    # No first tab: creating one keeps DevTools from answering for 150-350 ms more. A client
+    # opens its pages (PUT /json/new, Target.createTarget); browser tools open one when needed.
     "--no-startup-window",
     "--no-sandbox",  # ours confines it: its own needs user namespaces, which seccomp denies
     "--disable-gpu",
@@ -95,7 +95,6 @@ class Browser:
     exit_code: int | None = None
     closing: bool = False
     watcher: asyncio.Task[None] | None = None
-    first_page: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> bool:
@@ -135,21 +134,7 @@ class BrowserRegistry:
             await self._kill(browser)
             raise
         self._browsers[session_id] = browser
-        browser.first_page = asyncio.create_task(self._open_first_page(session_id))
         return browser
-
-    async def _open_first_page(self, session_id: str) -> None:
-        try:
-            await http_json(self.driver, session_id, "/json/new?about:blank", "PUT")
-        except (CdpError, SandboxError) as exc:
-            log.warning("could not open the first page of browser %s: %s", session_id, exc)
-
-    async def ready(self, session_id: str) -> None:
-        """Wait until the first page is open (browser tools pick a page; they must not race it)."""
-        browser = self._browsers.get(session_id)
-        if browser is not None and browser.first_page is not None and not browser.first_page.done():
-            with contextlib.suppress(Exception):
-                await asyncio.shield(browser.first_page)
 
     async def _watch(self, browser: Browser, listening: asyncio.Future[str]) -> None:
         """Drain Chromium's output (keeping a tail), report its DevTools path, wait for its end."""
@@ -191,8 +176,6 @@ class BrowserRegistry:
         if browser is None:
             return
         browser.closing = True
-        if browser.first_page is not None and not browser.first_page.done():
-            browser.first_page.cancel()
         if graceful and browser.running:
             try:
                 async with asyncio.timeout(GRACEFUL_CLOSE_S):

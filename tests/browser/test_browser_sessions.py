@@ -58,6 +58,8 @@ async def test_raw_cdp_client_lists_targets_and_evaluates(admin: httpx.AsyncClie
         assert f"ws=127.0.0.1:{live.port}/s/{sid}/devtools/page/" in pages[0]["devtoolsFrontendUrl"]
         denied = await httpx.AsyncClient(base_url=live.url).get(f"/s/{sid}/json/version")
         assert denied.status_code == 401 and denied.json()["error"]["code"]
+        injected = await http.get(f"/s/{sid}/json/version%20HTTP/1.0")  # no second request line
+        assert injected.status_code == 400 and injected.json()["error"]["code"] == "invalid_path"
     cdp = await RawCdp.connect(pages[0]["webSocketDebuggerUrl"], headers)
     try:
         result = await cdp.call("Runtime.evaluate", {"expression": "1+1"})

@@ -48,6 +48,7 @@ from chasm.models import SandboxSession
 from chasm.sandbox.cdp import MAX_MESSAGE_BYTES, CdpConnection, CdpError, MessageTooLarge, http_json
 from chasm.sandbox.runtime import SandboxRuntime
 from chasm.sessions import service as sessions
+from chasm.sessions.schemas import NetworkIn, SessionCreate
 
 URL_SCHEMES = ("http", "https", "data", "about")
 SNAPSHOT_JS = """(maxChars, maxElements) => {
@@ -101,6 +102,23 @@ CONTENT_JS = """(maxChars) => {
   return {url: location.href, title: document.title, text: text.slice(0, maxChars),
           html: html.slice(0, maxChars), truncated: text.length > maxChars || html.length > maxChars};
 }"""
+
+
+async def create_browser(
+    db: AsyncSession,
+    actor: Actor,
+    runtime: SandboxRuntime,
+    *,
+    workspace: str | None = None,
+    network: NetworkIn | None = None,
+) -> sessions.Created:
+    """A new browser session (ephemeral, or a browser workspace's: its live one is reused, then
+    `created` is False). The caller's transaction commits the row; end it with
+    `sessions.end_session(runtime, row, reason)` or `sessions.terminate`."""
+    body = SessionCreate(
+        session_type="browser", workspace=workspace, ephemeral=workspace is None, network=network
+    )
+    return await sessions.create_session(db, actor, runtime, body)
 
 
 async def get_browser(db: AsyncSession, actor: Actor, session_id: str) -> SandboxSession:

@@ -17,7 +17,7 @@ from chasm.kit.errors import ChasmError
 from chasm.models import SandboxSession
 from chasm.sandbox.runtime import SandboxRuntime, runtime_of
 from chasm.sessions import service as sessions
-from chasm.sessions.schemas import NetworkIn, SessionCreate
+from chasm.sessions.schemas import NetworkIn
 
 
 class BrowserTarget(BaseModel):
@@ -94,13 +94,8 @@ async def _session(ctx: JobContext, target: BrowserTarget) -> AsyncIterator[Sand
             row = await service.get_browser(db, actor, target.session_id)
             disposable = False
         else:
-            body = SessionCreate(
-                session_type="browser",
-                workspace=target.workspace,
-                ephemeral=target.workspace is None,
-                network=target.network,
-            )
-            created = await sessions.create_session(db, actor, runtime, body)
+            network, workspace = target.network, target.workspace
+            created = await service.create_browser(db, actor, runtime, workspace=workspace, network=network)
             row, disposable = created.row, created.created and target.workspace is None
     try:
         yield row

@@ -12,6 +12,7 @@ keeps pages inside the browser away from its DevTools port; the gateway has admi
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, WebSocket
@@ -19,16 +20,16 @@ from fastapi import APIRouter, Request, Response, WebSocket
 from chasm.gateway.endpoints import SUBDOMAIN_FLAG, _admit
 from chasm.gateway.exceptions import NotABrowserSession
 from chasm.gateway.proxy import forward_websocket
-from chasm.kit.errors import ChasmError
+from chasm.kit.errors import BadRequest, ChasmError
 from chasm.sandbox.cdp import CDP_PORT, CdpError, http_raw
 from chasm.sandbox.runtime import runtime_of
 from chasm.sessions.access import SessionAccess, refuse
-from chasm.sessions.service import mark_active
 
 router = APIRouter(tags=["gateway"])
 UPSTREAM_WS = f"ws://127.0.0.1:{CDP_PORT}/"
 UPSTREAM_FRONTEND = f"=127.0.0.1:{CDP_PORT}/"
 DROPPED_ON_SOCKETS = frozenset({"origin"})
+SAFE_PATH = re.compile(r"[A-Za-z0-9._/-]*")  # what goes into the request line to Chromium
 
 
 def _browser(access: SessionAccess) -> None:
@@ -77,11 +78,12 @@ def rewrite(value: Any, secure: bool, base: str) -> Any:
 @router.api_route("/s/{session_id}/json/{path:path}", methods=["GET", "PUT"], include_in_schema=False)
 async def devtools_json(session_id: str, request: Request, path: str = "") -> Response:
     """Chromium's DevTools HTTP endpoints, with its socket addresses rewritten to the gateway's."""
-    access = await _admit(request, session_id)
+    access = await _admit(request, session_id)  # also counts as activity of the session
     _browser(access)
+    if not SAFE_PATH.fullmatch(path):
+        raise BadRequest(f"Not a DevTools endpoint: /json/{path[:100]}", code="invalid_path")
     sid = str(access.row.id)
     runtime = runtime_of(request.app)
-    mark_active(runtime, access.row)
     # Passed on as it came (`/json/new?https://example.com` is a bare URL), less the gateway's token.
     query = "&".join(part for part in request.url.query.split("&") if part and not part.startswith("token="))
     target = ("/json/" + path.strip("/")).rstrip("/") + (f"?{query}" if query else "")

@@ -2,7 +2,7 @@
 
 - `kit/` is domain-free: it imports nothing of chasm but `kit` and `config`.
 - `sandbox/` is the machine floor under the sandbox domains: `sandbox`, `kit` and `config` only.
-- The sandbox domains stack one way: exec, files and gateway on sessions, sessions on workspaces,
+- The sandbox domains stack one way: exec, files, gateway and browser on sessions, sessions on workspaces,
   all of them on `sandbox/`; one reaches another only through its public modules (service,
   schemas, exceptions, access), never into its internals.
 - No module-level import cycle: `import chasm.app` (or any module first) cannot half-initialise a
@@ -21,12 +21,13 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "chasm"
 
 FLOORS = {"kit": {"kit", "config"}, "sandbox": {"sandbox", "kit", "config"}}
-SANDBOX_DOMAINS = ("sessions", "exec", "files", "gateway", "workspaces")
+SANDBOX_DOMAINS = ("sessions", "exec", "files", "gateway", "workspaces", "browser")
 # (importer, imported): the only ways one sandbox domain may use another.
 DOWNWARD = {
     ("exec", "sessions"),
     ("files", "sessions"),
     ("gateway", "sessions"),
+    ("browser", "sessions"),
     ("sessions", "workspaces"),
 }
 PUBLIC_MODULES = {"service", "schemas", "exceptions", "access"}

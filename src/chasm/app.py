@@ -20,11 +20,13 @@ from chasm.auth.principals import principals_lifespan
 from chasm.auth.ratelimit import ratelimit_lifespan
 from chasm.billing import endpoints as billing_endpoints
 from chasm.billing.metering import metering_lifespan
+from chasm.browser import endpoints as browser_endpoints
 from chasm.chats import endpoints as chats_endpoints
 from chasm.chats import export_endpoints, stats_endpoints
 from chasm.config import Settings, get_settings
 from chasm.exec import endpoints as exec_endpoints
 from chasm.files import endpoints as files_endpoints
+from chasm.gateway import cdp as gateway_cdp
 from chasm.gateway import endpoints as gateway_endpoints
 from chasm.gateway.subdomain import SubdomainGateway
 from chasm.harvest import endpoints as harvest_endpoints
@@ -91,6 +93,8 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     exec_endpoints.router,
     files_endpoints.router,
     gateway_endpoints.router,
+    gateway_cdp.router,
+    browser_endpoints.router,
     jobs_endpoints.router,
     workspaces_endpoints.router,
     mcp_endpoints.router,

@@ -163,6 +163,15 @@ class Settings(BaseSettings):
         "paid": {"wallet": True},
     }
     sandbox_proxy_port: int = 3128  # port of the proxy relay inside sandboxes with network.mode=proxy
+    # The binary itself: Debian's /usr/bin/chromium is a script that reads the host's /etc.
+    browser_executable: str = "/usr/lib/chromium/chromium"
+    browser_memory_bytes: int = 1024**3  # memory limit of a browser session (Chromium and its tabs)
+    browser_pids: int = 1024  # processes and threads of a browser session (Chromium has many)
+    browser_warm_pool: int = 1  # browsers started ahead for plain ephemeral browser sessions (0: none)
+    browser_start_timeout_s: float = 20.0
+    browser_evaluate_max_bytes: int = 1024 * 1024  # largest `evaluate` result (JSON) returned
+    browser_screenshot_max_pixels: int = 4096 * 16384  # a larger page (full_page) is refused
+    browser_action_timeout_s: float = 30.0  # one navigation, click, wait or evaluate
     sandbox_warm_pool: int = 2  # sandboxes started ahead for plain ephemeral sessions (0: none)
     sandbox_ephemeral_workspace_bytes: int = 192 * 1024**2  # cap of an ephemeral /workspace (tmpfs)
     sandbox_agent: bool = True  # commands through an agent as pid 1 (built with cc), else nsenter

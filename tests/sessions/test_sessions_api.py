@@ -37,9 +37,12 @@ async def test_create_ephemeral_session_runs_and_lists(admin: httpx.AsyncClient)
 async def test_rules_of_004(admin: httpx.AsyncClient, app: FastAPI) -> None:
     no_target = await admin.post("/v1/sessions", json={"session_type": "sandbox"})
     assert no_target.status_code == 400
-    browser = await admin.post("/v1/sessions", json={"session_type": "browser", "ephemeral": True})
-    assert browser.status_code == 400
-    assert browser.json()["error"]["code"] == "unsupported_session_type"
+    browser = await admin.post(
+        "/v1/sessions", json={"session_type": "browser", "ephemeral": True, "image": "x"}
+    )
+    assert browser.status_code == 400 and "image" in browser.json()["error"]["message"]
+    unknown = await admin.post("/v1/sessions", json={"session_type": "phone", "ephemeral": True})
+    assert unknown.status_code == 400
     await make_workspace(app, "Proj")
     image_on_persistent = await admin.post(
         "/v1/sessions", json={"session_type": "sandbox", "workspace": "proj", "image": "x"}

@@ -190,8 +190,8 @@ def run_checks(settings: Settings) -> list[Check]:
         ),
         check_tool(
             "chromium",
-            ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"),
-            "apt-get install -y chromium",
+            (settings.browser_executable,),
+            "apt-get install -y chromium (or set CHASM_BROWSER_EXECUTABLE to the Chromium binary)",
             "browser sessions are unavailable",
         ),
         check_tool("git", ("git",), "apt-get install -y git", "workspace import from git is unavailable"),

@@ -7,6 +7,7 @@ import typer
 from chasm import __version__
 from chasm.cli import (
     admin,
+    browser,
     chats,
     doctor,
     harvest,
@@ -30,6 +31,7 @@ app.add_typer(images.images_app, name="images")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(sandbox.sandbox_app, name="sandbox")
 app.add_typer(mcp.mcp_app, name="mcp")
+app.add_typer(browser.browser_app, name="browser")
 app.add_typer(workspaces.workspace_app, name="workspace")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(webhooks.billing_app, name="billing")

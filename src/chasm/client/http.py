@@ -246,6 +246,13 @@ class ChasmClient:
         _raise_for(response)
         return response.content
 
+    def screenshot(self, session_id: str, *, full_page: bool = False) -> bytes:
+        """A PNG of a browser session's page."""
+        params = {"full_page": str(full_page).lower()}
+        response = self._http.get(f"/v1/sessions/{session_id}/screenshot", params=params)
+        _raise_for(response)
+        return response.content
+
     # Workspaces
 
     def list_workspaces(self, **filters: Any) -> Any:

@@ -42,7 +42,7 @@ async def exec_in_session(
     session_id: str, body: ExecIn, actor: Executor, db: DbSession, runtime: Runtime
 ) -> ExecOut:
     """Run a command in a session: wait for it, or start it in the background."""
-    row = await sessions.get_running(db, actor, session_id, runtime)
+    row = await sessions.get_running(db, actor, session_id, runtime, session_type="sandbox")
     return await service.run(db, actor, runtime, row, body)
 
 
@@ -90,7 +90,7 @@ async def write_stdin(
     session_id: str, command_id: str, body: StdinIn, actor: Executor, db: DbSession, runtime: Runtime
 ) -> CommandOut:
     """Send data to a background command's stdin; `eof` closes it."""
-    row = await sessions.get_running(db, actor, session_id, runtime)
+    row = await sessions.get_running(db, actor, session_id, runtime, session_type="sandbox")
     return await service.write_stdin(runtime, row, command_id, body)
 
 

@@ -65,7 +65,7 @@ async def _exec(
         started = runtime.commands.find(command_id)
         session_id = started.session_id if started is not None else target.session_id
         if session_id:
-            row = await service.get_running(db, actor, session_id, runtime)
+            row = await service.get_running(db, actor, session_id, runtime, session_type="sandbox")
             out = await exec_service.run_resumable(db, actor, runtime, row, body, command_id)
         else:
             auto = AutoExecIn(

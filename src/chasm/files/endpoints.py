@@ -39,7 +39,7 @@ async def upload(
     runtime: Runtime,
 ) -> UploadOut:
     """Upload a file (multipart fields `path` and `file`, 16 MB at most)."""
-    row = await sessions.get_running(db, actor, session_id, runtime)
+    row = await sessions.get_running(db, actor, session_id, runtime, session_type="sandbox")
     length = request.headers.get("content-length")
     path, size = await service.upload(
         db,
@@ -62,7 +62,7 @@ async def download(
     runtime: Runtime,
 ) -> Response:
     """Download a file from the session."""
-    row = await sessions.get_running(db, actor, session_id, runtime)
+    row = await sessions.get_running(db, actor, session_id, runtime, session_type="sandbox")
     final, data, content_type = await service.download(runtime, row, path)
     name = quote(PurePosixPath(final).name)
     return Response(

@@ -10,3 +10,9 @@ class BadGateway(ChasmError):
 
 class InvalidPort(BadRequest):
     code = "invalid_port"
+
+
+class NotABrowserSession(BadRequest):
+    """The DevTools endpoints of a sandbox session (it runs no browser)."""
+
+    code = "not_a_browser_session"

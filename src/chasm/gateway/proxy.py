@@ -277,9 +277,16 @@ class UpstreamWebSocket:
 
 
 async def forward_websocket(
-    websocket: WebSocket, driver: SandboxDriver, session_id: str, port: int, path: str, prefix: str
+    websocket: WebSocket,
+    driver: SandboxDriver,
+    session_id: str,
+    port: int,
+    path: str,
+    prefix: str,
+    drop: frozenset[str] = frozenset(),
 ) -> None:
     headers = _forward_headers(websocket, session_id, port, prefix)
+    headers = [(k, v) for k, v in headers if k.lower() not in drop]
     requested = [
         p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()
     ]

@@ -1,5 +1,6 @@
 """With a base domain configured, `{session_id}.{base_domain}/forward/{port}/...` is the same as
-`/s/{session_id}/forward/{port}/...`: this ASGI middleware rewrites the path."""
+`/s/{session_id}/forward/{port}/...` (and `/json/...`, `/devtools/...` of a browser session):
+this ASGI middleware rewrites the path."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from typing import Any
 
 from chasm.gateway.endpoints import SUBDOMAIN_FLAG
 from chasm.kit.ids import parse_uuid
+
+# `/forward/{port}/...` for every session; `/json/...` and `/devtools/...` (CDP) for browsers.
+GATEWAY_ROOTS = {"forward", "json", "devtools"}
 
 
 class SubdomainGateway:
@@ -21,7 +25,7 @@ class SubdomainGateway:
             label = host[: -len(self.suffix)] if host.endswith(self.suffix) else ""
             if label and "." not in label and parse_uuid(label) is not None:
                 path: str = scope["path"]
-                if path == "/forward" or path.startswith("/forward/"):
+                if path.split("/", 2)[1] in GATEWAY_ROOTS:
                     raw: bytes = scope.get("raw_path") or path.encode()
                     scope = {
                         **scope,

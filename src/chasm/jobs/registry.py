@@ -31,6 +31,7 @@ BUILTIN_TASK_MODULES: list[str] = [
     "chasm.workspaces.tasks",
     "chasm.sessions.tasks",
     "chasm.exec.tasks",
+    "chasm.browser.tasks",
     "chasm.harvest.tasks",
 ]
 

@@ -1,4 +1,4 @@
-"""The kinds of machine a session runs on: a sandbox, or a browser once its driver exists.
+"""The kinds of machine a session runs on: a sandbox, or a browser (Chromium in a sandbox).
 
 Sessions and workspaces both refuse a kind this server cannot start, with the same error."""
 
@@ -14,5 +14,5 @@ class UnsupportedSessionType(BadRequest):
 
 
 def require_available(session_type: str) -> None:
-    if session_type == "browser":
-        raise UnsupportedSessionType("browser sessions are not available yet")
+    if session_type not in SESSION_TYPES:
+        raise UnsupportedSessionType(f"session_type must be one of {', '.join(SESSION_TYPES)}")

@@ -15,6 +15,7 @@ from chasm.config import Settings
 from chasm.kit.errors import ChasmError
 from chasm.kit.node import node_id
 from chasm.sandbox.admission import Admission
+from chasm.sandbox.browsers import BrowserPool, BrowserRegistry
 from chasm.sandbox.commands import CommandRegistry
 from chasm.sandbox.drivers.base import SandboxDriver
 from chasm.sandbox.leases import LeaseRegistry
@@ -33,6 +34,8 @@ class SandboxRuntime:
     commands: CommandRegistry
     terminals: TerminalRegistry
     pool: WarmPool
+    browsers: BrowserRegistry
+    browser_pool: BrowserPool
     node_id: str = ""  # kit/node.py: recorded on each session this runtime starts
     admission: Admission = field(default_factory=Admission)  # quota locks and uncommitted starts
     # Serialises "reuse or start" per workspace so two creates never start two machines.
@@ -49,6 +52,7 @@ class SandboxRuntime:
 
     async def close(self) -> None:
         await self.pool.close()
+        await self.browser_pool.close()
         await self.terminals.close()
         await self.commands.close()
 
@@ -75,6 +79,7 @@ def _load(name: str, settings: Settings, what: str) -> Any:
 def build_runtime(settings: Settings) -> SandboxRuntime:
     """The driver chosen by the settings, the workspace disks, and empty in-process state."""
     driver = make_driver(settings)
+    browsers = BrowserRegistry(settings, driver)
     return SandboxRuntime(
         settings=settings,
         driver=driver,
@@ -89,6 +94,8 @@ def build_runtime(settings: Settings) -> SandboxRuntime:
         terminals=TerminalRegistry(),
         pool=WarmPool(settings, driver),
         node_id=node_id(settings.data_dir),
+        browsers=browsers,
+        browser_pool=BrowserPool(settings, driver, browsers),
     )
 
 

@@ -36,5 +36,11 @@ class SessionOnOtherNode(ChasmError):
         super().__init__(message, details={"node_id": node_id})
 
 
+class WrongSessionType(BadRequest):
+    """A browser session given to a sandbox tool (exec, files, PTY), or the reverse."""
+
+    code = "wrong_session_type"
+
+
 class UnknownImage(BadRequest):
     code = "unknown_image"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -46,6 +47,8 @@ async def recover(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSessio
             reason = gone.get(str(row.id))
             if reason is None and row.status == "creating":
                 reason = "server_restart"  # never finished starting
+            if reason is None and row.session_type == "browser":
+                reason = "server_restart"  # its Chromium was this process's child: not re-adopted
             if reason is not None:
                 await end_session(runtime, row, reason)
                 _audit_end(db, row, reason)
@@ -113,7 +116,25 @@ async def _verdict(runtime: SandboxRuntime, row: SandboxSession, now: datetime) 
         return "out_of_memory"
     if not status.running:
         return "error"
+    if row.session_type == "browser" and (runtime.browsers.get(sid) is None or runtime.browsers.exited(sid)):
+        return "browser_exited"
     return None
+
+
+async def browser_exited(
+    runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession], session_id: str, exit_code: int
+) -> None:
+    """The registry's `on_exit`: Chromium died under a running session (killed, crashed, out of
+    memory): the session ends at once, saying so."""
+    async with transaction(maker) as db:
+        row = await repo.get_any(db, uuid.UUID(session_id))
+        if row is None or row.status != "running":
+            return
+        oom = (await runtime.driver.status(session_id)).oom_killed
+        reason = "out_of_memory" if oom else "browser_exited"
+        await end_session(runtime, row, reason)
+        _audit_end(db, row, reason)
+        log.info("session %s ended: Chromium exited (%s)", session_id, exit_code)
 
 
 async def reap_once(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> list[str]:
@@ -156,6 +177,7 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sandbox_driver = runtime.driver
     app.state.workspace_storage = storage
     app.state.workspace_terminator = partial(terminate_for_workspace, runtime)
+    runtime.browsers.on_exit = partial(browser_exited, runtime, app.state.sessionmaker)
     # Only the server owns the sandboxes of the data dir (it holds its lock): a `chasm worker`
     # beside it must not end the server's sessions as strays, reap them, or stop them.
     owner = getattr(app.state, "role", "server") == "server"

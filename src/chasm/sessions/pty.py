@@ -22,6 +22,7 @@ from chasm.sandbox.runtime import runtime_of
 from chasm.sandbox.terminals import SHELLS, Terminal
 from chasm.sessions.access import authorize, refuse
 from chasm.sessions.exceptions import InvalidSessionRequest, SessionNotRunning
+from chasm.sessions.service import require_type
 
 router = APIRouter(tags=["sessions"])
 
@@ -98,6 +99,7 @@ async def pty(websocket: WebSocket, session_id: str) -> None:
     try:
         async with transaction(websocket.app.state.sessionmaker) as db:
             access = await authorize(websocket, db, session_id, "sessions.write")
+        require_type(access.row, "sandbox")
         if access.row.status != "running":
             raise SessionNotRunning(session_id)
         if mode not in MODES:

@@ -55,6 +55,11 @@ class Endpoints(BaseModel):
     subdomain_url: str | None = None
     pty_url: str
     exec_url: str
+    cdp_url: str | None = Field(
+        default=None,
+        description="browser sessions: the DevTools base URL (its json/version, json/list, json/new and "
+        "devtools/ sockets), for chromium.connect_over_cdp",
+    )
 
 
 class SessionOut(BaseModel):

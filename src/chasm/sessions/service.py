@@ -1,4 +1,5 @@
-"""Sandbox sessions: create (or reuse a workspace's live one), list, get, terminate (spec 002, 004).
+"""Sandbox and browser sessions: create (or reuse a workspace's live one), list, get, terminate
+(spec 002, 004). A browser session is a sandbox whose one program is Chromium (`sandbox.browsers`).
 
 Policy lives here (rules of 004, reuse, leases, reasons); isolation lives behind `SandboxDriver`.
 """
@@ -25,6 +26,7 @@ from chasm.kit.ids import parse_uuid
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession, Workspace
 from chasm.sandbox import ephemeral
+from chasm.sandbox.browsers import browser_limits
 from chasm.sandbox.drivers.base import Limits, NetworkSpec, SandboxInfo, SandboxSpec
 from chasm.sandbox.kinds import SESSION_TYPES, require_available
 from chasm.sandbox.limits import limits_for
@@ -39,6 +41,7 @@ from chasm.sessions.exceptions import (
     SessionNotFound,
     SessionNotRunning,
     SessionOnOtherNode,
+    WrongSessionType,
 )
 from chasm.sessions.schemas import (
     BulkTerminate,
@@ -65,7 +68,9 @@ def _image_root(runtime: SandboxRuntime, name: str) -> Path:
     return images.resolve(runtime.settings, name)
 
 
-def endpoints(runtime: SandboxRuntime, base_url: str, session_id: str) -> Endpoints:
+def endpoints(
+    runtime: SandboxRuntime, base_url: str, session_id: str, session_type: str = "sandbox"
+) -> Endpoints:
     base = (runtime.settings.base_url or base_url).rstrip("/")
     ws_base = "ws" + base[4:] if base.startswith("http") else base
     domain = runtime.settings.base_domain
@@ -75,6 +80,7 @@ def endpoints(runtime: SandboxRuntime, base_url: str, session_id: str) -> Endpoi
         subdomain_url=f"{scheme}://{session_id}.{domain}/" if domain else None,
         pty_url=f"{ws_base}/v1/sessions/{session_id}/pty",
         exec_url=f"{base}/v1/sessions/{session_id}/exec",
+        cdp_url=f"{base}/s/{session_id}/" if session_type == "browser" else None,
     )
 
 
@@ -92,7 +98,7 @@ def to_out(
         image=row.image,
         network_mode=str(network.get("mode", "none")),
         active_connection_leases=runtime.leases.count(sid),
-        endpoints=endpoints(runtime, base_url, sid),
+        endpoints=endpoints(runtime, base_url, sid, row.session_type),
         access_token=access_token,
         created_at=row.created_at,
         started_at=row.started_at,
@@ -117,14 +123,29 @@ def ensure_here(runtime: SandboxRuntime, row: SandboxSession) -> None:
 
 
 async def get_running(
-    db: AsyncSession, actor: Actor, session_id: str | uuid.UUID, runtime: SandboxRuntime
+    db: AsyncSession,
+    actor: Actor,
+    session_id: str | uuid.UUID,
+    runtime: SandboxRuntime,
+    *,
+    session_type: str | None = None,
 ) -> SandboxSession:
-    """A running session of the active account whose machine is on this node."""
+    """A running session of the active account whose machine is on this node; of `session_type`
+    when given."""
     row = await get_session(db, actor, session_id)
+    require_type(row, session_type)
     if row.status != "running":
         raise SessionNotRunning(session_id)
     ensure_here(runtime, row)
     return row
+
+
+def require_type(row: SandboxSession, session_type: str | None) -> None:
+    """Sandbox tools (exec, files, PTY) refuse browser sessions and browser tools sandboxes."""
+    if session_type is not None and row.session_type != session_type:
+        raise WrongSessionType(
+            f"Session {row.id} is a {row.session_type} session; this needs a {session_type} session"
+        )
 
 
 def _network(body: SessionCreate) -> tuple[NetworkSpec, dict[str, Any]]:
@@ -187,6 +208,10 @@ async def _resolve_target(db: AsyncSession, actor: Actor, body: SessionCreate) -
     if body.session_type not in SESSION_TYPES:
         raise InvalidSessionRequest(f"session_type must be one of {', '.join(SESSION_TYPES)}")
     require_available(body.session_type)
+    if body.session_type == "browser":
+        for name in ("image", "github_repo", "env"):
+            if getattr(body, name) is not None:
+                raise InvalidSessionRequest(f"browser sessions do not accept {name}")
     if body.ephemeral:
         if body.workspace:
             raise InvalidSessionRequest("an ephemeral session cannot use a workspace")
@@ -233,14 +258,16 @@ async def _start(
     network_spec, network = _network(body)
     image = ws.image if ws is not None else body.image
     image_root = _image_root(runtime, image) if image else None
-    limits = limits_for(runtime.settings, actor.account.plan)
+    browser = body.session_type == "browser"
+    limits = browser_limits(runtime.settings) if browser else limits_for(runtime.settings, actor.account.plan)
     await admit(
         db, actor, runtime.settings, runtime.admission, limits.memory_bytes, workspace_backed=ws is not None
     )
     await billing.admit(db, actor, runtime.settings)
     plain = ws is None and not image and not body.github_repo and not body.env and network_spec.mode == "none"
-    plain = plain and limits == runtime.pool.limits
-    warm = await runtime.pool.take() if plain else None
+    pool = runtime.browser_pool if browser else runtime.pool
+    plain = plain and limits == pool.limits
+    warm = await pool.take() if plain else None
     token = random_token(24)
     row = SandboxSession(
         id=uuid.UUID(warm.session_id) if warm else uuid.uuid4(),
@@ -323,8 +350,12 @@ async def _start_sandbox(
         limits=limits,
     )
     try:
-        return await runtime.driver.start(spec)
+        info = await runtime.driver.start(spec)
+        if body.session_type == "browser":
+            await runtime.browsers.launch(sid, network_spec)
+        return info
     except BaseException:
+        await runtime.browsers.close(sid, graceful=False)
         await runtime.driver.stop(sid)
         if ws is None:
             ephemeral.remove(runtime.settings, sid)
@@ -334,6 +365,9 @@ async def _start_sandbox(
 async def end_session(runtime: SandboxRuntime, row: SandboxSession, reason: str) -> None:
     """Stop the machine and mark the row terminated (the caller's transaction persists it)."""
     sid = str(row.id)
+    if row.session_type == "browser":
+        # A workspace's browser writes its profile out (cookies) and drops its lock first.
+        await runtime.browsers.close(sid, graceful=not row.ephemeral and reason != "browser_exited")
     await runtime.release(sid)
     await runtime.driver.stop(sid)
     if row.ephemeral:

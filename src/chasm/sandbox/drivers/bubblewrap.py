@@ -331,9 +331,9 @@ class BubblewrapDriver:
         layout.unstage(run_dir)
         shutil.rmtree(run_dir, ignore_errors=True)
         self.cgroups.prune()
-        with contextlib.suppress(OSError):
-            if not any(not entry.name.startswith(".") for entry in self.run_root.iterdir()):
-                shutil.rmtree(self.run_root)  # the last sandbox of this install is gone
+        # The runtime root and its cached /etc trees stay while the server runs: rebuilding them
+        # after the last sandbox ended cost every cold start a copy of /etc (0.1-0.7 s here).
+        # The full `reconcile` (start, shutdown) removes them.
 
     async def recover(self, live: dict[str, SandboxInfo]) -> dict[str, str]:
         gone: dict[str, str] = {}
@@ -382,6 +382,9 @@ class BubblewrapDriver:
             if relative[0] not in keep:
                 log.warning("unmounting stray sandbox mount %s", target)
                 layout.unmount(target)
+        with contextlib.suppress(OSError):
+            if not self._sandboxes and not any(not e.name.startswith(".") for e in self.run_root.iterdir()):
+                shutil.rmtree(self.run_root)  # no sandbox of this install is left
         return strays
 
     # -- commands ------------------------------------------------------------------------

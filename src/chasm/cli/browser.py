@@ -1,0 +1,115 @@
+"""`chasm browser`: browser sessions through the HTTP API (create, list, screenshot, terminate).
+The server and key come from --url/--key or CHASM_URL/CHASM_API_KEY."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from chasm.cli.api_errors import fail
+from chasm.client import ChasmAPIError, ChasmClient
+
+browser_app = typer.Typer(
+    help="Browser sessions (headless Chromium), through the HTTP API.", no_args_is_help=True
+)
+
+URL = typer.Option("http://127.0.0.1:8787", "--url", envvar="CHASM_URL", help="The Chasm server.")
+KEY = typer.Option(..., "--key", envvar="CHASM_API_KEY", help="An API key (sk_...).")
+JSON_OUT = typer.Option(False, "--json", help="Print the server's JSON answer.")
+
+
+def _print(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+@browser_app.command("create")
+def create(
+    workspace: str = typer.Option(
+        None, "--workspace", "-w", help="Browser workspace (keeps the profile; reuses its session)."
+    ),
+    network: str = typer.Option("none", "--network", help="none | direct"),
+    url: str = URL,
+    key: str = KEY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """Start a browser session (ephemeral unless --workspace is given); prints its id."""
+    with ChasmClient(url, key) as client:
+        try:
+            session = client.create_session(
+                session_type="browser",
+                workspace=workspace,
+                network={"mode": network} if network != "none" else None,
+            )
+        except ChasmAPIError as error:
+            fail(error)
+    if as_json:
+        _print(session)
+        return
+    typer.echo(session["id"])
+    typer.echo(f"DevTools: {session['endpoints'].get('cdp_url')}", err=True)
+    if session.get("access_token"):
+        typer.echo(f"access token (shown once): {session['access_token']}", err=True)
+
+
+@browser_app.command("list")
+def list_sessions(
+    status: str = typer.Option(None, "--status", help="creating | running | terminated"),
+    workspace: str = typer.Option(None, "--workspace", "-w"),
+    url: str = URL,
+    key: str = KEY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """List browser sessions, newest first."""
+    with ChasmClient(url, key) as client:
+        try:
+            page = client.list_sessions(status=status, workspace=workspace, session_type="browser")
+        except ChasmAPIError as error:
+            fail(error)
+    if as_json:
+        _print(page)
+        return
+    for item in page["items"]:
+        ws = item["workspace_id"] or "ephemeral"
+        reason = f" ({item['ended_reason']})" if item["ended_reason"] else ""
+        typer.echo(f"{item['id']}  {item['status']}{reason}  {ws}  {item['created_at']}")
+
+
+@browser_app.command("screenshot")
+def screenshot(
+    session_id: str = typer.Argument(..., help="Browser session id."),
+    out: Path = typer.Argument(..., help="Where to write the PNG."),
+    full_page: bool = typer.Option(False, "--full-page", help="The whole page, not just the viewport."),
+    url: str = URL,
+    key: str = KEY,
+) -> None:
+    """Save a PNG of the session's page."""
+    with ChasmClient(url, key) as client:
+        try:
+            png = client.screenshot(session_id, full_page=full_page)
+        except ChasmAPIError as error:
+            fail(error)
+    out.write_bytes(png)
+    typer.echo(f"{out} ({len(png)} bytes)", err=True)
+
+
+@browser_app.command("terminate")
+def terminate(
+    session_id: str = typer.Argument(...),
+    force: bool = typer.Option(False, "--force", help="Even with open DevTools connections."),
+    url: str = URL,
+    key: str = KEY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """Terminate a browser session (Chromium and everything it started)."""
+    with ChasmClient(url, key) as client:
+        try:
+            session = client.terminate_session(session_id, force=force)
+        except ChasmAPIError as error:
+            fail(error)
+    if as_json:
+        _print(session)
+        return
+    typer.echo(f"{session['id']}  {session['status']}")

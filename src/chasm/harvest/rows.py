@@ -23,6 +23,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Table
 
 from chasm.harvest.model import ParsedChat, ParsedMessage
+from chasm.harvest.sources.toolkit.titles import fallback_title
 from chasm.kit.timeutil import utcnow
 from chasm.models import ChatMessage
 
@@ -246,15 +247,17 @@ def workspace_key(chat: ParsedChat) -> tuple[str, str] | None:
 
 
 def chat_values(parsed: ParsedChat, workspace_id: uuid.UUID | None) -> dict[str, Any]:
-    """The columns of a chat a harvest sets from the source (title and metadata only when known)."""
+    """The columns of a chat a harvest sets from the source (title and metadata only when known). A
+    chat whose tool records no title is titled by its first real prompt."""
     values: dict[str, Any] = {
         "workspace_id": workspace_id,
         "source_path": cut(parsed.source_path, 2000),
         "source_missing": False,
         "parent_source_id": cut(parsed.parent_source_id, 300),
     }
-    if parsed.title:
-        values["title"] = cut(parsed.title, 1000)
+    title = parsed.title or fallback_title(parsed.messages)
+    if title:
+        values["title"] = cut(title, 1000)
     if parsed.metadata:
         values["metadata"] = clean(parsed.metadata)
     return values

@@ -282,6 +282,7 @@ def _copied_row(chat_id: uuid.UUID, seq: int, msg: ChatMessage) -> dict[str, Any
         "content": msg.content,
         "thinking": msg.thinking,
         "tool_calls": msg.tool_calls,
+        "tool_text": msg.tool_text,
         "model": msg.model,
         "source_id": msg.source_id,
         "parent_source_id": msg.parent_source_id,

@@ -81,21 +81,28 @@ def search(
     workspace: str | None = typer.Option(None, "--workspace", help="Only chats of this workspace id."),
     role: str | None = typer.Option(None, "--role", help="Only messages of this role."),
     sessions: bool = typer.Option(False, "--sessions", help="One row per chat instead of per message."),
+    tools: str = typer.Option(
+        "include",
+        "--tools",
+        help="Tool calls (names, arguments, result excerpts): include (ranked below prose), exclude or only.",
+    ),
     account: str | None = ACCOUNT,
     as_json: bool = AS_JSON,
 ) -> None:
-    """Full-text search over chat titles and messages, best matches first."""
+    """Full-text search over chat titles, messages and tool calls, best matches first."""
     from chasm.kit.ids import parse_uuid
     from chasm.search import service
 
     workspace_id = parse_uuid(workspace)
     if workspace and workspace_id is None:
         raise typer.BadParameter("not a workspace id", param_hint="--workspace")
+    if tools not in ("include", "exclude", "only"):
+        raise typer.BadParameter("include, exclude or only", param_hint="--tools")
 
     async def work(session: Any, actor: Any) -> Any:
         from pydantic_core import to_jsonable_python
 
-        filters = service.make_filters(provider, workspace_id, role)
+        filters = service.make_filters(provider, workspace_id, role, tools=tools)
         if sessions:
             return to_jsonable_python(await service.search_chats(session, actor, query, filters, limit))
         return to_jsonable_python(await service.search_messages(session, actor, query, filters, limit))

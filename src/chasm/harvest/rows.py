@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, Table
 
 from chasm.harvest.model import ParsedChat, ParsedMessage
 from chasm.harvest.sources.toolkit.titles import fallback_title
+from chasm.harvest.tool_text import tool_text
 from chasm.kit.timeutil import utcnow
 from chasm.models import ChatMessage
 
@@ -37,6 +38,7 @@ MESSAGE_COLUMNS = (
     "content",
     "thinking",
     "tool_calls",
+    "tool_text",
     "model",
     "source_id",
     "parent_source_id",
@@ -177,7 +179,9 @@ def message_rows(
         if meta is not None and clean_json:
             meta = clean(meta)
         calls: list[dict[str, Any]] | None = None
+        searchable: str | None = None
         if m.tool_calls:
+            searchable = tool_text(m.tool_calls)
             calls = [
                 {"id": c.id, "name": c.name, "input": c.input, "output": c.output, "is_error": c.is_error}
                 for c in m.tool_calls
@@ -211,6 +215,7 @@ def message_rows(
                 text,
                 thinking,
                 calls,
+                searchable,
                 cut(model, 200),
                 cut(m.source_id, 300),
                 cut(m.parent_source_id, 300),

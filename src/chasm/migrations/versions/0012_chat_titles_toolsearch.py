@@ -1,6 +1,12 @@
-"""chat titles and wrapper records
+"""chat titles, wrapper records, searchable tool calls
 
-Existing libraries without a full re-parse: user messages that are wrappers a tool injected
+Tool calls: `chat_messages.tool_text` (tool names, meaningful arguments, result excerpts; see
+`chasm.harvest.tool_text`) is filled for the stored messages and indexed beside the content: on
+SQLite a second column of `chat_messages_fts` (bm25 weighs it below prose), on PostgreSQL the
+weight-D part of `search_vector` (ts_rank weighs it below the weight-A content), with path and
+URL separators read as spaces so that `README` finds `/repo/README.md` as SQLite's tokenizer does.
+
+Titles: existing libraries without a full re-parse: user messages that are wrappers a tool injected
 (Claude Code's command output, caveats and reminders; Codex's environment context) become system
 messages with `metadata.meta` naming their kind, and every chat without a title (and not titled by
 its user) takes its first real prompt, on one line. The prefix list is frozen here: the harvest's
@@ -17,6 +23,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from chasm.harvest.tool_text import tool_text
 
 revision: str = "0012_chat_titles_toolsearch"
 down_revision: str | Sequence[str] | None = "0008_instance_admin"
@@ -71,8 +79,109 @@ def _title(text: str) -> str | None:
     return None
 
 
+SQLITE_FTS_DROP = [
+    "DROP TRIGGER IF EXISTS chat_messages_fts_ai",
+    "DROP TRIGGER IF EXISTS chat_messages_fts_ad",
+    "DROP TRIGGER IF EXISTS chat_messages_fts_au",
+    "DROP TABLE IF EXISTS chat_messages_fts",
+]
+SQLITE_FTS_CREATE = [
+    """CREATE VIRTUAL TABLE chat_messages_fts USING fts5(
+        content, tool_text, content='chat_messages', content_rowid='rowid',
+        tokenize='porter unicode61 remove_diacritics 2')""",
+    """CREATE TRIGGER chat_messages_fts_ai AFTER INSERT ON chat_messages BEGIN
+        INSERT INTO chat_messages_fts(rowid, content, tool_text) VALUES (new.rowid, new.content, new.tool_text);
+    END""",
+    """CREATE TRIGGER chat_messages_fts_ad AFTER DELETE ON chat_messages BEGIN
+        INSERT INTO chat_messages_fts(chat_messages_fts, rowid, content, tool_text)
+        VALUES ('delete', old.rowid, old.content, old.tool_text);
+    END""",
+    """CREATE TRIGGER chat_messages_fts_au AFTER UPDATE OF content, tool_text ON chat_messages BEGIN
+        INSERT INTO chat_messages_fts(chat_messages_fts, rowid, content, tool_text)
+        VALUES ('delete', old.rowid, old.content, old.tool_text);
+        INSERT INTO chat_messages_fts(rowid, content, tool_text) VALUES (new.rowid, new.content, new.tool_text);
+    END""",
+    "INSERT INTO chat_messages_fts(chat_messages_fts) VALUES ('rebuild')",
+]
+SQLITE_FTS_RESTORE = [  # 0006's single-column index
+    """CREATE VIRTUAL TABLE chat_messages_fts USING fts5(
+        content, content='chat_messages', content_rowid='rowid',
+        tokenize='porter unicode61 remove_diacritics 2')""",
+    """CREATE TRIGGER chat_messages_fts_ai AFTER INSERT ON chat_messages BEGIN
+        INSERT INTO chat_messages_fts(rowid, content) VALUES (new.rowid, new.content);
+    END""",
+    """CREATE TRIGGER chat_messages_fts_ad AFTER DELETE ON chat_messages BEGIN
+        INSERT INTO chat_messages_fts(chat_messages_fts, rowid, content)
+        VALUES ('delete', old.rowid, old.content);
+    END""",
+    """CREATE TRIGGER chat_messages_fts_au AFTER UPDATE OF content ON chat_messages BEGIN
+        INSERT INTO chat_messages_fts(chat_messages_fts, rowid, content)
+        VALUES ('delete', old.rowid, old.content);
+        INSERT INTO chat_messages_fts(rowid, content) VALUES (new.rowid, new.content);
+    END""",
+    "INSERT INTO chat_messages_fts(chat_messages_fts) VALUES ('rebuild')",
+]
+POSTGRES_VECTOR = [
+    "ALTER TABLE chat_messages DROP COLUMN search_vector",
+    """ALTER TABLE chat_messages ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', coalesce(content, '')), 'A')
+        || setweight(to_tsvector('english', translate(coalesce(tool_text, ''), '/.-:\\=@~', '        ')), 'D'))
+        STORED""",
+    "CREATE INDEX ix_chat_messages_search_vector ON chat_messages USING gin (search_vector)",
+]
+POSTGRES_VECTOR_RESTORE = [
+    "ALTER TABLE chat_messages DROP COLUMN search_vector",
+    """ALTER TABLE chat_messages ADD COLUMN search_vector tsvector
+        GENERATED ALWAYS AS (to_tsvector('english', coalesce(content, ''))) STORED""",
+    "CREATE INDEX ix_chat_messages_search_vector ON chat_messages USING gin (search_vector)",
+]
+BATCH = 2000
+
+
+def _fill_tool_text(conn: sa.Connection) -> None:
+    messages = sa.table(
+        "chat_messages",
+        sa.column("id", sa.Uuid()),
+        sa.column("tool_calls", sa.JSON()),
+        sa.column("tool_text", sa.Text()),
+    )
+    last: Any = None
+    while True:
+        stmt = sa.select(messages.c.id, messages.c.tool_calls).where(messages.c.tool_calls.is_not(None))
+        if last is not None:
+            stmt = stmt.where(messages.c.id > last)
+        rows = conn.execute(stmt.order_by(messages.c.id).limit(BATCH)).all()
+        if not rows:
+            return
+        last = rows[-1].id
+        values = [
+            {"mid": row.id, "text": text}
+            for row in rows
+            if isinstance(row.tool_calls, list)
+            and (text := tool_text(c for c in row.tool_calls if isinstance(c, dict)))
+        ]
+        if values:
+            conn.execute(
+                sa.update(messages)
+                .where(messages.c.id == sa.bindparam("mid"))
+                .values(tool_text=sa.bindparam("text")),
+                values,
+            )
+
+
 def upgrade() -> None:
     conn = op.get_bind()
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        for statement in SQLITE_FTS_DROP:
+            op.execute(statement)
+    # A plain ADD COLUMN: a batch table copy on SQLite would drop the FTS triggers.
+    op.add_column("chat_messages", sa.Column("tool_text", sa.Text(), nullable=True))
+    _fill_tool_text(conn)
+    for statement in (
+        SQLITE_FTS_CREATE if dialect == "sqlite" else POSTGRES_VECTOR if dialect == "postgresql" else []
+    ):
+        op.execute(statement)
     messages = sa.table(
         "chat_messages",
         sa.column("id", sa.Uuid()),
@@ -142,5 +251,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Data only: the titles and roles it set are as a harvest now sets them.
-    pass
+    # The titles and roles it set stay (they are what a harvest now sets); the tool index goes.
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for statement in SQLITE_FTS_DROP:
+            op.execute(statement)
+    elif dialect == "postgresql":
+        op.execute("ALTER TABLE chat_messages DROP COLUMN search_vector")
+    op.execute("ALTER TABLE chat_messages DROP COLUMN tool_text")
+    if dialect == "sqlite":
+        for statement in SQLITE_FTS_RESTORE:
+            op.execute(statement)
+    elif dialect == "postgresql":
+        for statement in POSTGRES_VECTOR_RESTORE[1:]:
+            op.execute(statement)

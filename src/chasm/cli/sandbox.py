@@ -28,8 +28,6 @@ def _client(url: str, key: str) -> ChasmClient:
     return ChasmClient(url, key)
 
 
-
-
 def _print(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.audit.service import record
-from chasm.auth.actor import Actor
-from chasm.auth.deps import require_instance_admin
+from chasm.auth.actor import Actor, require_instance_admin
 from chasm.chats import merge as merging
 from chasm.chats import repository as repo
 from chasm.chats.exceptions import (

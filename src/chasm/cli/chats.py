@@ -30,7 +30,7 @@ async def local(account: str | None) -> AsyncIterator[tuple[Any, Any, Any]]:
     """(sessionmaker, actor, settings) on the configured database, migrated."""
     from chasm.auth import repository as auth_repo
     from chasm.auth.actor import Actor
-    from chasm.auth.deps import account_for_user
+    from chasm.auth.selection import account_for_user
     from chasm.config import get_settings
     from chasm.kit.db import create_engine, make_sessionmaker, migrate
 

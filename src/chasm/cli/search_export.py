@@ -36,7 +36,7 @@ def _run(work: Callable[[Any, Any], Awaitable[T]], account: str | None) -> T:
 
         from chasm.auth import repository as auth_repo
         from chasm.auth.actor import Actor
-        from chasm.auth.deps import account_for_user
+        from chasm.auth.selection import account_for_user
         from chasm.config import get_settings
         from chasm.kit.db import create_engine, make_sessionmaker, migrate, transaction
 

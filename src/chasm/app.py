@@ -18,6 +18,8 @@ from chasm.audit import endpoints as audit_endpoints
 from chasm.auth import endpoints as auth_endpoints
 from chasm.auth.principals import principals_lifespan
 from chasm.auth.ratelimit import ratelimit_lifespan
+from chasm.billing import endpoints as billing_endpoints
+from chasm.billing.metering import metering_lifespan
 from chasm.chats import endpoints as chats_endpoints
 from chasm.chats import export_endpoints, stats_endpoints
 from chasm.config import Settings, get_settings
@@ -37,6 +39,12 @@ from chasm.kit.events import events_lifespan
 from chasm.kit.logredact import install_log_redaction
 from chasm.kit.openapi import document_platform_errors
 from chasm.kit.surface import ChatRouter, Surface, fallback_router
+from chasm.mcp import endpoints as mcp_endpoints
+from chasm.mcp.server import mcp_lifespan
+from chasm.realtime import endpoints as realtime_endpoints
+from chasm.realtime.lifecycle import realtime_lifespan
+from chasm.recording import endpoints as recording_endpoints
+from chasm.recording.lifecycle import recording_lifespan
 from chasm.search import endpoints as search_endpoints
 from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
@@ -47,6 +55,9 @@ from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
 from chasm.system.secret import SecretMismatch, check_secret, load_or_create_secret
+from chasm.watch.lifecycle import watch_lifespan
+from chasm.webhooks import endpoints as webhooks_endpoints
+from chasm.webhooks.dispatcher import webhooks_lifespan
 from chasm.workspaces import endpoints as workspaces_endpoints
 
 log = logging.getLogger("chasm")
@@ -57,8 +68,14 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     ratelimit_lifespan,
     events_lifespan,
     principals_lifespan,  # after events: listens on the bus
+    realtime_lifespan,  # after events: chat writes announced on the bus
     sandbox_lifespan,
     jobs_lifespan,
+    mcp_lifespan,
+    webhooks_lifespan,
+    metering_lifespan,
+    recording_lifespan,
+    watch_lifespan,  # auto_harvest: live harvest of the server's folders (instance admins)
 ]
 
 # Routers of the platform surface, mounted at the root (their paths start with /v1, /auth, /s).
@@ -76,6 +93,11 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     gateway_endpoints.router,
     jobs_endpoints.router,
     workspaces_endpoints.router,
+    mcp_endpoints.router,
+    webhooks_endpoints.router,
+    billing_endpoints.router,
+    recording_endpoints.socket_router,  # /ws/recording (authenticates in the handler)
+    realtime_endpoints.router,  # /ws: library updates (authenticates in the handler)
 ]
 
 # Routes of the chat library, each declared once and built per surface: /api/v1 answers spec 001's
@@ -88,6 +110,8 @@ CHAT_ROUTES: list[ChatRouter] = [
     chats_endpoints.routes,
     harvest_endpoints.routes,
 ]
+# Routes of one surface only: spec 003's recording API has no 001 counterpart.
+API_ONLY_ROUTES: list[ChatRouter] = [recording_endpoints.routes]
 CHAT_SURFACES: list[tuple[Surface, str]] = [(Surface.V1, "/api/v1"), (Surface.API, "/api")]
 
 
@@ -104,7 +128,8 @@ _OPERATION_IDS = {Surface.V1: _v1_id, Surface.API: _legacy_id}
 
 def include_chat_surfaces(app: FastAPI) -> None:
     for surface, prefix in CHAT_SURFACES:
-        for routes in CHAT_ROUTES:
+        only = API_ONLY_ROUTES if surface is Surface.API else []
+        for routes in [*CHAT_ROUTES, *only]:
             app.include_router(
                 routes.build(surface), prefix=prefix, generate_unique_id_function=_OPERATION_IDS[surface]
             )

@@ -139,12 +139,16 @@ class Settings(BaseSettings):
     # `quota_plans[plan]`; a field set to null is unlimited. The instance administrator has none.
     #   live_sessions: sessions creating or running at once; sessions_per_minute: starts in the
     #   last 60 s; memory_bytes: sum of the memory limits of live sessions; disk_bytes: sum of the
-    #   quotas of the account's workspaces; ephemeral_only: no workspace-backed sessions.
+    #   quotas of the account's workspaces; ephemeral_only: no workspace-backed sessions;
+    #   session_time_cap_s: a session is ended (plan_time_limit) after this long; wallet: session
+    #   time is debited from the prepaid wallet (ended with wallet_exhausted when it is empty).
     quota_live_sessions: int | None = 10
     quota_sessions_per_minute: int | None = 20
     quota_memory_bytes: int | None = 8 * 1024**3
     quota_disk_bytes: int | None = 50 * 1024**3
     quota_ephemeral_only: bool = False
+    quota_session_time_cap_s: int | None = None  # a session's longest run before it is ended
+    quota_wallet: bool = False  # session time is paid from a prepaid wallet
     quota_plans: dict[str, dict[str, int | bool | None]] = {
         # Spec's free plan: ephemeral sessions only, one at a time. New accounts start here.
         "free": {
@@ -153,7 +157,10 @@ class Settings(BaseSettings):
             "memory_bytes": 512 * 1024**2,
             "disk_bytes": 1024**3,
             "ephemeral_only": True,
+            "session_time_cap_s": 3600,
         },
+        # Prepaid: every metered second is debited from the account's wallet.
+        "paid": {"wallet": True},
     }
     sandbox_proxy_port: int = 3128  # port of the proxy relay inside sandboxes with network.mode=proxy
     sandbox_warm_pool: int = 2  # sandboxes started ahead for plain ephemeral sessions (0: none)
@@ -162,6 +169,29 @@ class Settings(BaseSettings):
     sandbox_seccomp: bool = True  # the seccomp denylist of sandbox/drivers/seccomp.py
     sandbox_run_dir: Path | None = None  # per-sandbox runtime files; default /run/chasm-<install> as root
     workspace_storage: str = "auto"  # auto | loop | directory
+
+    # Webhooks (webhooks/): outbox deliveries signed per Standard Webhooks.
+    # Networks a webhook URL may resolve into although private (CIDRs, e.g. "127.0.0.0/8" for a
+    # receiver on this machine); everything loopback, private, link-local or reserved is refused.
+    webhook_allowed_networks: list[str] = []
+    # Seconds to wait before each retry of a failed delivery; the delivery fails after the last.
+    webhook_retry_schedule_s: list[float] = [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800]
+    webhook_disable_after_failures: int = 30  # consecutive failed attempts that disable an endpoint
+    webhook_timeout_s: float = 5.0  # connect + response, per attempt
+    webhook_response_max_bytes: int = 4096  # of a receiver's answer, read and stored
+    webhook_dispatch_interval_s: float = 1.0  # poll for due retries (new events wake it at once)
+
+    # Billing (billing/): metering, wallets, Stripe Checkout.
+    billing_price_per_session_hour_usd: float = 0.05
+    billing_meter_interval_s: float = 15.0  # how often running sessions are metered and charged
+    billing_storage_sample_interval_s: float = 3600.0  # real bytes on disk per workspace
+    billing_topup_min_usd: float = 10.0
+    stripe_api_key: str | None = None  # unset: checkout answers 503 stripe_not_configured
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None  # e.g. a local fake in tests; default api.stripe.com
+    stripe_prices: dict[str, str] = {}  # plan_code -> Stripe price id for subscription checkout
+    billing_success_url: str = "http://127.0.0.1:8787/billing/success"
+    billing_cancel_url: str = "http://127.0.0.1:8787/billing/cancel"
 
     # Chat surface
     # True: even loopback callers need a token. Otherwise anonymous loopback callers of a

@@ -29,10 +29,10 @@ def test_harvest_then_list_on_a_fresh_install(
     monkeypatch.setenv("CHASM_SECRET_KEY", settings.secret_key or "")
     get_settings.cache_clear()
     try:
-        harvested = CliRunner().invoke(cli, ["harvest", "--provider", "claude-code", "--json"])
+        harvested = CliRunner().invoke(cli, ["harvest", "--provider", "claude-code"])
         assert harvested.exit_code == 0, harvested.output
         assert "Created the local owner" in harvested.stderr and "sk_" in harvested.stderr
-        assert "Library:" in harvested.stderr
+        assert "Library: " in harvested.stderr
         listed = CliRunner().invoke(cli, ["chats", "list", "--json"])
         assert listed.exit_code == 0, listed.output
         assert json.loads(listed.stdout)["total"] == 1

@@ -30,6 +30,18 @@ class PlanQuota:
     memory_bytes: int | None
     disk_bytes: int | None
     ephemeral_only: bool
+    session_time_cap_s: int | None = None  # billing: a session is ended after this long
+    wallet: bool = False  # billing: session time is debited from the prepaid wallet
+    unlimited: bool = False  # the local plan: nothing limited, nothing billed
+
+
+# The plan billing applies to the account of the instance administrator (the local owner of a
+# fresh install): nothing is limited or charged, so self-hosting is never blocked by billing.
+LOCAL_PLAN = "local"
+
+
+def local_quota() -> PlanQuota:
+    return PlanQuota(LOCAL_PLAN, None, None, None, None, False, None, False, True)
 
 
 def quota_for(settings: Settings, plan: str | None) -> PlanQuota:
@@ -40,9 +52,11 @@ def quota_for(settings: Settings, plan: str | None) -> PlanQuota:
         "memory_bytes": settings.quota_memory_bytes,
         "disk_bytes": settings.quota_disk_bytes,
         "ephemeral_only": settings.quota_ephemeral_only,
+        "session_time_cap_s": settings.quota_session_time_cap_s,
+        "wallet": settings.quota_wallet,
     }
     for name, value in (settings.quota_plans.get(plan or "") or {}).items():
-        if name == "ephemeral_only":
+        if name in ("ephemeral_only", "wallet"):
             values[name] = bool(value)
         elif name in values:
             values[name] = None if value is None else int(value)

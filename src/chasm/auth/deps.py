@@ -8,9 +8,9 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.auth import repository as repo
@@ -217,6 +217,23 @@ async def get_chat_actor(request: Request) -> Actor:
     else:
         raise Unauthorized()
     request.state.actor = actor
+    return actor
+
+
+async def websocket_chat_actor(websocket: WebSocket, scope: str) -> Actor:
+    """A chat WebSocket's caller (`/ws`, `/ws/recording`), as on the chat surface: a bearer token
+    in the Authorization header or, for browsers, in `?token=`; else the loopback owner where the
+    surface is open. Raises (401, 403) when the caller lacks `scope`."""
+    request = cast(Request, websocket)  # headers, client and app are all the actor reads
+    token = bearer_token(request) or (websocket.query_params.get("token") or "").strip() or None
+    if token is not None:
+        actor = await _resolve_cached(request, token)
+    elif chat_surface_open(request):
+        actor = await _loopback_owner(request)
+    else:
+        raise Unauthorized()
+    if not actor.has_scope(scope):
+        raise Forbidden(f"This key lacks the '{scope}' scope", code="insufficient_scope")
     return actor
 
 

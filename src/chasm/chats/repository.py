@@ -169,3 +169,13 @@ async def delete_chat(session: AsyncSession, chat: Chat) -> None:
         .execution_options(synchronize_session=False)
     )
     await session.delete(chat)
+
+
+async def message_position(session: AsyncSession, chat_id: uuid.UUID, seq: int) -> int:
+    """How many of the chat's messages come before the one numbered `seq` (its list offset)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ChatMessage)
+        .where(ChatMessage.chat_id == chat_id, ChatMessage.seq < seq)
+    )
+    return int(count or 0)

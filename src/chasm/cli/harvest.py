@@ -28,6 +28,9 @@ def harvest(
     ),
     key: str | None = typer.Option(None, "--key", envvar="CHASM_API_KEY", help="API key for --remote."),
     resend: bool = typer.Option(False, "--resend", help="With --remote: send every file, changed or not."),
+    watch: bool = typer.Option(
+        False, "--watch", help="Keep running: follow the transcripts as they grow (Ctrl-C stops)."
+    ),
 ) -> None:
     """Harvest chats from every coding tool found here (incremental: unchanged files are skipped)."""
     from chasm.harvest import service
@@ -47,6 +50,9 @@ def harvest(
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(1) from exc
         _report(data, as_json)
+        return
+    if watch:
+        _watch(account, provider or None, extra, include_disabled, as_json, console)
         return
 
     async def main() -> Any:
@@ -84,7 +90,64 @@ def harvest(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     _report(report.as_dict(), as_json)
-    typer.echo(f"Library: {_library_location()}", err=True)
+    if not as_json:
+        typer.echo(f"Library: {_library_location()}", err=True)
+
+
+def _watch(
+    account: str | None,
+    providers: list[str] | None,
+    extra: dict[str, list[str]],
+    include_disabled: bool,
+    as_json: bool,
+    console: Console,
+) -> None:
+    """`--watch`: harvest once, then each change as it is written, until interrupted. With
+    `CHASM_REDIS_URL` set, the server's `/ws` subscribers see the updates too."""
+    from chasm.kit.errors import ChasmError
+    from chasm.kit.events import create_bus
+    from chasm.watch.watcher import Watcher, describe
+
+    def show(report: Any) -> None:
+        if as_json:
+            typer.echo(json.dumps(describe(report)))
+        else:
+            counts = describe(report)
+            console.print(f"stored {counts['messages']} messages in {counts['chats']} chats", highlight=False)
+            for issue in report.issues:
+                console.print(f"  {issue.provider}: {issue.path}: {issue.message}", highlight=False)
+
+    async def main() -> None:
+        async with local(account) as (maker, actor, settings):
+            bus = create_bus(settings.redis_url)
+            await bus.start()
+            try:
+                watcher = Watcher(
+                    maker,
+                    settings,
+                    actor.account_id,
+                    bus=bus,
+                    providers=providers,
+                    extra_roots=extra,
+                    include_disabled=include_disabled,
+                    on_report=show,
+                )
+                stop = asyncio.Event()
+                task = asyncio.create_task(watcher.run(stop))
+                await watcher.ready.wait()
+                roots = ", ".join(str(r) for r in watcher.roots()) or "nothing yet"
+                console.print(f"Watching {roots} (Ctrl-C stops)", highlight=False)
+                await task
+            finally:
+                await bus.close()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    except ChasmError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def _library_location() -> str:

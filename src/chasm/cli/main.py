@@ -12,9 +12,11 @@ from chasm.cli import (
     harvest,
     images,
     keys,
+    mcp,
     sandbox,
     search_export,
     serve,
+    webhooks,
     worker,
     workspaces,
 )
@@ -27,7 +29,10 @@ app.add_typer(admin.admin_app, name="admin")
 app.add_typer(images.images_app, name="images")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(sandbox.sandbox_app, name="sandbox")
+app.add_typer(mcp.mcp_app, name="mcp")
 app.add_typer(workspaces.workspace_app, name="workspace")
+app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(webhooks.billing_app, name="billing")
 app.command("worker")(worker.worker)
 app.command("doctor")(doctor.doctor)
 app.add_typer(chats.chats_app, name="chats")

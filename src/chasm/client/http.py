@@ -324,6 +324,36 @@ class ChasmClient:
         result: dict[str, Any] = self._request("POST", "/v1/workspaces/import", json=body)
         return result
 
+    # Webhooks and billing
+
+    def create_webhook(
+        self, url: str, event_types: list[str], description: str | None = None
+    ) -> dict[str, Any]:
+        body = {"url": url, "event_types": event_types, "description": description}
+        result: dict[str, Any] = self._request("POST", "/v1/webhooks", json=body)
+        return result
+
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/v1/webhooks")
+        return result
+
+    def list_deliveries(self, **filters: Any) -> list[dict[str, Any]]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        result: list[dict[str, Any]] = self._request("GET", "/v1/webhooks/deliveries", params=params)
+        return result
+
+    def get_delivery(self, delivery_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/v1/webhooks/deliveries/{delivery_id}")
+        return result
+
+    def replay_delivery(self, delivery_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", f"/v1/webhooks/deliveries/{delivery_id}/replay")
+        return result
+
+    def billing_summary(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", "/v1/billing/summary")
+        return result
+
 
 def _exec_body(
     command: str, cwd: str | None, env: dict[str, str] | None, timeout_ms: int | None, background: bool

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
+from chasm.billing.hooks import command_exited, record_exec
 from chasm.exec.exceptions import CommandNotFound, InvalidExecRequest, InvalidSignal
 from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
 from chasm.kit.timeutil import utcnow
@@ -45,6 +46,7 @@ async def run(
     if body.background:
         entry = await runtime.commands.start(runtime.driver, sid, body.command, cwd=body.cwd, env=body.env)
         _audit(db, actor, row, body, {"command_id": entry.id})
+        await record_exec(db, row)
         return ExecOut(session_id=sid, workspace_id=workspace_id, command_id=entry.id, pid=entry.pid)
     with runtime.leases.hold(sid, "exec"):  # a running command is a live connection
         result = await runtime.driver.exec(
@@ -56,6 +58,7 @@ async def run(
             max_output_bytes=runtime.settings.exec_max_output_bytes,
         )
     _audit(db, actor, row, body, {"exit_code": result.exit_code, "timed_out": result.timed_out})
+    await command_exited(db, row, body.command, result.exit_code, result.timed_out, result.duration_ms)
     return ExecOut(
         session_id=sid,
         workspace_id=workspace_id,

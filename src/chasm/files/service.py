@@ -34,8 +34,16 @@ async def upload(
     if content_length is not None and content_length > limit + ENVELOPE_SLACK:
         raise FileTooLarge(f"file exceeds the upload limit of {limit} bytes")
     received = await read_upload(content_type, body, limit)
-    path = confine(received.path or "")
-    data = received.data or b""
+    return await write(db, actor, runtime, row, received.path or "", received.data or b"")
+
+
+async def write(
+    db: AsyncSession, actor: Actor, runtime: SandboxRuntime, row: SandboxSession, raw_path: str, data: bytes
+) -> tuple[str, int]:
+    """Write `data` to a file of the session (created with its folders, or replaced): (path, size)."""
+    path = confine(raw_path)
+    if len(data) > runtime.settings.upload_max_bytes:
+        raise FileTooLarge(f"file exceeds the upload limit of {runtime.settings.upload_max_bytes} bytes")
     size = await runtime.driver.write_file(str(row.id), path, data)
     sessions.mark_active(runtime, row)
     record(db, actor, "session.file.upload", "session", row.id, metadata={"path": path, "size": size})

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import File, Form, UploadFile
+from fastapi import File, Form, Request, UploadFile
 
 from chasm.auth.deps import ChatReader, HarvestRunner, SessionMaker
 from chasm.harvest import service
 from chasm.harvest.schemas import HarvestRequest, HarvestResult, HarvestStatus, ProviderRead
 from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.surface import ChatRouter
+from chasm.realtime import topics
 
 routes = ChatRouter()
 
@@ -28,6 +29,7 @@ async def harvest_upload(
     actor: HarvestRunner,
     maker: SessionMaker,
     settings: AppSettings,
+    request: Request,
     files: Annotated[list[UploadFile], File(description="Transcript files, or .zip / .tar[.gz] archives")],
     source: Annotated[
         str | None,
@@ -36,7 +38,9 @@ async def harvest_upload(
 ) -> HarvestResult:
     """Parse uploaded transcripts with the harvest sources into the caller's library."""
     uploads = [(f.filename or "upload", f.file) for f in files]
-    return await service.harvest_upload(maker, settings, actor, uploads, source)
+    bus = getattr(request.app.state, "events", None)
+    stored = topics.harvest_notifier(bus, maker, actor.account_id, source="upload")
+    return await service.harvest_upload(maker, settings, actor, uploads, source, stored)
 
 
 @routes.get("/harvest/status", model=HarvestStatus, tags=["Sessions"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -92,6 +92,8 @@ class SourcePlan:
 
 # (provider, units done, units to parse)
 ProgressFn = Callable[[str, int, int], None]
+# After each stored batch: (provider, [(chat id, created, messages parsed)]); for live updates.
+StoredFn = Callable[[str, list[tuple[uuid.UUID, bool, int]]], Awaitable[None]]
 
 
 class HarvestEngine:
@@ -102,10 +104,12 @@ class HarvestEngine:
         *,
         workers: int = 1,
         progress: ProgressFn | None = None,
+        stored: StoredFn | None = None,
     ) -> None:
         self.store = HarvestStore(maker, account_id)
         self.workers = max(1, workers)
         self.progress = progress
+        self.stored = stored
 
     async def run(self, plans: Iterable[SourcePlan]) -> HarvestReport:
         started = asyncio.get_running_loop().time()
@@ -224,6 +228,18 @@ class HarvestEngine:
             return
         chats.update(created)
         counts.chats_created += len(created)
+        if self.stored is not None:
+            new = set(created)
+            outcomes = {id(job): outcome for job, outcome in units}
+            touched = [
+                (chats[c.source_id], c.source_id in new, len(c.messages))
+                for job, _, _, error in results
+                if error is None
+                for c in outcomes[id(job)].chats
+                if c.source_id in chats
+            ]
+            if touched:
+                await self.stored(provider, touched)
         for job, updated, added, error in results:
             if error is not None:
                 issues.append(HarvestIssue(provider, job.primary_path, f"could not be stored: {error}"))

@@ -15,7 +15,7 @@ from chasm.auth.actor import Actor, require_instance_admin
 from chasm.config import Settings
 from chasm.harvest import provider_names, registry, upload
 from chasm.harvest import repository as repo
-from chasm.harvest.engine import HarvestEngine, HarvestReport, ProgressFn, SourcePlan
+from chasm.harvest.engine import HarvestEngine, HarvestReport, ProgressFn, SourcePlan, StoredFn
 from chasm.harvest.exceptions import HarvestFailed, UnknownProvider
 from chasm.harvest.schemas import HarvestRequest, HarvestResult, HarvestStatus, ProviderRead
 from chasm.kit.db import transaction
@@ -69,6 +69,7 @@ async def harvest(
     include_disabled: bool = False,
     extra_roots: dict[str, list[str]] | None = None,
     progress: ProgressFn | None = None,
+    stored: StoredFn | None = None,
 ) -> HarvestReport:
     """Harvest the account's sources (all enabled, or those named) into the library."""
     async with maker() as session:
@@ -81,7 +82,9 @@ async def harvest(
         plans = [p for p in plans if p.source.name in restrict]
         for plan in plans:
             plan.unit_keys = restrict[plan.source.name]
-    engine = HarvestEngine(maker, account_id, workers=settings.harvest_workers, progress=progress)
+    engine = HarvestEngine(
+        maker, account_id, workers=settings.harvest_workers, progress=progress, stored=stored
+    )
     async with _lock(account_id):
         report = await engine.run(plans)
     async with maker() as session, session.begin():
@@ -257,6 +260,7 @@ async def harvest_upload(
     actor: Actor,
     files: Sequence[tuple[str, IO[bytes]]],
     source: str | None,
+    stored: StoredFn | None = None,
 ) -> HarvestResult:
     """POST /harvest/upload: parse uploaded transcripts (files or archives) with the harvest
     sources into the caller's account; nothing but the upload is read."""
@@ -280,7 +284,7 @@ async def harvest_upload(
             await asyncio.to_thread(upload.unpack, target, filename, data, budget)
         roots = await asyncio.to_thread(_upload_roots, root, source, known)
         plans = await asyncio.to_thread(upload.plans_for, {n: known[n] for n in roots}, roots)
-        engine = HarvestEngine(maker, actor.account_id)
+        engine = HarvestEngine(maker, actor.account_id, stored=stored)
         async with _lock(actor.account_id):
             report = await engine.run(plans)
     finally:

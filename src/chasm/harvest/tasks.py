@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chasm.harvest import registry, service
 from chasm.jobs.registry import JobContext, job_kind
+from chasm.realtime import topics
 
 
 class HarvestJobInput(BaseModel):
@@ -42,12 +43,15 @@ class HarvestJobInput(BaseModel):
     instance_admin=True,
 )
 async def run_harvest(ctx: JobContext, data: HarvestJobInput) -> dict[str, Any]:
+    bus, maker = getattr(ctx.app.state, "events", None), ctx.app.state.sessionmaker
     report = await service.harvest(
-        ctx.app.state.sessionmaker,
+        maker,
         ctx.app.state.settings,
         ctx.account_id,
         providers=data.providers,
         workspace_ids=data.workspace_ids,
         include_disabled=data.include_disabled,
+        progress=topics.progress_notifier(bus, ctx.account_id, job_id=str(ctx.job_id)),
+        stored=topics.harvest_notifier(bus, maker, ctx.account_id),
     )
     return report.as_dict()

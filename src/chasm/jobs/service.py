@@ -27,6 +27,7 @@ from chasm.kit.errors import Forbidden
 from chasm.kit.events import EventBus
 from chasm.kit.timeutil import aware, utcnow
 from chasm.models import Job
+from chasm.webhooks.outbox import emit
 
 JOB_UPDATED = "job.updated"
 _publishing: set[asyncio.Task[None]] = set()  # publications scheduled after commit, kept alive
@@ -41,6 +42,16 @@ def event_payload(job: Job) -> dict[str, Any]:
         "attempts": job.attempts,
         "error": job.error,
     }
+
+
+OUTCOME_STATUSES = ("succeeded", "failed", "canceled")
+
+
+async def emit_outcome(session: AsyncSession, job_id: uuid.UUID) -> None:
+    """The job.succeeded|failed|canceled webhook event, in the transaction that ended the job."""
+    job = await repo.get_any(session, job_id)
+    if job is not None and job.status in OUTCOME_STATUSES:
+        await emit(session, job.account_id, f"job.{job.status}", event_payload(job))
 
 
 def _publish_after_commit(session: AsyncSession, bus: EventBus | None, job: Job) -> None:
@@ -235,6 +246,8 @@ async def cancel_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID, bus
     job.updated_at = now
     record(session, actor, "job.cancel", "job", job.id, summary=f"Canceled {job.kind}")
     await session.flush()
+    if job.status == "canceled":
+        await emit_outcome(session, job.id)
     _publish_after_commit(session, bus, job)
     return job_out(job)
 

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chasm.jobs import registry, runtime
 from chasm.jobs import repository as repo
 from chasm.jobs.registry import JobCanceled, JobContext, JobFailed
-from chasm.jobs.service import JOB_UPDATED, event_payload
+from chasm.jobs.service import JOB_UPDATED, OUTCOME_STATUSES, emit_outcome, event_payload
 from chasm.kit.db import transaction
 from chasm.kit.events import EventBus
 from chasm.kit.timeutil import utcnow
@@ -145,6 +145,8 @@ class Worker:
                 else:
                     values = {"status": "queued", "error": "worker lost", "run_at": now}
                 if await repo.release_expired(session, job, now, worker_dead=dead, **values):
+                    if values["status"] in OUTCOME_STATUSES:
+                        await emit_outcome(session, job.id)
                     log.warning("job %s of a lost worker (%s): %s", job.id, job.locked_by, values["status"])
 
     async def _publish(self, job_id: uuid.UUID) -> None:
@@ -164,6 +166,8 @@ class Worker:
         async with transaction(self.maker) as session:
             if not await repo.finish(session, job_id, self.name, **values):
                 log.warning("job %s was taken from worker %s before it finished", job_id, self.name)
+            elif values.get("status") in OUTCOME_STATUSES:
+                await emit_outcome(session, job_id)
         await self._publish(job_id)
 
     async def execute(self, job_id: uuid.UUID) -> None:

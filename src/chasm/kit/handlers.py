@@ -98,7 +98,6 @@ def install(app: FastAPI) -> None:
         return _json(request, exc.status_code, code, message, headers=headers)
 
 
-
 class UnexpectedErrorMiddleware:
     """A bug answers 500 in the surface's shape and the connection stays usable. (An exception
     handler for `Exception` would answer too, but Starlette re-raises after it, and uvicorn then

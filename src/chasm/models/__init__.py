@@ -4,13 +4,16 @@ from chasm.kit.db import Base
 from chasm.models.accounts import Account, Membership, ServiceAccount
 from chasm.models.api_keys import ApiKey
 from chasm.models.audit import AuditEvent
+from chasm.models.billing import BillingProfile, SessionMeter, StripeEvent, UsageRecord, WalletEntry
 from chasm.models.chats import Chat, ChatMessage, ChatSettings, ChatWorkspace, HarvestFile
 from chasm.models.identity import CodexCredential, Invite, OAuthIdentity, OAuthState, RefreshToken
 from chasm.models.instance import InstanceFact
 from chasm.models.jobs import Job
+from chasm.models.recording import RecordingEvent, RecordingSession
 from chasm.models.sandboxes import SandboxSession, Workspace, WorkspaceSnapshot
 from chasm.models.ssh_keys import SshKey
 from chasm.models.users import User
+from chasm.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "Base",
@@ -33,7 +36,18 @@ __all__ = [
     "ChatSettings",
     "ChatWorkspace",
     "HarvestFile",
+    "RecordingEvent",
+    "RecordingSession",
     "SandboxSession",
     "Workspace",
     "WorkspaceSnapshot",
+    "BillingProfile",
+    "SessionMeter",
+    "StripeEvent",
+    "UsageRecord",
+    "WalletEntry",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

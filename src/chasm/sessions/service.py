@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
+from chasm.billing import hooks as billing
 from chasm.kit.crypto import Box, keyed_hash, random_token
 from chasm.kit.errors import ChasmError
 from chasm.kit.ids import parse_uuid
@@ -236,6 +237,7 @@ async def _start(
     await admit(
         db, actor, runtime.settings, runtime.admission, limits.memory_bytes, workspace_backed=ws is not None
     )
+    await billing.admit(db, actor, runtime.settings)
     plain = ws is None and not image and not body.github_repo and not body.env and network_spec.mode == "none"
     plain = plain and limits == runtime.pool.limits
     warm = await runtime.pool.take() if plain else None
@@ -284,6 +286,7 @@ async def _start(
         summary=f"started {row.session_type} session" + (f" on workspace {ws.name}" if ws else ""),
         metadata={"workspace_id": str(ws.id) if ws else None, "image": image, "network": network["mode"]},
     )
+    await billing.session_started(db, row)
     return Created(row, token, True)
 
 
@@ -356,6 +359,7 @@ async def terminate(
         )
     await end_session(runtime, row, "requested")
     record(db, actor, "session.terminate", "session", row.id, metadata={"force": force, "leases": leases})
+    billing.session_ended(db)
     return row
 
 

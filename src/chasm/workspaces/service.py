@@ -23,6 +23,7 @@ from chasm.sandbox import images
 from chasm.sandbox.kinds import require_available
 from chasm.sandbox.storage.base import WorkspaceStorage
 from chasm.sandbox.storage.disk import MIN_QUOTA
+from chasm.webhooks.outbox import emit
 from chasm.workspaces import repository as repo
 from chasm.workspaces.exceptions import (
     QuotaExceeded,
@@ -205,6 +206,7 @@ async def create_workspace(
             "clone_from": str(source.id) if source else None,
         },
     )
+    await emit(session, ws.account_id, "workspace.created", workspace_data(ws))
     return ws
 
 
@@ -230,6 +232,7 @@ async def create_import_workspace(
         summary=f"importing {selector} into {ws.name}",
         metadata={"github_repo": selector, "url": repo_url},
     )
+    await emit(session, ws.account_id, "workspace.created", workspace_data(ws))
     return ws
 
 
@@ -247,6 +250,7 @@ async def rename(session: AsyncSession, actor: Actor, ws: Workspace, name: str |
         summary=f"renamed {old} to {new_name}",
         metadata={"old": old, "new": new_name},
     )
+    await emit(session, ws.account_id, "workspace.updated", workspace_data(ws))
     return ws
 
 
@@ -261,6 +265,7 @@ async def set_template(session: AsyncSession, actor: Actor, ws: Workspace, templ
         summary=f"{'marked' if template else 'unmarked'} {ws.name} as template",
         metadata={"template": template},
     )
+    await emit(session, ws.account_id, "workspace.updated", workspace_data(ws))
     return ws
 
 
@@ -286,10 +291,31 @@ async def delete_workspace(
     await session.flush()
     await storage.delete(disk_id(ws))
     record(session, actor, "workspace.delete", "workspace", ws.id, summary=f"deleted workspace {ws.name}")
+    await emit(session, ws.account_id, "workspace.deleted", workspace_data(ws))
 
 
 async def refresh_size(storage: WorkspaceStorage, ws: Workspace) -> None:
     ws.size_bytes = await storage.usage(disk_id(ws))
+
+
+def workspace_data(ws: Workspace) -> dict[str, object]:
+    """The `data` of the workspace.* webhook events."""
+    return {
+        "workspace_id": str(ws.id),
+        "name": ws.name,
+        "session_type": ws.session_type,
+        "template": ws.template,
+        "size_bytes": ws.size_bytes,
+    }
+
+
+def snapshot_data(ws: Workspace, snap: WorkspaceSnapshot) -> dict[str, object]:
+    return {
+        "workspace_id": str(ws.id),
+        "workspace_name": ws.name,
+        "snapshot": snap.name,
+        "size_bytes": snap.size_bytes,
+    }
 
 
 # Snapshots
@@ -352,6 +378,7 @@ async def create_snapshot(
         summary=f"snapshot {name} of {ws.name}",
         metadata={"snapshot": name, "files": ref.file_count},
     )
+    await emit(session, ws.account_id, "workspace.snapshot.created", snapshot_data(ws, snap))
     return snap
 
 
@@ -378,6 +405,7 @@ async def restore_snapshot(
         summary=f"restored {ws.name} to snapshot {name}",
         metadata={"snapshot": name},
     )
+    await emit(session, ws.account_id, "workspace.snapshot.restored", snapshot_data(ws, snap))
     return snap
 
 
@@ -398,6 +426,7 @@ async def delete_snapshot(
         summary=f"deleted snapshot {name} of {ws.name}",
         metadata={"snapshot": name},
     )
+    await emit(session, ws.account_id, "workspace.snapshot.deleted", snapshot_data(ws, snap))
 
 
 async def collect_snapshot_garbage(storage: WorkspaceStorage, maker: async_sessionmaker[AsyncSession]) -> int:

@@ -1,0 +1,245 @@
+"""Recording throughput and watch-mode latency.
+
+    uv run python -m bench.recording [--events 100000] [--batch 500] [--sessions 4] [--appends 30]
+
+1. Starts a real `chasm api serve` (SQLite, WAL, one process) on a fresh data dir and records
+   `--events` message events over HTTP batches (`POST /api/recording/events`, one client per
+   session, each waiting for its ack), then as many over `/ws/recording` (batches pipelined, up
+   to 4 in flight per connection). Acknowledged = committed: the figures are durable events per
+   second.
+2. Watch mode: a `Watcher` (in this process, same SQLite setup) follows a Claude Code project
+   folder; a line is appended `--appends` times and the time until its words match in the search
+   index is measured (p50, p95). Targets: >= 10,000 events/s; <= 1 s p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from websockets.asyncio.client import connect
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _events(session: str, start: int, count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "session_id": session,
+            "event_type": "message",
+            "event_id": f"{session}-{i}",
+            "data": {
+                "role": "user" if i % 2 == 0 else "assistant",
+                "content": f"event {i} of {session}: refactor the websocket retry backoff and the cache",
+                "usage": {"input_tokens": 12, "output_tokens": 40},
+            },
+        }
+        for i in range(start, start + count)
+    ]
+
+
+async def _http(url: str, sessions: int, per_session: int, batch: int) -> float:
+    async with httpx.AsyncClient(base_url=url, timeout=120) as api:
+        names = [f"http-{uuid.uuid4().hex[:8]}" for _ in range(sessions)]
+        for name in names:
+            r = await api.post(
+                "/api/recording/events", json={"session_id": name, "event_type": "session_start"}
+            )
+            r.raise_for_status()
+
+        async def one(name: str) -> None:
+            for start in range(0, per_session, batch):
+                r = await api.post("/api/recording/events", json={"events": _events(name, start, batch)})
+                r.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(n) for n in names))
+        return time.perf_counter() - started
+
+
+async def _ws(url: str, sessions: int, per_session: int, batch: int, in_flight: int = 4) -> float:
+    ws_url = url.replace("http://", "ws://") + "/ws/recording"
+
+    async def one(name: str) -> None:
+        async with connect(ws_url, max_size=None, compression=None) as ws:
+            await ws.recv()
+            await ws.send(json.dumps({"session_id": name, "event_type": "session_start"}))
+            assert json.loads(await ws.recv())["type"] == "ack"
+            window = asyncio.Semaphore(in_flight)
+            pending = 0
+
+            async def sender() -> None:
+                nonlocal pending
+                for start in range(0, per_session, batch):
+                    await window.acquire()
+                    pending += 1
+                    await ws.send(json.dumps({"events": _events(name, start, batch)}))
+
+            task = asyncio.create_task(sender())
+            acked = 0
+            while acked < per_session:
+                reply = json.loads(await ws.recv())
+                if reply["type"] != "ack":
+                    raise RuntimeError(reply)
+                acked += len(reply["acks"])
+                window.release()
+            await task
+
+    names = [f"ws-{uuid.uuid4().hex[:8]}" for _ in range(sessions)]
+    started = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in names))
+    return time.perf_counter() - started
+
+
+async def recording(events: int, batch: int, sessions: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="chasm-bench-rec-") as tmp:
+        port = _free_port()
+        env = {
+            **os.environ,
+            "CHASM_DATA_DIR": tmp,
+            "CHASM_PORT": str(port),
+            "CHASM_SANDBOX_WARM_POOL": "0",
+            "CHASM_ARGON2_TIME_COST": "1",
+            "CHASM_ARGON2_MEMORY_KIB": "8192",
+        }
+        env.pop("CHASM_DATABASE_URL", None)
+        log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115
+        server = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "from chasm.cli.main import app; app()",
+            "api",
+            "serve",
+            env=env,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            async with httpx.AsyncClient() as c:
+                for _ in range(600):
+                    try:
+                        if (await c.get(f"{url}/api/health")).status_code < 500:
+                            break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.1)
+            per_session = events // sessions
+            total = per_session * sessions
+            took = await _http(url, sessions, per_session, batch)
+            print(
+                f"HTTP batches of {batch}, {sessions} sessions: {total} events in {took:.2f} s"
+                f" = {total / took:,.0f} acked events/s"
+            )
+            took = await _ws(url, sessions, per_session, batch)
+            print(
+                f"WebSocket batches of {batch}, {sessions} connections: {total} events in {took:.2f} s"
+                f" = {total / took:,.0f} acked events/s"
+            )
+        finally:
+            server.terminate()
+            await server.wait()
+            log.close()
+
+
+def _claude_line(session: str, i: int, word: str) -> str:
+    record = {
+        "parentUuid": None,
+        "isSidechain": False,
+        "userType": "external",
+        "cwd": "/home/me/proj",
+        "sessionId": session,
+        "version": "1.0.53",
+        "type": "user",
+        "message": {"role": "user", "content": f"please look at {word} now"},
+        "uuid": str(uuid.uuid4()),
+        "timestamp": f"2026-01-01T00:00:{i % 60:02d}.000Z",
+    }
+    return json.dumps(record) + "\n"
+
+
+async def watch_latency(appends: int) -> None:
+    from chasm.app import create_app
+    from chasm.auth import repository as auth_repo
+    from chasm.config import Settings
+    from chasm.watch.watcher import Watcher
+
+    with tempfile.TemporaryDirectory(prefix="chasm-bench-watch-") as tmp:
+        home = Path(tmp) / "home"
+        project = home / ".claude" / "projects" / "-home-me-proj"
+        project.mkdir(parents=True)
+        settings = Settings(data_dir=Path(tmp) / "data", harvest_home=home, sandbox_warm_pool=0)
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            async with app.state.sessionmaker() as db:
+                owner = await auth_repo.first_owner(db)
+                assert owner is not None
+                account = await auth_repo.personal_account(db, owner.id)
+                assert account is not None
+            watcher = Watcher(app.state.sessionmaker, settings, account.id, providers=["claude-code"])
+            stop = asyncio.Event()
+            task = asyncio.create_task(watcher.run(stop))
+            await watcher.ready.wait()
+            session = str(uuid.uuid4())
+            path = project / f"{session}.jsonl"
+            latencies = []
+            with path.open("a") as out:
+                for i in range(appends):
+                    word = f"zq{uuid.uuid4().hex[:10]}"
+                    started = time.perf_counter()
+                    out.write(_claude_line(session, i, word))
+                    out.flush()
+                    while True:
+                        async with app.state.sessionmaker() as db:
+                            hit = await db.scalar(
+                                text(
+                                    "SELECT count(*) FROM chat_messages_fts WHERE chat_messages_fts MATCH :w"
+                                ),
+                                {"w": word},
+                            )
+                        if hit:
+                            break
+                        if time.perf_counter() - started > 10:
+                            raise RuntimeError("a message did not arrive within 10 s")
+                        await asyncio.sleep(0.005)
+                    latencies.append(time.perf_counter() - started)
+            stop.set()
+            await task
+        latencies.sort()
+        p95 = latencies[int(len(latencies) * 0.95) - 1]
+        print(
+            f"Watch: line appended -> searchable, {appends} appends: "
+            f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
+            f"p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--sessions", type=int, default=4)
+    parser.add_argument("--appends", type=int, default=30)
+    args = parser.parse_args()
+    asyncio.run(recording(args.events, args.batch, args.sessions))
+    asyncio.run(watch_latency(args.appends))
+
+
+if __name__ == "__main__":
+    main()

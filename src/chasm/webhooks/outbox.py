@@ -1,0 +1,103 @@
+"""`emit`: how a service reports an event of the catalogue.
+
+The event and one delivery per subscribed endpoint are written in the caller's transaction, so an
+event exists exactly when the change it reports was committed, and survives any restart. After the
+commit the dispatcher is woken (in this process at once, in others through the event bus)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.jobs.runtime import after_commit
+from chasm.kit.events import EventBus
+from chasm.kit.timeutil import utcnow
+from chasm.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from chasm.webhooks import repository as repo
+from chasm.webhooks.catalogue import EVENT_TYPES, subscribed
+
+OUTBOX_TOPIC = "webhook.outbox"
+
+_wakers: set[asyncio.Event] = set()
+_bus: list[EventBus] = []  # the process's bus, once its lifespan started
+_publishing: set[asyncio.Task[None]] = set()
+
+
+def add_waker(waker: asyncio.Event) -> None:
+    _wakers.add(waker)
+
+
+def remove_waker(waker: asyncio.Event) -> None:
+    _wakers.discard(waker)
+
+
+def use_bus(bus: EventBus | None) -> None:
+    _bus.clear()
+    if bus is not None:
+        _bus.append(bus)
+
+
+def wake() -> None:
+    for waker in list(_wakers):
+        waker.set()
+
+
+def _after_commit() -> None:
+    wake()
+    if _bus and not _wakers:  # no dispatcher here (a `chasm worker`): tell the server's
+        task = asyncio.get_running_loop().create_task(_bus[0].publish(OUTBOX_TOPIC, {}))
+        _publishing.add(task)
+        task.add_done_callback(_publishing.discard)
+
+
+def after_commit_wake(db: AsyncSession) -> None:
+    """Wake the dispatcher once this transaction commits (a replay, a re-enabled endpoint)."""
+    after_commit(db, _after_commit)
+
+
+_CACHE = "chasm_webhook_endpoints"
+
+
+async def _endpoints(db: AsyncSession, account_id: uuid.UUID) -> list[WebhookEndpoint]:
+    """The account's enabled endpoints, read once per transaction (a burst of events in one
+    transaction asks once)."""
+    transaction = db.sync_session.get_transaction()
+    cached = db.info.get(_CACHE)
+    if cached is None or cached[0] is not transaction:
+        cached = db.info[_CACHE] = (transaction, {})
+    found: dict[uuid.UUID, list[WebhookEndpoint]] = cached[1]
+    if account_id not in found:
+        found[account_id] = list(await repo.endpoints_of(db, account_id))
+    return found[account_id]
+
+
+async def emit(db: AsyncSession, account_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> None:
+    """Queue `event_type` for every enabled endpoint of the account subscribed to it."""
+    assert event_type in EVENT_TYPES, event_type
+    endpoints = [e for e in await _endpoints(db, account_id) if subscribed(e.event_types, event_type)]
+    if not endpoints:
+        return
+    now = utcnow()
+    event = WebhookEvent(
+        public_id=f"msg_{uuid.uuid4().hex}",
+        account_id=account_id,
+        type=event_type,
+        payload={"type": event_type, "timestamp": now.isoformat(), "data": data},
+        created_at=now,
+    )
+    db.add(event)
+    for endpoint in endpoints:
+        db.add(
+            WebhookDelivery(
+                account_id=account_id,
+                endpoint_id=endpoint.id,
+                event=event,
+                event_type=event_type,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    after_commit(db, _after_commit)

@@ -1,0 +1,1 @@
+from sessions.fixtures import live  # noqa: F401

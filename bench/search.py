@@ -206,9 +206,9 @@ async def main() -> None:
             t0 = time.perf_counter()
             found = await service.search_messages(session, actor, q, f)
             results["messages"].append((time.perf_counter() - t0) * 1000)
-            hits.append(f"{found['total']:,}" + ("" if found.get("total_exact", True) else "+"))
+            hits.append(f"{found.total:,}" + ("" if found.total_exact else "+"))
             t0 = time.perf_counter()
-            await service.search_sessions(session, actor, q, f)
+            await service.search_chats(session, actor, q, f)
             results["sessions"].append((time.perf_counter() - t0) * 1000)
     await engine.dispose()
     if args.per_query:

@@ -22,4 +22,6 @@ fi
 if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check uv
 fi
-uv sync --frozen --quiet
+# Bytecode compiled now: a machine may run with PYTHONDONTWRITEBYTECODE=1, and every CLI call
+# would then compile what it imports again (about half a second).
+uv sync --frozen --quiet --compile-bytecode

@@ -80,3 +80,59 @@ def test_stats(library: uuid.UUID) -> None:
         result = CliRunner().invoke(cli, ["stats", "--by", view])
         assert result.exit_code == 0, result.output
     assert "claude_code" in CliRunner().invoke(cli, ["stats", "--by", "providers"]).stdout
+
+
+@pytest.fixture
+def prefixed(library: uuid.UUID, settings: Settings) -> dict[str, uuid.UUID]:
+    """Two chats whose ids share their first 8 characters, one with a very long title."""
+    from sqlalchemy import update
+
+    from chasm.kit.db import transaction
+    from chasm.models import Chat
+
+    ids = {
+        "a": uuid.UUID("abcdef01-1111-4000-8000-000000000001"),
+        "b": uuid.UUID("abcdef01-2222-4000-8000-000000000002"),
+    }
+
+    async def setup() -> None:
+        application = create_app(settings)
+        async with application.router.lifespan_context(application):
+            account = await owner_account_id(application)
+            for key, chat_id in ids.items():
+                made = await make_chat(application, account, [], title=f"{key} " + "very long title " * 10)
+                async with transaction(application.state.sessionmaker) as session:
+                    await session.execute(update(Chat).where(Chat.id == made).values(id=chat_id))
+
+    asyncio.run(setup())
+    return ids
+
+
+def test_tables_fit_80_columns(prefixed: dict[str, uuid.UUID]) -> None:
+    for args in (["chats", "list"], ["chats", "search", "quokka"], ["search", "quokka", "--sessions"]):
+        result = CliRunner().invoke(cli, args, env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert lines and all(len(line) <= 80 for line in lines), result.stdout
+    listing = CliRunner().invoke(cli, ["chats", "list"], env={"COLUMNS": "80"}).stdout
+    assert "abcdef01  a very long title" in listing and "…" in listing  # one line per chat, cut
+    assert "claude_code" in listing or "claude-code" in listing  # the provider is never folded
+
+
+def test_chat_commands_take_unique_id_prefixes(library: uuid.UUID, prefixed: dict[str, uuid.UUID]) -> None:
+    shown = CliRunner().invoke(cli, ["chats", "show", str(library)[:8], "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["id"] == str(library)
+    longer = CliRunner().invoke(cli, ["chats", "show", "abcdef01-2222", "--json"])
+    assert json.loads(longer.stdout)["id"] == str(prefixed["b"])
+    ambiguous = CliRunner().invoke(cli, ["chats", "show", "abcdef01"])
+    assert ambiguous.exit_code == 1 and "ambiguous" in ambiguous.stderr
+    missing = CliRunner().invoke(cli, ["chats", "archive", "0000dead"])
+    assert missing.exit_code == 1 and "not found" in missing.stderr
+    exported = CliRunner().invoke(cli, ["chats", "export", str(library)[:6], "-f", "json"])
+    assert exported.exit_code == 0 and str(library) in exported.stdout
+    forked = CliRunner().invoke(cli, ["chats", "fork", str(library)[:8], "--json"])
+    assert forked.exit_code == 0, forked.output
+    archived = CliRunner().invoke(cli, ["chats", "archive", str(library)[:8], "abcdef011111", "--json"])
+    assert archived.exit_code == 0, archived.output
+    assert [c["id"] for c in json.loads(archived.stdout)] == [str(library), str(prefixed["a"])]

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from chasm.kit.errors import Forbidden
 from chasm.models import Account
 
 
@@ -42,3 +43,9 @@ class Actor:
     @property
     def can_manage_members(self) -> bool:
         return self.principal_type == "user" and self.role in ("owner", "admin")
+
+
+def require_instance_admin(actor: Actor, what: str) -> None:
+    """Host-side work (the server's files, its upkeep) is for instance administrators only."""
+    if not actor.instance_admin:
+        raise Forbidden(f"Only an instance administrator may {what}", code="instance_admin_required")

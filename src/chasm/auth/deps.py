@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chasm.auth import repository as repo
 from chasm.auth.actor import Actor
 from chasm.auth.principals import PrincipalCache
+from chasm.auth.selection import account_for_user
 from chasm.auth.tokens import decode_access_token
 from chasm.kit.crypto import keyed_hash
 from chasm.kit.db import transaction
-from chasm.kit.errors import ChasmError, Forbidden, NotFound, Unauthorized
+from chasm.kit.errors import ChasmError, Forbidden, Unauthorized
 from chasm.kit.ids import parse_uuid
 from chasm.kit.timeutil import utcnow
 from chasm.models import Account
@@ -45,31 +46,6 @@ def is_loopback_request(request: Request) -> bool:
         return ipaddress.ip_address(request.client.host).is_loopback
     except ValueError:
         return request.client.host in ("testclient", "localhost")
-
-
-async def account_for_user(
-    session: AsyncSession, user_id: uuid.UUID, selector: str | None
-) -> tuple[Account, str]:
-    """The account a user selects (id, exact name, or personal) and their role there; 404 otherwise."""
-    if selector is None or selector.strip().lower() == "personal":
-        account = await repo.personal_account(session, user_id)
-        if account is None:
-            raise NotFound("Personal account not found", code="account_not_found")
-        return account, "owner"
-    selector = selector.strip()
-    candidates: list[Account] = []
-    account_id = parse_uuid(selector)
-    if account_id is not None:
-        found = await repo.get_account(session, account_id)
-        if found is not None:
-            candidates = [found]
-    if not candidates:
-        candidates = await repo.member_accounts_named(session, user_id, selector)
-    for account in candidates:
-        member = await repo.membership(session, account.id, user_id)
-        if member is not None:
-            return account, member.role
-    raise NotFound(f"Account '{selector}' not found or not accessible", code="account_not_found")
 
 
 def _key_account_matches(account: Account, selector: str) -> bool:
@@ -280,12 +256,6 @@ class require_chat_scope(require_scope):  # noqa: N801
         if not actor.has_scope(self.scope):
             raise Forbidden(f"This key lacks the '{self.scope}' scope", code="insufficient_scope")
         return actor
-
-
-def require_instance_admin(actor: Actor, what: str) -> None:
-    """Host-side work (the server's files, its upkeep) is for instance administrators only."""
-    if not actor.instance_admin:
-        raise Forbidden(f"Only an instance administrator may {what}", code="instance_admin_required")
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

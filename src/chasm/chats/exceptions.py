@@ -12,6 +12,17 @@ class ChatNotFound(NotFound):
         super().__init__("Session not found")
 
 
+class AmbiguousChatId(BadRequest):
+    """A shortened chat id that more than one chat starts with."""
+
+    code = "ambiguous_session_id"
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(
+            f"Chat id {prefix!r} is ambiguous: more than one chat starts with it; give more characters"
+        )
+
+
 class WorkspaceNotFound(NotFound):
     code = "workspace_not_found"
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import String, Table, delete, func, insert, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.models import Chat, ChatMessage, ChatWorkspace
@@ -100,6 +101,17 @@ async def list_chats(
 
 async def get_chat(session: AsyncSession, account_id: uuid.UUID, chat_id: uuid.UUID) -> Chat | None:
     return await session.scalar(select(Chat).where(Chat.id == chat_id, Chat.account_id == account_id))
+
+
+async def chat_ids_with_prefix(
+    session: AsyncSession, account_id: uuid.UUID, prefix: str, limit: int = 2
+) -> list[uuid.UUID]:
+    """Ids of the account's chats whose hex form (no dashes) starts with `prefix` (lowercase hex)."""
+    hex_id = func.replace(func.lower(sql_cast(Chat.id, String)), "-", "")
+    rows = await session.scalars(
+        select(Chat.id).where(Chat.account_id == account_id, hex_id.like(prefix + "%")).limit(limit)
+    )
+    return list(rows)
 
 
 async def get_chats(

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.audit.service import record
-from chasm.auth.actor import Actor
-from chasm.auth.deps import require_instance_admin
+from chasm.auth.actor import Actor, require_instance_admin
 from chasm.chats import merge as merging
 from chasm.chats import repository as repo
 from chasm.chats.exceptions import (
+    AmbiguousChatId,
     ChatNotFound,
     InvalidMerge,
     MessageNotFound,
@@ -230,6 +230,28 @@ async def _chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> Chat
     return chat
 
 
+MIN_ID_PREFIX = 4
+
+
+async def resolve_chat_id(session: AsyncSession, actor: Actor, text: str) -> uuid.UUID:
+    """A chat id from a full id or, as git takes commits, a unique prefix of one (at least
+    MIN_ID_PREFIX hex digits, dashes ignored): the 8 characters a table shows are enough."""
+    value = text.strip().lower()
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        pass
+    prefix = value.replace("-", "")
+    if len(prefix) < MIN_ID_PREFIX or len(prefix) > 32 or any(c not in "0123456789abcdef" for c in prefix):
+        raise ChatNotFound()
+    found = await repo.chat_ids_with_prefix(session, actor.account_id, prefix)
+    if not found:
+        raise ChatNotFound()
+    if len(found) > 1:
+        raise AmbiguousChatId(text)
+    return found[0]
+
+
 async def list_chats(
     session: AsyncSession, actor: Actor, filters: repo.ChatFilters, limit: int, offset: int
 ) -> ChatList:
@@ -282,6 +304,7 @@ def _copied_row(chat_id: uuid.UUID, seq: int, msg: ChatMessage) -> dict[str, Any
         "content": msg.content,
         "thinking": msg.thinking,
         "tool_calls": msg.tool_calls,
+        "tool_text": msg.tool_text,
         "model": msg.model,
         "source_id": msg.source_id,
         "parent_source_id": msg.parent_source_id,

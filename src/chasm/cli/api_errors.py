@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import typer
 
-from chasm.client import ChasmAPIError
+from chasm.client.errors import ChasmAPIError
 
 # API wording -> the flag a CLI user types instead.
 FLAG_WORDS = (

@@ -30,7 +30,7 @@ async def local(account: str | None) -> AsyncIterator[tuple[Any, Any, Any]]:
     """(sessionmaker, actor, settings) on the configured database, migrated."""
     from chasm.auth import repository as auth_repo
     from chasm.auth.actor import Actor
-    from chasm.auth.deps import account_for_user
+    from chasm.auth.selection import account_for_user
     from chasm.config import get_settings
     from chasm.kit.db import create_engine, make_sessionmaker, migrate
 
@@ -98,22 +98,52 @@ def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def compact_number(value: int) -> str:
+    """16422 -> "16.4k", 1234567 -> "1.2M": a count in at most 6 characters."""
+    for size, unit in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
+        if value >= size:
+            return f"{value / size:.1f}{unit}".replace(".0" + unit, unit)
+    return str(value)
+
+
+def fitted_table(title: str | None = None) -> Table:
+    """A table that fits the terminal (80 columns too): no vertical rules; the columns that hold
+    free text are given `ratio` and cut with an ellipsis, the others keep a fixed narrow width."""
+    from rich import box
+
+    return Table(
+        title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, expand=True
+    )
+
+
+def text_column(table: Table, name: str, ratio: int = 1) -> None:
+    table.add_column(name, ratio=ratio, no_wrap=True, overflow="ellipsis", min_width=8)
+
+
+def fixed_column(table: Table, name: str, width: int, right: bool = False) -> None:
+    table.add_column(
+        name, width=width, no_wrap=True, overflow="ellipsis", justify="right" if right else "left"
+    )
+
+
 def _chat_table(chats: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title)
-    for column in ("Id", "Title", "Provider", "Messages", "Tokens", "Updated", "Flags"):
-        table.add_column(
-            column, justify="right" if column in ("Messages", "Tokens") else "left", overflow="fold"
-        )
+    table = fitted_table(title)
+    fixed_column(table, "Id", 8)
+    text_column(table, "Title")
+    fixed_column(table, "Provider", 11)
+    fixed_column(table, "Msgs", 5, right=True)
+    fixed_column(table, "Tokens", 6, right=True)
+    fixed_column(table, "Updated", 10)
     for chat in chats:
         flags = [f for f, on in (("archived", chat["archived"]), ("missing", chat["source_missing"])) if on]
+        name = " ".join((chat["title"] or "(untitled)").split())
         table.add_row(
             chat["id"][:8],
-            escape(chat["title"] or "(untitled)"),
+            escape("".join(f"[{f}] " for f in flags) + name),
             chat["provider"],
-            f"{chat['message_count']:,}",
-            f"{chat['token_count']:,}",
-            (chat["updated_at"] or "")[:16],
-            ", ".join(flags),
+            compact_number(chat["message_count"]),
+            compact_number(chat["token_count"]),
+            (chat["updated_at"] or "")[:10],
         )
     return table
 
@@ -152,14 +182,17 @@ def list_chats(
 
 @chats_app.command("show")
 def show(
-    chat_id: str = typer.Argument(..., help="The chat (session) id."),
+    chat_id: str = typer.Argument(..., help="The chat (session) id, or a unique prefix of it."),
     account: str | None = ACCOUNT,
     as_json: bool = AS_JSON,
 ) -> None:
     """One chat with all its messages."""
     from chasm.chats import service
 
-    data = run(lambda s, a: service.get_chat(s, a, _uuid(chat_id)), account)
+    async def work(session: Any, actor: Any) -> Any:
+        return await service.get_chat(session, actor, await service.resolve_chat_id(session, actor, chat_id))
+
+    data = run(work, account)
     if as_json:
         _print_json(data)
         return
@@ -183,7 +216,7 @@ def show(
 
 @chats_app.command("merge")
 def merge(
-    chat_ids: list[str] = typer.Argument(..., help="Two or more chat ids, in order."),
+    chat_ids: list[str] = typer.Argument(..., help="Two or more chat ids (or unique prefixes), in order."),
     strategy: str = typer.Option("interleave", "--strategy", help="interleave, concatenate or smart."),
     title: str | None = typer.Option(None, "--title"),
     account: str | None = ACCOUNT,
@@ -195,17 +228,21 @@ def merge(
     from chasm.chats import service
     from chasm.chats.schemas import MergeSessions
 
-    try:
-        body = MergeSessions(session_ids=[_uuid(c) for c in chat_ids], title=title, strategy=strategy)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        raise typer.BadParameter(str(exc.errors()[0]["msg"])) from exc
-    data = run(lambda s, a: service.merge_chats(s, a, body), account)
+    async def work(session: Any, actor: Any) -> Any:
+        ids = [await service.resolve_chat_id(session, actor, c) for c in chat_ids]
+        try:
+            body = MergeSessions(session_ids=ids, title=title, strategy=strategy)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise typer.BadParameter(str(exc.errors()[0]["msg"])) from exc
+        return await service.merge_chats(session, actor, body)
+
+    data = run(work, account)
     _report_new(data, "Merged", as_json)
 
 
 @chats_app.command("fork")
 def fork(
-    chat_id: str = typer.Argument(..., help="The chat to fork."),
+    chat_id: str = typer.Argument(..., help="The chat to fork (its id or a unique prefix)."),
     at: str | None = typer.Option(None, "--at", help="Last message id to copy (default: all)."),
     title: str | None = typer.Option(None, "--title"),
     account: str | None = ACCOUNT,
@@ -216,22 +253,27 @@ def fork(
     from chasm.chats.schemas import ForkSession
 
     body = ForkSession(message_id=_uuid(at, "message id") if at else None, title=title)
-    data = run(lambda s, a: service.fork_chat(s, a, _uuid(chat_id), body), account)
+
+    async def work(session: Any, actor: Any) -> Any:
+        return await service.fork_chat(
+            session, actor, await service.resolve_chat_id(session, actor, chat_id), body
+        )
+
+    data = run(work, account)
     _report_new(data, "Forked", as_json)
 
 
 @chats_app.command("archive")
 def archive(
-    chat_ids: list[str] = typer.Argument(..., help="Chats to archive."),
+    chat_ids: list[str] = typer.Argument(..., help="Chats to archive (ids or unique prefixes)."),
     account: str | None = ACCOUNT,
     as_json: bool = AS_JSON,
 ) -> None:
     """Archive chats."""
     from chasm.chats import service
 
-    ids = [_uuid(c) for c in chat_ids]
-
     async def work(session: Any, actor: Any) -> list[Any]:
+        ids = [await service.resolve_chat_id(session, actor, c) for c in chat_ids]
         return [await service.archive_chat(session, actor, i) for i in ids]
 
     data = run(work, account)

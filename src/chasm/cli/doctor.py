@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chasm.config import Settings
+
 import asyncio
 import json
 import shutil
@@ -11,8 +16,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import typer
-
-from chasm.config import Settings
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_CONTROLLERS = ("memory", "pids", "cpu")

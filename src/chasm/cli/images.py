@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chasm.config import Settings
+
 from pathlib import Path
 
 import typer
-
-from chasm.config import Settings, get_settings
-from chasm.kit.errors import ChasmError
 
 images_app = typer.Typer(help="Root filesystems for sandbox sessions (the `image` of a session).")
 
 
 def _settings() -> Settings:
+    from chasm.config import get_settings
+
     return get_settings()
 
 
@@ -22,6 +26,7 @@ def add(
     source: Path = typer.Argument(..., help="A root filesystem directory or a tarball of one."),
 ) -> None:
     """Register a root filesystem as an image."""
+    from chasm.kit.errors import ChasmError
     from chasm.sandbox import images
 
     try:
@@ -44,6 +49,7 @@ def list_() -> None:
 @images_app.command("remove")
 def remove(name: str = typer.Argument(..., help="Image name.")) -> None:
     """Remove a registered image."""
+    from chasm.kit.errors import ChasmError
     from chasm.sandbox import images
 
     try:

@@ -43,7 +43,7 @@ async def _actor(session: Any, email: str, account: str | None) -> Any:
     from chasm.accounts.service import create_user
     from chasm.auth import repository as repo
     from chasm.auth.actor import Actor
-    from chasm.auth.deps import account_for_user
+    from chasm.auth.selection import account_for_user
     from chasm.system.bootstrap import LOCAL_OWNER_EMAIL
 
     user = await repo.get_user_by_email(session, email)

@@ -40,6 +40,7 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(chats.chats_app, name="chats")
 app.command("harvest")(harvest.harvest)
 app.command("stats")(search_export.stats)
+app.command("search")(search_export.search)
 
 
 @app.command()

@@ -10,12 +10,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from chasm.cli.api_errors import fail
-from chasm.client import ChasmAPIError, ChasmClient
+from chasm.client.errors import ChasmAPIError
+
+if TYPE_CHECKING:
+    from chasm.client.http import ChasmClient
 
 sandbox_app = typer.Typer(help="Sandbox sessions, through the HTTP API.", no_args_is_help=True)
 
@@ -25,6 +28,8 @@ JSON_OUT = typer.Option(False, "--json", help="Print the server's JSON answer.")
 
 
 def _client(url: str, key: str) -> ChasmClient:
+    from chasm.client.http import ChasmClient
+
     return ChasmClient(url, key)
 
 

@@ -36,7 +36,7 @@ def _run(work: Callable[[Any, Any], Awaitable[T]], account: str | None) -> T:
 
         from chasm.auth import repository as auth_repo
         from chasm.auth.actor import Actor
-        from chasm.auth.deps import account_for_user
+        from chasm.auth.selection import account_for_user
         from chasm.config import get_settings
         from chasm.kit.db import create_engine, make_sessionmaker, migrate, transaction
 
@@ -81,21 +81,28 @@ def search(
     workspace: str | None = typer.Option(None, "--workspace", help="Only chats of this workspace id."),
     role: str | None = typer.Option(None, "--role", help="Only messages of this role."),
     sessions: bool = typer.Option(False, "--sessions", help="One row per chat instead of per message."),
+    tools: str = typer.Option(
+        "include",
+        "--tools",
+        help="Tool calls (names, arguments, result excerpts): include (ranked below prose), exclude or only.",
+    ),
     account: str | None = ACCOUNT,
     as_json: bool = AS_JSON,
 ) -> None:
-    """Full-text search over chat titles and messages, best matches first."""
+    """Full-text search over chat titles, messages and tool calls, best matches first."""
     from chasm.kit.ids import parse_uuid
     from chasm.search import service
 
     workspace_id = parse_uuid(workspace)
     if workspace and workspace_id is None:
         raise typer.BadParameter("not a workspace id", param_hint="--workspace")
+    if tools not in ("include", "exclude", "only"):
+        raise typer.BadParameter("include, exclude or only", param_hint="--tools")
 
     async def work(session: Any, actor: Any) -> Any:
         from pydantic_core import to_jsonable_python
 
-        filters = service.make_filters(provider, workspace_id, role)
+        filters = service.make_filters(provider, workspace_id, role, tools=tools)
         if sessions:
             return to_jsonable_python(await service.search_chats(session, actor, query, filters, limit))
         return to_jsonable_python(await service.search_messages(session, actor, query, filters, limit))
@@ -106,23 +113,27 @@ def search(
         return
     rows = found if sessions else found["messages"]
     total = str(len(rows)) if sessions else f"{found['total']}{'' if found.get('total_exact', True) else '+'}"
-    table = Table(title=f"{len(rows)} of {total} matches for {query!r}")
-    for column in ("Score", "Session", "Title", "Provider", "Role" if not sessions else "Hits", "Snippet"):
-        table.add_column(column, overflow="fold")
+    from chasm.cli.chats import fitted_table, fixed_column, text_column
+
+    table = fitted_table(f"{len(rows)} of {total} matches for {query!r}")
+    fixed_column(table, "Id", 8)
+    text_column(table, "Title", ratio=2)
+    fixed_column(table, "Provider", 11)
+    fixed_column(table, "Hits" if sessions else "Role", 4 if sessions else 9, right=sessions)
+    text_column(table, "Snippet", ratio=3)
     for row in rows:
         table.add_row(
-            f"{row['score']:.2f}",
             (row["id"] if sessions else row["session_id"])[:8],
-            escape(row.get("title") or ""),
+            escape(" ".join((row.get("title") or "").split())),
             row.get("provider") or "",
             str(row["match_count"]) if sessions else row["role"],
-            _snippet(row.get("snippet") or ""),
+            _snippet(" ".join((row.get("snippet") or "").split())),
         )
     Console().print(table)
 
 
 def export(
-    chat_id: str = typer.Argument(..., help="The chat (session) id."),
+    chat_id: str = typer.Argument(..., help="The chat (session) id, or a unique prefix of it."),
     fmt: str = typer.Option("markdown", "--format", "-f", help="json, markdown, html or pdf."),
     output: str | None = typer.Option(
         None,
@@ -136,7 +147,10 @@ def export(
     from chasm.chats.export import export_chat
 
     async def work(session: Any, actor: Any) -> tuple[bytes, str, str]:
-        return await export_chat(session, actor.account_id, chat_id, fmt)
+        from chasm.chats.service import resolve_chat_id
+
+        full_id = await resolve_chat_id(session, actor, chat_id)
+        return await export_chat(session, actor.account_id, str(full_id), fmt)
 
     content, media_type, filename = _run(work, account)
     if output == "-" or (output is None and media_type != "application/pdf"):

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chasm.cli.api_errors import fail
-from chasm.client import ChasmAPIError, ChasmClient
+from chasm.client.errors import ChasmAPIError
 
 workspace_app = typer.Typer(help="Workspaces (persistent disks), through the HTTP API.", no_args_is_help=True)
 snapshot_app = typer.Typer(help="Workspace snapshots.", no_args_is_help=True)
@@ -22,6 +22,8 @@ JSON_OUT = typer.Option(False, "--json", help="Print the server's JSON answer.")
 
 
 def _run(url: str, key: str, call: Any) -> Any:
+    from chasm.client.http import ChasmClient
+
     with ChasmClient(url, key) as client:
         try:
             return call(client)

@@ -13,13 +13,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-
-class ChasmAPIError(Exception):
-    def __init__(self, status_code: int, code: str, message: str) -> None:
-        super().__init__(f"{status_code} {code}: {message}")
-        self.status_code = status_code
-        self.code = code
-        self.message = message
+from chasm.client.errors import ChasmAPIError
 
 
 @dataclass

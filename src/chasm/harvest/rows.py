@@ -23,6 +23,8 @@ import orjson
 from sqlalchemy import Connection, Engine, Table
 
 from chasm.harvest.model import ParsedChat, ParsedMessage
+from chasm.harvest.sources.toolkit.titles import fallback_title
+from chasm.harvest.tool_text import tool_text
 from chasm.kit.timeutil import utcnow
 from chasm.models import ChatMessage
 
@@ -36,6 +38,7 @@ MESSAGE_COLUMNS = (
     "content",
     "thinking",
     "tool_calls",
+    "tool_text",
     "model",
     "source_id",
     "parent_source_id",
@@ -176,7 +179,9 @@ def message_rows(
         if meta is not None and clean_json:
             meta = clean(meta)
         calls: list[dict[str, Any]] | None = None
+        searchable: str | None = None
         if m.tool_calls:
+            searchable = tool_text(m.tool_calls)
             calls = [
                 {"id": c.id, "name": c.name, "input": c.input, "output": c.output, "is_error": c.is_error}
                 for c in m.tool_calls
@@ -210,6 +215,7 @@ def message_rows(
                 text,
                 thinking,
                 calls,
+                searchable,
                 cut(model, 200),
                 cut(m.source_id, 300),
                 cut(m.parent_source_id, 300),
@@ -246,15 +252,17 @@ def workspace_key(chat: ParsedChat) -> tuple[str, str] | None:
 
 
 def chat_values(parsed: ParsedChat, workspace_id: uuid.UUID | None) -> dict[str, Any]:
-    """The columns of a chat a harvest sets from the source (title and metadata only when known)."""
+    """The columns of a chat a harvest sets from the source (title and metadata only when known). A
+    chat whose tool records no title is titled by its first real prompt."""
     values: dict[str, Any] = {
         "workspace_id": workspace_id,
         "source_path": cut(parsed.source_path, 2000),
         "source_missing": False,
         "parent_source_id": cut(parsed.parent_source_id, 300),
     }
-    if parsed.title:
-        values["title"] = cut(parsed.title, 1000)
+    title = parsed.title or fallback_title(parsed.messages)
+    if title:
+        values["title"] = cut(title, 1000)
     if parsed.metadata:
         values["metadata"] = clean(parsed.metadata)
     return values

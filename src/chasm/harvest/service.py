@@ -11,8 +11,7 @@ from typing import IO, Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.audit.service import record
-from chasm.auth.actor import Actor
-from chasm.auth.deps import require_instance_admin
+from chasm.auth.actor import Actor, require_instance_admin
 from chasm.config import Settings
 from chasm.harvest import provider_names, registry, upload
 from chasm.harvest import repository as repo

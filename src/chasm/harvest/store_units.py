@@ -27,6 +27,7 @@ from chasm.harvest.rows import (
     message_rows,
     workspace_key,
 )
+from chasm.harvest.sources.toolkit.titles import fallback_title
 from chasm.harvest.units import HEAD_BYTES, Job, head_hash
 from chasm.kit.timeutil import utcnow
 from chasm.models import Chat, ChatMessage, ChatWorkspace, HarvestFile
@@ -284,6 +285,9 @@ class UnitWriter:
             values["model"] = cut(parsed.model or rows.model, 200)
         if parsed.title:
             values["title"] = _harvested_title(cut(parsed.title, 1000))
+        elif (first_prompt := fallback_title(parsed.messages)) is not None:
+            # Only the new messages were parsed: their first prompt titles a chat that has no title yet.
+            values["title"] = func.coalesce(func.nullif(chats_t.c.title, ""), first_prompt)
         s.execute(update(chats_t).where(chats_t.c.id == chat_id).values(**values))
         return len(rows.rows)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -172,12 +174,43 @@ def _upgrade(connection: Connection) -> None:
 MIGRATION_LOCK_ID = 0x63686173  # "chas": serialises migrations of concurrently starting servers
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Apply every pending Alembic migration (the server calls this at start).
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=]*=\s*(.+)$", re.M)
 
-    On PostgreSQL a transaction-level advisory lock makes servers and workers that start together
-    migrate one after the other; SQLite serialises writers by itself.
+
+@functools.cache
+def migration_heads() -> frozenset[str]:
+    """The head revisions of the migration scripts, read from their `revision` and
+    `down_revision` lines: what Alembic's script directory would say, without importing Alembic
+    and every script (most of a CLI call's start when the schema is current)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (Path(__file__).resolve().parent.parent / "migrations" / "versions").glob("*.py"):
+        for kind, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            names = set(re.findall(r"[\"']([^\"']+)[\"']", value))
+            (revisions if kind == "revision" else parents).update(names)
+    return frozenset(revisions - parents)
+
+
+async def schema_is_current(engine: AsyncEngine) -> bool:
+    """Whether the database is at every head already (then `migrate` has nothing to do)."""
+    try:
+        async with engine.connect() as conn:
+            current = {row[0] for row in await conn.execute(text("SELECT version_num FROM alembic_version"))}
+    except Exception:  # noqa: BLE001 - no version table yet (a fresh database), or unreadable: migrate
+        return False
+    heads = migration_heads()
+    return bool(heads) and current == heads
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Apply every pending Alembic migration (the server and local CLI commands call this).
+
+    When the database is at every head already it returns after one query. On PostgreSQL a
+    transaction-level advisory lock makes servers and workers that start together migrate one
+    after the other; SQLite serialises writers by itself.
     """
+    if await schema_is_current(engine):
+        return
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})

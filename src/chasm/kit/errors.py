@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chasm.kit.surface import Surface
+if TYPE_CHECKING:  # chasm.kit.surface loads FastAPI: a command line raising these errors needs none
+    from chasm.kit.surface import Surface
 
 
 class ChasmError(Exception):
@@ -77,6 +78,8 @@ def render(surface: Surface, status: int, code: str, message: str, details: Any 
     """Platform surface: {"error": {...}}; /api (003): {"success": false, "error": {...}}; /api/v1
     (001): {"error": <status phrase>, "message", "code"}. Chat codes are upper case (003's
     `NOT_FOUND`)."""
+    from chasm.kit.surface import Surface
+
     if surface is Surface.V1:
         v1: dict[str, Any] = {"error": _phrase(status), "message": message, "code": code.upper()}
         if details is not None:

@@ -77,6 +77,8 @@ class ChatMessage(IdMixin, Base):
     content: Mapped[str] = mapped_column(Text, default="")
     thinking: Mapped[str | None] = mapped_column(Text)
     tool_calls: Mapped[list[Any] | None]  # [{id, name, input, output, is_error}]
+    # What search indexes of the tool calls (names, arguments, result excerpts): harvest/tool_text.py
+    tool_text: Mapped[str | None] = mapped_column(Text)
     model: Mapped[str | None] = mapped_column(String(200))
     source_id: Mapped[str | None] = mapped_column(String(300))
     parent_source_id: Mapped[str | None] = mapped_column(String(300))

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.auth.actor import Actor
 from chasm.harvest.rows import clean, content_hash
+from chasm.harvest.tool_text import tool_text
 from chasm.kit.errors import BadRequest, ChasmError, Conflict, NotFound
 from chasm.kit.events import EventBus
 from chasm.kit.timeutil import iso, utcnow
@@ -314,6 +315,7 @@ async def _store(
                         "created_at": now,
                         **fields,
                         "content": fields["content"].replace("\x00", ""),
+                        "tool_text": tool_text(fields.get("tool_calls") or ()),
                     }
                 )
                 current.next_message_seq += 1

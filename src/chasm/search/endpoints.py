@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query
 
@@ -33,8 +33,15 @@ def search_filters(
     until: Annotated[datetime | None, Query(description="Messages before this time")] = None,
     from_: Annotated[datetime | None, Query(alias="from", description="Alias of since")] = None,
     to: Annotated[datetime | None, Query(description="Alias of until")] = None,
+    tools: Annotated[
+        Literal["include", "exclude", "only"],
+        Query(
+            description="Tool calls (names, arguments, result excerpts): searched and ranked below "
+            "prose (include), not searched (exclude), or searched alone (only)"
+        ),
+    ] = "include",
 ) -> Filters:
-    return service.make_filters(provider, workspace_id or workspace, role, since or from_, until or to)
+    return service.make_filters(provider, workspace_id or workspace, role, since or from_, until or to, tools)
 
 
 SearchFilters = Annotated[Filters, Depends(search_filters)]

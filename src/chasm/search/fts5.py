@@ -22,6 +22,7 @@ from chasm.search.types import (
     MARK_END,
     MARK_START,
     SNIPPET_WORDS,
+    TOOL_WEIGHT,
     ChatHit,
     Filters,
     MessageHit,
@@ -78,7 +79,11 @@ def _title_clauses(filters: Filters) -> list[str]:
 
 
 def _statement(sql: str, query: Query, account_id: uuid.UUID, filters: Filters, **values: Any) -> TextClause:
-    params: dict[str, Any] = {"fts_match": to_fts5(query), "account_id": account_id.hex, **values}
+    params: dict[str, Any] = {
+        "fts_match": to_fts5(query, filters.tools),
+        "account_id": account_id.hex,
+        **values,
+    }
     binds = []
     for i, name in enumerate(filters.provider or ()):
         params[f"provider_{i}"] = name
@@ -101,10 +106,12 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=value)
 
 
-SNIPPET_SQL = f"snippet(chat_messages_fts, 0, '{MARK_START}', '{MARK_END}', '{ELLIPSIS}', {SNIPPET_WORDS})"
+# Prose first: a match in the tool text (column 2) weighs TOOL_WEIGHT of one in the content.
+BM25 = f"bm25(chat_messages_fts, 1.0, {TOOL_WEIGHT})"
+# The snippet of whichever column matched best (-1).
+SNIPPET_SQL = f"snippet(chat_messages_fts, -1, '{MARK_START}', '{MARK_END}', '{ELLIPSIS}', {SNIPPET_WORDS})"
 _MATCHES = (
-    "SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts"
-    " WHERE chat_messages_fts MATCH :fts_match"
+    f"SELECT rowid AS rid, {BM25} AS bm FROM chat_messages_fts WHERE chat_messages_fts MATCH :fts_match"
 )
 _FTS_COUNT = "(SELECT count(*) FROM chat_messages_fts WHERE chat_messages_fts MATCH :fts_match)"
 
@@ -294,28 +301,28 @@ SELECT 't', NULL, NULL, NULL, NULL, NULL, chat_id, bm, NULL, NULL, NULL FROM tit
 # Every match scored once and kept (`ranked`), or, for one word whose matches are cheap to walk
 # again, the best candidates sorted on the fly and the wanted chats' matches scored in a second walk.
 _RANKED = {
-    True: """top AS MATERIALIZED (
-    SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts
+    True: f"""top AS MATERIALIZED (
+    SELECT rowid AS rid, {BM25} AS bm FROM chat_messages_fts
     WHERE chat_messages_fts MATCH :fts_match ORDER BY bm, rid LIMIT :candidates),""",
-    False: """ranked AS MATERIALIZED (
-    SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts
+    False: f"""ranked AS MATERIALIZED (
+    SELECT rowid AS rid, {BM25} AS bm FROM chat_messages_fts
     WHERE chat_messages_fts MATCH :fts_match),
 top AS MATERIALIZED (SELECT rid, bm FROM ranked ORDER BY bm, rid LIMIT :candidates),""",
 }
 _WANTED_MATCHES = {
-    True: """SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts
+    True: f"""SELECT rowid AS rid, {BM25} AS bm FROM chat_messages_fts
     WHERE chat_messages_fts MATCH :fts_match AND +rowid IN (SELECT rid FROM wanted_rows)""",
     False: "SELECT rid, bm FROM ranked WHERE +rid IN (SELECT rid FROM wanted_rows)",
 }
 
-_ALL_CHATS_SQL = """
+_ALL_CHATS_SQL = f"""
 WITH ranked AS MATERIALIZED (
-    SELECT rowid AS rid, bm25(chat_messages_fts) AS bm FROM chat_messages_fts
+    SELECT rowid AS rid, {BM25} AS bm FROM chat_messages_fts
     WHERE chat_messages_fts MATCH :fts_match),
 grouped AS (
     SELECT m.chat_id AS chat_id, min(ranked.bm) AS bm, ranked.rid AS rid, count(*) AS n FROM ranked
     JOIN chat_messages m ON m.rowid = ranked.rid JOIN chats c ON c.id = m.chat_id
-    WHERE {where} GROUP BY m.chat_id)
+    WHERE {{where}} GROUP BY m.chat_id)
 SELECT g.chat_id AS chat_id, g.bm AS bm, g.n AS n, g.rid AS rid, best.id AS best_id
 FROM grouped g JOIN chat_messages best ON best.rowid = g.rid
 """
@@ -423,7 +430,8 @@ async def _rank_candidates(
         wanted_matches=_WANTED_MATCHES[single],
         where=_where(_chat_clauses(filters) + _message_clauses(filters)),
         message_where=_where(_message_clauses(filters)),
-        title_where="0" if filters.role else _where(_title_clauses(filters)),  # a role: messages only
+        # A role or tool calls alone: messages only.
+        title_where="0" if filters.role or filters.tools == "only" else _where(_title_clauses(filters)),
     )
     stmt = _statement(
         sql, query, account_id, filters, candidates=candidates, window=window, max_titles=max_titles

@@ -77,8 +77,16 @@ def _fts5_term(term: Term) -> str:
     return quoted + "*" if term.prefix else quoted
 
 
-def to_fts5(query: Query) -> str:
-    """An FTS5 MATCH string in which every user word is a quoted string."""
+# The index columns a MATCH reads for each tool mode (None: all of them).
+_FTS5_COLUMNS = {"include": None, "exclude": "content", "only": "tool_text"}
+
+
+def to_fts5(query: Query, tools: str = "include") -> str:
+    """An FTS5 MATCH string in which every user word is a quoted string; `tools` (see
+    `types.TOOL_MODES`) limits it to the message text or to the tool text."""
+    column = _FTS5_COLUMNS[tools]
+    if column is not None:
+        return f"{{{column}}} : ({to_fts5(query)})"
     rendered = []
     for group in query.groups:
         positives = " AND ".join(_fts5_term(t) for t in group if not t.negated)

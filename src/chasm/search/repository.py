@@ -38,6 +38,10 @@ _chat_rowid: ColumnElement[Any] = literal_column("chats.rowid")
 _message_vector: ColumnElement[Any] = literal_column("chat_messages.search_vector")
 _title_vector: ColumnElement[Any] = literal_column("chats.title_vector")
 _PG_CONFIG: ColumnElement[Any] = literal_column("'english'::regconfig")
+# The text a PostgreSQL snippet is cut from: the content, then the tool text.
+_searchable_text: ColumnElement[Any] = func.concat_ws("\n", ChatMessage.content, ChatMessage.tool_text)
+# Path and URL separators the tool text's PostgreSQL vector reads as spaces (migration 0012).
+TOOL_SEPARATORS = "/.-:\\=@~"
 _PG_HEADLINE = (
     f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=8, "
     f'MaxFragments=2, FragmentDelimiter=" {ELLIPSIS} "'
@@ -101,8 +105,10 @@ def _reraise(exc: OperationalError | DBAPIError) -> None:
         raise InvalidQuery(f"The search index rejected the query: {message}") from exc
 
 
-def _pg_message_match(query: Query) -> tuple[Select[Any], ColumnElement[Any]]:
-    """FROM/WHERE of the matching messages (joined to their chat) and the score expression."""
+def _pg_message_match(query: Query, tools: str = "include") -> tuple[Select[Any], ColumnElement[Any]]:
+    """FROM/WHERE of the matching messages (joined to their chat) and the score expression. The
+    vector holds the content (weight A) and the tool text (weight D, ranked at 0.1 of it); with
+    `tools` "exclude" or "only" the index finds the candidates and one part is checked again."""
     tsq = to_tsquery(query)
     score = func.ts_rank(_message_vector, tsq, 1)
     base = (
@@ -111,6 +117,13 @@ def _pg_message_match(query: Query) -> tuple[Select[Any], ColumnElement[Any]]:
         .join(Chat, Chat.id == ChatMessage.chat_id)
         .where(_message_vector.op("@@")(tsq))
     )
+    if tools != "include":
+        part: ColumnElement[Any] = func.coalesce(ChatMessage.content, "")
+        if tools == "only":  # as migration 0012 indexes it
+            part = func.translate(
+                func.coalesce(ChatMessage.tool_text, ""), TOOL_SEPARATORS, " " * len(TOOL_SEPARATORS)
+            )
+        base = base.where(func.to_tsvector(_PG_CONFIG, part).op("@@")(tsq))
     return base, score
 
 
@@ -146,7 +159,7 @@ def _pg_title_filters(account_id: uuid.UUID, filters: Filters) -> list[ColumnEle
 async def _pg_message_hits(
     session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
 ) -> list[MessageHit]:
-    base, score = _pg_message_match(query)
+    base, score = _pg_message_match(query, filters.tools)
     stmt = (
         base.add_columns(
             ChatMessage.id,
@@ -175,7 +188,7 @@ async def _pg_message_hits(
 async def _pg_count_message_hits(
     session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters
 ) -> tuple[int, bool]:
-    base, _ = _pg_message_match(query)
+    base, _ = _pg_message_match(query, filters.tools)
     matching = base.add_columns(literal_column("1")).where(*_pg_message_filters(account_id, filters))
     capped = matching.limit(TOTAL_CAP).subquery()
     counted = int((await session.execute(select(func.count()).select_from(capped))).scalar_one())
@@ -192,7 +205,7 @@ async def _pg_rank_chats(
 ) -> list[ChatHit]:
     """One statement: every matching chat's best message (GIN finds the matches, ts_rank scores
     them), full-outer-joined to every matching title, ranked by the combined score."""
-    base, score = _pg_message_match(query)
+    base, score = _pg_message_match(query, filters.tools)
     scored = (
         base.add_columns(
             ChatMessage.chat_id.label("chat_id"),
@@ -213,8 +226,8 @@ async def _pg_rank_chats(
     )
     tsq = to_tsquery(query)
     title_match: ColumnElement[Any] = _title_vector.op("@@")(tsq)
-    if filters.role:
-        title_match = literal_column("false")  # a role filter searches messages only
+    if filters.role or filters.tools == "only":
+        title_match = literal_column("false")  # a role filter or tool calls alone: messages only
     titles = (
         select(Chat.id.label("chat_id"), func.ts_rank(_title_vector, tsq, 1).label("score"))
         .where(title_match, *_pg_title_filters(account_id, filters))
@@ -262,7 +275,7 @@ async def message_snippets(
             )
             ids = {rowid: mid for rowid, mid in rowid_rows.all()}
         snippet: ColumnElement[Any] = literal_column(
-            f"snippet(chat_messages_fts, 0, '{MARK_START}', '{MARK_END}', '{ELLIPSIS}', {SNIPPET_WORDS})"
+            f"snippet(chat_messages_fts, -1, '{MARK_START}', '{MARK_END}', '{ELLIPSIS}', {SNIPPET_WORDS})"
         )
         stmt = (
             select(_messages_fts.c.rowid, snippet.label("snippet"))
@@ -275,7 +288,7 @@ async def message_snippets(
         tsq = to_tsquery(query)
         stmt = select(
             ChatMessage.id,
-            func.ts_headline(_PG_CONFIG, ChatMessage.content, tsq, _PG_HEADLINE).label("snippet"),
+            func.ts_headline(_PG_CONFIG, _searchable_text, tsq, _PG_HEADLINE).label("snippet"),
         ).where(ChatMessage.id.in_(message_ids))
     rows = (await _run(session, stmt)).all()
     return {r.id: r.snippet or "" for r in rows}

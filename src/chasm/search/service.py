@@ -28,9 +28,10 @@ def make_filters(
     role: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    tools: str = "include",
 ) -> Filters:
     providers = provider_names.chat_providers(provider) if provider else None
-    return Filters(providers, workspace_id, role, _utc(since), _utc(until))
+    return Filters(providers, workspace_id, role, _utc(since), _utc(until), tools)
 
 
 def _utc(value: datetime | None) -> datetime | None:

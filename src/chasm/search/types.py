@@ -12,6 +12,12 @@ MARK_START = "\x02"
 MARK_END = "\x03"
 ELLIPSIS = "\u2026"
 SNIPPET_WORDS = 24
+# What the search reads of a message's tool calls (names, arguments, result excerpts): with its
+# prose ("include", ranked below it), not at all ("exclude"), or alone ("only").
+TOOL_MODES = ("include", "exclude", "only")
+# A match in tool text weighs this much of the same match in prose (SQLite bm25 column weight;
+# PostgreSQL's ts_rank gives the weight-D tool text 0.1 of the weight-A content).
+TOOL_WEIGHT = 0.25
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,7 @@ class Filters:
     role: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    tools: str = "include"  # one of TOOL_MODES
 
 
 @dataclass(frozen=True)

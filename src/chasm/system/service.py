@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chasm import __version__
 from chasm.audit.service import record
-from chasm.auth.actor import Actor
-from chasm.auth.deps import require_instance_admin
+from chasm.auth.actor import Actor, require_instance_admin
 from chasm.kit.timeutil import utcnow
 from chasm.models import ChatSettings
 from chasm.system import caches

@@ -78,7 +78,9 @@ class JsonlSource:
                     provider=self.name,
                     source_id=path.stem,
                     messages=messages,
-                    title=state.get("title") or f"log {path.stem}",
+                    # A file named untitled*.jsonl records no title (the harvest then finds one).
+                    title=state.get("title")
+                    or (None if path.stem.startswith("untitled") else f"log {path.stem}"),
                     workspace_path=state["cwd"],
                     parent_source_id=parent,
                     source_path=str(path),

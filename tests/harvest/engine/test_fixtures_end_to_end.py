@@ -44,3 +44,32 @@ async def test_fixture_tree_harvests_end_to_end_and_again_parses_nothing(
     assert after["total"] == listed["total"]
     providers = {p["id"]: p for p in (await client.get("/api/providers")).json()["data"]}
     assert all(providers[name]["found"] for name in roots)
+
+
+async def test_every_fixture_chat_with_a_prompt_has_a_title(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    sources = registry.get_registry().sources
+    tree = tmp_path / "transcripts"
+    shutil.copytree(TRANSCRIPTS, tree)
+    roots = {name: [str(tree / name)] for name in sources if (tree / name).is_dir()}
+    await client.put("/api/settings", json={"harvest": {"roots": roots}})
+    await client.post("/api/harvest", json={"providers": sorted(roots)})
+
+    listed = []
+    while len(listed) < 1000:
+        page = (await client.get("/api/sessions", params={"limit": 100, "offset": len(listed)})).json()
+        listed += page["data"]["sessions"]
+        if not page["data"]["sessions"] or len(listed) >= page["data"]["total"]:
+            break
+    untitled = []
+    for summary in listed:
+        chat = (await client.get(f"/api/sessions/{summary['id']}")).json()["data"]
+        prompts = [m for m in chat["messages"] if m["role"] == "user" and m["content"].strip()]
+        if prompts and not chat["title"]:
+            untitled.append((chat["provider"], chat["source_id"]))
+        for m in chat["messages"]:  # wrappers the person never typed are system messages
+            if m["content"].lstrip().startswith(("<command-name>", "<local-command-stdout>", "Caveat: ")):
+                assert m["role"] == "system", (chat["provider"], m["content"][:40])
+    assert untitled == []
+    assert len(listed) > 20

@@ -48,7 +48,7 @@ def test_cli_harvest_reports_counts_and_is_incremental(
             cli, ["harvest", "--provider", "testlog", "--root", f"testlog={extra}", "--json"]
         )
         assert first.exit_code == 0, first.output
-        report = json.loads(first.output)
+        report = json.loads(first.stdout)
         assert report["providers"]["testlog"]["chats_created"] == 1
         assert report["issues"][0]["line"] == 2
 
@@ -56,7 +56,7 @@ def test_cli_harvest_reports_counts_and_is_incremental(
         assert table.exit_code == 0 and "testlog" in table.output
 
         again = json.loads(
-            runner.invoke(cli, ["harvest", "-p", "testlog", "--root", f"testlog={extra}", "--json"]).output
+            runner.invoke(cli, ["harvest", "-p", "testlog", "--root", f"testlog={extra}", "--json"]).stdout
         )
         assert again["providers"]["testlog"]["units_skipped"] == 1 and again["messages_count"] == 0
 

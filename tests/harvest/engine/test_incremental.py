@@ -35,9 +35,7 @@ async def harvest(client: httpx.AsyncClient, prefix: str = "/api") -> dict[str, 
 
 
 async def chat_by_source(client: httpx.AsyncClient, source_id: str) -> dict[str, Any]:
-    listing = (await client.get("/api/sessions", params={"provider": "testlog", "limit": 100})).json()[
-        "data"
-    ]
+    listing = (await client.get("/api/sessions", params={"provider": "testlog", "limit": 100})).json()["data"]
     [summary] = [s for s in listing["sessions"] if s["source_id"] == source_id]
     data: dict[str, Any] = (await client.get(f"/api/sessions/{summary['id']}")).json()["data"]
     return data
@@ -357,3 +355,27 @@ def test_mtime_only_change_is_reparsed(tmp_path: Path) -> None:
     first = stat_fingerprint([path])
     os.utime(path, ns=(1, 1))
     assert stat_fingerprint([path]) != first
+
+
+async def test_untitled_chat_is_titled_by_its_first_real_prompt(
+    client: httpx.AsyncClient, source: JsonlSource, home: Path
+) -> None:
+    path = home / ".testlog" / "untitled.jsonl"
+    wrapper = "<local-command-stdout>Goodbye!</local-command-stdout>"
+    write(path, [{"role": "user", "content": wrapper, "ts": T0}, record(1, "assistant")])
+    await harvest(client)
+    assert not (await chat_by_source(client, "untitled"))["title"]  # a wrapper is no prompt
+
+    write(path, [{"role": "user", "content": "\n  Fix the   README\nand more", "ts": T0}], mode="a")
+    await harvest(client)  # appended: the first prompt of the new part titles the untitled chat
+    assert (await chat_by_source(client, "untitled"))["title"] == "Fix the README"
+
+    write(path, [record(7)], mode="a")
+    await harvest(client)  # a later prompt does not replace it
+    chat = await chat_by_source(client, "untitled")
+    assert chat["title"] == "Fix the README"
+
+    await client.put(f"/api/sessions/{chat['id']}", json={"title": "Mine"})
+    write(path, [record(8), record(9)])  # rewritten: parsed again whole
+    await harvest(client)
+    assert (await chat_by_source(client, "untitled"))["title"] == "Mine"

@@ -83,7 +83,7 @@ EXPECTED = [
         "vsla_projects/-home-kenth56-vsla/9b92ce83-1981-4cdc-9f5d-7f66c4b10389.jsonl",
         1,
         3,
-        "user",
+        "system",
         "Caveat: The messages below",
         "2025-07-16T20:11:06.548000+00:00",
     ),

@@ -27,6 +27,7 @@ from chasm.harvest.sources.toolkit.coercion import as_int, as_str
 from chasm.harvest.sources.toolkit.jsonl import load_json, read_jsonl
 from chasm.harvest.sources.toolkit.paths import env_path, walk_files
 from chasm.harvest.sources.toolkit.timestamps import time_bounds, to_utc
+from chasm.harvest.sources.toolkit.titles import wrapper_kind
 from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex, tool_message
 from chasm.harvest.sources.toolkit.usage import main_model, max_usage, usage_from_anthropic
 
@@ -154,15 +155,23 @@ class _Builder:
                 self._assistant(rec, message, blocks, ts, uid, messages, by_message_id, tools)
             elif blocks.text or blocks.images:
                 extra: dict[str, Any] = {}
-                if rec.get("isMeta"):
-                    extra["is_meta"] = True
+                role = "user"
+                # Records the person never typed stay, as system messages saying what they are.
+                wrapper = wrapper_kind(blocks.text)
                 if rec.get("isCompactSummary"):
                     extra["is_compact_summary"] = True
+                    wrapper = "summary"
+                elif rec.get("isMeta"):
+                    extra["is_meta"] = True
+                    wrapper = wrapper or "meta"
+                if wrapper:
+                    role = "system"
+                    extra["meta"] = wrapper
                 if blocks.images:
                     extra["images"] = blocks.images
                 messages.append(
                     ParsedMessage(
-                        role="user",
+                        role=role,
                         content=blocks.text,
                         timestamp=ts,
                         source_id=uid,

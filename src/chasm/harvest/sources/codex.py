@@ -46,17 +46,11 @@ from chasm.harvest.sources.toolkit.coercion import (
 from chasm.harvest.sources.toolkit.jsonl import load_json, read_jsonl
 from chasm.harvest.sources.toolkit.paths import env_path, walk_files
 from chasm.harvest.sources.toolkit.timestamps import time_bounds, to_utc
+from chasm.harvest.sources.toolkit.titles import wrapper_kind
 from chasm.harvest.sources.toolkit.toolcalls import ToolCallIndex, tool_message
 from chasm.harvest.sources.toolkit.usage import add_usage, main_model, usage_from_openai
 
 UUID_TAIL = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", re.I)
-INJECTED_PREFIXES = (
-    "<environment_context>",
-    "<user_instructions>",
-    "# AGENTS.md instructions",
-    "<permissions instructions>",
-    "<user_shell_command>",
-)
 RESPONSE_ITEM_TYPES = {
     "message",
     "reasoning",
@@ -282,9 +276,11 @@ class _Builder:
             parsed_role = "system"
         elif role == "user":
             parsed_role = "user"
-            if text.lstrip().startswith(INJECTED_PREFIXES):
+            wrapper = wrapper_kind(text)
+            if wrapper:
                 parsed_role = "system"
                 extra["injected"] = True
+                extra["meta"] = wrapper
         else:
             return
         if not text and not images:
@@ -363,7 +359,12 @@ class _Builder:
             text = text_of(payload.get("message"))
             if text:
                 self.step = None
-                self.messages.append(ParsedMessage(role="user", content=text, timestamp=to_utc(raw_ts)))
+                wrapper = wrapper_kind(text)
+                meta = {"injected": True, "meta": wrapper} if wrapper else {}
+                role = "system" if wrapper else "user"
+                self.messages.append(
+                    ParsedMessage(role=role, content=text, timestamp=to_utc(raw_ts), metadata=meta)
+                )
         elif kind == "agent_reasoning":
             text = text_of(payload.get("text"))
             if text:

@@ -11,7 +11,8 @@ small class that never raises for bad content (a third-party source may use them
 - `paths`: finding files: walks, folder listings, per-platform folders.
 - `sqlite_readonly`: a tool's SQLite database, opened without ever locking or writing it.
 - `vscode_storage`: VS Code-family `state.vscdb` and `workspaceStorage` folders.
-- `titles`: a short title from a first prompt.
+- `titles`: a chat's fallback title (its first real prompt) and the injected wrapper records
+  (command output, caveats, reminders) that are stored as system messages.
 
 The harvest runs every `parse` under one guard (`harvest.parsing.guarded_parse`: the garbage
 collector paused, an exception turned into an issue), so sources do neither themselves.

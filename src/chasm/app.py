@@ -59,6 +59,8 @@ from chasm.system.bootstrap import bootstrap_owner
 from chasm.system.secret import SecretMismatch, check_secret, load_or_create_secret
 from chasm.watch.lifecycle import watch_lifespan
 from chasm.webhooks import endpoints as webhooks_endpoints
+from chasm.webui import endpoints as webui_endpoints
+from chasm.webui import spa as webui_spa
 from chasm.webhooks.dispatcher import webhooks_lifespan
 from chasm.workspaces import endpoints as workspaces_endpoints
 
@@ -102,6 +104,7 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     billing_endpoints.router,
     recording_endpoints.socket_router,  # /ws/recording (authenticates in the handler)
     realtime_endpoints.router,  # /ws: library updates (authenticates in the handler)
+    webui_endpoints.router,  # /auth/local-token: the dashboard's loopback sign-in
 ]
 
 # Routes of the chat library, each declared once and built per surface: /api/v1 answers spec 001's
@@ -230,4 +233,5 @@ def create_app(settings: Settings | None = None, *, role: str = "server") -> Fas
     for router in PLATFORM_ROUTERS:
         app.include_router(router)
     include_chat_surfaces(app)
+    webui_spa.install(app)  # last: the dashboard at / and its client routes, never an API path
     return app

@@ -14,5 +14,5 @@ export default defineConfig({
       ["/v1", "/auth", "/api", "/ws"].map((p) => [p, { target: api, ws: p === "/ws" || p === "/v1" }]),
     ),
   },
-  test: { environment: "node", include: ["src/**/*.test.ts"] },
+  test: { environment: "node", include: ["src/**/*.test.ts"], isolate: false },
 });

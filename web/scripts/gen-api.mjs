@@ -11,6 +11,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..", "..");
 const out = resolve(here, "..", "src", "lib", "api", "generated");
 mkdirSync(out, { recursive: true });
+if (process.argv.includes("--if-missing") && existsSync(join(out, "schema.d.ts")) && existsSync(join(out, "prices.json"))) {
+  process.exit(0);
+}
 
 const venvPython = join(root, ".venv", "bin", "python");
 const [cmd, args] = process.env.CHASM_PYTHON

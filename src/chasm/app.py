@@ -59,9 +59,9 @@ from chasm.system.bootstrap import bootstrap_owner
 from chasm.system.secret import SecretMismatch, check_secret, load_or_create_secret
 from chasm.watch.lifecycle import watch_lifespan
 from chasm.webhooks import endpoints as webhooks_endpoints
+from chasm.webhooks.dispatcher import webhooks_lifespan
 from chasm.webui import endpoints as webui_endpoints
 from chasm.webui import spa as webui_spa
-from chasm.webhooks.dispatcher import webhooks_lifespan
 from chasm.workspaces import endpoints as workspaces_endpoints
 
 log = logging.getLogger("chasm")

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
+from webui_server import BROWSER_ARGS, CHROMIUM, DashboardServer
 
 from chasm.webui.spa import built
-from webui_server import BROWSER_ARGS, CHROMIUM, DashboardServer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if built():
         return
-    skip = pytest.mark.skip(reason="the dashboard is not built: run ./scripts/bootstrap.sh (needs Node.js and npm)")
+    skip = pytest.mark.skip(
+        reason="the dashboard is not built: run ./scripts/bootstrap.sh (needs Node.js and npm)"
+    )
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)

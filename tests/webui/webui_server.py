@@ -84,7 +84,9 @@ class DashboardServer:
             **db,  # type: ignore[arg-type]
         )
         self.app = create_app(self.settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets-sansio")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets-sansio"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="dashboard-server", daemon=True)
 
@@ -96,7 +98,9 @@ class DashboardServer:
                 raise RuntimeError("the dashboard test server did not start")
             time.sleep(0.02)
         self.key: str = self.app.state.bootstrap_key
-        self.admin = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=60)
+        self.admin = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=60
+        )
 
     def harvest_fixtures(self) -> dict[str, object]:
         """Point the harvest at a copy of the real fixtures and harvest them once."""

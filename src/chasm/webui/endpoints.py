@@ -57,7 +57,9 @@ def local_sign_in_open(request: Request) -> bool:
 
 
 @router.post("/local-token", responses={403: {"description": "Not a loopback call of a loopback server"}})
-async def local_token(request: Request, db: DbSession, settings: AppSettings, secret: SecretKey) -> LocalToken:
+async def local_token(
+    request: Request, db: DbSession, settings: AppSettings, secret: SecretKey
+) -> LocalToken:
     """An access token of the local owner, for the dashboard opened on a loopback-bound server."""
     if not local_sign_in_open(request):
         raise LocalSignInClosed(

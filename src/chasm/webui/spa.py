@@ -18,7 +18,9 @@ from starlette.types import Scope
 
 DIST = Path(__file__).resolve().parent / "dist"
 # First path segments that are always the API's, even before their routes are read.
-RESERVED = frozenset({"v1", "v2", "auth", "s", "api", "api-docs", "ws", "docs", "openapi.json", "redoc", "mcp"})
+RESERVED = frozenset(
+    {"v1", "v2", "auth", "s", "api", "api-docs", "ws", "docs", "openapi.json", "redoc", "mcp"}
+)
 HASHED_ASSETS = "assets"  # Vite's content-hashed output: cached for a year
 
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Chasm</title>

@@ -145,7 +145,8 @@ def main() -> None:
                 started = time.monotonic()
                 chat_id = fill(client, args.chats, args.messages)
                 print(
-                    f"library: {args.chats} chats + one of {args.messages} messages ({time.monotonic() - started:.1f} s)"
+                    f"library: {args.chats} chats + one of {args.messages} messages "
+                    f"({time.monotonic() - started:.1f} s)"
                 )
             pages = {
                 "yardstick (app, no data)": (f"{url}/nothing-here", "document.querySelector('main h1')"),
@@ -171,7 +172,8 @@ def main() -> None:
                 for name, (target, ready) in pages.items():
                     times = [measure(page, target, ready) for _ in range(args.runs)]
                     print(
-                        f"{name:34s} median {statistics.median(times):7.0f} ms  (runs: {', '.join(f'{t:.0f}' for t in times)})"
+                        f"{name:34s} median {statistics.median(times):7.0f} ms  "
+                        f"(runs: {', '.join(f'{t:.0f}' for t in times)})"
                     )
                 api = page.evaluate(
                     "Math.max(...performance.getEntriesByType('resource')"

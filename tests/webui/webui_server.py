@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -62,6 +63,12 @@ async def _pg(action: str, schema: str) -> None:
         await conn.close()
 
 
+def _in_a_thread(action: str, schema: str) -> None:
+    # Playwright's sync API runs an event loop on the test's thread: asyncio.run() goes elsewhere.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _pg(action, schema)).result()
+
+
 class DashboardServer:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
@@ -71,7 +78,7 @@ class DashboardServer:
         db: dict[str, object] = {"database_url": f"sqlite+aiosqlite:///{tmp / 'chasm.db'}"}
         if PG_URL:
             self.schema = f"t_{uuid.uuid4().hex[:12]}"
-            asyncio.run(_pg("create", self.schema))
+            _in_a_thread("create", self.schema)
             db = {"database_url": PG_URL, "database_schema": self.schema}
         self.settings = Settings(
             data_dir=tmp / "data",
@@ -118,4 +125,4 @@ class DashboardServer:
         self.server.should_exit = True
         self.thread.join(30)
         if self.schema:
-            asyncio.run(_pg("drop", self.schema))
+            _in_a_thread("drop", self.schema)

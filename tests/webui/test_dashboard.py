@@ -34,6 +34,40 @@ def test_harvest_button_reports_what_it_harvested(page: Page, server: DashboardS
     expect(page.get_by_role("status").filter(has_text="Harvested")).to_contain_text("chats")
 
 
+def test_the_library_shows_a_chat_made_elsewhere_without_a_reload(
+    page: Page, server: DashboardServer
+) -> None:
+    page.goto(server.url + "/chats")
+    expect(page.get_by_role("list", name="Chats").get_by_role("listitem").first).to_be_visible()
+
+    made = server.admin.post(
+        "/api/sessions",
+        json={"title": "Made by another client", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert made.status_code == 201, made.text
+
+    expect(page.get_by_role("link", name="Made by another client")).to_be_visible()
+
+
+def test_phone_width_and_dark_theme(browser: Any, server: DashboardServer) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/chats")
+        nav = page.get_by_role("navigation", name="Main")
+        expect(nav).to_be_hidden()
+
+        page.get_by_role("button", name="Menu").click()
+        expect(nav.get_by_role("link", name="Sandboxes")).to_be_visible()
+        page.get_by_role("button", name="Use dark theme").click()
+
+        expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+        expect(page.get_by_role("button", name="Use light theme")).to_be_visible()
+        screenshot(page, "chat-library-phone-dark")
+    finally:
+        context.close()
+
+
 def test_search_as_you_type_then_open_with_the_keyboard(page: Page, server: DashboardServer) -> None:
     page.goto(server.url + "/chats")
     page.keyboard.press("/")
@@ -78,6 +112,7 @@ def test_rename_and_tag_a_chat(page: Page, server: DashboardServer) -> None:
     page.get_by_role("button", name="Save tags").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("CUDA check, renamed")
+    expect(page.get_by_role("status").filter(has_text="Tags saved")).to_be_visible()
     chat_id = page.url.rsplit("/", 1)[1]
     stored = server.admin.get(f"/api/sessions/{chat_id}").json()["data"]
     assert stored["title"] == "CUDA check, renamed" and stored["tags"] == ["gpu", "laptop"]

@@ -32,3 +32,12 @@ describe("costOf", () => {
     expect(costOf(null, usage, table)).toBeNull();
   });
 });
+
+describe("liveUrl", () => {
+  it("asks /ws for the topics, the chat and the token", async () => {
+    const { liveUrl } = await import("./live");
+    expect(liveUrl({ protocol: "http:", host: "h:1" }, "tok", { topics: "library.*", chatId: "c1" })).toBe(
+      "ws://h:1/ws?topics=library.*&chat_id=c1&token=tok",
+    );
+  });
+});

@@ -68,6 +68,23 @@ def test_phone_width_and_dark_theme(browser: Any, server: DashboardServer) -> No
         context.close()
 
 
+def test_merge_two_selected_chats(page: Page, server: DashboardServer) -> None:
+    page.goto(server.url + "/chats")
+    chats = page.get_by_role("list", name="Chats")
+    boxes = chats.get_by_role("checkbox")
+    ids = [boxes.nth(i).get_attribute("value") for i in (0, 1)]
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+
+    page.get_by_role("group", name="Selected chats").get_by_role("button", name="Merge selected").click()
+
+    expect(page).to_have_url(re.compile(r"/chats/[0-9a-f-]{36}$"))
+    counts = [server.admin.get(f"/api/sessions/{i}").json()["data"]["message_count"] for i in ids]
+    merged_id = page.url.rsplit("/", 1)[1]
+    assert merged_id not in ids
+    expect(page.get_by_text(f"{sum(counts)} messages", exact=False).first).to_be_visible()
+
+
 def test_search_as_you_type_then_open_with_the_keyboard(page: Page, server: DashboardServer) -> None:
     page.goto(server.url + "/chats")
     page.keyboard.press("/")

@@ -135,6 +135,17 @@ def test_rename_and_tag_a_chat(page: Page, server: DashboardServer) -> None:
     assert stored["title"] == "CUDA check, renamed" and stored["tags"] == ["gpu", "laptop"]
 
 
+def test_an_open_chat_shows_a_message_added_elsewhere(page: Page, server: DashboardServer) -> None:
+    chat_id = page.url.rsplit("/", 1)[1]
+
+    added = server.admin.post(
+        f"/api/sessions/{chat_id}/messages", json={"role": "user", "content": "Appended from another client"}
+    )
+    assert added.status_code == 201, added.text
+
+    expect(page.get_by_role("region", name="Messages")).to_contain_text("Appended from another client")
+
+
 def test_stats_page_charts_the_library(page: Page, server: DashboardServer) -> None:
     page.goto(server.url + "/chats/stats")
 

@@ -15,7 +15,12 @@ export function liveUrl(loc: { protocol: string; host: string }, token: string |
   return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}/ws?${params}`;
 }
 
-export function subscribe(options: LiveOptions, onchange: () => void): () => void {
+export interface LiveEvent {
+  topic: string;
+  data: Record<string, unknown>;
+}
+
+export function subscribe(options: LiveOptions, onchange: () => void, onevent?: (event: LiveEvent) => void): () => void {
   let socket: WebSocket | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let retry: ReturnType<typeof setTimeout> | undefined;
@@ -26,6 +31,7 @@ export function subscribe(options: LiveOptions, onchange: () => void): () => voi
       try {
         const frame = JSON.parse(String(message.data));
         if (frame.type !== "event" && frame.type !== "gap") return;
+        if (frame.type === "event") onevent?.({ topic: frame.topic, data: frame.data ?? {} });
       } catch {
         return;
       }

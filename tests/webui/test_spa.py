@@ -59,6 +59,8 @@ async def test_api_paths_keep_their_own_answers(web: httpx.AsyncClient) -> None:
     assert (await web.get("/api/v1/health")).json()["status"] == "healthy"
     assert (await web.get("/api-docs/openapi.json")).json()["info"]["title"] == "Chasm"
     assert (await web.get("/auth/me")).status_code == 401
+    assert (await web.get("/api/v1/no-such-route")).status_code == 404  # not a 405 "GET allowed"
+    assert (await web.get("/api/no-such-route")).status_code == 404
     assert (await web.post("/chats")).status_code in (404, 405)  # the app answers GET only
     assert not (await web.get("/v1/keys/x")).headers["content-type"].startswith("text/html")
 

@@ -54,7 +54,13 @@ class SpaRoute(Route):
         self.fastapi = app
         self.dist = dist
         self._reserved: frozenset[str] | None = None
-        super().__init__("/{path:path}", self.serve, methods=["GET", "HEAD"], include_in_schema=False)
+        async def endpoint(request: Request) -> Response:
+            return await self.serve(request)
+
+        # A catch-all: the 405 handlers' list of a path's allowed methods leaves it out
+        # (chasm.kit.handlers.allowed_methods), as it does the chat surfaces' own.
+        endpoint.chasm_fallback = True  # type: ignore[attr-defined]
+        super().__init__("/{path:path}", endpoint, methods=["GET", "HEAD"], include_in_schema=False)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):

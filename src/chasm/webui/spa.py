@@ -54,6 +54,7 @@ class SpaRoute(Route):
         self.fastapi = app
         self.dist = dist
         self._reserved: frozenset[str] | None = None
+
         async def endpoint(request: Request) -> Response:
             return await self.serve(request)
 

@@ -54,7 +54,7 @@ build_dashboard() {
     echo "$lock_hash" > web/node_modules/.lock-hash
   fi
   echo "Building the web dashboard"
-  (cd web && CHASM_PYTHON="$PWD/../.venv/bin/python" npm run --silent build)
+  (cd web && CHASM_PYTHON="$PWD/../.venv/bin/python" npm run --silent build -- --logLevel warn)
   echo "$hash" > "$stamp"
 }
 build_dashboard

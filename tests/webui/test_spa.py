@@ -35,7 +35,9 @@ async def web(app: FastAPI, dist: Path) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def test_the_app_is_served_at_root_and_at_every_client_route(web: httpx.AsyncClient) -> None:
+async def test_the_app_and_its_assets_are_served_at_root_and_every_client_route(
+    web: httpx.AsyncClient,
+) -> None:
     for path in ("/", "/chats", "/chats/0b4a3c1e-0000-4000-8000-000000000000", "/sandboxes/x", "/ops/keys"):
         response = await web.get(path)
         assert response.status_code == 200, path
@@ -43,8 +45,7 @@ async def test_the_app_is_served_at_root_and_at_every_client_route(web: httpx.As
         assert "<div id=app>" in response.text
         assert response.headers["cache-control"] == "no-cache"
 
-
-async def test_hashed_assets_are_cached_and_a_missing_one_is_a_404(web: httpx.AsyncClient) -> None:
+    # Hashed assets are cached for good; a missing one is a 404, not the app.
     asset = await web.get("/assets/index-abc123.js")
     assert asset.status_code == 200 and asset.text == "console.log('app')"
     assert "immutable" in asset.headers["cache-control"]
@@ -89,26 +90,20 @@ async def test_local_token_signs_in_this_machines_browser(client: httpx.AsyncCli
     assert me.status_code == 200 and me.json()["user"]["email"] == "owner@localhost"
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
+async def test_local_token_refuses_what_is_not_this_machines_own_page(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    refused = [
         {"Host": "evil.example"},  # a DNS-rebinding page
         {"Origin": "http://evil.example"},  # another site's page
         {"Sec-Fetch-Site": "cross-site"},
         {"X-Forwarded-For": "203.0.113.9"},  # came through a proxy
-    ],
-)
-async def test_local_token_refuses_what_is_not_this_machines_own_page(
-    client: httpx.AsyncClient, headers: dict[str, str]
-) -> None:
-    response = await client.post("/auth/local-token", headers=headers)
+    ]
+    for headers in refused:
+        response = await client.post("/auth/local-token", headers=headers)
+        assert response.status_code == 403, headers
+        assert response.json()["error"]["code"] == "local_sign_in_closed"
 
-    assert response.status_code == 403
-    assert response.json()["error"]["code"] == "local_sign_in_closed"
-
-
-async def test_local_token_refuses_remote_callers(app: FastAPI) -> None:
     transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50012))
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as c:
-        response = await c.post("/auth/local-token")
-    assert response.status_code == 403
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as remote:
+        assert (await remote.post("/auth/local-token")).status_code == 403

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from chasm.app import create_app
 from chasm.config import Settings
+from shutdown_watchdog import stop_watchdog
 
 # Tests run with --import-mode=importlib (so test files may share basenames); their helper modules
 # are imported by plain name from their own folder.
@@ -92,6 +93,8 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+        watchdog = stop_watchdog()
+    watchdog.cancel()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from chasm.harvest.exceptions import HarvestFailed, UnknownProvider
 from chasm.harvest.schemas import HarvestRequest, HarvestResult, HarvestStatus, ProviderRead
 from chasm.kit.db import transaction
 from chasm.kit.timeutil import aware
+from chasm.secrets import service as secrets
 
 HOST_HARVEST = (
     "harvest the server's own folders; send your transcript files to POST /api/v1/harvest/upload "
@@ -82,12 +83,20 @@ async def harvest(
         plans = [p for p in plans if p.source.name in restrict]
         for plan in plans:
             plan.unit_keys = restrict[plan.source.name]
+    written: set[uuid.UUID] = set()
+
+    async def note_stored(provider: str, chats: list[tuple[uuid.UUID, bool, int]]) -> None:
+        written.update(chat_id for chat_id, _, _ in chats)
+        if stored is not None:
+            await stored(provider, chats)
+
     engine = HarvestEngine(
-        maker, account_id, workers=settings.harvest_workers, progress=progress, stored=stored
+        maker, account_id, workers=settings.harvest_workers, progress=progress, stored=note_stored
     )
     async with _lock(account_id):
         report = await engine.run(plans)
     async with maker() as session, session.begin():
+        await secrets.redact_harvested(session, account_id, written)
         record(
             session,
             actor,

@@ -10,14 +10,17 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chasm.models import Chat, ChatMessage
+from chasm.models import AuditEvent, Chat, ChatMessage
+
+REDACT_ACTION = "secrets.redact"
 
 BATCH = 1000
 
 
 async def message_batches(
-    session: AsyncSession, account_id: uuid.UUID, chat_id: uuid.UUID | None
+    session: AsyncSession, account_id: uuid.UUID, chat_ids: set[uuid.UUID] | None
 ) -> AsyncIterator[list[Row[Any]]]:
+    """The messages of the account's chats (of `chat_ids`, or every one when None), by id."""
     last: uuid.UUID | None = None
     while True:
         stmt = (
@@ -35,8 +38,8 @@ async def message_batches(
             .order_by(ChatMessage.id)
             .limit(BATCH)
         )
-        if chat_id is not None:
-            stmt = stmt.where(ChatMessage.chat_id == chat_id)
+        if chat_ids is not None:
+            stmt = stmt.where(ChatMessage.chat_id.in_(chat_ids))
         if last is not None:
             stmt = stmt.where(ChatMessage.id > last)
         rows = list((await session.execute(stmt)).all())
@@ -67,3 +70,13 @@ async def rewrite_message(session: AsyncSession, message_id: uuid.UUID, values: 
 
 async def rewrite_title(session: AsyncSession, chat_id: uuid.UUID, title: str) -> None:
     await session.execute(update(Chat).where(Chat.id == chat_id).values(title=title))
+
+
+async def has_redacted(session: AsyncSession, account_id: uuid.UUID) -> bool:
+    """Whether the account ever redacted its library (the audit log keeps the record)."""
+    found = await session.scalar(
+        select(AuditEvent.id)
+        .where(AuditEvent.action == REDACT_ACTION, AuditEvent.account_id == account_id)
+        .limit(1)
+    )
+    return found is not None

@@ -1,7 +1,8 @@
 """Secrets in the chat library: find them (`scan`) and rewrite the stored copy without them
-(`redact`). Only the library's own rows change, never the tools' files; the search index follows
-the rows (FTS5 triggers, PostgreSQL generated vectors). A message's content hash is kept, so a
-harvest that appends to a chat recognises the redacted messages and does not store them again."""
+(`redact`, and again on the chats each later harvest writes: `redact_harvested`). Only the
+library's own rows change, never the tools' files; the search index follows the rows (FTS5
+triggers, PostgreSQL generated vectors). A message's content hash is kept, so a harvest that
+appends to a chat recognises the redacted messages and does not store them again."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.audit.service import record
 from chasm.auth.actor import Actor
 from chasm.chats.exceptions import ChatNotFound
 from chasm.harvest.tool_text import tool_text
@@ -34,7 +36,9 @@ async def scan(
     await _check_chat(session, actor, chat_id)
     found: list[tuple[uuid.UUID, int, str, dict[str, Any]]] = []  # (chat, seq, field order, finding)
     scanned = 0
-    async for batch in repo.message_batches(session, actor.account_id, chat_id):
+    async for batch in repo.message_batches(
+        session, actor.account_id, None if chat_id is None else {chat_id}
+    ):
         for row in batch:
             scanned += 1
             calls = json.dumps(row.tool_calls, ensure_ascii=False) if row.tool_calls else ""
@@ -88,9 +92,35 @@ async def redact(session: AsyncSession, actor: Actor, body: RedactRequest) -> Re
     if unknown:
         raise UnknownRule(f"Unknown rule(s): {', '.join(unknown)}; known: {', '.join(sorted(RULE_IDS))}")
     await _check_chat(session, actor, body.chat_id)
+    result = await _redact_chats(
+        session, actor.account_id, None if body.chat_id is None else {body.chat_id}, wanted
+    )
+    record(
+        session,
+        actor,
+        repo.REDACT_ACTION,
+        "chat" if body.chat_id else None,
+        body.chat_id,
+        summary=f"{result.secrets_redacted} secrets in {result.chats} chats",
+        metadata={"rules": sorted(wanted)},
+    )
+    return result
+
+
+async def redact_harvested(session: AsyncSession, account_id: uuid.UUID, chat_ids: set[uuid.UUID]) -> int:
+    """After a harvest: an account that redacted its library once gets the chats the harvest
+    wrote redacted too (a re-parsed file brings its secrets back). Answers the secrets redacted."""
+    if not chat_ids or not await repo.has_redacted(session, account_id):
+        return 0
+    return (await _redact_chats(session, account_id, chat_ids, RULE_IDS)).secrets_redacted
+
+
+async def _redact_chats(
+    session: AsyncSession, account_id: uuid.UUID, chat_ids: set[uuid.UUID] | None, wanted: set[str]
+) -> RedactResult:
     redacted = rewritten = 0
     touched: set[uuid.UUID] = set()
-    async for batch in repo.message_batches(session, actor.account_id, body.chat_id):
+    async for batch in repo.message_batches(session, account_id, chat_ids):
         for row in batch:
             values: dict[str, Any] = {}
             count = 0
@@ -108,7 +138,7 @@ async def redact(session: AsyncSession, actor: Actor, body: RedactRequest) -> Re
                 redacted, rewritten = redacted + count, rewritten + 1
                 touched.add(row.chat_id)
     titles = 0
-    for chat in await repo.chats(session, actor.account_id, None if body.chat_id is None else {body.chat_id}):
+    for chat in await repo.chats(session, account_id, chat_ids):
         title, n = _redact(chat.title, wanted)
         if n:
             await repo.rewrite_title(session, chat.id, title or "")

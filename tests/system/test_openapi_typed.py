@@ -12,8 +12,8 @@ def test_every_operation_has_a_typed_success(app: FastAPI) -> None:
         for method, operation in operations.items():
             successes = {c: r for c, r in operation.get("responses", {}).items() if c[0] in "23"}
             typed = any(
-                code in ("204", "302") or any(body.get("schema") for body in response.get("content", {}).values())
-                for code, response in successes.items()
+                code in ("204", "302") or any(b.get("schema") for b in answer.get("content", {}).values())
+                for code, answer in successes.items()
             )
             if not typed:
                 untyped.append(f"{method.upper()} {path}")

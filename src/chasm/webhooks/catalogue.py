@@ -8,7 +8,7 @@ import fnmatch
 EVENT_TYPES: dict[str, str] = {
     "session.created": "A sandbox or browser session started.",
     "session.terminated": "A session ended; `ended_reason` says why.",
-    "command.exited": "A foreground command of a session exited.",
+    "command.exited": "A command of a session exited (foreground, background or a job's).",
     "workspace.created": "A workspace was created (or cloned, or imported).",
     "workspace.updated": "A workspace's name or template flag changed.",
     "workspace.deleted": "A workspace was deleted.",

@@ -1,7 +1,11 @@
 """The delivery worker: sends the outbox to each endpoint, in order, at least once.
 
-One drain task per endpoint with due deliveries takes the endpoint's pending deliveries oldest
-event first and stops at the first that fails (it blocks the ones behind it until its retry, or
+One drain task per endpoint with due deliveries first claims the endpoint: an atomic UPDATE takes
+a lease on it (`lease_owner`, `lease_until`) only when no other dispatcher holds one, so servers
+sharing a database never drain one endpoint together (no delivery sent twice, the order kept). The
+lease is extended with every committed group of outcomes, and renewed before an attempt that could
+otherwise outlast it; it is released when the queue is empty (a crashed server's lease expires).
+It then takes the endpoint's pending deliveries oldest event first and stops at the first that fails (it blocks the ones behind it until its retry, or
 until it is discarded, fails for good or the endpoint is disabled). Outcomes are committed in
 small groups (a failure at once), so a restart resends at most the few whose outcome was not yet
 committed: delivery is at least once, and receivers dedupe on `webhook-id`.
@@ -31,6 +35,7 @@ from chasm.audit.service import record
 from chasm.config import Settings
 from chasm.kit.crypto import Box
 from chasm.kit.db import transaction
+from chasm.kit.node import node_id
 from chasm.kit.timeutil import utcnow
 from chasm.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from chasm.webhooks import outbox, ssrf
@@ -42,6 +47,8 @@ log = logging.getLogger("chasm.webhooks")
 BATCH = 100
 COMMIT_EVERY = 20  # deliveries whose outcomes are committed together (a crash resends at most these)
 SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+LEASE_MIN_S = 30.0  # an endpoint's lease lasts this, or 4 attempt timeouts if longer
+RENEW_MARGIN_S = 5.0  # renewed before an attempt when less than a timeout plus this is left
 
 
 @dataclass
@@ -128,10 +135,21 @@ async def send(
 
 
 class Dispatcher:
-    def __init__(self, maker: async_sessionmaker[AsyncSession], settings: Settings, secret_key: str) -> None:
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        secret_key: str,
+        owner: str | None = None,
+    ) -> None:
         self.maker = maker
         self.settings = settings
         self.box = Box(secret_key)
+        # Who holds a lease: this server's node (a restart on the same data dir takes its own
+        # leases back at once; another server waits for them to expire).
+        self.owner = (owner or f"server:{node_id(settings.data_dir)}")[-100:]
+        self.lease_s = max(LEASE_MIN_S, 4 * settings.webhook_timeout_s)
+        self._leases: dict[uuid.UUID, float] = {}  # endpoint -> when its lease ends (monotonic)
         self.waker = asyncio.Event()
         self.client = httpx.AsyncClient(
             follow_redirects=False,
@@ -156,7 +174,7 @@ class Dispatcher:
 
     async def pump(self) -> None:
         async with self.maker() as db:
-            due = await repo.endpoints_with_due(db, utcnow())
+            due = await repo.endpoints_with_due(db, utcnow(), self.owner)
         for endpoint_id in due:
             task = self._drains.get(endpoint_id)
             if task is None or task.done():
@@ -171,10 +189,42 @@ class Dispatcher:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for endpoint_id in list(self._leases):
+            with contextlib.suppress(Exception):
+                await self._release(endpoint_id)
         await self.client.aclose()
+
+    async def _claim(self, endpoint_id: uuid.UUID) -> bool:
+        """Take or extend this dispatcher's lease on the endpoint; False if another holds it."""
+        started = time.monotonic()
+        now = utcnow()
+        async with transaction(self.maker) as db:
+            held = await repo.claim_endpoint(
+                db, endpoint_id, self.owner, now, now + timedelta(seconds=self.lease_s)
+            )
+        if held:
+            self._leases[endpoint_id] = started + self.lease_s
+        else:
+            self._leases.pop(endpoint_id, None)
+        return held
+
+    async def _release(self, endpoint_id: uuid.UUID) -> None:
+        self._leases.pop(endpoint_id, None)
+        async with transaction(self.maker) as db:
+            await repo.release_endpoint(db, endpoint_id, self.owner)
+
+    async def _hold(self, endpoint_id: uuid.UUID) -> bool:
+        """Whether this dispatcher may start an attempt: its lease outlasts the attempt (renewed
+        when it might not)."""
+        left = self._leases.get(endpoint_id, 0.0) - time.monotonic()
+        if left > self.settings.webhook_timeout_s + RENEW_MARGIN_S:
+            return True
+        return await self._claim(endpoint_id)
 
     async def _drain(self, endpoint_id: uuid.UUID) -> None:
         try:
+            if not await self._claim(endpoint_id):
+                return  # another dispatcher drains this endpoint
             while True:
                 self._again.discard(endpoint_id)
                 while await self._drain_batch(endpoint_id):
@@ -182,9 +232,16 @@ class Dispatcher:
                 if endpoint_id not in self._again:
                     break
         except asyncio.CancelledError:
-            raise
+            raise  # close() releases the leases left
         except Exception:
             log.exception("webhook endpoint %s: delivery failed", endpoint_id)
+        if endpoint_id in self._leases:
+            try:
+                await self._release(endpoint_id)
+            except Exception:
+                log.exception("webhook endpoint %s: lease not released (it expires)", endpoint_id)
+        if endpoint_id in self._again:
+            self.waker.set()  # woken while releasing: look again
 
     async def _drain_batch(self, endpoint_id: uuid.UUID) -> bool:
         """Send a batch of the endpoint's queue in order; True if all of it went out (more may
@@ -202,7 +259,7 @@ class Dispatcher:
         try:
             for delivery, event in queue:
                 now = utcnow()
-                if delivery.next_attempt_at > now:
+                if delivery.next_attempt_at > now or not await self._hold(endpoint_id):
                     return False
                 body = body_of(event)
                 headers = signed_headers(signer, event, body, now)
@@ -226,10 +283,14 @@ class Dispatcher:
     async def _record(self, endpoint_id: uuid.UUID, attempts: list[Attempted]) -> bool:
         """Commit attempts (every one a success but maybe the last); answers whether the endpoint
         is still enabled."""
+        started = time.monotonic()
         async with transaction(self.maker) as db:
             endpoint = await db.get(WebhookEndpoint, endpoint_id)
             if endpoint is None:
                 return False
+            if endpoint.lease_owner == self.owner and endpoint_id in self._leases:
+                endpoint.lease_until = utcnow() + timedelta(seconds=self.lease_s)
+                self._leases[endpoint_id] = started + self.lease_s
             deliveries = await repo.deliveries_by_id(db, [a.delivery_id for a in attempts])
             for attempt in attempts:
                 delivery = deliveries.get(attempt.delivery_id)

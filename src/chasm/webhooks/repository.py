@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -89,9 +89,9 @@ async def attempts_of(db: AsyncSession, delivery_id: uuid.UUID) -> Sequence[Webh
     return (await db.execute(query)).scalars().all()
 
 
-async def endpoints_with_due(db: AsyncSession, now: datetime) -> list[uuid.UUID]:
+async def endpoints_with_due(db: AsyncSession, now: datetime, owner: str) -> list[uuid.UUID]:
     """Enabled endpoints with a pending delivery that is due (their queue may start with one that
-    is not: the drain stops there)."""
+    is not: the drain stops there), leased by no other dispatcher than `owner`."""
     query = (
         select(WebhookDelivery.endpoint_id)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
@@ -99,6 +99,11 @@ async def endpoints_with_due(db: AsyncSession, now: datetime) -> list[uuid.UUID]
             WebhookDelivery.status == "pending",
             WebhookDelivery.next_attempt_at <= now,
             WebhookEndpoint.enabled.is_(True),
+            or_(
+                WebhookEndpoint.lease_until.is_(None),
+                WebhookEndpoint.lease_until < now,
+                WebhookEndpoint.lease_owner == owner,
+            ),
         )
         .distinct()
     )
@@ -140,5 +145,36 @@ async def release_pending(db: AsyncSession, endpoint_id: uuid.UUID, now: datetim
         update(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
         .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def claim_endpoint(
+    db: AsyncSession, endpoint_id: uuid.UUID, owner: str, now: datetime, until: datetime
+) -> bool:
+    """Take (or extend) the lease on draining an endpoint's queue, in one atomic UPDATE: True if
+    `owner` holds it now (it was free, expired, or `owner`'s already)."""
+    result = await db.execute(
+        update(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.id == endpoint_id,
+            WebhookEndpoint.enabled.is_(True),
+            or_(
+                WebhookEndpoint.lease_until.is_(None),
+                WebhookEndpoint.lease_until < now,
+                WebhookEndpoint.lease_owner == owner,
+            ),
+        )
+        .values(lease_owner=owner, lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_endpoint(db: AsyncSession, endpoint_id: uuid.UUID, owner: str) -> None:
+    await db.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False)
     )

@@ -18,9 +18,11 @@ EVENT_TYPES: dict[str, str] = {
     "job.succeeded": "A background job succeeded.",
     "job.failed": "A background job failed for good.",
     "job.canceled": "A background job was canceled.",
-    "billing.wallet.credited": "The wallet was credited (a completed Stripe checkout).",
+    "billing.wallet.credited": "The wallet was credited (a Stripe top-up, or a subscription's paid invoice).",
     "billing.wallet.exhausted": "The wallet ran out; the account's sessions were ended.",
     "billing.plan.changed": "The account's plan changed.",
+    "billing.subscription.renewed": "A subscription's invoice was paid: the plan runs to the period's end.",
+    "billing.subscription.canceled": "The Stripe subscription ended: the account is back on the free plan.",
     "webhook.endpoint.disabled": "A webhook endpoint was disabled after failing repeatedly.",
     "assistant.usage.alert": "An assistant crossed a usage threshold (reserved for assistants).",
 }

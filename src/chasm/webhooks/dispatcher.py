@@ -5,10 +5,12 @@ a lease on it (`lease_owner`, `lease_until`) only when no other dispatcher holds
 sharing a database never drain one endpoint together (no delivery sent twice, the order kept). The
 lease is extended with every committed group of outcomes, and renewed before an attempt that could
 otherwise outlast it; it is released when the queue is empty (a crashed server's lease expires).
-It then takes the endpoint's pending deliveries oldest event first and stops at the first that fails (it blocks the ones behind it until its retry, or
-until it is discarded, fails for good or the endpoint is disabled). Outcomes are committed in
-small groups (a failure at once), so a restart resends at most the few whose outcome was not yet
-committed: delivery is at least once, and receivers dedupe on `webhook-id`.
+
+The drain takes the endpoint's pending deliveries oldest event first and stops at the first that
+fails (it blocks the ones behind it until its retry, or until it is discarded, fails for good or
+the endpoint is disabled). Outcomes are committed in small groups (a failure at once), so a
+restart resends at most the few whose outcome was not yet committed: delivery is at least once,
+and receivers dedupe on `webhook-id`.
 """
 
 from __future__ import annotations

@@ -27,9 +27,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lease_owner", sa.String(length=100), nullable=True))
-        batch_op.add_column(
-            sa.Column("lease_until", chasm.kit.db.UTCDateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("lease_until", chasm.kit.db.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table("billing_profiles", schema=None) as batch_op:
         batch_op.add_column(sa.Column("stripe_subscription_id", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("subscription_plan", sa.String(length=40), nullable=True))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -25,8 +26,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+import httptools
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,6 +44,7 @@ from chasm.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, Webho
 from chasm.webhooks import outbox, ssrf
 from chasm.webhooks import repository as repo
 from chasm.webhooks.exceptions import WebhookUrlRefused
+from chasm.webhooks.transport import WebhookClient
 
 log = logging.getLogger("chasm.webhooks")
 
@@ -89,8 +91,17 @@ def signed_headers(signer: Webhook, event: WebhookEvent, body: bytes, now: datet
     }
 
 
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_target(url: str) -> str:
+    """The path and query a URL asks for, encoded as sent."""
+    return httpx.URL(url).raw_path.decode("ascii")
+
+
 async def send(
-    client: httpx.AsyncClient, settings: Settings, url: str, headers: dict[str, str], body: bytes
+    client: WebhookClient, settings: Settings, url: str, headers: dict[str, str], body: bytes
 ) -> Outcome:
     """One POST to the checked address of `url`; no redirect is followed, the answer is read up to
     `webhook_response_max_bytes`."""
@@ -99,41 +110,33 @@ async def send(
         target = await ssrf.check(url, settings.webhook_allowed_networks)
     except WebhookUrlRefused as exc:
         return Outcome(None, None, f"{exc.code}: {exc.message}", 0.0)
-    parsed = httpx.URL(url)
-    host = str(target.address)
-    pinned = parsed.copy_with(host=host)
     default_port = 443 if target.scheme == "https" else 80
-    host_header = target.host + (f":{target.port}" if target.port != default_port else "")
-    extensions: dict[str, Any] = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    name = f"[{target.host}]" if ":" in target.host else target.host
+    host_header = name + (f":{target.port}" if target.port != default_port else "")
+    key = (target.scheme, str(target.address), target.port, target.host)
     try:
-        request = client.build_request(
-            "POST", pinned, content=body, headers={**headers, "host": host_header}, extensions=extensions
+        answer = await client.post(
+            key,
+            _request_target(url),
+            host_header,
+            headers,
+            body,
+            timeout_s=settings.webhook_timeout_s,
+            max_bytes=settings.webhook_response_max_bytes,
         )
-        response = await client.send(request, stream=True)
-        try:
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_raw():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size >= settings.webhook_response_max_bytes:
-                    break
-        finally:
-            await response.aclose()
-        excerpt = b"".join(chunks)[: settings.webhook_response_max_bytes].decode("utf-8", "replace")
-        latency = (time.perf_counter() - started) * 1000
-        error = None
-        if response.is_redirect:
-            error = f"redirect to {response.headers.get('location', '?')} not followed"
-        elif not response.is_success:
-            error = f"HTTP {response.status_code}"
-        return Outcome(response.status_code, excerpt, error, latency)
-    except httpx.TimeoutException:
+    except TimeoutError:
         return Outcome(None, None, "timeout", (time.perf_counter() - started) * 1000)
-    except httpx.HTTPError as exc:
-        return Outcome(
-            None, None, f"{type(exc).__name__}: {exc}"[:1000], (time.perf_counter() - started) * 1000
-        )
+    except (OSError, httptools.HttpParserError) as exc:
+        failure = f"{type(exc).__name__}: {exc}"[:1000]
+        return Outcome(None, None, failure, (time.perf_counter() - started) * 1000)
+    latency = (time.perf_counter() - started) * 1000
+    excerpt = answer.body.decode("utf-8", "replace")
+    error: str | None = None
+    if answer.status in REDIRECTS and answer.location is not None:
+        error = f"redirect to {answer.location} not followed"
+    elif not 200 <= answer.status < 300:
+        error = f"HTTP {answer.status}"
+    return Outcome(answer.status, excerpt, error, latency)
 
 
 class Dispatcher:
@@ -153,12 +156,7 @@ class Dispatcher:
         self.lease_s = max(LEASE_MIN_S, 4 * settings.webhook_timeout_s)
         self._leases: dict[uuid.UUID, float] = {}  # endpoint -> when its lease ends (monotonic)
         self.waker = asyncio.Event()
-        self.client = httpx.AsyncClient(
-            follow_redirects=False,
-            trust_env=False,
-            timeout=httpx.Timeout(settings.webhook_timeout_s),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-        )
+        self.client = WebhookClient()
         self._drains: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._again: set[uuid.UUID] = set()  # woken while draining: look once more before stopping
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, case, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -121,9 +122,9 @@ async def next_due(db: AsyncSession) -> datetime | None:
 
 
 async def queue_head(
-    db: AsyncSession, endpoint_id: uuid.UUID, limit: int
+    db: AsyncSession, endpoint_id: uuid.UUID, limit: int, exclude: Collection[uuid.UUID] = ()
 ) -> Sequence[tuple[WebhookDelivery, WebhookEvent]]:
-    """The endpoint's pending deliveries in order, oldest event first."""
+    """The endpoint's pending deliveries in order, oldest event first (but those in `exclude`)."""
     query = (
         select(WebhookDelivery, WebhookEvent)
         .join(WebhookEvent, WebhookEvent.seq == WebhookDelivery.event_seq)
@@ -131,6 +132,8 @@ async def queue_head(
         .order_by(WebhookDelivery.event_seq)
         .limit(limit)
     )
+    if exclude:
+        query = query.where(WebhookDelivery.id.not_in(list(exclude)))
     return [(d, e) for d, e in (await db.execute(query)).all()]
 
 
@@ -177,4 +180,25 @@ async def release_endpoint(db: AsyncSession, endpoint_id: uuid.UUID, owner: str)
         .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.lease_owner == owner)
         .values(lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False)
+    )
+
+
+async def record_successes(db: AsyncSession, attempts: list[dict[str, Any]], now: datetime) -> None:
+    """Attempts answered 2xx (rows of `webhook_attempts`): each is kept, and its delivery
+    succeeds unless it was discarded while in flight (its outcome is kept all the same)."""
+    deliveries: Table = WebhookDelivery.__table__  # type: ignore[assignment]
+    await db.execute(insert(WebhookAttempt.__table__), attempts)  # type: ignore[arg-type]
+    pending = deliveries.c.status == "pending"
+    await db.execute(
+        update(deliveries)
+        .where(deliveries.c.id == bindparam("delivery"))
+        .values(
+            attempts=deliveries.c.attempts + 1,
+            last_status_code=bindparam("code"),
+            last_error=None,
+            updated_at=now,
+            status=case((pending, "succeeded"), else_=deliveries.c.status),
+            delivered_at=case((pending, now), else_=deliveries.c.delivered_at),
+        ),
+        [{"delivery": a["delivery_id"], "code": a["status_code"]} for a in attempts],
     )

@@ -1,10 +1,14 @@
 """Two servers on one database each run a dispatcher: an endpoint's queue is claimed by one of
-them at a time, so no delivery goes out twice and each endpoint keeps its order."""
+them at a time, so no delivery goes out twice and each endpoint keeps its order; the lease of a
+server that died holds its endpoints until it expires."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -15,6 +19,9 @@ from webhook_helpers import emit_events, wait_until
 
 from chasm.app import create_app
 from chasm.config import Settings
+from chasm.kit.db import transaction
+from chasm.kit.timeutil import utcnow
+from chasm.models import WebhookEndpoint
 
 
 @pytest.fixture
@@ -56,3 +63,24 @@ async def test_two_dispatchers_never_deliver_twice(
     finally:
         for receiver in receivers:
             receiver.stop()
+
+
+async def test_a_crashed_servers_lease_holds_the_endpoint_until_it_expires(
+    app: FastAPI, admin: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    r = await admin.post("/v1/webhooks", json={"url": receiver.url, "event_types": ["job.*"]})
+    receiver.secret = r.json()["secret"]
+    endpoint_id = uuid.UUID(r.json()["id"])
+    async with transaction(app.state.sessionmaker) as db:
+        endpoint = await db.get(WebhookEndpoint, endpoint_id)
+        assert endpoint is not None
+        endpoint.lease_owner, endpoint.lease_until = "server:gone/0", utcnow() + timedelta(seconds=60)
+    await emit_events(app, (await admin.get("/v1/billing/summary")).json()["account_id"], 3)
+    await asyncio.sleep(0.5)
+    assert receiver.requests == []  # another server holds it
+    async with transaction(app.state.sessionmaker) as db:
+        endpoint = await db.get(WebhookEndpoint, endpoint_id)
+        assert endpoint is not None
+        endpoint.lease_until = utcnow() - timedelta(seconds=1)  # it expired
+    await wait_until(lambda: len(receiver.delivered()) == 3)
+    assert [r.data["n"] for r in receiver.delivered()] == [0, 1, 2]

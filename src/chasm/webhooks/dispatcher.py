@@ -170,6 +170,8 @@ class Dispatcher:
                 self._again.discard(endpoint_id)
                 while await self._drain_batch(endpoint_id):
                     pass
+                if endpoint_id not in self._leases:
+                    break  # the lease was lost (another dispatcher has the endpoint now)
                 if endpoint_id not in self._again and not await self._next_event(endpoint_id):
                     break
         except asyncio.CancelledError:

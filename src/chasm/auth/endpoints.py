@@ -110,7 +110,12 @@ async def _login_redirect(
     return RedirectResponse(url, status_code=302)
 
 
-@router.get("/google/login", response_class=RedirectResponse, status_code=302)
+@router.get(
+    "/google/login",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={302: {"description": "to the provider's consent page (Location)", "content": {}}},
+)
 async def google_login(request: Request, db: DbSession, settings: AppSettings, secret: SecretKey) -> Response:
     """Redirect to Google's consent page."""
     return await _login_redirect(request, db, settings, secret, "google")
@@ -129,7 +134,12 @@ async def google_callback(
     return await oauth.complete(db, settings, secret, "google", code, state, error)
 
 
-@router.get("/github/login", response_class=RedirectResponse, status_code=302)
+@router.get(
+    "/github/login",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={302: {"description": "to the provider's consent page (Location)", "content": {}}},
+)
 async def github_login(request: Request, db: DbSession, settings: AppSettings, secret: SecretKey) -> Response:
     """Redirect to GitHub's consent page."""
     return await _login_redirect(request, db, settings, secret, "github")

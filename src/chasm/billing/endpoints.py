@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
-from chasm.billing import service
+from chasm.billing import service, stripe_events
 from chasm.billing.schemas import (
     BillingAccountUpdate,
     BillingSummary,
@@ -79,4 +79,4 @@ async def create_checkout(
 async def stripe_webhook(request: Request, db: DbSession, settings: AppSettings) -> StripeWebhookOut:
     """Stripe's events, verified by their signature (no API key: Stripe calls it)."""
     payload = await request.body()
-    return await service.stripe_webhook(db, settings, payload, request.headers.get("stripe-signature"))
+    return await stripe_events.handle(db, settings, payload, request.headers.get("stripe-signature"))

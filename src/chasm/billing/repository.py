@@ -9,7 +9,15 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chasm.models import SandboxSession, SessionMeter, StripeEvent, UsageRecord, WalletEntry, Workspace
+from chasm.models import (
+    BillingProfile,
+    SandboxSession,
+    SessionMeter,
+    StripeEvent,
+    UsageRecord,
+    WalletEntry,
+    Workspace,
+)
 
 
 async def balance(db: AsyncSession, account_id: uuid.UUID) -> int:
@@ -112,3 +120,13 @@ async def stripe_event_seen(db: AsyncSession, event_id: str) -> bool:
 async def entry_by_reference(db: AsyncSession, reference: str) -> WalletEntry | None:
     query = select(WalletEntry).where(WalletEntry.reference == reference)
     return (await db.execute(query)).scalar_one_or_none()
+
+
+async def profile_by_subscription(db: AsyncSession, subscription_id: str) -> BillingProfile | None:
+    query = select(BillingProfile).where(BillingProfile.stripe_subscription_id == subscription_id)
+    return (await db.execute(query)).scalars().first()
+
+
+async def profile_by_customer(db: AsyncSession, customer_id: str) -> BillingProfile | None:
+    query = select(BillingProfile).where(BillingProfile.stripe_customer_id == customer_id)
+    return (await db.execute(query)).scalars().first()

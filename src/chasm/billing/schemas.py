@@ -33,6 +33,14 @@ class UsageWindow(BaseModel):
     spent_usd: float
 
 
+class SubscriptionOut(BaseModel):
+    """The Stripe subscription paying the plan: each paid invoice carries it to `paid_until`."""
+
+    plan_code: str | None
+    stripe_subscription_id: str
+    paid_until: datetime | None
+
+
 class BillingSummary(BaseModel):
     account_id: str
     billing_email: str | None
@@ -42,6 +50,7 @@ class BillingSummary(BaseModel):
     usage_24h: UsageWindow
     usage_30d: UsageWindow
     stripe_configured: bool
+    subscription: SubscriptionOut | None = None
 
 
 class BillingAccountUpdate(BaseModel):

@@ -61,7 +61,16 @@ async def get_command(
     return service.command_out(service.get_command(runtime, row, command_id))
 
 
-@router.get("/v1/sessions/{session_id}/commands/{command_id}/stream")
+@router.get(
+    "/v1/sessions/{session_id}/commands/{command_id}/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "events `stdout` and `stderr` (data: base64 chunk, id: byte offset), then `exit`",
+        }
+    },
+)
 async def stream_command(
     session_id: str,
     command_id: str,

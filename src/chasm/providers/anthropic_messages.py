@@ -101,8 +101,7 @@ class AnthropicChat:
             params["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
             ]
-        if temperature is not None:
-            params["temperature"] = min(temperature, 1.0)  # Anthropic's range is 0..1
+        # `temperature` is not sent: the Messages API of the SDK in use has no such parameter.
         return params
 
     def _error(self, exc: Exception) -> Exception:

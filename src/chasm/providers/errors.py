@@ -30,7 +30,8 @@ _CONTEXT_WORDS = (
     "too many tokens",
     "input is too long",
 )
-SDK_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, anthropic.AnthropicError)
+# ValueError: a body that is not JSON where the SDK expected JSON (a provider answering garbage).
+SDK_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, anthropic.AnthropicError, ValueError)
 
 
 def _detail(body: Any, fallback: str) -> str:
@@ -89,7 +90,7 @@ def translate(exc: Exception, provider: str, secret: str | None = None) -> Provi
         if status >= 500:
             return ProviderUnavailable(said(f"server error ({status}): {detail}"))
         return ProviderError(said(f"answered {status}: {detail}"))
-    if isinstance(exc, openai.APIResponseValidationError | anthropic.APIResponseValidationError):
+    if isinstance(exc, openai.APIResponseValidationError | anthropic.APIResponseValidationError | ValueError):
         return ProviderError(said("answered something that is not a valid response"))
     return ProviderError(said(f"failed: {exc}"))
 

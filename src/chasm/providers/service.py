@@ -218,11 +218,11 @@ async def resolve_route(db: AsyncSession, actor: Actor, spec: str | None) -> Res
     spec = (spec or "").strip()
     row: ModelProvider | None = None
     model: str | None = None
-    if "/" in spec:
+    if spec:  # "provider/model", or a provider's name alone: its default model
         name, _, rest = spec.partition("/")
         row = await repo.by_name(db, actor.account_id, name)
         if row is not None:
-            model = rest.strip() or row.default_model
+            model = rest.strip() or row.default_model or (row.models[0] if row.models else None)
     if row is None:  # a bare model (possibly with slashes: "meta-llama/Llama-3-8B") of the default
         row = await repo.default(db, actor.account_id)
         if row is None:
@@ -241,7 +241,7 @@ async def resolve_route(db: AsyncSession, actor: Actor, spec: str | None) -> Res
 
 
 async def resolve(db: AsyncSession, actor: Actor, spec: str | None) -> tuple[ChatModel, str]:
-    """`spec` "provider-name/model", a bare model of the default provider, or None for the default
-    provider's default model. UnknownProvider / UnknownModel (404) when nothing matches."""
+    """`spec` "provider-name/model", a provider's name alone (its default model), a bare model of the
+    default provider, or None for the default provider's default model. UnknownProvider / UnknownModel (404) when nothing matches."""
     resolved = await resolve_route(db, actor, spec)
     return resolved.chat, resolved.model

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes.llm_server import FakeLLM, Reply
 from fastapi import FastAPI
 from provider_helpers import make_provider
 
@@ -26,6 +25,7 @@ from chasm.providers.exceptions import (
     UnknownProvider,
 )
 from chasm.providers.llm import ChatMessage, Completion, TextDelta, ToolCall, ToolCallDelta, ToolSpec
+from fakes.llm_server import FakeLLM, Reply
 
 TERMINAL = ToolSpec(
     name="terminal",

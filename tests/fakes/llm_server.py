@@ -147,6 +147,8 @@ class FakeLLM:
 
             def setup(self) -> None:
                 super().setup()
+                # as real servers do: each streamed chunk leaves at once (no Nagle delay)
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 fake._connections.add(self.connection)
 
             def finish(self) -> None:

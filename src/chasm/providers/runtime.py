@@ -5,6 +5,7 @@ milliseconds to build). The runtime travels on the server's database sessions (`
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,8 @@ from chasm.providers.llm import ChatModel, ModelInfo
 from chasm.providers.openai_compat import OpenAIChat
 
 RUNTIME_KEY = "chasm.providers"
+ROUTE_TTL_S = 2.0
+ROUTE_CACHE_SIZE = 10_000
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
     "anthropic": "https://api.anthropic.com",
@@ -54,6 +57,10 @@ class ProviderRuntime:
     _boxes: dict[uuid.UUID, Box] = field(default_factory=dict)
     _models: dict[uuid.UUID, tuple[tuple[Any, ...], ProviderModel]] = field(default_factory=dict)
     _retired: list[ProviderModel] = field(default_factory=list)
+    # Resolved routes (account, spec) -> (expiry, value): a completion's routing skips the database
+    # while its answer is fresh. Changes through this process drop an account's routes at once;
+    # another process's changes show within ROUTE_TTL_S.
+    _routes: dict[tuple[uuid.UUID, str], tuple[float, Any]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, settings: Settings) -> ProviderRuntime:
@@ -103,6 +110,22 @@ class ProviderRuntime:
             client = anthropic.AsyncAnthropic(**common)
             return AnthropicChat(client, row.name, default_max_tokens=self.default_max_tokens)
         return OpenAIChat(openai.AsyncOpenAI(**common), row.name, max_completion_tokens=row.type == "openai")
+
+    def cached_route(self, account_id: uuid.UUID, spec: str) -> Any:
+        hit = self._routes.get((account_id, spec))
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def remember_route(self, account_id: uuid.UUID, spec: str, value: Any) -> None:
+        if len(self._routes) >= ROUTE_CACHE_SIZE:
+            self._routes.clear()
+        self._routes[(account_id, spec)] = (time.monotonic() + ROUTE_TTL_S, value)
+
+    def changed(self, account_id: uuid.UUID) -> None:
+        """An account's providers changed: its resolved routes are stale."""
+        for key in [k for k in self._routes if k[0] == account_id]:
+            del self._routes[key]
 
     def forget(self, provider_id: uuid.UUID) -> None:
         cached = self._models.pop(provider_id, None)

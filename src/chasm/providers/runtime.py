@@ -5,6 +5,9 @@ milliseconds to build). The runtime travels on the server's database sessions (`
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -12,8 +15,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import anthropic
-import openai
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,9 +22,7 @@ from chasm.config import Settings
 from chasm.kit.crypto import Box
 from chasm.kit.errors import ChasmError
 from chasm.models import ModelProvider
-from chasm.providers.anthropic_messages import AnthropicChat
 from chasm.providers.llm import ChatModel, ModelInfo
-from chasm.providers.openai_compat import OpenAIChat
 
 RUNTIME_KEY = "chasm.providers"
 ROUTE_TTL_S = 2.0
@@ -106,9 +105,19 @@ class ProviderRuntime:
             "max_retries": self.max_retries,
         }
         common["timeout"] = self.timeout_s
+        # The SDKs load in seconds: imported on first use (and warmed at start, in the background),
+        # not with the server's modules.
         if row.type == "anthropic":
+            import anthropic
+
+            from chasm.providers.anthropic_messages import AnthropicChat
+
             client = anthropic.AsyncAnthropic(**common)
             return AnthropicChat(client, row.name, default_max_tokens=self.default_max_tokens)
+        import openai
+
+        from chasm.providers.openai_compat import OpenAIChat
+
         return OpenAIChat(openai.AsyncOpenAI(**common), row.name, max_completion_tokens=row.type == "openai")
 
     def cached_route(self, account_id: uuid.UUID, spec: str) -> Any:
@@ -156,11 +165,18 @@ def install(maker: async_sessionmaker[AsyncSession], runtime: ProviderRuntime | 
     maker.configure(info=info)
 
 
+def _load_sdks() -> None:
+    importlib.import_module("chasm.providers.openai_compat")
+    importlib.import_module("chasm.providers.anthropic_messages")
+
+
 @asynccontextmanager
 async def providers_lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime = ProviderRuntime.of(app.state.settings)
     app.state.providers = runtime
     install(app.state.sessionmaker, runtime)
+    if app.state.role == "server" and "chasm.providers.anthropic_messages" not in sys.modules:
+        asyncio.get_running_loop().run_in_executor(None, _load_sdks)
     try:
         yield
     finally:

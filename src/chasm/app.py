@@ -23,6 +23,7 @@ from chasm.billing.metering import metering_lifespan
 from chasm.browser import endpoints as browser_endpoints
 from chasm.chats import endpoints as chats_endpoints
 from chasm.chats import export_endpoints, stats_endpoints
+from chasm.completions import endpoints as completions_endpoints
 from chasm.config import Settings, get_settings
 from chasm.exec import endpoints as exec_endpoints
 from chasm.files import endpoints as files_endpoints
@@ -43,6 +44,8 @@ from chasm.kit.openapi import document_platform_errors
 from chasm.kit.surface import ChatRouter, Surface, fallback_router
 from chasm.mcp import endpoints as mcp_endpoints
 from chasm.mcp.server import mcp_lifespan
+from chasm.providers import endpoints as providers_endpoints
+from chasm.providers.runtime import providers_lifespan
 from chasm.realtime import endpoints as realtime_endpoints
 from chasm.realtime.lifecycle import realtime_lifespan
 from chasm.recording import endpoints as recording_endpoints
@@ -80,6 +83,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     webhooks_lifespan,
     metering_lifespan,
     recording_lifespan,
+    providers_lifespan,  # SDK clients of the configured model providers
     watch_lifespan,  # auto_harvest: live harvest of the server's folders (instance admins)
 ]
 
@@ -118,6 +122,8 @@ CHAT_ROUTES: list[ChatRouter] = [
     system_endpoints.routes,
     chats_endpoints.routes,
     harvest_endpoints.routes,
+    providers_endpoints.routes,
+    completions_endpoints.routes,
 ]
 # Routes of one surface only: spec 003's recording API has no 001 counterpart.
 API_ONLY_ROUTES: list[ChatRouter] = [recording_endpoints.routes]

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from spec001 import SCHEMAS, array, errors
 
 from chasm.harvest import registry
+from fakes.llm_server import FakeLLM
 
 TRANSCRIPTS = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
 if not TRANSCRIPTS.exists():
@@ -72,7 +73,15 @@ ROUTES: dict[tuple[str, str], tuple[int, Any]] = {
     # Beyond 001 (docs/api.md): secrets found in the library, and their redaction.
     ("GET", "/secrets"): (200, None),
     ("POST", "/secrets/redact"): (200, None),
+    ("POST", "/providers"): (201, "Provider"),
+    ("PUT", "/providers/{provider_id}"): (200, "Provider"),
+    ("DELETE", "/providers/{provider_id}"): (204, None),
+    ("GET", "/providers/{provider_id}/health"): (200, "ProviderHealth"),
+    ("GET", "/providers/{provider_id}/models"): (200, array(SCHEMAS["Model"])),
+    ("POST", "/chat/completions"): (200, "ChatCompletionResponse"),
 }
+# /api/v1 routes whose errors are OpenAI's error body (what the OpenAI SDKs read), not 001's.
+OPENAI_COMPATIBLE = {"/api/v1/chat/completions"}
 
 
 def check(r: httpx.Response, method: str, route: str) -> Any:
@@ -128,7 +137,7 @@ async def library(client: httpx.AsyncClient, tmp_path: Path) -> dict[str, Any]:
 
 
 async def test_every_v1_chat_route_answers_001_schemas(
-    client: httpx.AsyncClient, library: dict[str, Any]
+    client: httpx.AsyncClient, library: dict[str, Any], fake_llm: FakeLLM
 ) -> None:
     c = client
 
@@ -185,6 +194,17 @@ async def test_every_v1_chat_route_answers_001_schemas(
     assert (await call("POST", "/harvest", json={"providers": ["ollama"]}))["providers_scanned"] == []
     providers = await call("GET", "/providers")
     await call("GET", "/providers/{provider_id}", f"/providers/{providers[0]['id']}")
+    body = {"name": "local", "type": "custom", "base_url": fake_llm.openai_url, "api_key": fake_llm.api_key}
+    made = await call("POST", "/providers", json=body)
+    one = f"/providers/{made['id']}"
+    await call("GET", "/providers/{provider_id}", one)
+    await call("PUT", "/providers/{provider_id}", one, json={"default_model": "gpt-4o-mini"})
+    assert (await call("GET", "/providers/{provider_id}/health", one + "/health"))["healthy"] is True
+    assert await call("GET", "/providers/{provider_id}/models", one + "/models")
+    ask = {"model": "local/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    answer = await call("POST", "/chat/completions", json=ask)
+    assert answer["choices"][0]["message"]["content"] == "ok"
+    await call("DELETE", "/providers/{provider_id}", one)
     await call("GET", "/harvest/status")
 
     workspaces = await call("POST", "/workspaces/discover")
@@ -263,7 +283,8 @@ def test_openapi_declares_each_surface_shapes(app: FastAPI) -> None:
         for method, op in item.items():
             responses = op["responses"]
             assert "422" not in responses, (method, path)
-            assert responses["4XX"]["content"]["application/json"]["schema"]["$ref"] == refs[prefix]
+            ref = "#/components/schemas/OpenAIError" if path in OPENAI_COMPATIBLE else refs[prefix]
+            assert responses["4XX"]["content"]["application/json"]["schema"]["$ref"] == ref
             ok = [code for code in responses if code.startswith("2")]
             assert ok, (method, path)
             for code in ok:

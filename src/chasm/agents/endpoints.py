@@ -1,0 +1,87 @@
+"""Agent routes of spec 001 (/api/v1/agents, bare) and 003 (/api/agents, enveloped), plus runs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from chasm.agents import runs, service
+from chasm.agents.exceptions import AgentNotFound, RunNotFound
+from chasm.agents.schemas import AgentRead, AgentRunRead, CloneAgent, CreateAgent, RunAgent, UpdateAgent
+from chasm.auth.deps import ChatReader, ChatWriter
+from chasm.kit.deps import DbSession
+from chasm.kit.ids import parse_uuid
+from chasm.kit.surface import ChatRouter, NoContent
+
+routes = ChatRouter(tags=["Agents"])
+
+
+def agent_id(id_: Annotated[str, Path(alias="id", description="The agent id")]) -> uuid.UUID:
+    parsed = parse_uuid(id_)
+    if parsed is None:
+        raise AgentNotFound()
+    return parsed
+
+
+def run_id(id_: Annotated[str, Path(alias="run_id", description="The run id")]) -> uuid.UUID:
+    parsed = parse_uuid(id_)
+    if parsed is None:
+        raise RunNotFound()
+    return parsed
+
+
+AgentId = Annotated[uuid.UUID, Depends(agent_id)]
+RunId = Annotated[uuid.UUID, Depends(run_id)]
+
+
+@routes.get("/agents", model=list[AgentRead])
+async def list_agents(actor: ChatReader, db: DbSession) -> list[AgentRead]:
+    """The account's agents, by name."""
+    return await service.list_agents(db, actor)
+
+
+@routes.post("/agents", model=AgentRead, status_code=201)
+async def create_agent(actor: ChatWriter, db: DbSession, body: CreateAgent) -> AgentRead:
+    """Create an agent (its model is checked with its provider's configuration)."""
+    return await service.create_agent(db, actor, body)
+
+
+@routes.get("/agents/runs/{run_id}", model=AgentRunRead)
+async def get_run(actor: ChatReader, db: DbSession, run: RunId) -> AgentRunRead:
+    """An agent run with its steps."""
+    return await runs.read_run(db, actor, run)
+
+
+@routes.get("/agents/{id}", model=AgentRead)
+async def get_agent(actor: ChatReader, db: DbSession, agent: AgentId) -> AgentRead:
+    """An agent."""
+    return await service.read_agent(db, actor, agent)
+
+
+@routes.put("/agents/{id}", model=AgentRead)
+async def update_agent(actor: ChatWriter, db: DbSession, agent: AgentId, body: UpdateAgent) -> AgentRead:
+    """Change an agent's fields (only those sent)."""
+    return await service.update_agent(db, actor, agent, body)
+
+
+@routes.delete("/agents/{id}", model=AgentRead, no_content=True)
+async def delete_agent(actor: ChatWriter, db: DbSession, agent: AgentId) -> NoContent:
+    """Delete an agent (refused while a swarm uses it); its runs' chats stay in the library."""
+    return NoContent(await service.delete_agent(db, actor, agent))
+
+
+@routes.post("/agents/{id}/clone", model=AgentRead, status_code=201)
+async def clone_agent(
+    actor: ChatWriter, db: DbSession, agent: AgentId, body: CloneAgent | None = None
+) -> AgentRead:
+    """Copy an agent under a new name (`<name>-copy` unless one is given)."""
+    return await service.clone_agent(db, actor, agent, body or CloneAgent())
+
+
+@routes.post("/agents/{id}/run", model=AgentRunRead)
+async def run_agent(request: Request, actor: ChatWriter, agent: AgentId, body: RunAgent) -> AgentRunRead:
+    """Run the agent on one task until it answers; the run is a chat of the library holding every
+    tool call and result. A run that fails is recorded failed and answered as an error."""
+    return await runs.run_agent(request.app, actor, agent, body.prompt)

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.responses import StreamingResponse
 
-from chasm.agents import runs, service
+from chasm.agents import continuation, live, runs, service
 from chasm.agents.exceptions import AgentNotFound, RunNotFound
-from chasm.agents.schemas import AgentRead, AgentRunRead, CloneAgent, CreateAgent, RunAgent, UpdateAgent
+from chasm.agents.runner import StepListener
+from chasm.agents.schemas import (
+    AgentRead,
+    AgentRunRead,
+    CloneAgent,
+    ContinueChat,
+    CreateAgent,
+    RunAgent,
+    UpdateAgent,
+)
 from chasm.auth.deps import ChatReader, ChatWriter
+from chasm.chats.exceptions import ChatNotFound
 from chasm.kit.deps import DbSession
 from chasm.kit.ids import parse_uuid
-from chasm.kit.surface import ChatRouter, NoContent
+from chasm.kit.surface import ChatRouter, NoContent, surface_of
 
 routes = ChatRouter(tags=["Agents"])
 
@@ -85,3 +97,34 @@ async def run_agent(request: Request, actor: ChatWriter, agent: AgentId, body: R
     """Run the agent on one task until it answers; the run is a chat of the library holding every
     tool call and result. A run that fails is recorded failed and answered as an error."""
     return await runs.run_agent(request.app, actor, agent, body.prompt)
+
+
+@routes.post("/agents/{id}/run/stream", model=None)
+async def stream_agent_run(
+    request: Request, actor: ChatWriter, agent: AgentId, body: RunAgent
+) -> StreamingResponse:
+    """As /run, answered as Server-Sent Events while it runs: `step` events, then `run` (the
+    finished run) or `error`. Closing the stream stops the run."""
+    await runs.check_agent(request.app, actor, agent)
+
+    def work(on_step: StepListener) -> Awaitable[AgentRunRead]:
+        return runs.run_agent(request.app, actor, agent, body.prompt, on_step)
+
+    events = live.sse(work, surface_of(request.scope))
+    return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def chat_id(id_: Annotated[str, Path(alias="id", description="The chat (session) id")]) -> uuid.UUID:
+    parsed = parse_uuid(id_)
+    if parsed is None:
+        raise ChatNotFound()
+    return parsed
+
+
+@routes.post("/sessions/{id}/continue", model=AgentRunRead, tags=["Sessions"])
+async def continue_chat(
+    request: Request, actor: ChatWriter, chat: Annotated[uuid.UUID, Depends(chat_id)], body: ContinueChat
+) -> AgentRunRead:
+    """Go on with any chat of the library: an agent run (in a fork of the chat, recorded there)
+    whose context is the chat, in a sandbox holding the chat's repository when it names one."""
+    return await continuation.continue_chat(request.app, actor, chat, body)

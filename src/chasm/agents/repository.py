@@ -34,9 +34,7 @@ async def agents_by_ids(db: AsyncSession, account_id: uuid.UUID, ids: Sequence[u
 async def swarms_using(db: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID) -> list[str]:
     """Names of the account's swarms whose coordinator or a worker is the agent."""
     swarms = await db.scalars(select(Swarm).where(Swarm.account_id == account_id))
-    return [
-        s.name for s in swarms if s.coordinator_id == agent_id or str(agent_id) in (s.worker_ids or [])
-    ]
+    return [s.name for s in swarms if s.coordinator_id == agent_id or str(agent_id) in (s.worker_ids or [])]
 
 
 async def get_run(db: AsyncSession, account_id: uuid.UUID, run_id: uuid.UUID) -> AgentRun | None:

@@ -21,7 +21,6 @@ from typing import Any
 from chasm.agents import repository, transcript
 from chasm.agents.exceptions import RunFailed, StepLimitReached, TimeLimitReached
 from chasm.agents.schemas import step_summary
-from chasm.agents.service import model_spec
 from chasm.agents.toolbox import ExtraTool, Toolbox
 from chasm.auth.actor import Actor
 from chasm.kit.db import transaction
@@ -38,7 +37,8 @@ RUN_TOPIC = "agent.run"
 
 
 class Interrupted(Exception):
-    """Raised by a run's control between steps: the run is `paused` or `stopped`, not failed."""
+    """Raised by a run's control between steps: the run is `paused` or `stopped`, not failed
+    (`superseded`: another job drives it now, and this one leaves it as it is)."""
 
     def __init__(self, state: str) -> None:
         super().__init__(state)
@@ -81,7 +81,7 @@ class Runner:
             if agent is None:
                 raise RunFailed(f"The agent '{run.agent_name}' was deleted", code="agent_not_found")
             async with transaction(self.maker) as db:
-                model, model_name = await providers.resolve(db, self.actor, model_spec(agent.provider, agent.model))
+                model, model_name = await providers.resolve(db, self.actor, run.model)
             toolbox = Toolbox(self.app, self.actor, list(agent.tools or []), run.workspace, self.extra_tools)
             try:
                 async with asyncio.timeout(agent.timeout_s):
@@ -91,7 +91,8 @@ class Runner:
                     f"The run went over its time limit of {agent.timeout_s} s without an answer"
                 ) from None
         except Interrupted as stop:
-            await self._set(status=stop.state)
+            if stop.state in ("paused", "stopped"):
+                await self._set(status=stop.state, finished=stop.state == "stopped")
             raise
         except ChasmError as exc:
             await self._fail(exc)

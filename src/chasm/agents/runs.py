@@ -66,11 +66,14 @@ async def create_run(
     first_seq: int = 0,
     chat: Chat | None = None,
     links: dict[str, Any] | None = None,
+    model: str | None = None,
+    system: str | None = None,
 ) -> AgentRun:
     """A new run of `agent` and its chat (or `chat`, when the run goes on in an existing one):
-    the agent's instruction, the context, then the prompt. `links` are the run's swarm fields."""
+    the instruction (`system`, else the agent's), the context, then the prompt. `model` overrides
+    the agent's; `links` are the run's swarm fields."""
     links = links or {}
-    spec = service.model_spec(agent.provider, agent.model)
+    spec = model or service.model_spec(agent.provider, agent.model)
     run = AgentRun(
         id=uuid.uuid4(),
         account_id=actor.account_id,
@@ -102,8 +105,9 @@ async def create_run(
     db.add(run)
     await db.flush()
     messages = []
-    if agent.system_prompt:
-        messages.append(ChatMessage("system", agent.system_prompt))
+    instruction = agent.system_prompt if system is None else system
+    if instruction:
+        messages.append(ChatMessage("system", instruction))
     messages.extend(context)
     messages.append(ChatMessage("user", prompt))
     for message in messages:
@@ -122,6 +126,12 @@ async def run_agent(
     await Runner(app, actor, run.id, on_step=on_step).drive()
     async with app.state.sessionmaker() as db:
         return await read_run(db, actor, run.id)
+
+
+async def check_agent(app: Any, actor: Actor, agent_id: uuid.UUID) -> None:
+    """Refuse now (before a stream starts) an agent the caller does not have."""
+    async with app.state.sessionmaker() as db:
+        await service.get_agent(db, actor, agent_id)
 
 
 async def read_run(db: AsyncSession, actor: Actor, run_id: uuid.UUID) -> AgentRunRead:

@@ -20,7 +20,15 @@ AGENT_TOOLS = (
     "read_chat",
 )
 TOOL_ALIASES = {"file_read": "read_file", "file_write": "write_file", "file_edit": "apply_edit"}
-DEFAULT_TOOLS = ["terminal", "read_file", "write_file", "apply_edit", "list_files", "search_chats", "read_chat"]
+DEFAULT_TOOLS = [
+    "terminal",
+    "read_file",
+    "write_file",
+    "apply_edit",
+    "list_files",
+    "search_chats",
+    "read_chat",
+]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 
 

@@ -80,7 +80,7 @@ SANDBOX_TOOLS: dict[str, tuple[type[BaseModel], str, str]] = {
 }
 LIBRARY_TOOLS = ("search_chats", "read_chat", "browser")
 
-ExtraHandler = Callable[[dict[str, Any]], Awaitable[Outcome]]
+ExtraHandler = Callable[[str, dict[str, Any]], Awaitable[Outcome]]  # (call id, arguments)
 
 
 @dataclass
@@ -103,7 +103,8 @@ def _result_text(result: ToolResult) -> str:
 
 def _invalid(name: str, exc: ValidationError) -> Outcome:
     where = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors(include_url=False)
+        f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+        for e in exc.errors(include_url=False)
     )
     return Outcome(f"invalid_arguments: invalid arguments for '{name}': {where}", True)
 
@@ -120,9 +121,7 @@ class Toolbox:
     def __post_init__(self) -> None:
         registry = build_registry(self.app)
         self.registry = registry
-        self.names = [
-            n for n in self.names if n in SANDBOX_TOOLS or (n in LIBRARY_TOOLS and n in registry)
-        ]
+        self.names = [n for n in self.names if n in SANDBOX_TOOLS or (n in LIBRARY_TOOLS and n in registry)]
 
     def specs(self) -> list[ToolSpec]:
         specs = []
@@ -144,7 +143,7 @@ class Toolbox:
         if not isinstance(arguments, dict):
             return Outcome(f"invalid_arguments: the arguments of '{call.name}' must be a JSON object", True)
         if call.name in self.extra:
-            return await self.extra[call.name].handler(arguments)
+            return await self.extra[call.name].handler(call.id, arguments)
         if call.name not in self.names:
             known = ", ".join([*self.names, *self.extra]) or "none"
             return Outcome(f"unknown_tool: there is no tool '{call.name}'; your tools: {known}", True)

@@ -48,7 +48,9 @@ class AgentRun(IdMixin, TimestampMixin, Base):
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"), index=True)
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), index=True
+    )
     agent_name: Mapped[str] = mapped_column(String(100))
     swarm_run_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("swarm_runs.id", ondelete="CASCADE"), index=True

@@ -61,7 +61,7 @@ async def test_bad_agent_input_is_refused_clearly(client: httpx.AsyncClient, fak
     await add_agent(client, "alpha")
     r = await client.post("/api/v1/agents", json={"name": "ALPHA", "model": "fake/gpt-4o"})
     assert r.status_code == 409 and r.json()["code"] == "AGENT_NAME_TAKEN"
-    r = await client.post("/api/agents", json={"name": "beta", "model": "nowhere/gpt-4o"})
+    r = await client.post("/api/agents", json={"name": "beta", "provider_id": "nowhere", "model": "gpt-4o"})
     assert r.status_code == 404 and r.json()["success"] is False
     assert r.json()["error"]["code"] == "PROVIDER_NOT_FOUND"
     r = await client.post("/api/v1/agents", json={"name": "beta", "tools": ["teleport"]})
@@ -144,4 +144,5 @@ async def test_provider_errors_fail_the_run_in_the_surface_shape(
 
     fake_llm.script([Reply(status=200, raw=b"this is not json")] * 5)
     r = await client.post(f"/api/v1/agents/{agent['id']}/run", json={"prompt": "hi"})
-    assert r.status_code >= 500 and r.json()["code"].startswith("PROVIDER")
+    assert r.status_code == 502 and r.json()["code"] in ("PROVIDER_ERROR", "PROVIDER_UNAVAILABLE", "RUN_FAILED")
+    assert r.json()["details"]["run_id"]

@@ -18,6 +18,7 @@ from chasm.kit.ids import parse_uuid
 from chasm.kit.timeutil import utcnow
 from chasm.models import Agent
 from chasm.providers import service as providers
+from chasm.providers.exceptions import UnknownProvider
 
 DEFAULT_TEMPERATURE = 0.7
 DEFAULT_MAX_STEPS = 20
@@ -66,7 +67,11 @@ async def get_agent(db: AsyncSession, actor: Actor, selector: str | uuid.UUID) -
 async def _check_model(db: AsyncSession, actor: Actor, provider: str | None, model: str | None) -> None:
     if provider and not model:
         raise BadRequest("provider_id needs a model", code="model_required")
-    await providers.resolve(db, actor, model_spec(provider, model))
+    resolved = await providers.resolve_route(db, actor, model_spec(provider, model))
+    if provider and resolved.provider.name != provider:
+        # A spec whose prefix names no provider is a bare model of the default provider
+        # ("meta-llama/Llama-3-8B"); an explicit provider_id must name one.
+        raise UnknownProvider(f"No provider named '{provider}' (provider_id is a provider's name)")
 
 
 async def _ensure_name_free(db: AsyncSession, actor: Actor, name: str, except_id: uuid.UUID | None) -> None:

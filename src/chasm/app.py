@@ -44,6 +44,8 @@ from chasm.kit.openapi import document_platform_errors
 from chasm.kit.surface import ChatRouter, Surface, fallback_router
 from chasm.mcp import endpoints as mcp_endpoints
 from chasm.mcp.server import mcp_lifespan
+from chasm.providers import endpoints as providers_endpoints
+from chasm.providers.runtime import providers_lifespan
 from chasm.realtime import endpoints as realtime_endpoints
 from chasm.realtime.lifecycle import realtime_lifespan
 from chasm.recording import endpoints as recording_endpoints
@@ -79,6 +81,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     webhooks_lifespan,
     metering_lifespan,
     recording_lifespan,
+    providers_lifespan,  # SDK clients of the configured model providers
     watch_lifespan,  # auto_harvest: live harvest of the server's folders (instance admins)
 ]
 
@@ -115,6 +118,7 @@ CHAT_ROUTES: list[ChatRouter] = [
     system_endpoints.routes,
     chats_endpoints.routes,
     harvest_endpoints.routes,
+    providers_endpoints.routes,
     agents_endpoints.routes,
     swarms_endpoints.routes,
 ]

@@ -89,6 +89,8 @@ SCHEMAS["Provider"] = obj(
     base_url=STR,
     models=array(STR),
 )
+SCHEMAS["ProviderHealth"] = obj(healthy=BOOL, latency_ms=INT, last_checked=TIME, error=STR)
+SCHEMAS["Model"] = obj(id=STR, name=STR, context_length=INT, capabilities=array(STR))
 SCHEMAS["SearchResults"] = obj(
     sessions=array(SCHEMAS["Session"]), messages=array(SCHEMAS["Message"]), total=INT
 )

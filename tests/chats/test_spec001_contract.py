@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from spec001 import SCHEMAS, array, errors
 
 from chasm.harvest import registry
+from fakes.llm_server import FakeLLM
 
 TRANSCRIPTS = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
 if not TRANSCRIPTS.exists():
@@ -69,6 +70,11 @@ ROUTES: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/harvest/status"): (200, None),
     ("GET", "/providers"): (200, array(SCHEMAS["Provider"])),
     ("GET", "/providers/{provider_id}"): (200, "Provider"),
+    ("POST", "/providers"): (201, "Provider"),
+    ("PUT", "/providers/{provider_id}"): (200, "Provider"),
+    ("DELETE", "/providers/{provider_id}"): (204, None),
+    ("GET", "/providers/{provider_id}/health"): (200, "ProviderHealth"),
+    ("GET", "/providers/{provider_id}/models"): (200, array(SCHEMAS["Model"])),
     # Agents and swarms: their answers are checked by tests/agents/test_agents_contract.py.
     ("GET", "/agents"): (200, None),
     ("POST", "/agents"): (201, None),
@@ -144,7 +150,7 @@ async def library(client: httpx.AsyncClient, tmp_path: Path) -> dict[str, Any]:
 
 
 async def test_every_v1_chat_route_answers_001_schemas(
-    client: httpx.AsyncClient, library: dict[str, Any]
+    client: httpx.AsyncClient, library: dict[str, Any], fake_llm: FakeLLM
 ) -> None:
     c = client
 
@@ -199,6 +205,14 @@ async def test_every_v1_chat_route_answers_001_schemas(
     assert (await call("POST", "/harvest", json={"providers": ["ollama"]}))["providers_scanned"] == []
     providers = await call("GET", "/providers")
     await call("GET", "/providers/{provider_id}", f"/providers/{providers[0]['id']}")
+    body = {"name": "local", "type": "custom", "base_url": fake_llm.openai_url, "api_key": fake_llm.api_key}
+    made = await call("POST", "/providers", json=body)
+    one = f"/providers/{made['id']}"
+    await call("GET", "/providers/{provider_id}", one)
+    await call("PUT", "/providers/{provider_id}", one, json={"default_model": "gpt-4o-mini"})
+    assert (await call("GET", "/providers/{provider_id}/health", one + "/health"))["healthy"] is True
+    assert await call("GET", "/providers/{provider_id}/models", one + "/models")
+    await call("DELETE", "/providers/{provider_id}", one)
     await call("GET", "/harvest/status")
 
     workspaces = await call("POST", "/workspaces/discover")

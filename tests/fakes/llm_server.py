@@ -19,9 +19,11 @@ holds what was received. Use the `fake_llm` fixture:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -106,6 +108,7 @@ class FakeLLM:
     server: ThreadingHTTPServer | None = None
     _script: deque[Script] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _connections: set[socket.socket] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -141,6 +144,14 @@ class FakeLLM:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                fake._connections.add(self.connection)
+
+            def finish(self) -> None:
+                fake._connections.discard(self.connection)
+                super().finish()
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -430,9 +441,13 @@ class FakeLLM:
         return self
 
     def stop(self) -> None:
+        """Stops listening and drops the kept-alive connections: the API is down."""
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+        for connection in list(self._connections):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 def _calls(reply: Reply, prefix: str) -> list[tuple[str, str, str]]:

@@ -306,6 +306,12 @@ def spec001_model(tp: Any) -> Any:
     if origin in (list, dict):
         inner = tuple(spec001_model(a) for a in args)
         result: Any = origin[inner] if inner != args else tp
+    elif origin is Annotated:  # a discriminated union, for instance: its members' variants
+        inner = spec001_model(args[0])
+        result = Annotated[inner, *tp.__metadata__] if inner is not args[0] else tp
+    elif origin in (Union, UnionType):
+        members = tuple(spec001_model(a) for a in args)
+        result = Union[members] if members != args else tp  # noqa: UP007
     elif isinstance(tp, type) and issubclass(tp, BaseModel):
         result = _model_variant(tp)
     else:

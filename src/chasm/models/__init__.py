@@ -10,6 +10,7 @@ from chasm.models.chats import Chat, ChatMessage, ChatSettings, ChatWorkspace, H
 from chasm.models.identity import CodexCredential, Invite, OAuthIdentity, OAuthState, RefreshToken
 from chasm.models.instance import InstanceFact
 from chasm.models.jobs import Job
+from chasm.models.providers import ModelProvider
 from chasm.models.recording import RecordingEvent, RecordingSession
 from chasm.models.sandboxes import SandboxSession, Workspace, WorkspaceSnapshot
 from chasm.models.ssh_keys import SshKey
@@ -42,6 +43,7 @@ __all__ = [
     "ChatSettings",
     "ChatWorkspace",
     "HarvestFile",
+    "ModelProvider",
     "RecordingEvent",
     "RecordingSession",
     "SandboxSession",

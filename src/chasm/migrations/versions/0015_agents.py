@@ -1,7 +1,7 @@
 """agents, agent runs and steps, swarms and swarm runs
 
 Revision ID: 0015_agents
-Revises: 0013_recording
+Revises: 0014_providers
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import chasm.kit.db
 
 revision: str = "0015_agents"
-down_revision: str | Sequence[str] | None = "0013_recording"
+down_revision: str | Sequence[str] | None = "0014_providers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -144,5 +144,5 @@ async def test_provider_errors_fail_the_run_in_the_surface_shape(
 
     fake_llm.script([Reply(status=200, raw=b"this is not json")] * 5)
     r = await client.post(f"/api/v1/agents/{agent['id']}/run", json={"prompt": "hi"})
-    assert r.status_code == 502 and r.json()["code"] in ("PROVIDER_ERROR", "PROVIDER_UNAVAILABLE", "RUN_FAILED")
+    assert r.status_code == 502 and r.json()["code"].startswith("PROVIDER"), r.text
     assert r.json()["details"]["run_id"]

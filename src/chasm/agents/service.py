@@ -13,7 +13,6 @@ from chasm.agents.exceptions import AgentInUse, AgentNameTaken, AgentNotFound
 from chasm.agents.schemas import DEFAULT_TOOLS, AgentFields, AgentRead, CloneAgent, CreateAgent, UpdateAgent
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
-from chasm.kit.errors import BadRequest
 from chasm.kit.ids import parse_uuid
 from chasm.kit.timeutil import utcnow
 from chasm.models import Agent
@@ -26,10 +25,11 @@ DEFAULT_TIMEOUT_S = 600
 
 
 def model_spec(provider: str | None, model: str | None) -> str | None:
-    """What the model layer resolves: `provider/model`, a bare model, or None (the default)."""
+    """What the model layer resolves: `provider/model`, a provider (its default model), a bare
+    model (of the default provider), or None (the default provider's default model)."""
     if provider and model:
         return model if model.startswith(f"{provider}/") else f"{provider}/{model}"
-    return model or None
+    return provider or model or None
 
 
 def agent_out(agent: Agent) -> AgentRead:
@@ -65,8 +65,6 @@ async def get_agent(db: AsyncSession, actor: Actor, selector: str | uuid.UUID) -
 
 
 async def _check_model(db: AsyncSession, actor: Actor, provider: str | None, model: str | None) -> None:
-    if provider and not model:
-        raise BadRequest("provider_id needs a model", code="model_required")
     resolved = await providers.resolve_route(db, actor, model_spec(provider, model))
     if provider and resolved.provider.name != provider:
         # A spec whose prefix names no provider is a bare model of the default provider

@@ -146,3 +146,14 @@ async def test_provider_errors_fail_the_run_in_the_surface_shape(
     r = await client.post(f"/api/v1/agents/{agent['id']}/run", json={"prompt": "hi"})
     assert r.status_code == 502 and r.json()["code"].startswith("PROVIDER"), r.text
     assert r.json()["details"]["run_id"]
+
+
+async def test_time_limit_fails_the_run(client: httpx.AsyncClient, fake_llm: FakeLLM) -> None:
+    await add_provider(client, fake_llm)
+    agent = await add_agent(client, "slow", tools=[], timeout_s=1)
+    fake_llm.script([Reply(text="too late", delay=3)])
+    r = await client.post(f"/api/v1/agents/{agent['id']}/run", json={"prompt": "hurry"})
+    assert r.status_code == 504, r.text
+    assert r.json()["code"] == "TIME_LIMIT_EXCEEDED" and "1 s" in r.json()["message"]
+    run = (await client.get(f"/api/v1/agents/runs/{r.json()['details']['run_id']}")).json()
+    assert run["status"] == "failed" and run["finished_at"]

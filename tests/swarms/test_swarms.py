@@ -61,6 +61,7 @@ def team_script(pause_point: threading.Event | None = None) -> list[Any]:
         return Reply(text="API done")
 
     return [
+        Reply(tool_calls=[("delegate", {"worker": "ghost", "task": "haunt"})]),
         Reply(tool_calls=[("delegate", {"worker": "front", "task": "build the page"})]),
         Reply(text="page done"),
         Reply(tool_calls=[("delegate", {"worker": "back", "task": "build the API"})]),
@@ -82,20 +83,20 @@ async def test_swarm_coordinator_delegates_to_two_workers(
     assert [a["agent"] for a in run["agents"]] == ["lead", "front", "back"]
     assert all(a["status"] == "completed" for a in run["agents"])
     delegations = [s for s in run["steps"] if s["kind"] == "delegate"]
-    assert [(s["name"], s["summary"]) for s in delegations] == [
-        ("delegate", "page done"),
-        ("delegate", "API done"),
-    ]
+    assert [s["summary"] for s in delegations][1:] == ["page done", "API done"]
+    assert delegations[0]["is_error"] and "unknown_worker" in delegations[0]["summary"]
 
     requests = fake_llm.completions
     assert [system_prompt(r) for r in requests] == [
+        "You are lead.",
         "You are lead.",
         "You are front.",
         "You are lead.",
         "You are back.",
         "You are lead.",
     ]
-    assert tool_results(requests[4]) == ["page done", "API done"]
+    assert "unknown_worker" in tool_results(requests[5])[0]
+    assert tool_results(requests[5])[1:] == ["page done", "API done"]
 
     # The run reads as one tree: the workers' chats are children of the coordinator's.
     root = run["chat_id"]
@@ -127,7 +128,7 @@ async def test_paused_swarm_resumes_after_restart_without_repeating_steps(
 
         await wait_for(drive_ended)
         assert paused["run"]["status"] == "paused"
-        assert len(fake_llm.completions) == 4  # the worker's reply under way was kept, nothing more asked
+        assert len(fake_llm.completions) == 5  # the worker's reply under way was kept, nothing more asked
 
     async with serving(settings) as client:
         r = await client.post(f"/api/v1/swarms/{swarm['id']}/resume")
@@ -137,9 +138,9 @@ async def test_paused_swarm_resumes_after_restart_without_repeating_steps(
         assert done["run"]["answer"] == "All done: page and API."
 
     requests = fake_llm.completions
-    assert len(requests) == 5  # every step once: none of the four before the pause was asked again
+    assert len(requests) == 6  # every step once: none of the five before the pause was asked again
     assert [system_prompt(r) for r in requests].count("You are back.") == 1
-    assert tool_results(requests[4]) == ["page done", "API done"]
+    assert tool_results(requests[5])[1:] == ["page done", "API done"]
 
 
 async def test_stop_cancels_a_running_swarm(admin: httpx.AsyncClient, fake_llm: FakeLLM) -> None:

@@ -101,6 +101,11 @@ def _result_text(result: ToolResult) -> str:
     return "\n".join(parts)
 
 
+def _code(result: ToolResult) -> str | None:
+    error = (result.data or {}).get("error")
+    return error.get("code") if isinstance(error, dict) else None
+
+
 def _invalid(name: str, exc: ValidationError) -> Outcome:
     where = "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
@@ -117,6 +122,7 @@ class Toolbox:
     workspace: str | None
     extra: dict[str, ExtraTool] = field(default_factory=dict)
     _workspace_ready: bool = False
+    _session_id: str | None = None
 
     def __post_init__(self) -> None:
         registry = build_registry(self.app)
@@ -162,10 +168,22 @@ class Toolbox:
         except ValidationError as exc:
             return _invalid(name, exc)
         await self._ensure_workspace()
-        body = {"operation": operation, "workspace": self.workspace, **args.model_dump(exclude_none=True)}
+        body = {"operation": operation, **args.model_dump(exclude_none=True)}
         if operation == "run" and "cwd" not in body:
             body["cwd"] = "/workspace"
-        result = await self.registry.call(self.app, self.actor, "terminal", body)
+        result: ToolResult | None = None
+        if self._session_id is not None:  # the workspace's session found by an earlier call
+            result = await self.registry.call(
+                self.app, self.actor, "terminal", {**body, "session_id": self._session_id}
+            )
+            if result.is_error and _code(result) in ("session_not_found", "session_not_running"):
+                result = None
+        if result is None:
+            result = await self.registry.call(
+                self.app, self.actor, "terminal", {**body, "workspace": self.workspace}
+            )
+        found = (result.data or {}).get("session_id")
+        self._session_id = str(found) if found else self._session_id
         return Outcome(_result_text(result), result.is_error)
 
     async def _ensure_workspace(self) -> None:

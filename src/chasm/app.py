@@ -24,6 +24,7 @@ from chasm.billing.metering import metering_lifespan
 from chasm.browser import endpoints as browser_endpoints
 from chasm.chats import endpoints as chats_endpoints
 from chasm.chats import export_endpoints, stats_endpoints
+from chasm.completions import endpoints as completions_endpoints
 from chasm.config import Settings, get_settings
 from chasm.exec import endpoints as exec_endpoints
 from chasm.files import endpoints as files_endpoints
@@ -119,6 +120,7 @@ CHAT_ROUTES: list[ChatRouter] = [
     chats_endpoints.routes,
     harvest_endpoints.routes,
     providers_endpoints.routes,
+    completions_endpoints.routes,
     agents_endpoints.routes,
     swarms_endpoints.routes,
 ]

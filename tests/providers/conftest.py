@@ -12,4 +12,5 @@ from chasm.config import Settings
 @pytest.fixture
 def settings(settings: Settings, tmp_path: Path) -> Settings:
     (tmp_path / "home").mkdir(exist_ok=True)
-    return settings.model_copy(update={"harvest_home": tmp_path / "home"})
+    # One retry by the SDKs: the retries show, and a provider that is down fails fast.
+    return settings.model_copy(update={"harvest_home": tmp_path / "home", "provider_max_retries": 1})

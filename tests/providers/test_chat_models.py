@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes.llm_server import FakeLLM, Reply
 from fastapi import FastAPI
 from provider_helpers import make_provider
 
@@ -26,6 +25,7 @@ from chasm.providers.exceptions import (
     UnknownProvider,
 )
 from chasm.providers.llm import ChatMessage, Completion, TextDelta, ToolCall, ToolCallDelta, ToolSpec
+from fakes.llm_server import FakeLLM, Reply
 
 TERMINAL = ToolSpec(
     name="terminal",
@@ -141,11 +141,11 @@ async def test_provider_errors_are_clear_types(
 ) -> None:
     await make_provider(client, fake_llm, default_model="gpt-4o")
     model, name = await _resolve(app, None)
-    fake_llm.script([reply] * 3)  # the SDK retries 429 and 5xx (twice, by the settings)
+    fake_llm.script([reply] * 2)  # the SDK retries 429 and 5xx (once, by the test's settings)
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
         await model.complete([ChatMessage("user", "hi")], model=name)
     retried = reply.status == 429 or reply.status >= 500
-    assert len(fake_llm.completions) == (3 if retried else 1)
+    assert len(fake_llm.completions) == (2 if retried else 1)
 
 
 async def test_resolve_routes_by_provider_name_bare_model_and_default(

@@ -8,7 +8,8 @@ from typing import Any
 
 import anthropic
 
-from chasm.providers.errors import SDK_ERRORS, translate
+from chasm.providers import sse
+from chasm.providers.errors import SDK_ERRORS, STREAM_ERRORS, stream_error, translate
 from chasm.providers.llm import (
     ChatMessage,
     Completion,
@@ -65,13 +66,17 @@ def wire(messages: list[ChatMessage]) -> tuple[str | None, list[dict[str, Any]]]
 
 
 def usage_of(raw: Any, output_tokens: int | None = None) -> Usage:
+    """(`raw`: the SDK's model, or a streamed event's JSON.)"""
+
+    def get(key: str) -> int:
+        value = raw.get(key) if isinstance(raw, dict) else getattr(raw, key, None)
+        return int(value or 0)
+
     return Usage(
-        input_tokens=int(getattr(raw, "input_tokens", 0) or 0),
-        output_tokens=int(
-            output_tokens if output_tokens is not None else getattr(raw, "output_tokens", 0) or 0
-        ),
-        cache_read_tokens=int(getattr(raw, "cache_read_input_tokens", 0) or 0),
-        cache_write_tokens=int(getattr(raw, "cache_creation_input_tokens", 0) or 0),
+        input_tokens=get("input_tokens"),
+        output_tokens=int(output_tokens) if output_tokens is not None else get("output_tokens"),
+        cache_read_tokens=get("cache_read_input_tokens"),
+        cache_write_tokens=get("cache_creation_input_tokens"),
     )
 
 
@@ -150,36 +155,48 @@ class AnthropicChat:
         output_tokens: int | None = None
         finish: str | None = None
         served = model
-        try:
-            stream = await self.client.messages.create(**params, stream=True)
+        try:  # the SDK sends the request (retries, status errors); its SSE body is read here
+            opened = self.client.messages.with_streaming_response.create(**params, stream=True)
+            response = await opened.__aenter__()
         except SDK_ERRORS as exc:
             raise self._error(exc) from exc
         try:
-            async for event in stream:
-                if event.type == "message_start":
-                    served = event.message.model or served
-                    start_usage = event.message.usage
-                elif event.type == "content_block_start" and event.content_block.type == "tool_use":
-                    block = event.content_block
-                    call_of_block[event.index] = len(calls)
-                    calls.append(ToolCall(id=block.id, name=block.name, arguments=""))
-                    yield ToolCallDelta(index=len(calls) - 1, id=block.id, name=block.name)
-                elif event.type == "content_block_delta":
-                    delta = event.delta
-                    if delta.type == "text_delta":
-                        text.append(delta.text)
-                        yield TextDelta(delta.text)
-                    elif delta.type == "input_json_delta" and event.index in call_of_block:
-                        index = call_of_block[event.index]
-                        calls[index].arguments += delta.partial_json
-                        yield ToolCallDelta(index=index, arguments=delta.partial_json)
-                elif event.type == "message_delta":
-                    finish = FINISH.get(event.delta.stop_reason or "", event.delta.stop_reason)
-                    output_tokens = event.usage.output_tokens
-        except SDK_ERRORS as exc:
+            async for _, data in sse.events(response.iter_lines()):
+                event = sse.payload(data)
+                kind = event.get("type")
+                if kind == "message_start":
+                    message = event.get("message") or {}
+                    served = message.get("model") or served
+                    start_usage = message.get("usage") or {}
+                elif kind == "content_block_start":
+                    block = event.get("content_block") or {}
+                    if block.get("type") == "tool_use":
+                        call_of_block[event.get("index", 0)] = len(calls)
+                        calls.append(
+                            ToolCall(id=block.get("id", ""), name=block.get("name", ""), arguments="")
+                        )
+                        yield ToolCallDelta(index=len(calls) - 1, id=block.get("id"), name=block.get("name"))
+                elif kind == "content_block_delta":
+                    delta = event.get("delta") or {}
+                    if delta.get("type") == "text_delta":
+                        text.append(delta.get("text", ""))
+                        yield TextDelta(delta.get("text", ""))
+                    elif delta.get("type") == "input_json_delta" and event.get("index") in call_of_block:
+                        index = call_of_block[event["index"]]
+                        calls[index].arguments += delta.get("partial_json", "")
+                        yield ToolCallDelta(index=index, arguments=delta.get("partial_json", ""))
+                elif kind == "message_delta":
+                    stop = (event.get("delta") or {}).get("stop_reason")
+                    finish = FINISH.get(stop or "", stop)
+                    output_tokens = (event.get("usage") or {}).get("output_tokens")
+                elif kind == "error":
+                    raise stream_error(self.provider, event)
+                elif kind == "message_stop":
+                    break
+        except STREAM_ERRORS as exc:
             raise self._error(exc) from exc
         finally:
-            await stream.close()
+            await opened.__aexit__(None, None, None)
         for call in calls:
             call.arguments = call.arguments or "{}"
         content = "".join(text) if text or not calls else None

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import anthropic
+import httpx2
 import openai
 
 from chasm.providers.exceptions import (
@@ -32,6 +33,8 @@ _CONTEXT_WORDS = (
 )
 # ValueError: a body that is not JSON where the SDK expected JSON (a provider answering garbage).
 SDK_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, anthropic.AnthropicError, ValueError)
+# While a stream's body is read (past the SDK's request handling): the connection's own errors too.
+STREAM_ERRORS: tuple[type[Exception], ...] = (*SDK_ERRORS, httpx2.HTTPError)
 
 
 def _detail(body: Any, fallback: str) -> str:
@@ -90,6 +93,8 @@ def translate(exc: Exception, provider: str, secret: str | None = None) -> Provi
         if status >= 500:
             return ProviderUnavailable(said(f"server error ({status}): {detail}"))
         return ProviderError(said(f"answered {status}: {detail}"))
+    if isinstance(exc, httpx2.TransportError):
+        return ProviderUnavailable(said(f"the connection failed while streaming ({type(exc).__name__})"))
     if isinstance(exc, openai.APIResponseValidationError | anthropic.APIResponseValidationError | ValueError):
         return ProviderError(said("answered something that is not a valid response"))
     return ProviderError(said(f"failed: {exc}"))
@@ -97,3 +102,8 @@ def translate(exc: Exception, provider: str, secret: str | None = None) -> Provi
 
 def garbage(provider: str, what: str) -> ProviderError:
     return ProviderError(f"Provider '{provider}': answered something that is not a valid response ({what})")
+
+
+def stream_error(provider: str, body: Any) -> ProviderError:
+    """An error event inside a stream (the status was 200 when the stream began)."""
+    return ProviderError(f"Provider '{provider}': the stream failed: {_detail(body, 'an error event')}")

@@ -9,7 +9,8 @@ from typing import Any
 import openai
 
 from chasm.chats.pricing import estimate_cost
-from chasm.providers.errors import SDK_ERRORS, garbage, translate
+from chasm.providers import sse
+from chasm.providers.errors import SDK_ERRORS, STREAM_ERRORS, garbage, stream_error, translate
 from chasm.providers.llm import (
     ChatMessage,
     Completion,
@@ -53,16 +54,20 @@ def wire_tools(tools: list[ToolSpec] | None) -> list[dict[str, Any]] | None:
     ]
 
 
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else getattr(value, key, None)
+
+
 def usage_of(raw: Any) -> Usage:
-    """OpenAI counts cached prompt tokens inside `prompt_tokens`; Chasm keeps them apart."""
+    """OpenAI counts cached prompt tokens inside `prompt_tokens`; Chasm keeps them apart. (`raw`:
+    the SDK's model, or a streamed chunk's JSON.)"""
     if raw is None:
         return Usage()
-    details = getattr(raw, "prompt_tokens_details", None)
-    cached = int(getattr(details, "cached_tokens", 0) or 0)
-    prompt = int(raw.prompt_tokens or 0)
+    cached = int(_get(_get(raw, "prompt_tokens_details"), "cached_tokens") or 0)
+    prompt = int(_get(raw, "prompt_tokens") or 0)
     return Usage(
         input_tokens=max(0, prompt - cached),
-        output_tokens=int(raw.completion_tokens or 0),
+        output_tokens=int(_get(raw, "completion_tokens") or 0),
         cache_read_tokens=cached,
     )
 
@@ -147,39 +152,45 @@ class OpenAIChat:
         usage = Usage()
         finish: str | None = None
         served = model
-        try:
-            stream = await self.client.chat.completions.create(**params)
+        try:  # the SDK sends the request (retries, status errors); its SSE body is read here
+            opened = self.client.chat.completions.with_streaming_response.create(**params)
+            response = await opened.__aenter__()
         except SDK_ERRORS as exc:
             raise self._error(exc) from exc
         try:
-            async for chunk in stream:
-                served = chunk.model or served
-                if chunk.usage is not None:
-                    usage = usage_of(chunk.usage)
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    if delta.content:
-                        text.append(delta.content)
-                        yield TextDelta(delta.content)
-                    for tc in delta.tool_calls or ():
-                        fn = tc.function
-                        name = fn.name if fn is not None else None
-                        args = (fn.arguments if fn is not None else None) or ""
-                        call = calls.get(tc.index)
+            async for _, data in sse.events(response.iter_lines()):
+                if data == "[DONE]":
+                    break
+                chunk = sse.payload(data)
+                if "error" in chunk:
+                    raise stream_error(self.provider, chunk)
+                served = chunk.get("model") or served
+                if chunk.get("usage"):
+                    usage = usage_of(chunk["usage"])
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") or {}
+                    if delta.get("content"):
+                        text.append(delta["content"])
+                        yield TextDelta(delta["content"])
+                    for tc in delta.get("tool_calls") or ():
+                        index = int(tc.get("index") or 0)
+                        fn = tc.get("function") or {}
+                        name, args, call_id = fn.get("name"), fn.get("arguments") or "", tc.get("id")
+                        call = calls.get(index)
                         if call is None:
-                            call = calls[tc.index] = ToolCall(
-                                id=tc.id or f"call_{tc.index}", name=name or "", arguments=""
+                            call = calls[index] = ToolCall(
+                                id=call_id or f"call_{index}", name=name or "", arguments=""
                             )
                         elif name and not call.name:
                             call.name = name
                         call.arguments += args
-                        yield ToolCallDelta(index=tc.index, id=tc.id, name=name, arguments=args)
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
-        except SDK_ERRORS as exc:
+                        yield ToolCallDelta(index=index, id=call_id, name=name, arguments=args)
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+        except STREAM_ERRORS as exc:
             raise self._error(exc) from exc
         finally:
-            await stream.close()
+            await opened.__aexit__(None, None, None)
         message = ChatMessage(
             role="assistant",
             content="".join(text) if text or not calls else None,

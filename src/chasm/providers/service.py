@@ -242,6 +242,7 @@ async def resolve_route(db: AsyncSession, actor: Actor, spec: str | None) -> Res
 
 async def resolve(db: AsyncSession, actor: Actor, spec: str | None) -> tuple[ChatModel, str]:
     """`spec` "provider-name/model", a provider's name alone (its default model), a bare model of the
-    default provider, or None for the default provider's default model. UnknownProvider / UnknownModel (404) when nothing matches."""
+    default provider, or None for the default provider's default model. UnknownProvider /
+    UnknownModel (404) when nothing matches."""
     resolved = await resolve_route(db, actor, spec)
     return resolved.chat, resolved.model

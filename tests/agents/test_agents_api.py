@@ -157,3 +157,21 @@ async def test_time_limit_fails_the_run(client: httpx.AsyncClient, fake_llm: Fak
     assert r.json()["code"] == "TIME_LIMIT_EXCEEDED" and "1 s" in r.json()["message"]
     run = (await client.get(f"/api/v1/agents/runs/{r.json()['details']['run_id']}")).json()
     assert run["status"] == "failed" and run["finished_at"]
+
+
+async def test_chat_completions_address_an_agent_by_name(
+    client: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    await add_provider(client, fake_llm)
+    await add_agent(client, "poet", model="fake/gpt-4o", system_prompt="Answer in verse.", tools=[])
+    fake_llm.script([Reply(text="Roses are red.")])
+    r = await client.post(
+        "/api/v1/chat/completions", json={"model": "poet", "messages": [{"role": "user", "content": "hi"}]}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["choices"][0]["message"]["content"] == "Roses are red."
+    sent = fake_llm.completions[0].body or {}
+    assert sent["model"] == "gpt-4o" and sent["messages"][0] == {
+        "role": "system",
+        "content": "Answer in verse.",
+    }

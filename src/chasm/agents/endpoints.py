@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.responses import StreamingResponse
 
-from chasm.agents import continuation, live, runs, service
+from chasm.agents import continuation, live, routing, runs, service
 from chasm.agents.exceptions import AgentNotFound, RunNotFound
 from chasm.agents.runner import StepListener
 from chasm.agents.schemas import (
@@ -23,11 +23,14 @@ from chasm.agents.schemas import (
 )
 from chasm.auth.deps import ChatReader, ChatWriter
 from chasm.chats.exceptions import ChatNotFound
+from chasm.completions import routing as completions_routing
 from chasm.kit.deps import DbSession
 from chasm.kit.ids import parse_uuid
 from chasm.kit.surface import ChatRouter, NoContent, surface_of
 
 routes = ChatRouter(tags=["Agents"])
+# /chat/completions with `model: "<agent name>"` goes to the agent (asked before the providers).
+completions_routing.register(routing.agent_route)
 
 
 def agent_id(id_: Annotated[str, Path(alias="id", description="The agent id")]) -> uuid.UUID:

@@ -2,8 +2,8 @@
 
     uv run python -m bench.completions [--requests 200] [--words 4000]
 
-Starts the fake OpenAI-compatible API of the tests (tests/fakes/llm_server.py, on 127.0.0.1) and a
-real `chasm api serve` (SQLite, one process) with a provider pointing at it, then:
+Starts the fake OpenAI-compatible API of the tests (tests/fakes/llm_server.py, on 127.0.0.1, in
+processes of its own) and a real `chasm api serve` (SQLite, one process) with a provider pointing at it, then:
 
 1. Time to first token (the first content chunk), the yardstick first: the fake called directly,
    then the same request through Chasm's /api/v1/chat/completions (`provider/model` routing, the
@@ -64,9 +64,33 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(requests: int, words: int) -> None:
+async def _fake(words: int) -> tuple[asyncio.subprocess.Process, str]:
+    """The fake API in its own process (not competing with this one's client for the GIL),
+    answering every request with `words` chunks; and its /v1 URL."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.completions",
+        "--serve-fake",
+        str(words),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    return process, (await process.stdout.readline()).decode().strip()
+
+
+def serve_fake(words: int) -> None:
     fake = FakeLLM(api_key=None).start()
-    fake.default = Reply(text="Hello from the fake model, token by token.")
+    text = " ".join(f"w{i}" for i in range(words)) if words > 1 else "Hello from the fake model."
+    fake.default = Reply(text=text)
+    print(fake.openai_url, flush=True)
+    sys.stdin.read()  # until the bench ends
+
+
+async def run(requests: int, words: int) -> None:
+    short, short_url = await _fake(1)
+    long, long_url = await _fake(words)
     with tempfile.TemporaryDirectory(prefix="chasm-bench-completions-") as tmp:
         port = _free_port()
         env = {
@@ -101,7 +125,12 @@ async def run(requests: int, words: int) -> None:
                         await asyncio.sleep(0.1)
                 made = await c.post(
                     f"{url}/api/v1/providers",
-                    json={"name": "fake", "type": "custom", "base_url": fake.openai_url},
+                    json={"name": "fake", "type": "custom", "base_url": short_url},
+                )
+                made.raise_for_status()
+                made = await c.post(
+                    f"{url}/api/v1/providers",
+                    json={"name": "long", "type": "custom", "base_url": long_url},
                 )
                 made.raise_for_status()
                 body = {
@@ -109,7 +138,7 @@ async def run(requests: int, words: int) -> None:
                     "messages": [{"role": "user", "content": "Say hello."}],
                     "stream": True,
                 }
-                direct_url = f"{fake.openai_url}/chat/completions"
+                direct_url = f"{short_url}/chat/completions"
                 chasm_url = f"{url}/api/v1/chat/completions"
                 for _ in range(20):  # warm both paths (connections, caches)
                     await _stream(c, direct_url, body)
@@ -127,9 +156,9 @@ async def run(requests: int, words: int) -> None:
                 overhead = (statistics.median(chasm) - statistics.median(direct)) * ms
                 print(f"  Chasm's overhead p50: {overhead:.2f} ms (target <= 5 ms)")
 
-                fake.default = Reply(text=" ".join(f"w{i}" for i in range(words)))
-                _, direct_s, direct_n = await _stream(c, direct_url, body)
-                _, chasm_s, chasm_n = await _stream(c, chasm_url, body)
+                long_body = {**body, "model": "long/gpt-4o-mini"}
+                _, direct_s, direct_n = await _stream(c, f"{long_url}/chat/completions", long_body)
+                _, chasm_s, chasm_n = await _stream(c, chasm_url, long_body)
                 assert direct_n == chasm_n == words, (direct_n, chasm_n)
                 print(f"Stream of {words} chunks:")
                 print(f"  direct to the provider  {direct_n / direct_s:10,.0f} chunks/s")
@@ -139,7 +168,10 @@ async def run(requests: int, words: int) -> None:
             server.terminate()
             await server.wait()
             log.close()
-            fake.stop()
+            for process in (short, long):
+                assert process.stdin is not None
+                process.stdin.close()  # the fake's end
+                await process.wait()
 
 
 def main() -> None:
@@ -148,8 +180,12 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--words", type=int, default=4000)
+    parser.add_argument("--serve-fake", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(run(args.requests, args.words))
+    if args.serve_fake is not None:
+        serve_fake(args.serve_fake)
+    else:
+        asyncio.run(run(args.requests, args.words))
 
 
 if __name__ == "__main__":

@@ -207,3 +207,20 @@ async def test_provider_errors_reach_the_sdk_as_its_own_exceptions(
     assert r.status_code == 200 and r.json()["success"] is True
     assert r.json()["data"]["choices"][0]["message"]["content"] == "enveloped"
     await client.close()
+
+
+async def test_a_stream_broken_by_the_provider_ends_with_an_error_event(
+    live: LiveServer, admin_key: str, admin: httpx.AsyncClient, fake_llm: FakeLLM, provider: dict[str, Any]
+) -> None:
+    fake_llm.script([Reply(text="one two three four", fail_after=2, message="backend went away")])
+    client = sdk(live, admin_key)
+    received: list[str] = []
+    stream = await client.chat.completions.create(
+        model="fake", messages=[{"role": "user", "content": "count"}], stream=True
+    )
+    with pytest.raises(openai.APIError, match="backend went away"):
+        async for chunk in stream:
+            received += [c.delta.content or "" for c in chunk.choices]
+    assert "".join(received) == "one two"
+    assert (await admin.get("/api/v1/sessions", params={"provider": "chasm"})).json()["total"] == 0
+    await client.close()

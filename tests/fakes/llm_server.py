@@ -57,6 +57,7 @@ class Reply:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     headers: dict[str, str] = field(default_factory=dict)
+    fail_after: int | None = None  # a stream breaks with an error event after this many text chunks
 
 
 @dataclass
@@ -147,6 +148,8 @@ class FakeLLM:
 
             def setup(self) -> None:
                 super().setup()
+                # as real servers do: each streamed chunk leaves at once (no Nagle delay)
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 fake._connections.add(self.connection)
 
             def finish(self) -> None:
@@ -328,7 +331,12 @@ class FakeLLM:
                 pause = reply.chunk_delay
                 self._sse_start(reply.headers)
                 self._sse(chunk({"role": "assistant", "content": ""}))
-                for piece in _pieces(reply.text or ""):
+                for i, piece in enumerate(_pieces(reply.text or "")):
+                    if i == reply.fail_after:
+                        error = {"message": reply.message or "stream interrupted", "type": "server_error"}
+                        self._sse(json.dumps({"error": error}))
+                        self._sse_end()
+                        return
                     self._sse(chunk({"content": piece}), pause=pause)
                 for index, (call_id, name, arguments) in enumerate(calls):
                     start = {"index": index, "id": call_id, "type": "function"}
@@ -409,7 +417,15 @@ class FakeLLM:
                     event(
                         "content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}}
                     )
-                    for piece in _pieces(reply.text):
+                    for i, piece in enumerate(_pieces(reply.text)):
+                        if i == reply.fail_after:
+                            error = {
+                                "type": "overloaded_error",
+                                "message": reply.message or "stream interrupted",
+                            }
+                            event("error", {"error": error})
+                            self._sse_end()
+                            return
                         event(
                             "content_block_delta",
                             {"index": index, "delta": {"type": "text_delta", "text": piece}},

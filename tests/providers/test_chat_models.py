@@ -164,3 +164,16 @@ async def test_resolve_routes_by_provider_name_bare_model_and_default(
         await _resolve(app, "claude")  # no default model: name one
     with pytest.raises(UnknownModel, match="claude/MODEL"):
         await _resolve(app, "claude/")
+
+
+async def test_anthropic_stream_error_event_is_a_provider_error(
+    app: FastAPI, client: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    await make_provider(client, fake_llm, kind="anthropic", default_model="claude-haiku-4-5")
+    model, name = await _resolve(app, None)
+    fake_llm.script([Reply(text="a b c", fail_after=1, message="Overloaded")])
+    seen: list[Any] = []
+    with pytest.raises(ProviderError, match="the stream failed: Overloaded"):
+        async for event in model.stream([ChatMessage("user", "hi")], model=name):
+            seen.append(event)
+    assert seen == [TextDelta("a")]

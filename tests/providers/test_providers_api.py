@@ -100,3 +100,31 @@ async def test_health_and_models_call_the_provider(client: httpx.AsyncClient, fa
     assert down["healthy"] is False and "cannot connect" in down["error"]
     r = await client.get(f"/api/v1/providers/{openai_like['id']}/models")
     assert r.status_code == 502 and r.json()["code"] == "PROVIDER_UNAVAILABLE"
+
+
+async def test_another_account_sees_none_of_them_and_may_not_point_at_private_addresses(
+    app: FastAPI, client: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    from auth.idhelpers import client_for, register
+
+    mine = await make_provider(client, fake_llm, name="mine")
+    body = await register(client, "other-provider-user@example.com")
+    async with client_for(app, body["access_token"]) as other:
+        listed = (await other.get("/api/v1/providers")).json()
+        assert [p for p in listed if p["kind"] == "model"] == []
+        for path in ("", "/health", "/models"):
+            r = await other.get(f"/api/v1/providers/{mine['id']}{path}")
+            assert r.status_code == 404 and r.json()["code"] == "PROVIDER_NOT_FOUND", r.text
+        assert (await other.delete(f"/api/v1/providers/{mine['id']}")).status_code == 404
+        # Not an instance administrator: the fake on 127.0.0.1 (or Ollama's default) is refused.
+        r = await other.post(
+            "/api/v1/providers", json={"name": "probe", "type": "custom", "base_url": fake_llm.openai_url}
+        )
+        assert r.status_code == 400 and r.json()["code"] == "PROVIDER_URL_REFUSED"
+        r = await other.post("/api/v1/providers", json={"name": "local", "type": "ollama"})
+        assert r.status_code == 400 and r.json()["code"] == "PROVIDER_URL_REFUSED"
+        r = await other.post(
+            "/api/v1/providers", json={"name": "x", "type": "custom", "base_url": "file:///etc"}
+        )
+        assert r.status_code == 400 and "http(s)" in r.json()["message"]
+    assert (await client.get(f"/api/v1/providers/{mine['id']}")).status_code == 200

@@ -5,14 +5,16 @@ milliseconds to build). The runtime travels on the server's database sessions (`
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import anthropic
-import openai
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,11 +22,11 @@ from chasm.config import Settings
 from chasm.kit.crypto import Box
 from chasm.kit.errors import ChasmError
 from chasm.models import ModelProvider
-from chasm.providers.anthropic_messages import AnthropicChat
 from chasm.providers.llm import ChatModel, ModelInfo
-from chasm.providers.openai_compat import OpenAIChat
 
 RUNTIME_KEY = "chasm.providers"
+ROUTE_TTL_S = 2.0
+ROUTE_CACHE_SIZE = 10_000
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
     "anthropic": "https://api.anthropic.com",
@@ -54,6 +56,10 @@ class ProviderRuntime:
     _boxes: dict[uuid.UUID, Box] = field(default_factory=dict)
     _models: dict[uuid.UUID, tuple[tuple[Any, ...], ProviderModel]] = field(default_factory=dict)
     _retired: list[ProviderModel] = field(default_factory=list)
+    # Resolved routes (account, spec) -> (expiry, value): a completion's routing skips the database
+    # while its answer is fresh. Changes through this process drop an account's routes at once;
+    # another process's changes show within ROUTE_TTL_S.
+    _routes: dict[tuple[uuid.UUID, str], tuple[float, Any]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, settings: Settings) -> ProviderRuntime:
@@ -99,10 +105,36 @@ class ProviderRuntime:
             "max_retries": self.max_retries,
         }
         common["timeout"] = self.timeout_s
+        # The SDKs load in seconds: imported on first use (and warmed at start, in the background),
+        # not with the server's modules.
         if row.type == "anthropic":
+            import anthropic
+
+            from chasm.providers.anthropic_messages import AnthropicChat
+
             client = anthropic.AsyncAnthropic(**common)
             return AnthropicChat(client, row.name, default_max_tokens=self.default_max_tokens)
+        import openai
+
+        from chasm.providers.openai_compat import OpenAIChat
+
         return OpenAIChat(openai.AsyncOpenAI(**common), row.name, max_completion_tokens=row.type == "openai")
+
+    def cached_route(self, account_id: uuid.UUID, spec: str) -> Any:
+        hit = self._routes.get((account_id, spec))
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def remember_route(self, account_id: uuid.UUID, spec: str, value: Any) -> None:
+        if len(self._routes) >= ROUTE_CACHE_SIZE:
+            self._routes.clear()
+        self._routes[(account_id, spec)] = (time.monotonic() + ROUTE_TTL_S, value)
+
+    def changed(self, account_id: uuid.UUID) -> None:
+        """An account's providers changed: its resolved routes are stale."""
+        for key in [k for k in self._routes if k[0] == account_id]:
+            del self._routes[key]
 
     def forget(self, provider_id: uuid.UUID) -> None:
         cached = self._models.pop(provider_id, None)
@@ -133,11 +165,18 @@ def install(maker: async_sessionmaker[AsyncSession], runtime: ProviderRuntime | 
     maker.configure(info=info)
 
 
+def _load_sdks() -> None:
+    importlib.import_module("chasm.providers.openai_compat")
+    importlib.import_module("chasm.providers.anthropic_messages")
+
+
 @asynccontextmanager
 async def providers_lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime = ProviderRuntime.of(app.state.settings)
     app.state.providers = runtime
     install(app.state.sessionmaker, runtime)
+    if app.state.role == "server" and "chasm.providers.anthropic_messages" not in sys.modules:
+        asyncio.get_running_loop().run_in_executor(None, _load_sdks)
     try:
         yield
     finally:

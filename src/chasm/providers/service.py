@@ -124,6 +124,7 @@ async def create(
     )
     db.add(row)
     await db.flush()
+    runtime_of(db).changed(actor.account_id)
     record(db, actor, "provider.create", "provider", row.id, summary=f"{kind} {body.name}")
     return present(row)
 
@@ -155,6 +156,7 @@ async def update(
         row.is_default = body.is_default
     row.updated_at = utcnow()
     await db.flush()
+    runtime_of(db).changed(actor.account_id)
     record(
         db, actor, "provider.update", "provider", row.id, metadata={"fields": sorted(fields - {"api_key"})}
     )
@@ -166,6 +168,7 @@ async def delete(db: AsyncSession, actor: Actor, provider_id: str) -> Deleted:
     await db.delete(row)
     await db.flush()
     runtime_of(db).forget(row.id)
+    runtime_of(db).changed(actor.account_id)
     record(db, actor, "provider.delete", "provider", row.id, summary=row.name)
     return Deleted(id=row.id)
 
@@ -216,6 +219,16 @@ class Resolved:
 async def resolve_route(db: AsyncSession, actor: Actor, spec: str | None) -> Resolved:
     """As `resolve`, with the provider's row (its name is recorded with each completion)."""
     spec = (spec or "").strip()
+    runtime = runtime_of(db)
+    cached = runtime.cached_route(actor.account_id, spec)
+    if isinstance(cached, Resolved):
+        return cached
+    resolved = await _resolve_route(db, actor, spec)
+    runtime.remember_route(actor.account_id, spec, resolved)
+    return resolved
+
+
+async def _resolve_route(db: AsyncSession, actor: Actor, spec: str) -> Resolved:
     row: ModelProvider | None = None
     model: str | None = None
     if spec:  # "provider/model", or a provider's name alone: its default model

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 
 from chasm import __version__
 from chasm.accounts import endpoints as accounts_endpoints
+from chasm.agents import endpoints as agents_endpoints
 from chasm.audit import endpoints as audit_endpoints
 from chasm.auth import endpoints as auth_endpoints
 from chasm.auth.principals import principals_lifespan
@@ -57,6 +58,7 @@ from chasm.sessions import pty as sessions_pty
 from chasm.sessions.access import quiet_refused_handshakes
 from chasm.sessions.lifecycle import sandbox_lifespan
 from chasm.sshkeys import endpoints as sshkeys_endpoints
+from chasm.swarms import endpoints as swarms_endpoints
 from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
@@ -124,6 +126,8 @@ CHAT_ROUTES: list[ChatRouter] = [
     harvest_endpoints.routes,
     providers_endpoints.routes,
     completions_endpoints.routes,
+    agents_endpoints.routes,
+    swarms_endpoints.routes,
 ]
 # Routes of one surface only: spec 003's recording API has no 001 counterpart.
 API_ONLY_ROUTES: list[ChatRouter] = [recording_endpoints.routes]

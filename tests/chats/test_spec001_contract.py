@@ -79,6 +79,25 @@ ROUTES: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/providers/{provider_id}/health"): (200, "ProviderHealth"),
     ("GET", "/providers/{provider_id}/models"): (200, array(SCHEMAS["Model"])),
     ("POST", "/chat/completions"): (200, "ChatCompletionResponse"),
+    # Agents and swarms: their answers are checked by tests/agents/test_agents_contract.py.
+    ("GET", "/agents"): (200, None),
+    ("POST", "/agents"): (201, None),
+    ("GET", "/agents/{id}"): (200, None),
+    ("PUT", "/agents/{id}"): (200, None),
+    ("DELETE", "/agents/{id}"): (204, None),
+    ("POST", "/agents/{id}/clone"): (201, None),
+    ("POST", "/agents/{id}/run"): (200, None),
+    ("POST", "/agents/{id}/run/stream"): (200, None),
+    ("GET", "/agents/runs/{run_id}"): (200, None),
+    ("POST", "/sessions/{id}/continue"): (200, None),
+    ("GET", "/swarms"): (200, None),
+    ("POST", "/swarms"): (201, None),
+    ("GET", "/swarms/{id}"): (200, None),
+    ("DELETE", "/swarms/{id}"): (204, None),
+    ("POST", "/swarms/{id}/start"): (202, None),
+    ("POST", "/swarms/{id}/pause"): (200, None),
+    ("POST", "/swarms/{id}/resume"): (200, None),
+    ("POST", "/swarms/{id}/stop"): (200, None),
 }
 # /api/v1 routes whose errors are OpenAI's error body (what the OpenAI SDKs read), not 001's.
 OPENAI_COMPATIBLE = {"/api/v1/chat/completions"}

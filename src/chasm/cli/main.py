@@ -7,6 +7,7 @@ import typer
 from chasm import __version__
 from chasm.cli import (
     admin,
+    agents,
     browser,
     chats,
     doctor,
@@ -40,6 +41,8 @@ app.command("worker")(worker.worker)
 app.command("doctor")(doctor.doctor)
 app.add_typer(chats.chats_app, name="chats")
 app.add_typer(secrets.secrets_app, name="secrets")
+chats.chats_app.command("continue")(agents.continue_chat)
+app.add_typer(agents.agents_app, name="agents")
 app.command("harvest")(harvest.harvest)
 app.command("stats")(search_export.stats)
 app.command("search")(search_export.search)

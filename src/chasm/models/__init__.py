@@ -2,6 +2,7 @@
 
 from chasm.kit.db import Base
 from chasm.models.accounts import Account, Membership, ServiceAccount
+from chasm.models.agents import Agent, AgentRun, AgentStep, Swarm, SwarmRun
 from chasm.models.api_keys import ApiKey
 from chasm.models.audit import AuditEvent
 from chasm.models.billing import BillingProfile, SessionMeter, StripeEvent, UsageRecord, WalletEntry
@@ -19,6 +20,11 @@ from chasm.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoi
 __all__ = [
     "Base",
     "Account",
+    "Agent",
+    "AgentRun",
+    "AgentStep",
+    "Swarm",
+    "SwarmRun",
     "Membership",
     "ServiceAccount",
     "ApiKey",

@@ -4,7 +4,6 @@ administrator created. Codes are single use, expire, and are stored as keyed has
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -15,9 +14,11 @@ from chasm.audit.service import record
 from chasm.auth.actor import Actor
 from chasm.auth.exceptions import InvalidInvite, InviteNotFound
 from chasm.auth.schemas import InviteCreate, InviteCreated, InviteOut
+from chasm.kit import pagination
 from chasm.kit.crypto import keyed_hash, random_token
 from chasm.kit.errors import Forbidden
 from chasm.kit.ids import parse_uuid
+from chasm.kit.pagination import Page, PageParams
 from chasm.kit.timeutil import utcnow
 from chasm.models import Invite
 
@@ -51,10 +52,11 @@ async def create(db: AsyncSession, actor: Actor, secret_key: str, body: InviteCr
     return InviteCreated(**_out(invite).model_dump(), code=code)
 
 
-async def list_invites(db: AsyncSession, actor: Actor) -> Sequence[InviteOut]:
+async def list_invites(db: AsyncSession, actor: Actor, paging: PageParams) -> Page[InviteOut]:
     await require_instance_admin(db, actor)
-    rows = await db.execute(select(Invite).order_by(Invite.created_at.desc()))
-    return [_out(i) for i in rows.scalars()]
+    query = select(Invite).order_by(Invite.created_at.desc(), Invite.id)
+    rows, total = await pagination.fetch(db, query, paging)
+    return paging.page([_out(i) for i in rows], total)
 
 
 async def revoke(db: AsyncSession, actor: Actor, invite_id: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import typer
@@ -71,7 +72,6 @@ def create(
     from chasm.keys.schemas import KeyCreate
     from chasm.keys.service import create_key
     from chasm.kit.errors import ChasmError
-    from chasm.kit.pagination import collect
 
     async def work(session: Any, secret: str) -> Any:
         actor = await _actor(session, email, account)
@@ -106,10 +106,8 @@ def list_keys(email: str = EMAIL, account: str | None = ACCOUNT) -> None:
         found = []
         for name in names:
             scoped = await _actor(session, email, name)
-            found += [
-                (scoped.account.name, key)
-                for key in await collect(lambda p: service_list(session, scoped, p))
-            ]
+            keys = await collect(functools.partial(service_list, session, scoped))
+            found += [(scoped.account.name, key) for key in keys]
         return found
 
     try:

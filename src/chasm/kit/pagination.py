@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar, Unpack
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
@@ -62,7 +62,7 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 
 async def fetch(
-    session: AsyncSession, query: Select[Unpack[tuple[Any, ...]]], paging: PageParams
+    session: AsyncSession, query: Select[*tuple[Any, ...]], paging: PageParams
 ) -> tuple[Sequence[Any], int]:
     """The window of `query` (which must order by a unique key last, so pages never overlap) and
     the number of all its rows, counted by the database with the same filters."""
@@ -72,7 +72,7 @@ async def fetch(
 
 
 async def fetch_rows(
-    session: AsyncSession, query: Select[Unpack[tuple[Any, ...]]], paging: PageParams
+    session: AsyncSession, query: Select[*tuple[Any, ...]], paging: PageParams
 ) -> tuple[Sequence[Any], int]:
     """`fetch` for a query of several columns: the window's rows as tuples."""
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))

@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from chasm.cli import pages
 from chasm.cli.api_errors import fail
 from chasm.client import ChasmAPIError, ChasmClient
 
@@ -58,6 +59,8 @@ def create(
 def list_sessions(
     status: str = typer.Option(None, "--status", help="creating | running | terminated"),
     workspace: str = typer.Option(None, "--workspace", "-w"),
+    limit: int = pages.LIMIT,
+    offset: int = pages.OFFSET,
     url: str = URL,
     key: str = KEY,
     as_json: bool = JSON_OUT,
@@ -65,7 +68,9 @@ def list_sessions(
     """List browser sessions, newest first."""
     with ChasmClient(url, key) as client:
         try:
-            page = client.list_sessions(status=status, workspace=workspace, session_type="browser")
+            page = client.list_sessions(
+                status=status, workspace=workspace, session_type="browser", limit=limit, offset=offset
+            )
         except ChasmAPIError as error:
             fail(error)
     if as_json:
@@ -75,6 +80,7 @@ def list_sessions(
         ws = item["workspace_id"] or "ephemeral"
         reason = f" ({item['ended_reason']})" if item["ended_reason"] else ""
         typer.echo(f"{item['id']}  {item['status']}{reason}  {ws}  {item['created_at']}")
+    pages.note_more(page)
 
 
 @browser_app.command("screenshot")

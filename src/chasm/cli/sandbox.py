@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from chasm.cli import pages
 from chasm.cli.api_errors import fail
 from chasm.client.errors import ChasmAPIError
 
@@ -75,6 +76,8 @@ def create(
 def list_sessions(
     status: str = typer.Option(None, "--status", help="creating | running | terminated"),
     workspace: str = typer.Option(None, "--workspace", "-w"),
+    limit: int = pages.LIMIT,
+    offset: int = pages.OFFSET,
     url: str = URL,
     key: str = KEY,
     as_json: bool = JSON_OUT,
@@ -82,7 +85,9 @@ def list_sessions(
     """List sessions, newest first."""
     with _client(url, key) as client:
         try:
-            page = client.list_sessions(status=status, workspace=workspace, session_type="sandbox")
+            page = client.list_sessions(
+                status=status, workspace=workspace, session_type="sandbox", limit=limit, offset=offset
+            )
         except ChasmAPIError as error:
             fail(error)
     if as_json:
@@ -92,6 +97,7 @@ def list_sessions(
         ws = item["workspace_id"] or "ephemeral"
         reason = f" ({item['ended_reason']})" if item["ended_reason"] else ""
         typer.echo(f"{item['id']}  {item['status']}{reason}  {ws}  {item['created_at']}")
+    pages.note_more(page)
 
 
 @sandbox_app.command("exec")

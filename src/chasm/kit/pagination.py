@@ -76,7 +76,7 @@ async def fetch_rows(
 ) -> tuple[Sequence[Any], int]:
     """`fetch` for a query of several columns: the window's rows as tuples."""
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = (await session.execute(query.limit(paging.limit).offset(paging.offset))).tuples().all()
+    rows = (await session.execute(query.limit(paging.limit).offset(paging.offset))).all()
     return rows, int(total or 0)
 
 

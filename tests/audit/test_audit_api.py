@@ -50,16 +50,21 @@ async def test_mutations_are_audited_newest_first(admin: httpx.AsyncClient) -> N
 async def test_filters_and_cursor(app: FastAPI, admin: httpx.AsyncClient) -> None:
     for n in range(5):
         await admin.post("/v1/keys", json={"name": f"k{n}"})
-    only = (await admin.get("/v1/audit/events", params={"action": "api_key.create", "limit": 2})).json()[
-        "items"
-    ]
+    first = (await admin.get("/v1/audit/events", params={"action": "api_key.create", "limit": 2})).json()
+    only = first["items"]
     assert [e["summary"] for e in only] == ["k4", "k3"]
+    assert (first["total"], first["limit"], first["offset"]) == (6, 2, 0)  # and the bootstrap key
     page2 = (
         await admin.get(
             "/v1/audit/events", params={"action": "api_key.create", "limit": 2, "before": only[-1]["id"]}
         )
     ).json()
-    assert [e["summary"] for e in page2] == ["k2", "k1"]
+    assert [e["summary"] for e in page2["items"]] == ["k2", "k1"]
+    assert page2["total"] == 4  # the cursor is a filter: four events come before it
+    by_offset = (
+        await admin.get("/v1/audit/events", params={"action": "api_key.create", "limit": 2, "offset": 2})
+    ).json()
+    assert [e["summary"] for e in by_offset["items"]] == ["k2", "k1"] and by_offset["total"] == 6
     by_resource = (
         await admin.get("/v1/audit/events", params={"resource_id": only[0]["resource_id"]})
     ).json()["items"]

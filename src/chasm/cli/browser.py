@@ -11,6 +11,7 @@ import typer
 
 from chasm.cli import pages
 from chasm.cli.api_errors import fail
+from chasm.cli.ids import resolve_session
 from chasm.client import ChasmAPIError, ChasmClient
 
 browser_app = typer.Typer(
@@ -85,7 +86,7 @@ def list_sessions(
 
 @browser_app.command("screenshot")
 def screenshot(
-    session_id: str = typer.Argument(..., help="Browser session id."),
+    session_id: str = typer.Argument(..., help="Browser session id (or a unique prefix)."),
     out: Path = typer.Argument(..., help="Where to write the PNG."),
     full_page: bool = typer.Option(False, "--full-page", help="The whole page, not just the viewport."),
     url: str = URL,
@@ -94,7 +95,7 @@ def screenshot(
     """Save a PNG of the session's page."""
     with ChasmClient(url, key) as client:
         try:
-            png = client.screenshot(session_id, full_page=full_page)
+            png = client.screenshot(resolve_session(client, session_id, "browser"), full_page=full_page)
         except ChasmAPIError as error:
             fail(error)
     out.write_bytes(png)
@@ -103,7 +104,7 @@ def screenshot(
 
 @browser_app.command("terminate")
 def terminate(
-    session_id: str = typer.Argument(...),
+    session_id: str = typer.Argument(..., help="Browser session id (or a unique prefix)."),
     force: bool = typer.Option(False, "--force", help="Even with open DevTools connections."),
     url: str = URL,
     key: str = KEY,
@@ -112,7 +113,7 @@ def terminate(
     """Terminate a browser session (Chromium and everything it started)."""
     with ChasmClient(url, key) as client:
         try:
-            session = client.terminate_session(session_id, force=force)
+            session = client.terminate_session(resolve_session(client, session_id, "browser"), force=force)
         except ChasmAPIError as error:
             fail(error)
     if as_json:

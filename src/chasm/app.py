@@ -48,6 +48,7 @@ from chasm.realtime.lifecycle import realtime_lifespan
 from chasm.recording import endpoints as recording_endpoints
 from chasm.recording.lifecycle import recording_lifespan
 from chasm.search import endpoints as search_endpoints
+from chasm.secrets import endpoints as secrets_endpoints
 from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
 from chasm.sessions.access import quiet_refused_handshakes
@@ -108,6 +109,7 @@ PLATFORM_ROUTERS: list[APIRouter] = [
 # bare schemas, /api spec 003's envelope (chasm.kit.surface). Fixed paths come before id paths.
 CHAT_ROUTES: list[ChatRouter] = [
     search_endpoints.routes,
+    secrets_endpoints.routes,
     export_endpoints.routes,
     stats_endpoints.routes,
     system_endpoints.routes,

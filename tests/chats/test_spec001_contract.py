@@ -69,6 +69,9 @@ ROUTES: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/harvest/status"): (200, None),
     ("GET", "/providers"): (200, array(SCHEMAS["Provider"])),
     ("GET", "/providers/{provider_id}"): (200, "Provider"),
+    # Beyond 001 (docs/api.md): secrets found in the library, and their redaction.
+    ("GET", "/secrets"): (200, None),
+    ("POST", "/secrets/redact"): (200, None),
 }
 
 
@@ -174,6 +177,8 @@ async def test_every_v1_chat_route_answers_001_schemas(
     await call("GET", "/stats/providers")
     await call("GET", "/stats/models")
     await call("GET", "/stats/timeline", params={"period": "month"})
+    assert (await call("GET", "/secrets"))["total"] == 0  # the fixtures hold no secret
+    await call("POST", "/secrets/redact", json={"chat_id": first})
 
     by_001_name = await call("POST", "/harvest", json={"providers": ["claude"]})
     assert set(by_001_name["providers_scanned"]) == {"claude-code", "claude-ai-export"}

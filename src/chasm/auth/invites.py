@@ -6,15 +6,14 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.accounts.quotas import is_instance_admin
 from chasm.audit.service import record
+from chasm.auth import repository as repo
 from chasm.auth.actor import Actor
 from chasm.auth.exceptions import InvalidInvite, InviteNotFound
 from chasm.auth.schemas import InviteCreate, InviteCreated, InviteOut
-from chasm.kit import pagination
 from chasm.kit.crypto import keyed_hash, random_token
 from chasm.kit.errors import Forbidden
 from chasm.kit.ids import parse_uuid
@@ -54,8 +53,7 @@ async def create(db: AsyncSession, actor: Actor, secret_key: str, body: InviteCr
 
 async def list_invites(db: AsyncSession, actor: Actor, paging: PageParams) -> Page[InviteOut]:
     await require_instance_admin(db, actor)
-    query = select(Invite).order_by(Invite.created_at.desc(), Invite.id)
-    rows, total = await pagination.fetch(db, query, paging)
+    rows, total = await repo.invites(db, paging)
     return paging.page([_out(i) for i in rows], total)
 
 
@@ -77,16 +75,5 @@ async def redeem(db: AsyncSession, secret_key: str, code: str | None, user_id: u
             "This server admits new users by invitation only: register with the invite_code "
             "its administrator gave you"
         )
-    now = utcnow()
-    result = await db.execute(
-        update(Invite)
-        .where(
-            Invite.code_hash == keyed_hash(secret_key, code.strip()),
-            Invite.used_at.is_(None),
-            Invite.expires_at > now,
-        )
-        .values(used_at=now, used_by=user_id)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    if not await repo.spend_invite(db, keyed_hash(secret_key, code.strip()), user_id, utcnow()):
         raise InvalidInvite("Unknown, used or expired invitation code")

@@ -16,6 +16,7 @@ from chasm.cli import (
     mcp,
     sandbox,
     search_export,
+    secrets,
     serve,
     webhooks,
     worker,
@@ -38,6 +39,7 @@ app.add_typer(webhooks.billing_app, name="billing")
 app.command("worker")(worker.worker)
 app.command("doctor")(doctor.doctor)
 app.add_typer(chats.chats_app, name="chats")
+app.add_typer(secrets.secrets_app, name="secrets")
 app.command("harvest")(harvest.harvest)
 app.command("stats")(search_export.stats)
 app.command("search")(search_export.search)

@@ -67,7 +67,12 @@ async def test_cli_sandbox_commands(admin: httpx.AsyncClient, live: LiveServer, 
     assert sid in listed.stdout
     fresh = await asyncio.to_thread(invoke, "exec", "echo", "new-box", "--new")
     assert fresh.exit_code == 0 and "new-box" in fresh.stdout
-    ended = await asyncio.to_thread(invoke, "terminate", sid)
+    short = await asyncio.to_thread(invoke, "exec", sid[:8], "--", "echo", "by-prefix")
+    assert short.exit_code == 0 and short.stdout == "by-prefix\n", short.output
+    other = "".join("0" if c != "0" else "1" for c in sid[:12])  # starts no id of the account
+    unknown = await asyncio.to_thread(invoke, "exec", other, "--", "true")
+    assert unknown.exit_code == 1 and f"no sandbox session id starts with '{other}'" in unknown.output
+    ended = await asyncio.to_thread(invoke, "terminate", sid[:8])
     assert ended.exit_code == 0 and "terminated" in ended.stdout
     missing = await asyncio.to_thread(invoke, "exec", sid, "true")
     assert missing.exit_code == 1 and "not running" in missing.output

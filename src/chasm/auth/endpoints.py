@@ -25,6 +25,7 @@ from chasm.auth.schemas import (
     TokenPair,
 )
 from chasm.kit.deps import AppSettings, DbSession
+from chasm.kit.pagination import Page, Paging
 
 router = APIRouter(prefix="/auth", tags=["Auth"])
 
@@ -170,9 +171,9 @@ async def create_invite(
 
 
 @invites_router.get("")
-async def list_invites(actor: CurrentActor, db: DbSession) -> list[InviteOut]:
+async def list_invites(actor: CurrentActor, db: DbSession, paging: Paging) -> Page[InviteOut]:
     """Every invitation, newest first, without codes (instance administrator only)."""
-    return list(await invites.list_invites(db, actor))
+    return await invites.list_invites(db, actor, paging)
 
 
 @invites_router.delete("/{invite_id}", status_code=204)

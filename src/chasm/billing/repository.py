@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.kit.pagination import PageParams
 from chasm.models import (
     BillingProfile,
     SandboxSession,
@@ -47,9 +48,10 @@ async def list_usage(
     session_type: str | None,
     since: datetime | None,
     until: datetime | None,
-    limit: int,
-    offset: int,
+    paging: PageParams,
 ) -> tuple[Sequence[UsageRecord], list[tuple[str, str, float, int]]]:
+    """A window of the matching records and their totals per kind and unit (whose counts add up
+    to the number of all matching records)."""
     conditions = [UsageRecord.account_id == account_id]
     if kind:
         conditions.append(UsageRecord.kind == kind)
@@ -65,8 +67,8 @@ async def list_usage(
                 select(UsageRecord)
                 .where(*conditions)
                 .order_by(UsageRecord.created_at.desc(), UsageRecord.id)
-                .limit(limit)
-                .offset(offset)
+                .limit(paging.limit)
+                .offset(paging.offset)
             )
         )
         .scalars()

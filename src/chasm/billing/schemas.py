@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from chasm.kit.pagination import Page
+
 
 class PlanOut(BaseModel):
     code: str
@@ -91,8 +93,9 @@ class UsageTotal(BaseModel):
     records: int
 
 
-class UsageList(BaseModel):
-    records: list[UsageRecordOut]
+class UsageList(Page[UsageRecordOut]):
+    """A page of usage records (the one list shape) plus `totals` over every matching record."""
+
     totals: list[UsageTotal]
 
 

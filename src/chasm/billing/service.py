@@ -29,6 +29,7 @@ from chasm.billing.schemas import (
     WalletOut,
 )
 from chasm.config import Settings
+from chasm.kit.pagination import PageParams
 from chasm.kit.timeutil import utcnow
 from chasm.models import Account, BillingProfile, UsageRecord
 from chasm.webhooks.outbox import emit
@@ -117,8 +118,7 @@ async def list_usage(
     session_type: str | None,
     since: datetime | None,
     until: datetime | None,
-    limit: int,
-    offset: int,
+    paging: PageParams,
 ) -> UsageList:
     rows, totals = await repo.list_usage(
         db,
@@ -127,11 +127,13 @@ async def list_usage(
         session_type=session_type,
         since=since,
         until=until,
-        limit=limit,
-        offset=offset,
+        paging=paging,
     )
     return UsageList(
-        records=[
+        total=sum(n for _, _, _, n in totals),
+        limit=paging.limit,
+        offset=paging.offset,
+        items=[
             UsageRecordOut(
                 id=str(r.id),
                 kind=r.kind,

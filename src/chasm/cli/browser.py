@@ -9,7 +9,9 @@ from typing import Any
 
 import typer
 
+from chasm.cli import pages
 from chasm.cli.api_errors import fail
+from chasm.cli.ids import resolve_session
 from chasm.client import ChasmAPIError, ChasmClient
 
 browser_app = typer.Typer(
@@ -58,6 +60,8 @@ def create(
 def list_sessions(
     status: str = typer.Option(None, "--status", help="creating | running | terminated"),
     workspace: str = typer.Option(None, "--workspace", "-w"),
+    limit: int = pages.LIMIT,
+    offset: int = pages.OFFSET,
     url: str = URL,
     key: str = KEY,
     as_json: bool = JSON_OUT,
@@ -65,7 +69,9 @@ def list_sessions(
     """List browser sessions, newest first."""
     with ChasmClient(url, key) as client:
         try:
-            page = client.list_sessions(status=status, workspace=workspace, session_type="browser")
+            page = client.list_sessions(
+                status=status, workspace=workspace, session_type="browser", limit=limit, offset=offset
+            )
         except ChasmAPIError as error:
             fail(error)
     if as_json:
@@ -75,11 +81,12 @@ def list_sessions(
         ws = item["workspace_id"] or "ephemeral"
         reason = f" ({item['ended_reason']})" if item["ended_reason"] else ""
         typer.echo(f"{item['id']}  {item['status']}{reason}  {ws}  {item['created_at']}")
+    pages.note_more(page)
 
 
 @browser_app.command("screenshot")
 def screenshot(
-    session_id: str = typer.Argument(..., help="Browser session id."),
+    session_id: str = typer.Argument(..., help="Browser session id (or a unique prefix)."),
     out: Path = typer.Argument(..., help="Where to write the PNG."),
     full_page: bool = typer.Option(False, "--full-page", help="The whole page, not just the viewport."),
     url: str = URL,
@@ -88,7 +95,7 @@ def screenshot(
     """Save a PNG of the session's page."""
     with ChasmClient(url, key) as client:
         try:
-            png = client.screenshot(session_id, full_page=full_page)
+            png = client.screenshot(resolve_session(client, session_id, "browser"), full_page=full_page)
         except ChasmAPIError as error:
             fail(error)
     out.write_bytes(png)
@@ -97,7 +104,7 @@ def screenshot(
 
 @browser_app.command("terminate")
 def terminate(
-    session_id: str = typer.Argument(...),
+    session_id: str = typer.Argument(..., help="Browser session id (or a unique prefix)."),
     force: bool = typer.Option(False, "--force", help="Even with open DevTools connections."),
     url: str = URL,
     key: str = KEY,
@@ -106,7 +113,7 @@ def terminate(
     """Terminate a browser session (Chromium and everything it started)."""
     with ChasmClient(url, key) as client:
         try:
-            session = client.terminate_session(session_id, force=force)
+            session = client.terminate_session(resolve_session(client, session_id, "browser"), force=force)
         except ChasmAPIError as error:
             fail(error)
     if as_json:

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from chasm.cli import pages
 from chasm.cli.api_errors import fail
+from chasm.cli.ids import resolve_session
 from chasm.client.errors import ChasmAPIError
 
 if TYPE_CHECKING:
@@ -75,6 +77,8 @@ def create(
 def list_sessions(
     status: str = typer.Option(None, "--status", help="creating | running | terminated"),
     workspace: str = typer.Option(None, "--workspace", "-w"),
+    limit: int = pages.LIMIT,
+    offset: int = pages.OFFSET,
     url: str = URL,
     key: str = KEY,
     as_json: bool = JSON_OUT,
@@ -82,7 +86,9 @@ def list_sessions(
     """List sessions, newest first."""
     with _client(url, key) as client:
         try:
-            page = client.list_sessions(status=status, workspace=workspace, session_type="sandbox")
+            page = client.list_sessions(
+                status=status, workspace=workspace, session_type="sandbox", limit=limit, offset=offset
+            )
         except ChasmAPIError as error:
             fail(error)
     if as_json:
@@ -92,11 +98,14 @@ def list_sessions(
         ws = item["workspace_id"] or "ephemeral"
         reason = f" ({item['ended_reason']})" if item["ended_reason"] else ""
         typer.echo(f"{item['id']}  {item['status']}{reason}  {ws}  {item['created_at']}")
+    pages.note_more(page)
 
 
 @sandbox_app.command("exec")
 def exec_command(
-    target: str = typer.Argument(..., help="Session id; with --workspace/--new, the command instead."),
+    target: str = typer.Argument(
+        ..., help="Session id (or a unique prefix); with --workspace/--new, the command instead."
+    ),
     command: list[str] = typer.Argument(
         None, help="The program and its arguments, passed as argv (put -- before options of the command)."
     ),
@@ -130,7 +139,8 @@ def exec_command(
             else:
                 if not words:
                     raise typer.BadParameter("give a command after the session id")
-                result = client.exec(target, join(words), cwd=cwd, timeout_ms=timeout_ms)
+                sid = resolve_session(client, target, "sandbox")
+                result = client.exec(sid, join(words), cwd=cwd, timeout_ms=timeout_ms)
         except ChasmAPIError as error:
             fail(error)
     if as_json:
@@ -146,7 +156,7 @@ def exec_command(
 
 @sandbox_app.command("upload")
 def upload(
-    session_id: str,
+    session_id: str = typer.Argument(..., help="Session id (or a unique prefix)."),
     source: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     dest: str = typer.Argument(None, help="Path in the sandbox (default: /workspace/<name>)."),
     url: str = URL,
@@ -155,7 +165,8 @@ def upload(
     """Copy a local file into the sandbox."""
     with _client(url, key) as client:
         try:
-            result = client.upload(session_id, dest or source.name, source)
+            sid = resolve_session(client, session_id, "sandbox")
+            result = client.upload(sid, dest or source.name, source)
         except ChasmAPIError as error:
             fail(error)
     typer.echo(f"{result['path']} ({result['size']} bytes)")
@@ -163,7 +174,7 @@ def upload(
 
 @sandbox_app.command("download")
 def download(
-    session_id: str,
+    session_id: str = typer.Argument(..., help="Session id (or a unique prefix)."),
     path: str = typer.Argument(..., help="Path in the sandbox (relative: under /workspace)."),
     dest: Path = typer.Argument(None, help="Local file (default: the file's name; '-' for stdout)."),
     url: str = URL,
@@ -172,7 +183,7 @@ def download(
     """Copy a file out of the sandbox."""
     with _client(url, key) as client:
         try:
-            data = client.download(session_id, path)
+            data = client.download(resolve_session(client, session_id, "sandbox"), path)
         except ChasmAPIError as error:
             fail(error)
     if dest is not None and str(dest) == "-":
@@ -186,15 +197,16 @@ def download(
 
 @sandbox_app.command("terminate")
 def terminate(
-    session_ids: list[str] = typer.Argument(None),
+    session_ids: list[str] = typer.Argument(None, help="Session ids (or unique prefixes)."),
     all_sessions: bool = typer.Option(False, "--all", help="Terminate every live session."),
     force: bool = typer.Option(False, "--force", help="Even with open connections."),
     url: str = URL,
     key: str = KEY,
 ) -> None:
-    """Terminate sessions."""
+    """Terminate sessions (ids or unique prefixes of them)."""
     with _client(url, key) as client:
         try:
+            session_ids = [resolve_session(client, s, "sandbox") for s in session_ids or []]
             if all_sessions or (session_ids and len(session_ids) > 1):
                 result = client.bulk_terminate(session_ids or None, all=all_sessions, force=force)
                 for sid in result["terminated"]:
@@ -214,7 +226,7 @@ def terminate(
 
 @sandbox_app.command("shell")
 def shell(
-    session_id: str,
+    session_id: str = typer.Argument(..., help="Session id (or a unique prefix)."),
     mode: str = typer.Option("human", "--mode", help="human | agent"),
     url: str = URL,
     key: str = KEY,
@@ -224,7 +236,10 @@ def shell(
     from websockets.sync.client import connect
 
     with _client(url, key) as client:
-        pty_url = client.pty_url(session_id, mode)
+        try:
+            pty_url = client.pty_url(resolve_session(client, session_id, "sandbox"), mode)
+        except ChasmAPIError as error:
+            fail(error)
     interactive = sys.stdin.isatty()
     cols, rows = os.get_terminal_size() if interactive else (80, 24)
     try:

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chasm.cli import pages
 from chasm.cli.api_errors import fail
 from chasm.client.errors import ChasmAPIError
 
@@ -35,11 +36,11 @@ def _show(data: Any, as_json: bool, columns: tuple[str, ...]) -> None:
     if as_json:
         typer.echo(json.dumps(data, indent=2, default=str))
         return
-    rows = data if isinstance(data, list) else [data]
     table = Table(*columns)
-    for row in rows:
+    for row in pages.rows(data):
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     Console().print(table)
+    pages.note_more(data)
 
 
 WS_COLUMNS = ("name", "id", "session_type", "template", "status", "size_bytes", "active_session_id")
@@ -49,12 +50,16 @@ SNAP_COLUMNS = ("name", "file_count", "size_bytes", "stored_bytes", "created_at"
 @workspace_app.command("list")
 def list_(
     template: bool = typer.Option(None, "--template/--no-template"),
+    limit: int = pages.LIMIT,
+    offset: int = pages.OFFSET,
     url: str = URL,
     key: str = KEY,
     as_json: bool = JSON_OUT,
 ) -> None:
-    """List workspaces."""
-    filters = {} if template is None else {"template": str(template).lower()}
+    """List workspaces, newest first."""
+    filters: dict[str, Any] = {"limit": limit, "offset": offset}
+    if template is not None:
+        filters["template"] = str(template).lower()
     _show(_run(url, key, lambda c: c.list_workspaces(**filters)), as_json, WS_COLUMNS)
 
 
@@ -125,9 +130,13 @@ def import_(
 
 
 @snapshot_app.command("list")
-def snapshot_list(workspace: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
-    """List a workspace's snapshots."""
-    _show(_run(url, key, lambda c: c.list_snapshots(workspace)), as_json, SNAP_COLUMNS)
+def snapshot_list(
+    workspace: str, limit: int = pages.LIMIT, offset: int = pages.OFFSET,
+    url: str = URL, key: str = KEY, as_json: bool = JSON_OUT,
+) -> None:  # fmt: skip
+    """List a workspace's snapshots, newest first."""
+    data = _run(url, key, lambda c: c.list_snapshots(workspace, limit=limit, offset=offset))
+    _show(data, as_json, SNAP_COLUMNS)
 
 
 @snapshot_app.command("create")

@@ -109,10 +109,16 @@ class ChasmClient:
         result: dict[str, Any] = self._request("POST", "/v1/sessions", json=body)
         return result
 
-    def list_sessions(self, **filters: Any) -> dict[str, Any]:
-        params = {k: v for k, v in filters.items() if v is not None}
-        result: dict[str, Any] = self._request("GET", "/v1/sessions", params=params)
+    def _page(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of a /v1 list: `{items, total, limit, offset}` (filters and `limit`/`offset`
+        given as keyword arguments; None leaves one out)."""
+        result: dict[str, Any] = self._request(
+            "GET", path, params={k: v for k, v in params.items() if v is not None}
+        )
         return result
+
+    def list_sessions(self, **filters: Any) -> dict[str, Any]:
+        return self._page("/v1/sessions", filters)
 
     def get_session(self, session_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("GET", f"/v1/sessions/{session_id}")
@@ -183,9 +189,8 @@ class ChasmClient:
         result: dict[str, Any] = self._request("POST", "/v1/exec", json=body)
         return result
 
-    def list_commands(self, session_id: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._request("GET", f"/v1/sessions/{session_id}/commands")
-        return result
+    def list_commands(self, session_id: str, **paging: Any) -> dict[str, Any]:
+        return self._page(f"/v1/sessions/{session_id}/commands", paging)
 
     def get_command(self, session_id: str, command_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("GET", f"/v1/sessions/{session_id}/commands/{command_id}")
@@ -249,10 +254,8 @@ class ChasmClient:
 
     # Workspaces
 
-    def list_workspaces(self, **filters: Any) -> Any:
-        return self._request(
-            "GET", "/v1/workspaces", params={k: v for k, v in filters.items() if v is not None}
-        )
+    def list_workspaces(self, **filters: Any) -> dict[str, Any]:
+        return self._page("/v1/workspaces", filters)
 
     def create_workspace(
         self,
@@ -279,8 +282,8 @@ class ChasmClient:
             "DELETE", f"/v1/workspaces/{quote(workspace, safe='')}", params={"force": str(force).lower()}
         )
 
-    def list_snapshots(self, workspace: str) -> Any:
-        return self._request("GET", f"/v1/workspaces/{quote(workspace, safe='')}/snapshots")
+    def list_snapshots(self, workspace: str, **paging: Any) -> dict[str, Any]:
+        return self._page(f"/v1/workspaces/{quote(workspace, safe='')}/snapshots", paging)
 
     def create_snapshot(
         self, workspace: str, name: str | None = None, *, force: bool = False
@@ -340,14 +343,11 @@ class ChasmClient:
         result: dict[str, Any] = self._request("POST", "/v1/webhooks", json=body)
         return result
 
-    def list_webhooks(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._request("GET", "/v1/webhooks")
-        return result
+    def list_webhooks(self, **paging: Any) -> dict[str, Any]:
+        return self._page("/v1/webhooks", paging)
 
-    def list_deliveries(self, **filters: Any) -> list[dict[str, Any]]:
-        params = {k: v for k, v in filters.items() if v is not None}
-        result: list[dict[str, Any]] = self._request("GET", "/v1/webhooks/deliveries", params=params)
-        return result
+    def list_deliveries(self, **filters: Any) -> dict[str, Any]:
+        return self._page("/v1/webhooks/deliveries", filters)
 
     def get_delivery(self, delivery_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("GET", f"/v1/webhooks/deliveries/{delivery_id}")

@@ -15,6 +15,7 @@ from chasm.auth.actor import Actor
 from chasm.billing.hooks import command_exited, record_exec
 from chasm.exec.exceptions import CommandNotFound, InvalidExecRequest, InvalidSignal
 from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
+from chasm.kit.pagination import Page, PageParams
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession
 from chasm.sandbox.commands import BackgroundCommand
@@ -193,9 +194,10 @@ def get_command(runtime: SandboxRuntime, row: SandboxSession, command_id: str) -
     return entry
 
 
-def list_commands(runtime: SandboxRuntime, row: SandboxSession) -> list[CommandOut]:
+def list_commands(runtime: SandboxRuntime, row: SandboxSession, paging: PageParams) -> Page[CommandOut]:
+    """Oldest first. The registry lives in this process (it is not a table), so it is paged here."""
     sessions.ensure_here(runtime, row)
-    return [command_out(entry) for entry in runtime.commands.list(str(row.id))]
+    return paging.window([command_out(entry) for entry in runtime.commands.list(str(row.id))])
 
 
 async def write_stdin(

@@ -302,7 +302,7 @@ class CommandRegistry:
             )
         commands = self._by_session.get(session_id, {})
         held = sum(c.disk_bytes for c in commands.values())
-        for entry in sorted(commands.values(), key=lambda c: c.started_at):
+        for entry in sorted(commands.values(), key=lambda c: (c.started_at, c.id)):
             if held + self.cap_bytes <= self.session_cap_bytes:
                 break
             if entry.ended_at is not None:

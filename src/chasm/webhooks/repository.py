@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Table, bindparam, case, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.kit import pagination
+from chasm.kit.pagination import PageParams
 from chasm.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 
@@ -29,13 +31,15 @@ async def get_endpoint(
     return (await db.execute(query)).scalar_one_or_none()
 
 
-async def list_endpoints(db: AsyncSession, account_id: uuid.UUID) -> Sequence[WebhookEndpoint]:
+async def list_endpoints(
+    db: AsyncSession, account_id: uuid.UUID, paging: PageParams
+) -> tuple[Sequence[WebhookEndpoint], int]:
     query = (
         select(WebhookEndpoint)
         .where(WebhookEndpoint.account_id == account_id)
         .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
     )
-    return (await db.execute(query)).scalars().all()
+    return await pagination.fetch(db, query, paging)
 
 
 async def list_deliveries(
@@ -47,9 +51,8 @@ async def list_deliveries(
     status: str | None,
     since: datetime | None,
     until: datetime | None,
-    limit: int,
-    offset: int,
-) -> Sequence[tuple[WebhookDelivery, str]]:
+    paging: PageParams,
+) -> tuple[Sequence[tuple[WebhookDelivery, str]], int]:
     query = (
         select(WebhookDelivery, WebhookEvent.public_id)
         .join(WebhookEvent, WebhookEvent.seq == WebhookDelivery.event_seq)
@@ -65,8 +68,8 @@ async def list_deliveries(
         query = query.where(WebhookDelivery.created_at >= since)
     if until is not None:
         query = query.where(WebhookDelivery.created_at < until)
-    query = query.order_by(WebhookDelivery.event_seq.desc(), WebhookDelivery.id).limit(limit).offset(offset)
-    return [(d, p) for d, p in (await db.execute(query)).all()]
+    query = query.order_by(WebhookDelivery.event_seq.desc(), WebhookDelivery.id)
+    return await pagination.fetch_rows(db, query, paging)
 
 
 async def get_delivery(

@@ -24,8 +24,7 @@ CODEX = Path("/work/shared/fixtures/transcripts/codex/agentsessions_stage0_codex
 
 async def _forget_disks(app: FastAPI, client: httpx.AsyncClient) -> None:
     """The workspaces the runs made are deleted (unmounted) with the test's app."""
-    listed = (await client.get("/v1/workspaces")).json()
-    items = listed["data"] if isinstance(listed, dict) and "data" in listed else listed
+    items = (await client.get("/v1/workspaces", params={"limit": 500})).json()["items"]
     app.state.test_disks = [*getattr(app.state, "test_disks", []), *(w["id"] for w in items)]
 
 

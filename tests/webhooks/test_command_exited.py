@@ -45,7 +45,7 @@ async def test_a_background_command_exit_is_delivered_signed(
     await wait_until(lambda: len(receiver.delivered()) == 2)
     foreground = receiver.delivered()[1].data
     assert foreground["exit_code"] == 4 and foreground["command_id"] is None and not foreground["background"]
-    listed = (await admin.get(f"{url}/commands")).json()
+    listed = (await admin.get(f"{url}/commands")).json()["items"]
     assert [c["exit_code"] for c in listed] == [3]
     await admin.delete(url)
     assert len(receiver.requests) == 2
@@ -63,7 +63,7 @@ async def test_an_exit_no_server_reported_is_reported_once_by_the_next(
     started = (await admin.post(f"{url}/exec", json={"command": "exit 5", "background": True})).json()
 
     async def ended() -> bool:
-        listed = (await admin.get(f"{url}/commands")).json()
+        listed = (await admin.get(f"{url}/commands")).json()["items"]
         return bool(listed) and listed[0]["status"] == "exited"
 
     await wait_for_api(ended)

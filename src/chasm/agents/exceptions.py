@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chasm.kit.errors import BadRequest, ChasmError, Conflict, NotFound
+from chasm.kit.errors import ChasmError, Conflict, NotFound
+from chasm.tools.base import UnknownTool
 
 
 class AgentNotFound(NotFound):
@@ -23,8 +24,10 @@ class AgentInUse(Conflict):
     code = "agent_in_use"
 
 
-class UnknownAgentTool(BadRequest):
-    code = "unknown_tool"
+class UnknownAgentTool(UnknownTool):
+    """An agent given a tool name that no tool has (a bad request, where calling one is a 404)."""
+
+    status_code = 400
 
 
 class RunNotFound(NotFound):

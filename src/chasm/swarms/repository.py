@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chasm.models import Swarm, SwarmRun
+from chasm.models import AgentRun, Swarm, SwarmRun
 
 
 async def list_swarms(db: AsyncSession, account_id: uuid.UUID) -> Sequence[Swarm]:
@@ -34,3 +34,10 @@ async def latest_run(db: AsyncSession, swarm_id: uuid.UUID) -> SwarmRun | None:
 
 async def get_run(db: AsyncSession, account_id: uuid.UUID, run_id: uuid.UUID) -> SwarmRun | None:
     return await db.scalar(select(SwarmRun).where(SwarmRun.account_id == account_id, SwarmRun.id == run_id))
+
+
+async def coordinator_run_id(db: AsyncSession, swarm_run_id: uuid.UUID) -> uuid.UUID | None:
+    """The coordinator's agent run of a swarm run (the root of its tree)."""
+    return await db.scalar(
+        select(AgentRun.id).where(AgentRun.swarm_run_id == swarm_run_id, AgentRun.parent_run_id.is_(None))
+    )

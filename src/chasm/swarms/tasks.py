@@ -9,15 +9,15 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
 from chasm.agents.runner import Interrupted, Runner
 from chasm.jobs.registry import JobContext, job_kind
 from chasm.kit.db import transaction
 from chasm.kit.errors import ChasmError
 from chasm.kit.timeutil import utcnow
-from chasm.models import AgentRun, Job, Swarm, SwarmRun
+from chasm.models import Job, Swarm, SwarmRun
 from chasm.swarms import engine
+from chasm.swarms import repository as repo
 from chasm.swarms.service import JOB_KIND, RUN_TOPIC, members
 
 WAIT_PREVIOUS_S = 0.1
@@ -78,9 +78,7 @@ async def run_swarm(ctx: JobContext, data: SwarmRunInput) -> dict[str, Any]:
         swarm = await db.get(Swarm, run.swarm_id)
         assert swarm is not None
         _coordinator, workers = await members(db, swarm)
-        root = await db.scalar(
-            select(AgentRun.id).where(AgentRun.swarm_run_id == run.id, AgentRun.parent_run_id.is_(None))
-        )
+        root = await repo.coordinator_run_id(db, run.id)
         assert root is not None
     control = engine.control_of(ctx.app, data.swarm_run_id, ctx.job_id)
     delegate = engine.delegate_tool(ctx.app, actor, root, workers, control)

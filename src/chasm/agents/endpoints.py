@@ -102,7 +102,17 @@ async def run_agent(request: Request, actor: ChatWriter, agent: AgentId, body: R
     return await runs.run_agent(request.app, actor, agent, body.prompt)
 
 
-@routes.post("/agents/{id}/run/stream", model=None)
+@routes.post(
+    "/agents/{id}/run/stream",
+    model=None,
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "`step` events while the agent runs, then `run` (the finished run) or `error`",
+        }
+    },
+)
 async def stream_agent_run(
     request: Request, actor: ChatWriter, agent: AgentId, body: RunAgent
 ) -> StreamingResponse:

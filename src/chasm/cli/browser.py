@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from chasm.cli.api_errors import fail
-from chasm.client import ChasmAPIError, ChasmClient
+from chasm.client.errors import ChasmAPIError
+
+if TYPE_CHECKING:
+    from chasm.client.sync import Chasm
 
 browser_app = typer.Typer(
     help="Browser sessions (headless Chromium), through the HTTP API.", no_args_is_help=True
@@ -19,6 +22,12 @@ browser_app = typer.Typer(
 URL = typer.Option("http://127.0.0.1:8787", "--url", envvar="CHASM_URL", help="The Chasm server.")
 KEY = typer.Option(..., "--key", envvar="CHASM_API_KEY", help="An API key (sk_...).")
 JSON_OUT = typer.Option(False, "--json", help="Print the server's JSON answer.")
+
+
+def _client(url: str, key: str) -> Chasm:
+    from chasm.client.sync import Chasm
+
+    return Chasm(url, key)
 
 
 def _print(data: Any) -> None:
@@ -36,22 +45,18 @@ def create(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Start a browser session (ephemeral unless --workspace is given); prints its id."""
-    with ChasmClient(url, key) as client:
+    with _client(url, key) as client:
         try:
-            session = client.create_session(
-                session_type="browser",
-                workspace=workspace,
-                network={"mode": network} if network != "none" else None,
-            )
+            browser = client.browsers.create(workspace, network=network)
         except ChasmAPIError as error:
             fail(error)
     if as_json:
-        _print(session)
+        _print(browser.info.raw)
         return
-    typer.echo(session["id"])
-    typer.echo(f"DevTools: {session['endpoints'].get('cdp_url')}", err=True)
-    if session.get("access_token"):
-        typer.echo(f"access token (shown once): {session['access_token']}", err=True)
+    typer.echo(browser.id)
+    typer.echo(f"DevTools: {browser.cdp_url}", err=True)
+    if browser.info.access_token:
+        typer.echo(f"access token (shown once): {browser.info.access_token}", err=True)
 
 
 @browser_app.command("list")
@@ -63,18 +68,18 @@ def list_sessions(
     as_json: bool = JSON_OUT,
 ) -> None:
     """List browser sessions, newest first."""
-    with ChasmClient(url, key) as client:
+    with _client(url, key) as client:
         try:
-            page = client.list_sessions(status=status, workspace=workspace, session_type="browser")
+            page = client.sessions.list(status=status, workspace=workspace, session_type="browser")
         except ChasmAPIError as error:
             fail(error)
     if as_json:
-        _print(page)
+        _print(page.raw)
         return
-    for item in page["items"]:
-        ws = item["workspace_id"] or "ephemeral"
-        reason = f" ({item['ended_reason']})" if item["ended_reason"] else ""
-        typer.echo(f"{item['id']}  {item['status']}{reason}  {ws}  {item['created_at']}")
+    for item in page:
+        ws = item.workspace_id or "ephemeral"
+        reason = f" ({item.ended_reason})" if item.ended_reason else ""
+        typer.echo(f"{item.id}  {item.status}{reason}  {ws}  {item.raw['created_at']}")
 
 
 @browser_app.command("screenshot")
@@ -86,9 +91,9 @@ def screenshot(
     key: str = KEY,
 ) -> None:
     """Save a PNG of the session's page."""
-    with ChasmClient(url, key) as client:
+    with _client(url, key) as client:
         try:
-            png = client.screenshot(session_id, full_page=full_page)
+            png = client.browsers.get(session_id).screenshot(full_page=full_page)
         except ChasmAPIError as error:
             fail(error)
     out.write_bytes(png)
@@ -104,12 +109,12 @@ def terminate(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Terminate a browser session (Chromium and everything it started)."""
-    with ChasmClient(url, key) as client:
+    with _client(url, key) as client:
         try:
-            session = client.terminate_session(session_id, force=force)
+            session = client.sessions.terminate(session_id, force=force)
         except ChasmAPIError as error:
             fail(error)
     if as_json:
-        _print(session)
+        _print(session.raw)
         return
-    typer.echo(f"{session['id']}  {session['status']}")
+    typer.echo(f"{session.id}  {session.status}")

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chasm.cli.api_errors import fail
-from chasm.client import ChasmAPIError, ChasmClient
+from chasm.client.errors import ChasmAPIError
 
 webhooks_app = typer.Typer(
     help="Webhook endpoints and deliveries, through the HTTP API.", no_args_is_help=True
@@ -35,7 +35,9 @@ DELIVERY_COLUMNS = (
 
 
 def _run(url: str, key: str, call: Any) -> Any:
-    with ChasmClient(url, key) as client:
+    from chasm.client.sync import Chasm
+
+    with Chasm(url, key) as client:
         try:
             return call(client)
         except ChasmAPIError as error:
@@ -64,7 +66,7 @@ def create(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Create an endpoint and print its signing secret (shown only this once)."""
-    data = _run(url, key, lambda c: c.create_webhook(endpoint, event, description))
+    data = _run(url, key, lambda c: c.webhooks.create(endpoint, event, description).raw)
     if as_json:
         _show(data, True, HOOK_COLUMNS)
         return
@@ -75,7 +77,7 @@ def create(
 @webhooks_app.command("list")
 def list_(url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """List the account's endpoints."""
-    _show(_run(url, key, lambda c: c.list_webhooks()), as_json, HOOK_COLUMNS)
+    _show(_run(url, key, lambda c: [w.raw for w in c.webhooks.list()]), as_json, HOOK_COLUMNS)
 
 
 @webhooks_app.command("deliveries")
@@ -92,7 +94,9 @@ def deliveries(
     data = _run(
         url,
         key,
-        lambda c: c.list_deliveries(webhook_id=webhook, event_type=event_type, status=status, limit=limit),
+        lambda c: (
+            c.webhooks.deliveries(webhook_id=webhook, event_type=event_type, status=status, limit=limit).raw
+        ),
     )
     _show(data, as_json, DELIVERY_COLUMNS)
 
@@ -100,13 +104,13 @@ def deliveries(
 @webhooks_app.command("replay")
 def replay(delivery: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Send a delivery again."""
-    _show(_run(url, key, lambda c: c.replay_delivery(delivery)), as_json, DELIVERY_COLUMNS)
+    _show(_run(url, key, lambda c: c.webhooks.replay(delivery).raw), as_json, DELIVERY_COLUMNS)
 
 
 @billing_app.command("summary")
 def summary(url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Plan, limits, wallet, storage and recent usage of the account."""
-    data = _run(url, key, lambda c: c.billing_summary())
+    data = _run(url, key, lambda c: c.billing.summary())
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return

@@ -22,9 +22,9 @@ JSON_OUT = typer.Option(False, "--json", help="Print the server's JSON answer.")
 
 
 def _run(url: str, key: str, call: Any) -> Any:
-    from chasm.client.http import ChasmClient
+    from chasm.client.sync import Chasm
 
-    with ChasmClient(url, key) as client:
+    with Chasm(url, key) as client:
         try:
             return call(client)
         except ChasmAPIError as error:
@@ -54,8 +54,9 @@ def list_(
     as_json: bool = JSON_OUT,
 ) -> None:
     """List workspaces."""
-    filters = {} if template is None else {"template": str(template).lower()}
-    _show(_run(url, key, lambda c: c.list_workspaces(**filters)), as_json, WS_COLUMNS)
+    _show(
+        _run(url, key, lambda c: [w.raw for w in c.workspaces.iter(template=template)]), as_json, WS_COLUMNS
+    )
 
 
 @workspace_app.command("create")
@@ -72,7 +73,7 @@ def create(
     data = _run(
         url,
         key,
-        lambda c: c.create_workspace(name=name, image=image, template=template, clone_from=clone_from),
+        lambda c: c.workspaces.create(name, image=image, template=template, clone_from=clone_from).raw,
     )
     _show(data, as_json, WS_COLUMNS)
 
@@ -80,7 +81,7 @@ def create(
 @workspace_app.command("show")
 def show(workspace: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Show a workspace by name or id."""
-    _show(_run(url, key, lambda c: c.get_workspace(workspace)), as_json, WS_COLUMNS)
+    _show(_run(url, key, lambda c: c.workspaces.get(workspace).raw), as_json, WS_COLUMNS)
 
 
 @workspace_app.command("delete")
@@ -88,14 +89,14 @@ def delete(
     workspace: str, force: bool = typer.Option(False, "--force"), url: str = URL, key: str = KEY
 ) -> None:
     """Delete a workspace (--force ends its live session first)."""
-    _run(url, key, lambda c: c.delete_workspace(workspace, force=force))
+    _run(url, key, lambda c: c.workspaces.delete(workspace, force=force))
     typer.echo(f"deleted {workspace}")
 
 
 @workspace_app.command("rename")
 def rename(workspace: str, name: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Rename a workspace."""
-    _show(_run(url, key, lambda c: c.rename_workspace(workspace, name)), as_json, WS_COLUMNS)
+    _show(_run(url, key, lambda c: c.workspaces.rename(workspace, name).raw), as_json, WS_COLUMNS)
 
 
 @workspace_app.command("template")
@@ -107,7 +108,7 @@ def template(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Flag (--on) or unflag (--off) a workspace as a template."""
-    _show(_run(url, key, lambda c: c.set_workspace_template(workspace, on)), as_json, WS_COLUMNS)
+    _show(_run(url, key, lambda c: c.workspaces.set_template(workspace, on).raw), as_json, WS_COLUMNS)
 
 
 @workspace_app.command("import")
@@ -120,14 +121,18 @@ def import_(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Create a workspace from a git repository (the clone runs as a job)."""
-    data = _run(url, key, lambda c: c.import_workspace(repo, name=name, ref=ref))
+    data = _run(url, key, lambda c: c.workspaces.import_git(repo, name=name, ref=ref).raw)
     _show(data, as_json, (*WS_COLUMNS, "job_id"))
 
 
 @snapshot_app.command("list")
 def snapshot_list(workspace: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """List a workspace's snapshots."""
-    _show(_run(url, key, lambda c: c.list_snapshots(workspace)), as_json, SNAP_COLUMNS)
+    _show(
+        _run(url, key, lambda c: [s.raw for s in c.workspaces.snapshots.list(workspace)]),
+        as_json,
+        SNAP_COLUMNS,
+    )
 
 
 @snapshot_app.command("create")
@@ -136,7 +141,11 @@ def snapshot_create(
     url: str = URL, key: str = KEY, as_json: bool = JSON_OUT,
 ) -> None:  # fmt: skip
     """Snapshot a workspace."""
-    _show(_run(url, key, lambda c: c.create_snapshot(workspace, name, force=force)), as_json, SNAP_COLUMNS)
+    _show(
+        _run(url, key, lambda c: c.workspaces.snapshots.create(workspace, name, force=force).raw),
+        as_json,
+        SNAP_COLUMNS,
+    )
 
 
 @snapshot_app.command("restore")
@@ -144,7 +153,7 @@ def snapshot_restore(
     workspace: str, name: str, force: bool = typer.Option(False, "--force"), url: str = URL, key: str = KEY
 ) -> None:
     """Restore a workspace to a snapshot."""
-    _run(url, key, lambda c: c.restore_snapshot(workspace, name, force=force))
+    _run(url, key, lambda c: c.workspaces.snapshots.restore(workspace, name, force=force))
     typer.echo(f"restored {workspace} to {name}")
 
 
@@ -153,5 +162,5 @@ def snapshot_delete(
     workspace: str, name: str, force: bool = typer.Option(False, "--force"), url: str = URL, key: str = KEY
 ) -> None:
     """Delete a snapshot."""
-    _run(url, key, lambda c: c.delete_snapshot(workspace, name, force=force))
+    _run(url, key, lambda c: c.workspaces.snapshots.delete(workspace, name, force=force))
     typer.echo(f"deleted snapshot {name}")

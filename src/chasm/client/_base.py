@@ -22,6 +22,7 @@ URL_ENV = "CHASM_URL"  # the names the CLI reads too (--url, --key)
 KEY_ENV = "CHASM_API_KEY"
 ACCOUNT_ENV = "CHASM_ACCOUNT"
 DEFAULT_TIMEOUT = 300.0
+PAGE = 100  # items asked per page when walking every page (every list route allows 100)
 
 
 def settings(base_url: str | None, api_key: str | None, account: str | None) -> tuple[str, dict[str, str]]:

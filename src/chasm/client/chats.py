@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from chasm.client._base import Page, SyncTransport, body, page_of, walk
+from chasm.client._base import PAGE, Page, SyncTransport, body, page_of, walk
 from chasm.client.chat_models import Chat, ChatDetail, HarvestReport, Message, SearchResults
 
 API = "/api/v1"
@@ -78,7 +78,7 @@ class Chats:
         """Every chat matching the filters, page after page."""
         return walk(
             lambda offset: self.list(
-                workspace_id=workspace_id, provider=provider, archived=archived, limit=100, offset=offset
+                workspace_id=workspace_id, provider=provider, archived=archived, limit=PAGE, offset=offset
             )
         )
 
@@ -93,7 +93,7 @@ class Chats:
         return page_of(data, Message.from_dict, limit=limit or 20, offset=offset)
 
     def iter_messages(self, chat_id: str) -> Iterator[Message]:
-        return walk(lambda offset: self.messages(chat_id, limit=100, offset=offset))
+        return walk(lambda offset: self.messages(chat_id, limit=PAGE, offset=offset))
 
     def search(self, q: str, *, limit: int | None = None, offset: int = 0, **filters: Any) -> SearchResults:
         """Matching chats (`.sessions`) and messages (`.messages`), ranked, with highlighted

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from chasm.client._base import Page, SyncTransport, body, page_of, walk
+from chasm.client._base import PAGE, Page, SyncTransport, body, page_of, walk
 from chasm.client.errors import ChasmError
 from chasm.client.models import ApiKey, Delivery, Job, JobKind, Webhook
 
@@ -55,7 +55,7 @@ class Jobs:
         return page_of(data, Job.from_dict, limit=limit, offset=offset)
 
     def iter(self, *, status: str | None = None, kind: str | None = None) -> Iterator[Job]:
-        return walk(lambda offset: self.list(status=status, kind=kind, offset=offset))
+        return walk(lambda offset: self.list(status=status, kind=kind, limit=PAGE, offset=offset))
 
     def kinds(self) -> builtins.list[JobKind]:
         return [JobKind.from_dict(k) for k in self._t.request("GET", "/v1/jobs/kinds")]

@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from chasm.client._base import Page, SyncTransport, body, page_of, walk
+from chasm.client._base import PAGE, Page, SyncTransport, body, page_of, walk
 from chasm.client.commands import Commands
 from chasm.client.errors import NotFound
 from chasm.client.files import Files
@@ -79,7 +79,7 @@ class Sessions:
         """Every session matching the filters, page after page."""
         return walk(
             lambda offset: self.list(
-                status=status, workspace=workspace, session_type=session_type, offset=offset
+                status=status, workspace=workspace, session_type=session_type, limit=PAGE, offset=offset
             )
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from chasm.client._base import Page, SyncTransport, body, page_of, segment, walk
+from chasm.client._base import PAGE, Page, SyncTransport, body, page_of, segment, walk
 from chasm.client.models import Snapshot, Workspace
 
 
@@ -76,7 +76,9 @@ class Workspaces:
 
     def iter(self, *, template: bool | None = None, session_type: str | None = None) -> Iterator[Workspace]:
         """Every workspace, page after page."""
-        return walk(lambda offset: self.list(template=template, session_type=session_type, offset=offset))
+        return walk(
+            lambda offset: self.list(template=template, session_type=session_type, limit=PAGE, offset=offset)
+        )
 
     def get(self, workspace: str) -> Workspace:
         return Workspace.from_dict(self._t.request("GET", path_of(workspace)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import threading
 import uuid
@@ -20,14 +21,14 @@ from chasm.app import create_app
 from chasm.config import Settings
 from sessions.fixtures import LiveServer, app, live, sandbox, settings  # noqa: F401
 
-PG_URL = __import__("os").environ.get("CHASM_TEST_DATABASE_URL")
+PG_URL = os.environ.get("CHASM_TEST_DATABASE_URL")
 
 
 class ServerThread:
     """`url`, `key` (the bootstrap owner's full-access key) and `app` of a running server."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, config: Settings) -> None:
+        self.settings = config
         self.ready = threading.Event()
         self.failure: BaseException | None = None
         self.app: Any = None

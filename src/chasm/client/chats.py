@@ -12,7 +12,6 @@ from chasm.client._base import PAGE, Page, SyncTransport, body, page_of, walk
 from chasm.client.chat_models import Chat, ChatDetail, HarvestReport, Message, SearchResults
 
 API = "/api/v1"
-FORMATS = ("json", "markdown", "md", "html", "pdf")
 
 
 def list_params(
@@ -38,9 +37,7 @@ def search_params(q: str, limit: int | None, offset: int, filters: dict[str, Any
 
 
 def export_params(format: str) -> dict[str, Any]:
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    return {"format": format}
+    return {"format": format}  # the server names the formats it has in its refusal
 
 
 def create_body(

@@ -1,6 +1,6 @@
-"""A real server per test module for the client's tests: the app and uvicorn run in a thread of
-their own, so the sync client is called from plain test functions and the async one from the
-tests' event loop, and one sandbox can serve a whole module."""
+"""One real server for all the client's tests: the app and uvicorn run in a thread of their own,
+so the sync client is called from plain test functions and the async one from the tests' event
+loop, and one sandbox can serve a whole module. (The CLI tests here use the per-test `live`.)"""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ async def _pg(action: str, schema: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[ServerThread]:
     tmp = tmp_path_factory.mktemp("client-server")
     schema = None

@@ -1,6 +1,6 @@
 """One real server for all the client's tests: the app and uvicorn run in a thread of their own,
 so the sync client is called from plain test functions and the async one from the tests' event
-loop, and one sandbox can serve a whole module. (The CLI tests here use the per-test `live`.)"""
+loop, and one sandbox can serve a whole module."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import uvicorn
 
 from chasm.app import create_app
 from chasm.config import Settings
-from sessions.fixtures import LiveServer, app, live, sandbox, settings  # noqa: F401
+from sessions.fixtures import LiveServer
 
 PG_URL = os.environ.get("CHASM_TEST_DATABASE_URL")
 

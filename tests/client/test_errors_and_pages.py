@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from chasm.client._base import Page, page_of, walk
 from chasm.client.errors import (
     ChasmAPIError,
     Conflict,
@@ -17,6 +16,7 @@ from chasm.client.errors import (
     ValidationError,
     error_from_response,
 )
+from chasm.client.pages import Page, page_of, walk
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ def test_environment_names_the_server(server: ServerThread, monkeypatch: pytest.
     monkeypatch.setenv("CHASM_API_KEY", server.key)
     with Chasm() as from_env:
         assert from_env.base_url == server.url
-        assert isinstance(from_env.keys.list(), list)
+        assert len(from_env.keys.list()) >= 1
 
 
 def _chat(client: Chasm, word: str) -> str:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from chasm.cli.api_errors import fail
 from chasm.client.errors import ChasmAPIError
+from chasm.client.pages import Page
 
 webhooks_app = typer.Typer(
     help="Webhook endpoints and deliveries, through the HTTP API.", no_args_is_help=True
@@ -45,11 +46,12 @@ def _run(url: str, key: str, call: Any) -> Any:
 
 
 def _show(data: Any, as_json: bool, columns: tuple[str, ...]) -> None:
+    """The server's JSON answer (--json), or a table of the item or of a list's items."""
     if as_json:
-        typer.echo(json.dumps(data, indent=2, default=str))
+        typer.echo(json.dumps(data.raw, indent=2, default=str))
         return
     table = Table(*columns)
-    for row in data if isinstance(data, list) else [data]:
+    for row in [item.raw for item in data] if isinstance(data, Page) else [data.raw]:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     Console(width=200).print(table)
 
@@ -66,18 +68,18 @@ def create(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Create an endpoint and print its signing secret (shown only this once)."""
-    data = _run(url, key, lambda c: c.webhooks.create(endpoint, event, description).raw)
+    data = _run(url, key, lambda c: c.webhooks.create(endpoint, event, description))
     if as_json:
         _show(data, True, HOOK_COLUMNS)
         return
     _show(data, False, HOOK_COLUMNS)
-    typer.echo(f"Signing secret (shown only this once): {data['secret']}")
+    typer.echo(f"Signing secret (shown only this once): {data.secret}")
 
 
 @webhooks_app.command("list")
 def list_(url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """List the account's endpoints."""
-    _show(_run(url, key, lambda c: [w.raw for w in c.webhooks.list()]), as_json, HOOK_COLUMNS)
+    _show(_run(url, key, lambda c: c.webhooks.list()), as_json, HOOK_COLUMNS)
 
 
 @webhooks_app.command("deliveries")
@@ -94,8 +96,8 @@ def deliveries(
     data = _run(
         url,
         key,
-        lambda c: (
-            c.webhooks.deliveries(webhook_id=webhook, event_type=event_type, status=status, limit=limit).raw
+        lambda c: c.webhooks.deliveries(
+            webhook_id=webhook, event_type=event_type, status=status, limit=limit
         ),
     )
     _show(data, as_json, DELIVERY_COLUMNS)
@@ -104,7 +106,7 @@ def deliveries(
 @webhooks_app.command("replay")
 def replay(delivery: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Send a delivery again."""
-    _show(_run(url, key, lambda c: c.webhooks.replay(delivery).raw), as_json, DELIVERY_COLUMNS)
+    _show(_run(url, key, lambda c: c.webhooks.replay(delivery)), as_json, DELIVERY_COLUMNS)
 
 
 @billing_app.command("summary")

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from chasm.cli.api_errors import fail
 from chasm.client.errors import ChasmAPIError
+from chasm.client.pages import Page
 
 workspace_app = typer.Typer(help="Workspaces (persistent disks), through the HTTP API.", no_args_is_help=True)
 snapshot_app = typer.Typer(help="Workspace snapshots.", no_args_is_help=True)
@@ -32,10 +33,11 @@ def _run(url: str, key: str, call: Any) -> Any:
 
 
 def _show(data: Any, as_json: bool, columns: tuple[str, ...]) -> None:
+    """The server's JSON answer (--json), or a table of the item or of a list's items."""
     if as_json:
-        typer.echo(json.dumps(data, indent=2, default=str))
+        typer.echo(json.dumps(data.raw, indent=2, default=str))
         return
-    rows = data if isinstance(data, list) else [data]
+    rows = [item.raw for item in data] if isinstance(data, Page) else [data.raw]
     table = Table(*columns)
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
@@ -54,9 +56,7 @@ def list_(
     as_json: bool = JSON_OUT,
 ) -> None:
     """List workspaces."""
-    _show(
-        _run(url, key, lambda c: [w.raw for w in c.workspaces.iter(template=template)]), as_json, WS_COLUMNS
-    )
+    _show(_run(url, key, lambda c: c.workspaces.list(template=template)), as_json, WS_COLUMNS)
 
 
 @workspace_app.command("create")
@@ -73,7 +73,7 @@ def create(
     data = _run(
         url,
         key,
-        lambda c: c.workspaces.create(name, image=image, template=template, clone_from=clone_from).raw,
+        lambda c: c.workspaces.create(name, image=image, template=template, clone_from=clone_from),
     )
     _show(data, as_json, WS_COLUMNS)
 
@@ -81,7 +81,7 @@ def create(
 @workspace_app.command("show")
 def show(workspace: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Show a workspace by name or id."""
-    _show(_run(url, key, lambda c: c.workspaces.get(workspace).raw), as_json, WS_COLUMNS)
+    _show(_run(url, key, lambda c: c.workspaces.get(workspace)), as_json, WS_COLUMNS)
 
 
 @workspace_app.command("delete")
@@ -96,7 +96,7 @@ def delete(
 @workspace_app.command("rename")
 def rename(workspace: str, name: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Rename a workspace."""
-    _show(_run(url, key, lambda c: c.workspaces.rename(workspace, name).raw), as_json, WS_COLUMNS)
+    _show(_run(url, key, lambda c: c.workspaces.rename(workspace, name)), as_json, WS_COLUMNS)
 
 
 @workspace_app.command("template")
@@ -108,7 +108,7 @@ def template(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Flag (--on) or unflag (--off) a workspace as a template."""
-    _show(_run(url, key, lambda c: c.workspaces.set_template(workspace, on).raw), as_json, WS_COLUMNS)
+    _show(_run(url, key, lambda c: c.workspaces.set_template(workspace, on)), as_json, WS_COLUMNS)
 
 
 @workspace_app.command("import")
@@ -121,7 +121,7 @@ def import_(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Create a workspace from a git repository (the clone runs as a job)."""
-    data = _run(url, key, lambda c: c.workspaces.import_git(repo, name=name, ref=ref).raw)
+    data = _run(url, key, lambda c: c.workspaces.import_git(repo, name=name, ref=ref))
     _show(data, as_json, (*WS_COLUMNS, "job_id"))
 
 
@@ -129,7 +129,7 @@ def import_(
 def snapshot_list(workspace: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """List a workspace's snapshots."""
     _show(
-        _run(url, key, lambda c: [s.raw for s in c.workspaces.snapshots.list(workspace)]),
+        _run(url, key, lambda c: c.workspaces.snapshots.list(workspace)),
         as_json,
         SNAP_COLUMNS,
     )
@@ -142,7 +142,7 @@ def snapshot_create(
 ) -> None:  # fmt: skip
     """Snapshot a workspace."""
     _show(
-        _run(url, key, lambda c: c.workspaces.snapshots.create(workspace, name, force=force).raw),
+        _run(url, key, lambda c: c.workspaces.snapshots.create(workspace, name, force=force)),
         as_json,
         SNAP_COLUMNS,
     )

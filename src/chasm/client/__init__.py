@@ -28,8 +28,8 @@ from chasm.client.errors import (
 )
 
 if TYPE_CHECKING:
-    from chasm.client._base import Page
     from chasm.client.aio import AsyncChasm
+    from chasm.client.pages import Page
     from chasm.client.sync import Chasm
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
     "ValidationError",
 ]
 
-LAZY = {"Chasm": "chasm.client.sync", "AsyncChasm": "chasm.client.aio", "Page": "chasm.client._base"}
+LAZY = {"Chasm": "chasm.client.sync", "AsyncChasm": "chasm.client.aio", "Page": "chasm.client.pages"}
 
 
 def __getattr__(name: str) -> Any:

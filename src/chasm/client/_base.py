@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -15,14 +13,11 @@ import httpx
 from chasm.client.errors import error_from_response
 from chasm.client.models import OutputChunk
 
-T = TypeVar("T")
-
 DEFAULT_URL = "http://127.0.0.1:8787"
 URL_ENV = "CHASM_URL"  # the names the CLI reads too (--url, --key)
 KEY_ENV = "CHASM_API_KEY"
 ACCOUNT_ENV = "CHASM_ACCOUNT"
 DEFAULT_TIMEOUT = 300.0
-PAGE = 100  # items asked per page when walking every page (every list route allows 100)
 
 
 def settings(base_url: str | None, api_key: str | None, account: str | None) -> tuple[str, dict[str, str]]:
@@ -126,74 +121,6 @@ class AsyncTransport:
 
     async def close(self) -> None:
         await self.http.aclose()
-
-
-@dataclass
-class Page(Generic[T]):
-    """One page of a list. `total` is None where the server answers a bare array (it does not
-    count); `has_more` then guesses from a full page."""
-
-    items: list[T]
-    total: int | None = None
-    limit: int | None = None
-    offset: int = 0
-    raw: Any = field(default=None, repr=False, compare=False)
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> T:
-        return self.items[index]
-
-    @property
-    def has_more(self) -> bool:
-        if not self.items:
-            return False
-        if self.total is not None:
-            return self.offset + len(self.items) < self.total
-        return self.limit is not None and len(self.items) >= self.limit
-
-
-def page_of(
-    data: Any, parse: Callable[[dict[str, Any]], T], *, key: str = "items", limit: int | None, offset: int
-) -> Page[T]:
-    """A page from either shape of a list answer: a bare JSON array, or an object holding the items
-    under `key` (`items` on /v1) with `total`, `limit` and `offset`."""
-    if isinstance(data, list):
-        return Page([parse(item) for item in data], None, limit, offset, data)
-    rows = data.get(key, data.get("items", []))
-    return Page(
-        [parse(item) for item in rows],
-        data.get("total"),
-        data.get("limit", limit),
-        data.get("offset", offset),
-        data,
-    )
-
-
-def walk(fetch: Callable[[int], Page[T]]) -> Iterator[T]:
-    """Every item of every page, from offset 0."""
-    offset = 0
-    while True:
-        page = fetch(offset)
-        yield from page.items
-        if not page.has_more:
-            return
-        offset = page.offset + len(page.items)
-
-
-async def awalk(fetch: Callable[[int], Awaitable[Page[T]]]) -> AsyncIterator[T]:
-    offset = 0
-    while True:
-        page = await fetch(offset)
-        for item in page.items:
-            yield item
-        if not page.has_more:
-            return
-        offset = page.offset + len(page.items)
 
 
 class EventDecoder:

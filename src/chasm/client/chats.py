@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from chasm.client._base import PAGE, Page, SyncTransport, body, page_of, walk
+from chasm.client._base import SyncTransport, body
 from chasm.client.chat_models import Chat, ChatDetail, HarvestReport, Message, SearchResults
+from chasm.client.pages import PAGE, Page, page_of, walk
 
 API = "/api/v1"
 

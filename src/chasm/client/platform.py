@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from chasm.client._base import PAGE, Page, SyncTransport, body, page_of, walk
+from chasm.client._base import SyncTransport, body
 from chasm.client.errors import ChasmError
 from chasm.client.models import ApiKey, Delivery, Job, JobKind, Webhook
+from chasm.client.pages import PAGE, Page, page_of, walk
 
 POLL_S = 0.25  # how often `jobs.wait` asks, at first
 MAX_POLL_S = 2.0
@@ -97,8 +98,8 @@ class Keys:
         payload = body(name=name, scopes=scopes, expires_at=iso(expires_at))
         return ApiKey.from_dict(self._t.request("POST", "/v1/keys", json=payload))
 
-    def list(self) -> list[ApiKey]:
-        return list(page_of(self._t.request("GET", "/v1/keys"), ApiKey.from_dict, limit=None, offset=0))
+    def list(self) -> Page[ApiKey]:
+        return page_of(self._t.request("GET", "/v1/keys"), ApiKey.from_dict, limit=None, offset=0)
 
     def revoke(self, key_id: str) -> ApiKey:
         """The key stops authenticating at once."""
@@ -114,8 +115,8 @@ class Webhooks:
         payload = {"url": url, "event_types": event_types, "description": description}
         return Webhook.from_dict(self._t.request("POST", "/v1/webhooks", json=payload))
 
-    def list(self) -> list[Webhook]:
-        return list(page_of(self._t.request("GET", "/v1/webhooks"), Webhook.from_dict, limit=None, offset=0))
+    def list(self) -> Page[Webhook]:
+        return page_of(self._t.request("GET", "/v1/webhooks"), Webhook.from_dict, limit=None, offset=0)
 
     def delete(self, webhook_id: str) -> None:
         self._t.request("DELETE", f"/v1/webhooks/{webhook_id}")

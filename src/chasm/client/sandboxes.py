@@ -8,11 +8,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from chasm.client._base import PAGE, Page, SyncTransport, body, page_of, walk
+from chasm.client._base import SyncTransport, body
 from chasm.client.commands import Commands
 from chasm.client.errors import NotFound
 from chasm.client.files import Files
 from chasm.client.models import BulkTerminateResult, SelfTest, SessionInfo
+from chasm.client.pages import PAGE, Page, page_of, walk
 from chasm.client.pty import Pty
 
 Network = str | dict[str, Any] | None

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from chasm.client._base import PAGE, Page, SyncTransport, body, page_of, segment, walk
+from chasm.client._base import SyncTransport, body, segment
 from chasm.client.models import Snapshot, Workspace
+from chasm.client.pages import PAGE, Page, page_of, walk
 
 
 def path_of(workspace: str) -> str:
@@ -31,10 +32,10 @@ class Snapshots:
         )
         return Snapshot.from_dict(data)
 
-    def list(self, workspace: str) -> list[Snapshot]:
+    def list(self, workspace: str) -> Page[Snapshot]:
         """Newest first."""
         data = self._t.request("GET", f"{path_of(workspace)}/snapshots")
-        return list(page_of(data, Snapshot.from_dict, limit=None, offset=0))
+        return page_of(data, Snapshot.from_dict, limit=None, offset=0)
 
     def restore(self, workspace: str, name: str, *, force: bool = False) -> Snapshot:
         path = f"{path_of(workspace)}/snapshots/{segment(name)}/restore"

@@ -6,9 +6,10 @@ import builtins
 from collections.abc import AsyncIterator
 from typing import IO, Any
 
-from chasm.client._base import PAGE, AsyncTransport, Page, awalk, body, page_of
+from chasm.client._base import AsyncTransport, body
 from chasm.client.chat_models import Chat, ChatDetail, HarvestReport, Message, SearchResults
 from chasm.client.chats import API, create_body, export_params, list_params, search_params, upload_files
+from chasm.client.pages import PAGE, Page, awalk, page_of
 
 
 class AsyncChats:

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from chasm.client._base import PAGE, AsyncTransport, Page, awalk, body, page_of, segment
+from chasm.client._base import AsyncTransport, body, segment
 from chasm.client.models import ApiKey, Delivery, Job, JobKind, Snapshot, Webhook, Workspace
+from chasm.client.pages import PAGE, Page, awalk, page_of
 from chasm.client.platform import POLL_S, JobTimeout, iso, next_poll
 from chasm.client.workspaces import create_body, path_of
 
@@ -26,9 +27,9 @@ class AsyncSnapshots:
         )
         return Snapshot.from_dict(data)
 
-    async def list(self, workspace: str) -> builtins.list[Snapshot]:
+    async def list(self, workspace: str) -> Page[Snapshot]:
         data = await self._t.request("GET", f"{path_of(workspace)}/snapshots")
-        return builtins.list(page_of(data, Snapshot.from_dict, limit=None, offset=0))
+        return page_of(data, Snapshot.from_dict, limit=None, offset=0)
 
     async def restore(self, workspace: str, name: str, *, force: bool = False) -> Snapshot:
         path = f"{path_of(workspace)}/snapshots/{segment(name)}/restore"
@@ -154,9 +155,9 @@ class AsyncKeys:
         payload = body(name=name, scopes=scopes, expires_at=iso(expires_at))
         return ApiKey.from_dict(await self._t.request("POST", "/v1/keys", json=payload))
 
-    async def list(self) -> builtins.list[ApiKey]:
+    async def list(self) -> Page[ApiKey]:
         data = await self._t.request("GET", "/v1/keys")
-        return builtins.list(page_of(data, ApiKey.from_dict, limit=None, offset=0))
+        return page_of(data, ApiKey.from_dict, limit=None, offset=0)
 
     async def revoke(self, key_id: str) -> ApiKey:
         return ApiKey.from_dict(await self._t.request("DELETE", f"/v1/keys/{key_id}"))
@@ -172,9 +173,9 @@ class AsyncWebhooks:
         payload = {"url": url, "event_types": event_types, "description": description}
         return Webhook.from_dict(await self._t.request("POST", "/v1/webhooks", json=payload))
 
-    async def list(self) -> builtins.list[Webhook]:
+    async def list(self) -> Page[Webhook]:
         data = await self._t.request("GET", "/v1/webhooks")
-        return builtins.list(page_of(data, Webhook.from_dict, limit=None, offset=0))
+        return page_of(data, Webhook.from_dict, limit=None, offset=0)
 
     async def delete(self, webhook_id: str) -> None:
         await self._t.request("DELETE", f"/v1/webhooks/{webhook_id}")

@@ -7,11 +7,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from chasm.client._base import PAGE, AsyncTransport, Page, awalk, page_of
+from chasm.client._base import AsyncTransport
 from chasm.client.aio.commands import AsyncCommands, AsyncFiles
 from chasm.client.aio.pty import AsyncPty
 from chasm.client.errors import NotFound
 from chasm.client.models import BulkTerminateResult, SelfTest, SessionInfo
+from chasm.client.pages import PAGE, Page, awalk, page_of
 from chasm.client.sandboxes import Network, create_body, list_params
 
 

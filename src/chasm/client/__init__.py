@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from chasm.client.errors import (
     ChasmAPIError,
-    ChasmError,
+    ChasmClientError,
     Conflict,
     Forbidden,
+    JobTimeout,
     NotFound,
     PayloadTooLarge,
     RateLimited,
@@ -36,9 +37,10 @@ __all__ = [
     "AsyncChasm",
     "Chasm",
     "ChasmAPIError",
-    "ChasmError",
+    "ChasmClientError",
     "Conflict",
     "Forbidden",
+    "JobTimeout",
     "NotFound",
     "Page",
     "PayloadTooLarge",

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 
-class ChasmError(Exception):
+class ChasmClientError(Exception):
     """Anything the client raises on its own: a refusal of the server is a `ChasmAPIError`."""
 
 
-class ChasmAPIError(ChasmError):
+class ChasmAPIError(ChasmClientError):
     """The server refused a request: `status_code` (HTTP), `code` (the server's machine-readable
     reason, e.g. `session_not_found`), `message` (for a person) and `details` when sent."""
 
@@ -71,8 +71,16 @@ class ServerError(ChasmAPIError):
     """5xx: the server failed."""
 
 
-class StreamError(ChasmError):
+class StreamError(ChasmClientError):
     """A command's output stream ended without its exit event and could not be resumed."""
+
+
+class JobTimeout(ChasmClientError):
+    """`jobs.wait` gave up: `job` is the job as last seen (still queued or running)."""
+
+    def __init__(self, job: Any) -> None:
+        super().__init__(f"job {job.id} is still {job.status}")
+        self.job = job
 
 
 BY_STATUS: dict[int, type[ChasmAPIError]] = {

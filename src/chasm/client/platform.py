@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from chasm.client._base import SyncTransport, body
-from chasm.client.errors import ChasmError
+from chasm.client.errors import JobTimeout
 from chasm.client.models import ApiKey, Delivery, Job, JobKind, Webhook
 from chasm.client.pages import PAGE, Page, page_of, walk
 
@@ -19,12 +19,6 @@ MAX_POLL_S = 2.0
 
 def iso(value: datetime | str | None) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
-
-
-class JobTimeout(ChasmError):
-    def __init__(self, job: Job) -> None:
-        super().__init__(f"job {job.id} is still {job.status}")
-        self.job = job
 
 
 def next_poll(delay: float) -> float:

@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from chasm.client._base import AsyncTransport, body, segment
+from chasm.client.errors import JobTimeout
 from chasm.client.models import ApiKey, Delivery, Job, JobKind, Snapshot, Webhook, Workspace
 from chasm.client.pages import PAGE, Page, awalk, page_of
-from chasm.client.platform import POLL_S, JobTimeout, iso, next_poll
+from chasm.client.platform import POLL_S, iso, next_poll
 from chasm.client.workspaces import create_body, path_of
 
 

@@ -31,18 +31,22 @@ if not FIXTURES.exists():
     FIXTURES = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures"))
 
 
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, run only the tests that reach a database (through `db_settings`): the
-    others (parsers, the sandbox floor, the CLI's local helpers) ran the same on the SQLite pass,
-    and running them twice only made CI slower."""
+    """On PostgreSQL, run only the tests that reach a database (through `db_settings`, or the
+    client tests' shared `live_server`): the others (parsers, the sandbox floor, the CLI's local
+    helpers) ran the same on the SQLite pass, and running them twice only made CI slower."""
     if not PG_URL:
         return
-    keep = [item for item in items if "db_settings" in getattr(item, "fixturenames", ())]
-    dropped = [item for item in items if "db_settings" not in getattr(item, "fixturenames", ())]
+
+    def reaches_database(item: pytest.Item) -> bool:
+        return any(name in getattr(item, "fixturenames", ()) for name in ("db_settings", "live_server"))
+
+    keep = [item for item in items if reaches_database(item)]
+    dropped = [item for item in items if not reaches_database(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
 
 async def _pg_schema(action: str, schema: str) -> None:
     import asyncpg

@@ -92,7 +92,7 @@ async def _pg(action: str, schema: str) -> None:
 
 
 @pytest.fixture(scope="package")
-def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[ServerThread]:
+def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[ServerThread]:
     tmp = tmp_path_factory.mktemp("client-server")
     schema = None
     if PG_URL:

@@ -12,8 +12,8 @@ from client.conftest import ServerThread
 pytestmark = pytest.mark.sandbox
 
 
-def test_cli_sandbox_commands(server: ServerThread, tmp_path: Path) -> None:
-    env = {"CHASM_URL": server.url, "CHASM_API_KEY": server.key}
+def test_cli_sandbox_commands(live_server: ServerThread, tmp_path: Path) -> None:
+    env = {"CHASM_URL": live_server.url, "CHASM_API_KEY": live_server.key}
     runner = CliRunner()
 
     def invoke(*args: str) -> Any:

@@ -37,10 +37,10 @@ def test_the_page_has_examples_of_each_promise() -> None:
 
 
 def test_examples_run(
-    server: ServerThread, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    live_server: ServerThread, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("CHASM_URL", server.url)
-    monkeypatch.setenv("CHASM_API_KEY", server.key)
+    monkeypatch.setenv("CHASM_URL", live_server.url)
+    monkeypatch.setenv("CHASM_API_KEY", live_server.key)
     for line, block in blocks():
         exec(compile(block, f"{DOC}:{line}", "exec"), {"__name__": "__docs__"})
     printed = capsys.readouterr().out

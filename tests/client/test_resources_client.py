@@ -17,8 +17,8 @@ from client.conftest import ServerThread
 
 
 @pytest.fixture(scope="module")
-def client(server: ServerThread) -> Iterator[Chasm]:
-    with Chasm(server.url, server.key) as c:
+def client(live_server: ServerThread) -> Iterator[Chasm]:
+    with Chasm(live_server.url, live_server.key) as c:
         yield c
 
 
@@ -47,7 +47,7 @@ def test_workspaces_and_snapshots(client: Chasm) -> None:
     assert gone.value.code == "workspace_not_found"
 
 
-def test_import_git_and_wait_for_its_job(client: Chasm, server: ServerThread, tmp_path: Path) -> None:
+def test_import_git_and_wait_for_its_job(client: Chasm, live_server: ServerThread, tmp_path: Path) -> None:
     origin = tmp_path / "git" / "acme" / "tools"
     origin.mkdir(parents=True)
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
@@ -56,7 +56,7 @@ def test_import_git_and_wait_for_its_job(client: Chasm, server: ServerThread, tm
     subprocess.run([*git, "add", "."], cwd=origin, check=True)
     subprocess.run([*git, "commit", "-qm", "init"], cwd=origin, check=True)
     subprocess.run(["git", "clone", "-q", "--bare", str(origin), f"{origin}.git"], check=True)
-    server.app.state.settings.github_base_url = f"file://{tmp_path / 'git'}"
+    live_server.app.state.settings.github_base_url = f"file://{tmp_path / 'git'}"
     ws = client.workspaces.import_git("acme/tools", name="tools")
     assert ws.github_repo == "acme/tools" and ws.job_id
     job = client.jobs.wait(ws.job_id, timeout=60)
@@ -82,27 +82,27 @@ def test_jobs(client: Chasm) -> None:
         client.jobs.create("audit.prune", {"older_than_days": "soon"})
 
 
-def test_keys_and_auth_errors(client: Chasm, server: ServerThread) -> None:
+def test_keys_and_auth_errors(client: Chasm, live_server: ServerThread) -> None:
     reader = client.keys.create("reader", scopes=["workspaces.read"])
     assert reader.key and reader.key.startswith("sk_") and reader.scopes == ["workspaces.read"]
     listed = {k.id: k for k in client.keys.list()}
     assert reader.id in listed and listed[reader.id].key is None  # the secret is shown once
-    with Chasm(server.url, reader.key) as scoped:
+    with Chasm(live_server.url, reader.key) as scoped:
         scoped.workspaces.list()
         with pytest.raises(Forbidden) as denied:
             scoped.workspaces.create("not-allowed")
         assert denied.value.status_code == 403
     assert client.keys.revoke(reader.id).revoked_at is not None
-    with Chasm(server.url, reader.key) as revoked, pytest.raises(Unauthorized) as unknown:
+    with Chasm(live_server.url, reader.key) as revoked, pytest.raises(Unauthorized) as unknown:
         revoked.workspaces.list()
     assert unknown.value.status_code == 401 and unknown.value.code
 
 
-def test_environment_names_the_server(server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHASM_URL", server.url)
-    monkeypatch.setenv("CHASM_API_KEY", server.key)
+def test_environment_names_the_server(live_server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHASM_URL", live_server.url)
+    monkeypatch.setenv("CHASM_API_KEY", live_server.key)
     with Chasm() as from_env:
-        assert from_env.base_url == server.url
+        assert from_env.base_url == live_server.url
         assert len(from_env.keys.list()) >= 1
 
 
@@ -145,10 +145,10 @@ def test_chats_search_get_messages_export(client: Chasm) -> None:
     assert gone.value.code == "SESSION_NOT_FOUND"  # spec 001's error object, read the same way
 
 
-async def test_async_client(server: ServerThread, client: Chasm) -> None:
+async def test_async_client(live_server: ServerThread, client: Chasm) -> None:
     word = f"zq{uuid.uuid4().hex[:8]}"
     chat_id = _chat(client, word)
-    async with AsyncChasm(server.url, server.key) as aclient:
+    async with AsyncChasm(live_server.url, live_server.key) as aclient:
         found = await aclient.chats.search(word)
         assert [c.id for c in found.chats] == [chat_id]
         assert len((await aclient.chats.get(chat_id)).messages) == 2

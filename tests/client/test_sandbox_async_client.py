@@ -15,15 +15,15 @@ pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")
-def sandbox_id(server: ServerThread) -> Iterator[str]:
+def sandbox_id(live_server: ServerThread) -> Iterator[str]:
     """Made once by the sync client (a module-scoped fixture has no event loop to await in)."""
-    with Chasm(server.url, server.key) as client, client.sandboxes.create() as box:
+    with Chasm(live_server.url, live_server.key) as client, client.sandboxes.create() as box:
         yield box.id
 
 
 @pytest.fixture
-async def client(server: ServerThread) -> AsyncIterator[AsyncChasm]:
-    async with AsyncChasm(server.url, server.key) as c:
+async def client(live_server: ServerThread) -> AsyncIterator[AsyncChasm]:
+    async with AsyncChasm(live_server.url, live_server.key) as c:
         yield c
 
 

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")
-def client(server: ServerThread) -> Iterator[Chasm]:
-    with Chasm(server.url, server.key) as c:
+def client(live_server: ServerThread) -> Iterator[Chasm]:
+    with Chasm(live_server.url, live_server.key) as c:
         yield c
 
 

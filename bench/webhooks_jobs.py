@@ -5,8 +5,10 @@
 1. Deliveries per second: `--events` events emitted into the outbox (committed in batches of 100)
    and delivered, signed, to a receiver in another process on 127.0.0.1, to one endpoint (strictly
    in order) and spread over 8 endpoints; emitted while the dispatcher delivers, and as a backlog
-   emitted first (delivery alone). Yardstick: the same receiver hit by a bare httpx loop
-   (unsigned, no database), so the ratio says what the outbox and signing cost.
+   emitted first (delivery alone). Yardsticks, in the same run, against the same receiver
+   (unsigned, no database): a bare httpx loop (a general client), and a bare loop of raw HTTP/1.1
+   POSTs on one asyncio connection parsed by httptools (the floor: what the dispatcher's own
+   client does, without the outbox, signing and SSRF check).
 2. Event-to-delivery latency: 200 events, one committed every 10 ms; each carries the time it was
    emitted (just before its commit) and the receiver notes when it arrived; p50 and p99.
 3. No-op jobs per second with one and two embedded workers, on SQLite and (when `--pg` or
@@ -173,6 +175,35 @@ async def _yardstick(url: str, ctl: int, count: int) -> float:
         return count / (time.perf_counter() - started)
 
 
+async def _yardstick_raw(port: int, ctl: int, count: int) -> float:
+    import httptools
+
+    await _ask(ctl, "reset")
+    body = json.dumps({"type": "job.succeeded", "data": {"n": 0}}).encode()
+    head = (
+        f"POST /hook HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode()
+
+    class Answer:
+        done = False
+
+        def on_message_complete(self) -> None:
+            self.done = True
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    started = time.perf_counter()
+    for _ in range(count):
+        answer = Answer()
+        parser = httptools.HttpResponseParser(answer)
+        writer.write(head + body)
+        while not answer.done:
+            parser.feed_data(await reader.read(65536))
+    rate = count / (time.perf_counter() - started)
+    writer.close()
+    return rate
+
+
 async def _deliveries(url: str, ctl: int, events: int, endpoints: int, backlog: bool) -> float:
     """`events` deliveries over `endpoints`: emitted while the dispatcher runs, or all emitted
     first (the dispatcher paused) and then timed from its wake-up to the last arrival."""
@@ -210,14 +241,17 @@ async def bench_webhooks(events: int) -> None:
     url = f"http://127.0.0.1:{port}/hook"
     try:
         bare = await _yardstick(url, ctl, events)
-        print(f"yardstick: bare httpx POSTs, one at a time        {bare:8.0f} /s")
+        raw = await _yardstick_raw(port, ctl, events)
+        print(f"yardstick: bare httpx POSTs, one at a time         {bare:8.0f} /s")
+        print(f"yardstick: raw HTTP/1.1 POSTs (httptools), one at a time {raw:8.0f} /s")
         for endpoints in (1, 8):
             for backlog in (False, True):
                 rate = await _deliveries(url, ctl, events, endpoints, backlog)
                 what = "backlog, delivery only" if backlog else "emitted while delivering"
                 print(
                     f"deliveries, SQLite, {endpoints} endpoint(s), {what:24s}: {events:6d}"
-                    f"  {rate:8.0f} /s  ({rate / bare:.2f} x yardstick; target >= 500/s)"
+                    f"  {rate:8.0f} /s  ({rate / bare:.2f} x httpx, {rate / raw:.2f} x raw;"
+                    " target >= 500/s)"
                 )
     finally:
         receiver.kill()

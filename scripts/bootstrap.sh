@@ -2,7 +2,7 @@
 # Installs everything Chasm needs on this machine, idempotently: Debian packages (when root;
 # gcc and libc6-dev build the static in-sandbox agent from its C source, libseccomp2 compiles
 # the sandboxes' seccomp filter),
-# uv, and the locked Python environment in .venv.
+# uv, the locked Python environment in .venv, and the web dashboard (npm, when web/ changed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +25,36 @@ fi
 # Bytecode compiled now: a machine may run with PYTHONDONTWRITEBYTECODE=1, and every CLI call
 # would then compile what it imports again (about half a second).
 uv sync --frozen --quiet --compile-bytecode
+
+# The web dashboard (web/ -> src/chasm/webui/dist): built with npm when its sources or lock changed
+# since the last build (a hash of them kept in the build folder), so a run with nothing changed is
+# quick. Without Node.js the server still runs, and its / page says how to build the dashboard.
+build_dashboard() {
+  [ -f web/package.json ] || return 0
+  if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian packages: nodejs npm"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "npm not found: the web dashboard is not built (install Node.js 20.19 or later, then rerun)" >&2
+    return 0
+  fi
+  local dist=src/chasm/webui/dist stamp hash lock_hash
+  stamp="$dist/.sources-hash"
+  hash=$( (cd web && find . -path ./node_modules -prune -o -path ./src/lib/api/generated -prune \
+      -o -type f -print | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] && [ -f "$dist/index.html" ]; then
+    return 0
+  fi
+  lock_hash=$(sha256sum web/package-lock.json | cut -d' ' -f1)
+  if [ ! -f web/node_modules/.lock-hash ] || [ "$(cat web/node_modules/.lock-hash)" != "$lock_hash" ]; then
+    echo "Installing the dashboard's npm packages (npm ci)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock_hash" > web/node_modules/.lock-hash
+  fi
+  echo "Building the web dashboard"
+  (cd web && CHASM_PYTHON="$PWD/../.venv/bin/python" npm run --silent build -- --logLevel warn)
+  echo "$hash" > "$stamp"
+}
+build_dashboard

@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 uv run ruff check src tests bench
 uv run mypy
+if command -v npm >/dev/null 2>&1 && [ -d web/node_modules ]; then
+  (cd web && npm test --silent)
+fi
 if [ -n "${CHASM_TEST_DATABASE_URL:-}" ]; then
   pg_url="$CHASM_TEST_DATABASE_URL"
   unset CHASM_TEST_DATABASE_URL

@@ -25,6 +25,9 @@ for _folder in sorted(Path(__file__).parent.rglob("*")):
     if _folder.is_dir() and _folder.name != "__pycache__" and str(_folder) not in sys.path:
         sys.path.append(str(_folder))
 
+# The fake LLM API (`fake_llm`), shared by the providers, completions and agents tests.
+pytest_plugins = ["fakes.llm_server"]
+
 PG_URL = os.environ.get("CHASM_TEST_DATABASE_URL")
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 if not FIXTURES.exists():

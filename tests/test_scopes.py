@@ -38,6 +38,8 @@ PUBLIC_V1_ROUTES: set[tuple[str, str]] = {
     ("POST", "/v1/billing/stripe/webhook"),  # Stripe calls it; the event's signature authenticates it
 }
 # The same for the chat surface.
+# /api/v1 routes answering OpenAI's error body (what the OpenAI SDKs read), not 001's.
+OPENAI_COMPATIBLE_ROUTES = {"/api/v1/chat/completions"}
 PUBLIC_CHAT_ROUTES: set[tuple[str, str]] = {
     ("GET", "/api/health"),  # liveness probe: status, version, uptime only
     ("GET", "/api/v1/health"),
@@ -180,12 +182,21 @@ async def test_every_chat_route_refuses_a_key_without_its_scope(
             "code": "INSUFFICIENT_SCOPE",
             "message": f"This key lacks the '{sorted(needed)[0]}' scope",
         }
-        # 001's error object on /api/v1, 003's envelope on /api
+        # 001's error object on /api/v1, 003's envelope on /api, OpenAI's on its compatible routes
         shaped = (
             {"error": "Forbidden", **expected}
             if path.startswith("/api/v1/")
             else {"success": False, "error": expected}
         )
+        if path in OPENAI_COMPATIBLE_ROUTES:
+            message = expected["message"]
+            error = {
+                "message": message,
+                "type": "permission_error",
+                "code": "insufficient_scope",
+                "param": None,
+            }
+            shaped = {"error": error}
         if r.status_code != 403 or r.json() != shaped:
             failures.append(
                 f"{method} {path} needs {sorted(needed)}; key with {other} got {r.status_code} {r.text[:200]}"

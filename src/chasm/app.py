@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 
 from chasm import __version__
 from chasm.accounts import endpoints as accounts_endpoints
+from chasm.agents import endpoints as agents_endpoints
 from chasm.audit import endpoints as audit_endpoints
 from chasm.auth import endpoints as auth_endpoints
 from chasm.auth.principals import principals_lifespan
@@ -23,6 +24,7 @@ from chasm.billing.metering import metering_lifespan
 from chasm.browser import endpoints as browser_endpoints
 from chasm.chats import endpoints as chats_endpoints
 from chasm.chats import export_endpoints, stats_endpoints
+from chasm.completions import endpoints as completions_endpoints
 from chasm.config import Settings, get_settings
 from chasm.exec import endpoints as exec_endpoints
 from chasm.files import endpoints as files_endpoints
@@ -43,16 +45,20 @@ from chasm.kit.openapi import document_platform_errors
 from chasm.kit.surface import ChatRouter, Surface, fallback_router
 from chasm.mcp import endpoints as mcp_endpoints
 from chasm.mcp.server import mcp_lifespan
+from chasm.providers import endpoints as providers_endpoints
+from chasm.providers.runtime import providers_lifespan
 from chasm.realtime import endpoints as realtime_endpoints
 from chasm.realtime.lifecycle import realtime_lifespan
 from chasm.recording import endpoints as recording_endpoints
 from chasm.recording.lifecycle import recording_lifespan
 from chasm.search import endpoints as search_endpoints
+from chasm.secrets import endpoints as secrets_endpoints
 from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
 from chasm.sessions.access import quiet_refused_handshakes
 from chasm.sessions.lifecycle import sandbox_lifespan
 from chasm.sshkeys import endpoints as sshkeys_endpoints
+from chasm.swarms import endpoints as swarms_endpoints
 from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
@@ -60,6 +66,8 @@ from chasm.system.secret import SecretMismatch, check_secret, load_or_create_sec
 from chasm.watch.lifecycle import watch_lifespan
 from chasm.webhooks import endpoints as webhooks_endpoints
 from chasm.webhooks.dispatcher import webhooks_lifespan
+from chasm.webui import endpoints as webui_endpoints
+from chasm.webui import spa as webui_spa
 from chasm.workspaces import endpoints as workspaces_endpoints
 
 log = logging.getLogger("chasm")
@@ -77,6 +85,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     webhooks_lifespan,
     metering_lifespan,
     recording_lifespan,
+    providers_lifespan,  # SDK clients of the configured model providers
     watch_lifespan,  # auto_harvest: live harvest of the server's folders (instance admins)
 ]
 
@@ -102,17 +111,23 @@ PLATFORM_ROUTERS: list[APIRouter] = [
     billing_endpoints.router,
     recording_endpoints.socket_router,  # /ws/recording (authenticates in the handler)
     realtime_endpoints.router,  # /ws: library updates (authenticates in the handler)
+    webui_endpoints.router,  # /auth/local-token: the dashboard's loopback sign-in
 ]
 
 # Routes of the chat library, each declared once and built per surface: /api/v1 answers spec 001's
 # bare schemas, /api spec 003's envelope (chasm.kit.surface). Fixed paths come before id paths.
 CHAT_ROUTES: list[ChatRouter] = [
     search_endpoints.routes,
+    secrets_endpoints.routes,
     export_endpoints.routes,
     stats_endpoints.routes,
     system_endpoints.routes,
     chats_endpoints.routes,
     harvest_endpoints.routes,
+    providers_endpoints.routes,
+    completions_endpoints.routes,
+    agents_endpoints.routes,
+    swarms_endpoints.routes,
 ]
 # Routes of one surface only: spec 003's recording API has no 001 counterpart.
 API_ONLY_ROUTES: list[ChatRouter] = [recording_endpoints.routes]
@@ -230,4 +245,5 @@ def create_app(settings: Settings | None = None, *, role: str = "server") -> Fas
     for router in PLATFORM_ROUTERS:
         app.include_router(router)
     include_chat_surfaces(app)
+    webui_spa.install(app)  # last: the dashboard at / and its client routes, never an API path
     return app

@@ -210,6 +210,15 @@ class Settings(BaseSettings):
     harvest_workers: int = 1  # parser processes for large harvests (1: parse in a thread)
     harvest_upload_max_bytes: int = 1024**3  # bytes one upload may unpack to (archives included)
 
+    # Model providers (providers/) and chat completions (completions/).
+    provider_timeout_s: float = 120.0  # one request to a model API (a stream: until its first byte)
+    provider_max_retries: int = 2  # the SDKs' own retries of a refused connection, 408/409/429/5xx
+    provider_default_max_tokens: int = 4096  # output limit where the API needs one and none is given
+    # Networks a provider's base URL may resolve into although private (CIDRs, e.g. "10.0.0.0/8"
+    # for a vLLM server on the LAN), for users who are not instance administrators; administrators
+    # may point providers anywhere (Ollama on 127.0.0.1).
+    provider_allowed_networks: list[str] = []
+
     @property
     def effective_database_url(self) -> str:
         url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'chasm.db'}"

@@ -14,7 +14,7 @@ async def _org(c: httpx.AsyncClient, name: str = "Acme Engineering") -> dict[str
 
 
 async def test_accounts_list_and_current(admin: httpx.AsyncClient) -> None:
-    accounts = (await admin.get("/v1/accounts")).json()
+    accounts = (await admin.get("/v1/accounts")).json()["items"]
     assert [(a["kind"], a["role"]) for a in accounts] == [("personal", "owner")]
     current = (await admin.get("/v1/accounts/current")).json()
     assert current["id"] == accounts[0]["id"]
@@ -41,7 +41,7 @@ async def test_organization_lifecycle(
             assert r.json()["id"] == org["id"]
         personal = await alice.get("/v1/accounts/current", headers={"X-Chaser-Account": "personal"})
         assert personal.json()["kind"] == "personal"
-        accounts = (await alice.get("/v1/accounts")).json()
+        accounts = (await alice.get("/v1/accounts")).json()["items"]
         assert sorted(a["kind"] for a in accounts) == ["organization", "personal"]
         r = await bob.get("/v1/accounts/current", headers={"X-Chaser-Account": str(org["id"])})
         assert r.status_code == 404
@@ -83,7 +83,7 @@ async def test_members_roles_and_last_owner(app: FastAPI, client: httpx.AsyncCli
         r = await carol.patch(f"/v1/accounts/current/members/{bob_id}", json={"role": "member"}, headers=team)
         assert r.status_code == 403
 
-        members = (await carol.get("/v1/accounts/current/members", headers=team)).json()
+        members = (await carol.get("/v1/accounts/current/members", headers=team)).json()["items"]
         assert {m["email"]: m["role"] for m in members} == {
             "alice@example.com": "owner",
             "bob@example.com": "admin",
@@ -146,7 +146,7 @@ async def test_service_accounts_and_their_keys(
     )
     assert r.status_code == 201
     sa = r.json()
-    assert (await admin.get("/v1/accounts/current/service-accounts")).json()[0]["id"] == sa["id"]
+    assert (await admin.get("/v1/accounts/current/service-accounts")).json()["items"][0]["id"] == sa["id"]
 
     r = await admin.post(
         f"/v1/accounts/current/service-accounts/{sa['id']}/keys",
@@ -155,7 +155,7 @@ async def test_service_accounts_and_their_keys(
     assert r.status_code == 201
     created = r.json()
     assert created["service_account_id"] == sa["id"]
-    listed = (await admin.get(f"/v1/accounts/current/service-accounts/{sa['id']}/keys")).json()
+    listed = (await admin.get(f"/v1/accounts/current/service-accounts/{sa['id']}/keys")).json()["items"]
     assert [k["id"] for k in listed] == [created["id"]]
     assert "key" not in listed[0]
 
@@ -186,6 +186,6 @@ async def test_service_accounts_and_their_keys(
     # Another user's account does not see this one's service accounts.
     other, _ = await user_client(app, client, "eve@example.com")
     async with other:
-        assert (await other.get("/v1/accounts/current/service-accounts")).json() == []
+        assert (await other.get("/v1/accounts/current/service-accounts")).json()["items"] == []
         r = await other.delete(f"/v1/accounts/current/service-accounts/{sa['id']}")
         assert r.status_code == 404

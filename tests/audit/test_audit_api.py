@@ -19,7 +19,7 @@ async def test_mutations_are_audited_newest_first(admin: httpx.AsyncClient) -> N
     sa = (await admin.post("/v1/accounts/current/service-accounts", json={"name": "bot"})).json()
     await admin.delete(f"/v1/accounts/current/service-accounts/{sa['id']}")
 
-    events = (await admin.get("/v1/audit/events")).json()
+    events = (await admin.get("/v1/audit/events")).json()["items"]
     assert [e["action"] for e in events] == [
         "service_account.delete",
         "service_account.create",
@@ -50,22 +50,33 @@ async def test_mutations_are_audited_newest_first(admin: httpx.AsyncClient) -> N
 async def test_filters_and_cursor(app: FastAPI, admin: httpx.AsyncClient) -> None:
     for n in range(5):
         await admin.post("/v1/keys", json={"name": f"k{n}"})
-    only = (await admin.get("/v1/audit/events", params={"action": "api_key.create", "limit": 2})).json()
+    first = (await admin.get("/v1/audit/events", params={"action": "api_key.create", "limit": 2})).json()
+    only = first["items"]
     assert [e["summary"] for e in only] == ["k4", "k3"]
+    assert (first["total"], first["limit"], first["offset"]) == (6, 2, 0)  # and the bootstrap key
     page2 = (
         await admin.get(
             "/v1/audit/events", params={"action": "api_key.create", "limit": 2, "before": only[-1]["id"]}
         )
     ).json()
-    assert [e["summary"] for e in page2] == ["k2", "k1"]
-    by_resource = (await admin.get("/v1/audit/events", params={"resource_id": only[0]["resource_id"]})).json()
+    assert [e["summary"] for e in page2["items"]] == ["k2", "k1"]
+    assert page2["total"] == 4  # the cursor is a filter: four events come before it
+    by_offset = (
+        await admin.get("/v1/audit/events", params={"action": "api_key.create", "limit": 2, "offset": 2})
+    ).json()
+    assert [e["summary"] for e in by_offset["items"]] == ["k2", "k1"] and by_offset["total"] == 6
+    by_resource = (
+        await admin.get("/v1/audit/events", params={"resource_id": only[0]["resource_id"]})
+    ).json()["items"]
     assert [e["summary"] for e in by_resource] == ["k4"]
-    assert (await admin.get("/v1/audit/events", params={"status": "failure"})).json() == []
-    assert (await admin.get("/v1/audit/events", params={"resource_type": "ssh_key"})).json() == []
+    assert (await admin.get("/v1/audit/events", params={"status": "failure"})).json()["items"] == []
+    assert (await admin.get("/v1/audit/events", params={"resource_type": "ssh_key"})).json()["items"] == []
 
     future = "2999-01-01T00:00:00Z"
-    assert len((await admin.get("/v1/audit/events", params={"before": future})).json()) == 6
-    assert (await admin.get("/v1/audit/events", params={"before": "2000-01-01T00:00:00+00:00"})).json() == []
+    assert len((await admin.get("/v1/audit/events", params={"before": future})).json()["items"]) == 6
+    assert (await admin.get("/v1/audit/events", params={"before": "2000-01-01T00:00:00+00:00"})).json()[
+        "items"
+    ] == []
     r = await admin.get("/v1/audit/events", params={"before": "yesterday"})
     assert r.status_code == 422
     r = await admin.get("/v1/audit/events", params={"limit": 501})
@@ -83,9 +94,9 @@ async def test_events_are_account_scoped_and_need_audit_read(
         )
     other, _ = await user_client(app, client, "ivy@example.com")
     async with other:
-        events = (await other.get("/v1/audit/events")).json()
+        events = (await other.get("/v1/audit/events")).json()["items"]
         assert [e["action"] for e in events] == ["user.register"]
-        admin_event = (await admin.get("/v1/audit/events")).json()[0]
+        admin_event = (await admin.get("/v1/audit/events")).json()["items"][0]
         r = await other.get("/v1/audit/events", params={"before": admin_event["id"]})
         assert r.status_code == 404
     no_audit = await make_key(admin, scopes=["keys.read"])

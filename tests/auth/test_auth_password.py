@@ -43,7 +43,7 @@ async def test_failed_login_is_audited_for_the_user(app: FastAPI, client: httpx.
     body = await register(client, "carol@example.com")
     await client.post("/auth/login", json={"email": "carol@example.com", "password": "guessing-1"})
     async with client_for(app, body["access_token"]) as carol:
-        events = (await carol.get("/v1/audit/events", params={"action": "user.login"})).json()
+        events = (await carol.get("/v1/audit/events", params={"action": "user.login"})).json()["items"]
     assert [(e["action"], e["status"]) for e in events] == [("user.login", "failure")]
 
 
@@ -98,7 +98,7 @@ async def test_logout_revokes_the_refresh_token(app: FastAPI, client: httpx.Asyn
     r = await client.post("/auth/refresh", json={"refresh_token": "rt_never-issued"})
     assert r.status_code == 401
     async with client_for(app, pair["access_token"]) as gus:
-        actions = [e["action"] for e in (await gus.get("/v1/audit/events")).json()]
+        actions = [e["action"] for e in (await gus.get("/v1/audit/events")).json()["items"]]
     assert actions == ["user.logout", "user.register"]
 
 

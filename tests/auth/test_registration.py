@@ -129,14 +129,14 @@ async def test_invite_mode_admits_exactly_the_invited(
     # The refused registration left no user behind; the code is stored only hashed.
     app.state.settings.registration = "open"
     await register(client, "eve@example.com")
-    listed = (await admin.get("/v1/invites")).json()
+    listed = (await admin.get("/v1/invites")).json()["items"]
     assert [(i["note"], i["used_by"] is not None) for i in listed] == [("for dana", True)]
     assert "code" not in listed[0]
     async with transaction(app.state.sessionmaker) as db:
         stored = (await db.execute(select(Invite))).scalars().one()
     assert code not in stored.code_hash
     assert (await admin.delete(f"/v1/invites/{listed[0]['id']}")).status_code == 204
-    assert (await admin.get("/v1/invites")).json() == []
+    assert (await admin.get("/v1/invites")).json()["items"] == []
 
 
 async def test_closed_refuses_even_an_invitation(

@@ -1,6 +1,9 @@
 """A small Stripe API on 127.0.0.1 (stdlib http.server in a thread) speaking Stripe's wire format
 for what Chasm uses: form-encoded `POST /v1/checkout/sessions` answering a Checkout Session
-object, and webhook events signed like Stripe's (`Stripe-Signature: t=...,v1=...`)."""
+object, and webhook events signed like Stripe's (`Stripe-Signature: t=...,v1=...`): a completed
+checkout (a subscription checkout makes a customer and a subscription), a subscription's paid
+invoice (the current API's shape: the subscription under `parent.subscription_details`), and a
+deleted subscription."""
 
 from __future__ import annotations
 
@@ -39,6 +42,8 @@ class FakeStripe:
     api_key: str = "sk_test_fake"
     webhook_secret: str = "whsec_test_fake"
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subscription_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # by checkout
     requests: list[dict[str, Any]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -98,6 +103,7 @@ class FakeStripe:
                     "cancel_url": params.get("cancel_url"),
                 }
                 fake.sessions[sid] = session
+                fake.subscription_metadata[sid] = (params.get("subscription_data") or {}).get("metadata", {})
                 self._reply(200, session)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -110,18 +116,60 @@ class FakeStripe:
             self.server.shutdown()
             self.server.server_close()
 
-    def completed_event(self, session_id: str, event_id: str | None = None) -> tuple[bytes, str]:
-        """The `checkout.session.completed` event Stripe would send once the customer paid, and its
-        Stripe-Signature header."""
-        session = {**self.sessions[session_id], "status": "complete", "payment_status": "paid"}
+    def event(self, event_type: str, obj: dict[str, Any], event_id: str | None = None) -> tuple[bytes, str]:
+        """A signed event of `event_type` about `obj`, and its Stripe-Signature header."""
         event = {
             "id": event_id or "evt_" + secrets.token_hex(12),
             "object": "event",
-            "api_version": "2024-06-20",
+            "api_version": "2025-03-31.basil",
             "created": int(time.time()),
-            "type": "checkout.session.completed",
+            "type": event_type,
             "livemode": False,
-            "data": {"object": session},
+            "data": {"object": obj},
         }
         payload = json.dumps(event).encode()
         return payload, sign(payload, self.webhook_secret)
+
+    def completed_event(self, session_id: str, event_id: str | None = None) -> tuple[bytes, str]:
+        """The `checkout.session.completed` event Stripe would send once the customer paid, and its
+        Stripe-Signature header; a subscription checkout now has its customer and subscription."""
+        session = {**self.sessions[session_id], "status": "complete", "payment_status": "paid"}
+        if session["mode"] == "subscription" and not session.get("subscription"):
+            customer, sub_id = "cus_" + secrets.token_hex(8), "sub_" + secrets.token_hex(8)
+            self.subscriptions[sub_id] = {
+                "id": sub_id,
+                "object": "subscription",
+                "customer": customer,
+                "status": "active",
+                "metadata": self.subscription_metadata.get(session_id, {}),
+            }
+            session |= {"customer": customer, "subscription": sub_id}
+            self.sessions[session_id] = session
+        return self.event("checkout.session.completed", session, event_id)
+
+    def invoice(self, sub_id: str, amount_cents: int, period_start: int, period_end: int) -> dict[str, Any]:
+        """A paid invoice of the subscription for one period."""
+        sub = self.subscriptions[sub_id]
+        return {
+            "id": "in_" + secrets.token_hex(10),
+            "object": "invoice",
+            "customer": sub["customer"],
+            "status": "paid",
+            "amount_due": amount_cents,
+            "amount_paid": amount_cents,
+            "currency": "usd",
+            "billing_reason": "subscription_cycle",
+            "parent": {
+                "type": "subscription_details",
+                "subscription_details": {"subscription": sub_id, "metadata": sub["metadata"]},
+            },
+            "lines": {
+                "object": "list",
+                "data": [{"object": "line_item", "period": {"start": period_start, "end": period_end}}],
+            },
+        }
+
+    def deleted_event(self, sub_id: str) -> tuple[bytes, str]:
+        """`customer.subscription.deleted`: the subscription was canceled (or went unpaid)."""
+        sub = self.subscriptions[sub_id] = {**self.subscriptions[sub_id], "status": "canceled"}
+        return self.event("customer.subscription.deleted", sub)

@@ -63,7 +63,7 @@ async def test_wallet_debits_match_metered_seconds(app: FastAPI, user: httpx.Asy
     usage = (await user.get("/v1/billing/usage", params={"kind": "session_seconds"})).json()
     seconds = usage["totals"][0]["quantity"]
     assert seconds >= 33 * 60
-    assert {r["session_type"] for r in usage["records"]} == {"sandbox"}
+    assert {r["session_type"] for r in usage["items"]} == {"sandbox"}
     async with app.state.sessionmaker() as db:
         debits = (
             await db.execute(
@@ -137,8 +137,8 @@ async def test_storage_is_sampled_from_disk(app: FastAPI, admin: httpx.AsyncClie
     finally:
         await app.state.workspace_storage.delete(ws["id"])  # a loop mount when run as root
     usage = (await admin.get("/v1/billing/usage", params={"kind": "storage_bytes"})).json()
-    assert [r["workspace_id"] for r in usage["records"]] == [ws["id"]]
-    assert usage["records"][0]["unit"] == "bytes" and usage["records"][0]["quantity"] >= 0
+    assert [r["workspace_id"] for r in usage["items"]] == [ws["id"]]
+    assert usage["items"][0]["unit"] == "bytes" and usage["items"][0]["quantity"] >= 0
     summary = (await admin.get("/v1/billing/summary")).json()
     assert summary["storage"]["workspaces"] == 1
-    assert summary["storage"]["bytes"] == usage["records"][0]["quantity"]
+    assert summary["storage"]["bytes"] == usage["items"][0]["quantity"]

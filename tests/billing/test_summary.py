@@ -42,9 +42,11 @@ async def test_usage_lists_records_with_totals(app: FastAPI, admin: httpx.AsyncC
         record_usage(db, account_id, "tokens", 300, "tokens", metadata={"model": "m2"})
         record_usage(db, account_id, "exec", 1, "count")
     body = (await admin.get("/v1/billing/usage", params={"kind": "tokens"})).json()
-    assert [r["quantity"] for r in body["records"]] == [300, 1200] or len(body["records"]) == 2
+    assert [r["quantity"] for r in body["items"]] == [300, 1200] or len(body["items"]) == 2
+    assert (body["total"], body["limit"], body["offset"]) == (2, 50, 0)
     assert body["totals"] == [{"kind": "tokens", "unit": "tokens", "quantity": 1500.0, "records": 2}]
     everything = (await admin.get("/v1/billing/usage", params={"limit": 1})).json()
-    assert len(everything["records"]) == 1 and {t["kind"] for t in everything["totals"]} == {"tokens", "exec"}
+    assert len(everything["items"]) == 1 and {t["kind"] for t in everything["totals"]} == {"tokens", "exec"}
+    assert everything["total"] == 3
     summary = (await admin.get("/v1/billing/summary")).json()
     assert summary["usage_24h"]["tokens"] == 1500 and summary["usage_30d"]["exec_count"] == 1

@@ -138,7 +138,7 @@ async def fake_proxy() -> AsyncIterator[str]:
 
 
 async def test_jobs_action_and_scrape(app: FastAPI, admin: httpx.AsyncClient) -> None:
-    kinds = {k["kind"]: k for k in (await admin.get("/v1/jobs/kinds")).json()}
+    kinds = {k["kind"]: k for k in (await admin.get("/v1/jobs/kinds")).json()["items"]}
     assert {"browser.action", "browser.scrape"} <= set(kinds)
     steps = [
         {"action": "navigate", "url": FORM},

@@ -89,6 +89,22 @@ SCHEMAS["Provider"] = obj(
     base_url=STR,
     models=array(STR),
 )
+SCHEMAS["ProviderHealth"] = obj(healthy=BOOL, latency_ms=INT, last_checked=TIME, error=STR)
+SCHEMAS["Model"] = obj(id=STR, name=STR, context_length=INT, capabilities=array(STR))
+SCHEMAS["ChatCompletionResponse"] = obj(
+    id=STR,
+    object=STR,
+    created=INT,
+    model=STR,
+    choices=array(
+        obj(
+            index=INT,
+            message=obj(role=STR, content=STR),
+            finish_reason=STR,
+        )
+    ),
+    usage=obj(prompt_tokens=INT, completion_tokens=INT, total_tokens=INT),
+)
 SCHEMAS["SearchResults"] = obj(
     sessions=array(SCHEMAS["Session"]), messages=array(SCHEMAS["Message"]), total=INT
 )

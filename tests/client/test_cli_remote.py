@@ -36,7 +36,15 @@ def test_cli_sandbox_commands(live_server: ServerThread, tmp_path: Path) -> None
     assert sid in listed.stdout
     fresh = invoke("exec", "echo", "new-box", "--new")
     assert fresh.exit_code == 0 and "new-box" in fresh.stdout
-    ended = invoke("terminate", sid)
+    first = invoke("list", "--limit", "1")  # two sessions now: one row, and where the rest are
+    assert first.exit_code == 0 and len(first.stdout.strip().splitlines()) == 1, first.output
+    assert "rows 1-1 of " in first.stderr and "--offset 1 shows the next ones" in first.stderr
+    short = invoke("exec", sid[:8], "--", "echo", "by-prefix")
+    assert short.exit_code == 0 and short.stdout == "by-prefix\n", short.output
+    other = "".join("0" if c != "0" else "1" for c in sid[:12])  # starts no id of the account
+    unknown = invoke("exec", other, "--", "true")
+    assert unknown.exit_code == 1 and f"no sandbox session id starts with '{other}'" in unknown.output
+    ended = invoke("terminate", sid[:8])
     assert ended.exit_code == 0 and "terminated" in ended.stdout
     missing = invoke("exec", sid, "true")
     assert missing.exit_code == 1 and "not running" in missing.output

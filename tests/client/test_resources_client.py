@@ -32,7 +32,8 @@ def test_workspaces_and_snapshots(client: Chasm) -> None:
     assert client.workspaces.set_template("client-renamed").template is True
     snap = client.workspaces.snapshots.create("client-renamed", "s1")
     assert snap.name == "s1" and snap.workspace_id == ws.id
-    assert [s.name for s in client.workspaces.snapshots.list("client-renamed")] == ["s1"]
+    assert [s.name for s in client.workspaces.snapshots.list("client-renamed", limit=10)] == ["s1"]
+    assert [s.name for s in client.workspaces.snapshots.iter("client-renamed")] == ["s1"]
     assert client.workspaces.snapshots.restore("client-renamed", "s1").name == "s1"
     clone = client.workspaces.create("client-clone", clone_from="client-renamed")
     assert clone.source_workspace_id == ws.id
@@ -87,6 +88,9 @@ def test_keys_and_auth_errors(client: Chasm, live_server: ServerThread) -> None:
     assert reader.key and reader.key.startswith("sk_") and reader.scopes == ["workspaces.read"]
     listed = {k.id: k for k in client.keys.list()}
     assert reader.id in listed and listed[reader.id].key is None  # the secret is shown once
+    first = client.keys.list(limit=1)
+    assert len(first.items) == 1 and first.total == len(listed) and first.has_more
+    assert {k.id for k in client.keys.iter()} == set(listed)  # every page, walked
     with Chasm(live_server.url, reader.key) as scoped:
         scoped.workspaces.list()
         with pytest.raises(Forbidden) as denied:

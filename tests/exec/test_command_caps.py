@@ -68,7 +68,7 @@ async def test_output_on_disk_is_capped_per_command_and_per_session(
         ended = await _ended(admin, sid, floods[-1])
         assert ended["output_bytes"] == 100_000 and ended["output_truncated"] is True
     # The fourth needed room: the oldest finished command's output was dropped (it left the list).
-    listed = [c["id"] for c in (await admin.get(f"/v1/sessions/{sid}/commands")).json()]
+    listed = [c["id"] for c in (await admin.get(f"/v1/sessions/{sid}/commands")).json()["items"]]
     assert listed == floods[1:]
     assert (await admin.get(f"/v1/sessions/{sid}/commands/{floods[0]}")).status_code == 404
     # Running commands hold their whole cap: once they hold the session's budget, refuse.
@@ -78,6 +78,6 @@ async def test_output_on_disk_is_capped_per_command_and_per_session(
     assert refused.status_code == 429, refused.text
     assert refused.json()["error"]["code"] == "command_output_limit"
     assert "350000 bytes" in refused.json()["error"]["message"]
-    assert len((await admin.get(f"/v1/sessions/{sid}/commands")).json()) == 3
+    assert len((await admin.get(f"/v1/sessions/{sid}/commands")).json()["items"]) == 3
     root = app.state.settings.data_dir / "sandboxes" / "commands" / sid
     assert sum(p.stat().st_size for p in root.glob("*.log")) < 350_000

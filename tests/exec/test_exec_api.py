@@ -108,7 +108,7 @@ async def test_background_stdin_and_kill(admin: httpx.AsyncClient, sandbox: dict
     assert killed.status_code == 200
     status = await _wait_exit(admin, f"{url}/commands/{sleeper['command_id']}")
     assert status["status"] == "killed"
-    listed = (await admin.get(f"{url}/commands")).json()
+    listed = (await admin.get(f"{url}/commands")).json()["items"]
     assert {c["id"] for c in listed} == {cid, sleeper["command_id"]}
     assert (await admin.get(f"{url}/commands/cmd_nope")).status_code == 404
 

@@ -64,7 +64,7 @@ async def test_host_harvest_jobs_are_for_instance_admins(
         r = await c.post("/v1/jobs", json={"kind": "harvest.run", "input": {}})
         assert r.status_code == 403
         assert r.json()["error"]["code"] == "instance_admin_required"
-        kinds = {k["kind"]: k for k in (await c.get("/v1/jobs/kinds")).json()}
+        kinds = {k["kind"]: k for k in (await c.get("/v1/jobs/kinds")).json()["items"]}
         assert kinds["harvest.run"]["instance_admin"] is True
         assert kinds["harvest.run"]["scope"] == "harvest.run"
     # Input is checked in full when enqueued: an unknown provider is a 422 now, not a failed job.
@@ -80,5 +80,5 @@ async def test_server_only_kinds_cannot_be_enqueued_over_http(admin: httpx.Async
     )
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "unknown_job_kind"
-    kinds = {k["kind"] for k in (await admin.get("/v1/jobs/kinds")).json()}
+    kinds = {k["kind"] for k in (await admin.get("/v1/jobs/kinds")).json()["items"]}
     assert "workspace.import" not in kinds

@@ -39,7 +39,7 @@ async def create(client: httpx.AsyncClient, kind: str, data: dict[str, Any], **e
 
 
 async def test_kinds_list_their_input_schema(admin: httpx.AsyncClient) -> None:
-    kinds = {k["kind"]: k for k in (await admin.get("/v1/jobs/kinds")).json()}
+    kinds = {k["kind"]: k for k in (await admin.get("/v1/jobs/kinds")).json()["items"]}
     prune = kinds["audit.prune"]
     assert prune["input_schema"]["properties"]["older_than_days"]["type"] == "integer"
     assert prune["input_schema"]["required"] == ["older_than_days"]
@@ -73,7 +73,7 @@ async def test_audit_prune_deletes_old_events(app: FastAPI, admin: httpx.AsyncCl
     assert done["status"] == "succeeded"
     assert done["result"]["deleted"] == 1
     assert done["attempts"] == 1 and done["finished_at"] is not None
-    actions = [e["action"] for e in (await admin.get("/v1/audit/events")).json()]
+    actions = [e["action"] for e in (await admin.get("/v1/audit/events")).json()["items"]]
     assert "old.thing" not in actions
     assert "job.create" in actions
 
@@ -83,7 +83,7 @@ async def test_idempotency_key_returns_the_first_job(admin: httpx.AsyncClient) -
     again = await create(admin, "test.sleep", {"seconds": 5}, idempotency_key="nightly-1")
     assert again["id"] == first["id"]
     assert again["input"] == {"seconds": 0.0}
-    listed = (await admin.get("/v1/jobs", params={"kind": "test.sleep"})).json()
+    listed = (await admin.get("/v1/jobs", params={"kind": "test.sleep"})).json()["items"]
     assert len(listed) == 1
 
 
@@ -103,13 +103,13 @@ async def test_exhausted_job_fails_and_can_be_retried(admin: httpx.AsyncClient) 
     assert failed["status"] == "failed"
     assert failed["attempts"] == 2
     assert failed["error"] == "ValueError: widget is broken"
-    assert (await admin.get("/v1/jobs", params={"status": "failed"})).json()[0]["id"] == job["id"]
+    assert (await admin.get("/v1/jobs", params={"status": "failed"})).json()["items"][0]["id"] == job["id"]
     retried = await admin.post(f"/v1/jobs/{job['id']}/retry")
     assert retried.status_code == 200
     assert retried.json()["status"] in ("queued", "running")
     again = await wait_for_status(admin, job["id"])
     assert again["status"] == "failed" and again["attempts"] == 2
-    actions = [e["action"] for e in (await admin.get("/v1/audit/events")).json()]
+    actions = [e["action"] for e in (await admin.get("/v1/audit/events")).json()["items"]]
     assert "job.retry" in actions
 
 
@@ -156,7 +156,7 @@ async def test_another_accounts_job_is_not_found(app: FastAPI, admin: httpx.Asyn
         )
     assert (await admin.get(f"/v1/jobs/{job.id}")).status_code == 404
     assert (await admin.post(f"/v1/jobs/{job.id}/cancel")).status_code == 404
-    assert all(j["id"] != str(job.id) for j in (await admin.get("/v1/jobs")).json())
+    assert all(j["id"] != str(job.id) for j in (await admin.get("/v1/jobs")).json()["items"])
 
 
 async def test_enqueue_belongs_to_the_callers_transaction(app: FastAPI) -> None:
@@ -223,7 +223,7 @@ async def test_concurrent_requests_with_one_idempotency_key_make_one_job(admin: 
     responses = await asyncio.gather(*(admin.post("/v1/jobs", json=body) for _ in range(8)))
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
-    assert len((await admin.get("/v1/jobs", params={"kind": "test.sleep"})).json()) == 1
+    assert len((await admin.get("/v1/jobs", params={"kind": "test.sleep"})).json()["items"]) == 1
 
 
 async def test_cancel_requested_elsewhere_reaches_the_worker(app: FastAPI, admin: httpx.AsyncClient) -> None:

@@ -9,7 +9,7 @@ from auth.idhelpers import client_for, make_key
 
 
 async def _key_count(admin: httpx.AsyncClient) -> int:
-    return len((await admin.get("/v1/keys")).json())
+    return len((await admin.get("/v1/keys")).json()["items"])
 
 
 async def test_malformed_and_mistyped_bodies(admin: httpx.AsyncClient, client: httpx.AsyncClient) -> None:

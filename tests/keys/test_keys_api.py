@@ -36,7 +36,7 @@ async def test_create_list_and_revoke(app: FastAPI, admin: httpx.AsyncClient) ->
     assert created["scopes"] == ["keys.read", "sessions.read"]
 
     async with client_for(app, created["key"]) as ci:
-        listed = (await ci.get("/v1/keys")).json()
+        listed = (await ci.get("/v1/keys")).json()["items"]
     mine = next(k for k in listed if k["id"] == created["id"])
     assert set(mine) == FIELDS
     assert mine["last_used_at"] is not None
@@ -96,11 +96,11 @@ async def test_expired_keys_are_refused(app: FastAPI, admin: httpx.AsyncClient) 
 async def test_keys_belong_to_their_account_and_owner(
     app: FastAPI, admin: httpx.AsyncClient, client: httpx.AsyncClient
 ) -> None:
-    admin_key_id = (await admin.get("/v1/keys")).json()[0]["id"]
+    admin_key_id = (await admin.get("/v1/keys")).json()["items"][0]["id"]
     other, _ = await user_client(app, client, "mallory@example.com")
     async with other:
         created = (await other.post("/v1/keys", json={"name": "mine"})).json()
-        assert [k["id"] for k in (await other.get("/v1/keys")).json()] == [created["id"]]
+        assert [k["id"] for k in (await other.get("/v1/keys")).json()["items"]] == [created["id"]]
         r = await other.delete(f"/v1/keys/{admin_key_id}")
         assert r.status_code == 404
-    assert created["id"] not in [k["id"] for k in (await admin.get("/v1/keys")).json()]
+    assert created["id"] not in [k["id"] for k in (await admin.get("/v1/keys")).json()["items"]]

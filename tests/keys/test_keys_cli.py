@@ -43,10 +43,10 @@ async def test_cli_creates_a_key_the_server_accepts(
     assert "shown only now" in err
 
     async with client_for(app, secret) as c:
-        keys = (await c.get("/v1/keys")).json()
+        keys = (await c.get("/v1/keys")).json()["items"]
         assert (await c.post("/v1/keys", json={"name": "x"})).status_code == 403
     assert any(k["name"] == "from-cli" and k["scopes"] == ["audit.read", "keys.read"] for k in keys)
-    events = (await admin.get("/v1/audit/events", params={"action": "api_key.create"})).json()
+    events = (await admin.get("/v1/audit/events", params={"action": "api_key.create"})).json()["items"]
     assert events[0]["summary"] == "from-cli"
 
     code, out, _ = await _run("keys", "list")

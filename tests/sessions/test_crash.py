@@ -156,7 +156,7 @@ async def test_background_commands_survive_a_killed_server(settings: Settings, t
     await restarted.start()
     try:
         async with restarted.client() as api:
-            listed = {c["id"]: c for c in await json_of(await api.get(f"{base}/commands"), 200)}
+            listed = {c["id"]: c for c in (await json_of(await api.get(f"{base}/commands"), 200))["items"]}
             assert listed[ends["command_id"]]["status"] == "exited"
             assert listed[ends["command_id"]]["exit_code"] == 3
             assert listed[runs["command_id"]]["status"] == "running"
@@ -198,7 +198,7 @@ async def test_exec_jobs_keep_their_outcome_across_a_killed_server(
             body = {"kind": "sandbox.exec", "input": {"session_id": session["id"], "command": command}}
             jobs[name] = (await json_of(await api.post("/v1/jobs", json=body), 201))["id"]
         for _ in range(200):  # both commands started
-            listed = {c["id"] for c in await json_of(await api.get(f"{base}/commands"), 200)}
+            listed = {c["id"] for c in (await json_of(await api.get(f"{base}/commands"), 200))["items"]}
             if {f"job_{uuid.UUID(j).hex}" for j in jobs.values()} <= listed:
                 break
             await asyncio.sleep(0.05)

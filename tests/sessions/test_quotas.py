@@ -61,7 +61,7 @@ def _refused(response: httpx.Response, status: int, limit: str) -> dict[str, Any
 
 
 async def test_new_accounts_are_on_the_free_plan(user: httpx.AsyncClient) -> None:
-    accounts = (await user.get("/v1/accounts")).json()
+    accounts = (await user.get("/v1/accounts")).json()["items"]
     assert [a["plan"] for a in accounts] == ["free"]
 
 

@@ -23,7 +23,7 @@ async def _finish(admin: httpx.AsyncClient, kind: str, data: dict[str, Any]) -> 
 
 
 async def test_kinds_are_registered(admin: httpx.AsyncClient) -> None:
-    kinds = {k["kind"] for k in (await admin.get("/v1/jobs/kinds")).json()}
+    kinds = {k["kind"] for k in (await admin.get("/v1/jobs/kinds")).json()["items"]}
     assert {"session.terminate", "session.bulk_terminate", "sandbox.exec", "pipeline.run"} <= kinds
 
 

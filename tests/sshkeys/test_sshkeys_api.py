@@ -28,7 +28,7 @@ async def test_register_list_and_delete(admin: httpx.AsyncClient) -> None:
     assert key["bits"] == 256
     assert key["public_key"] == KNOWN_KEY
 
-    listed = (await admin.get("/v1/ssh-keys")).json()
+    listed = (await admin.get("/v1/ssh-keys")).json()["items"]
     assert [k["id"] for k in listed] == [key["id"]]
 
     r = await admin.post("/v1/ssh-keys", json={"name": "again", "public_key": KNOWN_KEY.rsplit(" ", 1)[0]})
@@ -36,7 +36,7 @@ async def test_register_list_and_delete(admin: httpx.AsyncClient) -> None:
     assert "laptop" in r.json()["error"]["message"]
 
     assert (await admin.delete(f"/v1/ssh-keys/{key['id']}")).status_code == 204
-    assert (await admin.get("/v1/ssh-keys")).json() == []
+    assert (await admin.get("/v1/ssh-keys")).json()["items"] == []
     assert (await admin.delete(f"/v1/ssh-keys/{key['id']}")).status_code == 404
 
 
@@ -71,7 +71,7 @@ async def test_rejected_keys_say_why(admin: httpx.AsyncClient) -> None:
         assert r.status_code == 400, (text, r.text)
         assert r.json()["error"]["code"] == "invalid_ssh_key"
         assert hint in r.json()["error"]["message"]
-    assert (await admin.get("/v1/ssh-keys")).json() == []
+    assert (await admin.get("/v1/ssh-keys")).json()["items"] == []
 
 
 async def test_ssh_keys_are_per_account_and_scoped(
@@ -80,7 +80,7 @@ async def test_ssh_keys_are_per_account_and_scoped(
     mine = (await admin.post("/v1/ssh-keys", json={"name": "a", "public_key": KNOWN_KEY})).json()
     other, _ = await user_client(app, client, "olive@example.com")
     async with other:
-        assert (await other.get("/v1/ssh-keys")).json() == []
+        assert (await other.get("/v1/ssh-keys")).json()["items"] == []
         assert (await other.delete(f"/v1/ssh-keys/{mine['id']}")).status_code == 404
         # The same public key may be registered on another account.
         r = await other.post("/v1/ssh-keys", json={"name": "a", "public_key": KNOWN_KEY})

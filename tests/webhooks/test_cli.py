@@ -40,7 +40,7 @@ async def test_webhooks_and_billing_commands(
     await emit_events(app, account_id, 1)
     await wait_until(lambda: len(receiver.delivered()) == 1)
     listed = await _cli(live, admin_key, "webhooks", "deliveries", "--json")
-    delivery = json.loads(listed)[0]
+    delivery = json.loads(listed)["items"][0]
     out = await _cli(live, admin_key, "webhooks", "replay", delivery["id"])
     assert "pending" in out or "succeeded" in out
     await wait_until(lambda: len(receiver.delivered()) == 2)

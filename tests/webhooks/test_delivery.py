@@ -59,11 +59,15 @@ async def test_flaky_receiver_gets_every_event_in_order(
     assert len(receiver.requests) == 40
 
     async def all_succeeded() -> bool:
-        listed = (await admin.get("/v1/webhooks/deliveries", params={"webhook_id": hook["id"]})).json()
+        listed = (await admin.get("/v1/webhooks/deliveries", params={"webhook_id": hook["id"]})).json()[
+            "items"
+        ]
         return len(listed) == 20 and {d["status"] for d in listed} == {"succeeded"}
 
     await wait_for_api(all_succeeded)
-    deliveries = (await admin.get("/v1/webhooks/deliveries", params={"webhook_id": hook["id"]})).json()
+    deliveries = (await admin.get("/v1/webhooks/deliveries", params={"webhook_id": hook["id"]})).json()[
+        "items"
+    ]
     detail = (await admin.get(f"/v1/webhooks/deliveries/{deliveries[0]['id']}")).json()
     assert [a["status_code"] for a in detail["attempt_log"]] == [500, 200]
     assert detail["request_headers"]["webhook-id"] == detail["event_id"]
@@ -100,7 +104,7 @@ async def test_a_failing_head_blocks_until_discarded_then_replay(
     listed: list[dict[str, Any]] = []
 
     async def head_failed() -> bool:
-        listed[:] = (await admin.get("/v1/webhooks/deliveries", params={"status": "pending"})).json()
+        listed[:] = (await admin.get("/v1/webhooks/deliveries", params={"status": "pending"})).json()["items"]
         return any(d["attempts"] for d in listed)
 
     await wait_for_api(head_failed)
@@ -128,7 +132,7 @@ async def test_a_failing_head_blocks_until_discarded_then_replay(
     filtered = await admin.get(
         "/v1/webhooks/deliveries", params={"webhook_id": hook["id"], "status": "succeeded"}
     )
-    assert len(filtered.json()) == 3
+    assert len(filtered.json()["items"]) == 3 and filtered.json()["total"] == 3
     assert (
         await admin.get("/v1/webhooks/deliveries/00000000-0000-0000-0000-000000000000")
     ).status_code == 404
@@ -143,10 +147,12 @@ async def test_redirects_are_not_followed_and_hangs_time_out(
     await wait_until(lambda: len(receiver.delivered()) == 1)
 
     async def succeeded() -> bool:
-        return bool((await admin.get("/v1/webhooks/deliveries", params={"status": "succeeded"})).json())
+        return bool(
+            (await admin.get("/v1/webhooks/deliveries", params={"status": "succeeded"})).json()["items"]
+        )
 
     await wait_for_api(succeeded)
-    deliveries = (await admin.get("/v1/webhooks/deliveries")).json()
+    deliveries = (await admin.get("/v1/webhooks/deliveries")).json()["items"]
     detail = (await admin.get(f"/v1/webhooks/deliveries/{deliveries[0]['id']}")).json()
     log = detail["attempt_log"]
     assert log[0]["status_code"] == 301 and "not followed" in log[0]["error"]

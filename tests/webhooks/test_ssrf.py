@@ -74,7 +74,7 @@ async def test_a_dns_answer_that_changes_is_refused_at_delivery(
         await emit_events(app, account_id, 1)
 
         async def attempts() -> list[dict[str, object]]:
-            deliveries = (await admin.get("/v1/webhooks/deliveries")).json()
+            deliveries = (await admin.get("/v1/webhooks/deliveries")).json()["items"]
             log: list[dict[str, object]] = (
                 await admin.get(f"/v1/webhooks/deliveries/{deliveries[0]['id']}")
             ).json()["attempt_log"]

@@ -17,7 +17,7 @@ async def test_create_shows_the_secret_once(admin: httpx.AsyncClient, receiver: 
     assert created["enabled"] and created["event_types"] == ["job.failed", "session.*"]
     got = (await admin.get(f"/v1/webhooks/{created['id']}")).json()
     assert "secret" not in got and got["url"] == receiver.url
-    listed = (await admin.get("/v1/webhooks")).json()
+    listed = (await admin.get("/v1/webhooks")).json()["items"]
     assert [w["id"] for w in listed] == [created["id"]] and "secret" not in listed[0]
 
     rotated = (await admin.post(f"/v1/webhooks/{created['id']}/rotate-secret")).json()
@@ -36,7 +36,7 @@ async def test_unknown_event_types_are_refused(admin: httpx.AsyncClient, receive
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "unknown_event_type"
     assert r.json()["error"]["details"]["unknown"] == ["nope.*"]
-    types = {t["type"] for t in (await admin.get("/v1/webhooks/event-types")).json()}
+    types = {t["type"] for t in (await admin.get("/v1/webhooks/event-types")).json()["items"]}
     assert {
         "session.terminated",
         "command.exited",

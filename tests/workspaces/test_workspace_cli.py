@@ -43,7 +43,7 @@ async def test_workspace_and_snapshot_commands(app: FastAPI, admin_key: str, liv
     code, out = await _chasm(live, admin_key, "workspace", "delete", "renamed")
     assert code == 0, out
     code, out = await _chasm(live, admin_key, "workspace", "list", "--json")
-    assert code == 0 and json.loads(out) == []
+    assert code == 0 and json.loads(out) == {"items": [], "total": 0, "limit": 50, "offset": 0}
 
 
 async def test_cli_errors_name_flags(app: FastAPI, admin_key: str, live: LiveServer) -> None:  # noqa: F811

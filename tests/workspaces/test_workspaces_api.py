@@ -26,7 +26,7 @@ async def test_create_list_get_by_name_or_id(admin: httpx.AsyncClient) -> None:
         r = await admin.get(f"/v1/workspaces/{selector}")
         assert r.status_code == 200, r.text
         assert r.json()["id"] == ws["id"]
-    listed = (await admin.get("/v1/workspaces")).json()
+    listed = (await admin.get("/v1/workspaces")).json()["items"]
     assert [w["id"] for w in listed] == [ws["id"]]
 
 
@@ -44,7 +44,7 @@ async def test_names_unique_case_insensitive_and_validated(admin: httpx.AsyncCli
     assert generated["name"] and len(generated["name"]) <= 64
     r = await admin.post("/v1/workspaces", json={"session_type": "sandbox", "bogus": 1})
     assert r.status_code == 422
-    assert len((await admin.get("/v1/workspaces")).json()) == 2
+    assert len((await admin.get("/v1/workspaces")).json()["items"]) == 2
 
 
 async def test_rename_template_and_clone(admin: httpx.AsyncClient, app: FastAPI) -> None:
@@ -89,7 +89,7 @@ async def test_snapshots_restore_exactly(admin: httpx.AsyncClient, app: FastAPI)
     assert not (root / "new.txt").exists()
     assert (root / "sub" / "run.sh").stat().st_mode & 0o777 == 0o755
     assert (root / "link").is_symlink() and str((root / "link").readlink()) == "sub/run.sh"
-    names = [s["name"] for s in (await admin.get("/v1/workspaces/snappy/snapshots")).json()]
+    names = [s["name"] for s in (await admin.get("/v1/workspaces/snappy/snapshots")).json()["items"]]
     assert names == ["v1"]
     assert (await admin.delete("/v1/workspaces/snappy/snapshots/v1")).status_code == 204
     assert (await admin.post("/v1/workspaces/snappy/snapshots/v1/restore")).status_code == 404
@@ -108,7 +108,7 @@ async def test_delete_and_bulk_delete(admin: httpx.AsyncClient, app: FastAPI) ->
     body = r.json()
     assert body["deleted"] == 2
     assert [x["deleted"] for x in body["results"]] == [True, True, False]
-    assert (await admin.get("/v1/workspaces")).json() == []
+    assert (await admin.get("/v1/workspaces")).json()["items"] == []
 
 
 async def test_other_accounts_workspace_is_404(admin: httpx.AsyncClient, app: FastAPI) -> None:
@@ -124,7 +124,7 @@ async def test_other_accounts_workspace_is_404(admin: httpx.AsyncClient, app: Fa
         for selector in ("private", ws["id"]):
             assert (await eve.get(f"/v1/workspaces/{selector}")).status_code == 404
             assert (await eve.delete(f"/v1/workspaces/{selector}")).status_code == 404
-        assert (await eve.get("/v1/workspaces")).json() == []
+        assert (await eve.get("/v1/workspaces")).json()["items"] == []
 
 
 async def test_scopes(admin: httpx.AsyncClient, app: FastAPI) -> None:
@@ -180,7 +180,7 @@ async def test_import_refuses_local_paths(admin: httpx.AsyncClient) -> None:
         r = await admin.post("/v1/workspaces/import", json={"github_repo": bad})
         assert r.status_code == 400, bad
         assert r.json()["error"]["code"] == "invalid_repository"
-    assert (await admin.get("/v1/workspaces")).json() == []
+    assert (await admin.get("/v1/workspaces")).json()["items"] == []
 
 
 def test_uuid_names_are_refused() -> None:
@@ -201,6 +201,6 @@ async def test_create_refuses_what_no_session_could_start_on(admin: httpx.AsyncC
     unknown = await admin.post("/v1/workspaces", json={"session_type": "sandbox", "image": "no-such-image"})
     assert unknown.status_code == 400
     assert unknown.json()["error"]["code"] == "unknown_image"
-    assert (await admin.get("/v1/workspaces")).json() == []  # nothing half-made
+    assert (await admin.get("/v1/workspaces")).json()["items"] == []  # nothing half-made
     web = await admin.post("/v1/workspaces", json={"session_type": "browser", "name": "web"})
     assert web.status_code == 201 and web.json()["session_type"] == "browser"

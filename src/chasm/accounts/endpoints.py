@@ -21,6 +21,7 @@ from chasm.auth.actor import Actor
 from chasm.auth.deps import CurrentActor, SecretKey, require_scope
 from chasm.keys.schemas import KeyCreate, KeyCreated, KeyOut
 from chasm.kit.deps import DbSession
+from chasm.kit.pagination import Page, Paging
 
 router = APIRouter(prefix="/v1/accounts", tags=["Accounts"])
 
@@ -29,9 +30,9 @@ KeyWriter = Annotated[Actor, Depends(require_scope("keys.write"))]
 
 
 @router.get("")
-async def list_accounts(actor: CurrentActor, db: DbSession) -> list[AccountOut]:
-    """Accounts the caller belongs to, with the caller's role in each."""
-    return await service.list_accounts(db, actor)
+async def list_accounts(actor: CurrentActor, db: DbSession, paging: Paging) -> Page[AccountOut]:
+    """Accounts the caller belongs to, with the caller's role in each (personal first)."""
+    return await service.list_accounts(db, actor, paging)
 
 
 @router.get("/current")
@@ -47,9 +48,9 @@ async def create_organization(body: OrganizationCreate, actor: CurrentActor, db:
 
 
 @router.get("/current/members")
-async def list_members(actor: CurrentActor, db: DbSession) -> list[MemberOut]:
-    """Members of the active account with their roles."""
-    return await service.list_members(db, actor)
+async def list_members(actor: CurrentActor, db: DbSession, paging: Paging) -> Page[MemberOut]:
+    """Members of the active account with their roles, in the order they joined."""
+    return await service.list_members(db, actor, paging)
 
 
 @router.post("/current/members", status_code=201)
@@ -72,9 +73,11 @@ async def remove_member(uid: uuid.UUID, actor: CurrentActor, db: DbSession) -> R
 
 
 @router.get("/current/service-accounts")
-async def list_service_accounts(actor: CurrentActor, db: DbSession) -> list[ServiceAccountOut]:
-    """Service accounts of the active account."""
-    return await service.list_service_accounts(db, actor)
+async def list_service_accounts(
+    actor: CurrentActor, db: DbSession, paging: Paging
+) -> Page[ServiceAccountOut]:
+    """Service accounts of the active account, oldest first."""
+    return await service.list_service_accounts(db, actor, paging)
 
 
 @router.post("/current/service-accounts", status_code=201)
@@ -93,9 +96,11 @@ async def delete_service_account(said: uuid.UUID, actor: CurrentActor, db: DbSes
 
 
 @router.get("/current/service-accounts/{said}/keys")
-async def list_service_account_keys(said: uuid.UUID, actor: KeyReader, db: DbSession) -> list[KeyOut]:
-    """API keys of a service account."""
-    return await service.list_service_account_keys(db, actor, said)
+async def list_service_account_keys(
+    said: uuid.UUID, actor: KeyReader, db: DbSession, paging: Paging
+) -> Page[KeyOut]:
+    """API keys of a service account, newest first."""
+    return await service.list_service_account_keys(db, actor, said, paging)
 
 
 @router.post("/current/service-accounts/{said}/keys", status_code=201)

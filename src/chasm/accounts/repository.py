@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.kit import pagination
+from chasm.kit.pagination import PageParams
 from chasm.models import Account, Membership, ServiceAccount, User
 
 
@@ -17,14 +20,16 @@ async def organization_named(session: AsyncSession, name: str) -> Account | None
     return result.scalars().first()
 
 
-async def members(session: AsyncSession, account_id: uuid.UUID) -> list[tuple[Membership, User]]:
-    result = await session.execute(
+async def members(
+    session: AsyncSession, account_id: uuid.UUID, paging: PageParams
+) -> tuple[Sequence[tuple[Membership, User]], int]:
+    query = (
         select(Membership, User)
         .join(User, User.id == Membership.user_id)
         .where(Membership.account_id == account_id)
-        .order_by(Membership.created_at, User.email)
+        .order_by(Membership.created_at, User.email, User.id)
     )
-    return [(m, u) for m, u in result.all()]
+    return await pagination.fetch_rows(session, query, paging)
 
 
 async def member_with_user(
@@ -48,13 +53,15 @@ async def owner_count(session: AsyncSession, account_id: uuid.UUID) -> int:
     return int(result.scalar_one())
 
 
-async def service_accounts(session: AsyncSession, account_id: uuid.UUID) -> list[ServiceAccount]:
-    result = await session.execute(
+async def service_accounts(
+    session: AsyncSession, account_id: uuid.UUID, paging: PageParams
+) -> tuple[Sequence[ServiceAccount], int]:
+    query = (
         select(ServiceAccount)
         .where(ServiceAccount.account_id == account_id)
-        .order_by(ServiceAccount.created_at, ServiceAccount.name)
+        .order_by(ServiceAccount.created_at, ServiceAccount.name, ServiceAccount.id)
     )
-    return list(result.scalars())
+    return await pagination.fetch(session, query, paging)
 
 
 async def service_account(

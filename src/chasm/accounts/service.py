@@ -39,6 +39,7 @@ from chasm.keys.schemas import KeyCreate, KeyCreated, KeyOut
 from chasm.kit.crypto import hash_password
 from chasm.kit.errors import Conflict, Forbidden, ValidationFailed
 from chasm.kit.ids import parse_uuid
+from chasm.kit.pagination import Page, PageParams
 from chasm.kit.timeutil import utcnow
 from chasm.models import Account, Membership, ServiceAccount, User
 
@@ -98,10 +99,11 @@ def _member_out(member: Membership, user: User) -> MemberOut:
     )
 
 
-async def list_accounts(session: AsyncSession, actor: Actor) -> list[AccountOut]:
-    if actor.user_id is None:
-        return [_account_out(actor.account, actor.role)]
-    return [_account_out(a, r) for a, r in await auth_repo.accounts_with_roles(session, actor.user_id)]
+async def list_accounts(session: AsyncSession, actor: Actor, paging: PageParams) -> Page[AccountOut]:
+    if actor.user_id is None:  # a service account sees the one account it belongs to
+        return paging.window([_account_out(actor.account, actor.role)])
+    rows, total = await auth_repo.accounts_page(session, actor.user_id, paging)
+    return paging.page([_account_out(a, r) for a, r in rows], total)
 
 
 def current_account(actor: Actor) -> AccountOut:
@@ -127,8 +129,9 @@ async def create_organization(session: AsyncSession, actor: Actor, body: Organiz
     return _account_out(account, "owner")
 
 
-async def list_members(session: AsyncSession, actor: Actor) -> list[MemberOut]:
-    return [_member_out(m, u) for m, u in await repo.members(session, actor.account_id)]
+async def list_members(session: AsyncSession, actor: Actor, paging: PageParams) -> Page[MemberOut]:
+    rows, total = await repo.members(session, actor.account_id, paging)
+    return paging.page([_member_out(m, u) for m, u in rows], total)
 
 
 def _organization_only(actor: Actor) -> None:
@@ -200,10 +203,11 @@ async def remove_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID)
     record(session, actor, "member.remove", "user", user.id, metadata={"email": user.email})
 
 
-async def list_service_accounts(session: AsyncSession, actor: Actor) -> list[ServiceAccountOut]:
-    return [
-        ServiceAccountOut.model_validate(sa) for sa in await repo.service_accounts(session, actor.account_id)
-    ]
+async def list_service_accounts(
+    session: AsyncSession, actor: Actor, paging: PageParams
+) -> Page[ServiceAccountOut]:
+    rows, total = await repo.service_accounts(session, actor.account_id, paging)
+    return paging.page([ServiceAccountOut.model_validate(sa) for sa in rows], total)
 
 
 async def create_service_account(
@@ -238,10 +242,13 @@ async def delete_service_account(session: AsyncSession, actor: Actor, sa_id: uui
     record(session, actor, "service_account.delete", "service_account", sa_id, summary=sa.name)
 
 
-async def list_service_account_keys(session: AsyncSession, actor: Actor, sa_id: uuid.UUID) -> list[KeyOut]:
+async def list_service_account_keys(
+    session: AsyncSession, actor: Actor, sa_id: uuid.UUID, paging: PageParams
+) -> Page[KeyOut]:
     require_admin(actor, "see service account keys", full_access=False)
     sa = await get_service_account(session, actor, sa_id)
-    return [KeyOut.model_validate(k) for k in await keys_repo.for_service_account(session, sa.id)]
+    keys, total = await keys_repo.page(session, keys_repo.of_service_account(sa.id), paging)
+    return paging.page([KeyOut.model_validate(k) for k in keys], total)
 
 
 async def create_service_account_key(

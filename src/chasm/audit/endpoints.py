@@ -12,6 +12,7 @@ from chasm.audit.schemas import AuditEventOut
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.kit.deps import DbSession
+from chasm.kit.pagination import Page, Paging
 
 router = APIRouter(prefix="/v1/audit", tags=["Audit"])
 
@@ -22,13 +23,14 @@ Text = Annotated[str | None, Query(max_length=200)]
 async def list_audit_events(
     actor: Annotated[Actor, Depends(require_scope("audit.read"))],
     db: DbSession,
+    paging: Paging,
     action: Text = None,
     resource_type: Text = None,
     resource_id: Text = None,
     status: Text = None,
     before: Text = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[AuditEventOut]:
-    """Audit events of the active account, newest first; page with `before=<last id>`."""
+) -> Page[AuditEventOut]:
+    """Audit events of the active account, newest first; page with `offset`, or with
+    `before=<last id>` (or a time) to read on from a page without drifting as events arrive."""
     filters = EventFilter(action, resource_type, resource_id, status)
-    return await service.list_events(db, actor, filters, before, limit)
+    return await service.list_events(db, actor, filters, before, paging)

@@ -1,14 +1,17 @@
-"""Queries of audit events: newest first, keyset-paginated on (created_at, id)."""
+"""Queries of audit events: newest first, paged by offset and by a keyset cursor on (created_at, id)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.kit import pagination
+from chasm.kit.pagination import PageParams
 from chasm.models import AuditEvent
 
 
@@ -34,8 +37,8 @@ async def list_events(
     *,
     before_time: datetime | None,
     before_event: AuditEvent | None,
-    limit: int,
-) -> list[AuditEvent]:
+    paging: PageParams,
+) -> tuple[Sequence[AuditEvent], int]:
     query = select(AuditEvent).where(AuditEvent.account_id == account_id)
     for column, value in (
         (AuditEvent.action, filters.action),
@@ -54,5 +57,5 @@ async def list_events(
                 and_(AuditEvent.created_at == before_event.created_at, AuditEvent.id < before_event.id),
             )
         )
-    query = query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)
-    return list((await session.execute(query)).scalars())
+    query = query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    return await pagination.fetch(session, query, paging)

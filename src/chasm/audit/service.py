@@ -15,6 +15,7 @@ from chasm.auth.actor import Actor
 from chasm.kit.db import transaction
 from chasm.kit.errors import NotFound, ValidationFailed
 from chasm.kit.ids import parse_uuid
+from chasm.kit.pagination import Page, PageParams
 from chasm.kit.timeutil import aware
 from chasm.models import AuditEvent
 
@@ -101,8 +102,8 @@ def _parse_before(value: str) -> datetime | uuid.UUID:
 
 
 async def list_events(
-    session: AsyncSession, actor: Actor, filters: EventFilter, before: str | None, limit: int
-) -> list[AuditEventOut]:
+    session: AsyncSession, actor: Actor, filters: EventFilter, before: str | None, paging: PageParams
+) -> Page[AuditEventOut]:
     """The active account's events, newest first; `before` is a time or the last event id seen."""
     before_time: datetime | None = None
     before_event: AuditEvent | None = None
@@ -114,7 +115,7 @@ async def list_events(
                 raise NotFound("No such audit event in this account", code="audit_event_not_found")
         else:
             before_time = cursor
-    events = await repo.list_events(
-        session, actor.account_id, filters, before_time=before_time, before_event=before_event, limit=limit
+    events, total = await repo.list_events(
+        session, actor.account_id, filters, before_time=before_time, before_event=before_event, paging=paging
     )
-    return [_out(e) for e in events]
+    return paging.page([_out(e) for e in events], total)

@@ -25,6 +25,7 @@ from chasm.auth.schemas import (
     TokenPair,
 )
 from chasm.kit.deps import AppSettings, DbSession
+from chasm.kit.pagination import Page, Paging
 
 router = APIRouter(prefix="/auth", tags=["Auth"])
 
@@ -110,7 +111,12 @@ async def _login_redirect(
     return RedirectResponse(url, status_code=302)
 
 
-@router.get("/google/login", response_class=RedirectResponse, status_code=302)
+@router.get(
+    "/google/login",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={302: {"description": "to the provider's consent page (Location)", "content": {}}},
+)
 async def google_login(request: Request, db: DbSession, settings: AppSettings, secret: SecretKey) -> Response:
     """Redirect to Google's consent page."""
     return await _login_redirect(request, db, settings, secret, "google")
@@ -129,7 +135,12 @@ async def google_callback(
     return await oauth.complete(db, settings, secret, "google", code, state, error)
 
 
-@router.get("/github/login", response_class=RedirectResponse, status_code=302)
+@router.get(
+    "/github/login",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={302: {"description": "to the provider's consent page (Location)", "content": {}}},
+)
 async def github_login(request: Request, db: DbSession, settings: AppSettings, secret: SecretKey) -> Response:
     """Redirect to GitHub's consent page."""
     return await _login_redirect(request, db, settings, secret, "github")
@@ -160,9 +171,9 @@ async def create_invite(
 
 
 @invites_router.get("")
-async def list_invites(actor: CurrentActor, db: DbSession) -> list[InviteOut]:
+async def list_invites(actor: CurrentActor, db: DbSession, paging: Paging) -> Page[InviteOut]:
     """Every invitation, newest first, without codes (instance administrator only)."""
-    return list(await invites.list_invites(db, actor))
+    return await invites.list_invites(db, actor, paging)
 
 
 @invites_router.delete("/{invite_id}", status_code=204)

@@ -4,7 +4,6 @@ administrator created. Codes are single use, expire, and are stored as keyed has
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +17,7 @@ from chasm.auth.schemas import InviteCreate, InviteCreated, InviteOut
 from chasm.kit.crypto import keyed_hash, random_token
 from chasm.kit.errors import Forbidden
 from chasm.kit.ids import parse_uuid
+from chasm.kit.pagination import Page, PageParams
 from chasm.kit.timeutil import utcnow
 from chasm.models import Invite
 
@@ -51,9 +51,10 @@ async def create(db: AsyncSession, actor: Actor, secret_key: str, body: InviteCr
     return InviteCreated(**_out(invite).model_dump(), code=code)
 
 
-async def list_invites(db: AsyncSession, actor: Actor) -> Sequence[InviteOut]:
+async def list_invites(db: AsyncSession, actor: Actor, paging: PageParams) -> Page[InviteOut]:
     await require_instance_admin(db, actor)
-    return [_out(i) for i in await repo.invites(db)]
+    rows, total = await repo.invites(db, paging)
+    return paging.page([_out(i) for i in rows], total)
 
 
 async def revoke(db: AsyncSession, actor: Actor, invite_id: str) -> None:

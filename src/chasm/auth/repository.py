@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import Select, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.kit import pagination
+from chasm.kit.pagination import PageParams
 from chasm.models import (
     Account,
     ApiKey,
@@ -86,14 +89,25 @@ async def first_owner(session: AsyncSession) -> User | None:
     return result.scalar_one_or_none()
 
 
-async def accounts_with_roles(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[Account, str]]:
-    result = await session.execute(
+def _accounts_of(user_id: uuid.UUID) -> Select[Account, str]:
+    """The user's accounts with the user's role: the personal one first, then by age."""
+    return (
         select(Account, Membership.role)
         .join(Membership, Membership.account_id == Account.id)
         .where(Membership.user_id == user_id)
-        .order_by(Account.kind.desc(), Account.created_at)
+        .order_by(Account.kind.desc(), Account.created_at, Account.id)
     )
+
+
+async def accounts_with_roles(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[Account, str]]:
+    result = await session.execute(_accounts_of(user_id))
     return [(account, role) for account, role in result.all()]
+
+
+async def accounts_page(
+    session: AsyncSession, user_id: uuid.UUID, paging: PageParams
+) -> tuple[Sequence[tuple[Account, str]], int]:
+    return await pagination.fetch_rows(session, _accounts_of(user_id), paging)
 
 
 async def refresh_token_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
@@ -132,8 +146,11 @@ async def codex_credential(session: AsyncSession, user_id: uuid.UUID) -> CodexCr
     return result.scalar_one_or_none()
 
 
-async def invites(session: AsyncSession) -> list[Invite]:
-    return list(await session.scalars(select(Invite).order_by(Invite.created_at.desc())))
+async def invites(session: AsyncSession, paging: PageParams) -> tuple[Sequence[Invite], int]:
+    """Every invitation, newest first."""
+    return await pagination.fetch(
+        session, select(Invite).order_by(Invite.created_at.desc(), Invite.id), paging
+    )
 
 
 async def spend_invite(session: AsyncSession, code_hash: str, user_id: uuid.UUID, now: datetime) -> bool:

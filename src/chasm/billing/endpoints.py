@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
-from chasm.billing import service
+from chasm.billing import service, stripe_events
 from chasm.billing.schemas import (
     BillingAccountUpdate,
     BillingSummary,
@@ -20,7 +20,7 @@ from chasm.billing.schemas import (
 )
 from chasm.config import Settings
 from chasm.kit.deps import DbSession
-from chasm.kit.pagination import MAX_OFFSET
+from chasm.kit.pagination import Paging
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
 
@@ -46,16 +46,15 @@ async def billing_summary(actor: Reader, db: DbSession, settings: AppSettings) -
 async def billing_usage(
     actor: Reader,
     db: DbSession,
+    paging: Paging,
     kind: str | None = None,
     session_type: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> UsageList:
     """Usage records, newest first, and the totals of every record matching the filters."""
     return await service.list_usage(
-        db, actor, kind=kind, session_type=session_type, since=since, until=until, limit=limit, offset=offset
+        db, actor, kind=kind, session_type=session_type, since=since, until=until, paging=paging
     )
 
 
@@ -79,4 +78,4 @@ async def create_checkout(
 async def stripe_webhook(request: Request, db: DbSession, settings: AppSettings) -> StripeWebhookOut:
     """Stripe's events, verified by their signature (no API key: Stripe calls it)."""
     payload = await request.body()
-    return await service.stripe_webhook(db, settings, payload, request.headers.get("stripe-signature"))
+    return await stripe_events.handle(db, settings, payload, request.headers.get("stripe-signature"))

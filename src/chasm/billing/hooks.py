@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,12 +93,35 @@ async def command_exited(
     timed_out: bool,
     duration_ms: float,
 ) -> None:
+    """A foreground command ended (its exec is metered here)."""
     await record_exec(db, row)
-    data = {
-        "session_id": str(row.id),
+    data = command_data(
+        str(row.id), None, command, exit_code, "timed_out" if timed_out else "exited", duration_ms
+    )
+    await emit(db, row.account_id, "command.exited", data)
+
+
+def command_data(
+    session_id: str,
+    command_id: str | None,
+    command: str,
+    exit_code: int | None,
+    status: str,
+    duration_ms: float | None,
+) -> dict[str, object]:
+    """The `command.exited` payload (docs/webhooks.md): a background command has its id."""
+    return {
+        "session_id": session_id,
+        "command_id": command_id,
+        "background": command_id is not None,
         "command": command[:1000],
         "exit_code": exit_code,
-        "timed_out": timed_out,
-        "duration_ms": round(duration_ms, 3),
+        "status": status,
+        "timed_out": status == "timed_out",
+        "duration_ms": round(duration_ms, 3) if duration_ms is not None else None,
     }
-    await emit(db, row.account_id, "command.exited", data)
+
+
+async def background_command_exited(db: AsyncSession, account_id: uuid.UUID, data: dict[str, object]) -> None:
+    """A background command ended (its exec was metered when it started)."""
+    await emit(db, account_id, "command.exited", data)

@@ -9,7 +9,16 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chasm.models import SandboxSession, SessionMeter, StripeEvent, UsageRecord, WalletEntry, Workspace
+from chasm.kit.pagination import PageParams
+from chasm.models import (
+    BillingProfile,
+    SandboxSession,
+    SessionMeter,
+    StripeEvent,
+    UsageRecord,
+    WalletEntry,
+    Workspace,
+)
 
 
 async def balance(db: AsyncSession, account_id: uuid.UUID) -> int:
@@ -39,9 +48,10 @@ async def list_usage(
     session_type: str | None,
     since: datetime | None,
     until: datetime | None,
-    limit: int,
-    offset: int,
+    paging: PageParams,
 ) -> tuple[Sequence[UsageRecord], list[tuple[str, str, float, int]]]:
+    """A window of the matching records and their totals per kind and unit (whose counts add up
+    to the number of all matching records)."""
     conditions = [UsageRecord.account_id == account_id]
     if kind:
         conditions.append(UsageRecord.kind == kind)
@@ -57,8 +67,8 @@ async def list_usage(
                 select(UsageRecord)
                 .where(*conditions)
                 .order_by(UsageRecord.created_at.desc(), UsageRecord.id)
-                .limit(limit)
-                .offset(offset)
+                .limit(paging.limit)
+                .offset(paging.offset)
             )
         )
         .scalars()
@@ -112,3 +122,13 @@ async def stripe_event_seen(db: AsyncSession, event_id: str) -> bool:
 async def entry_by_reference(db: AsyncSession, reference: str) -> WalletEntry | None:
     query = select(WalletEntry).where(WalletEntry.reference == reference)
     return (await db.execute(query)).scalar_one_or_none()
+
+
+async def profile_by_subscription(db: AsyncSession, subscription_id: str) -> BillingProfile | None:
+    query = select(BillingProfile).where(BillingProfile.stripe_subscription_id == subscription_id)
+    return (await db.execute(query)).scalars().first()
+
+
+async def profile_by_customer(db: AsyncSession, customer_id: str) -> BillingProfile | None:
+    query = select(BillingProfile).where(BillingProfile.stripe_customer_id == customer_id)
+    return (await db.execute(query)).scalars().first()

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from chasm.kit.pagination import Page
+
 
 class PlanOut(BaseModel):
     code: str
@@ -33,6 +35,14 @@ class UsageWindow(BaseModel):
     spent_usd: float
 
 
+class SubscriptionOut(BaseModel):
+    """The Stripe subscription paying the plan: each paid invoice carries it to `paid_until`."""
+
+    plan_code: str | None
+    stripe_subscription_id: str
+    paid_until: datetime | None
+
+
 class BillingSummary(BaseModel):
     account_id: str
     billing_email: str | None
@@ -42,6 +52,7 @@ class BillingSummary(BaseModel):
     usage_24h: UsageWindow
     usage_30d: UsageWindow
     stripe_configured: bool
+    subscription: SubscriptionOut | None = None
 
 
 class BillingAccountUpdate(BaseModel):
@@ -82,8 +93,9 @@ class UsageTotal(BaseModel):
     records: int
 
 
-class UsageList(BaseModel):
-    records: list[UsageRecordOut]
+class UsageList(Page[UsageRecordOut]):
+    """A page of usage records (the one list shape) plus `totals` over every matching record."""
+
     totals: list[UsageTotal]
 
 

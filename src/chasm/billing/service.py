@@ -1,4 +1,5 @@
-"""Billing: summary, usage, the account's billing settings, Stripe checkout and its webhook."""
+"""Billing: summary, usage, the account's billing settings, Stripe checkout (its events are
+handled in `stripe_events`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
@@ -21,7 +21,7 @@ from chasm.billing.schemas import (
     CheckoutOut,
     PlanOut,
     StorageOut,
-    StripeWebhookOut,
+    SubscriptionOut,
     UsageList,
     UsageRecordOut,
     UsageTotal,
@@ -29,8 +29,9 @@ from chasm.billing.schemas import (
     WalletOut,
 )
 from chasm.config import Settings
+from chasm.kit.pagination import PageParams
 from chasm.kit.timeutil import utcnow
-from chasm.models import Account, BillingProfile, StripeEvent, UsageRecord, WalletEntry
+from chasm.models import Account, BillingProfile, UsageRecord
 from chasm.webhooks.outbox import emit
 
 MANAGERS = ("owner", "admin")
@@ -99,6 +100,13 @@ async def summary(db: AsyncSession, actor: Actor, settings: Settings) -> Billing
         usage_24h=await _window(db, actor.account_id, now - timedelta(hours=24)),
         usage_30d=await _window(db, actor.account_id, now - timedelta(days=30)),
         stripe_configured=stripe_checkout.configured(settings),
+        subscription=SubscriptionOut(
+            plan_code=profile.subscription_plan,
+            stripe_subscription_id=profile.stripe_subscription_id,
+            paid_until=profile.paid_until,
+        )
+        if profile is not None and profile.stripe_subscription_id
+        else None,
     )
 
 
@@ -110,8 +118,7 @@ async def list_usage(
     session_type: str | None,
     since: datetime | None,
     until: datetime | None,
-    limit: int,
-    offset: int,
+    paging: PageParams,
 ) -> UsageList:
     rows, totals = await repo.list_usage(
         db,
@@ -120,11 +127,13 @@ async def list_usage(
         session_type=session_type,
         since=since,
         until=until,
-        limit=limit,
-        offset=offset,
+        paging=paging,
     )
     return UsageList(
-        records=[
+        total=sum(n for _, _, _, n in totals),
+        limit=paging.limit,
+        offset=paging.offset,
+        items=[
             UsageRecordOut(
                 id=str(r.id),
                 kind=r.kind,
@@ -149,7 +158,7 @@ def _require_manager(actor: Actor) -> None:
         raise BillingForbidden("Only an owner or admin of the account manages its billing")
 
 
-async def _profile(db: AsyncSession, account_id: uuid.UUID) -> BillingProfile:
+async def profile_of(db: AsyncSession, account_id: uuid.UUID) -> BillingProfile:
     profile = await db.get(BillingProfile, account_id)
     if profile is None:
         profile = BillingProfile(account_id=account_id)
@@ -157,7 +166,7 @@ async def _profile(db: AsyncSession, account_id: uuid.UUID) -> BillingProfile:
     return profile
 
 
-async def _set_plan(db: AsyncSession, account: Account, plan: str, via: str) -> None:
+async def set_plan(db: AsyncSession, account: Account, plan: str, via: str) -> None:
     if account.plan == plan:
         return
     old, account.plan = account.plan, plan
@@ -173,7 +182,7 @@ async def update_account(
     db: AsyncSession, actor: Actor, settings: Settings, body: BillingAccountUpdate
 ) -> BillingSummary:
     _require_manager(actor)
-    profile = await _profile(db, actor.account_id)
+    profile = await profile_of(db, actor.account_id)
     if body.email is not None:
         email = body.email.strip()
         if email and "@" not in email:
@@ -184,7 +193,7 @@ async def update_account(
             raise UnknownPlan(
                 f"Unknown plan '{body.plan}'; plans: {', '.join(plans.selectable_plans(settings))}"
             )
-        await _set_plan(db, await _account(db, actor), body.plan, "api")
+        await set_plan(db, await _account(db, actor), body.plan, "api")
     profile.updated_at = utcnow()
     record(
         db,
@@ -232,7 +241,12 @@ async def checkout(db: AsyncSession, actor: Actor, settings: Settings, body: Che
         if not body.plan_code or price is None:
             raise UnknownPlan(f"No Stripe price is configured for plan_code '{body.plan_code}'")
         meta["plan_code"] = body.plan_code
-        params |= {"mode": "subscription", "line_items": [{"price": price, "quantity": 1}]}
+        params |= {
+            "mode": "subscription",
+            "line_items": [{"price": price, "quantity": 1}],
+            # Carried by the subscription and each of its invoices: a renewal finds its account.
+            "subscription_data": {"metadata": meta},
+        }
     profile = await db.get(BillingProfile, actor.account_id)
     if profile is not None and profile.email:
         params["customer_email"] = profile.email
@@ -248,85 +262,3 @@ async def checkout(db: AsyncSession, actor: Actor, settings: Settings, body: Che
         metadata={k: v for k, v in meta.items() if k != "account_id"},
     )
     return CheckoutOut(id=session.id, url=session.url, mode=body.mode)
-
-
-async def stripe_webhook(
-    db: AsyncSession, settings: Settings, payload: bytes, signature: str | None
-) -> StripeWebhookOut:
-    """Handle a verified Stripe event once: a completed checkout credits the wallet (or sets the
-    plan); the same event again, or another event of the same checkout, changes nothing."""
-    event = stripe_checkout.verified_event(settings, payload, signature)
-    if await repo.stripe_event_seen(db, event.id):
-        return StripeWebhookOut(received=True, duplicate=True)
-    duplicate = False
-    try:
-        async with db.begin_nested():
-            db.add(StripeEvent(id=event.id, type=event.type))
-            if event.type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
-                duplicate = not await _completed(db, event.data.object.to_dict())
-    except IntegrityError:
-        return StripeWebhookOut(received=True, duplicate=True)
-    return StripeWebhookOut(received=True, duplicate=duplicate)
-
-
-async def _completed(db: AsyncSession, checkout: dict[str, Any]) -> bool:
-    """Apply a completed checkout; False if it was applied before."""
-    meta = dict(checkout.get("metadata") or {})
-    try:
-        account_id = uuid.UUID(meta.get("account_id") or checkout.get("client_reference_id") or "")
-    except ValueError:
-        return True  # not one of ours
-    account = await db.get(Account, account_id)
-    if account is None:
-        return True
-    if checkout.get("mode") == "subscription" and meta.get("plan_code"):
-        await _set_plan(db, account, meta["plan_code"], "stripe")
-        record(
-            db,
-            None,
-            "billing.subscription.start",
-            "account",
-            account.id,
-            account_id=account.id,
-            metadata=meta,
-        )
-        return True
-    if checkout.get("payment_status") != "paid":
-        return True  # async payments complete later (async_payment_succeeded)
-    reference = f"stripe_checkout:{checkout['id']}"
-    if await repo.entry_by_reference(db, reference) is not None:
-        return False
-    cents = int(checkout.get("amount_total") or meta.get("amount_cents") or 0)
-    amount = cents * (plans.MICRO // 100)
-    db.add(
-        WalletEntry(
-            account_id=account.id,
-            amount_microusd=amount,
-            kind="topup",
-            reference=reference,
-            description=f"Stripe checkout {checkout['id']}",
-        )
-    )
-    await db.flush()
-    record(
-        db,
-        None,
-        "billing.wallet.credit",
-        "account",
-        account.id,
-        account_id=account.id,
-        summary=f"credited ${cents / 100:.2f}",
-        metadata={"checkout": checkout["id"]},
-    )
-    await emit(
-        db,
-        account.id,
-        "billing.wallet.credited",
-        {
-            "account_id": str(account.id),
-            "amount_usd": cents / 100,
-            "checkout_id": checkout["id"],
-            "balance_usd": await repo.balance(db, account.id) / plans.MICRO,
-        },
-    )
-    return True

@@ -23,7 +23,12 @@ Runtime = Annotated[SandboxRuntime, Depends(get_runtime)]
 @router.get(
     "/{session_id}/screenshot",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "the page as PNG"}},
+    responses={
+        200: {
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "the page as PNG",
+        }
+    },
     dependencies=[Depends(rate_limited("sessions"))],
 )
 async def screenshot(

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from chasm.cli import pages
 from chasm.cli.api_errors import fail
+from chasm.cli.ids import resolve_session
 from chasm.client.errors import ChasmAPIError
 
 if TYPE_CHECKING:
@@ -63,6 +65,8 @@ def create(
 def list_sessions(
     status: str = typer.Option(None, "--status", help="creating | running | terminated"),
     workspace: str = typer.Option(None, "--workspace", "-w"),
+    limit: int = pages.LIMIT,
+    offset: int = pages.OFFSET,
     url: str = URL,
     key: str = KEY,
     as_json: bool = JSON_OUT,
@@ -70,7 +74,9 @@ def list_sessions(
     """List browser sessions, newest first."""
     with _client(url, key) as client:
         try:
-            page = client.sessions.list(status=status, workspace=workspace, session_type="browser")
+            page = client.sessions.list(
+                status=status, workspace=workspace, session_type="browser", limit=limit, offset=offset
+            )
         except ChasmAPIError as error:
             fail(error)
     if as_json:
@@ -80,11 +86,12 @@ def list_sessions(
         ws = item.workspace_id or "ephemeral"
         reason = f" ({item.ended_reason})" if item.ended_reason else ""
         typer.echo(f"{item.id}  {item.status}{reason}  {ws}  {item.raw['created_at']}")
+    pages.note_more(page)
 
 
 @browser_app.command("screenshot")
 def screenshot(
-    session_id: str = typer.Argument(..., help="Browser session id."),
+    session_id: str = typer.Argument(..., help="Browser session id (or a unique prefix)."),
     out: Path = typer.Argument(..., help="Where to write the PNG."),
     full_page: bool = typer.Option(False, "--full-page", help="The whole page, not just the viewport."),
     url: str = URL,
@@ -93,7 +100,8 @@ def screenshot(
     """Save a PNG of the session's page."""
     with _client(url, key) as client:
         try:
-            png = client.browsers.get(session_id).screenshot(full_page=full_page)
+            sid = resolve_session(client, session_id, "browser")
+            png = client.browsers.get(sid).screenshot(full_page=full_page)
         except ChasmAPIError as error:
             fail(error)
     out.write_bytes(png)
@@ -102,7 +110,7 @@ def screenshot(
 
 @browser_app.command("terminate")
 def terminate(
-    session_id: str = typer.Argument(...),
+    session_id: str = typer.Argument(..., help="Browser session id (or a unique prefix)."),
     force: bool = typer.Option(False, "--force", help="Even with open DevTools connections."),
     url: str = URL,
     key: str = KEY,
@@ -111,7 +119,7 @@ def terminate(
     """Terminate a browser session (Chromium and everything it started)."""
     with _client(url, key) as client:
         try:
-            session = client.sessions.terminate(session_id, force=force)
+            session = client.sessions.terminate(resolve_session(client, session_id, "browser"), force=force)
         except ChasmAPIError as error:
             fail(error)
     if as_json:

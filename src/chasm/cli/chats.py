@@ -144,9 +144,16 @@ def show(
     chat_id: str = typer.Argument(..., help="The chat (session) id, or a unique prefix of it."),
     account: str | None = ACCOUNT,
     as_json: bool = AS_JSON,
+    resume_command: bool = typer.Option(
+        False, "--resume-command", help="Print the command that reopens the chat in its own tool."
+    ),
 ) -> None:
     """One chat with all its messages."""
     from chasm.chats import service
+
+    if resume_command:
+        _print_resume_command(chat_id, account, as_json)
+        return
 
     async def work(session: Any, actor: Any) -> Any:
         return await service.get_chat(session, actor, await service.resolve_chat_id(session, actor, chat_id))
@@ -171,6 +178,28 @@ def show(
             console.print(
                 f"[cyan]→ {escape(str(call.get('name')))}[/] {escape(json.dumps(call.get('input'))[:300])}"
             )
+
+
+def _print_resume_command(chat_id: str, account: str | None, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from chasm.chats import resume, service
+
+    async def work(session: Any, actor: Any) -> Any:
+        found = await service.resolve_chat_id(session, actor, chat_id)
+        return asdict(await resume.resume_command(session, actor, found))
+
+    data = run(work, account)
+    if as_json:
+        _print_json(data)
+    elif data["command"] is None:
+        typer.echo(f"This chat cannot be resumed from a command: {data['reason']}.", err=True)
+    if data["command"] is None:
+        raise typer.Exit(1)
+    if not as_json:
+        typer.echo(data["command"])
+        if data["reason"]:
+            typer.echo(f"note: {data['reason']}", err=True)
 
 
 @chats_app.command("merge")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import typer
@@ -75,15 +76,21 @@ def list_keys(email: str = EMAIL, account: str | None = ACCOUNT) -> None:
     from chasm.accounts.service import list_accounts
     from chasm.keys.service import list_keys as service_list
     from chasm.kit.errors import ChasmError
+    from chasm.kit.pagination import collect
     from chasm.kit.timeutil import iso
 
     async def work(session: Any, _secret: str) -> Any:
         actor = await _actor(session, email, account)
-        names = [account] if account else [a.name for a in await list_accounts(session, actor)]
+        names = (
+            [account]
+            if account
+            else [a.name for a in await collect(lambda p: list_accounts(session, actor, p))]
+        )
         found = []
         for name in names:
             scoped = await _actor(session, email, name)
-            found += [(scoped.account.name, key) for key in await service_list(session, scoped)]
+            keys = await collect(functools.partial(service_list, session, scoped))
+            found += [(scoped.account.name, key) for key in keys]
         return found
 
     try:

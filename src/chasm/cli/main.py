@@ -7,6 +7,7 @@ import typer
 from chasm import __version__
 from chasm.cli import (
     admin,
+    agents,
     browser,
     chats,
     doctor,
@@ -16,6 +17,7 @@ from chasm.cli import (
     mcp,
     sandbox,
     search_export,
+    secrets,
     serve,
     webhooks,
     worker,
@@ -38,6 +40,9 @@ app.add_typer(webhooks.billing_app, name="billing")
 app.command("worker")(worker.worker)
 app.command("doctor")(doctor.doctor)
 app.add_typer(chats.chats_app, name="chats")
+app.add_typer(secrets.secrets_app, name="secrets")
+chats.chats_app.command("continue")(agents.continue_chat)
+app.add_typer(agents.agents_app, name="agents")
 app.command("harvest")(harvest.harvest)
 app.command("stats")(search_export.stats)
 app.command("search")(search_export.search)

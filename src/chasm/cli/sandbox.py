@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from chasm.cli import pages
 from chasm.cli.api_errors import fail
+from chasm.cli.ids import resolve_session
 from chasm.client.errors import ChasmAPIError
 
 if TYPE_CHECKING:
@@ -72,6 +74,8 @@ def create(
 def list_sessions(
     status: str = typer.Option(None, "--status", help="creating | running | terminated"),
     workspace: str = typer.Option(None, "--workspace", "-w"),
+    limit: int = pages.LIMIT,
+    offset: int = pages.OFFSET,
     url: str = URL,
     key: str = KEY,
     as_json: bool = JSON_OUT,
@@ -79,7 +83,9 @@ def list_sessions(
     """List sessions, newest first."""
     with _client(url, key) as client:
         try:
-            page = client.sessions.list(status=status, workspace=workspace, session_type="sandbox")
+            page = client.sessions.list(
+                status=status, workspace=workspace, session_type="sandbox", limit=limit, offset=offset
+            )
         except ChasmAPIError as error:
             fail(error)
     if as_json:
@@ -90,11 +96,14 @@ def list_sessions(
         typer.echo(
             f"{item.id}  {item.status}{reason}  {item.workspace_id or 'ephemeral'}  {item.raw['created_at']}"
         )
+    pages.note_more(page)
 
 
 @sandbox_app.command("exec")
 def exec_command(
-    target: str = typer.Argument(..., help="Session id; with --workspace/--new, the command instead."),
+    target: str = typer.Argument(
+        ..., help="Session id (or a unique prefix); with --workspace/--new, the command instead."
+    ),
     command: list[str] = typer.Argument(
         None, help="The program and its arguments, passed as argv (put -- before options of the command)."
     ),
@@ -129,7 +138,8 @@ def exec_command(
             else:
                 if not words:
                     raise typer.BadParameter("give a command after the session id")
-                result = client.sandboxes.get(target).commands.run(join(words), cwd=cwd, timeout=timeout)
+                sid = resolve_session(client, target, "sandbox")
+                result = client.sandboxes.get(sid).commands.run(join(words), cwd=cwd, timeout=timeout)
         except ChasmAPIError as error:
             fail(error)
     if as_json:
@@ -145,7 +155,7 @@ def exec_command(
 
 @sandbox_app.command("upload")
 def upload(
-    session_id: str,
+    session_id: str = typer.Argument(..., help="Session id (or a unique prefix)."),
     source: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     dest: str = typer.Argument(None, help="Path in the sandbox (default: /workspace/<name>)."),
     url: str = URL,
@@ -154,7 +164,8 @@ def upload(
     """Copy a local file into the sandbox."""
     with _client(url, key) as client:
         try:
-            result = client.sandboxes.get(session_id).files.write(dest or source.name, source)
+            sid = resolve_session(client, session_id, "sandbox")
+            result = client.sandboxes.get(sid).files.write(dest or source.name, source)
         except ChasmAPIError as error:
             fail(error)
     typer.echo(f"{result.path} ({result.size} bytes)")
@@ -162,7 +173,7 @@ def upload(
 
 @sandbox_app.command("download")
 def download(
-    session_id: str,
+    session_id: str = typer.Argument(..., help="Session id (or a unique prefix)."),
     path: str = typer.Argument(..., help="Path in the sandbox (relative: under /workspace)."),
     dest: Path = typer.Argument(None, help="Local file (default: the file's name; '-' for stdout)."),
     url: str = URL,
@@ -171,7 +182,8 @@ def download(
     """Copy a file out of the sandbox."""
     with _client(url, key) as client:
         try:
-            data = client.sandboxes.get(session_id).files.read_bytes(path)
+            sid = resolve_session(client, session_id, "sandbox")
+            data = client.sandboxes.get(sid).files.read_bytes(path)
         except ChasmAPIError as error:
             fail(error)
     if dest is not None and str(dest) == "-":
@@ -185,15 +197,16 @@ def download(
 
 @sandbox_app.command("terminate")
 def terminate(
-    session_ids: list[str] = typer.Argument(None),
+    session_ids: list[str] = typer.Argument(None, help="Session ids (or unique prefixes)."),
     all_sessions: bool = typer.Option(False, "--all", help="Terminate every live session."),
     force: bool = typer.Option(False, "--force", help="Even with open connections."),
     url: str = URL,
     key: str = KEY,
 ) -> None:
-    """Terminate sessions."""
+    """Terminate sessions (ids or unique prefixes of them)."""
     with _client(url, key) as client:
         try:
+            session_ids = [resolve_session(client, s, "sandbox") for s in session_ids or []]
             if all_sessions or (session_ids and len(session_ids) > 1):
                 result = client.sessions.bulk_terminate(session_ids or None, all=all_sessions, force=force)
                 for sid in result.terminated:
@@ -213,7 +226,7 @@ def terminate(
 
 @sandbox_app.command("shell")
 def shell(
-    session_id: str,
+    session_id: str = typer.Argument(..., help="Session id (or a unique prefix)."),
     mode: str = typer.Option("human", "--mode", help="human | agent"),
     url: str = URL,
     key: str = KEY,
@@ -225,7 +238,8 @@ def shell(
     cols, rows = os.get_terminal_size() if interactive else (80, 24)
     with _client(url, key) as client:
         try:
-            terminal = client.sandboxes.get(session_id).pty.connect(cols=cols, rows=rows, mode=mode)
+            sid = resolve_session(client, session_id, "sandbox")
+            terminal = client.sandboxes.get(sid).pty.connect(cols=cols, rows=rows, mode=mode)
         except ChasmAPIError as error:
             fail(error)
     saved = _raw_mode() if interactive else None

@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chasm.cli import pages
 from chasm.cli.api_errors import fail
 from chasm.client.errors import ChasmAPIError
-from chasm.client.pages import Page
 
 webhooks_app = typer.Typer(
     help="Webhook endpoints and deliveries, through the HTTP API.", no_args_is_help=True
@@ -51,9 +51,10 @@ def _show(data: Any, as_json: bool, columns: tuple[str, ...]) -> None:
         typer.echo(json.dumps(data.raw, indent=2, default=str))
         return
     table = Table(*columns)
-    for row in [item.raw for item in data] if isinstance(data, Page) else [data.raw]:
+    for row in pages.rows(data):
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     Console(width=200).print(table)
+    pages.note_more(data)
 
 
 @webhooks_app.command("create")
@@ -77,9 +78,15 @@ def create(
 
 
 @webhooks_app.command("list")
-def list_(url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
-    """List the account's endpoints."""
-    _show(_run(url, key, lambda c: c.webhooks.list()), as_json, HOOK_COLUMNS)
+def list_(
+    limit: int = pages.LIMIT,
+    offset: int = pages.OFFSET,
+    url: str = URL,
+    key: str = KEY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """List the account's endpoints, oldest first."""
+    _show(_run(url, key, lambda c: c.webhooks.list(limit=limit, offset=offset)), as_json, HOOK_COLUMNS)
 
 
 @webhooks_app.command("deliveries")
@@ -87,7 +94,8 @@ def deliveries(
     webhook: str = typer.Option(None, "--webhook", help="Only this endpoint's deliveries."),
     event_type: str = typer.Option(None, "--event-type"),
     status: str = typer.Option(None, "--status", help="pending | succeeded | failed | discarded"),
-    limit: int = typer.Option(50, "--limit"),
+    limit: int = pages.LIMIT,
+    offset: int = pages.OFFSET,
     url: str = URL,
     key: str = KEY,
     as_json: bool = JSON_OUT,
@@ -97,7 +105,7 @@ def deliveries(
         url,
         key,
         lambda c: c.webhooks.deliveries(
-            webhook_id=webhook, event_type=event_type, status=status, limit=limit
+            webhook_id=webhook, event_type=event_type, status=status, limit=limit, offset=offset
         ),
     )
     _show(data, as_json, DELIVERY_COLUMNS)

@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chasm.cli import pages
 from chasm.cli.api_errors import fail
 from chasm.client.errors import ChasmAPIError
-from chasm.client.pages import Page
 
 workspace_app = typer.Typer(help="Workspaces (persistent disks), through the HTTP API.", no_args_is_help=True)
 snapshot_app = typer.Typer(help="Workspace snapshots.", no_args_is_help=True)
@@ -37,11 +37,11 @@ def _show(data: Any, as_json: bool, columns: tuple[str, ...]) -> None:
     if as_json:
         typer.echo(json.dumps(data.raw, indent=2, default=str))
         return
-    rows = [item.raw for item in data] if isinstance(data, Page) else [data.raw]
     table = Table(*columns)
-    for row in rows:
+    for row in pages.rows(data):
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     Console().print(table)
+    pages.note_more(data)
 
 
 WS_COLUMNS = ("name", "id", "session_type", "template", "status", "size_bytes", "active_session_id")
@@ -51,12 +51,18 @@ SNAP_COLUMNS = ("name", "file_count", "size_bytes", "stored_bytes", "created_at"
 @workspace_app.command("list")
 def list_(
     template: bool = typer.Option(None, "--template/--no-template"),
+    limit: int = pages.LIMIT,
+    offset: int = pages.OFFSET,
     url: str = URL,
     key: str = KEY,
     as_json: bool = JSON_OUT,
 ) -> None:
-    """List workspaces."""
-    _show(_run(url, key, lambda c: c.workspaces.list(template=template)), as_json, WS_COLUMNS)
+    """List workspaces, newest first."""
+    _show(
+        _run(url, key, lambda c: c.workspaces.list(template=template, limit=limit, offset=offset)),
+        as_json,
+        WS_COLUMNS,
+    )
 
 
 @workspace_app.command("create")
@@ -126,13 +132,13 @@ def import_(
 
 
 @snapshot_app.command("list")
-def snapshot_list(workspace: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
-    """List a workspace's snapshots."""
-    _show(
-        _run(url, key, lambda c: c.workspaces.snapshots.list(workspace)),
-        as_json,
-        SNAP_COLUMNS,
-    )
+def snapshot_list(
+    workspace: str, limit: int = pages.LIMIT, offset: int = pages.OFFSET,
+    url: str = URL, key: str = KEY, as_json: bool = JSON_OUT,
+) -> None:  # fmt: skip
+    """List a workspace's snapshots, newest first."""
+    data = _run(url, key, lambda c: c.workspaces.snapshots.list(workspace, limit=limit, offset=offset))
+    _show(data, as_json, SNAP_COLUMNS)
 
 
 @snapshot_app.command("create")

@@ -14,6 +14,7 @@ import httpx
 from chasm.client._base import EventDecoder, SyncTransport, body, check
 from chasm.client.errors import StreamError
 from chasm.client.models import CommandInfo, CommandResult, OutputChunk
+from chasm.client.pages import PAGE, Page, page_of, walk
 
 RECONNECTS = 5  # consecutive failed reconnections before a stream gives up
 
@@ -211,8 +212,13 @@ class Commands:
         return result_of(data)
 
     def list(self) -> list[CommandInfo]:
-        """The session's background commands."""
-        return [CommandInfo.from_dict(c) for c in self._t.request("GET", f"{self._base}/commands")]
+        """The session's background commands, oldest first (every page)."""
+        return [*walk(self._page)]
+
+    def _page(self, offset: int) -> Page[CommandInfo]:
+        params = {"limit": PAGE, "offset": offset}
+        data = self._t.request("GET", f"{self._base}/commands", params=params)
+        return page_of(data, CommandInfo.from_dict, limit=PAGE, offset=offset)
 
     def get(self, command_id: str) -> CommandInfo:
         return CommandInfo.from_dict(self._t.request("GET", f"{self._base}/commands/{command_id}"))

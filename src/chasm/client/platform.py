@@ -53,7 +53,12 @@ class Jobs:
         return walk(lambda offset: self.list(status=status, kind=kind, limit=PAGE, offset=offset))
 
     def kinds(self) -> builtins.list[JobKind]:
-        return [JobKind.from_dict(k) for k in self._t.request("GET", "/v1/jobs/kinds")]
+        """Every job kind this server runs (all pages)."""
+        return [*walk(self._kinds_page)]
+
+    def _kinds_page(self, offset: int) -> Page[JobKind]:
+        data = self._t.request("GET", "/v1/jobs/kinds", params={"limit": PAGE, "offset": offset})
+        return page_of(data, JobKind.from_dict, limit=PAGE, offset=offset)
 
     def get(self, job_id: str) -> Job:
         return Job.from_dict(self._t.request("GET", f"/v1/jobs/{job_id}"))
@@ -92,8 +97,14 @@ class Keys:
         payload = body(name=name, scopes=scopes, expires_at=iso(expires_at))
         return ApiKey.from_dict(self._t.request("POST", "/v1/keys", json=payload))
 
-    def list(self) -> Page[ApiKey]:
-        return page_of(self._t.request("GET", "/v1/keys"), ApiKey.from_dict, limit=None, offset=0)
+    def list(self, *, limit: int | None = None, offset: int = 0) -> Page[ApiKey]:
+        """A page of the account's keys (the server's default page is 50 rows)."""
+        data = self._t.request("GET", "/v1/keys", params={"limit": limit, "offset": offset or None})
+        return page_of(data, ApiKey.from_dict, limit=limit, offset=offset)
+
+    def iter(self) -> Iterator[ApiKey]:
+        """Every key, page after page."""
+        return walk(lambda offset: self.list(limit=PAGE, offset=offset))
 
     def revoke(self, key_id: str) -> ApiKey:
         """The key stops authenticating at once."""
@@ -109,8 +120,14 @@ class Webhooks:
         payload = {"url": url, "event_types": event_types, "description": description}
         return Webhook.from_dict(self._t.request("POST", "/v1/webhooks", json=payload))
 
-    def list(self) -> Page[Webhook]:
-        return page_of(self._t.request("GET", "/v1/webhooks"), Webhook.from_dict, limit=None, offset=0)
+    def list(self, *, limit: int | None = None, offset: int = 0) -> Page[Webhook]:
+        """A page of the account's endpoints, oldest first (the server's default page is 50 rows)."""
+        data = self._t.request("GET", "/v1/webhooks", params={"limit": limit, "offset": offset or None})
+        return page_of(data, Webhook.from_dict, limit=limit, offset=offset)
+
+    def iter(self) -> Iterator[Webhook]:
+        """Every endpoint, page after page."""
+        return walk(lambda offset: self.list(limit=PAGE, offset=offset))
 
     def delete(self, webhook_id: str) -> None:
         self._t.request("DELETE", f"/v1/webhooks/{webhook_id}")

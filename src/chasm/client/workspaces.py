@@ -32,10 +32,15 @@ class Snapshots:
         )
         return Snapshot.from_dict(data)
 
-    def list(self, workspace: str) -> Page[Snapshot]:
-        """Newest first."""
-        data = self._t.request("GET", f"{path_of(workspace)}/snapshots")
-        return page_of(data, Snapshot.from_dict, limit=None, offset=0)
+    def list(self, workspace: str, *, limit: int | None = None, offset: int = 0) -> Page[Snapshot]:
+        """A page of the workspace's snapshots, newest first (the server's default page is 50 rows)."""
+        params = {"limit": limit, "offset": offset or None}
+        data = self._t.request("GET", f"{path_of(workspace)}/snapshots", params=params)
+        return page_of(data, Snapshot.from_dict, limit=limit, offset=offset)
+
+    def iter(self, workspace: str) -> Iterator[Snapshot]:
+        """Every snapshot of the workspace, page after page."""
+        return walk(lambda offset: self.list(workspace, limit=PAGE, offset=offset))
 
     def restore(self, workspace: str, name: str, *, force: bool = False) -> Snapshot:
         path = f"{path_of(workspace)}/snapshots/{segment(name)}/restore"

@@ -13,7 +13,7 @@ from chasm.auth.ratelimit import rate_limited
 from chasm.exec import service
 from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
 from chasm.kit.deps import DbSession
-from chasm.kit.pagination import MAX_BYTE_OFFSET
+from chasm.kit.pagination import MAX_BYTE_OFFSET, Page, Paging
 from chasm.sandbox.runtime import SandboxRuntime, get_runtime
 from chasm.sessions import service as sessions
 
@@ -46,10 +46,12 @@ async def exec_in_session(
     return await service.run(db, actor, runtime, row, body)
 
 
-@router.get("/v1/sessions/{session_id}/commands", response_model=list[CommandOut])
-async def list_commands(session_id: str, actor: Reader, db: DbSession, runtime: Runtime) -> list[CommandOut]:
-    """Background commands of a session."""
-    return service.list_commands(runtime, await sessions.get_session(db, actor, session_id))
+@router.get("/v1/sessions/{session_id}/commands")
+async def list_commands(
+    session_id: str, actor: Reader, db: DbSession, runtime: Runtime, paging: Paging
+) -> Page[CommandOut]:
+    """Background commands of a session, oldest first."""
+    return service.list_commands(runtime, await sessions.get_session(db, actor, session_id), paging)
 
 
 @router.get("/v1/sessions/{session_id}/commands/{command_id}", response_model=CommandOut)
@@ -61,7 +63,16 @@ async def get_command(
     return service.command_out(service.get_command(runtime, row, command_id))
 
 
-@router.get("/v1/sessions/{session_id}/commands/{command_id}/stream")
+@router.get(
+    "/v1/sessions/{session_id}/commands/{command_id}/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "events `stdout` and `stderr` (data: base64 chunk, id: byte offset), then `exit`",
+        }
+    },
+)
 async def stream_command(
     session_id: str,
     command_id: str,

@@ -15,6 +15,7 @@ from chasm.auth.actor import Actor
 from chasm.billing.hooks import command_exited, record_exec
 from chasm.exec.exceptions import CommandNotFound, InvalidExecRequest, InvalidSignal
 from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
+from chasm.kit.pagination import Page, PageParams
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession
 from chasm.sandbox.commands import BackgroundCommand
@@ -44,7 +45,9 @@ async def run(
     sessions.mark_active(runtime, row)
     workspace_id = str(row.workspace_id) if row.workspace_id else None
     if body.background:
-        entry = await runtime.commands.start(runtime.driver, sid, body.command, cwd=body.cwd, env=body.env)
+        entry = await runtime.commands.start(
+            runtime.driver, sid, body.command, cwd=body.cwd, env=body.env, report_to=str(row.account_id)
+        )
         _audit(db, actor, row, body, {"command_id": entry.id})
         await record_exec(db, row)
         return ExecOut(session_id=sid, workspace_id=workspace_id, command_id=entry.id, pid=entry.pid)
@@ -113,14 +116,17 @@ async def run_resumable(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(collect(), 5)
     ended = entry.ended_at or utcnow()
+    duration_ms = (ended - entry.started_at).total_seconds() * 1000
+    exit_code = None if timed_out else entry.exit_code
+    await command_exited(db, row, body.command, exit_code, timed_out, duration_ms)
     return ExecOut(
         session_id=sid,
         workspace_id=str(row.workspace_id) if row.workspace_id else None,
-        exit_code=None if timed_out else entry.exit_code,
+        exit_code=exit_code,
         output=bytes(output).decode("utf-8", errors="replace"),
         output_truncated=entry.output_truncated or entry.size > limit,
         timed_out=timed_out,
-        duration_ms=round((ended - entry.started_at).total_seconds() * 1000, 3),
+        duration_ms=round(duration_ms, 3),
     )
 
 
@@ -188,9 +194,10 @@ def get_command(runtime: SandboxRuntime, row: SandboxSession, command_id: str) -
     return entry
 
 
-def list_commands(runtime: SandboxRuntime, row: SandboxSession) -> list[CommandOut]:
+def list_commands(runtime: SandboxRuntime, row: SandboxSession, paging: PageParams) -> Page[CommandOut]:
+    """Oldest first. The registry lives in this process (it is not a table), so it is paged here."""
     sessions.ensure_here(runtime, row)
-    return [command_out(entry) for entry in runtime.commands.list(str(row.id))]
+    return paging.window([command_out(entry) for entry in runtime.commands.list(str(row.id))])
 
 
 async def write_stdin(

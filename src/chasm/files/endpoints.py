@@ -53,7 +53,17 @@ async def upload(
     return UploadOut(path=path, size=size)
 
 
-@router.get("/download", response_class=Response, dependencies=LIMITED)
+@router.get(
+    "/download",
+    response_class=Response,
+    dependencies=LIMITED,
+    responses={
+        200: {
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "the file's bytes",
+        }
+    },
+)
 async def download(
     session_id: str,
     path: str,

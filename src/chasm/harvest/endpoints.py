@@ -1,4 +1,5 @@
-"""Harvest and provider routes of spec 001 (/api/v1) and 003 (/api), built per surface."""
+"""Harvest routes of spec 001 (/api/v1) and 003 (/api), built per surface (the harvest sources are
+listed by the providers routes, chasm.providers.endpoints)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import File, Form, Request, UploadFile
 
 from chasm.auth.deps import ChatReader, HarvestRunner, SessionMaker
 from chasm.harvest import service
-from chasm.harvest.schemas import HarvestRequest, HarvestResult, HarvestStatus, ProviderRead
+from chasm.harvest.schemas import HarvestRequest, HarvestResult, HarvestStatus
 from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.surface import ChatRouter
 from chasm.realtime import topics
@@ -47,17 +48,3 @@ async def harvest_upload(
 async def harvest_status(actor: ChatReader, session: DbSession) -> HarvestStatus:
     """When each provider was last harvested, with its file and chat counts."""
     return await service.status(session, actor)
-
-
-@routes.get("/providers", model=list[ProviderRead], tags=["Providers"])
-async def list_providers(actor: ChatReader, session: DbSession, settings: AppSettings) -> list[ProviderRead]:
-    """Every harvest source with its detection status on this machine."""
-    return await service.list_providers(session, actor, settings)
-
-
-@routes.get("/providers/{provider_id}", model=ProviderRead, tags=["Providers"])
-async def get_provider(
-    actor: ChatReader, session: DbSession, settings: AppSettings, provider_id: str
-) -> ProviderRead:
-    """One provider with its detection status."""
-    return await service.get_provider(session, actor, settings, provider_id)

@@ -20,6 +20,7 @@ from chasm.harvest.exceptions import HarvestFailed, UnknownProvider
 from chasm.harvest.schemas import HarvestRequest, HarvestResult, HarvestStatus, ProviderRead
 from chasm.kit.db import transaction
 from chasm.kit.timeutil import aware
+from chasm.secrets import service as secrets
 
 HOST_HARVEST = (
     "harvest the server's own folders; send your transcript files to POST /api/v1/harvest/upload "
@@ -58,6 +59,18 @@ def build_plans(
     return plans
 
 
+def _noting(written: set[uuid.UUID], stored: StoredFn | None) -> StoredFn:
+    """The engine's after-batch callback: notes the chats written (to redact them when the account
+    redacts its library, `secrets.service.redact_harvested`), then calls `stored` if any."""
+
+    async def note(provider: str, chats: list[tuple[uuid.UUID, bool, int]]) -> None:
+        written.update(chat_id for chat_id, _, _ in chats)
+        if stored is not None:
+            await stored(provider, chats)
+
+    return note
+
+
 async def harvest(
     maker: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -82,12 +95,18 @@ async def harvest(
         plans = [p for p in plans if p.source.name in restrict]
         for plan in plans:
             plan.unit_keys = restrict[plan.source.name]
+    written: set[uuid.UUID] = set()
     engine = HarvestEngine(
-        maker, account_id, workers=settings.harvest_workers, progress=progress, stored=stored
+        maker,
+        account_id,
+        workers=settings.harvest_workers,
+        progress=progress,
+        stored=_noting(written, stored),
     )
     async with _lock(account_id):
         report = await engine.run(plans)
     async with maker() as session, session.begin():
+        await secrets.redact_harvested(session, account_id, written)
         record(
             session,
             actor,
@@ -284,7 +303,8 @@ async def harvest_upload(
             await asyncio.to_thread(upload.unpack, target, filename, data, budget)
         roots = await asyncio.to_thread(_upload_roots, root, source, known)
         plans = await asyncio.to_thread(upload.plans_for, {n: known[n] for n in roots}, roots)
-        engine = HarvestEngine(maker, actor.account_id, stored=stored)
+        written: set[uuid.UUID] = set()
+        engine = HarvestEngine(maker, actor.account_id, stored=_noting(written, stored))
         async with _lock(actor.account_id):
             report = await engine.run(plans)
     finally:
@@ -293,6 +313,7 @@ async def harvest_upload(
     for issue in report.issues:
         issue.path = issue.path.removeprefix(prefix)
     async with maker() as session, session.begin():
+        await secrets.redact_harvested(session, actor.account_id, written)
         record(
             session,
             actor,

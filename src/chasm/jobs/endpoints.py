@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from chasm.auth.deps import CurrentActor
 from chasm.auth.ratelimit import rate_limited
@@ -13,7 +13,7 @@ from chasm.jobs import service
 from chasm.jobs.schemas import JobCreate, JobKindOut, JobOut, JobStatus
 from chasm.kit.deps import DbSession
 from chasm.kit.events import EventBus
-from chasm.kit.pagination import MAX_OFFSET
+from chasm.kit.pagination import Page, Paging
 
 router = APIRouter(prefix="/v1/jobs", tags=["Jobs"])
 
@@ -36,19 +36,18 @@ async def create_job(body: JobCreate, actor: CurrentActor, db: DbSession, bus: E
 async def list_jobs(
     actor: CurrentActor,
     db: DbSession,
+    paging: Paging,
     status: JobStatus | None = None,
     kind: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> list[JobOut]:
+) -> Page[JobOut]:
     """Jobs of the active account, newest first."""
-    return await service.list_jobs(db, actor, status=status, kind=kind, limit=limit, offset=offset)
+    return await service.list_jobs(db, actor, paging, status=status, kind=kind)
 
 
 @router.get("/kinds")
-async def list_kinds(actor: CurrentActor) -> list[JobKindOut]:
+async def list_kinds(actor: CurrentActor, paging: Paging) -> Page[JobKindOut]:
     """The job kinds this server runs, each with the JSON Schema of its input."""
-    return service.list_kinds()
+    return service.list_kinds(paging)
 
 
 @router.get("/{job_id}")

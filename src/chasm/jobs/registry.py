@@ -33,6 +33,7 @@ BUILTIN_TASK_MODULES: list[str] = [
     "chasm.exec.tasks",
     "chasm.browser.tasks",
     "chasm.harvest.tasks",
+    "chasm.swarms.tasks",
 ]
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.kit import pagination
+from chasm.kit.pagination import PageParams
 from chasm.models import AuditEvent, Job
 
 
@@ -33,19 +35,17 @@ async def by_idempotency_key(session: AsyncSession, account_id: uuid.UUID, key: 
 async def list_jobs(
     session: AsyncSession,
     account_id: uuid.UUID,
+    paging: PageParams,
     *,
     status: str | None,
     kind: str | None,
-    limit: int,
-    offset: int,
-) -> Sequence[Job]:
+) -> tuple[Sequence[Job], int]:
     query = select(Job).where(Job.account_id == account_id)
     if status:
         query = query.where(Job.status == status)
     if kind:
         query = query.where(Job.kind == kind)
-    query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit).offset(offset)
-    return (await session.execute(query)).scalars().all()
+    return await pagination.fetch(session, query.order_by(Job.created_at.desc(), Job.id.desc()), paging)
 
 
 async def due_job_ids(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:

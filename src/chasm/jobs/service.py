@@ -25,6 +25,7 @@ from chasm.jobs.exceptions import (
 from chasm.jobs.schemas import JobCreate, JobKindOut, JobOut
 from chasm.kit.errors import Forbidden
 from chasm.kit.events import EventBus
+from chasm.kit.pagination import Page, PageParams
 from chasm.kit.timeutil import aware, utcnow
 from chasm.models import Job
 from chasm.webhooks.outbox import emit
@@ -192,12 +193,10 @@ async def create_job(session: AsyncSession, actor: Actor, body: JobCreate, bus: 
 
 
 async def list_jobs(
-    session: AsyncSession, actor: Actor, *, status: str | None, kind: str | None, limit: int, offset: int
-) -> list[JobOut]:
-    jobs = await repo.list_jobs(
-        session, actor.account_id, status=status, kind=kind, limit=limit, offset=offset
-    )
-    return [job_out(job) for job in jobs]
+    session: AsyncSession, actor: Actor, paging: PageParams, *, status: str | None, kind: str | None
+) -> Page[JobOut]:
+    jobs, total = await repo.list_jobs(session, actor.account_id, paging, status=status, kind=kind)
+    return paging.page([job_out(job) for job in jobs], total)
 
 
 async def get_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID) -> JobOut:
@@ -207,20 +206,22 @@ async def get_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID) -> Job
     return job_out(job)
 
 
-def list_kinds() -> list[JobKindOut]:
-    return [
-        JobKindOut(
-            kind=kind.name,
-            description=kind.description,
-            input_schema=kind.input_model.model_json_schema(),
-            timeout_s=kind.timeout_s,
-            max_attempts=kind.max_attempts,
-            scope=kind.scope,
-            instance_admin=kind.instance_admin,
-        )
-        for kind in registry.all_kinds()
-        if kind.http_enqueue
-    ]
+def list_kinds(paging: PageParams) -> Page[JobKindOut]:
+    return paging.window(
+        [
+            JobKindOut(
+                kind=kind.name,
+                description=kind.description,
+                input_schema=kind.input_model.model_json_schema(),
+                timeout_s=kind.timeout_s,
+                max_attempts=kind.max_attempts,
+                scope=kind.scope,
+                instance_admin=kind.instance_admin,
+            )
+            for kind in registry.all_kinds()
+            if kind.http_enqueue
+        ]
+    )
 
 
 async def cancel_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID, bus: EventBus | None) -> JobOut:

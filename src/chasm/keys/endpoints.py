@@ -12,6 +12,7 @@ from chasm.auth.deps import SecretKey, require_scope
 from chasm.keys import service
 from chasm.keys.schemas import KeyCreate, KeyCreated, KeyOut
 from chasm.kit.deps import DbSession
+from chasm.kit.pagination import Page, Paging
 
 router = APIRouter(prefix="/v1/keys", tags=["API keys"])
 
@@ -20,9 +21,9 @@ Writer = Annotated[Actor, Depends(require_scope("keys.write"))]
 
 
 @router.get("")
-async def list_keys(actor: Reader, db: DbSession) -> list[KeyOut]:
-    """API keys visible to the caller in the active account (never their secrets)."""
-    return await service.list_keys(db, actor)
+async def list_keys(actor: Reader, db: DbSession, paging: Paging) -> Page[KeyOut]:
+    """API keys visible to the caller in the active account, newest first (never their secrets)."""
+    return await service.list_keys(db, actor, paging)
 
 
 @router.post("", status_code=201)

@@ -15,6 +15,7 @@ from chasm.keys.exceptions import KeyNotFound, ScopeEscalation
 from chasm.keys.schemas import KeyCreate, KeyCreated, KeyOut
 from chasm.kit.crypto import keyed_hash, random_token
 from chasm.kit.errors import BadRequest, ValidationFailed
+from chasm.kit.pagination import Page, PageParams
 from chasm.kit.timeutil import utcnow
 from chasm.models import ApiKey
 
@@ -116,15 +117,16 @@ def _is_admin(actor: Actor) -> bool:
     return actor.principal_type == "user" and actor.role in ("owner", "admin")
 
 
-async def list_keys(session: AsyncSession, actor: Actor) -> list[KeyOut]:
+async def list_keys(session: AsyncSession, actor: Actor, paging: PageParams) -> Page[KeyOut]:
     """Members see their own keys, owners and admins every user key; a service account its own."""
     if actor.is_service_account:
-        keys = await repo.for_service_account(session, actor.principal_id)
+        query = repo.of_service_account(actor.principal_id)
     elif _is_admin(actor):
-        keys = await repo.for_account(session, actor.account_id)
+        query = repo.of_account(actor.account_id)
     else:
-        keys = await repo.for_user(session, actor.account_id, actor.principal_id)
-    return [KeyOut.model_validate(k) for k in keys]
+        query = repo.of_account(actor.account_id, user_id=actor.principal_id)
+    keys, total = await repo.page(session, query, paging)
+    return paging.page([KeyOut.model_validate(k) for k in keys], total)
 
 
 def _visible(actor: Actor, key: ApiKey) -> bool:

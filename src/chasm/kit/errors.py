@@ -88,10 +88,13 @@ class RateLimited(ChasmError):
 
 def render(surface: Surface, status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
     """Platform surface: {"error": {...}}; /api (003): {"success": false, "error": {...}}; /api/v1
-    (001): {"error": <status phrase>, "message", "code"}. Chat codes are upper case (003's
+    (001): {"error": <status phrase>, "message", "code"}; /api/v1's OpenAI-compatible routes:
+    OpenAI's {"error": {"message", "type", "code", "param"}}. Chat codes are upper case (003's
     `NOT_FOUND`)."""
     from chasm.kit.surface import Surface
 
+    if surface is Surface.OPENAI:
+        return {"error": {"message": message, "type": _openai_type(status), "code": code, "param": None}}
     if surface is Surface.V1:
         v1: dict[str, Any] = {"error": _phrase(status), "message": message, "code": code.upper()}
         if details is not None:
@@ -103,6 +106,19 @@ def render(surface: Surface, status: int, code: str, message: str, details: Any 
     if surface is Surface.API:
         return {"success": False, "error": {**error, "code": code.upper()}}
     return {"error": error}
+
+
+def _openai_type(status: int) -> str:
+    """OpenAI's error `type` for a status (its SDKs pick the exception class by status)."""
+    if status == 401:
+        return "authentication_error"
+    if status == 403:
+        return "permission_error"
+    if status == 404:
+        return "not_found_error"
+    if status == 429:
+        return "rate_limit_error"
+    return "server_error" if status >= 500 else "invalid_request_error"
 
 
 def _phrase(status: int) -> str:

@@ -31,6 +31,7 @@ class Surface(StrEnum):
     PLATFORM = "platform"  # /v1, /v2, /auth, /s (spec 002)
     V1 = "v1"  # /api/v1 (spec 001)
     API = "api"  # /api (spec 003)
+    OPENAI = "openai"  # /api/v1's OpenAI-compatible routes: OpenAI's error body, what its SDKs read
 
 
 def surface_of(scope: Scope) -> Surface:
@@ -85,7 +86,15 @@ class ApiRoute(SurfaceRoute):
     surface = Surface.API
 
 
-ROUTE_CLASSES: dict[Surface, type[SurfaceRoute]] = {Surface.V1: V1Route, Surface.API: ApiRoute}
+class OpenAIRoute(SurfaceRoute):
+    surface = Surface.OPENAI
+
+
+ROUTE_CLASSES: dict[Surface, type[SurfaceRoute]] = {
+    Surface.V1: V1Route,
+    Surface.API: ApiRoute,
+    Surface.OPENAI: OpenAIRoute,
+}
 
 
 # Payloads shared by both surfaces' models
@@ -118,6 +127,19 @@ class ApiError(BaseModel):
 
     success: Literal[False] = False
     error: ApiErrorBody
+
+
+class OpenAIErrorBody(BaseModel):
+    message: str
+    type: str = Field(examples=["invalid_request_error"])
+    code: str | None = Field(default=None, examples=["model_not_found"])
+    param: str | None = None
+
+
+class OpenAIError(BaseModel):
+    """OpenAI's error body, on /api/v1's OpenAI-compatible routes (/chat/completions)."""
+
+    error: OpenAIErrorBody
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -169,6 +191,10 @@ ERROR_RESPONSES: dict[Surface, dict[int | str, dict[str, Any]]] = {
         },
         "5XX": {"model": ApiError, "description": "Spec 003 error envelope"},
     },
+    Surface.OPENAI: {
+        "4XX": {"model": OpenAIError, "description": "OpenAI's error body (400: invalid parameters or body)"},
+        "5XX": {"model": OpenAIError, "description": "OpenAI's error body"},
+    },
 }
 
 
@@ -183,6 +209,7 @@ class _Declared:
     api_model: Any = None
     paged: bool = False
     no_content: bool = False
+    v1_surface: Surface = Surface.V1
 
 
 class ChatRouter:
@@ -205,11 +232,26 @@ class ChatRouter:
         api_model: Any = None,
         paged: bool = False,
         no_content: bool = False,
+        v1_surface: Surface = Surface.V1,
         **kwargs: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """`v1_surface=Surface.OPENAI`: an OpenAI-compatible route, whose errors on /api/v1 are
+        OpenAI's error body. An endpoint may return a `Response` (a stream): sent as is."""
+
         def decorate(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             self.declared.append(
-                _Declared(method, path, endpoint, model, status_code, kwargs, api_model, paged, no_content)
+                _Declared(
+                    method,
+                    path,
+                    endpoint,
+                    model,
+                    status_code,
+                    kwargs,
+                    api_model,
+                    paged,
+                    no_content,
+                    v1_surface,
+                )
             )
             return endpoint
 
@@ -256,6 +298,10 @@ class ChatRouter:
         else:
             status_code, model = d.status_code, spec001_model(d.model)
             shape = lambda value: _spec001_json(present(value), status_code)  # noqa: E731
+        kwargs = dict(d.kwargs)
+        if d.v1_surface is not Surface.V1:
+            kwargs["route_class_override"] = ROUTE_CLASSES[d.v1_surface]
+            kwargs["responses"] = {**ERROR_RESPONSES[d.v1_surface], **kwargs.get("responses", {})}
         router.add_api_route(
             d.path,
             _presenting(d.endpoint, shape),
@@ -263,7 +309,7 @@ class ChatRouter:
             status_code=status_code,
             response_model=model,
             response_model_exclude_none=True,  # 001 fields are never null: absent when unknown
-            **d.kwargs,
+            **kwargs,
         )
 
     def _add_api(self, router: APIRouter, d: _Declared) -> None:
@@ -306,6 +352,12 @@ def spec001_model(tp: Any) -> Any:
     if origin in (list, dict):
         inner = tuple(spec001_model(a) for a in args)
         result: Any = origin[inner] if inner != args else tp
+    elif origin is Annotated:  # a discriminated union, for instance: its members' variants
+        inner = spec001_model(args[0])
+        result = Annotated[inner, *tp.__metadata__] if inner is not args[0] else tp
+    elif origin in (Union, UnionType):
+        members = tuple(spec001_model(a) for a in args)
+        result = Union[members] if members != args else tp  # noqa: UP007
     elif isinstance(tp, type) and issubclass(tp, BaseModel):
         result = _model_variant(tp)
     else:
@@ -366,7 +418,8 @@ def _presenting(endpoint: Callable[..., Any], shape: Callable[[Any], Any]) -> Ca
 
     @functools.wraps(endpoint)
     async def shaped(*args: Any, **kwargs: Any) -> Any:
-        return shape(await endpoint(*args, **kwargs))
+        value = await endpoint(*args, **kwargs)
+        return value if isinstance(value, Response) else shape(value)
 
     shaped.__signature__ = inspect.signature(endpoint, eval_str=True).replace(  # type: ignore[attr-defined]
         return_annotation=inspect.Signature.empty

@@ -2,6 +2,7 @@
 
 from chasm.kit.db import Base
 from chasm.models.accounts import Account, Membership, ServiceAccount
+from chasm.models.agents import Agent, AgentRun, AgentStep, Swarm, SwarmRun
 from chasm.models.api_keys import ApiKey
 from chasm.models.audit import AuditEvent
 from chasm.models.billing import BillingProfile, SessionMeter, StripeEvent, UsageRecord, WalletEntry
@@ -9,6 +10,7 @@ from chasm.models.chats import Chat, ChatMessage, ChatSettings, ChatWorkspace, H
 from chasm.models.identity import CodexCredential, Invite, OAuthIdentity, OAuthState, RefreshToken
 from chasm.models.instance import InstanceFact
 from chasm.models.jobs import Job
+from chasm.models.providers import ModelProvider
 from chasm.models.recording import RecordingEvent, RecordingSession
 from chasm.models.sandboxes import SandboxSession, Workspace, WorkspaceSnapshot
 from chasm.models.ssh_keys import SshKey
@@ -18,6 +20,11 @@ from chasm.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoi
 __all__ = [
     "Base",
     "Account",
+    "Agent",
+    "AgentRun",
+    "AgentStep",
+    "Swarm",
+    "SwarmRun",
     "Membership",
     "ServiceAccount",
     "ApiKey",
@@ -36,6 +43,7 @@ __all__ = [
     "ChatSettings",
     "ChatWorkspace",
     "HarvestFile",
+    "ModelProvider",
     "RecordingEvent",
     "RecordingSession",
     "SandboxSession",

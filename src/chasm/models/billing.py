@@ -21,6 +21,10 @@ class BillingProfile(TimestampMixin, Base):
     )
     email: Mapped[str | None] = mapped_column(String(320))
     stripe_customer_id: Mapped[str | None] = mapped_column(String(200))
+    # The Stripe subscription paying the plan, its plan, and the end of its last paid period.
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    subscription_plan: Mapped[str | None] = mapped_column(String(40))
+    paid_until: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -29,6 +29,10 @@ class WebhookEndpoint(IdMixin, TimestampMixin, Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime | None]
+    # The dispatcher draining this endpoint's queue, until when (one at a time: the order holds
+    # and no delivery goes out twice when several servers share the database).
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
 
 
 class WebhookEvent(TimestampMixin, Base):

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chasm.auth.actor import Actor
 from chasm.chats.exceptions import ChatNotFound
 from chasm.harvest.rows import clean, content_hash
+from chasm.harvest.sources.toolkit.titles import is_prompt, title_from, wrapper_kind
 from chasm.harvest.tool_text import tool_text
 from chasm.kit.errors import BadRequest, ChasmError, Conflict, NotFound
 from chasm.kit.events import EventBus
@@ -147,6 +148,21 @@ def _message_fields(event_type: str, data: dict[str, Any]) -> dict[str, Any] | N
     meta = {k: v for k, v in data.items() if k not in ("role", "content", "model", "usage", "tool_calls")}
     fields["metadata"] = clean(meta) or None
     return fields
+
+
+def _title_and_wrappers(chat: Chat, fields: dict[str, Any]) -> None:
+    """As a harvest does: a user message that is a wrapper the tool injected (command output,
+    reminders, environment context) is a system message naming its kind, and a chat without a title
+    takes its first real prompt (a `title` event or a user's edit replaces it later)."""
+    if fields["role"] == "user" and (kind := wrapper_kind(fields["content"])):
+        fields["role"] = "system"
+        fields["metadata"] = {**(fields["metadata"] or {}), "meta": kind}
+    elif (
+        not chat.title
+        and not chat.title_edited
+        and is_prompt(fields["role"], fields["content"], fields["metadata"])
+    ):
+        chat.title = title_from(fields["content"])
 
 
 @dataclass
@@ -301,6 +317,7 @@ async def _store(
             fields = _message_fields(event.event_type, data)
             message_id = None
             if fields is not None:
+                _title_and_wrappers(chat, fields)
                 if event.session_id not in seq_loaded:
                     last = await db.scalar(
                         select(func.max(ChatMessage.seq)).where(ChatMessage.chat_id == chat.id)

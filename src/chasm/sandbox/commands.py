@@ -27,10 +27,11 @@ import asyncio
 import bisect
 import contextlib
 import json
+import logging
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,8 @@ from chasm.kit.errors import ChasmError
 from chasm.kit.timeutil import utcnow
 from chasm.sandbox.drivers import cmdlog
 from chasm.sandbox.drivers.base import LoggedProcess, SandboxDriver
+
+log = logging.getLogger("chasm.sandbox")
 
 POLL_S = 0.5  # a follower looks at the log this often even without a notification
 MIN_GRANT_BYTES = 64 * 1024  # a command is refused rather than started with less room than this
@@ -80,6 +83,12 @@ class BackgroundCommand:
     killed: bool = False
     output_truncated: bool = False
     stdin_open: bool = False
+    # A command started with `report_to` (the id of the account to tell) reports its exit
+    # (`CommandRegistry.on_exit`) once: `exit_reported` is kept on disk after the report, so a
+    # restarted server reports only the exits not reported yet.
+    report_to: str | None = None
+    exit_reported: bool = False
+    _exited: Callable[[BackgroundCommand], None] | None = None
     _starts: list[int] = field(default_factory=list)
     _streams: list[str] = field(default_factory=list)
     _positions: list[int] = field(default_factory=list)  # file offset of each chunk's data
@@ -115,6 +124,8 @@ class BackgroundCommand:
             "cap_bytes": self.cap_bytes,
             "started_at": self.started_at.isoformat(),
             "killed": self.killed,
+            "report_to": self.report_to,
+            "exit_reported": self.exit_reported,
         }
         partial = self.meta_path.with_suffix(".json.partial")
         partial.write_text(json.dumps(record))
@@ -159,6 +170,14 @@ class BackgroundCommand:
             self.ended_at = utcnow()
             self.stdin_open = False
             self.poke()
+            if self._exited is not None and self.report_to and not self.exit_reported:
+                self._exited(self)
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return max((self.ended_at - self.started_at).total_seconds() * 1000, 0.0)
 
     def watch(self) -> None:
         """Follow the live process: notifications and its exit (which the log also records)."""
@@ -246,6 +265,28 @@ class CommandRegistry:
         self.session_cap_bytes = session_cap_bytes or 4 * cap_bytes
         self.max_running = max_running
         self._by_session: dict[str, dict[str, BackgroundCommand]] = {}
+        # Called once a command started with `report_to` has ended (set by the sessions
+        # lifespan: it writes the `command.exited` event); a failure is retried at the next load.
+        self.on_exit: Callable[[BackgroundCommand], Awaitable[None]] | None = None
+        self._reporting: set[asyncio.Task[None]] = set()
+
+    def _exited(self, entry: BackgroundCommand) -> None:
+        if self.on_exit is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._report(entry), name=f"command-exit-{entry.id}")
+        self._reporting.add(task)
+        task.add_done_callback(self._reporting.discard)
+
+    async def _report(self, entry: BackgroundCommand) -> None:
+        assert self.on_exit is not None
+        try:
+            await self.on_exit(entry)
+        except Exception:
+            log.exception("command %s: its exit could not be reported", entry.id)
+            return
+        entry.exit_reported = True
+        with contextlib.suppress(OSError):  # its session ended, and its output with it
+            entry.save()
 
     def _dir(self, session_id: str) -> Path:
         path = self.root / session_id
@@ -261,7 +302,7 @@ class CommandRegistry:
             )
         commands = self._by_session.get(session_id, {})
         held = sum(c.disk_bytes for c in commands.values())
-        for entry in sorted(commands.values(), key=lambda c: c.started_at):
+        for entry in sorted(commands.values(), key=lambda c: (c.started_at, c.id)):
             if held + self.cap_bytes <= self.session_cap_bytes:
                 break
             if entry.ended_at is not None:
@@ -290,6 +331,7 @@ class CommandRegistry:
         cwd: str | None,
         env: dict[str, str] | None,
         command_id: str | None = None,
+        report_to: str | None = None,
     ) -> BackgroundCommand:
         cap = self._grant(session_id)
         command_id = command_id or f"cmd_{uuid.uuid4().hex[:16]}"
@@ -297,7 +339,14 @@ class CommandRegistry:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(log_path, flags, 0o600)
         entry = BackgroundCommand(
-            id=command_id, session_id=session_id, command=command, pid=0, log_path=log_path, cap_bytes=cap
+            id=command_id,
+            session_id=session_id,
+            command=command,
+            pid=0,
+            log_path=log_path,
+            cap_bytes=cap,
+            report_to=report_to,
+            _exited=self._exited,
         )
         try:
             entry.save()  # recorded before it runs: a crash right after the start still finds it
@@ -331,6 +380,8 @@ class CommandRegistry:
                         cap_bytes=int(record["cap_bytes"]),
                         started_at=datetime.fromisoformat(record["started_at"]),
                         killed=bool(record.get("killed")),
+                        report_to=str(record["report_to"]) if record.get("report_to") else None,
+                        exit_reported=bool(record.get("exit_reported")),
                     )
                 except (OSError, ValueError, KeyError, TypeError):
                     continue
@@ -339,7 +390,11 @@ class CommandRegistry:
                     # Ended while no server ran: its end is when the agent wrote the exit frame.
                     with contextlib.suppress(OSError):
                         entry.ended_at = datetime.fromtimestamp(entry.log_path.stat().st_mtime, UTC)
+                    entry._exited = self._exited
+                    if entry.report_to and not entry.exit_reported:
+                        self._exited(entry)  # ended unreported (no server ran, or its report failed)
                 else:
+                    entry._exited = self._exited
                     entry.process = await driver.attach(session_id, entry.pid)
                     entry.refresh()  # it may have ended in between
                     if entry.process is None and entry.ended_at is None:
@@ -382,7 +437,10 @@ class CommandRegistry:
         shutil.rmtree(self.root / session_id, ignore_errors=True)
 
     async def close(self) -> None:
-        """The server stops: stop watching, keep everything on disk."""
+        """The server stops: stop watching, keep everything on disk (an exit whose report did not
+        finish is reported by the next server)."""
+        if self._reporting:
+            await asyncio.wait(set(self._reporting), timeout=5)
         for commands in self._by_session.values():
             for entry in commands.values():
                 await entry.close()

@@ -19,6 +19,8 @@ from chasm.search.exceptions import InvalidQuery
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+# PostgreSQL's text search configuration (migration 0014): Porter stems, no stop words, as FTS5.
+PG_CONFIG = "chasm_fts"
 _WORD = re.compile(r"[^\W_]+")  # the tokenizers of both databases split on "_"
 
 
@@ -95,7 +97,7 @@ def to_fts5(query: Query, tools: str = "include") -> str:
     return " OR ".join(rendered)
 
 
-def to_tsquery(query: Query, config: str = "english") -> ColumnElement[Any]:
+def to_tsquery(query: Query, config: str = PG_CONFIG) -> ColumnElement[Any]:
     """A PostgreSQL tsquery expression built from bound parameters only."""
     cfg: ColumnElement[Any] = literal_column(f"'{config}'::regconfig")
     counter = iter(range(MAX_TERMS * 2))
@@ -104,11 +106,15 @@ def to_tsquery(query: Query, config: str = "english") -> ColumnElement[Any]:
         return bindparam(f"tsq_{next(counter)}", value)
 
     def term_query(term: Term) -> ColumnElement[Any]:
+        # The words are spelt as the index's text is (migration 0014).
         if term.prefix:
-            return func.to_tsquery(cfg, param(term.words[0] + ":*"))
+            # Prefixes are stemmed as FTS5 stems them: not under three letters.
+            word = term.words[0]
+            prefix_cfg = cfg if len(word) >= 3 else literal_column("'simple'::regconfig")
+            return func.to_tsquery(prefix_cfg, func.chasm_fts_fold(param(word)).concat(":*"))
         if len(term.words) > 1:
-            return func.phraseto_tsquery(cfg, param(" ".join(term.words)))
-        return func.plainto_tsquery(cfg, param(term.words[0]))
+            return func.phraseto_tsquery(cfg, func.chasm_fts_text(param(" ".join(term.words))))
+        return func.plainto_tsquery(cfg, func.chasm_fts_text(param(term.words[0])))
 
     result: ColumnElement[Any] | None = None
     for group in query.groups:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chasm.models import Chat, ChatMessage
 from chasm.search import fts5
 from chasm.search.exceptions import InvalidQuery
-from chasm.search.query import Query, to_fts5, to_tsquery
+from chasm.search.query import PG_CONFIG, Query, to_fts5, to_tsquery
 from chasm.search.types import (
     ELLIPSIS,
     MARK_END,
@@ -37,11 +37,10 @@ _message_rowid: ColumnElement[Any] = literal_column("chat_messages.rowid")
 _chat_rowid: ColumnElement[Any] = literal_column("chats.rowid")
 _message_vector: ColumnElement[Any] = literal_column("chat_messages.search_vector")
 _title_vector: ColumnElement[Any] = literal_column("chats.title_vector")
-_PG_CONFIG: ColumnElement[Any] = literal_column("'english'::regconfig")
+# Migration 0014: the configuration and the text function that tokenise as SQLite's index does.
+_PG_CONFIG: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
 # The text a PostgreSQL snippet is cut from: the content, then the tool text.
 _searchable_text: ColumnElement[Any] = func.concat_ws("\n", ChatMessage.content, ChatMessage.tool_text)
-# Path and URL separators the tool text's PostgreSQL vector reads as spaces (migration 0012).
-TOOL_SEPARATORS = "/.-:\\=@~"
 _PG_HEADLINE = (
     f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=8, "
     f'MaxFragments=2, FragmentDelimiter=" {ELLIPSIS} "'
@@ -118,12 +117,8 @@ def _pg_message_match(query: Query, tools: str = "include") -> tuple[Select[Any]
         .where(_message_vector.op("@@")(tsq))
     )
     if tools != "include":
-        part: ColumnElement[Any] = func.coalesce(ChatMessage.content, "")
-        if tools == "only":  # as migration 0012 indexes it
-            part = func.translate(
-                func.coalesce(ChatMessage.tool_text, ""), TOOL_SEPARATORS, " " * len(TOOL_SEPARATORS)
-            )
-        base = base.where(func.to_tsvector(_PG_CONFIG, part).op("@@")(tsq))
+        part = ChatMessage.tool_text if tools == "only" else ChatMessage.content
+        base = base.where(func.to_tsvector(_PG_CONFIG, func.chasm_fts_text(part)).op("@@")(tsq))
     return base, score
 
 

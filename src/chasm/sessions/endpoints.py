@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.kit.deps import DbSession
-from chasm.kit.pagination import MAX_OFFSET
+from chasm.kit.pagination import Page, Paging
 from chasm.sandbox.runtime import SandboxRuntime, get_runtime
 from chasm.sessions import service
 from chasm.sessions.schemas import (
@@ -20,7 +20,6 @@ from chasm.sessions.schemas import (
     ResizeOut,
     SelfTestOut,
     SessionCreate,
-    SessionList,
     SessionOut,
 )
 from chasm.sessions.selftest import self_test
@@ -45,26 +44,23 @@ async def create_session(
     return service.to_out(runtime, created.row, str(request.base_url), created.access_token)
 
 
-@router.get("", response_model=SessionList)
+@router.get("")
 async def list_sessions(
     actor: Reader,
     db: DbSession,
     runtime: Runtime,
     request: Request,
+    paging: Paging,
     status: Literal["creating", "running", "terminated"] | None = None,
     workspace: str | None = None,
     session_type: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> SessionList:
+) -> Page[SessionOut]:
     """List the account's sessions, newest first."""
     rows, total = await service.list_sessions(
-        db, actor, status=status, workspace=workspace, session_type=session_type, limit=limit, offset=offset
+        db, actor, paging, status=status, workspace=workspace, session_type=session_type
     )
     base = str(request.base_url)
-    return SessionList(
-        items=[service.to_out(runtime, row, base) for row in rows], total=total, limit=limit, offset=offset
-    )
+    return paging.page([service.to_out(runtime, row, base) for row in rows], total)
 
 
 @router.post("/bulk-terminate", response_model=BulkTerminateResult, dependencies=LIMITED)

@@ -16,10 +16,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.audit.service import record
+from chasm.billing import hooks as billing
+from chasm.jobs.runtime import after_commit
 from chasm.kit.db import transaction
+from chasm.kit.events import EventBus
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession
 from chasm.sandbox import ephemeral
+from chasm.sandbox.commands import BackgroundCommand
 from chasm.sandbox.drivers.base import SandboxInfo
 from chasm.sandbox.runtime import SandboxRuntime, build_runtime
 from chasm.sessions import repository as repo
@@ -137,6 +141,34 @@ async def browser_exited(
         log.info("session %s ended: Chromium exited (%s)", session_id, exit_code)
 
 
+COMMAND_EXITED = "command.exited"  # the bus topic: {"account_id", ...the webhook payload}
+_publishing: set[asyncio.Task[None]] = set()
+
+
+async def command_exited(
+    maker: async_sessionmaker[AsyncSession], bus: EventBus | None, entry: BackgroundCommand
+) -> None:
+    """The command registry's `on_exit`: a background command ended. Its `command.exited` event is
+    written to the webhook outbox in a transaction of its own, and published on the bus after the
+    commit."""
+    assert entry.report_to is not None
+    account_id = uuid.UUID(entry.report_to)
+    data = billing.command_data(
+        entry.session_id, entry.id, entry.command, entry.exit_code, entry.status, entry.duration_ms
+    )
+    async with transaction(maker) as db:
+        await billing.background_command_exited(db, account_id, data)
+        if bus is not None:
+            payload = {"account_id": str(account_id), **data}
+
+            def publish() -> None:
+                task = asyncio.get_running_loop().create_task(bus.publish(COMMAND_EXITED, payload))
+                _publishing.add(task)
+                task.add_done_callback(_publishing.discard)
+
+            after_commit(db, publish)
+
+
 async def reap_once(runtime: SandboxRuntime, maker: async_sessionmaker[AsyncSession]) -> list[str]:
     """End the sessions that idled out, outlived their maximum, ran out of memory or died; then
     stop the sandboxes this server runs that no live row owns (a start whose row was rolled
@@ -178,6 +210,9 @@ async def sandbox_lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.workspace_storage = storage
     app.state.workspace_terminator = partial(terminate_for_workspace, runtime)
     runtime.browsers.on_exit = partial(browser_exited, runtime, app.state.sessionmaker)
+    runtime.commands.on_exit = partial(
+        command_exited, app.state.sessionmaker, getattr(app.state, "events", None)
+    )
     # Only the server owns the sandboxes of the data dir (it holds its lock): a `chasm worker`
     # beside it must not end the server's sessions as strays, reap them, or stop them.
     owner = getattr(app.state, "role", "server") == "server"

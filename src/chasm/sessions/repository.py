@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.kit import pagination
+from chasm.kit.pagination import PageParams
 from chasm.kit.timeutil import aware
 from chasm.models import SandboxSession
 
@@ -40,12 +42,11 @@ async def live_for_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> 
 async def list_for_account(
     session: AsyncSession,
     account_id: uuid.UUID,
+    paging: PageParams,
     *,
     status: str | None,
     workspace_id: uuid.UUID | None,
     session_type: str | None,
-    limit: int,
-    offset: int,
 ) -> tuple[Sequence[SandboxSession], int]:
     where = [SandboxSession.account_id == account_id]
     if status is not None:
@@ -54,17 +55,8 @@ async def list_for_account(
         where.append(SandboxSession.workspace_id == workspace_id)
     if session_type is not None:
         where.append(SandboxSession.session_type == session_type)
-    total = (
-        await session.execute(select(func.count()).select_from(SandboxSession).where(*where))
-    ).scalar_one()
-    rows = await session.execute(
-        select(SandboxSession)
-        .where(*where)
-        .order_by(SandboxSession.created_at.desc(), SandboxSession.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return rows.scalars().all(), int(total)
+    query = select(SandboxSession).where(*where).order_by(SandboxSession.created_at.desc(), SandboxSession.id)
+    return await pagination.fetch(session, query, paging)
 
 
 async def live_ids(session: AsyncSession, account_id: uuid.UUID) -> Sequence[uuid.UUID]:

@@ -81,13 +81,6 @@ class SessionOut(BaseModel):
     ended_reason: str | None
 
 
-class SessionList(BaseModel):
-    items: list[SessionOut]
-    total: int
-    limit: int
-    offset: int
-
-
 class BulkTerminate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     session_ids: list[str] | None = Field(default=None, max_length=500)

@@ -23,6 +23,7 @@ from chasm.billing import hooks as billing
 from chasm.kit.crypto import Box, keyed_hash, random_token
 from chasm.kit.errors import ChasmError
 from chasm.kit.ids import parse_uuid
+from chasm.kit.pagination import PageParams
 from chasm.kit.timeutil import utcnow
 from chasm.models import SandboxSession, Workspace
 from chasm.sandbox import ephemeral
@@ -430,22 +431,15 @@ async def bulk_terminate(
 async def list_sessions(
     db: AsyncSession,
     actor: Actor,
+    paging: PageParams,
     *,
     status: str | None,
     workspace: str | None,
     session_type: str | None,
-    limit: int,
-    offset: int,
 ) -> tuple[Sequence[SandboxSession], int]:
     ws_id = (await workspaces.resolve_workspace(db, actor, workspace)).id if workspace else None
     return await repo.list_for_account(
-        db,
-        actor.account_id,
-        status=status,
-        workspace_id=ws_id,
-        session_type=session_type,
-        limit=limit,
-        offset=offset,
+        db, actor.account_id, paging, status=status, workspace_id=ws_id, session_type=session_type
     )
 
 

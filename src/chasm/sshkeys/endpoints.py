@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.kit.deps import DbSession
+from chasm.kit.pagination import Page, Paging
 from chasm.sshkeys import service
 from chasm.sshkeys.schemas import SshKeyCreate, SshKeyOut
 
@@ -20,9 +21,9 @@ Writer = Annotated[Actor, Depends(require_scope("keys.write"))]
 
 
 @router.get("")
-async def list_ssh_keys(actor: Reader, db: DbSession) -> list[SshKeyOut]:
-    """SSH public keys registered on the active account."""
-    return await service.list_keys(db, actor)
+async def list_ssh_keys(actor: Reader, db: DbSession, paging: Paging) -> Page[SshKeyOut]:
+    """SSH public keys registered on the active account, oldest first."""
+    return await service.list_keys(db, actor, paging)
 
 
 @router.post("", status_code=201)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.kit import pagination
+from chasm.kit.pagination import PageParams
 from chasm.models import SshKey
 
 
-async def for_account(session: AsyncSession, account_id: uuid.UUID) -> list[SshKey]:
-    result = await session.execute(
-        select(SshKey).where(SshKey.account_id == account_id).order_by(SshKey.created_at, SshKey.name)
-    )
-    return list(result.scalars())
+async def for_account(
+    session: AsyncSession, account_id: uuid.UUID, paging: PageParams
+) -> tuple[Sequence[SshKey], int]:
+    query = select(SshKey).where(SshKey.account_id == account_id).order_by(SshKey.created_at, SshKey.id)
+    return await pagination.fetch(session, query, paging)
 
 
 async def get(session: AsyncSession, account_id: uuid.UUID, key_id: uuid.UUID) -> SshKey | None:

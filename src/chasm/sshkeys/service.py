@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
+from chasm.kit.pagination import Page, PageParams
 from chasm.models import SshKey
 from chasm.sshkeys import repository as repo
 from chasm.sshkeys.exceptions import DuplicateSshKey, SshKeyNotFound
@@ -16,8 +17,9 @@ from chasm.sshkeys.parsing import parse_public_key
 from chasm.sshkeys.schemas import SshKeyCreate, SshKeyOut
 
 
-async def list_keys(session: AsyncSession, actor: Actor) -> list[SshKeyOut]:
-    return [SshKeyOut.model_validate(k) for k in await repo.for_account(session, actor.account_id)]
+async def list_keys(session: AsyncSession, actor: Actor, paging: PageParams) -> Page[SshKeyOut]:
+    rows, total = await repo.for_account(session, actor.account_id, paging)
+    return paging.page([SshKeyOut.model_validate(k) for k in rows], total)
 
 
 async def add_key(session: AsyncSession, actor: Actor, body: SshKeyCreate) -> SshKeyOut:

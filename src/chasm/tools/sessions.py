@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chasm.kit.pagination import PageParams
 from chasm.sandbox.runtime import runtime_of
 from chasm.sessions import service as sessions
 from chasm.sessions.schemas import NetworkIn, SessionCreate
@@ -32,11 +33,10 @@ async def list_sessions(ctx: ToolContext, args: ListArgs) -> ToolResult:
     rows, total = await sessions.list_sessions(
         ctx.db,
         ctx.actor,
+        PageParams(limit=args.limit, offset=args.offset),
         status=args.status,
         workspace=args.workspace,
         session_type=args.session_type,
-        limit=args.limit,
-        offset=args.offset,
     )
     return ToolResult.of({"sessions": [_session(ctx, r) for r in rows], "total": total})
 

@@ -8,7 +8,7 @@ import fnmatch
 EVENT_TYPES: dict[str, str] = {
     "session.created": "A sandbox or browser session started.",
     "session.terminated": "A session ended; `ended_reason` says why.",
-    "command.exited": "A foreground command of a session exited.",
+    "command.exited": "A command of a session exited (foreground, background or a job's).",
     "workspace.created": "A workspace was created (or cloned, or imported).",
     "workspace.updated": "A workspace's name or template flag changed.",
     "workspace.deleted": "A workspace was deleted.",
@@ -18,9 +18,11 @@ EVENT_TYPES: dict[str, str] = {
     "job.succeeded": "A background job succeeded.",
     "job.failed": "A background job failed for good.",
     "job.canceled": "A background job was canceled.",
-    "billing.wallet.credited": "The wallet was credited (a completed Stripe checkout).",
+    "billing.wallet.credited": "The wallet was credited (a Stripe top-up, or a subscription's paid invoice).",
     "billing.wallet.exhausted": "The wallet ran out; the account's sessions were ended.",
     "billing.plan.changed": "The account's plan changed.",
+    "billing.subscription.renewed": "A subscription's invoice was paid: the plan runs to the period's end.",
+    "billing.subscription.canceled": "The Stripe subscription ended: the account is back on the free plan.",
     "webhook.endpoint.disabled": "A webhook endpoint was disabled after failing repeatedly.",
     "assistant.usage.alert": "An assistant crossed a usage threshold (reserved for assistants).",
 }

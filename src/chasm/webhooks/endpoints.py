@@ -6,14 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.config import Settings
 from chasm.kit.deps import DbSession
-from chasm.kit.pagination import MAX_OFFSET
+from chasm.kit.pagination import Page, Paging
 from chasm.webhooks import service
 from chasm.webhooks.schemas import (
     DeliveryDetail,
@@ -42,23 +42,22 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
 @router.get("/event-types")
-async def list_event_types(actor: Reader) -> list[EventTypeOut]:
+async def list_event_types(actor: Reader, paging: Paging) -> Page[EventTypeOut]:
     """The event catalogue: every type an endpoint may subscribe to."""
-    return service.event_types()
+    return service.event_types(paging)
 
 
 @router.get("/deliveries")
 async def list_deliveries(
     actor: Reader,
     db: DbSession,
+    paging: Paging,
     webhook_id: uuid.UUID | None = None,
     event_type: str | None = None,
     status: DeliveryStatus | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> list[DeliveryOut]:
+) -> Page[DeliveryOut]:
     """Deliveries of the account's endpoints, newest event first."""
     return await service.list_deliveries(
         db,
@@ -68,8 +67,7 @@ async def list_deliveries(
         status=status,
         since=since,
         until=until,
-        limit=limit,
-        offset=offset,
+        paging=paging,
     )
 
 
@@ -100,9 +98,9 @@ async def create_webhook(
 
 
 @router.get("")
-async def list_webhooks(actor: Reader, db: DbSession) -> list[WebhookOut]:
-    """The account's endpoints."""
-    return await service.list_endpoints(db, actor)
+async def list_webhooks(actor: Reader, db: DbSession, paging: Paging) -> Page[WebhookOut]:
+    """The account's endpoints, oldest first."""
+    return await service.list_endpoints(db, actor, paging)
 
 
 @router.get("/{webhook_id}")

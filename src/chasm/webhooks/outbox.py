@@ -7,13 +7,15 @@ commit the dispatcher is woken (in this process at once, in others through the e
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.jobs.runtime import after_commit
-from chasm.kit.events import EventBus
+from chasm.kit.events import EventBus, RedisEventBus
 from chasm.kit.timeutil import utcnow
 from chasm.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from chasm.webhooks import repository as repo
@@ -22,6 +24,9 @@ from chasm.webhooks.catalogue import EVENT_TYPES, subscribed
 OUTBOX_TOPIC = "webhook.outbox"
 
 _wakers: set[asyncio.Event] = set()
+# Told which endpoints got deliveries as soon as they commit (a dispatcher draining one of them
+# sends at once, without looking for due endpoints first).
+_kickers: set[Callable[[frozenset[uuid.UUID]], None]] = set()
 _bus: list[EventBus] = []  # the process's bus, once its lifespan started
 _publishing: set[asyncio.Task[None]] = set()
 
@@ -32,6 +37,14 @@ def add_waker(waker: asyncio.Event) -> None:
 
 def remove_waker(waker: asyncio.Event) -> None:
     _wakers.discard(waker)
+
+
+def add_kicker(kicker: Callable[[frozenset[uuid.UUID]], None]) -> None:
+    _kickers.add(kicker)
+
+
+def remove_kicker(kicker: Callable[[frozenset[uuid.UUID]], None]) -> None:
+    _kickers.discard(kicker)
 
 
 def use_bus(bus: EventBus | None) -> None:
@@ -45,9 +58,14 @@ def wake() -> None:
         waker.set()
 
 
-def _after_commit() -> None:
+def _after_commit(endpoints: frozenset[uuid.UUID] = frozenset()) -> None:
+    if endpoints:
+        for kicker in list(_kickers):
+            kicker(endpoints)
     wake()
-    if _bus and not _wakers:  # no dispatcher here (a `chasm worker`): tell the server's
+    # Tell the dispatchers of other processes (a `chasm worker` has none; another server may hold
+    # the endpoint's lease): through Redis, or the bus of a process without a dispatcher.
+    if _bus and (not _wakers or isinstance(_bus[0], RedisEventBus)):
         task = asyncio.get_running_loop().create_task(_bus[0].publish(OUTBOX_TOPIC, {}))
         _publishing.add(task)
         task.add_done_callback(_publishing.discard)
@@ -100,4 +118,4 @@ async def emit(db: AsyncSession, account_id: uuid.UUID, event_type: str, data: d
                 created_at=now,
             )
         )
-    after_commit(db, _after_commit)
+    after_commit(db, functools.partial(_after_commit, frozenset(e.id for e in endpoints)))

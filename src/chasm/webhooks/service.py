@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +14,7 @@ from chasm.audit.service import record
 from chasm.auth.actor import Actor
 from chasm.config import Settings
 from chasm.kit.crypto import Box
+from chasm.kit.pagination import Page, PageParams
 from chasm.kit.timeutil import utcnow
 from chasm.models import WebhookDelivery, WebhookEndpoint
 from chasm.webhooks import outbox, ssrf
@@ -71,8 +71,8 @@ def _check_types(event_types: list[str]) -> list[str]:
     return cleaned
 
 
-def event_types() -> list[EventTypeOut]:
-    return [EventTypeOut(type=t, description=d) for t, d in EVENT_TYPES.items()]
+def event_types(paging: PageParams) -> Page[EventTypeOut]:
+    return paging.window([EventTypeOut(type=t, description=d) for t, d in EVENT_TYPES.items()])
 
 
 async def create(
@@ -103,8 +103,9 @@ async def get_endpoint(db: AsyncSession, actor: Actor, webhook_id: uuid.UUID) ->
     return endpoint
 
 
-async def list_endpoints(db: AsyncSession, actor: Actor) -> list[WebhookOut]:
-    return [to_out(e) for e in await repo.list_endpoints(db, actor.account_id)]
+async def list_endpoints(db: AsyncSession, actor: Actor, paging: PageParams) -> Page[WebhookOut]:
+    rows, total = await repo.list_endpoints(db, actor.account_id, paging)
+    return paging.page([to_out(e) for e in rows], total)
 
 
 async def update(
@@ -176,10 +177,9 @@ async def list_deliveries(
     status: str | None,
     since: datetime | None,
     until: datetime | None,
-    limit: int,
-    offset: int,
-) -> list[DeliveryOut]:
-    rows: Sequence[tuple[WebhookDelivery, str]] = await repo.list_deliveries(
+    paging: PageParams,
+) -> Page[DeliveryOut]:
+    rows, total = await repo.list_deliveries(
         db,
         actor.account_id,
         endpoint_id=webhook_id,
@@ -187,10 +187,9 @@ async def list_deliveries(
         status=status,
         since=since,
         until=until,
-        limit=limit,
-        offset=offset,
+        paging=paging,
     )
-    return [_delivery_out(d, p) for d, p in rows]
+    return paging.page([_delivery_out(d, p) for d, p in rows], total)
 
 
 async def get_delivery(db: AsyncSession, actor: Actor, delivery_id: uuid.UUID) -> DeliveryDetail:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.kit.deps import AppSettings, DbSession
-from chasm.kit.pagination import MAX_OFFSET
+from chasm.kit.pagination import Page, Paging
 from chasm.sandbox.runtime import runtime_of
 from chasm.sandbox.storage.base import WorkspaceStorage
-from chasm.workspaces import repository as repo
 from chasm.workspaces import service
 from chasm.workspaces.schemas import (
     BulkDelete,
@@ -60,16 +59,12 @@ async def create_workspace(
 async def list_workspaces(
     actor: Reader,
     db: DbSession,
+    paging: Paging,
     template: bool | None = None,
     session_type: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> list[WorkspaceOut]:
-    """List the active account's workspaces."""
-    items = await repo.list_for_account(
-        db, actor.account_id, template=template, session_type=session_type, limit=limit, offset=offset
-    )
-    return await service.describe_many(db, items)
+) -> Page[WorkspaceOut]:
+    """List the active account's workspaces, newest first."""
+    return await service.list_workspaces(db, actor, paging, template=template, session_type=session_type)
 
 
 @router.post("/import", status_code=202, dependencies=LIMITED)
@@ -138,10 +133,9 @@ async def set_template(ws: str, body: WorkspaceTemplate, actor: Writer, db: DbSe
 
 
 @router.get("/{ws}/snapshots")
-async def list_snapshots(ws: str, actor: Reader, db: DbSession) -> list[SnapshotOut]:
+async def list_snapshots(ws: str, actor: Reader, db: DbSession, paging: Paging) -> Page[SnapshotOut]:
     """List a workspace's snapshots, newest first."""
-    workspace = await service.resolve_workspace(db, actor, ws)
-    return [service.snapshot_out(s) for s in await repo.snapshots(db, workspace.id)]
+    return await service.list_snapshots(db, actor, ws, paging)
 
 
 @router.post("/{ws}/snapshots", status_code=201, dependencies=LIMITED)

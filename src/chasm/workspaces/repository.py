@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.kit import pagination
+from chasm.kit.pagination import PageParams
 from chasm.models import SandboxSession, Workspace, WorkspaceSnapshot
 
 LIVE_STATUSES = ("creating", "running")
@@ -30,19 +32,17 @@ async def by_name(session: AsyncSession, account_id: uuid.UUID, name: str) -> Wo
 async def list_for_account(
     session: AsyncSession,
     account_id: uuid.UUID,
+    paging: PageParams,
     *,
     template: bool | None = None,
     session_type: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> Sequence[Workspace]:
+) -> tuple[Sequence[Workspace], int]:
     query = select(Workspace).where(Workspace.account_id == account_id)
     if template is not None:
         query = query.where(Workspace.template == template)
     if session_type is not None:
         query = query.where(Workspace.session_type == session_type)
-    query = query.order_by(Workspace.created_at.desc(), Workspace.id).limit(limit).offset(offset)
-    return (await session.execute(query)).scalars().all()
+    return await pagination.fetch(session, query.order_by(Workspace.created_at.desc(), Workspace.id), paging)
 
 
 async def live_sessions(
@@ -75,13 +75,22 @@ async def account_allocated(session: AsyncSession, account_id: uuid.UUID) -> int
     return int(result.scalar_one())
 
 
-async def snapshots(session: AsyncSession, workspace_id: uuid.UUID) -> Sequence[WorkspaceSnapshot]:
-    result = await session.execute(
+def _snapshots(workspace_id: uuid.UUID) -> Select[WorkspaceSnapshot]:
+    return (
         select(WorkspaceSnapshot)
         .where(WorkspaceSnapshot.workspace_id == workspace_id)
-        .order_by(WorkspaceSnapshot.created_at.desc())
+        .order_by(WorkspaceSnapshot.created_at.desc(), WorkspaceSnapshot.id)
     )
-    return result.scalars().all()
+
+
+async def snapshot_page(
+    session: AsyncSession, workspace_id: uuid.UUID, paging: PageParams
+) -> tuple[Sequence[WorkspaceSnapshot], int]:
+    return await pagination.fetch(session, _snapshots(workspace_id), paging)
+
+
+async def snapshots(session: AsyncSession, workspace_id: uuid.UUID) -> Sequence[WorkspaceSnapshot]:
+    return (await session.execute(_snapshots(workspace_id))).scalars().all()
 
 
 async def snapshot_by_name(

@@ -18,6 +18,7 @@ from chasm.auth.actor import Actor
 from chasm.config import Settings
 from chasm.kit.errors import BadRequest
 from chasm.kit.ids import parse_uuid
+from chasm.kit.pagination import Page, PageParams
 from chasm.models import Workspace, WorkspaceSnapshot
 from chasm.sandbox import images
 from chasm.sandbox.kinds import require_available
@@ -94,6 +95,28 @@ async def describe(session: AsyncSession, ws: Workspace) -> WorkspaceOut:
 async def describe_many(session: AsyncSession, items: Sequence[Workspace]) -> list[WorkspaceOut]:
     live = await repo.live_sessions(session, [ws.id for ws in items])
     return [to_out(ws, live.get(ws.id)) for ws in items]
+
+
+async def list_workspaces(
+    session: AsyncSession,
+    actor: Actor,
+    paging: PageParams,
+    *,
+    template: bool | None,
+    session_type: str | None,
+) -> Page[WorkspaceOut]:
+    rows, total = await repo.list_for_account(
+        session, actor.account_id, paging, template=template, session_type=session_type
+    )
+    return paging.page(await describe_many(session, rows), total)
+
+
+async def list_snapshots(
+    session: AsyncSession, actor: Actor, selector: str, paging: PageParams
+) -> Page[SnapshotOut]:
+    ws = await resolve_workspace(session, actor, selector)
+    rows, total = await repo.snapshot_page(session, ws.id, paging)
+    return paging.page([snapshot_out(s) for s in rows], total)
 
 
 async def _ensure_name_free(

@@ -24,6 +24,7 @@ from chasm.client.files import (
     upload_parts,
 )
 from chasm.client.models import CommandInfo, CommandResult, FileEntry, FileInfo, OutputChunk
+from chasm.client.pages import PAGE, Page, awalk, page_of
 
 
 class AsyncCommandHandle:
@@ -153,7 +154,13 @@ class AsyncCommands:
         return result_of(data)
 
     async def list(self) -> builtins.list[CommandInfo]:
-        return [CommandInfo.from_dict(c) for c in await self._t.request("GET", f"{self._base}/commands")]
+        """The session's background commands, oldest first (every page)."""
+        return [c async for c in awalk(self._page)]
+
+    async def _page(self, offset: int) -> Page[CommandInfo]:
+        params = {"limit": PAGE, "offset": offset}
+        data = await self._t.request("GET", f"{self._base}/commands", params=params)
+        return page_of(data, CommandInfo.from_dict, limit=PAGE, offset=offset)
 
     async def get(self, command_id: str) -> CommandInfo:
         return CommandInfo.from_dict(await self._t.request("GET", f"{self._base}/commands/{command_id}"))

@@ -28,9 +28,13 @@ class AsyncSnapshots:
         )
         return Snapshot.from_dict(data)
 
-    async def list(self, workspace: str) -> Page[Snapshot]:
-        data = await self._t.request("GET", f"{path_of(workspace)}/snapshots")
-        return page_of(data, Snapshot.from_dict, limit=None, offset=0)
+    async def list(self, workspace: str, *, limit: int | None = None, offset: int = 0) -> Page[Snapshot]:
+        params = {"limit": limit, "offset": offset or None}
+        data = await self._t.request("GET", f"{path_of(workspace)}/snapshots", params=params)
+        return page_of(data, Snapshot.from_dict, limit=limit, offset=offset)
+
+    def iter(self, workspace: str) -> AsyncIterator[Snapshot]:
+        return awalk(lambda offset: self.list(workspace, limit=PAGE, offset=offset))
 
     async def restore(self, workspace: str, name: str, *, force: bool = False) -> Snapshot:
         path = f"{path_of(workspace)}/snapshots/{segment(name)}/restore"
@@ -122,7 +126,11 @@ class AsyncJobs:
         return awalk(lambda offset: self.list(status=status, kind=kind, limit=PAGE, offset=offset))
 
     async def kinds(self) -> builtins.list[JobKind]:
-        return [JobKind.from_dict(k) for k in await self._t.request("GET", "/v1/jobs/kinds")]
+        return [k async for k in awalk(self._kinds_page)]
+
+    async def _kinds_page(self, offset: int) -> Page[JobKind]:
+        data = await self._t.request("GET", "/v1/jobs/kinds", params={"limit": PAGE, "offset": offset})
+        return page_of(data, JobKind.from_dict, limit=PAGE, offset=offset)
 
     async def get(self, job_id: str) -> Job:
         return Job.from_dict(await self._t.request("GET", f"/v1/jobs/{job_id}"))
@@ -156,9 +164,12 @@ class AsyncKeys:
         payload = body(name=name, scopes=scopes, expires_at=iso(expires_at))
         return ApiKey.from_dict(await self._t.request("POST", "/v1/keys", json=payload))
 
-    async def list(self) -> Page[ApiKey]:
-        data = await self._t.request("GET", "/v1/keys")
-        return page_of(data, ApiKey.from_dict, limit=None, offset=0)
+    async def list(self, *, limit: int | None = None, offset: int = 0) -> Page[ApiKey]:
+        data = await self._t.request("GET", "/v1/keys", params={"limit": limit, "offset": offset or None})
+        return page_of(data, ApiKey.from_dict, limit=limit, offset=offset)
+
+    def iter(self) -> AsyncIterator[ApiKey]:
+        return awalk(lambda offset: self.list(limit=PAGE, offset=offset))
 
     async def revoke(self, key_id: str) -> ApiKey:
         return ApiKey.from_dict(await self._t.request("DELETE", f"/v1/keys/{key_id}"))
@@ -174,9 +185,13 @@ class AsyncWebhooks:
         payload = {"url": url, "event_types": event_types, "description": description}
         return Webhook.from_dict(await self._t.request("POST", "/v1/webhooks", json=payload))
 
-    async def list(self) -> Page[Webhook]:
-        data = await self._t.request("GET", "/v1/webhooks")
-        return page_of(data, Webhook.from_dict, limit=None, offset=0)
+    async def list(self, *, limit: int | None = None, offset: int = 0) -> Page[Webhook]:
+        params = {"limit": limit, "offset": offset or None}
+        data = await self._t.request("GET", "/v1/webhooks", params=params)
+        return page_of(data, Webhook.from_dict, limit=limit, offset=offset)
+
+    def iter(self) -> AsyncIterator[Webhook]:
+        return awalk(lambda offset: self.list(limit=PAGE, offset=offset))
 
     async def delete(self, webhook_id: str) -> None:
         await self._t.request("DELETE", f"/v1/webhooks/{webhook_id}")

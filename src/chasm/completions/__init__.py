@@ -1,0 +1,2 @@
+"""OpenAI-compatible chat completions: routed to a provider (or, later, an agent), recorded in the
+chat library."""

@@ -1,0 +1,107 @@
+"""The model layer's vocabulary: messages, tool calls, usage, completions, stream events and the
+`ChatModel` interface each provider implements. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model produced it
+
+
+@dataclass
+class ChatMessage:
+    role: Role
+    content: str | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str | None = None  # on role == "tool"
+
+
+@dataclass
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]  # JSON Schema of the arguments
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+@dataclass
+class Completion:
+    message: ChatMessage  # role "assistant"
+    usage: Usage
+    model: str
+    finish_reason: str | None  # "stop" | "tool_calls" | "length" | ...
+    cost_usd: float | None  # from chasm.chats.pricing when the model is priced
+
+
+@dataclass
+class TextDelta:
+    """A piece of the assistant's text, in order."""
+
+    text: str
+
+
+@dataclass
+class ToolCallDelta:
+    """A piece of the `index`-th tool call: the first piece carries its id and name, the following
+    ones carry fragments of its JSON arguments."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+# A stream yields text and tool-call deltas as they arrive, then exactly one final Completion.
+StreamEvent = TextDelta | ToolCallDelta | Completion
+
+
+@dataclass
+class ModelInfo:
+    """A model a provider offers (`GET /providers/{id}/models`)."""
+
+    id: str
+    name: str
+    context_length: int | None = None
+    capabilities: list[str] = field(default_factory=list)
+
+
+class ChatModel(Protocol):
+    async def complete(
+        self,
+        messages: list[ChatMessage],
+        *,
+        model: str,
+        tools: list[ToolSpec] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> Completion: ...
+
+    def stream(
+        self,
+        messages: list[ChatMessage],
+        *,
+        model: str,
+        tools: list[ToolSpec] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> AsyncIterator[StreamEvent]: ...

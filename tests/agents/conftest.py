@@ -1,0 +1,1 @@
+from sessions.fixtures import app, live, sandbox, settings  # noqa: F401

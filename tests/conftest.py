@@ -34,18 +34,29 @@ if not FIXTURES.exists():
     FIXTURES = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures"))
 
 
+# Sandbox tests whose database work is more than a session row: quotas and admission (advisory
+# locks), two nodes on one database, crash recovery, metering and wallets, webhook outboxes and
+# leases, jobs, workspaces. They run on PostgreSQL too; the other sandbox tests (exec, files,
+# gateway, browsers, tools, agents' sandboxes) exercise the machine, the same on either database.
+PG_SANDBOX_DIRS = {"sessions", "workspaces", "billing", "webhooks", "jobs", "swarms", "auth", "accounts"}
+
+
+def _runs_on_postgres(item: pytest.Item) -> bool:
+    if not {"db_settings", "live_server"} & set(getattr(item, "fixturenames", ())):
+        return False  # reaches no database: the SQLite pass ran it
+    if item.get_closest_marker("sandbox") is None:
+        return True
+    return Path(str(item.fspath)).relative_to(Path(__file__).parent).parts[0] in PG_SANDBOX_DIRS
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, run only the tests that reach a database (through `db_settings`, or the
-    client tests' shared `live_server`): the others (parsers, the sandbox floor, the CLI's local
-    helpers) ran the same on the SQLite pass, and running them twice only made CI slower."""
+    """On PostgreSQL, run the tests whose outcome can depend on the database (see above; the
+    client tests' shared `live_server` reaches it as `db_settings` does); the others ran the same
+    on the SQLite pass, and running them twice only made CI slower."""
     if not PG_URL:
         return
-
-    def reaches_database(item: pytest.Item) -> bool:
-        return any(name in getattr(item, "fixturenames", ()) for name in ("db_settings", "live_server"))
-
-    keep = [item for item in items if reaches_database(item)]
-    dropped = [item for item in items if not reaches_database(item)]
+    keep = [item for item in items if _runs_on_postgres(item)]
+    dropped = [item for item in items if not _runs_on_postgres(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

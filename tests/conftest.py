@@ -42,7 +42,7 @@ PG_SANDBOX_DIRS = {"sessions", "workspaces", "billing", "webhooks", "jobs", "swa
 
 
 def _runs_on_postgres(item: pytest.Item) -> bool:
-    if "db_settings" not in getattr(item, "fixturenames", ()):
+    if not {"db_settings", "live_server"} & set(getattr(item, "fixturenames", ())):
         return False  # reaches no database: the SQLite pass ran it
     if item.get_closest_marker("sandbox") is None:
         return True
@@ -50,8 +50,9 @@ def _runs_on_postgres(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, run the tests whose outcome can depend on the database (see above); the
-    others ran the same on the SQLite pass, and running them twice only made CI slower."""
+    """On PostgreSQL, run the tests whose outcome can depend on the database (see above; the
+    client tests' shared `live_server` reaches it as `db_settings` does); the others ran the same
+    on the SQLite pass, and running them twice only made CI slower."""
     if not PG_URL:
         return
     keep = [item for item in items if _runs_on_postgres(item)]

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from chasm.cli import pages
 from chasm.cli.api_errors import fail
 from chasm.cli.ids import resolve_session
-from chasm.client import ChasmAPIError, ChasmClient
+from chasm.client.errors import ChasmAPIError
+
+if TYPE_CHECKING:
+    from chasm.client.sync import Chasm
 
 browser_app = typer.Typer(
     help="Browser sessions (headless Chromium), through the HTTP API.", no_args_is_help=True
@@ -21,6 +24,12 @@ browser_app = typer.Typer(
 URL = typer.Option("http://127.0.0.1:8787", "--url", envvar="CHASM_URL", help="The Chasm server.")
 KEY = typer.Option(..., "--key", envvar="CHASM_API_KEY", help="An API key (sk_...).")
 JSON_OUT = typer.Option(False, "--json", help="Print the server's JSON answer.")
+
+
+def _client(url: str, key: str) -> Chasm:
+    from chasm.client.sync import Chasm
+
+    return Chasm(url, key)
 
 
 def _print(data: Any) -> None:
@@ -38,22 +47,18 @@ def create(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Start a browser session (ephemeral unless --workspace is given); prints its id."""
-    with ChasmClient(url, key) as client:
+    with _client(url, key) as client:
         try:
-            session = client.create_session(
-                session_type="browser",
-                workspace=workspace,
-                network={"mode": network} if network != "none" else None,
-            )
+            browser = client.browsers.create(workspace, network=network)
         except ChasmAPIError as error:
             fail(error)
     if as_json:
-        _print(session)
+        _print(browser.info.raw)
         return
-    typer.echo(session["id"])
-    typer.echo(f"DevTools: {session['endpoints'].get('cdp_url')}", err=True)
-    if session.get("access_token"):
-        typer.echo(f"access token (shown once): {session['access_token']}", err=True)
+    typer.echo(browser.id)
+    typer.echo(f"DevTools: {browser.cdp_url}", err=True)
+    if browser.info.access_token:
+        typer.echo(f"access token (shown once): {browser.info.access_token}", err=True)
 
 
 @browser_app.command("list")
@@ -67,20 +72,20 @@ def list_sessions(
     as_json: bool = JSON_OUT,
 ) -> None:
     """List browser sessions, newest first."""
-    with ChasmClient(url, key) as client:
+    with _client(url, key) as client:
         try:
-            page = client.list_sessions(
+            page = client.sessions.list(
                 status=status, workspace=workspace, session_type="browser", limit=limit, offset=offset
             )
         except ChasmAPIError as error:
             fail(error)
     if as_json:
-        _print(page)
+        _print(page.raw)
         return
-    for item in page["items"]:
-        ws = item["workspace_id"] or "ephemeral"
-        reason = f" ({item['ended_reason']})" if item["ended_reason"] else ""
-        typer.echo(f"{item['id']}  {item['status']}{reason}  {ws}  {item['created_at']}")
+    for item in page:
+        ws = item.workspace_id or "ephemeral"
+        reason = f" ({item.ended_reason})" if item.ended_reason else ""
+        typer.echo(f"{item.id}  {item.status}{reason}  {ws}  {item.raw['created_at']}")
     pages.note_more(page)
 
 
@@ -93,9 +98,10 @@ def screenshot(
     key: str = KEY,
 ) -> None:
     """Save a PNG of the session's page."""
-    with ChasmClient(url, key) as client:
+    with _client(url, key) as client:
         try:
-            png = client.screenshot(resolve_session(client, session_id, "browser"), full_page=full_page)
+            sid = resolve_session(client, session_id, "browser")
+            png = client.browsers.get(sid).screenshot(full_page=full_page)
         except ChasmAPIError as error:
             fail(error)
     out.write_bytes(png)
@@ -111,12 +117,12 @@ def terminate(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Terminate a browser session (Chromium and everything it started)."""
-    with ChasmClient(url, key) as client:
+    with _client(url, key) as client:
         try:
-            session = client.terminate_session(resolve_session(client, session_id, "browser"), force=force)
+            session = client.sessions.terminate(resolve_session(client, session_id, "browser"), force=force)
         except ChasmAPIError as error:
             fail(error)
     if as_json:
-        _print(session)
+        _print(session.raw)
         return
-    typer.echo(f"{session['id']}  {session['status']}")
+    typer.echo(f"{session.id}  {session.status}")

@@ -175,7 +175,8 @@ def _upload(
 ) -> dict[str, Any]:
     """Discover here, upload what changed since the last run in batches, and add up the server's
     reports."""
-    from chasm.client import ChasmAPIError, ChasmClient
+    from chasm.client.errors import ChasmAPIError
+    from chasm.client.sync import Chasm
     from chasm.config import get_settings
     from chasm.harvest import remote, service
 
@@ -183,20 +184,20 @@ def _upload(
     plans = service.build_plans(settings, {}, providers, extra, include_disabled)
     state = remote.SentState(settings.data_dir, url, account)
     total: dict[str, Any] = {"providers": {}, "errors": [], "duration_ms": 0}
-    with ChasmClient(url, key, account=account) as client:
+    with Chasm(url, key, account=account) as client:
         for number, batch in enumerate(remote.batches(plans, None if resend else state.sent), start=1):
             console.print(f"uploading batch {number}: {batch.units} units, {len(batch.archive):,} bytes")
             try:
-                answer = client.upload_transcripts([(f"batch-{number}.tar.gz", batch.archive)])
+                report = client.chats.upload_transcripts([(f"batch-{number}.tar.gz", batch.archive)])
             except ChasmAPIError as exc:
                 typer.echo(f"error: {exc.message} ({exc.status_code} {exc.code})", err=True)
                 raise typer.Exit(1) from exc
-            for name, counts in answer["providers"].items():
+            for name, counts in report.providers.items():
                 mine = total["providers"].setdefault(name, dict.fromkeys(counts, 0))
                 for column, value in counts.items():
                     mine[column] = mine.get(column, 0) + value
-            total["errors"].extend(answer["errors"])
-            total["duration_ms"] += answer["duration_ms"]
+            total["errors"].extend(report.errors)
+            total["duration_ms"] += report.duration_ms or 0
             state.save(batch.sent)
     return total
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from chasm.client.http import ChasmClient
+    from chasm.client.sync import Chasm
 
 MIN_PREFIX = 4
 PAGE = 500
@@ -52,17 +52,17 @@ def match_prefix(text: str, ids: Iterable[str], what: str = "session") -> str:
     return found[0]
 
 
-def _session_ids(client: ChasmClient, session_type: str) -> Iterable[str]:
+def _session_ids(client: Chasm, session_type: str) -> Iterable[str]:
     offset = 0
     while True:
-        page = client.list_sessions(session_type=session_type, limit=PAGE, offset=offset)
-        yield from (item["id"] for item in page["items"])
-        offset += len(page["items"])
-        if not page["items"] or offset >= page["total"]:
+        page = client.sessions.list(session_type=session_type, limit=PAGE, offset=offset)
+        yield from (item.id for item in page.items)
+        if not page.has_more:
             return
+        offset = page.offset + len(page.items)
 
 
-def resolve_session(client: ChasmClient, text: str, session_type: str) -> str:
+def resolve_session(client: Chasm, text: str, session_type: str) -> str:
     """A full session id from an id or a unique prefix of one (of the account's `session_type`
     sessions); a CLI error line and exit 1 when the prefix matches none or several. Anything that
     is not a hex prefix is passed on as given (the server then answers for it)."""

@@ -20,7 +20,7 @@ from chasm.cli.ids import resolve_session
 from chasm.client.errors import ChasmAPIError
 
 if TYPE_CHECKING:
-    from chasm.client.http import ChasmClient
+    from chasm.client.sync import Chasm
 
 sandbox_app = typer.Typer(help="Sandbox sessions, through the HTTP API.", no_args_is_help=True)
 
@@ -29,10 +29,10 @@ KEY = typer.Option(..., "--key", envvar="CHASM_API_KEY", help="An API key (sk_..
 JSON_OUT = typer.Option(False, "--json", help="Print the server's JSON answer.")
 
 
-def _client(url: str, key: str) -> ChasmClient:
-    from chasm.client.http import ChasmClient
+def _client(url: str, key: str) -> Chasm:
+    from chasm.client.sync import Chasm
 
-    return ChasmClient(url, key)
+    return Chasm(url, key)
 
 
 def _print(data: Any) -> None:
@@ -55,22 +55,19 @@ def create(
     variables = dict(item.split("=", 1) for item in env if "=" in item)
     with _client(url, key) as client:
         try:
-            session = client.create_session(
-                workspace=workspace,
-                image=image,
-                env=variables or None,
-                network={"mode": network} if network != "none" else None,
+            session = client.sessions.create(
+                "sandbox", workspace=workspace, image=image, env=variables or None, network=network
             )
         except ChasmAPIError as error:
             fail(error)
     if as_json:
-        _print(session)
+        _print(session.raw)
         return
-    typer.echo(session["id"])
-    if session.get("network_mode", "none") == "none":
+    typer.echo(session.id)
+    if session.network_mode == "none":
         typer.echo("network: off (the sandbox reaches nothing; --network direct opens it)", err=True)
-    if session.get("access_token"):
-        typer.echo(f"access token (shown once): {session['access_token']}", err=True)
+    if session.access_token:
+        typer.echo(f"access token (shown once): {session.access_token}", err=True)
 
 
 @sandbox_app.command("list")
@@ -86,18 +83,19 @@ def list_sessions(
     """List sessions, newest first."""
     with _client(url, key) as client:
         try:
-            page = client.list_sessions(
+            page = client.sessions.list(
                 status=status, workspace=workspace, session_type="sandbox", limit=limit, offset=offset
             )
         except ChasmAPIError as error:
             fail(error)
     if as_json:
-        _print(page)
+        _print(page.raw)
         return
-    for item in page["items"]:
-        ws = item["workspace_id"] or "ephemeral"
-        reason = f" ({item['ended_reason']})" if item["ended_reason"] else ""
-        typer.echo(f"{item['id']}  {item['status']}{reason}  {ws}  {item['created_at']}")
+    for item in page:
+        reason = f" ({item.ended_reason})" if item.ended_reason else ""
+        typer.echo(
+            f"{item.id}  {item.status}{reason}  {item.workspace_id or 'ephemeral'}  {item.raw['created_at']}"
+        )
     pages.note_more(page)
 
 
@@ -126,6 +124,7 @@ def exec_command(
     do; `chasm sandbox exec ID --shell 'ls | wc -l'` runs a shell string."""
     words = list(command or [])
     join = " ".join if shell else shlex.join
+    timeout = timeout_ms / 1000 if timeout_ms is not None else None
     with _client(url, key) as client:
         try:
             if workspace or new:
@@ -134,24 +133,24 @@ def exec_command(
                     workspace=workspace,
                     ephemeral=True if new else None,
                     cwd=cwd,
-                    timeout_ms=timeout_ms,
+                    timeout=timeout,
                 )
             else:
                 if not words:
                     raise typer.BadParameter("give a command after the session id")
                 sid = resolve_session(client, target, "sandbox")
-                result = client.exec(sid, join(words), cwd=cwd, timeout_ms=timeout_ms)
+                result = client.sandboxes.get(sid).commands.run(join(words), cwd=cwd, timeout=timeout)
         except ChasmAPIError as error:
             fail(error)
     if as_json:
-        _print(result)
+        _print(result.raw)
         return
-    sys.stdout.write(result.get("output") or "")
+    sys.stdout.write(result.output)
     sys.stdout.flush()
-    if result.get("timed_out"):
+    if result.timed_out:
         typer.echo("error: the command timed out", err=True)
         raise typer.Exit(124)
-    raise typer.Exit(int(result.get("exit_code") or 0))
+    raise typer.Exit(result.exit_code or 0)
 
 
 @sandbox_app.command("upload")
@@ -166,10 +165,10 @@ def upload(
     with _client(url, key) as client:
         try:
             sid = resolve_session(client, session_id, "sandbox")
-            result = client.upload(sid, dest or source.name, source)
+            result = client.sandboxes.get(sid).files.write(dest or source.name, source)
         except ChasmAPIError as error:
             fail(error)
-    typer.echo(f"{result['path']} ({result['size']} bytes)")
+    typer.echo(f"{result.path} ({result.size} bytes)")
 
 
 @sandbox_app.command("download")
@@ -183,7 +182,8 @@ def download(
     """Copy a file out of the sandbox."""
     with _client(url, key) as client:
         try:
-            data = client.download(resolve_session(client, session_id, "sandbox"), path)
+            sid = resolve_session(client, session_id, "sandbox")
+            data = client.sandboxes.get(sid).files.read_bytes(path)
         except ChasmAPIError as error:
             fail(error)
     if dest is not None and str(dest) == "-":
@@ -208,20 +208,20 @@ def terminate(
         try:
             session_ids = [resolve_session(client, s, "sandbox") for s in session_ids or []]
             if all_sessions or (session_ids and len(session_ids) > 1):
-                result = client.bulk_terminate(session_ids or None, all=all_sessions, force=force)
-                for sid in result["terminated"]:
+                result = client.sessions.bulk_terminate(session_ids or None, all=all_sessions, force=force)
+                for sid in result.terminated:
                     typer.echo(f"{sid} terminated")
-                for failure in result["failed"]:
+                for failure in result.failed:
                     typer.echo(f"{failure['id']}: {failure['message']}", err=True)
-                if result["failed"]:
+                if result.failed:
                     raise typer.Exit(1)
                 return
             if not session_ids:
                 raise typer.BadParameter("give a session id or --all")
-            session = client.terminate_session(session_ids[0], force=force)
+            session = client.sessions.terminate(session_ids[0], force=force)
         except ChasmAPIError as error:
             fail(error)
-    typer.echo(f"{session['id']} {session['status']}")
+    typer.echo(f"{session.id} {session.status}")
 
 
 @sandbox_app.command("shell")
@@ -232,58 +232,36 @@ def shell(
     key: str = KEY,
 ) -> None:
     """Attach this terminal to the session's PTY (raw mode; the shell's `exit` detaches)."""
-    from websockets.exceptions import ConnectionClosed, InvalidStatus
-    from websockets.sync.client import connect
+    from websockets.exceptions import ConnectionClosed
 
-    with _client(url, key) as client:
-        try:
-            pty_url = client.pty_url(resolve_session(client, session_id, "sandbox"), mode)
-        except ChasmAPIError as error:
-            fail(error)
     interactive = sys.stdin.isatty()
     cols, rows = os.get_terminal_size() if interactive else (80, 24)
-    try:
-        ws = connect(
-            f"{pty_url}&cols={cols}&rows={rows}",
-            additional_headers={"Authorization": f"Bearer {key}"},
-            max_size=None,
-        )
-    except InvalidStatus as error:
-        typer.echo(f"error: the server refused the terminal ({error.response.status_code})", err=True)
-        raise typer.Exit(1) from None
-    exit_code = 0
+    with _client(url, key) as client:
+        try:
+            sid = resolve_session(client, session_id, "sandbox")
+            terminal = client.sandboxes.get(sid).pty.connect(cols=cols, rows=rows, mode=mode)
+        except ChasmAPIError as error:
+            fail(error)
     saved = _raw_mode() if interactive else None
 
     def keyboard() -> None:
         try:
             while data := os.read(sys.stdin.fileno(), 4096):
-                ws.send(data)
+                terminal.send(data)
         except (OSError, ConnectionClosed):
             return
 
     if interactive:
-        signal.signal(signal.SIGWINCH, lambda *_: _send_size(ws))
+        signal.signal(signal.SIGWINCH, lambda *_: terminal.resize(*os.get_terminal_size()))
     threading.Thread(target=keyboard, daemon=True).start()
     try:
-        for message in ws:
-            if isinstance(message, bytes):
-                os.write(sys.stdout.fileno(), message)
-            elif message.startswith('{"type": "exit"'):
-                exit_code = int(json.loads(message).get("exit_code") or 0)
-            else:
-                os.write(sys.stdout.fileno(), message.encode())
-    except ConnectionClosed:
-        pass
+        for output in terminal:
+            os.write(sys.stdout.fileno(), output)
     finally:
-        ws.close()
+        terminal.close()
         if saved is not None:
             _restore(saved)
-    raise typer.Exit(exit_code)
-
-
-def _send_size(ws: Any) -> None:
-    cols, rows = os.get_terminal_size()
-    ws.send(json.dumps({"type": "resize", "cols": cols, "rows": rows}))
+    raise typer.Exit(terminal.exit_code or 0)
 
 
 def _raw_mode() -> list[Any]:

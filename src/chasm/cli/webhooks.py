@@ -12,7 +12,7 @@ from rich.table import Table
 
 from chasm.cli import pages
 from chasm.cli.api_errors import fail
-from chasm.client import ChasmAPIError, ChasmClient
+from chasm.client.errors import ChasmAPIError
 
 webhooks_app = typer.Typer(
     help="Webhook endpoints and deliveries, through the HTTP API.", no_args_is_help=True
@@ -36,7 +36,9 @@ DELIVERY_COLUMNS = (
 
 
 def _run(url: str, key: str, call: Any) -> Any:
-    with ChasmClient(url, key) as client:
+    from chasm.client.sync import Chasm
+
+    with Chasm(url, key) as client:
         try:
             return call(client)
         except ChasmAPIError as error:
@@ -44,8 +46,9 @@ def _run(url: str, key: str, call: Any) -> Any:
 
 
 def _show(data: Any, as_json: bool, columns: tuple[str, ...]) -> None:
+    """The server's JSON answer (--json), or a table of the item or of a list's items."""
     if as_json:
-        typer.echo(json.dumps(data, indent=2, default=str))
+        typer.echo(json.dumps(data.raw, indent=2, default=str))
         return
     table = Table(*columns)
     for row in pages.rows(data):
@@ -66,12 +69,12 @@ def create(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Create an endpoint and print its signing secret (shown only this once)."""
-    data = _run(url, key, lambda c: c.create_webhook(endpoint, event, description))
+    data = _run(url, key, lambda c: c.webhooks.create(endpoint, event, description))
     if as_json:
         _show(data, True, HOOK_COLUMNS)
         return
     _show(data, False, HOOK_COLUMNS)
-    typer.echo(f"Signing secret (shown only this once): {data['secret']}")
+    typer.echo(f"Signing secret (shown only this once): {data.secret}")
 
 
 @webhooks_app.command("list")
@@ -83,7 +86,7 @@ def list_(
     as_json: bool = JSON_OUT,
 ) -> None:
     """List the account's endpoints, oldest first."""
-    _show(_run(url, key, lambda c: c.list_webhooks(limit=limit, offset=offset)), as_json, HOOK_COLUMNS)
+    _show(_run(url, key, lambda c: c.webhooks.list(limit=limit, offset=offset)), as_json, HOOK_COLUMNS)
 
 
 @webhooks_app.command("deliveries")
@@ -101,7 +104,7 @@ def deliveries(
     data = _run(
         url,
         key,
-        lambda c: c.list_deliveries(
+        lambda c: c.webhooks.deliveries(
             webhook_id=webhook, event_type=event_type, status=status, limit=limit, offset=offset
         ),
     )
@@ -111,13 +114,13 @@ def deliveries(
 @webhooks_app.command("replay")
 def replay(delivery: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Send a delivery again."""
-    _show(_run(url, key, lambda c: c.replay_delivery(delivery)), as_json, DELIVERY_COLUMNS)
+    _show(_run(url, key, lambda c: c.webhooks.replay(delivery)), as_json, DELIVERY_COLUMNS)
 
 
 @billing_app.command("summary")
 def summary(url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Plan, limits, wallet, storage and recent usage of the account."""
-    data = _run(url, key, lambda c: c.billing_summary())
+    data = _run(url, key, lambda c: c.billing.summary())
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return

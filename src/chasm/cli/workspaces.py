@@ -23,9 +23,9 @@ JSON_OUT = typer.Option(False, "--json", help="Print the server's JSON answer.")
 
 
 def _run(url: str, key: str, call: Any) -> Any:
-    from chasm.client.http import ChasmClient
+    from chasm.client.sync import Chasm
 
-    with ChasmClient(url, key) as client:
+    with Chasm(url, key) as client:
         try:
             return call(client)
         except ChasmAPIError as error:
@@ -33,8 +33,9 @@ def _run(url: str, key: str, call: Any) -> Any:
 
 
 def _show(data: Any, as_json: bool, columns: tuple[str, ...]) -> None:
+    """The server's JSON answer (--json), or a table of the item or of a list's items."""
     if as_json:
-        typer.echo(json.dumps(data, indent=2, default=str))
+        typer.echo(json.dumps(data.raw, indent=2, default=str))
         return
     table = Table(*columns)
     for row in pages.rows(data):
@@ -57,10 +58,11 @@ def list_(
     as_json: bool = JSON_OUT,
 ) -> None:
     """List workspaces, newest first."""
-    filters: dict[str, Any] = {"limit": limit, "offset": offset}
-    if template is not None:
-        filters["template"] = str(template).lower()
-    _show(_run(url, key, lambda c: c.list_workspaces(**filters)), as_json, WS_COLUMNS)
+    _show(
+        _run(url, key, lambda c: c.workspaces.list(template=template, limit=limit, offset=offset)),
+        as_json,
+        WS_COLUMNS,
+    )
 
 
 @workspace_app.command("create")
@@ -77,7 +79,7 @@ def create(
     data = _run(
         url,
         key,
-        lambda c: c.create_workspace(name=name, image=image, template=template, clone_from=clone_from),
+        lambda c: c.workspaces.create(name, image=image, template=template, clone_from=clone_from),
     )
     _show(data, as_json, WS_COLUMNS)
 
@@ -85,7 +87,7 @@ def create(
 @workspace_app.command("show")
 def show(workspace: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Show a workspace by name or id."""
-    _show(_run(url, key, lambda c: c.get_workspace(workspace)), as_json, WS_COLUMNS)
+    _show(_run(url, key, lambda c: c.workspaces.get(workspace)), as_json, WS_COLUMNS)
 
 
 @workspace_app.command("delete")
@@ -93,14 +95,14 @@ def delete(
     workspace: str, force: bool = typer.Option(False, "--force"), url: str = URL, key: str = KEY
 ) -> None:
     """Delete a workspace (--force ends its live session first)."""
-    _run(url, key, lambda c: c.delete_workspace(workspace, force=force))
+    _run(url, key, lambda c: c.workspaces.delete(workspace, force=force))
     typer.echo(f"deleted {workspace}")
 
 
 @workspace_app.command("rename")
 def rename(workspace: str, name: str, url: str = URL, key: str = KEY, as_json: bool = JSON_OUT) -> None:
     """Rename a workspace."""
-    _show(_run(url, key, lambda c: c.rename_workspace(workspace, name)), as_json, WS_COLUMNS)
+    _show(_run(url, key, lambda c: c.workspaces.rename(workspace, name)), as_json, WS_COLUMNS)
 
 
 @workspace_app.command("template")
@@ -112,7 +114,7 @@ def template(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Flag (--on) or unflag (--off) a workspace as a template."""
-    _show(_run(url, key, lambda c: c.set_workspace_template(workspace, on)), as_json, WS_COLUMNS)
+    _show(_run(url, key, lambda c: c.workspaces.set_template(workspace, on)), as_json, WS_COLUMNS)
 
 
 @workspace_app.command("import")
@@ -125,7 +127,7 @@ def import_(
     as_json: bool = JSON_OUT,
 ) -> None:
     """Create a workspace from a git repository (the clone runs as a job)."""
-    data = _run(url, key, lambda c: c.import_workspace(repo, name=name, ref=ref))
+    data = _run(url, key, lambda c: c.workspaces.import_git(repo, name=name, ref=ref))
     _show(data, as_json, (*WS_COLUMNS, "job_id"))
 
 
@@ -135,7 +137,7 @@ def snapshot_list(
     url: str = URL, key: str = KEY, as_json: bool = JSON_OUT,
 ) -> None:  # fmt: skip
     """List a workspace's snapshots, newest first."""
-    data = _run(url, key, lambda c: c.list_snapshots(workspace, limit=limit, offset=offset))
+    data = _run(url, key, lambda c: c.workspaces.snapshots.list(workspace, limit=limit, offset=offset))
     _show(data, as_json, SNAP_COLUMNS)
 
 
@@ -145,7 +147,11 @@ def snapshot_create(
     url: str = URL, key: str = KEY, as_json: bool = JSON_OUT,
 ) -> None:  # fmt: skip
     """Snapshot a workspace."""
-    _show(_run(url, key, lambda c: c.create_snapshot(workspace, name, force=force)), as_json, SNAP_COLUMNS)
+    _show(
+        _run(url, key, lambda c: c.workspaces.snapshots.create(workspace, name, force=force)),
+        as_json,
+        SNAP_COLUMNS,
+    )
 
 
 @snapshot_app.command("restore")
@@ -153,7 +159,7 @@ def snapshot_restore(
     workspace: str, name: str, force: bool = typer.Option(False, "--force"), url: str = URL, key: str = KEY
 ) -> None:
     """Restore a workspace to a snapshot."""
-    _run(url, key, lambda c: c.restore_snapshot(workspace, name, force=force))
+    _run(url, key, lambda c: c.workspaces.snapshots.restore(workspace, name, force=force))
     typer.echo(f"restored {workspace} to {name}")
 
 
@@ -162,5 +168,5 @@ def snapshot_delete(
     workspace: str, name: str, force: bool = typer.Option(False, "--force"), url: str = URL, key: str = KEY
 ) -> None:
     """Delete a snapshot."""
-    _run(url, key, lambda c: c.delete_snapshot(workspace, name, force=force))
+    _run(url, key, lambda c: c.workspaces.snapshots.delete(workspace, name, force=force))
     typer.echo(f"deleted snapshot {name}")

@@ -48,6 +48,8 @@ from chasm.realtime.lifecycle import realtime_lifespan
 from chasm.recording import endpoints as recording_endpoints
 from chasm.recording.lifecycle import recording_lifespan
 from chasm.search import endpoints as search_endpoints
+from chasm.semantic import endpoints as semantic_endpoints
+from chasm.semantic.lifecycle import semantic_lifespan
 from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
 from chasm.sessions.access import quiet_refused_handshakes
@@ -77,6 +79,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     webhooks_lifespan,
     metering_lifespan,
     recording_lifespan,
+    semantic_lifespan,  # after events: embeds what library updates name
     watch_lifespan,  # auto_harvest: live harvest of the server's folders (instance admins)
 ]
 
@@ -108,6 +111,7 @@ PLATFORM_ROUTERS: list[APIRouter] = [
 # bare schemas, /api spec 003's envelope (chasm.kit.surface). Fixed paths come before id paths.
 CHAT_ROUTES: list[ChatRouter] = [
     search_endpoints.routes,
+    semantic_endpoints.routes,
     export_endpoints.routes,
     stats_endpoints.routes,
     system_endpoints.routes,

@@ -11,6 +11,7 @@ from chasm.models.instance import InstanceFact
 from chasm.models.jobs import Job
 from chasm.models.recording import RecordingEvent, RecordingSession
 from chasm.models.sandboxes import SandboxSession, Workspace, WorkspaceSnapshot
+from chasm.models.semantic import ChatChunk
 from chasm.models.ssh_keys import SshKey
 from chasm.models.users import User
 from chasm.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -33,6 +34,7 @@ __all__ = [
     "SshKey",
     "Chat",
     "ChatMessage",
+    "ChatChunk",
     "ChatSettings",
     "ChatWorkspace",
     "HarvestFile",

@@ -1,0 +1,111 @@
+"""The server's semantic indexer: messages stored by a harvest, a watch update, a recording or the
+API are embedded in the background. Library events on the bus (chasm.realtime.topics) name the
+account to index; a sweep every SWEEP_S seconds (and one at start) catches writes that announce
+nothing. What is left to embed is read from the database (messages without chunks), so a restart
+loses nothing and several processes share the work (a chunk is stored once: a unique key)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from chasm.kit.errors import ChasmError
+from chasm.semantic import repository as repo
+from chasm.semantic import service
+from chasm.semantic.embedders import from_settings
+from chasm.semantic.index import Indexes
+
+log = logging.getLogger("chasm.semantic")
+
+SWEEP_S = 60.0
+DEBOUNCE_S = 0.2  # let a burst of appended messages arrive before embedding them together
+
+
+class Indexer:
+    def __init__(self, app: FastAPI, engine: service.Engine) -> None:
+        self.app = app
+        self.engine = engine
+        self.dirty: set[uuid.UUID] = set()
+        self.wake = asyncio.Event()
+        self.idle = asyncio.Event()  # set while nothing is waiting to be embedded
+        self.idle.set()
+
+    def poke(self, account_id: uuid.UUID) -> None:
+        self.dirty.add(account_id)
+        self.idle.clear()
+        self.wake.set()
+
+    async def sweep(self) -> None:
+        maker = self.app.state.sessionmaker
+        async with maker() as session:
+            for account_id in await repo.accounts_with_pending(session, self.engine.embedder.name):
+                self.poke(account_id)
+
+    async def listen(self) -> None:
+        async with self.app.state.events.subscribe("library.*") as events:
+            async for event in events:
+                account = event.payload.get("account_id")
+                if account and event.topic != "library.chat.deleted":
+                    with contextlib.suppress(ValueError):
+                        self.poke(uuid.UUID(str(account)))
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self.wake.wait(), SWEEP_S)
+            except TimeoutError:
+                await self._guard(self.sweep())
+                continue
+            await asyncio.sleep(DEBOUNCE_S)
+            self.wake.clear()
+            while self.dirty:
+                account_id = self.dirty.pop()
+                await self._guard(
+                    service.index_pending(self.app.state.sessionmaker, self.engine.embedder, account_id)
+                )
+            if not self.wake.is_set():
+                self.idle.set()
+
+    async def _guard(self, work: object) -> None:
+        try:
+            await work  # type: ignore[misc]
+        except asyncio.CancelledError:
+            raise
+        except ChasmError as exc:  # the model is missing: searches say so (503); retried next sweep
+            log.warning("semantic indexing: %s", exc.message)
+        except Exception:
+            log.exception("semantic indexing failed; retried at the next update or sweep")
+
+
+@asynccontextmanager
+async def semantic_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """`app.state.semantic`: the engine (or the error that says why there is none) and its indexer."""
+    settings = app.state.settings
+    try:
+        engine = service.Engine(from_settings(settings), Indexes(settings.data_dir / "semantic"))
+    except ChasmError as exc:
+        app.state.semantic = exc
+        yield
+        return
+    indexer = Indexer(app, engine)
+    app.state.semantic = engine
+    app.state.semantic_indexer = indexer
+    tasks = [
+        asyncio.create_task(indexer.run(), name="chasm-semantic-indexer"),
+        asyncio.create_task(indexer.listen(), name="chasm-semantic-listener"),
+    ]
+    await indexer.sweep()
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

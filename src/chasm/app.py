@@ -55,6 +55,7 @@ from chasm.sessions import pty as sessions_pty
 from chasm.sessions.access import quiet_refused_handshakes
 from chasm.sessions.lifecycle import sandbox_lifespan
 from chasm.sshkeys import endpoints as sshkeys_endpoints
+from chasm.sync import endpoints as sync_endpoints
 from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
@@ -117,6 +118,7 @@ CHAT_ROUTES: list[ChatRouter] = [
     system_endpoints.routes,
     chats_endpoints.routes,
     harvest_endpoints.routes,
+    sync_endpoints.routes,
 ]
 # Routes of one surface only: spec 003's recording API has no 001 counterpart.
 API_ONLY_ROUTES: list[ChatRouter] = [recording_endpoints.routes]

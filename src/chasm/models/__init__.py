@@ -13,6 +13,7 @@ from chasm.models.recording import RecordingEvent, RecordingSession
 from chasm.models.sandboxes import SandboxSession, Workspace, WorkspaceSnapshot
 from chasm.models.semantic import ChatChunk
 from chasm.models.ssh_keys import SshKey
+from chasm.models.sync import SyncEntry, SyncStatus
 from chasm.models.users import User
 from chasm.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -32,6 +33,8 @@ __all__ = [
     "OAuthState",
     "RefreshToken",
     "SshKey",
+    "SyncEntry",
+    "SyncStatus",
     "Chat",
     "ChatMessage",
     "ChatChunk",

@@ -90,7 +90,8 @@ async def semantic_lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         engine = service.Engine(from_settings(settings), Indexes(settings.data_dir / "semantic"))
     except ChasmError as exc:
-        app.state.semantic = exc
+        app.state.semantic = exc  # searches answer with it (503)
+    if isinstance(app.state.semantic, ChasmError):
         yield
         return
     indexer = Indexer(app, engine)

@@ -92,3 +92,16 @@ def sqlite_db(root: Path, template: Path) -> dict[str, Any]:
     root.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, root / "chasm.db")
     return {"database_url": f"sqlite+aiosqlite:///{root / 'chasm.db'}"}
+
+
+async def owner_actor(app: FastAPI) -> Any:
+    """The owner as the CLI acts for it (an instance administrator)."""
+    from chasm.auth import repository as auth_repo
+    from chasm.auth.actor import Actor
+
+    async with app.state.sessionmaker() as session:
+        owner = await auth_repo.first_owner(session)
+        assert owner is not None
+        account = await auth_repo.personal_account(session, owner.id)
+        assert account is not None
+        return Actor("user", owner.id, account, "owner", None, via="cli", instance_admin=True)

@@ -87,11 +87,13 @@ class Indexer:
 async def semantic_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """`app.state.semantic`: the engine (or the error that says why there is none) and its indexer."""
     settings = app.state.settings
+    failure: ChasmError | None = None
     try:
         engine = service.Engine(from_settings(settings), Indexes(settings.data_dir / "semantic"))
     except ChasmError as exc:
-        app.state.semantic = exc  # searches answer with it (503)
-    if isinstance(app.state.semantic, ChasmError):
+        failure = exc
+    if failure is not None:
+        app.state.semantic = failure  # searches answer with it (503)
         yield
         return
     indexer = Indexer(app, engine)

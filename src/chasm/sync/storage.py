@@ -21,7 +21,8 @@ FORMAT = 1
 
 class Remote:
     def __init__(self, location: str, options: dict[str, Any]) -> None:
-        options = dict(options)
+        # A fresh instance, listings never cached: another installation writes here between syncs.
+        options = {"skip_instance_cache": True, **options}
         if isinstance(options.get("auth"), list):  # webdav4 takes (user, password)
             options["auth"] = tuple(options["auth"])
         self.location = location
@@ -68,6 +69,7 @@ class Remote:
             except FileNotFoundError:
                 return []
 
+        self.fs.invalidate_cache()
         found: dict[str, list[str]] = {}
         prefix = self.path("chats").split("://", 1)[-1].lstrip("/")
         for full in self._call("list", find):

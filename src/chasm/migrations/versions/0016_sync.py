@@ -28,7 +28,10 @@ def upgrade() -> None:
         sa.Column("chat_id", sa.Uuid(), nullable=True),
         sa.Column("base", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name=op.f("fk_sync_entries_account_id_accounts"), ondelete="CASCADE"
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_sync_entries_account_id_accounts"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("account_id", "sync_id", name=op.f("pk_sync_entries")),
     )
@@ -38,7 +41,10 @@ def upgrade() -> None:
         sa.Column("location", sa.String(length=2000), nullable=False),
         sa.Column("last_sync", chasm.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name=op.f("fk_sync_status_account_id_accounts"), ondelete="CASCADE"
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_sync_status_account_id_accounts"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_sync_status")),
     )

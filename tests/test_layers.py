@@ -7,6 +7,8 @@
   schemas, exceptions, access), never into its internals.
 - No module-level import cycle: `import chasm.app` (or any module first) cannot half-initialise a
   module.
+- SQL is written in repository and store modules only (the allow-list below says why each other
+  place needs its own).
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ def _module_name(path: Path) -> str:
 
 @cache
 def _modules() -> dict[str, Path]:
-    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "migrations" not in p.parts}
+    return {
+        _module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "migrations" not in p.parts
+    }
 
 
 def _imported(module: str, node: ast.Import | ast.ImportFrom, is_package: bool) -> Iterator[str]:
@@ -160,3 +164,37 @@ def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_every_module_imports() -> None:
     for module in _modules():
         importlib.import_module(module)
+
+
+# Modules that build SQL without being a repository or store, and why.
+SQL_ELSEWHERE = {
+    "chasm.kit.db": "the engine, migrations and PRAGMAs",
+    "chasm.cli.doctor": "`SELECT 1`: the probe of the configured database",
+    "chasm.sessions.admission": "PostgreSQL's advisory lock that serialises an account's admissions",
+    "chasm.search.fts5": "the SQLite FTS5 index: its virtual tables and MATCH queries",
+    "chasm.search.query": "compiles a search query into SQL expressions for either engine",
+    "chasm.recording.service": "the recording append path (one transaction per event batch)",
+}
+SQL_NAMES = {"select", "insert", "update", "delete", "text", "func"}
+
+
+def _builds_sql(path: Path) -> bool:
+    return any(
+        isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("sqlalchemy")
+        and any(alias.name in SQL_NAMES for alias in node.names)
+        for node in ast.walk(ast.parse(path.read_text()))
+    )
+
+
+def test_sql_lives_in_repositories() -> None:
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        name = _module_name(path)
+        leaf = name.rsplit(".", 1)[-1]
+        if ".migrations" in name or "repository" in leaf or leaf.startswith("store"):
+            continue
+        if _builds_sql(path):
+            found.add(name)
+    assert found - set(SQL_ELSEWHERE) == set(), "SQL outside a repository or store module"
+    assert set(SQL_ELSEWHERE) - found == set(), "stale entries in SQL_ELSEWHERE"

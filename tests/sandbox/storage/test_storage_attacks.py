@@ -148,9 +148,8 @@ async def test_snapshot_under_a_swapping_loop_never_reads_host_files(storage: Di
     (root / "victim").write_bytes(b"harmless")
     before = _host_state(host)
 
-    with _swapping(
-        root, "victim", [variants / "file", variants / "link-secret", variants / "link-zero", fifo_link]
-    ) as swaps:
+    with _swapping(root, "victim", [variants / "file", variants / "link-secret", variants / "link-zero",
+                                    fifo_link]) as swaps:
         refs = []
         while len(refs) < 25 or (swaps[0] < 25 and len(refs) < 500):
             refs.append(await storage.snapshot("d1"))

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from chasm.app import create_app
 from chasm.config import Settings
+from shutdown_watchdog import stop_watchdog
 
 # Tests run with --import-mode=importlib (so test files may share basenames); their helper modules
 # are imported by plain name from their own folder.
@@ -32,6 +33,19 @@ FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 if not FIXTURES.exists():
     FIXTURES = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures"))
 
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run only the tests that reach a database (through `db_settings`): the
+    others (parsers, the sandbox floor, the CLI's local helpers) ran the same on the SQLite pass,
+    and running them twice only made CI slower."""
+    if not PG_URL:
+        return
+    keep = [item for item in items if "db_settings" in getattr(item, "fixturenames", ())]
+    dropped = [item for item in items if "db_settings" not in getattr(item, "fixturenames", ())]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 async def _pg_schema(action: str, schema: str) -> None:
     import asyncpg
@@ -95,6 +109,8 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+        watchdog = stop_watchdog()
+    watchdog.cancel()
 
 
 @pytest.fixture

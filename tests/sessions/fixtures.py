@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from chasm.app import create_app
 from chasm.config import Settings
+from shutdown_watchdog import stop_watchdog
 
 
 @pytest.fixture
@@ -108,11 +109,13 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+        watchdog = stop_watchdog()
         disks = getattr(application.state, "test_disks", [])
         if disks:
             await shutdown(application.state.sandbox, application.state.sessionmaker)
             for disk in disks:
                 await application.state.workspace_storage.delete(disk)
+    watchdog.cancel()
 
 
 async def other_account_client(app: FastAPI, admin: httpx.AsyncClient) -> httpx.AsyncClient:

@@ -6,8 +6,6 @@ from chasm.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 
 
 class NotAccountAdmin(Forbidden):
-    code = "forbidden"
-
     def __init__(self, what: str) -> None:
         super().__init__(f"Only owners and admins of this account can {what}")
 

@@ -20,7 +20,7 @@ from chasm.auth.selection import account_for_user
 from chasm.auth.tokens import decode_access_token
 from chasm.kit.crypto import keyed_hash
 from chasm.kit.db import transaction
-from chasm.kit.errors import ChasmError, Forbidden, Unauthorized
+from chasm.kit.errors import ChasmError, InsufficientScope, Unauthorized
 from chasm.kit.ids import parse_uuid
 from chasm.kit.timeutil import utcnow
 from chasm.models import Account
@@ -233,7 +233,7 @@ async def websocket_chat_actor(websocket: WebSocket, scope: str) -> Actor:
     else:
         raise Unauthorized()
     if not actor.has_scope(scope):
-        raise Forbidden(f"This key lacks the '{scope}' scope", code="insufficient_scope")
+        raise InsufficientScope(f"This key lacks the '{scope}' scope")
     return actor
 
 
@@ -245,7 +245,7 @@ class require_scope:  # noqa: N801  (used like a function in signatures)
 
     async def __call__(self, actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
         if not actor.has_scope(self.scope):
-            raise Forbidden(f"This key lacks the '{self.scope}' scope", code="insufficient_scope")
+            raise InsufficientScope(f"This key lacks the '{self.scope}' scope")
         return actor
 
 
@@ -254,7 +254,7 @@ class require_chat_scope(require_scope):  # noqa: N801
 
     async def __call__(self, actor: Annotated[Actor, Depends(get_chat_actor)]) -> Actor:  # type: ignore[override]
         if not actor.has_scope(self.scope):
-            raise Forbidden(f"This key lacks the '{self.scope}' scope", code="insufficient_scope")
+            raise InsufficientScope(f"This key lacks the '{self.scope}' scope")
         return actor
 
 

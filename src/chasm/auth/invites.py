@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.accounts.quotas import is_instance_admin
 from chasm.audit.service import record
+from chasm.auth import repository as repo
 from chasm.auth.actor import Actor
 from chasm.auth.exceptions import InvalidInvite, InviteNotFound
 from chasm.auth.schemas import InviteCreate, InviteCreated, InviteOut
@@ -53,8 +53,7 @@ async def create(db: AsyncSession, actor: Actor, secret_key: str, body: InviteCr
 
 async def list_invites(db: AsyncSession, actor: Actor) -> Sequence[InviteOut]:
     await require_instance_admin(db, actor)
-    rows = await db.execute(select(Invite).order_by(Invite.created_at.desc()))
-    return [_out(i) for i in rows.scalars()]
+    return [_out(i) for i in await repo.invites(db)]
 
 
 async def revoke(db: AsyncSession, actor: Actor, invite_id: str) -> None:
@@ -75,16 +74,5 @@ async def redeem(db: AsyncSession, secret_key: str, code: str | None, user_id: u
             "This server admits new users by invitation only: register with the invite_code "
             "its administrator gave you"
         )
-    now = utcnow()
-    result = await db.execute(
-        update(Invite)
-        .where(
-            Invite.code_hash == keyed_hash(secret_key, code.strip()),
-            Invite.used_at.is_(None),
-            Invite.expires_at > now,
-        )
-        .values(used_at=now, used_by=user_id)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    if not await repo.spend_invite(db, keyed_hash(secret_key, code.strip()), user_id, utcnow()):
         raise InvalidInvite("Unknown, used or expired invitation code")

@@ -12,6 +12,7 @@ from chasm.models import (
     Account,
     ApiKey,
     CodexCredential,
+    Invite,
     Membership,
     OAuthIdentity,
     OAuthState,
@@ -129,3 +130,41 @@ async def oauth_identity(session: AsyncSession, provider: str, subject: str) -> 
 async def codex_credential(session: AsyncSession, user_id: uuid.UUID) -> CodexCredential | None:
     result = await session.execute(select(CodexCredential).where(CodexCredential.user_id == user_id))
     return result.scalar_one_or_none()
+
+
+async def invites(session: AsyncSession) -> list[Invite]:
+    return list(await session.scalars(select(Invite).order_by(Invite.created_at.desc())))
+
+
+async def spend_invite(session: AsyncSession, code_hash: str, user_id: uuid.UUID, now: datetime) -> bool:
+    """Mark an unused, unexpired invitation used, in one conditional UPDATE (two registrations
+    racing for one code cannot both win); whether it was."""
+    result = await session.execute(
+        update(Invite)
+        .where(Invite.code_hash == code_hash, Invite.used_at.is_(None), Invite.expires_at > now)
+        .values(used_at=now, used_by=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+async def user_count(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
+
+
+async def instance_admin_emails(session: AsyncSession) -> list[str]:
+    return list(await session.scalars(select(User.email).where(User.is_instance_admin).order_by(User.email)))
+
+
+async def instance_admin_owned(session: AsyncSession, account_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `account_ids` that an instance administrator owns."""
+    rows = await session.scalars(
+        select(Membership.account_id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.account_id.in_(account_ids),
+            Membership.role == "owner",
+            User.is_instance_admin.is_(True),
+        )
+    )
+    return set(rows)

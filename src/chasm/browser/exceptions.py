@@ -53,8 +53,8 @@ class EvaluateFailed(BadRequest):
     code = "evaluate_failed"
 
 
-class ResultTooLarge(PayloadTooLarge):
-    code = "result_too_large"
+class ResultTooLarge(MessageTooLarge):
+    """A page's answer over the size a browser call returns."""
 
 
 class ScreenshotTooLarge(PayloadTooLarge):

@@ -7,9 +7,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.chats import repository as repo
 from chasm.kit.errors import NotFound
 from chasm.kit.ids import parse_uuid
 from chasm.models import Chat, ChatMessage, ChatWorkspace
@@ -33,19 +33,11 @@ async def load_document(
     session: AsyncSession, account_id: uuid.UUID, chat_id: str | uuid.UUID
 ) -> ChatDocument:
     cid = parse_uuid(chat_id)
-    chat = (
-        await session.scalar(select(Chat).where(Chat.id == cid, Chat.account_id == account_id))
-        if cid
-        else None
-    )
+    chat = await repo.get_chat(session, account_id, cid) if cid else None
     if chat is None:
         raise NotFound("Session not found")
     workspace = await session.get(ChatWorkspace, chat.workspace_id) if chat.workspace_id else None
-    messages = list(
-        await session.scalars(
-            select(ChatMessage).where(ChatMessage.chat_id == chat.id).order_by(ChatMessage.seq)
-        )
-    )
+    messages = await repo.messages(session, chat.id)
     return ChatDocument(chat, workspace, messages)
 
 

@@ -13,8 +13,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from chasm.chats.export_document import ChatDocument, tool_call_text
+from chasm.kit import caches
 from chasm.kit.timeutil import iso
-from chasm.system import caches
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),

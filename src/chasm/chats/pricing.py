@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from chasm.system import caches
+from chasm.kit import caches
 
 
 @dataclass(frozen=True)

@@ -179,3 +179,11 @@ async def message_position(session: AsyncSession, chat_id: uuid.UUID, seq: int) 
         .where(ChatMessage.chat_id == chat_id, ChatMessage.seq < seq)
     )
     return int(count or 0)
+
+
+async def workspaces_of(
+    session: AsyncSession, chat_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID | None]:
+    """{chat id: its chat workspace id} of these chats (any account: for events already scoped)."""
+    rows = await session.execute(select(Chat.id, Chat.workspace_id).where(Chat.id.in_(chat_ids)))
+    return {chat_id: ws for chat_id, ws in rows}

@@ -43,14 +43,11 @@ def revoke(email: str = typer.Argument(..., help="The user's email.")) -> None:
 @admin_app.command("list")
 def list_admins() -> None:
     """Print the email of every instance administrator."""
-    from sqlalchemy import select
-
+    from chasm.auth import repository as auth_repo
     from chasm.cli.keys import _with_session
-    from chasm.models import User
 
     async def work(session: Any, _secret: str) -> list[str]:
-        rows = await session.scalars(select(User.email).where(User.is_instance_admin).order_by(User.email))
-        return list(rows)
+        return await auth_repo.instance_admin_emails(session)
 
     for email in asyncio.run(_with_session(work)):
         typer.echo(email)

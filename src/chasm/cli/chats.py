@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import typer
@@ -16,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from chasm.cli import search_export
+from chasm.cli.localdb import local_operator
 
 ACCOUNT = typer.Option(
     None, "--account", help="Account id or name (default: the local owner's personal account)."
@@ -23,47 +23,6 @@ ACCOUNT = typer.Option(
 AS_JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
 chats_app = typer.Typer(help="The chat library: recorded and harvested chats.", no_args_is_help=True)
-
-
-@asynccontextmanager
-async def local(account: str | None) -> AsyncIterator[tuple[Any, Any, Any]]:
-    """(sessionmaker, actor, settings) on the configured database, migrated."""
-    from chasm.auth import repository as auth_repo
-    from chasm.auth.actor import Actor
-    from chasm.auth.selection import account_for_user
-    from chasm.config import get_settings
-    from chasm.kit.db import create_engine, make_sessionmaker, migrate
-
-    settings = get_settings()
-    engine = create_engine(settings.effective_database_url, settings.database_schema)
-    try:
-        await migrate(engine)
-        maker = make_sessionmaker(engine)
-        async with maker() as session:
-            has_owner = await auth_repo.first_owner(session) is not None
-        if not has_owner:  # a fresh install: make the local owner as the server's first start does
-            await _create_local_owner(maker, settings)
-        async with maker() as session:
-            owner = await auth_repo.first_owner(session)
-            assert owner is not None
-            found, role = await account_for_user(session, owner.id, account)
-        # Whoever runs the CLI on the server's database is its operator: an instance administrator.
-        yield maker, Actor("user", owner.id, found, role, None, via="cli", instance_admin=True), settings
-    finally:
-        await engine.dispose()
-
-
-async def _create_local_owner(maker: Any, settings: Any) -> None:
-    from chasm.system.bootstrap import bootstrap_owner
-    from chasm.system.secret import load_or_create_secret
-
-    secret = await bootstrap_owner(maker, load_or_create_secret(settings))
-    if secret:
-        typer.echo(
-            f"Created the local owner (owner@localhost); the library lives in {settings.data_dir}.\n"
-            f"Its admin API key, shown only this once: {secret}",
-            err=True,
-        )
 
 
 def run(work: Callable[[Any, Any], Awaitable[Any]], account: str | None) -> Any:
@@ -75,7 +34,7 @@ def run(work: Callable[[Any, Any], Awaitable[Any]], account: str | None) -> Any:
     from chasm.kit.errors import ChasmError
 
     async def main() -> Any:
-        async with local(account) as (maker, actor, _settings), transaction(maker) as session:
+        async with local_operator(account) as (maker, actor, _settings), transaction(maker) as session:
             return to_jsonable_python(await work(session, actor))
 
     try:

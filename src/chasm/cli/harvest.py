@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from chasm.cli.chats import ACCOUNT, AS_JSON, local
+from chasm.cli.chats import ACCOUNT, AS_JSON
+from chasm.cli.localdb import local_operator
 
 
 def harvest(
@@ -72,7 +73,7 @@ def harvest(
                     tasks[name] = bar.add_task(name, total=total)
                 bar.update(tasks[name], completed=done, total=total)
 
-            async with local(account) as (maker, actor, settings):
+            async with local_operator(account) as (maker, actor, settings):
                 return await service.harvest(
                     maker,
                     settings,
@@ -118,7 +119,7 @@ def _watch(
                 console.print(f"  {issue.provider}: {issue.path}: {issue.message}", highlight=False)
 
     async def main() -> None:
-        async with local(account) as (maker, actor, settings):
+        async with local_operator(account) as (maker, actor, settings):
             bus = create_bus(settings.redis_url)
             await bus.start()
             try:

@@ -14,29 +14,12 @@ ACCOUNT = typer.Option(None, "--account", help="Account id or name (default: the
 
 
 async def _with_session(work: Any) -> Any:
-    from chasm.auth.principals import INFO_KEY, PrincipalCache
-    from chasm.config import get_settings
-    from chasm.kit.db import create_engine, make_sessionmaker, migrate, transaction
-    from chasm.kit.events import RedisEventBus
-    from chasm.system.secret import load_or_create_secret
+    """`work(session, secret)` in one transaction on the local database."""
+    from chasm.cli.localdb import local_database
+    from chasm.kit.db import transaction
 
-    settings = get_settings()
-    secret = load_or_create_secret(settings)
-    engine = create_engine(settings.effective_database_url, settings.database_schema)
-    # With Redis, servers hear of what this command changes (a revoked key, an instance admin) at
-    # once; without it they notice within principal_cache_ttl_s.
-    bus = RedisEventBus(settings.redis_url) if settings.redis_url else None
-    maker = make_sessionmaker(engine)
-    if bus is not None:
-        maker.configure(info={INFO_KEY: PrincipalCache(0, bus)})
-    try:
-        await migrate(engine)
-        async with transaction(maker) as session:
-            return await work(session, secret)
-    finally:
-        if bus is not None:
-            await bus.close()
-        await engine.dispose()
+    async with local_database() as local, transaction(local.maker) as session:
+        return await work(session, local.secret)
 
 
 async def _actor(session: Any, email: str, account: str | None) -> Any:

@@ -34,27 +34,13 @@ def _run(work: Callable[[Any, Any], Awaitable[T]], account: str | None) -> T:
     async def main() -> T:
         from pydantic_core import to_jsonable_python
 
-        from chasm.auth import repository as auth_repo
-        from chasm.auth.actor import Actor
-        from chasm.auth.selection import account_for_user
-        from chasm.config import get_settings
-        from chasm.kit.db import create_engine, make_sessionmaker, migrate, transaction
+        from chasm.cli.localdb import local_operator
+        from chasm.kit.db import transaction
 
-        settings = get_settings()
-        engine = create_engine(settings.effective_database_url, settings.database_schema)
-        try:
-            await migrate(engine)
-            async with transaction(make_sessionmaker(engine)) as session:
-                owner = await auth_repo.first_owner(session)
-                if owner is None:
-                    raise typer.BadParameter("no local owner yet: start the server once (chasm api serve)")
-                found, role = await account_for_user(session, owner.id, account)
-                actor = Actor("user", owner.id, found, role, None, via="cli", instance_admin=True)
-                result = await work(session, actor)
-                # read schemas (stats, search) print as JSON values; files stay bytes
-                return result if isinstance(result, tuple) else to_jsonable_python(result)
-        finally:
-            await engine.dispose()
+        async with local_operator(account) as (maker, actor, _settings), transaction(maker) as session:
+            result = await work(session, actor)
+            # read schemas (stats, search) print as JSON values; files stay bytes
+            return result if isinstance(result, tuple) else to_jsonable_python(result)
 
     try:
         return asyncio.run(main())

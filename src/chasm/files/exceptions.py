@@ -1,19 +1,11 @@
+"""The files API's errors: those of the sandbox floor, which reads and writes the files, and the
+upload error it shares with the harvest upload."""
+
 from __future__ import annotations
 
-from chasm.kit.errors import BadRequest, NotFound, PayloadTooLarge
+from chasm.kit.errors import InvalidUpload
+from chasm.sandbox.drivers.base import PathNotAllowed
+from chasm.sandbox.drivers.base import SandboxFileNotFound as FileNotFoundInSession
+from chasm.sandbox.drivers.base import SandboxFileTooLarge as FileTooLarge
 
-
-class PathNotAllowed(BadRequest):
-    code = "path_not_allowed"
-
-
-class InvalidUpload(BadRequest):
-    code = "invalid_upload"
-
-
-class FileTooLarge(PayloadTooLarge):
-    code = "file_too_large"
-
-
-class FileNotFoundInSession(NotFound):
-    code = "file_not_found"
+__all__ = ["FileNotFoundInSession", "FileTooLarge", "InvalidUpload", "PathNotAllowed"]

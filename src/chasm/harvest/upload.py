@@ -29,16 +29,12 @@ from typing import IO, Any
 from chasm.harvest.engine import UPLOAD_KEY_PREFIX, SourcePlan
 from chasm.harvest.model import ParseOutcome, Resume, SourceUnit
 from chasm.harvest.spec import HarvestSource
-from chasm.kit.errors import BadRequest, PayloadTooLarge
+from chasm.kit.errors import InvalidUpload, PayloadTooLarge
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 MAX_MEMBERS = 50_000
 CHUNK = 1024 * 1024
 STALE_AFTER_S = 24 * 3600
-
-
-class InvalidUpload(BadRequest):
-    code = "invalid_upload"
 
 
 @dataclass

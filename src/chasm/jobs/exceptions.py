@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chasm.kit.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from chasm.kit.errors import BadRequest, Conflict, InsufficientScope, NotFound, ValidationFailed
 
 
 class UnknownJobKind(BadRequest):
@@ -15,17 +15,13 @@ class UnknownJobKind(BadRequest):
 
 
 class JobInputInvalid(ValidationFailed):
-    code = "validation_error"
-
     def __init__(self, kind: str, details: list[dict[str, Any]]) -> None:
         first = details[0] if details else {"loc": [], "msg": "invalid"}
         where = ".".join(["input", *first["loc"]])
         super().__init__(f"{where}: {first['msg']} (input of '{kind}')", details=details)
 
 
-class JobScopeMissing(Forbidden):
-    code = "insufficient_scope"
-
+class JobScopeMissing(InsufficientScope):
     def __init__(self, kind: str, scope: str, action: str = "enqueue") -> None:
         super().__init__(f"To {action} '{kind}' jobs this key needs the '{scope}' scope")
 

@@ -49,6 +49,18 @@ class Forbidden(ChasmError):
     code = "forbidden"
 
 
+class InsufficientScope(Forbidden):
+    """The key is valid but lacks the scope the operation needs."""
+
+    code = "insufficient_scope"
+
+
+class InvalidUpload(BadRequest):
+    """A multipart upload that cannot be read (the files API and the harvest upload)."""
+
+    code = "invalid_upload"
+
+
 class NotFound(ChasmError):
     status_code = 404
     code = "not_found"

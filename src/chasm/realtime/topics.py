@@ -66,17 +66,12 @@ def harvest_notifier(bus: EventBus | None, maker: Any, account_id: uuid.UUID, so
     chat, or messages appended to one (with its workspace, read in one query)."""
     if bus is None:
         return None
-    from sqlalchemy import select
-
-    from chasm.models import Chat
+    from chasm.chats import repository as chats_repo
 
     async def stored(provider: str, touched: list[tuple[uuid.UUID, bool, int]]) -> None:
         try:
             async with maker() as db:
-                rows = await db.execute(
-                    select(Chat.id, Chat.workspace_id).where(Chat.id.in_([c for c, _, _ in touched]))
-                )
-                workspaces = {chat_id: ws for chat_id, ws in rows}
+                workspaces = await chats_repo.workspaces_of(db, [c for c, _, _ in touched])
         except Exception:
             log.warning("could not read the workspaces of harvested chats", exc_info=True)
             workspaces = {}

@@ -21,6 +21,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.auth.actor import Actor
+from chasm.chats.exceptions import ChatNotFound
 from chasm.harvest.rows import clean, content_hash
 from chasm.harvest.tool_text import tool_text
 from chasm.kit.errors import BadRequest, ChasmError, Conflict, NotFound
@@ -55,8 +56,11 @@ events_t = cast(Table, RecordingEvent.__table__)
 messages_t = cast(Table, ChatMessage.__table__)
 
 
-class SessionNotFound(NotFound):
-    code = "session_not_found"
+class SessionNotFound(ChatNotFound):
+    """A recording session (a chat) the caller cannot see."""
+
+    def __init__(self, message: str) -> None:
+        NotFound.__init__(self, message)
 
 
 class SessionEnded(Conflict):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import io
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,9 @@ from chasm.sandbox.pool import WarmPool
 from chasm.sandbox.storage.base import WorkspaceStorage
 from chasm.sandbox.storage.disk import DiskStorage
 from chasm.sandbox.terminals import TerminalRegistry
+
+log = logging.getLogger("chasm.sessions")
+CLOSE_PART_S = 20.0
 
 
 @dataclass
@@ -51,10 +56,31 @@ class SandboxRuntime:
         self.leases.forget(session_id)
 
     async def close(self) -> None:
-        await self.pool.close()
-        await self.browser_pool.close()
-        await self.terminals.close()
-        await self.commands.close()
+        """Stop the pools and watchers. Each part gets CLOSE_PART_S: a part that does not finish
+        is logged with the stacks of the tasks still running and left behind, so a shutdown
+        never hangs (the lifespan's `shutdown` then kills every sandbox of this node)."""
+        for name, part in (
+            ("warm pool", self.pool.close),
+            ("browser pool", self.browser_pool.close),
+            ("terminals", self.terminals.close),
+            ("background commands", self.commands.close),
+        ):
+            task = asyncio.create_task(part(), name=f"close-{name}")
+            done, _ = await asyncio.wait({task}, timeout=CLOSE_PART_S)
+            if not done:
+                log.error("closing the %s took over %ss; left behind:\n%s", name, CLOSE_PART_S, _stacks())
+                continue
+            if task.exception() is not None:
+                log.error("closing the %s failed", name, exc_info=task.exception())
+
+
+def _stacks() -> str:
+    """The stacks of this loop's pending tasks (what a stuck close waits on)."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        if not task.done():
+            task.print_stack(limit=12, file=out)
+    return out.getvalue()
 
 
 def make_driver(settings: Settings) -> SandboxDriver:

@@ -20,7 +20,7 @@ from starlette.requests import HTTPConnection
 from chasm.auth.actor import Actor
 from chasm.auth.deps import resolve_actor
 from chasm.kit.crypto import keyed_hash
-from chasm.kit.errors import ChasmError, Forbidden, Unauthorized, render
+from chasm.kit.errors import ChasmError, InsufficientScope, Unauthorized, render
 from chasm.kit.ids import parse_uuid
 from chasm.kit.surface import Surface
 from chasm.models import SandboxSession
@@ -84,7 +84,7 @@ async def authorize(conn: HTTPConnection, db: AsyncSession, session_id: str, sco
         raise Unauthorized("Invalid session token")
     actor = await resolve_actor(cast(Request, conn), db, api_tokens[0])
     if not actor.has_scope(scope):
-        raise Forbidden(f"This key lacks the '{scope}' scope", code="insufficient_scope")
+        raise InsufficientScope(f"This key lacks the '{scope}' scope")
     if row is None or row.account_id != actor.account_id:
         raise SessionNotFound(session_id)
     ensure_here(runtime_of(conn.app), row)

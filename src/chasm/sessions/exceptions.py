@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from chasm.kit.errors import BadRequest, ChasmError, Conflict, NotFound
+from chasm.sandbox.drivers import base
 
 
 class SessionNotFound(NotFound):
@@ -18,9 +19,7 @@ class SessionBusy(Conflict):
     code = "session_has_connections"
 
 
-class SessionNotRunning(Conflict):
-    code = "session_not_running"
-
+class SessionNotRunning(base.SandboxGone):
     def __init__(self, session_id: object) -> None:
         super().__init__(f"Session '{session_id}' is not running")
 
@@ -42,5 +41,5 @@ class WrongSessionType(BadRequest):
     code = "wrong_session_type"
 
 
-class UnknownImage(BadRequest):
-    code = "unknown_image"
+class UnknownImage(base.UnknownImage):
+    status_code = 400

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.accounts.quotas import INSTANCE_OWNER_EMAIL, PAID_PLAN
 from chasm.accounts.service import create_user
 from chasm.audit.service import record
+from chasm.auth import repository as auth_repo
 from chasm.keys.service import mint_key
 from chasm.kit.db import transaction
-from chasm.models import User
 
 log = logging.getLogger("chasm")
 
@@ -23,8 +22,7 @@ LOCAL_OWNER_EMAIL = INSTANCE_OWNER_EMAIL
 async def bootstrap_owner(maker: async_sessionmaker[AsyncSession], secret_key: str) -> str | None:
     """Create the local owner if there is no user yet; return the admin key's secret (once)."""
     async with transaction(maker) as session:
-        count = (await session.execute(select(func.count()).select_from(User))).scalar_one()
-        if count:
+        if await auth_repo.user_count(session):
             return None
         user, account = await create_user(
             session, LOCAL_OWNER_EMAIL, None, "Local owner", email_verified=True

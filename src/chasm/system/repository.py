@@ -86,3 +86,9 @@ async def _vacuum(engine: AsyncEngine) -> dict[str, Any]:
             names = ", ".join('"' + t.replace('"', '""') + '"' for t in tables)
             await auto.execute(text(f"VACUUM ANALYZE {names}"))
         return {"operation": "VACUUM ANALYZE", "tables": len(tables)}
+
+
+async def all_settings(session: AsyncSession) -> list[tuple[uuid.UUID, Any]]:
+    """Every account's chat-library settings: (account id, data)."""
+    rows = await session.execute(select(ChatSettings.account_id, ChatSettings.data))
+    return [(account, data) for account, data in rows]

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from chasm import __version__
 from chasm.audit.service import record
 from chasm.auth.actor import Actor, require_instance_admin
+from chasm.kit import caches
 from chasm.kit.timeutil import utcnow
 from chasm.models import ChatSettings
-from chasm.system import caches
 from chasm.system import repository as repo
 from chasm.system.schemas import (
     CachesCleared,

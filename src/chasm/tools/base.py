@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.auth.actor import Actor
-from chasm.kit.errors import ChasmError, Forbidden
+from chasm.kit.errors import ChasmError, InsufficientScope
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
 
@@ -161,9 +161,7 @@ class ToolRegistry:
         Raises UnknownTool, ToolError (arguments that do not validate) or Forbidden (scope)."""
         tool = self.get(name)
         if not any(actor.has_scope(s) for s in tool.scopes):
-            raise Forbidden(
-                f"This key lacks the '{tool.scopes[0]}' scope needed by '{name}'", code="insufficient_scope"
-            )
+            raise InsufficientScope(f"This key lacks the '{tool.scopes[0]}' scope needed by '{name}'")
         try:
             args = tool.parse(arguments)
         except ValidationError as exc:
@@ -171,9 +169,7 @@ class ToolRegistry:
             raise ToolError(message, code="invalid_arguments") from None
         needed = tool.scope(args)
         if not actor.has_scope(needed):
-            raise Forbidden(
-                f"This key lacks the '{needed}' scope needed by '{name}'", code="insufficient_scope"
-            )
+            raise InsufficientScope(f"This key lacks the '{needed}' scope needed by '{name}'")
         return tool, args
 
     async def call(

@@ -17,9 +17,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from sqlalchemy import select
 
-from chasm.models import ChatSettings, Membership, User
+from chasm.auth import repository as auth_repo
+from chasm.system import repository as system_repo
 from chasm.watch.watcher import Watcher
 
 log = logging.getLogger("chasm.watch")
@@ -37,21 +37,11 @@ class _Running:
 async def wanted_accounts(app: FastAPI) -> dict[uuid.UUID, int]:
     """Accounts to watch, with their fallback interval in minutes."""
     async with app.state.sessionmaker() as db:
-        rows = (await db.execute(select(ChatSettings.account_id, ChatSettings.data))).all()
+        rows = await system_repo.all_settings(db)
         on = {account: data for account, data in rows if isinstance(data, dict) and data.get("auto_harvest")}
         if not on:
             return {}
-        admins = set(
-            await db.scalars(
-                select(Membership.account_id)
-                .join(User, User.id == Membership.user_id)
-                .where(
-                    Membership.account_id.in_(list(on)),
-                    Membership.role == "owner",
-                    User.is_instance_admin.is_(True),
-                )
-            )
-        )
+        admins = await auth_repo.instance_admin_owned(db, list(on))
     out = {}
     for account, data in on.items():
         if account in admins:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from chasm.kit.errors import BadRequest, Conflict, NotFound
+from chasm.sandbox.storage import snapshots
 
 
 class WorkspaceNotFound(NotFound):
@@ -10,9 +11,7 @@ class WorkspaceNotFound(NotFound):
         super().__init__(f"Workspace '{selector}' not found")
 
 
-class SnapshotNotFound(NotFound):
-    code = "snapshot_not_found"
-
+class SnapshotNotFound(snapshots.SnapshotNotFound):
     def __init__(self, name: str) -> None:
         super().__init__(f"Snapshot '{name}' not found")
 

@@ -12,11 +12,17 @@ import conftest as root
 
 
 @pytest.fixture
-async def databases(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Callable[[str], Any]]:
-    """A fresh database per installation name (SQLite file, or a PostgreSQL schema)."""
+async def databases(
+    tmp_path: Path, sqlite_template: Path, db_settings: dict[str, object]
+) -> AsyncIterator[Callable[[str], Any]]:
+    """A fresh database per installation (SQLite file, or a PostgreSQL schema): the first is the
+    test's own (`db_settings`, which also keeps these tests in the PostgreSQL pass)."""
     schemas: list[str] = []
+    given = [dict(db_settings)]
 
     async def make(name: str) -> dict[str, Any]:
+        if given:
+            return given.pop()
         if root.PG_URL:
             schema = f"t_{uuid.uuid4().hex[:12]}"
             await root._pg_schema("create", schema)

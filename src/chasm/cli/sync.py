@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from chasm.cli.chats import ACCOUNT, AS_JSON, local
+from chasm.cli.chats import ACCOUNT, AS_JSON
+from chasm.cli.localdb import local_operator
 
 
 def sync(account: str | None = ACCOUNT, as_json: bool = AS_JSON) -> None:
@@ -38,7 +39,7 @@ def sync(account: str | None = ACCOUNT, as_json: bool = AS_JSON) -> None:
                     tasks[stage] = bar.add_task(stage, total=total)
                 bar.update(tasks[stage], completed=done, total=total)
 
-            async with local(account) as (maker, actor, settings):
+            async with local_operator(account) as (maker, actor, settings):
                 return await service.sync(maker, settings, actor, progress)
 
     try:

@@ -1,8 +1,9 @@
 """The server's semantic indexer: messages stored by a harvest, a watch update, a recording or the
 API are embedded in the background. Library events on the bus (chasm.realtime.topics) name the
 account to index; a sweep every SWEEP_S seconds (and one at start) catches writes that announce
-nothing. What is left to embed is read from the database (messages without chunks), so a restart
-loses nothing and several processes share the work (a chunk is stored once: a unique key)."""
+nothing. An event naming a chat has that chat's messages looked at; a sweep, the whole account's.
+What is left to embed is read from the database (messages without chunks), so a restart loses
+nothing and several processes share the work (a chunk is stored once: a unique key)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from chasm.semantic.index import Indexes
 
 log = logging.getLogger("chasm.semantic")
 
-SWEEP_S = 60.0
+SWEEP_S = 300.0
 DEBOUNCE_S = 0.2  # let a burst of appended messages arrive before embedding them together
 
 
@@ -31,13 +32,18 @@ class Indexer:
     def __init__(self, app: FastAPI, engine: service.Engine) -> None:
         self.app = app
         self.engine = engine
-        self.dirty: set[uuid.UUID] = set()
+        self.dirty: dict[uuid.UUID, set[uuid.UUID] | None] = {}  # account -> chats (None: all)
         self.wake = asyncio.Event()
         self.idle = asyncio.Event()  # set while nothing is waiting to be embedded
         self.idle.set()
 
-    def poke(self, account_id: uuid.UUID) -> None:
-        self.dirty.add(account_id)
+    def poke(self, account_id: uuid.UUID, chat_id: uuid.UUID | None = None) -> None:
+        if chat_id is None:
+            self.dirty[account_id] = None
+        elif account_id not in self.dirty:
+            self.dirty[account_id] = {chat_id}
+        elif (chats := self.dirty[account_id]) is not None:
+            chats.add(chat_id)
         self.idle.clear()
         self.wake.set()
 
@@ -51,9 +57,10 @@ class Indexer:
         async with self.app.state.events.subscribe("library.*") as events:
             async for event in events:
                 account = event.payload.get("account_id")
+                chat = event.payload.get("chat_id")
                 if account and event.topic != "library.chat.deleted":
                     with contextlib.suppress(ValueError):
-                        self.poke(uuid.UUID(str(account)))
+                        self.poke(uuid.UUID(str(account)), uuid.UUID(str(chat)) if chat else None)
 
     async def run(self) -> None:
         while True:
@@ -65,9 +72,10 @@ class Indexer:
             await asyncio.sleep(DEBOUNCE_S)
             self.wake.clear()
             while self.dirty:
-                account_id = self.dirty.pop()
+                account_id, chats = self.dirty.popitem()
+                only = sorted(chats) if chats is not None else None
                 await self._guard(
-                    service.index_pending(self.app.state.sessionmaker, self.engine.embedder, account_id)
+                    service.index_pending(self.app.state.sessionmaker, self.engine.embedder, account_id, only)
                 )
             if not self.wake.is_set():
                 self.idle.set()

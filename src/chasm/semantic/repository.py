@@ -13,18 +13,28 @@ from chasm.models import Chat, ChatChunk, ChatMessage
 
 
 async def pending_messages(
-    session: AsyncSession, account_id: uuid.UUID, model: str, limit: int
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    model: str,
+    limit: int,
+    after: uuid.UUID | None = None,
+    chat_ids: list[uuid.UUID] | None = None,
 ) -> Sequence[Any]:
-    """Messages of the account with text and no chunk under `model` yet: (id, chat_id, content)."""
+    """Messages of the account (of `chat_ids` only, if given) with text and no chunk under `model`
+    yet, by id after `after`: (id, chat_id, content)."""
     chunked = and_(ChatChunk.message_id == ChatMessage.id, ChatChunk.model == model)
     query = (
         select(ChatMessage.id, ChatMessage.chat_id, ChatMessage.content)
         .join(Chat, Chat.id == ChatMessage.chat_id)
         .outerjoin(ChatChunk, chunked)
         .where(Chat.account_id == account_id, ChatChunk.id.is_(None), ChatMessage.content != "")
-        .order_by(ChatMessage.chat_id, ChatMessage.seq)
+        .order_by(ChatMessage.id)
         .limit(limit)
     )
+    if after is not None:
+        query = query.where(ChatMessage.id > after)
+    if chat_ids is not None:
+        query = query.where(ChatMessage.chat_id.in_(chat_ids))
     return (await session.execute(query)).all()
 
 

@@ -39,17 +39,26 @@ class Engine:
 
 
 async def index_pending(
-    maker: async_sessionmaker[AsyncSession], embedder: Embedder, account_id: uuid.UUID
+    maker: async_sessionmaker[AsyncSession],
+    embedder: Embedder,
+    account_id: uuid.UUID,
+    chat_ids: list[uuid.UUID] | None = None,
 ) -> int:
-    """Embed every message of the account that has no chunk yet, one short transaction per batch;
-    how many messages were embedded. A message of whitespace gets an empty chunk (never indexed) so
-    it is not read again."""
+    """Embed every message of the account (of `chat_ids` only, if given) that has no chunk yet,
+    one short transaction per batch, walking the messages once by id; how many were embedded. A
+    message of whitespace gets an empty chunk (never indexed) so it is not read again."""
     done = 0
+    after: uuid.UUID | None = None
     while True:
         async with maker() as session:
-            pending = list(await repo.pending_messages(session, account_id, embedder.name, PENDING_BATCH))
+            pending = list(
+                await repo.pending_messages(
+                    session, account_id, embedder.name, PENDING_BATCH, after, chat_ids
+                )
+            )
         if not pending:
             return done
+        after = max(m.id for m in pending)
         pieces = [(m, part, text) for m in pending for part, text in enumerate(chunks(m.content) or [""])]
         texts = [text for _, _, text in pieces if text]
         vectors = iter(await embedder.embed(texts))

@@ -34,7 +34,6 @@ if not FIXTURES.exists():
     FIXTURES = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures"))
 
 
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On PostgreSQL, run only the tests that reach a database (through `db_settings`): the
     others (parsers, the sandbox floor, the CLI's local helpers) ran the same on the SQLite pass,
@@ -46,6 +45,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
 
 async def _pg_schema(action: str, schema: str) -> None:
     import asyncpg

@@ -24,9 +24,17 @@ log = logging.getLogger("chasm.semantic")
 LOAD_BATCH = 5000
 
 
+EXPANSION_SEARCH = 256  # recall over speed: a query stays in milliseconds (bench/semantic.py)
+
+
 def new_index(ndim: int) -> Index:
     return Index(
-        ndim=ndim, metric="cos", dtype="f32", connectivity=16, expansion_add=128, expansion_search=64
+        ndim=ndim,
+        metric="cos",
+        dtype="f32",
+        connectivity=16,
+        expansion_add=128,
+        expansion_search=EXPANSION_SEARCH,
     )
 
 
@@ -111,6 +119,7 @@ class Indexes:
             try:
                 index = Index.restore(str(path))
                 if index is not None and index.ndim == ndim:
+                    index.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]  # settable at run time
                     top = int(np.asarray(index.keys).max()) if len(index) else 0
                     return index, top
             except Exception:

@@ -94,3 +94,16 @@ async def test_chats_are_ranked_with_the_endpoints_vectors(
     assert found["model"] == "openai:fake-embed"
     assert _Embeddings.seen[-1]["path"] == "/v1/embeddings"
     assert _Embeddings.seen[-1]["auth"] == "Bearer sk-test"
+
+    # the index is kept in the data dir, and rebuilt from the database when it is missing
+    (saved,) = (settings.data_dir / "semantic").glob("*.usearch")
+    for restart in ("loaded from its file", "rebuilt"):
+        if restart == "rebuilt":
+            saved.unlink()
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
+                again = (await client.get("/api/v1/search/semantic", params={"q": "aaab"})).json()
+        assert again["results"][0]["session"]["id"] == ids["aaaa aaa bbb"], restart
+        assert saved.exists()

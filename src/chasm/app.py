@@ -53,12 +53,15 @@ from chasm.recording import endpoints as recording_endpoints
 from chasm.recording.lifecycle import recording_lifespan
 from chasm.search import endpoints as search_endpoints
 from chasm.secrets import endpoints as secrets_endpoints
+from chasm.semantic import endpoints as semantic_endpoints
+from chasm.semantic.lifecycle import semantic_lifespan
 from chasm.sessions import endpoints as sessions_endpoints
 from chasm.sessions import pty as sessions_pty
 from chasm.sessions.access import quiet_refused_handshakes
 from chasm.sessions.lifecycle import sandbox_lifespan
 from chasm.sshkeys import endpoints as sshkeys_endpoints
 from chasm.swarms import endpoints as swarms_endpoints
+from chasm.sync import endpoints as sync_endpoints
 from chasm.system import docs_ui
 from chasm.system import endpoints as system_endpoints
 from chasm.system.bootstrap import bootstrap_owner
@@ -86,6 +89,7 @@ DOMAIN_LIFESPANS: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] =
     metering_lifespan,
     recording_lifespan,
     providers_lifespan,  # SDK clients of the configured model providers
+    semantic_lifespan,  # after events: embeds what library updates name
     watch_lifespan,  # auto_harvest: live harvest of the server's folders (instance admins)
 ]
 
@@ -119,6 +123,7 @@ PLATFORM_ROUTERS: list[APIRouter] = [
 CHAT_ROUTES: list[ChatRouter] = [
     search_endpoints.routes,
     secrets_endpoints.routes,
+    semantic_endpoints.routes,
     export_endpoints.routes,
     stats_endpoints.routes,
     system_endpoints.routes,
@@ -128,6 +133,7 @@ CHAT_ROUTES: list[ChatRouter] = [
     completions_endpoints.routes,
     agents_endpoints.routes,
     swarms_endpoints.routes,
+    sync_endpoints.routes,
 ]
 # Routes of one surface only: spec 003's recording API has no 001 counterpart.
 API_ONLY_ROUTES: list[ChatRouter] = [recording_endpoints.routes]

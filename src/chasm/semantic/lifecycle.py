@@ -1,0 +1,122 @@
+"""The server's semantic indexer: messages stored by a harvest, a watch update, a recording or the
+API are embedded in the background. Library events on the bus (chasm.realtime.topics) name the
+account to index; a sweep every SWEEP_S seconds (and one at start) catches writes that announce
+nothing. An event naming a chat has that chat's messages looked at; a sweep, the whole account's.
+What is left to embed is read from the database (messages without chunks), so a restart loses
+nothing and several processes share the work (a chunk is stored once: a unique key)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from chasm.kit.errors import ChasmError
+from chasm.semantic import repository as repo
+from chasm.semantic import service
+from chasm.semantic.embedders import from_settings
+from chasm.semantic.index import Indexes
+
+log = logging.getLogger("chasm.semantic")
+
+SWEEP_S = 300.0
+DEBOUNCE_S = 0.2  # let a burst of appended messages arrive before embedding them together
+
+
+class Indexer:
+    def __init__(self, app: FastAPI, engine: service.Engine) -> None:
+        self.app = app
+        self.engine = engine
+        self.dirty: dict[uuid.UUID, set[uuid.UUID] | None] = {}  # account -> chats (None: all)
+        self.wake = asyncio.Event()
+        self.idle = asyncio.Event()  # set while nothing is waiting to be embedded
+        self.idle.set()
+
+    def poke(self, account_id: uuid.UUID, chat_id: uuid.UUID | None = None) -> None:
+        if chat_id is None:
+            self.dirty[account_id] = None
+        elif account_id not in self.dirty:
+            self.dirty[account_id] = {chat_id}
+        elif (chats := self.dirty[account_id]) is not None:
+            chats.add(chat_id)
+        self.idle.clear()
+        self.wake.set()
+
+    async def sweep(self) -> None:
+        maker = self.app.state.sessionmaker
+        async with maker() as session:
+            for account_id in await repo.accounts_with_pending(session, self.engine.embedder.name):
+                self.poke(account_id)
+
+    async def listen(self) -> None:
+        async with self.app.state.events.subscribe("library.*") as events:
+            async for event in events:
+                account = event.payload.get("account_id")
+                chat = event.payload.get("chat_id")
+                if account and event.topic != "library.chat.deleted":
+                    with contextlib.suppress(ValueError):
+                        self.poke(uuid.UUID(str(account)), uuid.UUID(str(chat)) if chat else None)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self.wake.wait(), SWEEP_S)
+            except TimeoutError:
+                await self._guard(self.sweep())
+                continue
+            await asyncio.sleep(DEBOUNCE_S)
+            self.wake.clear()
+            while self.dirty:
+                account_id, chats = self.dirty.popitem()
+                only = sorted(chats) if chats is not None else None
+                await self._guard(
+                    service.index_pending(self.app.state.sessionmaker, self.engine.embedder, account_id, only)
+                )
+            if not self.wake.is_set():
+                self.idle.set()
+
+    async def _guard(self, work: object) -> None:
+        try:
+            await work  # type: ignore[misc]
+        except asyncio.CancelledError:
+            raise
+        except ChasmError as exc:  # the model is missing: searches say so (503); retried next sweep
+            log.warning("semantic indexing: %s", exc.message)
+        except Exception:
+            log.exception("semantic indexing failed; retried at the next update or sweep")
+
+
+@asynccontextmanager
+async def semantic_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """`app.state.semantic`: the engine (or the error that says why there is none) and its indexer."""
+    settings = app.state.settings
+    failure: ChasmError | None = None
+    try:
+        engine = service.Engine(from_settings(settings), Indexes(settings.data_dir / "semantic"))
+    except ChasmError as exc:
+        failure = exc
+    if failure is not None:
+        app.state.semantic = failure  # searches answer with it (503)
+        yield
+        return
+    indexer = Indexer(app, engine)
+    app.state.semantic = engine
+    app.state.semantic_indexer = indexer
+    tasks = [
+        asyncio.create_task(indexer.run(), name="chasm-semantic-indexer"),
+        asyncio.create_task(indexer.listen(), name="chasm-semantic-listener"),
+    ]
+    await indexer.sweep()
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,115 @@
+"""SQL of sync: each chat's fingerprint, the bookkeeping rows, and whole chats to send or replace."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.models import Chat, ChatMessage, ChatWorkspace, SyncEntry, SyncStatus
+
+
+async def chat_heads(session: AsyncSession, account_id: uuid.UUID) -> Sequence[Any]:
+    """(id, provider, source_id, title, tags, archived, model, workspace path) of every chat."""
+    query = (
+        select(
+            Chat.id,
+            Chat.provider,
+            Chat.source_id,
+            Chat.title,
+            Chat.tags,
+            Chat.archived,
+            Chat.model,
+            ChatWorkspace.path,
+        )
+        .outerjoin(ChatWorkspace, ChatWorkspace.id == Chat.workspace_id)
+        .where(Chat.account_id == account_id)
+    )
+    return (await session.execute(query)).all()
+
+
+async def message_hashes(session: AsyncSession, account_id: uuid.UUID) -> dict[uuid.UUID, list[str]]:
+    """Per chat, its messages' `role:content_hash` in order."""
+    query = (
+        select(ChatMessage.chat_id, ChatMessage.role, ChatMessage.content_hash)
+        .join(Chat, Chat.id == ChatMessage.chat_id)
+        .where(Chat.account_id == account_id)
+        .order_by(ChatMessage.chat_id, ChatMessage.seq)
+    )
+    found: dict[uuid.UUID, list[str]] = {}
+    for chat_id, role, content_hash in (await session.execute(query)).all():
+        found.setdefault(chat_id, []).append(f"{role}:{content_hash}")
+    return found
+
+
+async def entries(session: AsyncSession, account_id: uuid.UUID) -> dict[str, SyncEntry]:
+    rows = await session.scalars(select(SyncEntry).where(SyncEntry.account_id == account_id))
+    return {row.sync_id: row for row in rows}
+
+
+async def set_entry(
+    session: AsyncSession, account_id: uuid.UUID, sync_id: str, chat_id: uuid.UUID | None, base: str
+) -> None:
+    row = await session.get(SyncEntry, (account_id, sync_id))
+    if row is None:
+        session.add(SyncEntry(account_id=account_id, sync_id=sync_id, chat_id=chat_id, base=base))
+    else:
+        row.chat_id, row.base = chat_id, base
+
+
+async def status(session: AsyncSession, account_id: uuid.UUID) -> SyncStatus | None:
+    return await session.get(SyncStatus, account_id)
+
+
+async def set_status(session: AsyncSession, account_id: uuid.UUID, location: str, when: datetime) -> None:
+    row = await session.get(SyncStatus, account_id)
+    if row is None:
+        session.add(SyncStatus(account_id=account_id, location=location, last_sync=when))
+    else:
+        row.location, row.last_sync = location, when
+
+
+async def forget_location(session: AsyncSession, account_id: uuid.UUID) -> None:
+    """A new location shares no history with the old one: every chat is compared afresh."""
+    await session.execute(delete(SyncEntry).where(SyncEntry.account_id == account_id))
+
+
+async def chats(session: AsyncSession, account_id: uuid.UUID, ids: list[uuid.UUID]) -> list[Chat]:
+    if not ids:
+        return []
+    return list(await session.scalars(select(Chat).where(Chat.account_id == account_id, Chat.id.in_(ids))))
+
+
+async def messages_of(session: AsyncSession, chat_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ChatMessage]]:
+    found: dict[uuid.UUID, list[ChatMessage]] = {c: [] for c in chat_ids}
+    if chat_ids:
+        rows = await session.scalars(
+            select(ChatMessage).where(ChatMessage.chat_id.in_(chat_ids)).order_by(ChatMessage.seq)
+        )
+        for row in rows:
+            found[row.chat_id].append(row)
+    return found
+
+
+async def workspaces(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, ChatWorkspace]:
+    if not ids:
+        return {}
+    return {w.id: w for w in await session.scalars(select(ChatWorkspace).where(ChatWorkspace.id.in_(ids)))}
+
+
+async def chat_by_source(
+    session: AsyncSession, account_id: uuid.UUID, provider: str, source_id: str
+) -> Chat | None:
+    return await session.scalar(
+        select(Chat).where(
+            Chat.account_id == account_id, Chat.provider == provider, Chat.source_id == source_id
+        )
+    )
+
+
+async def delete_messages(session: AsyncSession, chat_id: uuid.UUID) -> None:
+    await session.execute(delete(ChatMessage).where(ChatMessage.chat_id == chat_id))

@@ -10,7 +10,6 @@ per session across processes (the session row is locked where the database can).
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,17 +20,17 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.auth.actor import Actor
-from chasm.chats.exceptions import ChatNotFound
 from chasm.harvest.rows import clean, content_hash
-from chasm.harvest.sources.toolkit.titles import is_prompt, title_from, wrapper_kind
 from chasm.harvest.tool_text import tool_text
-from chasm.kit.errors import BadRequest, ChasmError, Conflict, NotFound
+from chasm.kit.errors import BadRequest, ChasmError, Conflict
 from chasm.kit.events import EventBus
 from chasm.kit.timeutil import iso, utcnow
 from chasm.models import Chat, ChatMessage, RecordingEvent, RecordingSession
 from chasm.realtime import topics, tracking
+from chasm.recording import events as rules
+from chasm.recording import repository as repo
+from chasm.recording.exceptions import SessionEnded, SessionNotFound
 from chasm.recording.schemas import (
-    MAX_EVENT_BYTES,
     EventAck,
     RecordedEvent,
     RecordingEventIn,
@@ -41,31 +40,11 @@ from chasm.recording.schemas import (
     RecoveredSession,
     RecoveryResult,
     SnapshotIn,
-    SnapshotMessage,
     SnapshotResult,
 )
 
-DEFAULT_CLIENT = "recording"
-ROLES = ("user", "assistant", "system", "tool")
-USAGE_KEYS = {
-    "input_tokens": ("input_tokens", "prompt_tokens"),
-    "output_tokens": ("output_tokens", "completion_tokens"),
-    "cache_read_tokens": ("cache_read_tokens", "cache_read_input_tokens"),
-    "cache_write_tokens": ("cache_write_tokens", "cache_creation_input_tokens"),
-}
 events_t = cast(Table, RecordingEvent.__table__)
 messages_t = cast(Table, ChatMessage.__table__)
-
-
-class SessionNotFound(ChatNotFound):
-    """A recording session (a chat) the caller cannot see."""
-
-    def __init__(self, message: str) -> None:
-        NotFound.__init__(self, message)
-
-
-class SessionEnded(Conflict):
-    code = "session_ended"
 
 
 class RecordingRuntime:
@@ -74,95 +53,6 @@ class RecordingRuntime:
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.started_at = utcnow()
-
-
-def _refuse(index: int, event: RecordingEventIn, error: ChasmError) -> ChasmError:
-    error.details = {"index": index, "session_id": event.session_id, "event_id": event.event_id}
-    return error
-
-
-def check_event(event: RecordingEventIn) -> None:
-    """Refuse what cannot be stored whole: text that is not UTF-8 (lone surrogates), oversize."""
-    try:
-        size = len(json.dumps(event.data, ensure_ascii=False).encode("utf-8"))
-        for text in (event.session_id, event.event_type, event.event_id or ""):
-            text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadRequest("The event holds text that is not valid UTF-8", code="invalid_utf8") from None
-    if size > MAX_EVENT_BYTES:
-        raise ChasmError(
-            f"The event's data is {size} bytes; at most {MAX_EVENT_BYTES} are accepted",
-            status_code=413,
-            code="event_too_large",
-        )
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):  # content parts: their text
-        parts = [p.get("text", "") if isinstance(p, dict) else str(p) for p in value]
-        if all(isinstance(p, str) for p in parts):
-            return "".join(parts)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _usage(data: dict[str, Any]) -> dict[str, int]:
-    raw = data.get("usage")
-    usage: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    out = {}
-    for key, names in USAGE_KEYS.items():
-        value = next((usage[n] for n in names if isinstance(usage.get(n), int)), 0)
-        out[key] = max(0, int(value))
-    return out
-
-
-def _message_fields(event_type: str, data: dict[str, Any]) -> dict[str, Any] | None:
-    """The chat message an event makes (None: it makes none)."""
-    if event_type == "message":
-        role = data.get("role")
-        if role not in ROLES:
-            raise BadRequest(f"A message event needs a role, one of {', '.join(ROLES)}", code="invalid_event")
-        fields: dict[str, Any] = {"role": role, "content": _text(data.get("content"))}
-        calls = data.get("tool_calls")
-        fields["tool_calls"] = calls if isinstance(calls, list) and calls else None
-        fields["thinking"] = data.get("thinking") if isinstance(data.get("thinking"), str) else None
-    elif event_type == "tool_call":
-        name = data.get("name") or data.get("tool")
-        if not isinstance(name, str) or not name:
-            raise BadRequest("A tool_call event needs the tool's name", code="invalid_event")
-        call = {"id": data.get("id") or data.get("call_id"), "name": name}
-        call["input"] = data.get("input", data.get("arguments"))
-        fields = {"role": "assistant", "content": _text(data.get("content")), "tool_calls": [call]}
-        fields["thinking"] = None
-    elif event_type == "tool_result":
-        output = data.get("output", data.get("content", data.get("result")))
-        fields = {"role": "tool", "content": _text(output), "tool_calls": None, "thinking": None}
-    else:
-        return None
-    model = data.get("model")
-    fields["model"] = model[:200] if isinstance(model, str) else None
-    fields.update(_usage(data))
-    meta = {k: v for k, v in data.items() if k not in ("role", "content", "model", "usage", "tool_calls")}
-    fields["metadata"] = clean(meta) or None
-    return fields
-
-
-def _title_and_wrappers(chat: Chat, fields: dict[str, Any]) -> None:
-    """As a harvest does: a user message that is a wrapper the tool injected (command output,
-    reminders, environment context) is a system message naming its kind, and a chat without a title
-    takes its first real prompt (a `title` event or a user's edit replaces it later)."""
-    if fields["role"] == "user" and (kind := wrapper_kind(fields["content"])):
-        fields["role"] = "system"
-        fields["metadata"] = {**(fields["metadata"] or {}), "meta": kind}
-    elif (
-        not chat.title
-        and not chat.title_edited
-        and is_prompt(fields["role"], fields["content"], fields["metadata"])
-    ):
-        chat.title = title_from(fields["content"])
 
 
 @dataclass
@@ -225,7 +115,7 @@ async def _open_sessions(
 
 async def _start(db: AsyncSession, actor: Actor, event: RecordingEventIn, now: datetime) -> _Open:
     data = event.data
-    client = data.get("client") or data.get("provider") or DEFAULT_CLIENT
+    client = data.get("client") or data.get("provider") or rules.DEFAULT_CLIENT
     if not isinstance(client, str) or len(client) > 60:
         raise BadRequest(
             "session_start's client must be a name of at most 60 characters", code="invalid_event"
@@ -286,7 +176,7 @@ async def _store(
     seq_loaded: set[str] = set()
     for index, event in enumerate(events):
         try:
-            check_event(event)
+            rules.check_event(event)
             current = opened.get(event.session_id)
             if current is not None and event.event_id is not None and event.event_id in current.known:
                 seq = current.known[event.event_id]
@@ -314,10 +204,10 @@ async def _store(
                 )
             event_id = event.event_id or str(uuid.uuid4())
             data = clean(event.data)
-            fields = _message_fields(event.event_type, data)
+            fields = rules.message_fields(event.event_type, data)
             message_id = None
             if fields is not None:
-                _title_and_wrappers(chat, fields)
+                rules.title_and_wrappers(chat, fields)
                 if event.session_id not in seq_loaded:
                     last = await db.scalar(
                         select(func.max(ChatMessage.seq)).where(ChatMessage.chat_id == chat.id)
@@ -342,7 +232,7 @@ async def _store(
                 current.next_message_seq += 1
                 current.messages += 1
                 totals = current.totals
-                for key in USAGE_KEYS:
+                for key in rules.USAGE_KEYS:
                     totals[key] = totals.get(key, 0) + fields[key]
                 totals["tool_call_count"] = totals.get("tool_call_count", 0) + len(fields["tool_calls"] or ())
                 current.model = fields["model"] or current.model
@@ -370,7 +260,7 @@ async def _store(
             )
             acks.append(EventAck(event_id=event_id, session_id=event.session_id, seq=seq))
         except ChasmError as error:
-            raise _refuse(index, event, error) from None
+            raise rules.refuse(index, event, error) from None
     for current in opened.values():
         current.apply(now)
     if message_rows:
@@ -409,25 +299,6 @@ async def record(
         acks, opened = await _store(db, actor, events)
     _announce(bus, actor, opened, "recording")
     return acks
-
-
-def _reconcile(stored: list[tuple[str, str, str | None]], messages: list[SnapshotMessage]) -> list[int]:
-    """Indexes of the snapshot messages not stored yet: matched by id (the event id they were sent
-    with), else by role and content against stored messages not matched already."""
-    ids = {source_id for _, _, source_id in stored if source_id}
-    pool: dict[tuple[str, str], int] = {}
-    for role, content, _ in stored:
-        pool[(role, content)] = pool.get((role, content), 0) + 1
-    missing = []
-    for i, m in enumerate(messages):
-        if m.id and m.id in ids:
-            continue
-        key = (m.role, m.content.replace("\x00", ""))
-        if pool.get(key, 0) > 0:
-            pool[key] -= 1
-            continue
-        missing.append(i)
-    return missing
 
 
 async def snapshot(
@@ -472,7 +343,7 @@ async def snapshot(
                         session_id=body.session_id, event_type="title", data={"title": body.title}
                     )
                 )
-        missing = _reconcile(stored, body.messages)
+        missing = rules.reconcile(stored, body.messages)
         for i in missing:
             m = body.messages[i]
             data = m.model_dump(exclude_none=True, exclude={"id"})
@@ -516,26 +387,12 @@ def session_out(row: RecordingSession) -> RecordingSessionRead:
 async def list_sessions(
     db: AsyncSession, actor: Actor, state: str, limit: int, offset: int
 ) -> tuple[list[RecordingSessionRead], int]:
-    where = [RecordingSession.account_id == actor.account_id]
-    if state != "all":
-        where.append(RecordingSession.state == state)
-    total = await db.scalar(select(func.count()).select_from(RecordingSession).where(*where)) or 0
-    rows = await db.scalars(
-        select(RecordingSession)
-        .where(*where)
-        .order_by(RecordingSession.updated_at.desc())
-        .limit(limit)
-        .offset(offset)
-    )
+    rows, total = await repo.sessions_page(db, actor.account_id, state, limit, offset)
     return [session_out(r) for r in rows], total
 
 
 async def _session(db: AsyncSession, actor: Actor, session_id: str) -> RecordingSession:
-    row = await db.scalar(
-        select(RecordingSession).where(
-            RecordingSession.account_id == actor.account_id, RecordingSession.session_id == session_id
-        )
-    )
+    row = await repo.session_by_client_id(db, actor.account_id, session_id)
     if row is None:
         raise SessionNotFound(f"Recording session {session_id} not found")
     return row
@@ -545,12 +402,6 @@ async def get_session(
     db: AsyncSession, actor: Actor, session_id: str, after_seq: int, limit: int
 ) -> RecordingSessionDetail:
     row = await _session(db, actor, session_id)
-    rows = await db.scalars(
-        select(RecordingEvent)
-        .where(RecordingEvent.recording_id == row.id, RecordingEvent.seq > after_seq)
-        .order_by(RecordingEvent.seq)
-        .limit(limit)
-    )
     events = [
         RecordedEvent(
             seq=e.seq,
@@ -560,7 +411,7 @@ async def get_session(
             message_id=e.message_id,
             received_at=iso(e.received_at) or "",
         )
-        for e in rows
+        for e in await repo.events_after(db, row.id, after_seq, limit)
     ]
     return RecordingSessionDetail(**session_out(row).model_dump(), events=events)
 
@@ -568,39 +419,16 @@ async def get_session(
 async def recover(db: AsyncSession, runtime: RecordingRuntime, actor: Actor) -> RecoveryResult:
     """The sessions left active by an earlier server process (a crash, a restart): reopened for
     their clients, each with its last stored event so the client resends only what follows."""
-    rows = (
-        await db.scalars(
-            select(RecordingSession)
-            .where(
-                RecordingSession.account_id == actor.account_id,
-                RecordingSession.state == "active",
-                RecordingSession.updated_at < runtime.started_at,
-            )
-            .order_by(RecordingSession.updated_at)
-        )
-    ).all()
     now = utcnow()
     out = []
-    for row in rows:
+    for row in await repo.active_before(db, actor.account_id, runtime.started_at):
         if row.recovered_at is None or row.recovered_at < runtime.started_at:
             row.recovered_at = now
-        last = await db.scalar(
-            select(RecordingEvent.event_id).where(
-                RecordingEvent.recording_id == row.id, RecordingEvent.seq == row.last_seq
-            )
-        )
+        last = await repo.event_id_at(db, row.id, row.last_seq)
         out.append(RecoveredSession(**session_out(row).model_dump(), last_event_id=last))
     return RecoveryResult(recovered=out)
 
 
 async def status(db: AsyncSession, actor: Actor) -> RecordingStatus:
-    mine = RecordingSession.account_id == actor.account_id
-    total = await db.scalar(select(func.count()).select_from(RecordingSession).where(mine)) or 0
-    active = (
-        await db.scalar(
-            select(func.count()).select_from(RecordingSession).where(mine, RecordingSession.state == "active")
-        )
-        or 0
-    )
-    events = await db.scalar(select(func.coalesce(func.sum(RecordingSession.last_seq), 0)).where(mine)) or 0
-    return RecordingStatus(active_sessions=active, sessions=total, events=int(events))
+    total, active, events = await repo.counts(db, actor.account_id)
+    return RecordingStatus(active_sessions=active, sessions=total, events=events)

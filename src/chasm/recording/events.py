@@ -1,0 +1,130 @@
+"""Recording events as data: what an event must be to be stored, and the chat message it makes.
+No database here; `service` stores what these functions shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chasm.harvest.rows import clean
+from chasm.harvest.sources.toolkit.titles import is_prompt, title_from, wrapper_kind
+from chasm.kit.errors import BadRequest, ChasmError
+from chasm.models import Chat
+from chasm.recording.schemas import MAX_EVENT_BYTES, RecordingEventIn, SnapshotMessage
+
+DEFAULT_CLIENT = "recording"
+ROLES = ("user", "assistant", "system", "tool")
+USAGE_KEYS = {
+    "input_tokens": ("input_tokens", "prompt_tokens"),
+    "output_tokens": ("output_tokens", "completion_tokens"),
+    "cache_read_tokens": ("cache_read_tokens", "cache_read_input_tokens"),
+    "cache_write_tokens": ("cache_write_tokens", "cache_creation_input_tokens"),
+}
+
+
+def refuse(index: int, event: RecordingEventIn, error: ChasmError) -> ChasmError:
+    error.details = {"index": index, "session_id": event.session_id, "event_id": event.event_id}
+    return error
+
+
+def check_event(event: RecordingEventIn) -> None:
+    """Refuse what cannot be stored whole: text that is not UTF-8 (lone surrogates), oversize."""
+    try:
+        size = len(json.dumps(event.data, ensure_ascii=False).encode("utf-8"))
+        for text in (event.session_id, event.event_type, event.event_id or ""):
+            text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("The event holds text that is not valid UTF-8", code="invalid_utf8") from None
+    if size > MAX_EVENT_BYTES:
+        raise ChasmError(
+            f"The event's data is {size} bytes; at most {MAX_EVENT_BYTES} are accepted",
+            status_code=413,
+            code="event_too_large",
+        )
+
+
+def text_of(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):  # content parts: their text
+        parts = [p.get("text", "") if isinstance(p, dict) else str(p) for p in value]
+        if all(isinstance(p, str) for p in parts):
+            return "".join(parts)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def usage_of(data: dict[str, Any]) -> dict[str, int]:
+    raw = data.get("usage")
+    usage: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    out = {}
+    for key, names in USAGE_KEYS.items():
+        value = next((usage[n] for n in names if isinstance(usage.get(n), int)), 0)
+        out[key] = max(0, int(value))
+    return out
+
+
+def message_fields(event_type: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The chat message an event makes (None: it makes none)."""
+    if event_type == "message":
+        role = data.get("role")
+        if role not in ROLES:
+            raise BadRequest(f"A message event needs a role, one of {', '.join(ROLES)}", code="invalid_event")
+        fields: dict[str, Any] = {"role": role, "content": text_of(data.get("content"))}
+        calls = data.get("tool_calls")
+        fields["tool_calls"] = calls if isinstance(calls, list) and calls else None
+        fields["thinking"] = data.get("thinking") if isinstance(data.get("thinking"), str) else None
+    elif event_type == "tool_call":
+        name = data.get("name") or data.get("tool")
+        if not isinstance(name, str) or not name:
+            raise BadRequest("A tool_call event needs the tool's name", code="invalid_event")
+        call = {"id": data.get("id") or data.get("call_id"), "name": name}
+        call["input"] = data.get("input", data.get("arguments"))
+        fields = {"role": "assistant", "content": text_of(data.get("content")), "tool_calls": [call]}
+        fields["thinking"] = None
+    elif event_type == "tool_result":
+        output = data.get("output", data.get("content", data.get("result")))
+        fields = {"role": "tool", "content": text_of(output), "tool_calls": None, "thinking": None}
+    else:
+        return None
+    model = data.get("model")
+    fields["model"] = model[:200] if isinstance(model, str) else None
+    fields.update(usage_of(data))
+    meta = {k: v for k, v in data.items() if k not in ("role", "content", "model", "usage", "tool_calls")}
+    fields["metadata"] = clean(meta) or None
+    return fields
+
+
+def title_and_wrappers(chat: Chat, fields: dict[str, Any]) -> None:
+    """As a harvest does: a user message that is a wrapper the tool injected (command output,
+    reminders, environment context) is a system message naming its kind, and a chat without a title
+    takes its first real prompt (a `title` event or a user's edit replaces it later)."""
+    if fields["role"] == "user" and (kind := wrapper_kind(fields["content"])):
+        fields["role"] = "system"
+        fields["metadata"] = {**(fields["metadata"] or {}), "meta": kind}
+    elif (
+        not chat.title
+        and not chat.title_edited
+        and is_prompt(fields["role"], fields["content"], fields["metadata"])
+    ):
+        chat.title = title_from(fields["content"])
+
+
+def reconcile(stored: list[tuple[str, str, str | None]], messages: list[SnapshotMessage]) -> list[int]:
+    """Indexes of the snapshot messages not stored yet: matched by id (the event id they were sent
+    with), else by role and content against stored messages not matched already."""
+    ids = {source_id for _, _, source_id in stored if source_id}
+    pool: dict[tuple[str, str], int] = {}
+    for role, content, _ in stored:
+        pool[(role, content)] = pool.get((role, content), 0) + 1
+    missing = []
+    for i, m in enumerate(messages):
+        if m.id and m.id in ids:
+            continue
+        key = (m.role, m.content.replace("\x00", ""))
+        if pool.get(key, 0) > 0:
+            pool[key] -= 1
+            continue
+        missing.append(i)
+    return missing

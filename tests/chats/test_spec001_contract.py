@@ -36,6 +36,8 @@ ROUTES: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/settings"): (200, "Settings"),
     ("PUT", "/settings"): (200, "Settings"),
     ("GET", "/search"): (200, "SearchResults"),
+    ("GET", "/search/semantic"): (200, "SemanticSearchResults"),
+    ("POST", "/sync"): (200, "SyncResponse"),
     ("GET", "/search/sessions"): (200, array(SCHEMAS["Session"])),
     ("GET", "/search/messages"): (
         200,

@@ -15,6 +15,7 @@ from fastapi import Depends, Path, Query, Request
 
 from chasm.auth.deps import ChatReader, ChatWriter, HarvestRunner, SessionMaker
 from chasm.chats import service
+from chasm.chats import workspaces as chat_workspaces
 from chasm.chats.exceptions import ChatNotFound, WorkspaceNotFound
 from chasm.chats.repository import ChatFilters
 from chasm.chats.schemas import (
@@ -104,14 +105,14 @@ async def list_workspaces(
     actor: ChatReader, session: DbSession, limit: Limit, offset: Offset = 0
 ) -> Page[WorkspaceRead]:
     """Chat workspaces (project folders) with their chat counts, most recently updated first."""
-    items, total = await service.list_workspaces(session, actor, limit, offset)
+    items, total = await chat_workspaces.list_workspaces(session, actor, limit, offset)
     return Page(items, total, limit, offset)
 
 
 @routes.post("/workspaces", model=WorkspaceRead, status_code=201, tags=["Workspaces"])
 async def create_workspace(actor: ChatWriter, session: DbSession, body: CreateWorkspace) -> WorkspaceRead:
     """Create a chat workspace."""
-    return await service.create_workspace(session, actor, body)
+    return await chat_workspaces.create_workspace(session, actor, body)
 
 
 @routes.post("/workspaces/discover", model=list[WorkspaceRead], tags=["Workspaces"])
@@ -119,13 +120,13 @@ async def discover_workspaces(
     actor: HarvestRunner, maker: SessionMaker, settings: AppSettings
 ) -> list[WorkspaceRead]:
     """Scan every enabled harvest source's folders and list the workspaces found."""
-    return await service.discover_workspaces(maker, settings, actor)
+    return await chat_workspaces.discover_workspaces(maker, settings, actor)
 
 
 @routes.get("/workspaces/{id}", model=WorkspaceDetail, tags=["Workspaces"])
 async def get_workspace(actor: ChatReader, session: DbSession, ws_id: WorkspaceId) -> WorkspaceDetail:
     """A workspace with its chats."""
-    return await service.get_workspace(session, actor, ws_id)
+    return await chat_workspaces.get_workspace(session, actor, ws_id)
 
 
 @routes.put("/workspaces/{id}", model=WorkspaceRead, tags=["Workspaces"])
@@ -133,13 +134,13 @@ async def update_workspace(
     actor: ChatWriter, session: DbSession, ws_id: WorkspaceId, body: UpdateWorkspace
 ) -> WorkspaceRead:
     """Rename a workspace or change its path."""
-    return await service.update_workspace(session, actor, ws_id, body)
+    return await chat_workspaces.update_workspace(session, actor, ws_id, body)
 
 
 @routes.delete("/workspaces/{id}", model=Deleted, no_content=True, tags=["Workspaces"])
 async def delete_workspace(actor: ChatWriter, session: DbSession, ws_id: WorkspaceId) -> NoContent:
     """Delete a workspace; its chats are kept, without a workspace (204 on /api/v1)."""
-    return NoContent(await service.delete_workspace(session, actor, ws_id))
+    return NoContent(await chat_workspaces.delete_workspace(session, actor, ws_id))
 
 
 @routes.post("/workspaces/{id}/refresh", model=WorkspaceRefresh, tags=["Workspaces"])
@@ -147,7 +148,7 @@ async def refresh_workspace(
     actor: HarvestRunner, maker: SessionMaker, settings: AppSettings, ws_id: WorkspaceId
 ) -> WorkspaceRefresh:
     """Re-harvest the files holding this workspace's chats."""
-    workspace, report = await service.refresh_workspace(maker, settings, actor, ws_id)
+    workspace, report = await chat_workspaces.refresh_workspace(maker, settings, actor, ws_id)
     return WorkspaceRefresh(workspace=workspace, harvest=HarvestResult.of(report))
 
 

@@ -1,4 +1,5 @@
-"""Chat library use cases: chat workspaces, chats ("sessions" in the URLs), messages, fork and merge.
+"""Chat library use cases: chats ("sessions" in the URLs), messages, fork and merge (chat workspaces:
+`chats.workspaces`).
 Each returns rows or read schemas; the endpoints shape them for their surface."""
 
 from __future__ import annotations
@@ -7,10 +8,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
-from chasm.auth.actor import Actor, require_instance_admin
+from chasm.auth.actor import Actor
 from chasm.chats import merge as merging
 from chasm.chats import repository as repo
 from chasm.chats.exceptions import (
@@ -18,7 +19,6 @@ from chasm.chats.exceptions import (
     ChatNotFound,
     InvalidMerge,
     MessageNotFound,
-    WorkspaceExists,
     WorkspaceNotFound,
 )
 from chasm.chats.schemas import (
@@ -27,40 +27,18 @@ from chasm.chats.schemas import (
     ChatRead,
     CreateMessage,
     CreateSession,
-    CreateWorkspace,
     Deleted,
     ForkSession,
     MergeSessions,
     MessageRead,
     UpdateSession,
-    UpdateWorkspace,
     Usage,
-    WorkspaceDetail,
-    WorkspaceRead,
 )
-from chasm.config import Settings
-from chasm.harvest import service as harvest_service
-from chasm.harvest.engine import HarvestReport
 from chasm.harvest.rows import content_hash
 from chasm.kit.timeutil import iso, utcnow
-from chasm.models import Chat, ChatMessage, ChatWorkspace
+from chasm.models import Chat, ChatMessage
 
 LOCAL_PROVIDER = "chasm"  # chats created, forked or merged through the API
-
-
-def workspace_out(ws: ChatWorkspace, session_count: int) -> WorkspaceRead:
-    return WorkspaceRead(
-        id=ws.id,
-        name=ws.name,
-        path=ws.path,
-        provider=ws.provider,
-        session_count=session_count,
-        sessions=session_count,
-        last_harvested=iso(ws.last_harvested),
-        created_at=iso(ws.created_at),
-        updated_at=iso(ws.updated_at),
-        updated=iso(ws.updated_at),
-    )
 
 
 def visible_source_path(path: str | None, host_paths: bool) -> str | None:
@@ -129,98 +107,6 @@ def message_out(msg: ChatMessage) -> MessageRead:
 
 
 # Workspaces
-
-
-async def _workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> ChatWorkspace:
-    ws = await repo.get_workspace(session, actor.account_id, workspace_id)
-    if ws is None:
-        raise WorkspaceNotFound()
-    return ws
-
-
-async def list_workspaces(
-    session: AsyncSession, actor: Actor, limit: int, offset: int
-) -> tuple[list[WorkspaceRead], int]:
-    rows, total = await repo.list_workspaces(session, actor.account_id, limit, offset)
-    return [workspace_out(ws, n) for ws, n in rows], total
-
-
-async def get_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> WorkspaceDetail:
-    """The workspace with its chats (003: "a workspace with its session list")."""
-    ws = await _workspace(session, actor, workspace_id)
-    chats, total = await repo.list_chats(
-        session, actor.account_id, repo.ChatFilters(workspace_id=ws.id), limit=1000, offset=0
-    )
-    return WorkspaceDetail(
-        **workspace_out(ws, total).model_dump(),
-        session_list=[chat_out(c, host_paths=actor.instance_admin) for c in chats],
-    )
-
-
-async def create_workspace(session: AsyncSession, actor: Actor, body: CreateWorkspace) -> WorkspaceRead:
-    if await repo.find_workspace(session, actor.account_id, body.path, body.provider) is not None:
-        raise WorkspaceExists(f"A workspace for {body.path} already exists")
-    ws = ChatWorkspace(account_id=actor.account_id, name=body.name, path=body.path, provider=body.provider)
-    session.add(ws)
-    await session.flush()
-    record(session, actor, "workspace.create", "chat_workspace", ws.id, summary=ws.path)
-    return workspace_out(ws, 0)
-
-
-async def update_workspace(
-    session: AsyncSession, actor: Actor, workspace_id: uuid.UUID, body: UpdateWorkspace
-) -> WorkspaceRead:
-    ws = await _workspace(session, actor, workspace_id)
-    if body.path is not None and body.path != ws.path:
-        if await repo.find_workspace(session, actor.account_id, body.path, ws.provider) is not None:
-            raise WorkspaceExists(f"A workspace for {body.path} already exists")
-        ws.path = body.path
-    if body.name is not None:
-        ws.name = body.name
-    ws.updated_at = utcnow()
-    await session.flush()
-    record(session, actor, "workspace.update", "chat_workspace", ws.id)
-    return workspace_out(ws, await repo.workspace_chat_count(session, actor.account_id, ws.id))
-
-
-async def delete_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> Deleted:
-    """Deletes the workspace; its chats stay in the library, without a workspace."""
-    ws = await _workspace(session, actor, workspace_id)
-    await repo.detach_workspace(session, actor.account_id, ws.id)
-    await session.delete(ws)
-    record(session, actor, "workspace.delete", "chat_workspace", workspace_id, summary=ws.path)
-    return Deleted(id=workspace_id)
-
-
-async def discover_workspaces(
-    maker: async_sessionmaker[AsyncSession], settings: Settings, actor: Actor
-) -> list[WorkspaceRead]:
-    """Scan every enabled source (an incremental harvest: unchanged files are not read) and list the
-    workspaces found."""
-    require_instance_admin(actor, harvest_service.HOST_HARVEST)
-    await harvest_service.harvest(maker, settings, actor.account_id, actor=actor)
-    async with maker() as session:
-        rows, _ = await list_workspaces(session, actor, limit=10_000, offset=0)
-    return rows
-
-
-async def refresh_workspace(
-    maker: async_sessionmaker[AsyncSession], settings: Settings, actor: Actor, workspace_id: uuid.UUID
-) -> tuple[WorkspaceRead, HarvestReport]:
-    """Re-harvest the files holding this workspace's chats."""
-    require_instance_admin(actor, harvest_service.HOST_HARVEST)
-    async with maker() as session:
-        await _workspace(session, actor, workspace_id)
-    report = await harvest_service.harvest(
-        maker, settings, actor.account_id, actor=actor, workspace_ids=[workspace_id]
-    )
-    async with maker() as session:
-        ws = await _workspace(session, actor, workspace_id)
-        count = await repo.workspace_chat_count(session, actor.account_id, ws.id)
-    return workspace_out(ws, count), report
-
-
-# Chats
 
 
 async def _chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> Chat:
@@ -354,8 +240,9 @@ async def _new_chat(session: AsyncSession, actor: Actor, **fields: Any) -> Chat:
 
 
 async def create_chat(session: AsyncSession, actor: Actor, body: CreateSession) -> ChatDetail:
-    if body.workspace_id is not None:
-        await _workspace(session, actor, body.workspace_id)
+    workspace_id = body.workspace_id
+    if workspace_id is not None and await repo.get_workspace(session, actor.account_id, workspace_id) is None:
+        raise WorkspaceNotFound()
     chat = await _new_chat(
         session,
         actor,

@@ -13,7 +13,7 @@ import pytest
 from factories import BASE_TIME, make_chat, make_workspace, other_account_id, owner_account_id
 from fastapi import FastAPI
 
-from chasm.search import fts5
+from chasm.search import fts5, fts5_chats
 from chasm.search import repository as repo
 
 FILLER = [
@@ -117,7 +117,7 @@ async def test_chat_ranking_from_capped_candidates_is_exact(
         _small_caps(patched)
         capped = await pages()
     with monkeypatch.context() as patched:
-        patched.setattr(fts5, "_settled", lambda *args: False)  # always rank every match
+        patched.setattr(fts5_chats, "_settled", lambda *args: False)  # always rank every match
         reference = await pages()
     assert capped == reference
     everything = reference[-1]

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.models import Chat, ChatMessage
-from chasm.search import fts5
+from chasm.search import fts5, fts5_chats
 from chasm.search.exceptions import InvalidQuery
 from chasm.search.query import PG_CONFIG, Query, to_fts5, to_tsquery
 from chasm.search.types import (
@@ -90,7 +90,7 @@ async def rank_chats(
     """The best `window` chats: best message score plus title_weight x title score."""
     try:
         if _is_sqlite(session):
-            return await fts5.rank_chats(session, account_id, query, filters, window, title_weight)
+            return await fts5_chats.rank_chats(session, account_id, query, filters, window, title_weight)
         return await _pg_rank_chats(session, account_id, query, filters, window, title_weight)
     except (OperationalError, DBAPIError) as exc:
         _reraise(exc)

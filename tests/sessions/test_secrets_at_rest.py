@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from chasm.config import Settings
 from chasm.kit.db import Base, transaction
-from chasm.sessions.service import seal_state, unseal_state
+from chasm.sessions.machine import seal_state, unseal_state
 from sessions.fixtures import LiveServer
 
 pytestmark = pytest.mark.sandbox

@@ -27,7 +27,8 @@ from chasm.sandbox.commands import BackgroundCommand
 from chasm.sandbox.drivers.base import SandboxInfo
 from chasm.sandbox.runtime import SandboxRuntime, build_runtime
 from chasm.sessions import repository as repo
-from chasm.sessions.service import end_session, terminate_for_workspace, unseal_state
+from chasm.sessions.machine import unseal_state
+from chasm.sessions.service import end_session, terminate_for_workspace
 from chasm.workspaces.service import collect_snapshot_garbage
 
 log = logging.getLogger("chasm.sessions")

@@ -6,21 +6,18 @@ Policy lives here (rules of 004, reuse, leases, reasons); isolation lives behind
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
 from chasm.billing import hooks as billing
-from chasm.kit.crypto import Box, keyed_hash, random_token
+from chasm.kit.crypto import keyed_hash, random_token
 from chasm.kit.errors import ChasmError
 from chasm.kit.ids import parse_uuid
 from chasm.kit.pagination import PageParams
@@ -44,6 +41,7 @@ from chasm.sessions.exceptions import (
     SessionOnOtherNode,
     WrongSessionType,
 )
+from chasm.sessions.machine import SEALED_ENV, network_of, seal_state
 from chasm.sessions.schemas import (
     BulkTerminate,
     BulkTerminateResult,
@@ -149,61 +147,6 @@ def require_type(row: SandboxSession, session_type: str | None) -> None:
         )
 
 
-def _network(body: SessionCreate) -> tuple[NetworkSpec, dict[str, Any]]:
-    net = body.network
-    if net is None or net.mode == "none":
-        if net is not None and net.proxy is not None:
-            raise InvalidSessionRequest("network.proxy is only accepted with network.mode 'proxy'")
-        return NetworkSpec(), {"mode": "none"}
-    if net.mode == "proxy":
-        if net.proxy is None or not net.proxy.url.strip():
-            raise InvalidSessionRequest("network.mode 'proxy' needs network.proxy.url")
-        url, username, password = _split_credentials(net.proxy.url.strip())
-        username, password = net.proxy.username or username, net.proxy.password or password
-        spec = NetworkSpec("proxy", url, username, password)
-        # Stored: the proxy without its password (the sandbox's environment carries it, sealed).
-        return spec, {"mode": "proxy", "proxy": {"url": url, "username": username}}
-    if net.proxy is not None:
-        raise InvalidSessionRequest("network.proxy is only accepted with network.mode 'proxy'")
-    return NetworkSpec("direct"), {"mode": "direct"}
-
-
-def _split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """A proxy URL without its userinfo, and the user and password it carried."""
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    if parts.username is None and parts.password is None:
-        return url, None, None
-    host = parts.hostname or ""
-    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
-    bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return bare, unquote(parts.username or "") or None, unquote(parts.password or "") or None
-
-
-SEALED_ENV = "env_sealed"
-
-
-def seal_state(secret_key: str, state: dict[str, Any]) -> dict[str, Any]:
-    """Driver state as stored: the sandbox's environment (user `env`, a proxy password) encrypted
-    with the server secret, so a database dump holds none of it in clear."""
-    sealed = dict(state)
-    env = sealed.pop("env", None)
-    if env:
-        sealed[SEALED_ENV] = Box(secret_key).encrypt(json.dumps(env))
-    return sealed
-
-
-def unseal_state(secret_key: str, state: dict[str, Any]) -> dict[str, Any]:
-    """The driver state as the driver wrote it (for recovery after a restart)."""
-    opened = dict(state)
-    sealed = opened.pop(SEALED_ENV, None)
-    if sealed:
-        try:
-            opened["env"] = json.loads(Box(secret_key).decrypt(sealed))
-        except ValueError:
-            opened["env"] = {}  # another server key: the sandbox keeps running, commands get no env
-    return opened
-
-
 async def _resolve_target(db: AsyncSession, actor: Actor, body: SessionCreate) -> Workspace | None:
     """Rules of 004: ephemeral → no workspace; otherwise a workspace selector is required."""
     if body.session_type not in SESSION_TYPES:
@@ -256,7 +199,7 @@ async def create_session(
 async def _start(
     db: AsyncSession, actor: Actor, runtime: SandboxRuntime, body: SessionCreate, ws: Workspace | None
 ) -> Created:
-    network_spec, network = _network(body)
+    network_spec, network = network_of(body)
     image = ws.image if ws is not None else body.image
     image_root = _image_root(runtime, image) if image else None
     browser = body.session_type == "browser"

@@ -13,7 +13,7 @@ from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.pagination import Page, Paging
 from chasm.sandbox.runtime import runtime_of
 from chasm.sandbox.storage.base import WorkspaceStorage
-from chasm.workspaces import service
+from chasm.workspaces import service, snapshots
 from chasm.workspaces.schemas import (
     BulkDelete,
     SnapshotCreate,
@@ -135,7 +135,7 @@ async def set_template(ws: str, body: WorkspaceTemplate, actor: Writer, db: DbSe
 @router.get("/{ws}/snapshots")
 async def list_snapshots(ws: str, actor: Reader, db: DbSession, paging: Paging) -> Page[SnapshotOut]:
     """List a workspace's snapshots, newest first."""
-    return await service.list_snapshots(db, actor, ws, paging)
+    return await snapshots.list_snapshots(db, actor, ws, paging)
 
 
 @router.post("/{ws}/snapshots", status_code=201, dependencies=LIMITED)
@@ -149,8 +149,8 @@ async def create_snapshot(
 ) -> SnapshotOut:
     """Create a snapshot (409 while a session is attached unless force=true)."""
     workspace = await service.resolve_workspace(db, actor, ws)
-    snap = await service.create_snapshot(db, actor, storage, workspace, body.name if body else None, force)
-    return service.snapshot_out(snap)
+    snap = await snapshots.create_snapshot(db, actor, storage, workspace, body.name if body else None, force)
+    return snapshots.snapshot_out(snap)
 
 
 @router.post("/{ws}/snapshots/{name}/restore", dependencies=LIMITED)
@@ -159,7 +159,9 @@ async def restore_snapshot(
 ) -> SnapshotOut:
     """Restore a workspace to a snapshot, exactly."""
     workspace = await service.resolve_workspace(db, actor, ws)
-    return service.snapshot_out(await service.restore_snapshot(db, actor, storage, workspace, name, force))
+    return snapshots.snapshot_out(
+        await snapshots.restore_snapshot(db, actor, storage, workspace, name, force)
+    )
 
 
 @router.delete("/{ws}/snapshots/{name}", status_code=204, dependencies=LIMITED)
@@ -168,5 +170,5 @@ async def delete_snapshot(
 ) -> Response:
     """Delete a snapshot."""
     workspace = await service.resolve_workspace(db, actor, ws)
-    await service.delete_snapshot(db, actor, storage, workspace, name, force)
+    await snapshots.delete_snapshot(db, actor, storage, workspace, name, force)
     return Response(status_code=204)

@@ -36,8 +36,7 @@ class Surface(StrEnum):
 
 def surface_of(scope: Scope) -> Surface:
     """The surface whose route took the request (the platform's when none did)."""
-    surface: Surface = scope.get(SCOPE_KEY, Surface.PLATFORM)
-    return surface
+    return Surface(scope.get(SCOPE_KEY, Surface.PLATFORM))
 
 
 def routed_surface(scope: Scope) -> Surface:

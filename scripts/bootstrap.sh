@@ -26,9 +26,9 @@ fi
 # would then compile what it imports again (about half a second).
 uv sync --frozen --quiet --compile-bytecode
 
-# The web dashboard (web/ -> src/chasm/webui/dist): built with npm when its sources or lock changed
-# since the last build (a hash of them kept in the build folder), so a run with nothing changed is
-# quick. Without Node.js the server still runs, and its / page says how to build the dashboard.
+# The web dashboard (web/ -> src/chasm/webui/dist): built with npm when its sources, its lock or the
+# server's OpenAPI changed since the last build (a hash of them kept in the build folder), so a run
+# with nothing changed is quick. Without Node.js the server still runs, and its / page says how to build the dashboard.
 build_dashboard() {
   [ -f web/package.json ] || return 0
   if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
@@ -42,8 +42,15 @@ build_dashboard() {
   fi
   local dist=src/chasm/webui/dist stamp hash lock_hash
   stamp="$dist/.sources-hash"
-  hash=$( (cd web && find . -path ./node_modules -prune -o -path ./src/lib/api/generated -prune \
-      -o -type f -print | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1)
+  # The server's API is part of the sources: its OpenAPI types are generated into the build, and a
+  # changed endpoint must rebuild (and re-check) the front-end.
+  local api
+  api=$(mktemp -d)
+  .venv/bin/python -m chasm.webui.schema "$api" >/dev/null
+  hash=$( { (cd web && find . -path ./node_modules -prune -o -path ./src/lib/api/generated -prune \
+      -o -type f -print | LC_ALL=C sort | xargs sha256sum); (cd "$api" && sha256sum ./*); } \
+      | sha256sum | cut -d' ' -f1)
+  rm -rf "$api"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] && [ -f "$dist/index.html" ]; then
     return 0
   fi

@@ -4,6 +4,7 @@ or started twice on one data dir (run: `uv run pytest tests/sessions/test_crash.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -223,5 +224,58 @@ async def test_exec_jobs_keep_their_outcome_across_a_killed_server(
             assert done["ends"]["result"]["output"] == "begun\ndone\n"
             assert done["runs"]["status"] == "succeeded", done["runs"]
             assert done["runs"]["result"]["output"] == "late\n" and done["runs"]["result"]["exit_code"] == 0
+    finally:
+        assert await restarted.stop() == 0
+
+
+async def test_a_snapshot_cut_by_a_killed_server_leaves_no_garbage(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """kill -9 the server while it copies a workspace into the snapshot store: the restarted
+    server removes the partial blob and the blobs no recorded snapshot refers to, and the
+    snapshot taken before the crash still restores."""
+    server = ServerProcess(settings, tmp_path / "server.log")
+    await server.start()
+    store = settings.data_dir / "snapshots"
+    async with server.client() as api:
+        ws = await json_of(await api.post("/v1/workspaces", json={"name": "big"}), 201)
+        tree = settings.data_dir / "workspaces" / ws["id"] / "mnt"
+        (tree / "kept").write_bytes(os.urandom(100_000))
+        await json_of(await api.post("/v1/workspaces/big/snapshots", json={"name": "before"}), 201)
+        for i in range(24):
+            (tree / f"f{i:02}").write_bytes(os.urandom(4 * 1024**2))
+        taking = asyncio.create_task(api.post("/v1/workspaces/big/snapshots", json={"name": "cut"}))
+        for _ in range(4000):  # kill once a few blobs of the new snapshot are in the store
+            if len(list(store.glob("blobs/??/*"))) >= 5 or taking.done():
+                break
+            await asyncio.sleep(0.005)
+        server.kill9()
+        await server.process.wait() if server.process else None
+        assert not taking.done() or taking.exception() is not None, "the snapshot ended before the kill"
+        with contextlib.suppress(Exception):
+            await taking
+    left = list(store.glob("blobs/??/*")) + list(store.glob("blobs/.tmp-*"))
+    assert sum(p.stat().st_size for p in left) > 4 * 4 * 1024**2  # what the cut snapshot left
+
+    restarted = ServerProcess(settings, tmp_path / "server.log")
+    restarted.key = server.key
+    await restarted.start()
+    try:
+        assert not list(store.glob("blobs/.tmp-*"))
+        manifests = list(store.glob("manifests/*.json"))
+        referenced = {
+            entry["sha256"]
+            for manifest in manifests
+            for entry in json.loads(manifest.read_text())["entries"]
+            if entry.get("sha256")
+        }
+        assert {blob.name for blob in store.glob("blobs/??/*")} == referenced
+        assert sum(p.stat().st_size for p in store.glob("blobs/??/*")) < 1024**2
+        async with restarted.client() as api:
+            listed = await json_of(await api.get("/v1/workspaces/big/snapshots"), 200)
+            assert [s["name"] for s in listed["items"]] == ["before"]
+            restored = await api.post("/v1/workspaces/big/snapshots/before/restore")
+            assert restored.status_code == 200, restored.text
+        assert sorted(p.name for p in tree.iterdir()) == ["kept"]
     finally:
         assert await restarted.stop() == 0

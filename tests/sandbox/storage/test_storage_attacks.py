@@ -59,8 +59,11 @@ def _swapping(directory: Path, name: str, variants: list[Path]) -> Iterator[list
             os.symlink(os.readlink(variant), staged)
         elif variant.is_dir():
             staged.mkdir()
+        elif stat.S_ISFIFO(variant.stat().st_mode):
+            os.mkfifo(staged)
         else:
             staged.write_bytes(variant.read_bytes())
+            staged.chmod(stat.S_IMODE(variant.stat().st_mode))
         try:
             os.rename(staged, directory / name)
         except OSError:  # a directory there: move it aside first
@@ -259,3 +262,52 @@ async def test_interrupted_snapshots_leave_no_garbage(storage: DiskStorage):
     (root / "kept").unlink()
     await storage.restore("d1", kept.ref)  # what a recorded snapshot needs is still there
     assert (root / "kept").stat().st_size == 10_000
+
+
+@pytest.mark.parametrize("victim", ["link-secret", "fifo", "suid"])
+async def test_restore_of_a_file_under_a_swapping_loop_never_touches_the_host(
+    storage: DiskStorage, host: Path, victim: str
+):
+    """The restored entry is a file the sandbox keeps swapping for a symlink to a host file, a
+    FIFO, or a set-user-id file: the restore writes the workspace's copy, nothing else."""
+    await storage.create("d1", 64 * 1024**2)
+    root = await storage.mount("d1")
+    (root / "a").write_bytes(b"snapshotted")
+    (root / "a").chmod(0o4755)
+    snap = await storage.snapshot("d1")
+    variants = host.parent / "variants"
+    variants.mkdir()
+    (variants / "link-secret").symlink_to(host / "secret")
+    os.mkfifo(variants / "fifo")
+    (variants / "suid").write_bytes(b"planted")
+    (variants / "suid").chmod(0o6755)
+    before = _host_state(host)
+
+    with _swapping(root, "a", [variants / victim, variants / "link-secret"]) as swaps:
+        for attempt in range(200):
+            with contextlib.suppress(StorageError):
+                await storage.restore("d1", snap.ref)
+            if attempt >= 10 and swaps[0] >= 20:
+                break
+    assert swaps[0] >= 20
+    assert _host_state(host) == before  # the secret was neither written, chmodded nor timed
+    await storage.restore("d1", snap.ref)
+    assert (root / "a").read_bytes() == b"snapshotted" and not (root / "a").is_symlink()
+    assert stat.S_IMODE((root / "a").stat().st_mode) == 0o755  # the set-user-id bit never lands
+
+
+async def test_delete_and_usage_never_follow_planted_links(storage: DiskStorage, host: Path):
+    await storage.create("d1", 64 * 1024**2)
+    root = await storage.mount("d1")
+    (root / "to-host").symlink_to(host)
+    (root / "to-secret").symlink_to(host / "secret")
+    (root / "to-usr").symlink_to("/usr")  # gigabytes, if a measurement followed it
+    (root / "dir").mkdir()
+    (root / "dir" / "deep").symlink_to(host)
+    os.mkfifo(root / "fifo")
+    before = _host_state(host)
+
+    assert await storage.usage("d1") < 1024**2
+    await storage.delete("d1")
+    assert not (storage.base / "d1").exists()
+    assert _host_state(host) == before and (host / "secret").read_bytes() == SECRET

@@ -13,11 +13,14 @@ import pytest
 from hostservice import secret_server
 
 from chasm.config import Settings
+from chasm.sandbox.drivers import files
 from chasm.sandbox.drivers.base import (
     Limits,
     NetworkSpec,
     PathNotAllowed,
     PortUnreachable,
+    SandboxError,
+    SandboxFileTimeout,
     SandboxInfo,
     SandboxNoSpace,
 )
@@ -227,6 +230,25 @@ async def test_file_access_is_confined(driver: BubblewrapDriver, start: StartSan
         await driver.write_file("s1", "/workspace/usr/evil", b"x")
     await driver.write_file("s1", "/tmp/t.txt", b"tmp")
     assert (await driver.exec("s1", "cat /tmp/t.txt; stat -c %u /workspace/dir/a.txt")).output == "tmp1000\n"
+
+
+async def test_fifos_are_refused_and_a_stuck_helper_times_out(
+    driver: BubblewrapDriver, start: StartSandbox, monkeypatch: pytest.MonkeyPatch
+):
+    """Sandbox code can put a FIFO where a file is read or written (or swap one in after the
+    helper's checks): nothing waits on it forever."""
+    await start("s1")
+    await driver.exec("s1", "mkfifo /workspace/fifo /tmp/fifo; ln -s /workspace/fifo /workspace/to-fifo")
+    for path in ("fifo", "/tmp/fifo", "to-fifo"):
+        for operation in (driver.read_file("s1", path, 100), driver.write_file("s1", path, b"x")):
+            with pytest.raises(SandboxError) as refused:
+                await asyncio.wait_for(operation, 20)
+            assert refused.value.code == "not_a_file"
+    monkeypatch.setattr(files, "HELPER_TIMEOUT_S", 1.0)
+    sandbox = driver._sandboxes["s1"]
+    with pytest.raises(SandboxFileTimeout):  # what a FIFO swapped in after the checks would do
+        await asyncio.wait_for(driver._file_helper(sandbox, "exec sleep 300", "x", None, {}), 20)
+    assert (await driver.exec("s1", "pgrep -f 'slee[p] 300' || echo none")).output == "none\n"
 
 
 async def test_pty_and_resize(driver: BubblewrapDriver, start: StartSandbox):

@@ -51,6 +51,13 @@ class SandboxNoSpace(SandboxError):
     code = "no_space_left"
 
 
+class SandboxFileTimeout(SandboxError):
+    """A file helper did not finish in time (say, a FIFO swapped in for the file while it ran)."""
+
+    status_code = 504
+    code = "file_timeout"
+
+
 class PortUnreachable(SandboxError):
     """Nothing listens on that port inside the sandbox."""
 

@@ -3,7 +3,9 @@
 The helpers run *inside* the sandbox as its user (see `BubblewrapDriver._file_helper`): the path is
 resolved by `realpath` in the sandbox's own mount namespace, so `..` and symlinks resolve exactly
 as the sandbox's programs would resolve them, and the kernel's permissions are the boundary; the
-prefix check below is the policy (only /workspace and /tmp).
+prefix check below is the policy (only /workspace and /tmp). A helper gets `HELPER_TIMEOUT_S`:
+sandbox code can swap the file for a FIFO between the checks and the read, and a read of a FIFO
+with no writer would otherwise wait forever (with its request and helper process).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from chasm.sandbox.drivers.base import (
 )
 
 ALLOWED_ROOTS = ("/workspace", "/tmp")
+HELPER_TIMEOUT_S = 60.0  # 16 MB (the upload cap) takes milliseconds
 # Exit codes of the file helpers run inside the sandbox.
 E_NOT_ALLOWED, E_NOT_FOUND, E_NOT_FILE, E_WRITE = 90, 91, 92, 93
 CONFINE = f"""p=$(realpath -m -- "$CHASM_PATH") || exit {E_NOT_ALLOWED}
@@ -30,7 +33,7 @@ exec head -c "$CHASM_MAX" -- "$p"
 )
 WRITE_SCRIPT = (
     CONFINE
-    + f"""[ -d "$p" ] && exit {E_NOT_FILE}
+    + f"""[ -e "$p" ] && [ ! -f "$p" ] && exit {E_NOT_FILE}
 mkdir -p -- "$(dirname -- "$p")" || exit {E_WRITE}
 cat > "$p" || exit {E_WRITE}
 """

@@ -22,6 +22,7 @@ from chasm.sandbox.drivers.base import (
     LoggedProcess,
     PortUnreachable,
     SandboxError,
+    SandboxFileTimeout,
     SandboxFileTooLarge,
     SandboxGone,
 )
@@ -275,7 +276,14 @@ class SandboxCommands:
             stdin=data is not None,
             stderr=True,
         )
-        out, err = await proc.communicate(data)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(data), files.HELPER_TIMEOUT_S)
+        except TimeoutError:
+            await proc.kill()
+            await proc.wait()
+            raise SandboxFileTimeout(
+                f"{path}: no answer in {files.HELPER_TIMEOUT_S:g} s (is it a FIFO or a device?)"
+            ) from None
         files.check(proc.returncode, err, path)
         return out
 

@@ -294,8 +294,12 @@ class BubblewrapDriver(SandboxCommands):
         group = sandbox.cgroups if sandbox and sandbox.cgroups else self.cgroups.existing().get(session_id)
         if group is not None:
             await asyncio.to_thread(group.remove)
-        layout.unstage(run_dir)
-        shutil.rmtree(run_dir, ignore_errors=True)
+        if layout.unstage(run_dir):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:
+            log.error(
+                "sandbox %s: a mount under %s would not detach; the directory is kept", session_id, run_dir
+            )
         self.cgroups.prune()
         # The runtime root and its cached /etc trees stay while the server runs: rebuilding them
         # after the last sandbox ended cost every cold start a copy of /etc (0.1-0.7 s here).

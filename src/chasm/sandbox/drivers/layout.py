@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from chasm.sandbox.drivers.base import SandboxSpec
+from chasm.sandbox.drivers.mounts import mounts_under
 
 MS_RDONLY = 0x1
 MS_REMOUNT = 0x20
@@ -149,9 +150,17 @@ def stage(run_dir: Path, spec: SandboxSpec, staged: bool) -> tuple[Path, Path | 
     return workspace, image
 
 
-def unstage(run_dir: Path) -> None:
-    for name in ("workspace", "root"):
-        unmount(run_dir / name)
+def unstage(run_dir: Path) -> bool:
+    """Detach every mount below the runtime directory (two may be stacked on one mount point).
+    False when one stays: the directory must then be kept, since removing it would reach into
+    the mounted workspace and delete its files."""
+    for _ in range(8):
+        targets = mounts_under(run_dir)
+        if not targets:
+            return True
+        for target in targets:
+            unmount(target)
+    return not mounts_under(run_dir)
 
 
 def bwrap_args(

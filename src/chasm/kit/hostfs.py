@@ -10,6 +10,12 @@ symlink, never followed. Regular files are opened with `O_NOFOLLOW | O_NONBLOCK`
 opening a FIFO does not block). Modes, owners and times are set through fds (`fchmod`, `fchown`,
 `futimens`) or with `AT_SYMLINK_NOFOLLOW` relative to a directory fd, never through a path.
 Set-user-id and set-group-id bits are never written to the host.
+
+Depth is bounded too: a walk holds one directory fd per level, so a tree nested thousands of
+levels deep (a loop of `mkdir d; cd d` is enough) would run the server out of descriptors or
+recursion. Walks and copies refuse a tree deeper than `MAX_DEPTH` (`TreeTooDeep`), and `remove`
+deletes any depth while holding at most `REMOVE_DEPTH` fds: a directory found that deep is first
+moved up beside the one being removed (a rename within the tree), then removed in its turn.
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ import contextlib
 import errno
 import functools
 import os
-import shutil
 import stat
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from chasm.kit.errors import ChasmError
 
 CHUNK = 1024 * 1024
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -32,10 +39,23 @@ CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEX
 SAFE_MODE_BITS = 0o1777  # permission bits and sticky; never set-user-id or set-group-id
 # Errors meaning "the entry changed under us" (swapped for a symlink or another type, removed).
 VANISHED = (errno.ENOENT, errno.ELOOP, errno.ENOTDIR, errno.EINVAL, errno.ENXIO)
+MAX_DEPTH = 256  # directory levels a walk or copy follows (one open fd each)
+REMOVE_DEPTH = 32  # directory levels `remove` holds open before it moves the rest up
 
 
 class NotRegularFile(OSError):
     """The entry is not (or no longer) a regular file."""
+
+
+class TreeTooDeep(ChasmError):
+    status_code = 422
+    code = "tree_too_deep"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"the workspace has directories nested more than {MAX_DEPTH} levels deep ({path[:200]}...); "
+            "remove or flatten them first"
+        )
 
 
 @dataclass(frozen=True)
@@ -88,24 +108,41 @@ def listdir(dirfd: int) -> list[Entry]:
     return entries
 
 
-def walk(rootfd: int, prefix: str = "") -> Iterator[tuple[str, int, Entry]]:
+def walk(rootfd: int) -> Iterator[tuple[str, int, Entry]]:
     """(relative path, parent directory fd, entry) for every entry below `rootfd`, parents before
-    their children. A directory swapped for something else before it is opened is skipped."""
-    for entry in listdir(rootfd):
-        rel = f"{prefix}{entry.name}"
-        yield rel, rootfd, entry
-        if entry.kind != "dir":
-            continue
-        try:
-            fd = open_dir(rootfd, entry.name)
-        except OSError as exc:
-            if exc.errno in VANISHED:
+    their children. A directory swapped for something else before it is opened is skipped; one
+    more than `MAX_DEPTH` levels down raises `TreeTooDeep`."""
+    stack: list[tuple[int, str, Iterator[Entry]]] = [(rootfd, "", iter(listdir(rootfd)))]
+    try:
+        while stack:
+            dirfd, prefix, entries = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                stack.pop()
+                if dirfd != rootfd:
+                    os.close(dirfd)
                 continue
-            raise
-        try:
-            yield from walk(fd, rel + "/")
-        finally:
-            os.close(fd)
+            rel = f"{prefix}{entry.name}"
+            yield rel, dirfd, entry
+            if entry.kind != "dir":
+                continue
+            if len(stack) > MAX_DEPTH:
+                raise TreeTooDeep(rel)
+            try:
+                fd = open_dir(dirfd, entry.name)
+            except OSError as exc:
+                if exc.errno in VANISHED:
+                    continue
+                raise
+            try:
+                stack.append((fd, rel + "/", iter(listdir(fd))))
+            except BaseException:
+                os.close(fd)
+                raise
+    finally:
+        for dirfd, _, _ in stack:
+            if dirfd != rootfd:
+                os.close(dirfd)
 
 
 def read_into(fd: int, limit: int, sink: Callable[[bytes], object]) -> int:
@@ -173,17 +210,63 @@ def _place(dirfd: int, tmp: str, name: str) -> None:
 
 
 def remove(dirfd: int, name: str) -> None:
-    """Remove the entry `name` of `dirfd` whatever it is (a directory with its contents)."""
+    """Remove the entry `name` of `dirfd` whatever it is (a directory with its contents, at any
+    depth; by fds, never following a symlink)."""
     try:
         st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
     except FileNotFoundError:
         return
-    if stat.S_ISDIR(st.st_mode):
-        # shutil.rmtree with dir_fd walks by fds and never follows a symlink (avoids_symlink_attacks).
-        shutil.rmtree(name, dir_fd=dirfd)
-    else:
+    if not stat.S_ISDIR(st.st_mode):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name, dir_fd=dirfd)
+        return
+    pending = [name]
+    while pending:  # directories moved up from deep down, removed in their turn
+        _remove_dir(dirfd, pending.pop(), dirfd, 1, pending)
+
+
+def _remove_dir(parent: int, name: str, top: int, depth: int, pending: list[str]) -> None:
+    try:
+        fd = open_dir(parent, name)
+    except OSError as exc:
+        if exc.errno in VANISHED:  # gone, or swapped for a file or symlink: unlink that
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                os.unlink(name, dir_fd=parent)
+            return
+        raise
+    try:
+        for _ in range(5):  # sandbox code may add entries meanwhile
+            for entry in listdir(fd):
+                if entry.kind != "dir":
+                    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                        os.unlink(entry.name, dir_fd=fd)
+                elif depth < REMOVE_DEPTH:
+                    _remove_dir(fd, entry.name, top, depth + 1, pending)
+                else:
+                    moved = f".chasm-rm-{uuid.uuid4().hex}"
+                    with contextlib.suppress(FileNotFoundError):
+                        os.rename(entry.name, moved, src_dir_fd=fd, dst_dir_fd=top)
+                        pending.append(moved)
+            try:
+                os.rmdir(name, dir_fd=parent)
+                return
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                if exc.errno != errno.ENOTEMPTY:
+                    raise
+        os.rmdir(name, dir_fd=parent)
+    finally:
+        os.close(fd)
+
+
+def remove_path(path: Path) -> None:
+    """Remove `path` (a server-owned path, such as a disk's directory) and everything below it."""
+    parent = open_root(path.parent)
+    try:
+        remove(parent, path.name)
+    finally:
+        os.close(parent)
 
 
 def ensure_dir(dirfd: int, name: str) -> int:
@@ -219,12 +302,18 @@ def make_symlink(dirfd: int, name: str, target: str, owner: int | None, mtime_ns
 
 
 def tree_bytes(root: Path) -> int:
-    """Bytes allocated by every entry below `root` (its own blocks, links not followed)."""
+    """Bytes allocated by every entry below `root` (its own blocks, links not followed; what is
+    deeper than `MAX_DEPTH` is not counted)."""
     rootfd = open_root(root)
+    total = 0
     try:
-        return sum(entry.st.st_blocks * 512 for _, _, entry in walk(rootfd))
+        for _, _, entry in walk(rootfd):
+            total += entry.st.st_blocks * 512
+    except TreeTooDeep:
+        pass
     finally:
         os.close(rootfd)
+    return total
 
 
 def chown_tree(root: Path, uid: int) -> None:
@@ -255,8 +344,10 @@ def copy_tree(source: Path, target: Path, owner: int | None) -> None:
         os.close(dstfd)
 
 
-def _copy_dir(srcfd: int, dstfd: int, owner: int | None) -> None:
+def _copy_dir(srcfd: int, dstfd: int, owner: int | None, depth: int = 1) -> None:
     for entry in listdir(srcfd):
+        if entry.kind == "dir" and depth > MAX_DEPTH:
+            raise TreeTooDeep(entry.name)
         mode, mtime = stat.S_IMODE(entry.st.st_mode), entry.st.st_mtime_ns
         try:
             if entry.kind == "dir":
@@ -264,7 +355,7 @@ def _copy_dir(srcfd: int, dstfd: int, owner: int | None) -> None:
                 try:
                     child_dst = ensure_dir(dstfd, entry.name)
                     try:
-                        _copy_dir(child_src, child_dst, owner)
+                        _copy_dir(child_src, child_dst, owner, depth + 1)
                         if owner is not None:
                             os.fchown(child_dst, owner, owner)
                         os.fchmod(child_dst, mode & SAFE_MODE_BITS)

@@ -14,10 +14,10 @@ import contextlib
 import ctypes
 import logging
 import os
-import shutil
 from pathlib import Path
 
 from chasm.config import Settings
+from chasm.kit import hostfs
 from chasm.sandbox.drivers.mounts import mounts_under
 from chasm.sandbox.limits import tmpfs_caps
 
@@ -56,7 +56,8 @@ def remove(settings: Settings, session_id: str) -> None:
     """Unmount (lazily: a sandbox still holding it keeps it until it dies) and delete."""
     target = path(settings, session_id)
     _libc.umount2(str(target).encode(), MNT_DETACH)
-    shutil.rmtree(target, ignore_errors=True)
+    with contextlib.suppress(OSError):  # without the right to mount, the tree is sandbox code's
+        hostfs.remove_path(target)
 
 
 def remove_strays(settings: Settings, live: set[str]) -> list[str]:

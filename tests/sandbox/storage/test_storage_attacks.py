@@ -311,3 +311,48 @@ async def test_delete_and_usage_never_follow_planted_links(storage: DiskStorage,
     await storage.delete("d1")
     assert not (storage.base / "d1").exists()
     assert _host_state(host) == before and (host / "secret").read_bytes() == SECRET
+
+
+def _nest(root: Path, depth: int, leaf: Path) -> None:
+    """`root/d/d/.../d` `depth` levels deep (what `while mkdir d && cd d; do :; done` makes),
+    with a symlink to `leaf` at the bottom."""
+    fd = os.open(root, os.O_RDONLY)
+    for _ in range(depth):
+        os.mkdir("d", dir_fd=fd)
+        deeper = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = deeper
+    os.symlink(leaf, "to-host", dir_fd=fd)
+    os.close(fd)
+
+
+async def test_a_tree_nested_thousands_deep_is_refused_cleanly_and_still_removed(
+    storage: DiskStorage, host: Path
+):
+    """A walk holds a directory fd per level: a tree 3000 levels deep must not run the server out
+    of descriptors or recursion. Snapshots and clones refuse it (422), usage skips what is too
+    deep, and restore and delete remove it whatever its depth."""
+    await storage.create("d1", 64 * 1024**2)
+    root = await storage.mount("d1")
+    (root / "kept").write_text("kept")
+    clean = await storage.snapshot("d1")
+    _nest(root, 3000, host)
+    before = _host_state(host)
+    fds = len(os.listdir("/proc/self/fd"))
+
+    with pytest.raises(hostfs.TreeTooDeep) as refused:
+        await storage.snapshot("d1")
+    assert refused.value.status_code == 422 and "256 levels" in str(refused.value)
+    with pytest.raises(hostfs.TreeTooDeep):
+        await storage.clone("d1", "copy", 64 * 1024**2)
+    assert not (storage.base / "copy").exists()
+    assert await storage.usage("d1") < 64 * 1024**2
+    assert len(os.listdir("/proc/self/fd")) == fds  # every directory fd was closed
+
+    await storage.restore("d1", clean.ref)  # the deep tree is not in the snapshot: removed
+    assert sorted(p.name for p in root.iterdir()) == ["kept"]
+    assert not [p for p in root.iterdir() if p.name.startswith(".chasm-rm-")]
+    _nest(root, 3000, host)
+    await storage.delete("d1")
+    assert not (storage.base / "d1").exists()
+    assert _host_state(host) == before

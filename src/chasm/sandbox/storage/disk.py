@@ -51,6 +51,12 @@ async def _run(*args: str) -> str:
     return text
 
 
+def _remove_quietly(directory: Path) -> None:
+    """Remove a disk's directory; its tree was sandbox code's (any depth, planted links)."""
+    with contextlib.suppress(OSError):
+        hostfs.remove_path(directory)
+
+
 def _used_bytes(path: Path) -> int:
     st = os.statvfs(path)
     return (st.f_blocks - st.f_bfree) * st.f_frsize
@@ -99,7 +105,7 @@ class DiskStorage:
             directory = self._dir(disk_id)
             if (directory / "meta.json").exists():
                 return
-            shutil.rmtree(directory, ignore_errors=True)
+            _remove_quietly(directory)  # a disk whose creation was cut short
             mnt = directory / "mnt"
             mnt.mkdir(parents=True)
             meta: dict[str, int | str] = {"backend": self.backend, "quota_bytes": quota_bytes}
@@ -111,7 +117,7 @@ class DiskStorage:
             except BaseException:
                 with contextlib.suppress(StorageError):
                     await self._unmount(mnt)
-                shutil.rmtree(directory, ignore_errors=True)
+                _remove_quietly(directory)
                 raise
             (directory / "meta.json").write_text(json.dumps(meta))
 
@@ -182,7 +188,7 @@ class DiskStorage:
             if not directory.exists():
                 return
             await self._unmount(directory / "mnt")
-            await asyncio.to_thread(shutil.rmtree, directory, True)
+            await asyncio.to_thread(_remove_quietly, directory)
         _LOCKS.pop(str(self.base / disk_id), None)
 
     async def clone(self, source_id: str, disk_id: str, quota_bytes: int) -> None:
@@ -191,6 +197,9 @@ class DiskStorage:
         target = await self.mount(disk_id)
         try:
             await asyncio.to_thread(self.snapshots.copy_tree, source, target)
+        except hostfs.TreeTooDeep:
+            await self.delete(disk_id)
+            raise
         except OSError as exc:
             await self.delete(disk_id)
             raise StorageError(f"Could not clone disk {source_id}: {exc}") from exc

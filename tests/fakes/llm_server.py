@@ -34,6 +34,8 @@ from typing import Any
 
 import pytest
 
+from fakes.wire_checks import refusal
+
 ToolCallScript = tuple[str, dict[str, Any] | str] | dict[str, Any]
 
 
@@ -265,6 +267,10 @@ class FakeLLM:
                     self._json(404, {"error": {"message": "Not found", "type": "invalid_request_error"}})
                     return
                 if not self._authorised(request, anthropic):
+                    return
+                problem = refusal(request.body, anthropic)
+                if problem is not None:
+                    self._error(Reply(status=400, message=problem), anthropic)
                     return
                 reply = fake._next(request)
                 if reply.delay:

@@ -184,13 +184,14 @@ class AnthropicChat:
         output_tokens: int | None = None
         finish: str | None = None
         served = model
-        try:  # the SDK sends the request (retries, status errors); its SSE body is read here
-            opened = self.client.messages.with_streaming_response.create(**params, stream=True)
-            response = await opened.__aenter__()
+        try:
+            response = await sse.open_stream(self.client, "/v1/messages", {**params, "stream": True})
         except SDK_ERRORS as exc:
             raise self._error(exc) from exc
+        events = sse.events(response.aiter_lines())
+        ended = False
         try:
-            async for _, data in sse.events(response.iter_lines()):
+            async for _, data in events:
                 event = sse.payload(data)
                 kind = event.get("type")
                 if kind == "message_start":
@@ -221,11 +222,14 @@ class AnthropicChat:
                 elif kind == "error":
                     raise stream_error(self.provider, event)
                 elif kind == "message_stop":
+                    ended = True
                     break
+            if ended:
+                await sse.drain(events)
         except STREAM_ERRORS as exc:
             raise self._error(exc) from exc
         finally:
-            await opened.__aexit__(None, None, None)
+            await response.aclose()
         for call in calls:
             call.arguments = call.arguments or "{}"
         content = "".join(text) if text or not calls else None

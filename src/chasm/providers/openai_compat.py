@@ -181,14 +181,16 @@ class OpenAIChat:
         usage = Usage()
         finish: str | None = None
         served = model
-        try:  # the SDK sends the request (retries, status errors); its SSE body is read here
-            opened = self.client.chat.completions.with_streaming_response.create(**params)
-            response = await opened.__aenter__()
+        try:
+            response = await sse.open_stream(self.client, "/chat/completions", params)
         except SDK_ERRORS as exc:
             raise self._error(exc) from exc
+        events = sse.events(response.aiter_lines())
+        ended = False
         try:
-            async for _, data in sse.events(response.iter_lines()):
+            async for _, data in events:
                 if data == "[DONE]":
+                    ended = True
                     break
                 chunk = sse.payload(data)
                 if "error" in chunk:
@@ -216,10 +218,12 @@ class OpenAIChat:
                         yield ToolCallDelta(index=index, id=call_id, name=name, arguments=args)
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
+            if ended:
+                await sse.drain(events)
         except STREAM_ERRORS as exc:
             raise self._error(exc) from exc
         finally:
-            await opened.__aexit__(None, None, None)
+            await response.aclose()
         message = ChatMessage(
             role="assistant",
             content="".join(text) if text or not calls else None,

@@ -95,7 +95,7 @@ def serve_fake(words: int) -> None:
     sys.stdin.read()  # until the bench ends
 
 
-async def run(requests: int, words: int, profile: str | None = None) -> None:
+async def run(requests: int, words: int) -> None:
     short, short_url = await _fake(1)
     long, long_url = await _fake(words)
     with tempfile.TemporaryDirectory(prefix="chasm-bench-completions-") as tmp:
@@ -112,10 +112,6 @@ async def run(requests: int, words: int, profile: str | None = None) -> None:
         env.pop("CHASM_DATABASE_URL", None)
         log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115
         start = "from chasm.cli.main import app; app()"
-        if profile:  # the server under cProfile, its stats written when it stops
-            start = (
-                f"import cProfile; from chasm.cli.main import app; cProfile.run('app()', {str(profile)!r})"
-            )
         server = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
@@ -198,13 +194,12 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--words", type=int, default=4000)
-    parser.add_argument("--profile", default=None, help="run the server under cProfile, stats to this file")
     parser.add_argument("--serve-fake", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fake is not None:
         serve_fake(args.serve_fake)
     else:
-        asyncio.run(run(args.requests, args.words, args.profile))
+        asyncio.run(run(args.requests, args.words))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ processes of its own) and a real `chasm api serve` (SQLite, one process) with a 
    then the same request through Chasm's /api/v1/chat/completions (`provider/model` routing, the
    SDK client of the provider, SSE relayed); the requests of both alternate, `--requests` each.
    Reported: p50 and p95 of each, and Chasm's overhead (p50 through Chasm minus p50 direct).
-   Target: <= 5 ms p50.
+   Target: <= 5 ms p50. Also the server's CPU time per request (from /proc: it varies little
+   with the machine's load, which the latencies do) and the load average.
 2. Stream relay rate: one answer of `--words` chunks, directly and through Chasm (which records
    it as a chat before `data: [DONE]`): chunks per second each, and the ratio.
 """
@@ -59,6 +60,12 @@ async def _stream(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> 
     return first, time.perf_counter() - started, chunks
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -104,10 +111,11 @@ async def run(requests: int, words: int) -> None:
         }
         env.pop("CHASM_DATABASE_URL", None)
         log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115
+        start = "from chasm.cli.main import app; app()"
         server = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
-            "from chasm.cli.main import app; app()",
+            start,
             "api",
             "serve",
             env=env,
@@ -145,9 +153,11 @@ async def run(requests: int, words: int) -> None:
                     await _stream(c, chasm_url, body)
                 direct: list[float] = []
                 chasm: list[float] = []
+                cpu_before = _cpu_s(server.pid)
                 for _ in range(requests):
                     direct.append((await _stream(c, direct_url, body))[0])
                     chasm.append((await _stream(c, chasm_url, body))[0])
+                cpu_ms = (_cpu_s(server.pid) - cpu_before) * 1000 / requests
                 ms = 1000
                 print(f"Time to first token, {requests} streamed requests each (ms):")
                 for label, values in (("direct to the provider", direct), ("through Chasm", chasm)):
@@ -155,6 +165,10 @@ async def run(requests: int, words: int) -> None:
                     print(f"  {label:<22}  p50 {p50:6.2f}  p95 {p95:6.2f}")
                 overhead = (statistics.median(chasm) - statistics.median(direct)) * ms
                 print(f"  Chasm's overhead p50: {overhead:.2f} ms (target <= 5 ms)")
+                # Unlike the latencies, this hardly depends on what else the machine runs.
+                print(f"  Chasm server CPU per streamed request (recording included): {cpu_ms:.2f} ms")
+                load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+                print(f"  load average: {load} on {os.cpu_count()} CPUs")
 
                 long_body = {**body, "model": "long/gpt-4o-mini"}
                 _, direct_s, direct_n = await _stream(c, f"{long_url}/chat/completions", long_body)

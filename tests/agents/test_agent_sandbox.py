@@ -3,6 +3,7 @@ answers; a harvested chat continued in a sandbox holding its repository, recorde
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import uuid
 from pathlib import Path
@@ -15,7 +16,7 @@ from sqlalchemy import update
 
 from chasm.kit.db import transaction
 from chasm.models import Chat
-from fakes.llm_server import FakeLLM, Reply
+from fakes.llm_server import FakeLLM, Received, Reply
 
 pytestmark = pytest.mark.sandbox
 
@@ -116,4 +117,38 @@ async def test_harvested_chat_continues_in_its_repository(
     assert len(fork["messages"]) > original["message_count"]
     listed = (await admin.get("/api/v1/sessions")).json()["sessions"]
     assert run["chat_id"] in [c["id"] for c in listed]
+    assert await _running_sessions(admin) == 0
+
+
+async def test_two_runs_of_one_agent_take_turns_in_its_sandbox(
+    app: FastAPI, admin: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    """Both runs write, wait and read back one file of the agent's workspace: at once in one
+    machine the second would read the first's word (or lose its session when the first ends).
+    They take turns, and the one that waited is told so."""
+    await add_provider(admin, fake_llm)
+    agent = await add_agent(admin, "turns", tools=["terminal"])
+
+    def reply(request: Received) -> Reply:
+        messages = (request.body or {}).get("messages") or []
+        word = next(m["content"] for m in messages if m["role"] == "user")
+        results = [str(m["content"]) for m in messages if m["role"] == "tool"]
+        if not results:
+            command = f"echo {word} > who.txt && sleep 1 && cat who.txt"
+            return Reply(tool_calls=[("terminal", {"command": command})])
+        return Reply(text=results[0])
+
+    fake_llm.script([reply] * 4)
+    runs = await asyncio.gather(
+        *(admin.post(f"/api/v1/agents/{agent['id']}/run", json={"prompt": w}) for w in ("apple", "pear"))
+    )
+    await _forget_disks(app, admin)
+    answers = []
+    for r, word in zip(runs, ("apple", "pear"), strict=True):
+        assert r.status_code == 200, r.text
+        run = r.json()
+        assert run["status"] == "completed" and run["workspace"] == "agent-turns"
+        assert f'"output": "{word}\\n"' in run["answer"], run["answer"]
+        answers.append(run["answer"])
+    assert sum("waited" in a and "another run" in a for a in answers) == 1
     assert await _running_sessions(admin) == 0

@@ -34,6 +34,8 @@ from typing import Any
 
 import pytest
 
+from fakes.wire_checks import refusal
+
 ToolCallScript = tuple[str, dict[str, Any] | str] | dict[str, Any]
 
 
@@ -106,6 +108,7 @@ class FakeLLM:
     )
     default: Reply = field(default_factory=lambda: Reply(text="ok"))
     requests: list[Received] = field(default_factory=list)
+    connections_opened: int = 0  # TCP connections clients opened (a client reusing one opens one)
     server: ThreadingHTTPServer | None = None
     _script: deque[Script] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -151,6 +154,7 @@ class FakeLLM:
                 # as real servers do: each streamed chunk leaves at once (no Nagle delay)
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 fake._connections.add(self.connection)
+                fake.connections_opened += 1
 
             def finish(self) -> None:
                 fake._connections.discard(self.connection)
@@ -265,6 +269,10 @@ class FakeLLM:
                     self._json(404, {"error": {"message": "Not found", "type": "invalid_request_error"}})
                     return
                 if not self._authorised(request, anthropic):
+                    return
+                problem = refusal(request.body, anthropic)
+                if problem is not None:
+                    self._error(Reply(status=400, message=problem), anthropic)
                     return
                 reply = fake._next(request)
                 if reply.delay:

@@ -177,3 +177,19 @@ async def test_anthropic_stream_error_event_is_a_provider_error(
         async for event in model.stream([ChatMessage("user", "hi")], model=name):
             seen.append(event)
     assert seen == [TextDelta("a")]
+
+
+@pytest.mark.parametrize("kind", ["custom", "anthropic"])
+async def test_streams_read_to_their_end_keep_the_connection(
+    app: FastAPI, client: httpx.AsyncClient, fake_llm: FakeLLM, kind: str
+) -> None:
+    """A stream is read to the end of its body, so the next request reuses the connection (a
+    connection closed unread costs the next request a new one and the provider sees a reset)."""
+    await make_provider(client, fake_llm, kind=kind, default_model="gpt-4o-mini")
+    model, name = await _resolve(app, kind)
+    opened = fake_llm.connections_opened
+    for word in ("one", "two", "three"):
+        fake_llm.script([Reply(text=f"answer {word}")])
+        events = [e async for e in model.stream([ChatMessage("user", "hi")], model=name)]
+        assert isinstance(events[-1], Completion) and events[-1].message.content == f"answer {word}"
+    assert fake_llm.connections_opened - opened == 1

@@ -1,12 +1,12 @@
 """Continue any chat of the library: a fork of the chat in which an agent goes on from the
-conversation (its transcript, cut to fit, as context) with tools, in a sandbox whose workspace
+conversation (its transcript as context, the middle summarised by the run's model when the whole
+is too long: chasm.agents.context) with tools, in a sandbox whose workspace
 holds the chat's repository when the chat names a git remote (imported as POST /v1/workspaces/
 import does). A remote that cannot be imported leaves the agent its own workspace, and says so."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.agents import repository, runs, service
+from chasm.agents.context import build as build_context
 from chasm.agents.runner import Runner
 from chasm.agents.schemas import DEFAULT_TOOLS, AgentRunRead, ContinueChat, CreateAgent
 from chasm.auth.actor import Actor
@@ -23,7 +24,7 @@ from chasm.chats.exceptions import ChatNotFound
 from chasm.chats.schemas import ForkSession
 from chasm.kit.db import transaction
 from chasm.kit.errors import ChasmError
-from chasm.models import Agent, Chat, ChatMessage, Job
+from chasm.models import Agent, Chat, Job
 from chasm.providers import service as providers
 from chasm.workspaces import service as workspaces
 from chasm.workspaces.exceptions import WorkspaceNotFound
@@ -37,9 +38,6 @@ DEFAULT_INSTRUCTION = (
     "You continue a conversation that began in another AI coding tool. Read the transcript, then "
     "carry on with the user's new request, using your tools in the sandbox when they help."
 )
-CONTEXT_MAX_CHARS = 60_000  # the transcript: its beginning and its most recent part
-CONTEXT_HEAD_CHARS = 12_000
-MESSAGE_MAX_CHARS = 4_000
 REMOTE_KEYS = ("git_repository", "git_remote", "repository_url", "repository")
 IMPORT_POLL_S = 0.2
 
@@ -51,28 +49,6 @@ def _remote(chat: Chat) -> str | None:
         if isinstance(value, str) and value.strip() and "[" not in value:
             return value.strip()
     return None
-
-
-def _line(message: ChatMessage) -> str:
-    text = (message.content or "").strip()
-    for call in message.tool_calls or []:
-        args = json.dumps(call.get("input"), ensure_ascii=False, default=str)[:300]
-        text += f"\n(tool call {call.get('name')}: {args})"
-    if len(text) > MESSAGE_MAX_CHARS:
-        text = text[:MESSAGE_MAX_CHARS] + " [...]"
-    return f"[{message.role}] {text}" if text else ""
-
-
-def transcript_text(messages: list[ChatMessage]) -> str:
-    """The conversation as text, cut in the middle when longer than CONTEXT_MAX_CHARS."""
-    lines = [line for line in (_line(m) for m in messages) if line]
-    text = "\n\n".join(lines)
-    if len(text) <= CONTEXT_MAX_CHARS:
-        return text
-    head = text[:CONTEXT_HEAD_CHARS]
-    tail = text[-(CONTEXT_MAX_CHARS - CONTEXT_HEAD_CHARS) :]
-    omitted = len(text) - len(head) - len(tail)
-    return f"{head}\n\n[... {omitted} characters of the conversation omitted ...]\n\n{tail}"
 
 
 async def _agent(db: AsyncSession, actor: Actor, selector: str | None) -> Agent:
@@ -127,8 +103,12 @@ async def continue_chat(app: Any, actor: Actor, chat_id: uuid.UUID, body: Contin
             raise ChatNotFound()
         agent = await _agent(db, actor, body.agent)
         spec = service.model_spec(body.provider_id, body.model) if body.model else None
-        if spec is not None:
-            await providers.resolve(db, actor, spec)
+        run_spec = spec or service.model_spec(agent.provider, agent.model)
+        model, model_name = await providers.resolve(db, actor, run_spec)
+        history = await chats_repo.messages(db, source.id)
+    # The transcript, its middle summarised by the run's model when it is too long (no
+    # transaction is open while the model writes).
+    context = await build_context(model, model_name, list(history))
     workspace, job_id, note = await _import(app, actor, source)
     if job_id is not None:
         error = await _imported(app, job_id)
@@ -143,15 +123,15 @@ async def continue_chat(app: Any, actor: Actor, chat_id: uuid.UUID, body: Contin
         forked = await chats.fork_chat(db, actor, chat_id, ForkSession(title=title))
         fork = await chats_repo.get_chat(db, actor.account_id, forked.id)
         assert fork is not None
-        fork.meta = {**(fork.meta or {}), "continued_from": str(source.id), "agent": agent.name}
-        history = await chats_repo.messages(db, source.id)
+        meta: dict[str, Any] = {"continued_from": str(source.id), "agent": agent.name}
+        meta["context"] = {"mode": context.mode, **context.facts}
+        fork.meta = {**(fork.meta or {}), **meta}
         system = "\n\n".join(
             part
             for part in (
                 agent.system_prompt or DEFAULT_INSTRUCTION,
                 note,
-                f"The conversation so far ({source.provider}, {len(history)} messages):\n\n"
-                + transcript_text(history),
+                f"The conversation so far ({source.provider}, {len(history)} messages):\n\n" + context.text,
             )
             if part
         )

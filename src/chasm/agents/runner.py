@@ -24,7 +24,7 @@ from chasm.agents.schemas import step_summary
 from chasm.agents.toolbox import ExtraTool, Toolbox
 from chasm.auth.actor import Actor
 from chasm.kit.db import transaction
-from chasm.kit.errors import ChasmError
+from chasm.kit.errors import ChasmError, InsufficientScope
 from chasm.kit.timeutil import utcnow
 from chasm.models import Agent, AgentRun, AgentStep, Chat
 from chasm.providers import service as providers
@@ -80,9 +80,18 @@ class Runner:
         try:
             if agent is None:
                 raise RunFailed(f"The agent '{run.agent_name}' was deleted", code="agent_not_found")
+            if not self.actor.has_scope("chats.write"):  # model calls and the run's chat need it
+                raise InsufficientScope("This key lacks the 'chats.write' scope an agent run needs")
             async with transaction(self.maker) as db:
                 model, model_name = await providers.resolve(db, self.actor, run.model)
-            toolbox = Toolbox(self.app, self.actor, list(agent.tools or []), run.workspace, self.extra_tools)
+            toolbox = Toolbox(
+                self.app,
+                self.actor,
+                list(agent.tools or []),
+                run.workspace,
+                self.extra_tools,
+                owner=str(run.swarm_run_id or run.id),
+            )
             try:
                 async with asyncio.timeout(agent.timeout_s):
                     answer = await self._loop(agent, model, model_name, toolbox)
@@ -119,8 +128,8 @@ class Runner:
         specs = toolbox.specs()
         while True:
             await self.control()
-            last = messages[-1] if messages else None
-            if last is not None and last.role == "assistant":
+            last = _last_reply(messages)
+            if last is not None:
                 answered = {m.tool_call_id for m in messages if m.role == "tool"}
                 pending = [c for c in last.tool_calls if c.id not in answered]
                 if pending:
@@ -134,7 +143,7 @@ class Runner:
                     )
                     messages.append(result)
                     continue
-                if not last.tool_calls:
+                if not last.tool_calls and messages[-1] is last:
                     return last.content or ""
             if steps >= agent.max_steps:
                 raise StepLimitReached(
@@ -251,6 +260,17 @@ class Runner:
             run = await db.get(AgentRun, self.run_id)
             assert run is not None
             return {"run_id": str(run.id), "chat_id": str(run.chat_id) if run.chat_id else None}
+
+
+def _last_reply(messages: list[ChatMessage]) -> ChatMessage | None:
+    """The model's latest reply, when only the results of its tool calls follow it (each call of
+    a reply is run, in order, before the model is asked again)."""
+    for message in reversed(messages):
+        if message.role == "assistant":
+            return message
+        if message.role != "tool":
+            return None
+    return None
 
 
 def _reply(completion: Completion, step: int) -> ChatMessage:

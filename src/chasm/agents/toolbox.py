@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chasm.agents.claims import claims_of, key_of
 from chasm.auth.actor import Actor
 from chasm.kit.db import transaction
-from chasm.kit.errors import ChasmError
+from chasm.kit.errors import ChasmError, InsufficientScope
 from chasm.providers.llm import ToolCall, ToolSpec
 from chasm.sandbox.runtime import runtime_of
 from chasm.sessions import service as sessions
@@ -121,8 +122,10 @@ class Toolbox:
     names: list[str]
     workspace: str | None
     extra: dict[str, ExtraTool] = field(default_factory=dict)
+    owner: str = ""  # who claims the workspace's sandbox: the run, or the swarm run it is part of
     _workspace_ready: bool = False
     _session_id: str | None = None
+    _claimed: bool = False
 
     def __post_init__(self) -> None:
         registry = build_registry(self.app)
@@ -167,10 +170,13 @@ class Toolbox:
             args = model.model_validate(arguments)
         except ValidationError as exc:
             return _invalid(name, exc)
-        await self._ensure_workspace()
         body = {"operation": operation, **args.model_dump(exclude_none=True)}
         if operation == "run" and "cwd" not in body:
             body["cwd"] = "/workspace"
+        # The caller's scopes first: a key without them makes no workspace and starts no sandbox.
+        self.registry.authorize(self.actor, "terminal", {**body, "workspace": self.workspace})
+        waited = await self._claim()
+        await self._ensure_workspace()
         result: ToolResult | None = None
         if self._session_id is not None:  # the workspace's session found by an earlier call
             result = await self.registry.call(
@@ -184,7 +190,26 @@ class Toolbox:
             )
         found = (result.data or {}).get("session_id")
         self._session_id = str(found) if found else self._session_id
-        return Outcome(_result_text(result), result.is_error)
+        return Outcome(waited + _result_text(result), result.is_error)
+
+    async def _claim(self) -> str:
+        """The workspace's sandbox for this run alone (chasm.agents.claims); a note for the model
+        when another run had it and this call waited."""
+        if self._claimed or self.workspace is None:
+            return ""
+        claims = claims_of(self.app)
+        key = key_of(self.actor.account_id, self.workspace)
+        holder = claims.holder(key)
+        if holder is not None and holder != self.owner:
+            log.info("run %s waits for workspace %s (in use by %s)", self.owner, self.workspace, holder)
+        waited = await claims.acquire(key, self.owner)
+        self._claimed = True
+        if holder is None or holder == self.owner:
+            return ""
+        return (
+            f"[waited {waited:.1f} s for the workspace '{self.workspace}': another run was using its "
+            "sandbox; its session was then started afresh, the files are the workspace's]\n"
+        )
 
     async def _ensure_workspace(self) -> None:
         """The run's workspace, created on its first sandbox tool call."""
@@ -194,6 +219,11 @@ class Toolbox:
             try:
                 await workspaces.resolve_workspace(db, self.actor, self.workspace)
             except WorkspaceNotFound:
+                if not self.actor.has_scope("workspaces.write"):
+                    raise InsufficientScope(
+                        f"This key lacks the 'workspaces.write' scope needed to create the run's "
+                        f"workspace '{self.workspace}'"
+                    ) from None
                 await workspaces.create_workspace(
                     db,
                     self.actor,
@@ -204,7 +234,17 @@ class Toolbox:
         self._workspace_ready = True
 
     async def close(self) -> None:
-        """End the sandbox session of the run's workspace: nothing is left running."""
+        """End the sandbox session of the run's workspace (nothing is left running), and let the
+        next run have it."""
+        try:
+            await self._end_session()
+        finally:
+            if self._claimed and self.workspace is not None:
+                key = key_of(self.actor.account_id, self.workspace)
+                await claims_of(self.app).release(key, self.owner)
+                self._claimed = False
+
+    async def _end_session(self) -> None:
         if not self._workspace_ready or self.workspace is None:
             return
         runtime = runtime_of(self.app)

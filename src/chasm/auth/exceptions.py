@@ -56,3 +56,9 @@ class InviteNotFound(NotFound):
 
     def __init__(self, invite_id: str) -> None:
         super().__init__(f"Invitation '{invite_id}' not found")
+
+
+class DelegationRevoked(Forbidden):
+    """Work enqueued on a caller's behalf whose caller may no longer act (key revoked, expired)."""
+
+    code = "delegation_revoked"

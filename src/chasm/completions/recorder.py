@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.auth.actor import Actor
 from chasm.completions import repository as repo
+from chasm.completions.content import image_facts, image_note
 from chasm.harvest.rows import clean, content_hash
 from chasm.harvest.tool_text import tool_text
 from chasm.kit.timeutil import utcnow
 from chasm.models import Chat
-from chasm.providers.llm import ChatMessage, Completion
+from chasm.providers.llm import ChatMessage, Completion, Image
 
 PROVIDER = "chasm"
 TITLE_CHARS = 120
@@ -34,7 +35,11 @@ class Recorded:
 
 
 def _stored_text(message: ChatMessage) -> str:
-    return clean(message.content or "")
+    """The message's text; its images as notes in their place (never their bytes)."""
+    if message.parts is None:
+        return clean(message.content or "")
+    pieces = [image_note(p) if isinstance(p, Image) else p for p in message.parts]
+    return clean("\n".join(p for p in pieces if p))
 
 
 def _calls(message: ChatMessage) -> list[dict[str, Any]] | None:
@@ -73,6 +78,8 @@ def _row(chat_id: uuid.UUID, seq: int, message: ChatMessage, now: datetime, **ex
         "created_at": now,
         "metadata": None,
     }
+    if message.parts is not None:
+        row["metadata"] = {"images": [image_facts(p) for p in message.parts if isinstance(p, Image)]}
     row.update(extra)
     return row
 

@@ -9,11 +9,21 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class TextPart(BaseModel):
+class ImageURL(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    url: str = Field(min_length=1, max_length=48 * 1024 * 1024, description="a data: URL or an http(s) URL")
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ContentPart(BaseModel):
+    """A content part: `text`, or `image_url` (in user messages)."""
+
     model_config = ConfigDict(extra="allow")
 
     type: str
     text: str | None = None
+    image_url: ImageURL | None = None
 
 
 class FunctionCall(BaseModel):
@@ -33,7 +43,7 @@ class MessageIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[TextPart] | None = None
+    content: str | list[ContentPart] | None = None
     tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=128)
     tool_call_id: str | None = Field(default=None, max_length=300)
     name: str | None = None
@@ -77,7 +87,9 @@ class ChatCompletionRequest(BaseModel):
     stream_options: StreamOptions | None = None
     tools: list[ToolIn] | None = Field(default=None, max_length=256)
     tool_choice: Any = Field(
-        default=None, description='"none" sends no tools; other values are not forwarded'
+        default=None,
+        description='"auto", "none", "required" or {"type": "function", "function": {"name": ...}}, '
+        "forwarded to the provider (to Anthropic as auto, none, any or tool)",
     )
     conversation_id: str | None = Field(
         default=None,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.auth.actor import Actor
 from chasm.completions import recorder
+from chasm.completions.content import content_of, tool_choice_of
 from chasm.completions.routing import Route, route
 from chasm.completions.schemas import (
     ChasmInfo,
@@ -22,29 +23,22 @@ from chasm.completions.schemas import (
     Choice,
     CompletionUsage,
     FunctionCall,
-    MessageIn,
     MessageOut,
     PromptDetails,
     ToolCallOut,
 )
 from chasm.kit.errors import BadRequest, ChasmError
 from chasm.providers.exceptions import ProviderError
-from chasm.providers.llm import ChatMessage, Completion, TextDelta, ToolCall, ToolCallDelta, ToolSpec, Usage
-
-
-def _text(message: MessageIn, index: int) -> str | None:
-    content = message.content
-    if content is None or isinstance(content, str):
-        return content
-    parts = []
-    for part in content:
-        if part.type != "text" or part.text is None:
-            raise BadRequest(
-                f"messages.{index}.content: only text parts are supported, not {part.type!r}",
-                code="unsupported_content",
-            )
-        parts.append(part.text)
-    return "".join(parts)
+from chasm.providers.llm import (
+    ChatMessage,
+    Completion,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolChoice,
+    ToolSpec,
+    Usage,
+)
 
 
 def messages_of(body: ChatCompletionRequest, system_prompt: str | None) -> list[ChatMessage]:
@@ -54,14 +48,15 @@ def messages_of(body: ChatCompletionRequest, system_prompt: str | None) -> list[
         calls = [ToolCall(c.id, c.function.name, c.function.arguments) for c in m.tool_calls or ()]
         if role == "tool" and not m.tool_call_id:
             raise BadRequest(f"messages.{i}: a tool message needs its tool_call_id", code="validation_error")
-        out.append(ChatMessage(role, _text(m, i), calls, m.tool_call_id))  # type: ignore[arg-type]
+        text, parts = content_of(m, i)
+        out.append(ChatMessage(role, text, calls, m.tool_call_id, parts))  # type: ignore[arg-type]
     if system_prompt and not any(m.role == "system" for m in out):
         out.insert(0, ChatMessage("system", system_prompt))
     return out
 
 
 def tools_of(body: ChatCompletionRequest) -> list[ToolSpec] | None:
-    if not body.tools or body.tool_choice == "none":
+    if not body.tools:
         return None
     return [ToolSpec(t.function.name, t.function.description, t.function.parameters) for t in body.tools]
 
@@ -73,6 +68,7 @@ class Prepared:
     route: Route
     messages: list[ChatMessage]
     tools: list[ToolSpec] | None
+    tool_choice: ToolChoice | None
     temperature: float | None
     max_tokens: int | None
     completion_id: str
@@ -83,6 +79,7 @@ class Prepared:
         return {
             "model": self.route.model,
             "tools": self.tools,
+            "tool_choice": self.tool_choice,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
         }
@@ -96,6 +93,7 @@ async def prepare(
 ) -> Prepared:
     async with maker() as db:
         target = await route(db, actor, body.model)
+    tools = tools_of(body)
     completion_id = "chatcmpl-" + secrets.token_hex(12)
     conversation_id = (conversation or body.conversation_id or "").strip() or completion_id
     if len(conversation_id) > 300:
@@ -103,7 +101,8 @@ async def prepare(
     return Prepared(
         route=target,
         messages=messages_of(body, target.system_prompt),
-        tools=tools_of(body),
+        tools=tools,
+        tool_choice=tool_choice_of(body.tool_choice, [t.name for t in tools or ()]),
         temperature=body.temperature if body.temperature is not None else target.temperature,
         max_tokens=body.max_completion_tokens or body.max_tokens,
         completion_id=completion_id,

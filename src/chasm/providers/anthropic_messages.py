@@ -13,11 +13,13 @@ from chasm.providers.errors import SDK_ERRORS, STREAM_ERRORS, stream_error, tran
 from chasm.providers.llm import (
     ChatMessage,
     Completion,
+    Image,
     ModelInfo,
     StreamEvent,
     TextDelta,
     ToolCall,
     ToolCallDelta,
+    ToolChoice,
     ToolSpec,
     Usage,
 )
@@ -35,6 +37,22 @@ def _input(arguments: str) -> Any:
     return value if isinstance(value, dict) else {"input": arguments}
 
 
+def image_block(image: Image) -> dict[str, Any]:
+    """An image block: a `data:` URL's bytes as a base64 source, an http(s) URL as a url source."""
+    if image.inline:
+        header, _, data = image.url.partition(",")
+        media_type = header[len("data:") :].split(";", 1)[0]
+        return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+    return {"type": "image", "source": {"type": "url", "url": image.url}}
+
+
+def wire_tool_choice(choice: ToolChoice) -> dict[str, Any]:
+    """OpenAI's tool_choice in Anthropic's words: auto, none, any (required), tool (named)."""
+    if choice.mode == "tool":
+        return {"type": "tool", "name": choice.name}
+    return {"type": "any" if choice.mode == "required" else choice.mode}
+
+
 def wire(messages: list[ChatMessage]) -> tuple[str | None, list[dict[str, Any]]]:
     """(system prompt, messages): system messages go apart; tool results are user turns of
     `tool_result` blocks; consecutive turns of one role become one (the API wants them alternate)."""
@@ -50,7 +68,13 @@ def wire(messages: list[ChatMessage]) -> tuple[str | None, list[dict[str, Any]]]
             blocks.append(result)
         else:
             role = m.role
-            if m.content:
+            if m.parts is not None:
+                for part in m.parts:
+                    if isinstance(part, Image):
+                        blocks.append(image_block(part))
+                    elif part:
+                        blocks.append({"type": "text", "text": part})
+            elif m.content:
                 blocks.append({"type": "text", "text": m.content})
             for call in m.tool_calls:
                 blocks.append(
@@ -93,6 +117,7 @@ class AnthropicChat:
         tools: list[ToolSpec] | None,
         temperature: float | None,
         max_tokens: int | None,
+        tool_choice: ToolChoice | None,
     ) -> dict[str, Any]:
         system, wired = wire(messages)
         params: dict[str, Any] = {
@@ -106,6 +131,8 @@ class AnthropicChat:
             params["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
             ]
+            if tool_choice is not None:
+                params["tool_choice"] = wire_tool_choice(tool_choice)
         # `temperature` is not sent: the Messages API of the SDK in use has no such parameter.
         return params
 
@@ -120,8 +147,9 @@ class AnthropicChat:
         tools: list[ToolSpec] | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        tool_choice: ToolChoice | None = None,
     ) -> Completion:
-        params = self._params(messages, model, tools, temperature, max_tokens)
+        params = self._params(messages, model, tools, temperature, max_tokens, tool_choice)
         try:
             response = await self.client.messages.create(**params)
         except SDK_ERRORS as exc:
@@ -146,8 +174,9 @@ class AnthropicChat:
         tools: list[ToolSpec] | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        tool_choice: ToolChoice | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        params = self._params(messages, model, tools, temperature, max_tokens)
+        params = self._params(messages, model, tools, temperature, max_tokens, tool_choice)
         text: list[str] = []
         calls: list[ToolCall] = []
         call_of_block: dict[int, int] = {}  # content block index -> tool call index
@@ -155,13 +184,14 @@ class AnthropicChat:
         output_tokens: int | None = None
         finish: str | None = None
         served = model
-        try:  # the SDK sends the request (retries, status errors); its SSE body is read here
-            opened = self.client.messages.with_streaming_response.create(**params, stream=True)
-            response = await opened.__aenter__()
+        try:
+            response = await sse.open_stream(self.client, "/v1/messages", {**params, "stream": True})
         except SDK_ERRORS as exc:
             raise self._error(exc) from exc
+        events = sse.events(response.aiter_lines())
+        ended = False
         try:
-            async for _, data in sse.events(response.iter_lines()):
+            async for _, data in events:
                 event = sse.payload(data)
                 kind = event.get("type")
                 if kind == "message_start":
@@ -192,11 +222,14 @@ class AnthropicChat:
                 elif kind == "error":
                     raise stream_error(self.provider, event)
                 elif kind == "message_stop":
+                    ended = True
                     break
+            if ended:
+                await sse.drain(events)
         except STREAM_ERRORS as exc:
             raise self._error(exc) from exc
         finally:
-            await opened.__aexit__(None, None, None)
+            await response.aclose()
         for call in calls:
             call.arguments = call.arguments or "{}"
         content = "".join(text) if text or not calls else None

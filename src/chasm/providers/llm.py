@@ -18,11 +18,35 @@ class ToolCall:
 
 
 @dataclass
+class Image:
+    """An image of a message: a `data:` URL (base64) or an http(s) URL, as OpenAI's `image_url`."""
+
+    url: str
+    detail: str | None = None  # OpenAI's "auto" | "low" | "high"
+
+    @property
+    def inline(self) -> bool:
+        return self.url.startswith("data:")
+
+
+@dataclass
 class ChatMessage:
     role: Role
-    content: str | None = None
+    content: str | None = None  # the text (of all text parts, joined)
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_call_id: str | None = None  # on role == "tool"
+    # When the message holds images: its content in order, text pieces and images (`content`
+    # still holds the text alone).
+    parts: list[str | Image] | None = None
+
+
+@dataclass(frozen=True)
+class ToolChoice:
+    """Which tools the model may or must call: "auto", "none" (no tool call), "required" (some
+    tool), or "tool" (the one named)."""
+
+    mode: Literal["auto", "none", "required", "tool"]
+    name: str | None = None
 
 
 @dataclass
@@ -94,6 +118,7 @@ class ChatModel(Protocol):
         tools: list[ToolSpec] | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        tool_choice: ToolChoice | None = None,
     ) -> Completion: ...
 
     def stream(
@@ -104,4 +129,5 @@ class ChatModel(Protocol):
         tools: list[ToolSpec] | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        tool_choice: ToolChoice | None = None,
     ) -> AsyncIterator[StreamEvent]: ...

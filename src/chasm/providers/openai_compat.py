@@ -14,20 +14,44 @@ from chasm.providers.errors import SDK_ERRORS, STREAM_ERRORS, garbage, stream_er
 from chasm.providers.llm import (
     ChatMessage,
     Completion,
+    Image,
     ModelInfo,
     StreamEvent,
     TextDelta,
     ToolCall,
     ToolCallDelta,
+    ToolChoice,
     ToolSpec,
     Usage,
 )
+
+
+def wire_parts(parts: list[str | Image]) -> list[dict[str, Any]]:
+    """A message's text and images as OpenAI's content parts (the images as they came)."""
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, Image):
+            image: dict[str, Any] = {"url": part.url}
+            if part.detail:
+                image["detail"] = part.detail
+            out.append({"type": "image_url", "image_url": image})
+        else:
+            out.append({"type": "text", "text": part})
+    return out
+
+
+def wire_tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    if choice.mode == "tool":
+        return {"type": "function", "function": {"name": choice.name}}
+    return choice.mode
 
 
 def wire_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for m in messages:
         item: dict[str, Any] = {"role": m.role, "content": m.content}
+        if m.parts is not None:
+            item["content"] = wire_parts(m.parts)
         if m.role == "assistant" and m.tool_calls:
             item["tool_calls"] = [
                 {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
@@ -96,11 +120,14 @@ class OpenAIChat:
         tools: list[ToolSpec] | None,
         temperature: float | None,
         max_tokens: int | None,
+        tool_choice: ToolChoice | None,
     ) -> dict[str, Any]:
         params: dict[str, Any] = {"model": model, "messages": wire_messages(messages)}
         wired = wire_tools(tools)
         if wired:
             params["tools"] = wired
+            if tool_choice is not None:
+                params["tool_choice"] = wire_tool_choice(tool_choice)
         if temperature is not None:
             params["temperature"] = temperature
         if max_tokens is not None:
@@ -118,8 +145,9 @@ class OpenAIChat:
         tools: list[ToolSpec] | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        tool_choice: ToolChoice | None = None,
     ) -> Completion:
-        params = self._params(messages, model, tools, temperature, max_tokens)
+        params = self._params(messages, model, tools, temperature, max_tokens, tool_choice)
         try:
             response = await self.client.chat.completions.create(**params)
         except SDK_ERRORS as exc:
@@ -143,8 +171,9 @@ class OpenAIChat:
         tools: list[ToolSpec] | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        tool_choice: ToolChoice | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        params = self._params(messages, model, tools, temperature, max_tokens)
+        params = self._params(messages, model, tools, temperature, max_tokens, tool_choice)
         params["stream"] = True
         params["stream_options"] = {"include_usage": True}
         text: list[str] = []
@@ -152,14 +181,16 @@ class OpenAIChat:
         usage = Usage()
         finish: str | None = None
         served = model
-        try:  # the SDK sends the request (retries, status errors); its SSE body is read here
-            opened = self.client.chat.completions.with_streaming_response.create(**params)
-            response = await opened.__aenter__()
+        try:
+            response = await sse.open_stream(self.client, "/chat/completions", params)
         except SDK_ERRORS as exc:
             raise self._error(exc) from exc
+        events = sse.events(response.aiter_lines())
+        ended = False
         try:
-            async for _, data in sse.events(response.iter_lines()):
+            async for _, data in events:
                 if data == "[DONE]":
+                    ended = True
                     break
                 chunk = sse.payload(data)
                 if "error" in chunk:
@@ -187,10 +218,12 @@ class OpenAIChat:
                         yield ToolCallDelta(index=index, id=call_id, name=name, arguments=args)
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
+            if ended:
+                await sse.drain(events)
         except STREAM_ERRORS as exc:
             raise self._error(exc) from exc
         finally:
-            await opened.__aexit__(None, None, None)
+            await response.aclose()
         message = ChatMessage(
             role="assistant",
             content="".join(text) if text or not calls else None,

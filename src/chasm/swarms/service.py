@@ -16,6 +16,7 @@ from chasm.agents.exceptions import AgentNotFound
 from chasm.agents.schemas import RunError
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
+from chasm.auth.delegation import delegate
 from chasm.jobs import runtime as jobs_runtime
 from chasm.jobs import service as jobs
 from chasm.kit.events import EventBus
@@ -178,7 +179,12 @@ async def _enqueue(db: AsyncSession, actor: Actor, run: SwarmRun, after: uuid.UU
         db,
         account_id=actor.account_id,
         kind=JOB_KIND,
-        input={"swarm_run_id": str(run.id), "after_job_id": str(after) if after else None},
+        input={
+            "swarm_run_id": str(run.id),
+            "after_job_id": str(after) if after else None,
+            # the run acts as its caller (key scopes, account), not with the job's full identity
+            "principal": delegate(actor).model_dump(mode="json"),
+        },
         created_by=jobs.principal_of(actor),
     )
     run.job_id = job.id

@@ -10,12 +10,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from chasm.agents import repository as agents_repo
 from chasm.agents.runner import Interrupted, Runner
+from chasm.auth.actor import Actor
+from chasm.auth.delegation import Delegated, act_as
 from chasm.jobs.registry import JobContext, job_kind
 from chasm.kit.db import transaction
 from chasm.kit.errors import ChasmError
 from chasm.kit.timeutil import utcnow
-from chasm.models import Job, Swarm, SwarmRun
+from chasm.models import Account, Job, Swarm, SwarmRun
 from chasm.swarms import engine
 from chasm.swarms import repository as repo
 from chasm.swarms.service import JOB_KIND, RUN_TOPIC, members
@@ -27,6 +30,9 @@ class SwarmRunInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     swarm_run_id: uuid.UUID
     after_job_id: uuid.UUID | None = None  # the job that drove the run before a pause
+    # Who started (or resumed) the run: its model and tool calls act as them. Absent in jobs
+    # enqueued before it was recorded: those act as the job.
+    principal: Delegated | None = None
 
 
 async def _previous_done(ctx: JobContext, job_id: uuid.UUID | None) -> None:
@@ -39,6 +45,23 @@ async def _previous_done(ctx: JobContext, job_id: uuid.UUID | None) -> None:
         if job is None or job.status not in ("queued", "running"):
             return
         await asyncio.sleep(WAIT_PREVIOUS_S)
+
+
+async def _acting(ctx: JobContext, db: Any, principal: Delegated | None) -> Actor:
+    if principal is None:
+        return await ctx.actor(db)
+    account = await db.get(Account, ctx.account_id)
+    assert account is not None
+    return await act_as(db, account, principal)
+
+
+async def _refuse(db: Any, run: SwarmRun, exc: ChasmError) -> None:
+    now = utcnow()
+    run.status, run.error, run.updated_at, run.finished_at = "failed", f"{exc.code}: {exc.message}", now, now
+    for agent_run in await agents_repo.runs_of_swarm_run(db, run.id):
+        if agent_run.status not in ("completed", "failed", "stopped"):
+            agent_run.status, agent_run.error, agent_run.error_code = "failed", exc.message, exc.code
+            agent_run.updated_at = agent_run.finished_at = now
 
 
 async def _finish(ctx: JobContext, run_id: uuid.UUID, **values: Any) -> str:
@@ -70,12 +93,23 @@ async def _finish(ctx: JobContext, run_id: uuid.UUID, **values: Any) -> str:
 async def run_swarm(ctx: JobContext, data: SwarmRunInput) -> dict[str, Any]:
     await _previous_done(ctx, data.after_job_id)
     async with transaction(ctx.app.state.sessionmaker) as db:
-        actor = await ctx.actor(db)
         run = await db.get(SwarmRun, data.swarm_run_id)
         if run is None or run.job_id != ctx.job_id or run.status not in ("created", "running"):
             return {"swarm_run_id": str(data.swarm_run_id), "status": run.status if run else "deleted"}
-        run.status, run.updated_at = "running", utcnow()
-        swarm = await db.get(Swarm, run.swarm_id)
+        swarm_id = run.swarm_id
+        try:
+            actor = await _acting(ctx, db, data.principal)
+        except ChasmError as exc:  # its caller may no longer act: the run fails, nothing runs
+            await _refuse(db, run, exc)
+            refused: ChasmError | None = exc
+        else:
+            refused = None
+            run.status, run.updated_at = "running", utcnow()
+    if refused is not None:
+        await _finish(ctx, data.swarm_run_id)  # announces the failure
+        return {"swarm_run_id": str(data.swarm_run_id), "status": "failed", "error": refused.message}
+    async with ctx.app.state.sessionmaker() as db:
+        swarm = await db.get(Swarm, swarm_id)
         assert swarm is not None
         _coordinator, workers = await members(db, swarm)
         root = await repo.coordinator_run_id(db, run.id)

@@ -146,6 +146,32 @@ def test_an_open_chat_shows_a_message_added_elsewhere(page: Page, server: Dashbo
     expect(page.get_by_role("region", name="Messages")).to_contain_text("Appended from another client")
 
 
+def test_filter_the_library_by_tag_and_model(page: Page, server: DashboardServer) -> None:
+    chat_id = page.url.rsplit("/", 1)[1]
+    model = server.admin.get(f"/api/sessions/{chat_id}").json()["data"]["model"]
+    assert model, "the CUDA fixture names its model"
+    page.goto(server.url + "/chats")
+    chats = page.get_by_role("list", name="Chats")
+    expect(chats.get_by_role("listitem").nth(2)).to_be_visible()
+
+    page.get_by_label("Tags").fill("gpu")
+    page.get_by_label("Tags").press("Enter")
+
+    expect(chats.get_by_role("listitem")).to_have_count(1)
+    expect(chats.get_by_role("link", name="CUDA check, renamed")).to_be_visible()
+
+    page.get_by_label("Tags").fill("gpu, nothing-has-this")
+    page.get_by_label("Tags").press("Enter")
+    expect(chats.get_by_role("listitem")).to_have_count(0)
+
+    page.get_by_label("Tags").fill("")
+    page.get_by_label("Tags").press("Enter")
+    page.get_by_label("Model").select_option(model)
+    same_model = server.admin.get("/api/sessions", params={"model": model, "archived": "false"}).json()
+    expect(chats.get_by_role("listitem")).to_have_count(same_model["data"]["total"])
+    expect(chats.get_by_role("link", name="CUDA check, renamed")).to_be_visible()
+
+
 def test_stats_page_charts_the_library(page: Page, server: DashboardServer) -> None:
     page.goto(server.url + "/chats/stats")
 

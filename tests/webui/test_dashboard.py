@@ -272,3 +272,49 @@ def test_sandbox_terminal_files_and_terminate(page: Page, server: DashboardServe
     expect(page.get_by_text("This sandbox has ended")).to_be_visible()
     page.goto(server.url + "/sandboxes")
     screenshot(page, "sandboxes")
+
+
+@pytest.mark.sandbox
+def test_sandbox_pages_follow_sessions_made_and_ended_elsewhere(page: Page, server: DashboardServer) -> None:
+    page.goto(server.url + "/sandboxes")
+    page.get_by_label("Show ended sandboxes").check()
+    table = page.get_by_role("table", name="Sandboxes")
+    expect(table).to_be_visible()
+
+    made = server.admin.post("/v1/sessions", json={"ephemeral": True})
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    row = table.get_by_role("row", name=re.compile(sid[:8]))
+    expect(row).to_contain_text("running")
+
+    assert server.admin.delete(f"/v1/sessions/{sid}").status_code == 200
+    expect(row).to_contain_text("terminated")
+
+    again = server.admin.post("/v1/sessions", json={"ephemeral": True}).json()["id"]
+    table.get_by_role("link", name=again[:8]).click()
+    expect(page.get_by_role("button", name="Terminate")).to_be_visible()
+    assert server.admin.delete(f"/v1/sessions/{again}").status_code == 200
+    expect(page.get_by_text("This sandbox has ended (requested)")).to_be_visible()
+    expect(page.get_by_role("button", name="Terminate")).to_have_count(0)
+
+
+def test_workspaces_page_follows_changes_made_elsewhere(page: Page, server: DashboardServer) -> None:
+    page.goto(server.url + "/workspaces")
+    table = page.get_by_role("table", name="Workspaces")
+    expect(table).to_be_visible()
+
+    made = server.admin.post("/v1/workspaces", json={"name": "made-elsewhere"})
+    assert made.status_code == 201, made.text
+    ws = made.json()["id"]
+    expect(table.get_by_role("row", name=re.compile("made-elsewhere"))).to_be_visible()
+
+    server.admin.put(f"/v1/workspaces/{ws}/name", json={"name": "renamed-elsewhere"}).raise_for_status()
+    expect(table.get_by_role("row", name=re.compile("renamed-elsewhere"))).to_be_visible()
+
+    page.get_by_role("button", name="Snapshots of renamed-elsewhere").click()
+    server.admin.post(f"/v1/workspaces/{ws}/snapshots", json={"name": "snap-elsewhere"}).raise_for_status()
+    expect(page.get_by_role("button", name="Restore snap-elsewhere")).to_be_visible()
+    screenshot(page, "workspaces")
+
+    assert server.admin.delete(f"/v1/workspaces/{ws}").status_code in (200, 204)
+    expect(table.get_by_role("row", name=re.compile("renamed-elsewhere"))).to_have_count(0)

@@ -135,3 +135,48 @@ async def test_unconfigured_provider_is_404(settings: Settings) -> None:
                 r = await c.get(path)
                 assert r.status_code == 404
                 assert r.json()["error"]["code"] == "oauth_provider_not_configured"
+            assert (await c.get("/auth/providers")).json() == {"providers": []}
+
+
+async def test_providers_lists_the_configured_ones(client: httpx.AsyncClient) -> None:
+    r = await client.get("/auth/providers")  # no credentials: the sign-in page asks it
+    assert r.status_code == 200
+    assert r.json() == {
+        "providers": [
+            {"name": "google", "login_url": "/auth/google/login"},
+            {"name": "github", "login_url": "/auth/github/login"},
+        ]
+    }
+
+
+async def test_a_dashboard_flow_ends_at_the_dashboard_signed_in(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    r = await client.get("/auth/github/login", params={"dashboard": "true"})
+    assert r.status_code == 302
+    back = await client.get(await _authorize(r.headers["location"]))
+    assert back.status_code == 302
+    target = urlsplit(back.headers["location"])
+    assert target.path == "/" and not target.query  # the token travels in the fragment only
+    refresh_token = parse_qs(target.fragment)["oauth_refresh_token"][0]
+    # The page trades it for a pair at once; the one left in the browser's history is then spent.
+    pair = await client.post("/auth/refresh", json={"refresh_token": refresh_token})
+    assert pair.status_code == 200, pair.text
+    async with client_for(app, pair.json()["access_token"]) as octo:
+        assert (await octo.get("/auth/me")).json()["user"]["email"] == "octo@example.com"
+    assert (await client.post("/auth/refresh", json={"refresh_token": refresh_token})).status_code == 401
+
+
+async def test_a_failed_dashboard_flow_says_why_on_the_dashboard(client: httpx.AsyncClient) -> None:
+    r = await client.get("/auth/google/login", params={"dashboard": "true"})
+    state = parse_qs(urlsplit(r.headers["location"]).query)["state"][0]
+    denied = await client.get("/auth/google/callback", params={"error": "access_denied", "state": state})
+    assert denied.status_code == 302
+    reason = parse_qs(urlsplit(denied.headers["location"]).fragment)["oauth_error"][0]
+    assert "access_denied" in reason
+    # The dashboard mark is part of the (hashed) state: a state changed to carry it is unknown.
+    r = await client.get("/auth/google/login")
+    state = parse_qs(urlsplit(r.headers["location"]).query)["state"][0]
+    forged = await client.get("/auth/google/callback", params={"code": "x", "state": state + ".dashboard"})
+    assert forged.status_code == 302
+    assert "oauth_error" in urlsplit(forged.headers["location"]).fragment

@@ -137,6 +137,10 @@ def test_chats_search_get_messages_export(client: Chasm) -> None:
     assert chat_id in [c.id for c in client.chats.iter()]
     page = client.chats.list(limit=1)
     assert page.total is not None and page.total >= 1 and len(page) == 1
+    tagged = client.chats.update(_chat(client, word + "b"), tags=["client", word]).id
+    assert [c.id for c in client.chats.list(tags=["client", word])] == [tagged]
+    assert [c.id for c in client.chats.iter(tags=[word], model="no-such-model")] == []
+    client.chats.delete(tagged)
     assert word in client.chats.export(chat_id, "markdown").decode()
     assert client.chats.update(chat_id, title="Renamed", tags=["a"]).title == "Renamed"
     assert client.chats.archive(chat_id).archived is True
@@ -155,6 +159,8 @@ async def test_async_client(live_server: ServerThread, client: Chasm) -> None:
     async with AsyncChasm(live_server.url, live_server.key) as aclient:
         found = await aclient.chats.search(word)
         assert [c.id for c in found.chats] == [chat_id]
+        assert chat_id in [c.id for c in await aclient.chats.list(tags=["client"], archived=False)]
+        assert len(await aclient.chats.list(tags=["client"], model="no-such-model")) == 0
         assert len((await aclient.chats.get(chat_id)).messages) == 2
         assert [m.role async for m in aclient.chats.iter_messages(chat_id)] == ["user", "assistant"]
         ws = await aclient.workspaces.create("async-ws")

@@ -146,6 +146,32 @@ def test_an_open_chat_shows_a_message_added_elsewhere(page: Page, server: Dashbo
     expect(page.get_by_role("region", name="Messages")).to_contain_text("Appended from another client")
 
 
+def test_filter_the_library_by_tag_and_model(page: Page, server: DashboardServer) -> None:
+    chat_id = page.url.rsplit("/", 1)[1]
+    model = server.admin.get(f"/api/sessions/{chat_id}").json()["data"]["model"]
+    assert model, "the CUDA fixture names its model"
+    page.goto(server.url + "/chats")
+    chats = page.get_by_role("list", name="Chats")
+    expect(chats.get_by_role("listitem").nth(2)).to_be_visible()
+
+    page.get_by_label("Tags").fill("gpu")
+    page.get_by_label("Tags").press("Enter")
+
+    expect(chats.get_by_role("listitem")).to_have_count(1)
+    expect(chats.get_by_role("link", name="CUDA check, renamed")).to_be_visible()
+
+    page.get_by_label("Tags").fill("gpu, nothing-has-this")
+    page.get_by_label("Tags").press("Enter")
+    expect(chats.get_by_role("listitem")).to_have_count(0)
+
+    page.get_by_label("Tags").fill("")
+    page.get_by_label("Tags").press("Enter")
+    page.get_by_label("Model").select_option(model)
+    same_model = server.admin.get("/api/sessions", params={"model": model, "archived": "false"}).json()
+    expect(chats.get_by_role("listitem")).to_have_count(same_model["data"]["total"])
+    expect(chats.get_by_role("link", name="CUDA check, renamed")).to_be_visible()
+
+
 def test_stats_page_charts_the_library(page: Page, server: DashboardServer) -> None:
     page.goto(server.url + "/chats/stats")
 
@@ -246,3 +272,49 @@ def test_sandbox_terminal_files_and_terminate(page: Page, server: DashboardServe
     expect(page.get_by_text("This sandbox has ended")).to_be_visible()
     page.goto(server.url + "/sandboxes")
     screenshot(page, "sandboxes")
+
+
+@pytest.mark.sandbox
+def test_sandbox_pages_follow_sessions_made_and_ended_elsewhere(page: Page, server: DashboardServer) -> None:
+    page.goto(server.url + "/sandboxes")
+    page.get_by_label("Show ended sandboxes").check()
+    table = page.get_by_role("table", name="Sandboxes")
+    expect(table).to_be_visible()
+
+    made = server.admin.post("/v1/sessions", json={"ephemeral": True})
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    row = table.get_by_role("row", name=re.compile(sid[:8]))
+    expect(row).to_contain_text("running")
+
+    assert server.admin.delete(f"/v1/sessions/{sid}").status_code == 200
+    expect(row).to_contain_text("terminated")
+
+    again = server.admin.post("/v1/sessions", json={"ephemeral": True}).json()["id"]
+    table.get_by_role("link", name=again[:8]).click()
+    expect(page.get_by_role("button", name="Terminate")).to_be_visible()
+    assert server.admin.delete(f"/v1/sessions/{again}").status_code == 200
+    expect(page.get_by_text("This sandbox has ended (requested)")).to_be_visible()
+    expect(page.get_by_role("button", name="Terminate")).to_have_count(0)
+
+
+def test_workspaces_page_follows_changes_made_elsewhere(page: Page, server: DashboardServer) -> None:
+    page.goto(server.url + "/workspaces")
+    table = page.get_by_role("table", name="Workspaces")
+    expect(table).to_be_visible()
+
+    made = server.admin.post("/v1/workspaces", json={"name": "made-elsewhere"})
+    assert made.status_code == 201, made.text
+    ws = made.json()["id"]
+    expect(table.get_by_role("row", name=re.compile("made-elsewhere"))).to_be_visible()
+
+    server.admin.put(f"/v1/workspaces/{ws}/name", json={"name": "renamed-elsewhere"}).raise_for_status()
+    expect(table.get_by_role("row", name=re.compile("renamed-elsewhere"))).to_be_visible()
+
+    page.get_by_role("button", name="Snapshots of renamed-elsewhere").click()
+    server.admin.post(f"/v1/workspaces/{ws}/snapshots", json={"name": "snap-elsewhere"}).raise_for_status()
+    expect(page.get_by_role("button", name="Restore snap-elsewhere")).to_be_visible()
+    screenshot(page, "workspaces")
+
+    assert server.admin.delete(f"/v1/workspaces/{ws}").status_code in (200, 204)
+    expect(table.get_by_role("row", name=re.compile("renamed-elsewhere"))).to_have_count(0)

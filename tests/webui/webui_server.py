@@ -70,7 +70,7 @@ def _in_a_thread(action: str, schema: str) -> None:
 
 
 class DashboardServer:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, **settings: object) -> None:
         self.tmp = tmp
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -89,6 +89,7 @@ class DashboardServer:
             host="127.0.0.1",
             port=self.port,
             **db,  # type: ignore[arg-type]
+            **settings,  # type: ignore[arg-type]
         )
         self.app = create_app(self.settings)
         config = uvicorn.Config(

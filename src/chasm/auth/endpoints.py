@@ -19,12 +19,15 @@ from chasm.auth.schemas import (
     InviteOut,
     LoginIn,
     MeOut,
+    OAuthProviderOut,
+    OAuthProviders,
     RefreshIn,
     Registered,
     RegisterIn,
     TokenPair,
 )
 from chasm.kit.deps import AppSettings, DbSession
+from chasm.kit.errors import ChasmError
 from chasm.kit.pagination import Page, Paging
 
 router = APIRouter(prefix="/auth", tags=["Auth"])
@@ -104,11 +107,42 @@ def _callback_url(request: Request, settings: AppSettings, provider: str) -> str
 
 
 async def _login_redirect(
-    request: Request, db: DbSession, settings: AppSettings, secret: str, provider: str
+    request: Request, db: DbSession, settings: AppSettings, secret: str, provider: str, dashboard: bool
 ) -> Response:
     callback = _callback_url(request, settings, provider)
-    url = await oauth.authorization_url(db, settings, secret, provider, callback)
+    url = await oauth.authorization_url(db, settings, secret, provider, callback, dashboard)
     return RedirectResponse(url, status_code=302)
+
+
+async def _finish(
+    db: DbSession, settings: AppSettings, secret: str, provider: str, code: str | None, state: str | None,
+    error: str | None,
+) -> TokenPair | Response:  # fmt: skip
+    """The token pair; a flow begun by the dashboard is sent back to it (signed in, or why not)."""
+    if not oauth.from_dashboard(state):
+        return await oauth.complete(db, settings, secret, provider, code, state, error)
+    try:
+        pair = await oauth.complete(db, settings, secret, provider, code, state, error)
+    except ChasmError as failure:
+        await db.rollback()
+        return RedirectResponse(oauth.dashboard_redirect(None, failure.message), status_code=302)
+    return RedirectResponse(oauth.dashboard_redirect(pair), status_code=302)
+
+
+Dashboard = Annotated[
+    bool, Query(description="End the flow at the web dashboard, signed in, instead of answering JSON")
+]
+CALLBACK_RESPONSES: dict[int | str, dict[str, object]] = {
+    302: {"description": "a flow begun with dashboard=true: back to the dashboard (Location)", "content": {}}
+}
+
+
+@router.get("/providers")
+async def oauth_providers(settings: AppSettings) -> OAuthProviders:
+    """The OAuth providers this server logs in with (public: the sign-in page shows their buttons)."""
+    return OAuthProviders(
+        providers=[OAuthProviderOut(name=n, login_url=f"/auth/{n}/login") for n in oauth.configured(settings)]
+    )
 
 
 @router.get(
@@ -117,12 +151,14 @@ async def _login_redirect(
     status_code=302,
     responses={302: {"description": "to the provider's consent page (Location)", "content": {}}},
 )
-async def google_login(request: Request, db: DbSession, settings: AppSettings, secret: SecretKey) -> Response:
+async def google_login(
+    request: Request, db: DbSession, settings: AppSettings, secret: SecretKey, dashboard: Dashboard = False
+) -> Response:
     """Redirect to Google's consent page."""
-    return await _login_redirect(request, db, settings, secret, "google")
+    return await _login_redirect(request, db, settings, secret, "google", dashboard)
 
 
-@router.get("/google/callback")
+@router.get("/google/callback", response_model=TokenPair, responses=CALLBACK_RESPONSES)
 async def google_callback(
     db: DbSession,
     settings: AppSettings,
@@ -130,9 +166,9 @@ async def google_callback(
     code: OptionalQuery = None,
     state: OptionalQuery = None,
     error: OptionalQuery = None,
-) -> TokenPair:
+) -> TokenPair | Response:
     """Finish a Google login; answers a token pair."""
-    return await oauth.complete(db, settings, secret, "google", code, state, error)
+    return await _finish(db, settings, secret, "google", code, state, error)
 
 
 @router.get(
@@ -141,12 +177,14 @@ async def google_callback(
     status_code=302,
     responses={302: {"description": "to the provider's consent page (Location)", "content": {}}},
 )
-async def github_login(request: Request, db: DbSession, settings: AppSettings, secret: SecretKey) -> Response:
+async def github_login(
+    request: Request, db: DbSession, settings: AppSettings, secret: SecretKey, dashboard: Dashboard = False
+) -> Response:
     """Redirect to GitHub's consent page."""
-    return await _login_redirect(request, db, settings, secret, "github")
+    return await _login_redirect(request, db, settings, secret, "github", dashboard)
 
 
-@router.get("/github/callback")
+@router.get("/github/callback", response_model=TokenPair, responses=CALLBACK_RESPONSES)
 async def github_callback(
     db: DbSession,
     settings: AppSettings,
@@ -154,9 +192,9 @@ async def github_callback(
     code: OptionalQuery = None,
     state: OptionalQuery = None,
     error: OptionalQuery = None,
-) -> TokenPair:
+) -> TokenPair | Response:
     """Finish a GitHub login; answers a token pair."""
-    return await oauth.complete(db, settings, secret, "github", code, state, error)
+    return await _finish(db, settings, secret, "github", code, state, error)
 
 
 invites_router = APIRouter(prefix="/v1/invites", tags=["Invites"])

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,10 @@ from chasm.models import OAuthIdentity, OAuthState, User
 
 STATE_TTL = timedelta(minutes=10)
 HTTP_TIMEOUT = 20.0
+PROVIDERS = ("google", "github")
+# A flow begun by the web dashboard ends with a redirect to it, not with JSON. The mark is part of
+# the state, whose hash is stored: changing it makes the state unknown.
+DASHBOARD_MARK = ".dashboard"
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,24 @@ def provider(settings: Settings, name: str) -> Provider:
     raise ProviderNotConfigured(f"OAuth login with '{name}' is not configured on this server")
 
 
+def configured(settings: Settings) -> list[str]:
+    """The providers this server can log in with (their client id is set)."""
+    ids = {"google": settings.google_client_id, "github": settings.github_client_id}
+    return [name for name in PROVIDERS if ids[name]]
+
+
+def from_dashboard(state: str | None) -> bool:
+    return bool(state) and str(state).endswith(DASHBOARD_MARK)
+
+
+def dashboard_redirect(pair: TokenPair | None, error: str | None = None) -> str:
+    """Where a dashboard flow ends: the dashboard, with the refresh token in the fragment (never
+    sent to a server; the page trades it at once for a new pair, so the one in the history is
+    spent) or the reason it failed."""
+    fragment = {"oauth_refresh_token": pair.refresh_token} if pair else {"oauth_error": error or "failed"}
+    return "/#" + urlencode(fragment)
+
+
 def _client(p: Provider, redirect_uri: str) -> AsyncOAuth2Client:
     return AsyncOAuth2Client(
         client_id=p.client_id,
@@ -88,10 +111,14 @@ def pkce_verifier(secret_key: str, state: str) -> str:
 
 
 def new_state(
-    session: AsyncSession, provider_name: str, redirect_uri: str, user_id: uuid.UUID | None = None
+    session: AsyncSession,
+    provider_name: str,
+    redirect_uri: str,
+    user_id: uuid.UUID | None = None,
+    dashboard: bool = False,
 ) -> str:
     """Remember a new flow; only the state's hash is stored."""
-    state = random_token(32)
+    state = random_token(32) + (DASHBOARD_MARK if dashboard else "")
     session.add(
         OAuthState(
             state=digest(state),
@@ -120,12 +147,17 @@ async def consume_state(session: AsyncSession, provider_name: str, state: str | 
 
 
 async def authorization_url(
-    session: AsyncSession, settings: Settings, secret_key: str, name: str, redirect_uri: str
+    session: AsyncSession,
+    settings: Settings,
+    secret_key: str,
+    name: str,
+    redirect_uri: str,
+    dashboard: bool = False,
 ) -> str:
     """Remember a new state and return the provider's authorize URL (with a PKCE challenge)."""
     p = provider(settings, name)
     await repo.purge_expired_states(session, utcnow())
-    state = new_state(session, p.name, redirect_uri)
+    state = new_state(session, p.name, redirect_uri, dashboard=dashboard)
     verifier = pkce_verifier(secret_key, state) if p.pkce else None
     async with _client(p, redirect_uri) as client:
         url, _ = client.create_authorization_url(p.authorize_url, state=state, code_verifier=verifier)

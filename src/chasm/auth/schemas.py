@@ -35,6 +35,15 @@ class TokenPair(BaseModel):
     expires_in: int
 
 
+class OAuthProviderOut(BaseModel):
+    name: str  # google | github
+    login_url: str  # add ?dashboard=true to end the flow at the web dashboard
+
+
+class OAuthProviders(BaseModel):
+    providers: list[OAuthProviderOut]
+
+
 class UserOut(BaseModel):
     id: uuid.UUID
     email: str

@@ -54,6 +54,7 @@ def page_limit(request: Request, limit: Annotated[int | None, Query(ge=1, le=100
 
 
 Limit = Annotated[int, Depends(page_limit)]
+MAX_TAG_FILTERS = 20
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
@@ -85,13 +86,28 @@ def chat_filters(
     archived: Annotated[
         bool | None, Query(description="Only archived (true) or active (false) chats")
     ] = None,
+    model: Annotated[
+        str | None,
+        Query(max_length=200, description="Only chats with this model (the chat's, or one of its messages')"),
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        Query(
+            description=f"Only chats holding this tag (repeat, up to {MAX_TAG_FILTERS}: every one of them)"
+        ),
+    ] = None,
 ) -> ChatFilters:
     if workspace is not None and workspace_id is None:
         workspace_id = parse_uuid(workspace)
         if workspace_id is None:
             raise BadRequest("workspace must be a workspace id", code="invalid_workspace")
     providers = chat_providers(provider) if provider is not None else None
-    return ChatFilters(workspace_id=workspace_id, provider=providers, archived=archived)
+    tags = tuple(dict.fromkeys(t.strip() for t in tag or () if t.strip()))
+    if len(tags) > MAX_TAG_FILTERS:
+        raise BadRequest(f"Filter by at most {MAX_TAG_FILTERS} tags", code="invalid_tags")
+    return ChatFilters(
+        workspace_id=workspace_id, provider=providers, archived=archived, model=model or None, tags=tags
+    )
 
 
 Filters = Annotated[ChatFilters, Depends(chat_filters)]

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import String, Table, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.models import Chat, ChatMessage, ChatWorkspace
@@ -21,6 +35,8 @@ class ChatFilters:
     workspace_id: uuid.UUID | None = None
     provider: tuple[str, ...] | None = None  # any of these providers
     archived: bool | None = None
+    model: str | None = None  # the chat's model, or a model one of its messages came from
+    tags: tuple[str, ...] = ()  # every one of these tags
 
 
 async def list_workspaces(
@@ -92,11 +108,23 @@ async def list_chats(
         conditions.append(Chat.provider.in_(filters.provider))
     if filters.archived is not None:
         conditions.append(Chat.archived.is_(filters.archived))
+    if filters.model is not None:
+        by_message = exists().where(ChatMessage.chat_id == Chat.id, ChatMessage.model == filters.model)
+        conditions.append(or_(Chat.model == filters.model, by_message))
+    conditions.extend(_has_tag(session, tag) for tag in filters.tags)
     rows = await session.scalars(
         select(Chat).where(*conditions).order_by(Chat.updated_at.desc(), Chat.id).limit(limit).offset(offset)
     )
     total = await session.scalar(select(func.count()).select_from(Chat).where(*conditions))
     return list(rows), int(total or 0)
+
+
+def _has_tag(session: AsyncSession, tag: str) -> ColumnElement[bool]:
+    """The chat's `tags` (a JSON array) holds `tag`: JSONB containment on PostgreSQL, json_each on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Chat.tags.op("@>")(sql_cast(literal(json.dumps([tag])), JSONB))
+    element = func.json_each(Chat.tags).table_valued("value")
+    return exists(select(literal(1)).select_from(element).where(element.c.value == tag))
 
 
 async def get_chat(session: AsyncSession, account_id: uuid.UUID, chat_id: uuid.UUID) -> Chat | None:

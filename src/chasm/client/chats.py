@@ -4,7 +4,7 @@ export, fork, merge, and upload of transcript files."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 
@@ -16,12 +16,23 @@ API = "/api/v1"
 
 
 def list_params(
-    workspace_id: str | None, provider: str | None, archived: bool | None, limit: int | None, offset: int
+    workspace_id: str | None,
+    provider: str | None,
+    archived: bool | None,
+    limit: int | None,
+    offset: int,
+    model: str | None = None,
+    tags: Sequence[str] | None = None,
 ) -> dict[str, Any]:
+    """`model`: the chat's model or one of its messages'; `tags`: chats holding every one of them."""
+    if isinstance(tags, str):
+        tags = [tags]
     return {
         "workspace_id": workspace_id,
         "provider": provider,
         "archived": archived,
+        "model": model,
+        "tag": list(tags) if tags else None,
         "limit": limit,
         "offset": offset,
     }
@@ -62,21 +73,35 @@ class Chats:
         workspace_id: str | None = None,
         provider: str | None = None,
         archived: bool | None = None,
+        model: str | None = None,
+        tags: Sequence[str] | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> Page[Chat]:
         """A page of chats, most recently updated first, with the total matching."""
-        params = list_params(workspace_id, provider, archived, limit, offset)
+        params = list_params(workspace_id, provider, archived, limit, offset, model, tags)
         data = self._t.request("GET", f"{API}/sessions", params=params)
         return page_of(data, Chat.from_dict, key="sessions", limit=limit, offset=offset)
 
     def iter(
-        self, *, workspace_id: str | None = None, provider: str | None = None, archived: bool | None = None
+        self,
+        *,
+        workspace_id: str | None = None,
+        provider: str | None = None,
+        archived: bool | None = None,
+        model: str | None = None,
+        tags: Sequence[str] | None = None,
     ) -> Iterator[Chat]:
         """Every chat matching the filters, page after page."""
         return walk(
             lambda offset: self.list(
-                workspace_id=workspace_id, provider=provider, archived=archived, limit=PAGE, offset=offset
+                workspace_id=workspace_id,
+                provider=provider,
+                archived=archived,
+                model=model,
+                tags=tags,
+                limit=PAGE,
+                offset=offset,
             )
         )
 

@@ -3,7 +3,9 @@
 Authenticated like the chat surface (bearer header, `?token=`, or the loopback owner), scope
 `chats.read`. Filters, in the query or changed later by a message `{"type": "subscribe", ...}`:
 `chat_id` and `workspace_id` (repeatable: an update passes when it concerns one of them) and
-`topics` (shell patterns, comma separated: `library.*`, `job.*`; default both). Every update is
+`topics` (shell patterns, comma separated: `library.*`, `job.*`; default both; also `session.*`
+(sandbox sessions created and terminated, with `ended_reason`) and `workspace.*` (workspaces and
+their snapshots), sent only to a caller holding `sessions.read`, resp. `workspaces.read`). Every update is
 `{"type": "event", "topic", "data"}`; a subscriber too slow to keep up gets `{"type": "gap",
 "dropped": n}` in place of what it missed. The bus carries updates between server processes
 (Redis when `CHASM_REDIS_URL` is set), so a client sees those of every process.
@@ -20,6 +22,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from chasm.auth.actor import Actor
 from chasm.auth.deps import websocket_chat_actor
 from chasm.kit.errors import ChasmError
 from chasm.kit.events import GAP_TOPIC, Event, EventBus
@@ -77,8 +80,16 @@ def filters_from(websocket: WebSocket) -> Filters:
     )
 
 
+# Topics whose events need a scope beyond the connection's `chats.read`.
+TOPIC_SCOPES = {"session.": "sessions.read", "workspace.": "workspaces.read", "command.": "sessions.read"}
+
+
 def mine(event: Event, account_id: str) -> bool:
     return event.topic == GAP_TOPIC or event.payload.get("account_id") == account_id
+
+
+def allowed(actor: Actor, topic: str) -> bool:
+    return all(actor.has_scope(scope) for prefix, scope in TOPIC_SCOPES.items() if topic.startswith(prefix))
 
 
 @router.websocket("/ws")
@@ -102,7 +113,7 @@ async def updates(websocket: WebSocket) -> None:
             async for event in subscription:
                 if event.topic == GAP_TOPIC:
                     await websocket.send_json({"type": "gap", **event.payload})
-                elif mine(event, account_id) and filters.passes(event):
+                elif mine(event, account_id) and filters.passes(event) and allowed(actor, event.topic):
                     data = {k: v for k, v in event.payload.items() if k != "account_id"}
                     await websocket.send_json({"type": "event", "topic": event.topic, "data": data})
 

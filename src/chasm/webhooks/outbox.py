@@ -2,12 +2,17 @@
 
 The event and one delivery per subscribed endpoint are written in the caller's transaction, so an
 event exists exactly when the change it reports was committed, and survives any restart. After the
-commit the dispatcher is woken (in this process at once, in others through the event bus)."""
+commit the dispatcher is woken (in this process at once, in others through the event bus).
+
+The session.* and workspace.* events are also published on the event bus once committed, topic =
+the event type, payload `{"account_id", ...data}`: `/ws` delivers them to the account's dashboards
+(chasm.realtime.endpoints), whether or not any webhook endpoint subscribed."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +26,9 @@ from chasm.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from chasm.webhooks import repository as repo
 from chasm.webhooks.catalogue import EVENT_TYPES, subscribed
 
+log = logging.getLogger("chasm.webhooks")
 OUTBOX_TOPIC = "webhook.outbox"
+LIVE_PREFIXES = ("session.", "workspace.")  # also published on the bus (`/ws`)
 
 _wakers: set[asyncio.Event] = set()
 # Told which endpoints got deliveries as soon as they commit (a dispatcher draining one of them
@@ -71,6 +78,22 @@ def _after_commit(endpoints: frozenset[uuid.UUID] = frozenset()) -> None:
         task.add_done_callback(_publishing.discard)
 
 
+def _publish_after_commit(db: AsyncSession, bus: EventBus, topic: str, payload: dict[str, Any]) -> None:
+    def publish() -> None:
+        task = asyncio.get_running_loop().create_task(_publish(bus, topic, payload))
+        _publishing.add(task)
+        task.add_done_callback(_publishing.discard)
+
+    after_commit(db, publish)
+
+
+async def _publish(bus: EventBus, topic: str, payload: dict[str, Any]) -> None:
+    try:
+        await bus.publish(topic, payload)
+    except Exception:  # the change is committed; its live update is a courtesy
+        log.warning("could not publish %s", topic, exc_info=True)
+
+
 def after_commit_wake(db: AsyncSession) -> None:
     """Wake the dispatcher once this transaction commits (a replay, a re-enabled endpoint)."""
     after_commit(db, _after_commit)
@@ -95,6 +118,8 @@ async def _endpoints(db: AsyncSession, account_id: uuid.UUID) -> list[WebhookEnd
 async def emit(db: AsyncSession, account_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> None:
     """Queue `event_type` for every enabled endpoint of the account subscribed to it."""
     assert event_type in EVENT_TYPES, event_type
+    if _bus and event_type.startswith(LIVE_PREFIXES):
+        _publish_after_commit(db, _bus[0], event_type, {"account_id": str(account_id), **data})
     endpoints = [e for e in await _endpoints(db, account_id) if subscribed(e.event_types, event_type)]
     if not endpoints:
         return

@@ -16,6 +16,10 @@ describe("buildUrl", () => {
       "/v1/sessions/a%20b/download?path=%2Fx+y",
     );
   });
+  it("repeats a parameter given a list", () => {
+    expect(buildUrl("/api/sessions", {}, { tag: ["a", "b c"], model: "m" })).toBe("/api/sessions?tag=a&tag=b+c&model=m");
+    expect(buildUrl("/api/sessions", {}, { tag: [] })).toBe("/api/sessions");
+  });
 });
 
 describe("costOf", () => {

@@ -16,7 +16,7 @@ type OkOf<Rs> = 200 extends keyof Rs
 type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
 export type Result<P extends keyof paths, M extends Method> = Op<P, M> extends { responses: infer Rs } ? OkOf<Rs> : never;
 type BodyOf<O> = O extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
-type Query = Record<string, string | number | boolean | null | undefined>;
+type Query = Record<string, string | number | boolean | string[] | null | undefined>;
 
 export interface CallOptions<B> {
   path?: Record<string, string>;
@@ -39,7 +39,8 @@ export function buildUrl(template: string, path: Record<string, string> = {}, qu
   const filled = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(path[name] ?? ""));
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
+    if (Array.isArray(value)) for (const item of value) params.append(key, item); // repeated: ?tag=a&tag=b
+    else if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
   }
   const qs = params.toString();
   return qs ? `${filled}?${qs}` : filled;

@@ -1,4 +1,4 @@
-// Live updates from the server's `/ws` (library.* and job.* topics): reconnects after a drop,
+// Live updates from the server's `/ws` (library.*, job.*, session.*, workspace.* topics): reconnects after a drop,
 // debounces bursts (a harvest sends many) into one call.
 import { auth } from "./auth.svelte";
 

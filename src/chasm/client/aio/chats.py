@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import IO, Any
 
 from chasm.client._base import AsyncTransport, body
@@ -22,19 +22,33 @@ class AsyncChats:
         workspace_id: str | None = None,
         provider: str | None = None,
         archived: bool | None = None,
+        model: str | None = None,
+        tags: Sequence[str] | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> Page[Chat]:
-        params = list_params(workspace_id, provider, archived, limit, offset)
+        params = list_params(workspace_id, provider, archived, limit, offset, model, tags)
         data = await self._t.request("GET", f"{API}/sessions", params=params)
         return page_of(data, Chat.from_dict, key="sessions", limit=limit, offset=offset)
 
     def iter(
-        self, *, workspace_id: str | None = None, provider: str | None = None, archived: bool | None = None
+        self,
+        *,
+        workspace_id: str | None = None,
+        provider: str | None = None,
+        archived: bool | None = None,
+        model: str | None = None,
+        tags: Sequence[str] | None = None,
     ) -> AsyncIterator[Chat]:
         return awalk(
             lambda offset: self.list(
-                workspace_id=workspace_id, provider=provider, archived=archived, limit=PAGE, offset=offset
+                workspace_id=workspace_id,
+                provider=provider,
+                archived=archived,
+                model=model,
+                tags=tags,
+                limit=PAGE,
+                offset=offset,
             )
         )
 

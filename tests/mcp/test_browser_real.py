@@ -58,6 +58,17 @@ async def test_the_browser_tool_drives_real_chromium(live, admin_key, admin, mcp
             assert images and images[0].mime_type == "image/png"
             assert base64.b64decode(images[0].data).startswith(b"\x89PNG\r\n\x1a\n")
             wrong = await s.call_tool("terminal", {"session_id": sid, "command": "true"})
-            assert wrong.is_error is True  # a browser session is not a sandbox
+            assert wrong.is_error and error_code(wrong) == "wrong_session_type"  # not a sandbox
+            big = await s.call_tool(
+                "browser", {**call, "action": "evaluate", "expression": "'x'.repeat(3e6)"}
+            )
+            assert big.is_error and error_code(big) == "result_too_large"
+            sandbox = facts(await s.call_tool("create_session", {}))["id"]
+            reverse = await s.call_tool("browser", {"session_id": sandbox, "action": "snapshot"})
+            assert reverse.is_error and error_code(reverse) == "wrong_session_type"
+            await s.call_tool("terminate_session", {"session_id": sandbox})
+            unknown = {"session_id": "00000000-0000-4000-8000-000000000000", "action": "snapshot"}
+            assert error_code(await s.call_tool("browser", unknown)) == "session_not_found"
+            assert facts(await s.call_tool("get_session", call))["status"] == "running"  # still usable
         finally:
             await admin.delete(f"/v1/sessions/{sid}")

@@ -119,6 +119,8 @@ def test_config_prints_each_clients_snippet() -> None:
     assert "[mcp_servers.chasm]" in codex.output
     assert 'url = "https://chasm.example.com/v1/mcp"' in codex.output
     assert 'bearer_token_env_var = "CHASM_API_KEY"' in codex.output
+    add = "codex mcp add chasm --url https://chasm.example.com/v1/mcp --bearer-token-env-var CHASM_API_KEY"
+    assert add in codex.output
     stdio = runner.invoke(cli, ["mcp", "config", "--client", "codex", "--transport", "stdio", "--url", url])
     assert 'command = "chasm"\nargs = ["mcp", "serve"]' in stdio.output
 

@@ -133,7 +133,7 @@ async def run_server(args: argparse.Namespace, pool: int) -> dict[str, Any]:
                     if pool:
                         await asyncio.sleep(args.refill_s)
                     else:  # the yardstick right before each cold create: the same load
-                        bare.append((await bare_chromium(1, memory=False))[0][0])
+                        bare.append((await bare_chromium(1, measure_memory=False))[0][0])
                     sid, elapsed = await create_to_cdp(client, headers)
                     times.append(elapsed)
                     await client.delete(f"/v1/sessions/{sid}", params={"force": "true"})
@@ -159,7 +159,7 @@ async def run_server(args: argparse.Namespace, pool: int) -> dict[str, Any]:
     return out
 
 
-async def bare_chromium(runs: int, memory: bool = True) -> tuple[list[float], int]:
+async def bare_chromium(runs: int, measure_memory: bool = True) -> tuple[list[float], int]:
     """Chromium on the host, same flags, fresh profile: start -> Browser.getVersion answered."""
     times, memory = [], 0
     for index in range(runs):
@@ -190,7 +190,7 @@ async def bare_chromium(runs: int, memory: bool = True) -> tuple[list[float], in
                     raise SystemExit("bare chromium did not start")
             await get_version(f"ws://127.0.0.1:{port}{path}", {})
             times.append((time.perf_counter() - started) * 1000)
-            if memory and index == runs - 1:
+            if measure_memory and index == runs - 1:
                 await asyncio.sleep(2)
                 from chasm.sandbox.drivers.process import descendants
 

@@ -193,6 +193,10 @@ async def fake_proxy() -> AsyncIterator[str]:
 async def test_jobs_action_and_scrape(app: FastAPI, admin: httpx.AsyncClient) -> None:
     kinds = {k["kind"]: k for k in (await admin.get("/v1/jobs/kinds")).json()["items"]}
     assert {"browser.action", "browser.scrape"} <= set(kinds)
+    assert {"steps", "session_id", "workspace", "network"} <= set(
+        kinds["browser.action"]["input_schema"]["properties"]
+    )
+    assert kinds["browser.scrape"]["input_schema"]["required"] == ["url"]
     steps = [
         {"action": "navigate", "url": FORM},
         {"action": "type", "selector": "#q", "text": "job"},

@@ -157,7 +157,9 @@ class BrowserArgs(BaseModel):
     action: Action
     url: str | None = Field(default=None, max_length=8000, description="navigate: the address to load")
     ref: str | None = Field(
-        default=None, max_length=200, description="click/type: an element ref from snapshot"
+        default=None,
+        max_length=200,
+        description="click/type: an element ref from snapshot (e.g. e42); snapshot again after navigating",
     )
     selector: str | None = Field(
         default=None, max_length=2000, description="click/type: a CSS selector instead of a ref"
@@ -246,8 +248,8 @@ BROWSER = Tool(
     description=(
         "Drive a browser session: navigate to a URL, snapshot the page (its text and an accessibility "
         "outline whose elements carry refs), click or type into an element by ref or CSS selector, "
-        "take a PNG screenshot, or evaluate JavaScript. Start one with create_session "
-        "(session_type browser)."
+        "take a PNG screenshot, or evaluate JavaScript. A ref holds while its element is on the page: "
+        "snapshot again after navigating. Start one with create_session (session_type browser)."
     ),
     args=BrowserArgs,
     handler=browser,

@@ -6,13 +6,16 @@ Starts the server (as bench.sandbox_api does) twice, with `CHASM_BROWSER_WARM_PO
 measures through HTTP with the bootstrap admin key:
   - browser create -> the session's Chromium answering `Browser.getVersion` over the gateway's
     DevTools socket, p50/p95 over --creates creates (with the pool on, each create waits for
-    the pool to refill first: the figure is a create served by a warm browser)
+    the pool to refill first, by default 3x the cold p50: the figure is a create served by a
+    warm browser; a pause shorter than a cold start measures cold starts)
   - private memory (Private_Clean + Private_Dirty) of the processes of an idle browser session,
     averaged over --idle sessions
   - `browser.scrape` of a local page end to end (enqueue -> job succeeded, a new ephemeral
     browser each time, through a proxy-mode session whose proxy on 127.0.0.1 serves the page)
 Yardstick in the same run: Debian's Chromium started directly on the host with the same flags
-(no sandbox, no server) until it answers `Browser.getVersion`, and its idle private memory.
+(no sandbox, no server) until it answers `Browser.getVersion`, right before each cold create (the
+same load: on the shared machine load swings several-fold within minutes), and its idle private
+memory.
 Targets: warm <= 100 ms, cold <= 500 ms.
 """
 
@@ -125,14 +128,16 @@ async def run_server(args: argparse.Namespace, pool: int) -> dict[str, Any]:
                 if pool:  # the pool fills on first use
                     sid, _ = await create_to_cdp(client, headers)
                     await client.delete(f"/v1/sessions/{sid}", params={"force": "true"})
-                times = []
+                times, bare = [], []
                 for _ in range(args.creates):
                     if pool:
                         await asyncio.sleep(args.refill_s)
+                    else:  # the yardstick right before each cold create: the same load
+                        bare.append((await bare_chromium(1, measure_memory=False))[0][0])
                     sid, elapsed = await create_to_cdp(client, headers)
                     times.append(elapsed)
                     await client.delete(f"/v1/sessions/{sid}", params={"force": "true"})
-                out["create_to_cdp"] = times
+                out["create_to_cdp"], out["bare"] = times, bare
                 if not pool:
                     idle = []
                     for _ in range(args.idle):
@@ -154,7 +159,7 @@ async def run_server(args: argparse.Namespace, pool: int) -> dict[str, Any]:
     return out
 
 
-async def bare_chromium(runs: int) -> tuple[list[float], int]:
+async def bare_chromium(runs: int, measure_memory: bool = True) -> tuple[list[float], int]:
     """Chromium on the host, same flags, fresh profile: start -> Browser.getVersion answered."""
     times, memory = [], 0
     for index in range(runs):
@@ -185,7 +190,7 @@ async def bare_chromium(runs: int) -> tuple[list[float], int]:
                     raise SystemExit("bare chromium did not start")
             await get_version(f"ws://127.0.0.1:{port}{path}", {})
             times.append((time.perf_counter() - started) * 1000)
-            if index == runs - 1:
+            if measure_memory and index == runs - 1:
                 await asyncio.sleep(2)
                 from chasm.sandbox.drivers.process import descendants
 
@@ -205,14 +210,24 @@ async def main() -> None:
     parser.add_argument("--creates", type=int, default=10)
     parser.add_argument("--idle", type=int, default=3)
     parser.add_argument("--scrapes", type=int, default=5)
-    parser.add_argument("--refill-s", type=float, default=1.5, help="pause before each warm create")
+    parser.add_argument(
+        "--refill-s",
+        type=float,
+        default=None,
+        help="pause before each warm create (default: 3x the cold p50, at least 1.5 s)",
+    )
     args = parser.parse_args()
-    bare, bare_mem = await bare_chromium(max(3, args.creates // 2))
+    _, bare_mem = await bare_chromium(1)
     cold = await run_server(args, 0)
+    bare = cold["bare"]
+    if args.refill_s is None:
+        # The pool refills with a cold start: a shorter pause measures cold starts under load.
+        args.refill_s = max(1.5, 3 * pct(cold["create_to_cdp"], 0.5) / 1000)
     warm = await run_server(args, 1)
     show("bare Chromium start -> getVersion (yardstick)", bare)
     show("create -> getVersion, pool off (cold)", cold["create_to_cdp"])
     show("create -> getVersion, pool on (warm)", warm["create_to_cdp"])
+    print(f"  (each warm create after {args.refill_s:.1f} s for the pool to refill)")
     print(f"cold / bare p50 ratio: {pct(cold['create_to_cdp'], 0.5) / pct(bare, 0.5):.2f}")
     idle = cold["idle_private_kib"]
     print(

@@ -5,6 +5,7 @@
 Starts the server in a child process (as bench.sandbox_api does: throwaway data dir, rate limits
 off), opens one sandbox session, then measures in the same run, calls interleaved:
   - yardstick: `POST /v1/sessions/{id}/exec` of `true` (the plain REST exec)
+  - `GET /v1/sessions/{id}` (a request alone: auth, one query; the floor of any call)
   - MCP `ping` (the transport alone: auth, the SDK's stateless streamable-HTTP exchange)
   - MCP `tools/call` of `terminal` running `true` in that session, as a raw JSON-RPC POST
   - the same through the SDK's own client (`ClientSession.call_tool` over streamable HTTP)
@@ -55,6 +56,10 @@ async def run(calls: int, base: str, key: str) -> None:
             r = await rest.post(f"/v1/sessions/{sid}/exec", json={"command": "true"})
             assert r.status_code == 200 and r.json()["exit_code"] == 0, r.text
 
+        async def rest_get() -> None:
+            r = await rest.get(f"/v1/sessions/{sid}")
+            assert r.status_code == 200, r.text
+
         async def mcp_ping() -> None:
             r = await rest.post(
                 "/v1/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers=mcp_headers
@@ -78,6 +83,7 @@ async def run(calls: int, base: str, key: str) -> None:
 
         cases = {
             "REST exec `true` (yardstick)": rest_exec,
+            "REST GET the session (a request alone)": rest_get,
             "MCP ping": mcp_ping,
             "MCP tools/call `true` (raw JSON-RPC POST)": mcp_call,
             "MCP tools/call `true` (SDK client)": sdk_call,
@@ -99,6 +105,12 @@ async def run(calls: int, base: str, key: str) -> None:
     raw = pct(times["MCP tools/call `true` (raw JSON-RPC POST)"], 0.5)
     sdk_p50 = pct(times["MCP tools/call `true` (SDK client)"], 0.5)
     print(f"  MCP tools/call / REST exec (p50): raw {raw / yard:.2f}x, SDK client {sdk_p50 / yard:.2f}x")
+    floor = pct(times["REST GET the session (a request alone)"], 0.5)
+    ping = pct(times["MCP ping"], 0.5)
+    print(
+        f"  p50 shares: the SDK's stateless exchange (ping - GET) {ping - floor:.2f} ms, "
+        f"the tool layer (tools/call - exec - that) {raw - yard - (ping - floor):.2f} ms"
+    )
     print(f"  target: MCP tools/call p50 <= 15 ms: {'met' if raw <= 15 else 'NOT met'} ({raw:.2f} ms)")
 
 

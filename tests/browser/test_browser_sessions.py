@@ -27,6 +27,7 @@ async def test_playwright_connects_over_cdp_through_the_gateway(
 
     session = await create_browser(admin)
     assert session["endpoints"]["cdp_url"].endswith(f"/s/{session['id']}/")
+    assert session["endpoints"]["exec_url"] is None and session["endpoints"]["pty_url"] is None  # no shell
     async with async_playwright() as pw:
         browser = await pw.chromium.connect_over_cdp(
             f"{live.url}/s/{session['id']}/", headers={"Authorization": f"Bearer {admin_key}"}
@@ -116,6 +117,10 @@ async def test_workspace_profile_persists_and_ephemeral_leaves_nothing(
     assert again["id"] == first["id"] and again["access_token"] is None  # the live one is reused
     await _set_cookie(live, first)
     assert (await admin.delete(f"/v1/sessions/{first['id']}", params={"force": "true"})).status_code == 200
+    # Chromium was closed, not killed: it wrote its cookies out and freed its profile lock.
+    profile = await app.state.sandbox.storage.mount(ws["id"]) / ".chromium-profile"
+    assert (profile / "Default" / "Cookies").is_file()
+    assert not [p.name for p in profile.iterdir() if p.name.startswith("Singleton")]
     second = await create_browser(admin, workspace="web")
     assert second["id"] != first["id"] and second["workspace_id"] == ws["id"]
     assert [c["value"] for c in await _cookies(live, second) if c["name"] == "login"] == ["kept"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -44,6 +45,16 @@ async def _row(app: FastAPI, session_id: str) -> SandboxSession:
         return row
 
 
+def _ref(outline: str, start: str) -> str:
+    """The ref of the first outline line (its role and name) that begins with `start`."""
+    for line in outline.splitlines():
+        if line.lstrip(" -").startswith(start):
+            found = re.search(r"\[ref=(e[0-9]+)\]", line)
+            assert found, line
+            return found.group(1)
+    raise AssertionError(f"no {start!r} in the outline:\n{outline}")
+
+
 async def _error(awaitable: Any) -> ChasmError:
     with pytest.raises(ChasmError) as caught:
         await awaitable
@@ -58,18 +69,24 @@ async def test_tools_drive_a_page_and_refuse_bad_input(app: FastAPI, admin: http
     opened = await service.navigate(runtime, row, FORM)
     assert opened.title == "form" and opened.url.startswith("data:")
     snap = await service.snapshot(runtime, row)
-    assert {e.selector for e in snap.elements} >= {"#q", "#go"}
-    await service.type_text(runtime, row, "#q", "chasm")
+    assert snap.title == "form" and not snap.outline_truncated
+    textbox, button = _ref(snap.outline, 'textbox "Query"'), _ref(snap.outline, 'button "Go"')
+    await service.type_text(runtime, row, None, "chasm", ref=textbox)
+    await service.click(runtime, row, ref=button)
+    out = "document.getElementById('out').textContent"
+    assert (await service.evaluate(runtime, row, out)).value == "got chasm"
+    assert _ref((await service.snapshot(runtime, row)).outline, 'button "Go"') == button  # refs hold
+    await service.type_text(runtime, row, "#q", "again", clear=True)  # CSS selectors work too
     await service.click(runtime, row, "#go")
-    assert (
-        await service.evaluate(runtime, row, "document.getElementById('out').textContent")
-    ).value == "got chasm"
+    assert (await service.evaluate(runtime, row, out)).value == "got again"
     assert (await service.evaluate(runtime, row, "Promise.resolve({a: [1, 2]})")).value == {"a": [1, 2]}
     shot = await service.screenshot(runtime, row)
     assert shot.png.startswith(b"\x89PNG") and shot.width > 0
 
     assert (await _error(service.click(runtime, row, "#missing"))).code == "element_not_found"
     assert (await _error(service.click(runtime, row, "##"))).code == "invalid_selector"
+    assert (await _error(service.click(runtime, row, ref="button"))).code == "invalid_ref"
+    assert (await _error(service.click(runtime, row))).code == "invalid_target"
     assert (await _error(service.evaluate(runtime, row, "throw new Error('boom')"))).code == "evaluate_failed"
     big = await _error(service.evaluate(runtime, row, "'x'.repeat(50000)"))
     assert big.code == "result_too_large" and big.status_code == 413
@@ -79,6 +96,8 @@ async def test_tools_drive_a_page_and_refuse_bad_input(app: FastAPI, admin: http
     blocked = await _error(service.navigate(runtime, row, "http://10.0.2.2/", timeout_s=10))
     assert blocked.code == "navigation_failed" and "ERR_" in blocked.message
     await service.navigate(runtime, row, "data:text/html,<body style='height:100000px'>tall</body>")
+    gone = await _error(service.click(runtime, row, ref=button))  # that page is gone
+    assert gone.code == "ref_not_found" and "snapshot" in gone.message
     tall = await _error(service.screenshot(runtime, row, full_page=True))
     assert tall.code == "screenshot_too_large" and tall.status_code == 413
 
@@ -95,6 +114,40 @@ async def test_tools_drive_a_page_and_refuse_bad_input(app: FastAPI, admin: http
         "session_not_running",
         "browser_error",
     )
+
+
+SIGN_IN = (
+    "data:text/html,<title>in</title><h1>Sign in</h1><nav><a href=/help>Help</a></nav>"
+    "<label>Email <input type=email required></label>"
+    "<label><input type=checkbox checked> Remember me</label>"
+    "<select aria-label=Plan><option>Free<option selected>Paid</select>"
+    "<p>By continuing you <b>accept</b> the terms.</p><button disabled>Continue</button>"
+)
+
+
+async def test_the_snapshot_is_an_accessibility_outline(app: FastAPI, admin: httpx.AsyncClient) -> None:
+    runtime = app.state.sandbox
+    session = await create_browser(admin)
+    row = await _row(app, session["id"])
+    await service.navigate(runtime, row, SIGN_IN)
+    snap = await service.snapshot(runtime, row)
+    lines = [re.sub(r" \[ref=e[0-9]+\]", "", line) for line in snap.outline.splitlines()]
+    assert lines[0] == '- heading "Sign in" [level=1]'
+    for expected in (
+        "- navigation",
+        '  - link "Help"',
+        '- textbox "Email" [required]',  # named by its label
+        '- checkbox "Remember me" [checked]',
+        "- paragraph: By continuing you accept the terms.",
+        '- button "Continue" [disabled]',
+    ):
+        assert expected in lines, snap.outline
+    assert any(line.startswith('- combobox "Plan"') for line in lines), snap.outline
+    assert '  - option "Paid" [selected]' in lines, snap.outline
+    assert "By continuing you accept the terms." in snap.text
+    short = await service.snapshot(runtime, row, max_lines=2)
+    assert short.outline_truncated and len(short.outline.splitlines()) == 2
+    await admin.delete(f"/v1/sessions/{session['id']}", params={"force": "true"})
 
 
 async def _finish(admin: httpx.AsyncClient, kind: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -140,6 +193,10 @@ async def fake_proxy() -> AsyncIterator[str]:
 async def test_jobs_action_and_scrape(app: FastAPI, admin: httpx.AsyncClient) -> None:
     kinds = {k["kind"]: k for k in (await admin.get("/v1/jobs/kinds")).json()["items"]}
     assert {"browser.action", "browser.scrape"} <= set(kinds)
+    assert {"steps", "session_id", "workspace", "network"} <= set(
+        kinds["browser.action"]["input_schema"]["properties"]
+    )
+    assert kinds["browser.scrape"]["input_schema"]["required"] == ["url"]
     steps = [
         {"action": "navigate", "url": FORM},
         {"action": "type", "selector": "#q", "text": "job"},

@@ -1,9 +1,10 @@
 """The MCP `browser` tool on a real Chromium browser session, through the SDK's client: create,
-navigate, snapshot, type and click by ref, evaluate, and a PNG screenshot as image content."""
+navigate, snapshot, type and click by ref and by selector, evaluate, and a PNG screenshot as image content."""
 
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import pytest
@@ -14,6 +15,11 @@ PAGE = (
     "data:text/html,<title>Form</title><input id=q aria-label=Query>"
     "<button onclick=\"document.title='got '+document.getElementById('q').value\">Go</button>"
 )
+
+
+def error_code(result: Any) -> str:
+    code: str = result.structured_content["error"]["code"]
+    return code
 
 
 def facts(result: Any) -> dict[str, Any]:
@@ -30,16 +36,19 @@ async def test_the_browser_tool_drives_real_chromium(live, admin_key, admin, mcp
             went = facts(await s.call_tool("browser", {**call, "action": "navigate", "url": PAGE}))
             assert went["title"] == "Form"
             seen = await s.call_tool("browser", {**call, "action": "snapshot"})
-            outline = seen.content[0].text
-            assert "Query" in outline and "Go" in outline
-            refs = {line.split("]")[0].split("=")[1] for line in outline.splitlines() if "[ref=" in line}
-            assert refs, outline
+            text = seen.content[0].text  # the outline as a model reads it, not JSON
+            assert 'textbox "Query" [ref=e' in text and 'button "Go" [ref=e' in text, text
+            refs = dict(re.findall(r'- (\w+) "[^"]*" \[ref=(e[0-9]+)\]', facts(seen)["outline"]))
             typed = await s.call_tool(
-                "browser", {**call, "action": "type", "selector": "#q", "text": "chasm"}
+                "browser", {**call, "action": "type", "ref": refs["textbox"], "text": "chasm"}
             )
-            assert typed.is_error is False, typed.content
-            clicked = await s.call_tool("browser", {**call, "action": "click", "selector": "button"})
+            assert facts(typed)["ref"] == refs["textbox"]
+            clicked = await s.call_tool("browser", {**call, "action": "click", "ref": refs["button"]})
             assert clicked.is_error is False, clicked.content
+            again = await s.call_tool("browser", {**call, "action": "click", "selector": "button"})
+            assert again.is_error is False, again.content
+            stale = await s.call_tool("browser", {**call, "action": "click", "ref": "e999999"})
+            assert stale.is_error and error_code(stale) == "ref_not_found"
             title = facts(
                 await s.call_tool("browser", {**call, "action": "evaluate", "expression": "document.title"})
             )
@@ -49,6 +58,17 @@ async def test_the_browser_tool_drives_real_chromium(live, admin_key, admin, mcp
             assert images and images[0].mime_type == "image/png"
             assert base64.b64decode(images[0].data).startswith(b"\x89PNG\r\n\x1a\n")
             wrong = await s.call_tool("terminal", {"session_id": sid, "command": "true"})
-            assert wrong.is_error is True  # a browser session is not a sandbox
+            assert wrong.is_error and error_code(wrong) == "wrong_session_type"  # not a sandbox
+            big = await s.call_tool(
+                "browser", {**call, "action": "evaluate", "expression": "'x'.repeat(3e6)"}
+            )
+            assert big.is_error and error_code(big) == "result_too_large"
+            sandbox = facts(await s.call_tool("create_session", {}))["id"]
+            reverse = await s.call_tool("browser", {"session_id": sandbox, "action": "snapshot"})
+            assert reverse.is_error and error_code(reverse) == "wrong_session_type"
+            await s.call_tool("terminate_session", {"session_id": sandbox})
+            unknown = {"session_id": "00000000-0000-4000-8000-000000000000", "action": "snapshot"}
+            assert error_code(await s.call_tool("browser", unknown)) == "session_not_found"
+            assert facts(await s.call_tool("get_session", call))["status"] == "running"  # still usable
         finally:
             await admin.delete(f"/v1/sessions/{sid}")

@@ -4,6 +4,7 @@ server; and `chasm mcp config`."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import sys
 from pathlib import Path
@@ -69,6 +70,18 @@ async def test_stdio_server_relays_the_tools(live, admin, admin_key) -> None:
         found = data(await s.call_tool("search_chats", {"query": "green deploy"}))
         assert [c["title"] for c in found["chats"]] == ["Deploy notes"]
 
+        browser = data(await s.call_tool("create_session", {"session_type": "browser"}))["id"]
+        page = "data:text/html,<title>Over stdio</title><button>Press</button>"
+        went = data(await s.call_tool("browser", {"session_id": browser, "action": "navigate", "url": page}))
+        assert went["title"] == "Over stdio"
+        seen = await s.call_tool("browser", {"session_id": browser, "action": "snapshot"})
+        assert 'button "Press" [ref=e' in seen.content[0].text
+        shot = await s.call_tool("browser", {"session_id": browser, "action": "screenshot"})
+        images = [part for part in shot.content if part.type == "image"]
+        assert images and images[0].mime_type == "image/png"
+        assert base64.b64decode(images[0].data).startswith(b"\x89PNG\r\n\x1a\n")
+        await s.call_tool("terminate_session", {"session_id": browser, "force": True})
+
         bad = await s.call_tool("terminal", {"session_id": "nope", "command": "true"})
         assert bad.is_error and data(bad)["error"]["code"] == "session_not_found"
         with pytest.raises(MCPError) as raised:
@@ -106,6 +119,8 @@ def test_config_prints_each_clients_snippet() -> None:
     assert "[mcp_servers.chasm]" in codex.output
     assert 'url = "https://chasm.example.com/v1/mcp"' in codex.output
     assert 'bearer_token_env_var = "CHASM_API_KEY"' in codex.output
+    add = "codex mcp add chasm --url https://chasm.example.com/v1/mcp --bearer-token-env-var CHASM_API_KEY"
+    assert add in codex.output
     stdio = runner.invoke(cli, ["mcp", "config", "--client", "codex", "--transport", "stdio", "--url", url])
     assert 'command = "chasm"\nargs = ["mcp", "serve"]' in stdio.output
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from chasm.tools import BrowserService, ToolError
+from chasm.tools import BrowserService
 from chasm.tools.browser import ServiceModuleAdapter, _service_module
 
 
@@ -22,33 +21,32 @@ class Facts(BaseModel):
 
 def double() -> tuple[SimpleNamespace, list[tuple[str, Any]]]:
     calls: list[tuple[str, Any]] = []
-    elements = [
-        {"selector": "#go", "tag": "button", "text": "Go", "role": None},
-        {"selector": "form > input:nth-of-type(1)", "tag": "input", "text": "", "role": "searchbox"},
-    ]
 
     async def navigate(runtime: Any, row: Any, url: str) -> Facts:
         calls.append(("navigate", url))
         return Facts(url=url, title="T")
 
     async def snapshot(runtime: Any, row: Any) -> dict[str, Any]:
-        return {
-            "url": "https://x/",
-            "title": "T",
-            "text": "hello",
-            "text_truncated": False,
-            "elements": elements,
-        }
+        outline = '- button "Go" [ref=e7]\n- searchbox "Query" [ref=e9]'
+        return {"url": "https://x/", "title": "T", "text": "hello", "outline": outline}
 
-    async def click(runtime: Any, row: Any, selector: str) -> dict[str, Any]:
-        calls.append(("click", selector))
-        return {"action": "click", "selector": selector, "url": "https://x/"}
+    async def click(
+        runtime: Any, row: Any, selector: str | None, *, ref: str | None = None
+    ) -> dict[str, Any]:
+        calls.append(("click", (selector, ref)))
+        return {"action": "click", "selector": selector, "ref": ref, "url": "https://x/"}
 
     async def type_text(
-        runtime: Any, row: Any, selector: str, text: str, *, submit: bool = False
+        runtime: Any,
+        row: Any,
+        selector: str | None,
+        text: str,
+        *,
+        ref: str | None = None,
+        submit: bool = False,
     ) -> dict[str, Any]:
-        calls.append(("type", (selector, text, submit)))
-        return {"action": "type", "selector": selector, "url": "https://x/"}
+        calls.append(("type", (selector, ref, text, submit)))
+        return {"action": "type", "selector": selector, "ref": ref, "url": "https://x/"}
 
     async def screenshot(runtime: Any, row: Any, *, full_page: bool = False) -> Any:
         return SimpleNamespace(png=b"\x89PNG-bytes", width=1, height=1)
@@ -67,30 +65,21 @@ def double() -> tuple[SimpleNamespace, list[tuple[str, Any]]]:
     return module, calls
 
 
-async def test_the_adapter_maps_refs_to_the_services_selectors(app: FastAPI) -> None:
+async def test_the_adapter_hands_refs_and_selectors_to_the_service(app: FastAPI) -> None:
     module, calls = double()
     adapter = ServiceModuleAdapter(module, app)
     assert isinstance(adapter, BrowserService)
     row: Any = object()
     snap = await adapter.snapshot(None, None, row)  # type: ignore[arg-type]
-    assert snap["outline"].splitlines() == [
-        '- button "Go" [ref=e1] selector: #go',
-        '- searchbox "" [ref=e2] selector: form > input:nth-of-type(1)',
-    ]
-    assert [e["ref"] for e in snap["elements"]] == ["e1", "e2"]
-    await adapter.click(None, None, row, ref="e1", selector=None)  # type: ignore[arg-type]
-    await adapter.type(None, None, row, "q", ref="e2", selector=None, submit=True)  # type: ignore[arg-type]
+    assert "[ref=e7]" in snap["outline"]
+    await adapter.click(None, None, row, ref="e7", selector=None)  # type: ignore[arg-type]
+    await adapter.type(None, None, row, "q", ref="e9", selector=None, submit=True)  # type: ignore[arg-type]
     await adapter.click(None, None, row, ref=None, selector="a.next")  # type: ignore[arg-type]
     assert calls == [
-        ("click", "#go"),
-        ("type", ("form > input:nth-of-type(1)", "q", True)),
-        ("click", "a.next"),
+        ("click", (None, "e7")),
+        ("type", (None, "e9", "q", True)),
+        ("click", ("a.next", None)),
     ]
-    with pytest.raises(ToolError) as gone:
-        await adapter.click(None, None, row, ref="e3", selector=None)  # type: ignore[arg-type]
-    assert gone.value.code == "ref_not_found"
-    with pytest.raises(ToolError):
-        await adapter.click(None, None, row, ref="button", selector=None)  # type: ignore[arg-type]
     assert await adapter.screenshot(None, None, row, full_page=False) == b"\x89PNG-bytes"  # type: ignore[arg-type]
     assert (await adapter.navigate(None, None, row, "https://y/"))["url"] == "https://y/"  # type: ignore[arg-type]
     assert (await adapter.evaluate(None, None, row, "1+1"))["value"] == 2  # type: ignore[arg-type]

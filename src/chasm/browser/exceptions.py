@@ -20,6 +20,9 @@ __all__ = [
     "ScreenshotTooLarge",
     "WaitTimeout",
     "InvalidSelector",
+    "InvalidRef",
+    "InvalidTarget",
+    "RefNotFound",
 ]
 
 
@@ -68,3 +71,21 @@ class WaitTimeout(ChasmError):
 
 class InvalidSelector(BadRequest):
     code = "invalid_selector"
+
+
+class InvalidRef(BadRequest):
+    """Not a ref a snapshot hands out (`e` and a number)."""
+
+    code = "invalid_ref"
+
+
+class RefNotFound(NotFound):
+    """The element a ref named has left the page (it changed, or another page is open)."""
+
+    code = "ref_not_found"
+
+
+class InvalidTarget(BadRequest):
+    """Click and type take a ref or a selector: one of them."""
+
+    code = "invalid_target"

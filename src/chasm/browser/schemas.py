@@ -10,15 +10,10 @@ from pydantic import BaseModel, Field
 
 class NavigateResult(BaseModel):
     url: str = Field(description="the page's URL after redirects")
-    status: int | None = Field(description="HTTP status of the main document (None for data:, about:)")
+    status: int | None = Field(
+        description="HTTP status of the main document (None when there is none, as for about:blank)"
+    )
     title: str
-
-
-class Element(BaseModel):
-    selector: str = Field(description="a CSS selector that finds it (for click and type)")
-    tag: str
-    text: str
-    role: str | None = None
 
 
 class Snapshot(BaseModel):
@@ -26,12 +21,17 @@ class Snapshot(BaseModel):
     title: str
     text: str = Field(description="the page's visible text (document.body.innerText)")
     text_truncated: bool
-    elements: list[Element] = Field(description="links, buttons and form fields, in page order")
+    outline: str = Field(
+        description="the accessibility outline: one element a line (role, name, states) with the "
+        'ref that click and type take, e.g. `- button "Send" [ref=e31]`'
+    )
+    outline_truncated: bool
 
 
 class ActionResult(BaseModel):
     action: str
     selector: str | None = None
+    ref: str | None = None
     url: str = Field(description="the page's URL after the action")
 
 

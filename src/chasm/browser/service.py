@@ -23,10 +23,12 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.auth.actor import Actor
+from chasm.browser import outline
 from chasm.browser.exceptions import (
     ElementNotFound,
     EvaluateFailed,
     InvalidSelector,
+    InvalidTarget,
     InvalidUrl,
     NavigationFailed,
     NavigationTimeout,
@@ -37,13 +39,13 @@ from chasm.browser.exceptions import (
 )
 from chasm.browser.schemas import (
     ActionResult,
-    Element,
     EvaluateResult,
     NavigateResult,
     ScrapeResult,
     Screenshot,
     Snapshot,
 )
+from chasm.browser.scripts import ACT_JS, CONTENT_JS, FIND_JS, SNAPSHOT_JS
 from chasm.models import SandboxSession
 from chasm.sandbox.cdp import MAX_MESSAGE_BYTES, CdpConnection, CdpError, MessageTooLarge, http_json
 from chasm.sandbox.runtime import SandboxRuntime
@@ -51,57 +53,6 @@ from chasm.sessions import service as sessions
 from chasm.sessions.schemas import NetworkIn, SessionCreate
 
 URL_SCHEMES = ("http", "https", "data", "about")
-SNAPSHOT_JS = """(maxChars, maxElements) => {
-  const text = (document.body ? document.body.innerText : '') || '';
-  const unique = (e) => e.id && document.querySelectorAll('#' + CSS.escape(e.id)).length === 1;
-  const selector = (el) => {
-    const parts = [];
-    for (let e = el; e && e.nodeType === 1 && e !== document.documentElement; e = e.parentElement) {
-      if (unique(e)) { parts.unshift('#' + CSS.escape(e.id)); return parts.join(' > '); }
-      let part = e.tagName.toLowerCase();
-      const parent = e.parentElement;
-      if (parent) {
-        const same = Array.from(parent.children).filter((c) => c.tagName === e.tagName);
-        if (same.length > 1) part += ':nth-of-type(' + (same.indexOf(e) + 1) + ')';
-      }
-      parts.unshift(part);
-    }
-    return parts.join(' > ');
-  };
-  const query = 'a[href], button, input, textarea, select, [role=button], [role=link], '
-    + '[contenteditable=true]';
-  const elements = [];
-  for (const el of document.querySelectorAll(query)) {
-    if (elements.length >= maxElements) break;
-    const box = el.getBoundingClientRect();
-    if ((box.width === 0 && box.height === 0) || el.type === 'hidden') continue;
-    const label = (el.innerText || el.value || el.getAttribute('aria-label') || el.getAttribute('placeholder')
-      || el.getAttribute('title') || el.getAttribute('name') || '').trim().slice(0, 120);
-    const role = el.getAttribute('role');
-    elements.push({selector: selector(el), tag: el.tagName.toLowerCase(), text: label, role});
-  }
-  return {url: location.href, title: document.title, text: text.slice(0, maxChars),
-          text_truncated: text.length > maxChars, elements};
-}"""
-FIND_JS = """(selector, clear) => {
-  let el;
-  try { el = document.querySelector(selector); } catch (e) { return {error: String(e.message || e)}; }
-  if (!el) return null;
-  el.scrollIntoView({block: 'center', inline: 'center'});
-  if (el.focus) el.focus();
-  if (clear === true && 'value' in el) {
-    el.value = '';
-    el.dispatchEvent(new Event('input', {bubbles: true}));
-  }
-  if (clear === 'click') el.click();
-  return {tag: el.tagName.toLowerCase()};
-}"""
-CONTENT_JS = """(maxChars) => {
-  const text = (document.body ? document.body.innerText : '') || '';
-  const html = document.documentElement ? document.documentElement.outerHTML : '';
-  return {url: location.href, title: document.title, text: text.slice(0, maxChars),
-          html: html.slice(0, maxChars), truncated: text.length > maxChars || html.length > maxChars};
-}"""
 
 
 async def create_browser(
@@ -256,27 +207,53 @@ async def snapshot(
     *,
     target_id: str | None = None,
     max_chars: int = 20_000,
-    max_elements: int = 200,
+    max_lines: int = 500,
 ) -> Snapshot:
-    """The page as text for a model: URL, title, visible text, and its interactive elements
-    with selectors that `click` and `type_text` take."""
+    """The page as text for a model: URL, title, visible text, and its accessibility outline
+    (`chasm.browser.outline`) whose elements carry the refs `click` and `type_text` take."""
     async with page(runtime, row, target_id) as conn:
-        data = await _call_js(conn, SNAPSHOT_JS, max_chars, max_elements)
+        data = await _call_js(conn, SNAPSHOT_JS, max_chars)
+        tree = await outline.outline(conn, max_lines=max_lines)
     return Snapshot(
         url=data["url"],
         title=data["title"],
         text=data["text"],
         text_truncated=data["text_truncated"],
-        elements=[Element(**e) for e in data["elements"]],
+        outline=tree.text,
+        outline_truncated=tree.truncated,
     )
 
 
-async def _find(conn: CdpConnection, selector: str, mode: bool | str) -> str:
-    found = await _call_js(conn, FIND_JS, selector, mode)
-    if found is None:
-        raise ElementNotFound(f"No element matches {selector!r}")
-    if "error" in found:
-        raise InvalidSelector(f"Invalid selector {selector!r}: {found['error']}")
+def _target_of(selector: str | None, ref: str | None) -> tuple[str | None, str | None]:
+    if (selector is None) == (ref is None):
+        raise InvalidTarget("Give either a ref (from a snapshot) or a CSS selector")
+    return selector, ref
+
+
+async def _find(conn: CdpConnection, selector: str | None, ref: str | None, mode: bool | str) -> str:
+    """Find the element (by ref or selector), scroll it into view, focus it, then `mode`."""
+    if ref is not None:
+        object_id = await outline.resolve(conn, ref)
+        answer = await conn.call(
+            "Runtime.callFunctionOn",
+            {
+                "objectId": object_id,
+                "functionDeclaration": f"function (mode) {{ return ({ACT_JS})(this, mode); }}",
+                "arguments": [{"value": mode}],
+                "returnByValue": True,
+                "userGesture": True,
+            },
+        )
+        _raise_thrown(answer)
+        found = answer.get("result", {}).get("value") or {"error": "no answer"}
+        if "error" in found:
+            raise ElementNotFound(f"{ref} is not an element that can be clicked or typed into")
+    else:
+        found = await _call_js(conn, FIND_JS, selector, mode)
+        if found is None:
+            raise ElementNotFound(f"No element matches {selector!r}")
+        if "invalid" in found:
+            raise InvalidSelector(f"Invalid selector {selector!r}: {found['invalid']}")
     tag: str = found["tag"]
     return tag
 
@@ -287,34 +264,43 @@ async def _url(conn: CdpConnection) -> str:
 
 
 async def click(
-    runtime: SandboxRuntime, row: SandboxSession, selector: str, *, target_id: str | None = None
+    runtime: SandboxRuntime,
+    row: SandboxSession,
+    selector: str | None = None,
+    *,
+    ref: str | None = None,
+    target_id: str | None = None,
 ) -> ActionResult:
-    """Click the first element matching the CSS `selector` (scrolled into view first)."""
+    """Click the element `ref` names, or the first one matching the CSS `selector` (scrolled
+    into view first)."""
+    selector, ref = _target_of(selector, ref)
     async with page(runtime, row, target_id) as conn:
-        await _find(conn, selector, "click")
-        return ActionResult(action="click", selector=selector, url=await _url(conn))
+        await _find(conn, selector, ref, "click")
+        return ActionResult(action="click", selector=selector, ref=ref, url=await _url(conn))
 
 
 async def type_text(
     runtime: SandboxRuntime,
     row: SandboxSession,
-    selector: str,
+    selector: str | None,
     text: str,
     *,
+    ref: str | None = None,
     clear: bool = False,
     submit: bool = False,
     target_id: str | None = None,
 ) -> ActionResult:
-    """Focus the element matching `selector` and type `text` into it (`clear` empties it first;
-    `submit` presses Enter after)."""
+    """Focus the element `ref` names or the first matching `selector` and type `text` into it
+    (`clear` empties it first; `submit` presses Enter after)."""
+    selector, ref = _target_of(selector, ref)
     async with page(runtime, row, target_id) as conn:
-        await _find(conn, selector, clear)
+        await _find(conn, selector, ref, clear)
         await conn.call("Input.insertText", {"text": text})
         if submit:
             key = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13}
             await conn.call("Input.dispatchKeyEvent", {"type": "keyDown", "text": "\r", **key})
             await conn.call("Input.dispatchKeyEvent", {"type": "keyUp", **key})
-        return ActionResult(action="type", selector=selector, url=await _url(conn))
+        return ActionResult(action="type", selector=selector, ref=ref, url=await _url(conn))
 
 
 async def wait(

@@ -90,7 +90,10 @@ def codex(url: str, key: str | None, transport: Transport) -> str:
     )
     if transport is Transport.http and key:
         note = f"# Codex reads the key from the environment: export {KEY_ENV}={key}\n"
-    return "# Codex: add to ~/.codex/config.toml\n" + note + "\n".join(lines) + "\n"
+    command = ""
+    if transport is Transport.http:
+        command = f"# or run: codex mcp add chasm --url {url}/v1/mcp --bearer-token-env-var {KEY_ENV}\n"
+    return "# Codex: add to ~/.codex/config.toml\n" + note + "\n".join(lines) + "\n" + command
 
 
 def cursor(url: str, key: str | None, transport: Transport) -> str:

@@ -61,8 +61,8 @@ def models(cls: type[M], items: list[dict[str, Any]]) -> list[M]:
 @dataclasses.dataclass
 class Endpoints(Model):
     gateway_url: str = ""
-    pty_url: str = ""
-    exec_url: str = ""
+    pty_url: str | None = None  # None for a browser session (no shell)
+    exec_url: str | None = None
     subdomain_url: str | None = None
     cdp_url: str | None = None
 

@@ -53,8 +53,8 @@ class SessionCreate(BaseModel):
 class Endpoints(BaseModel):
     gateway_url: str
     subdomain_url: str | None = None
-    pty_url: str
-    exec_url: str
+    pty_url: str | None = Field(description="sandbox sessions: the terminal WebSocket (None for a browser)")
+    exec_url: str | None = Field(description="sandbox sessions: run a command (None for a browser)")
     cdp_url: str | None = Field(
         default=None,
         description="browser sessions: the DevTools base URL (its json/version, json/list, json/new and "

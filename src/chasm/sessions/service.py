@@ -74,12 +74,14 @@ def endpoints(
     ws_base = "ws" + base[4:] if base.startswith("http") else base
     domain = runtime.settings.base_domain
     scheme = "https" if base.startswith("https") else "http"
+    browser = session_type == "browser"
     return Endpoints(
         gateway_url=f"{base}/s/{session_id}/",
         subdomain_url=f"{scheme}://{session_id}.{domain}/" if domain else None,
-        pty_url=f"{ws_base}/v1/sessions/{session_id}/pty",
-        exec_url=f"{base}/v1/sessions/{session_id}/exec",
-        cdp_url=f"{base}/s/{session_id}/" if session_type == "browser" else None,
+        # A browser has no shell: its terminal and exec answer wrong_session_type.
+        pty_url=None if browser else f"{ws_base}/v1/sessions/{session_id}/pty",
+        exec_url=None if browser else f"{base}/v1/sessions/{session_id}/exec",
+        cdp_url=f"{base}/s/{session_id}/" if browser else None,
     )
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import json
-import re
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -23,7 +21,7 @@ from chasm.auth.actor import Actor
 from chasm.models import SandboxSession
 from chasm.sandbox.runtime import runtime_of
 from chasm.sessions import service as sessions
-from chasm.tools.base import ImagePart, Tool, ToolContext, ToolError, ToolResult
+from chasm.tools.base import ImagePart, TextPart, Tool, ToolContext, ToolError, ToolResult
 
 Action = Literal["navigate", "snapshot", "click", "type", "screenshot", "evaluate"]
 
@@ -75,7 +73,6 @@ class BrowserService(Protocol):
 
 SERVICE_MODULE = "chasm.browser.service"
 SERVICE_FUNCTIONS = ("navigate", "snapshot", "click", "type_text", "screenshot", "evaluate")
-REF = re.compile(r"e([1-9][0-9]{0,5})")
 
 
 @functools.cache
@@ -95,10 +92,9 @@ def _facts(value: Any) -> dict[str, Any]:
 
 
 class ServiceModuleAdapter:
-    """`chasm.browser.service` (functions of the sandbox runtime and the session row, CSS
-    selectors) as a `BrowserService`. Refs are positions in the snapshot's element list (`e1` is
-    the first): a ref is resolved by taking the page's snapshot again, so it is good until the
-    page changes; the outline shows each element's selector too."""
+    """`chasm.browser.service` (functions of the sandbox runtime and the session row) as a
+    `BrowserService`. Refs are the service's own (`chasm.browser.outline`): each names one element
+    of the page for as long as it is there."""
 
     def __init__(self, module: Any, app: Any) -> None:
         self.module = module
@@ -112,35 +108,12 @@ class ServiceModuleAdapter:
         return _facts(await self.module.navigate(self.runtime, row, url))
 
     async def snapshot(self, db: AsyncSession, actor: Actor, row: SandboxSession) -> dict[str, Any]:
-        facts = _facts(await self.module.snapshot(self.runtime, row))
-        elements = [{"ref": f"e{i}", **e} for i, e in enumerate(facts.pop("elements", []), start=1)]
-        outline = [
-            f"- {e.get('role') or e.get('tag')} {json.dumps(e.get('text') or '', ensure_ascii=False)} "
-            f"[ref={e['ref']}] selector: {e.get('selector')}"
-            for e in elements
-        ]
-        return {**facts, "outline": "\n".join(outline), "elements": elements}
-
-    async def _selector(self, row: SandboxSession, ref: str | None, selector: str | None) -> str:
-        if selector is not None:
-            return selector
-        found = REF.fullmatch(ref or "")
-        if found is None:
-            raise ToolError(f"'{ref}' is not a ref of a snapshot (e1, e2, ...)", code="invalid_ref")
-        elements = _facts(await self.module.snapshot(self.runtime, row)).get("elements", [])
-        index = int(found.group(1)) - 1
-        if index >= len(elements):
-            raise ToolError(
-                f"the page has no element {ref} any more ({len(elements)} now); take a new snapshot",
-                code="ref_not_found",
-            )
-        return str(elements[index]["selector"])
+        return _facts(await self.module.snapshot(self.runtime, row))
 
     async def click(
         self, db: AsyncSession, actor: Actor, row: SandboxSession, *, ref: str | None, selector: str | None
     ) -> dict[str, Any]:
-        target = await self._selector(row, ref, selector)
-        return _facts(await self.module.click(self.runtime, row, target))
+        return _facts(await self.module.click(self.runtime, row, selector, ref=ref))
 
     async def type(
         self,
@@ -153,8 +126,7 @@ class ServiceModuleAdapter:
         selector: str | None,
         submit: bool,
     ) -> dict[str, Any]:
-        target = await self._selector(row, ref, selector)
-        return _facts(await self.module.type_text(self.runtime, row, target, text, submit=submit))
+        return _facts(await self.module.type_text(self.runtime, row, selector, text, ref=ref, submit=submit))
 
     async def screenshot(
         self, db: AsyncSession, actor: Actor, row: SandboxSession, *, full_page: bool
@@ -185,7 +157,9 @@ class BrowserArgs(BaseModel):
     action: Action
     url: str | None = Field(default=None, max_length=8000, description="navigate: the address to load")
     ref: str | None = Field(
-        default=None, max_length=200, description="click/type: an element ref from snapshot"
+        default=None,
+        max_length=200,
+        description="click/type: an element ref from snapshot (e.g. e42); snapshot again after navigating",
     )
     selector: str | None = Field(
         default=None, max_length=2000, description="click/type: a CSS selector instead of a ref"
@@ -208,6 +182,18 @@ class BrowserArgs(BaseModel):
         if self.action == "evaluate" and not self.expression:
             raise ValueError("evaluate needs expression")
         return self
+
+
+def snapshot_text(facts: dict[str, Any]) -> str:
+    """A snapshot as a model reads it best: the outline and the text as they are, not as JSON."""
+    url = str(facts.get("url", ""))
+    parts = [f"Page: {facts.get('title', '')!r} at {url[:300] + ('…' if len(url) > 300 else '')}"]
+    if "outline" in facts:
+        cut = "\n(outline cut here)" if facts.get("outline_truncated") else ""
+        parts.append(f"Outline (click and type take a ref):\n{facts['outline'] or '(empty)'}{cut}")
+    cut = "\n(text cut here)" if facts.get("text_truncated") else ""
+    parts.append(f"Text:\n{facts.get('text', '')}{cut}")
+    return "\n\n".join(parts)
 
 
 def browser_scope(args: BrowserArgs) -> str:
@@ -242,6 +228,7 @@ async def browser(ctx: ToolContext, args: BrowserArgs) -> ToolResult:
         facts = await service.navigate(db, actor, row, args.url)
     elif args.action == "snapshot":
         facts = await service.snapshot(db, actor, row)
+        return ToolResult([TextPart(snapshot_text(facts))], {**where, **facts})
     elif args.action == "click":
         facts = await service.click(db, actor, row, ref=args.ref, selector=args.selector)
     elif args.action == "type":
@@ -261,8 +248,8 @@ BROWSER = Tool(
     description=(
         "Drive a browser session: navigate to a URL, snapshot the page (its text and an accessibility "
         "outline whose elements carry refs), click or type into an element by ref or CSS selector, "
-        "take a PNG screenshot, or evaluate JavaScript. Start one with create_session "
-        "(session_type browser)."
+        "take a PNG screenshot, or evaluate JavaScript. A ref holds while its element is on the page: "
+        "snapshot again after navigating. Start one with create_session (session_type browser)."
     ),
     args=BrowserArgs,
     handler=browser,

@@ -33,6 +33,7 @@ class PlanQuota:
     session_time_cap_s: int | None = None  # billing: a session is ended after this long
     wallet: bool = False  # billing: session time is debited from the prepaid wallet
     unlimited: bool = False  # the local plan: nothing limited, nothing billed
+    organizations: int | None = None  # organizations a user may own (the plan of their personal account)
 
 
 # The plan billing applies to the account of the instance administrator (the local owner of a
@@ -54,6 +55,7 @@ def quota_for(settings: Settings, plan: str | None) -> PlanQuota:
         "ephemeral_only": settings.quota_ephemeral_only,
         "session_time_cap_s": settings.quota_session_time_cap_s,
         "wallet": settings.quota_wallet,
+        "organizations": settings.quota_organizations,
     }
     for name, value in (settings.quota_plans.get(plan or "") or {}).items():
         if name in ("ephemeral_only", "wallet"):

@@ -158,7 +158,11 @@ class Settings(BaseSettings):
     #   last 60 s; memory_bytes: sum of the memory limits of live sessions; disk_bytes: sum of the
     #   quotas of the account's workspaces; ephemeral_only: no workspace-backed sessions;
     #   session_time_cap_s: a session is ended (plan_time_limit) after this long; wallet: session
-    #   time is debited from the prepaid wallet (ended with wallet_exhausted when it is empty).
+    #   time is debited from the prepaid wallet (ended with wallet_exhausted when it is empty);
+    #   organizations: organizations a user may own, by the plan of their personal account (each
+    #   has quotas of its own, so this bounds what one registration can take); background_commands:
+    #   background commands running at once in one session (session_max_background_commands caps
+    #   every session, the administrator's too).
     quota_live_sessions: int | None = 10
     quota_sessions_per_minute: int | None = 20
     quota_memory_bytes: int | None = 8 * 1024**3
@@ -166,6 +170,8 @@ class Settings(BaseSettings):
     quota_ephemeral_only: bool = False
     quota_session_time_cap_s: int | None = None  # a session's longest run before it is ended
     quota_wallet: bool = False  # session time is paid from a prepaid wallet
+    quota_organizations: int | None = 10  # organizations a user may own
+    quota_background_commands: int | None = None  # per session; null: only the server's cap
     quota_plans: dict[str, dict[str, int | bool | None]] = {
         # Spec's free plan: ephemeral sessions only, one at a time. New accounts start here.
         "free": {
@@ -175,6 +181,8 @@ class Settings(BaseSettings):
             "disk_bytes": 1024**3,
             "ephemeral_only": True,
             "session_time_cap_s": 3600,
+            "organizations": 1,
+            "background_commands": 4,
         },
         # Prepaid: every metered second is debited from the account's wallet.
         "paid": {"wallet": True},

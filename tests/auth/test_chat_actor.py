@@ -120,3 +120,37 @@ async def test_loopback_is_not_trusted_when_bound_to_every_interface(settings: S
 async def test_the_loopback_owner_is_the_instance_admin(chat_app: FastAPI) -> None:
     async with _local(chat_app) as c:
         assert (await c.post("/api/system/cache/clear")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # A page of another site posting a form (or an upload) through this machine's browser.
+        {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "same-site"},
+        # DNS rebinding: the other site's name now resolves to 127.0.0.1; the Host header keeps it.
+        {"Host": "evil.example:8787"},
+        {"Host": "evil.example:8787", "Origin": "http://evil.example:8787", "Sec-Fetch-Site": "same-origin"},
+    ],
+)
+async def test_another_sites_page_is_not_the_local_owner(chat_app: FastAPI, headers: dict[str, str]) -> None:
+    async with _local(chat_app) as c:
+        for method, path in (("GET", "/api/whoami"), ("POST", "/api/system/cache/clear")):
+            r = await c.request(method, path, headers=headers)
+            assert r.status_code == 401, (headers, path, r.text)
+        assert (await c.post("/auth/local-token", headers=headers)).status_code == 403
+
+
+async def test_the_servers_own_pages_and_other_clients_are_the_local_owner(chat_app: FastAPI) -> None:
+    async with _local(chat_app) as c:
+        for headers in (
+            {},  # curl, the CLI, scripts: no browser headers
+            {"Origin": "http://127.0.0.1:8787", "Sec-Fetch-Site": "same-origin"},
+            {"Sec-Fetch-Site": "none"},  # typed in the address bar
+            {"Host": "localhost:8787", "Origin": "http://localhost:8787"},
+            {"Host": "[::1]:8787"},
+        ):
+            r = await c.get("/api/whoami", headers=headers)
+            assert r.status_code == 200, (headers, r.text)
+            assert r.json()["data"]["via"] == "loopback"

@@ -106,6 +106,17 @@ async def test_a_key_without_chats_read_is_refused(live: LiveServer, admin: http
     assert refused.value.response.status_code == 401
 
 
+async def test_another_sites_page_cannot_listen_as_the_local_owner(live: LiveServer) -> None:
+    """Cross-site WebSocket hijacking: a page of another site opens /ws through this machine's
+    browser (its Origin is the other site's); only the server's own pages are the local owner."""
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(f"{live.ws_url}/ws", origin="http://evil.example"):  # type: ignore[arg-type]
+            pass
+    assert refused.value.response.status_code == 401
+    async with connect(f"{live.ws_url}/ws", origin=live.url) as ws:  # type: ignore[arg-type]
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "subscribed"
+
+
 async def test_harvest_upload_announces_created_chats(live: LiveServer) -> None:
     transcript = FIXTURES / "gitai_example-claude-code.jsonl"
     async with httpx.AsyncClient(base_url=live.url, timeout=30) as api, connect(f"{live.ws_url}/ws") as ws:

@@ -25,8 +25,20 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
             "quota_plans": {
-                "free": {"live_sessions": 2, "sessions_per_minute": 4, "ephemeral_only": True},
-                "paid": {"live_sessions": 1, "sessions_per_minute": 1, "memory_bytes": 1},
+                "free": {
+                    "live_sessions": 2,
+                    "sessions_per_minute": 4,
+                    "ephemeral_only": True,
+                    "organizations": 1,
+                    "background_commands": 2,
+                },
+                "paid": {
+                    "live_sessions": 1,
+                    "sessions_per_minute": 1,
+                    "memory_bytes": 1,
+                    "organizations": 0,
+                    "background_commands": 0,
+                },
             },
             "quota_memory_bytes": 3 * 512 * 1024**2,
         }
@@ -156,3 +168,47 @@ async def test_disk_total_caps_the_quotas_of_new_workspaces(
     finally:
         for owner, name in made:
             await owner.delete(f"/v1/workspaces/{name}")
+
+
+async def test_organizations_do_not_multiply_a_users_quotas(
+    user: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    """Each organization has its own quotas, so the plan caps how many a user owns: else one
+    registration could start `live_sessions` sandboxes in as many organizations as it liked."""
+    first = await user.post("/v1/accounts/organizations", json={"name": f"org-{uuid.uuid4().hex[:6]}"})
+    assert first.status_code == 201, first.text
+    error = _refused(
+        await user.post("/v1/accounts/organizations", json={"name": f"org-{uuid.uuid4().hex[:6]}"}),
+        403,
+        "organizations",
+    )
+    assert error["details"] == {"limit": "organizations", "value": 1, "plan": "free"}
+    # Acting in the organization does not change whose plan counts.
+    in_org = {"X-Chaser-Account": first.json()["id"]}
+    again = await user.post("/v1/accounts/organizations", json={"name": "another"}, headers=in_org)
+    _refused(again, 403, "organizations")
+    # The instance administrator's plan (paid) allows none here; the administrator is not limited.
+    for _ in range(2):
+        made = await admin.post("/v1/accounts/organizations", json={"name": f"org-{uuid.uuid4().hex[:6]}"})
+        assert made.status_code == 201, made.text
+
+
+async def test_background_commands_per_session_are_capped_by_the_plan(
+    user: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    background = {"command": "sleep 30", "background": True}
+    mine = await create_session(user)
+    for _ in range(2):
+        started = await user.post(f"/v1/sessions/{mine['id']}/exec", json=background)
+        assert started.status_code == 200, started.text
+    refused = await user.post(f"/v1/sessions/{mine['id']}/exec", json=background)
+    error = _refused(refused, 403, "background_commands")
+    assert error["details"] == {"limit": "background_commands", "value": 2, "plan": "free"}
+    # A foreground command is not a background one.
+    ran = await user.post(f"/v1/sessions/{mine['id']}/exec", json={"command": "echo ok"})
+    assert ran.status_code == 200 and ran.json()["output"] == "ok\n", ran.text
+    # The administrator's plan (paid) allows none in this test's settings; it does not apply to them.
+    theirs = await create_session(admin)
+    for _ in range(3):
+        started = await admin.post(f"/v1/sessions/{theirs['id']}/exec", json=background)
+        assert started.status_code == 200, started.text

@@ -10,6 +10,7 @@ import logging
 import os
 import stat
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from chasm.config import Settings
 from chasm.kit.db import Base, transaction
+from chasm.kit.timeutil import utcnow
 from chasm.sessions.machine import seal_state, unseal_state
 from sessions.fixtures import LiveServer
 
@@ -176,3 +178,36 @@ async def test_data_dir_and_database_files_are_private(app: FastAPI, settings: S
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):
             assert stat.S_IMODE(os.stat(path + suffix).st_mode) == 0o600, suffix
+
+
+async def test_secrets_in_a_jobs_input_are_sealed(app: FastAPI, admin: httpx.AsyncClient) -> None:
+    """A job's input is a row too: a command's `env` (sandbox.exec, pipeline.run) and a browser
+    session's proxy (browser.*) are stored sealed, shown as `[sealed]`, and given to the handler."""
+    check = 'test "$API_TOKEN" = "$EXPECT" && echo same'
+    env = {"API_TOKEN": ENV_SECRET, "EXPECT": ENV_SECRET}
+    created = await admin.post(
+        "/v1/jobs", json={"kind": "sandbox.exec", "input": {"ephemeral": True, "command": check, "env": env}}
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["input"]["env"] == "[sealed]"
+    later = (utcnow() + timedelta(hours=1)).isoformat()
+    network = {"mode": "proxy", "proxy": PROXY}
+    browser = await admin.post(
+        "/v1/jobs",
+        json={
+            "kind": "browser.scrape",
+            "input": {"url": "http://127.0.0.1:9/", "network": network},
+            "run_at": later,
+        },
+    )
+    assert browser.status_code == 201, browser.text
+    assert browser.json()["input"]["network"] == "[sealed]"
+    for _ in range(400):
+        job = (await admin.get(f"/v1/jobs/{created.json()['id']}")).json()
+        if job["status"] not in ("queued", "running"):
+            break
+        await asyncio.sleep(0.05)
+    assert job["status"] == "succeeded", job
+    assert job["result"]["output"] == "same\n"
+    assert job["input"] == {**job["input"], "env": "[sealed]", "command": check}
+    _assert_clean(await _dump(app), _raw_sqlite(app.state.settings), [ENV_SECRET, PROXY_PASSWORD])

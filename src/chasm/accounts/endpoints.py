@@ -20,7 +20,7 @@ from chasm.accounts.schemas import (
 from chasm.auth.actor import Actor
 from chasm.auth.deps import CurrentActor, SecretKey, require_scope
 from chasm.keys.schemas import KeyCreate, KeyCreated, KeyOut
-from chasm.kit.deps import DbSession
+from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.pagination import Page, Paging
 
 router = APIRouter(prefix="/v1/accounts", tags=["Accounts"])
@@ -42,9 +42,11 @@ async def current_account(actor: CurrentActor) -> AccountOut:
 
 
 @router.post("/organizations", status_code=201)
-async def create_organization(body: OrganizationCreate, actor: CurrentActor, db: DbSession) -> AccountOut:
+async def create_organization(
+    body: OrganizationCreate, actor: CurrentActor, db: DbSession, settings: AppSettings
+) -> AccountOut:
     """Create an organization; the caller becomes its owner."""
-    return await service.create_organization(db, actor, body)
+    return await service.create_organization(db, actor, body, settings)
 
 
 @router.get("/current/members")

@@ -33,6 +33,8 @@ class PlanQuota:
     session_time_cap_s: int | None = None  # billing: a session is ended after this long
     wallet: bool = False  # billing: session time is debited from the prepaid wallet
     unlimited: bool = False  # the local plan: nothing limited, nothing billed
+    organizations: int | None = None  # organizations a user may own (the plan of their personal account)
+    background_commands: int | None = None  # running at once per session (under the server's cap)
 
 
 # The plan billing applies to the account of the instance administrator (the local owner of a
@@ -54,6 +56,8 @@ def quota_for(settings: Settings, plan: str | None) -> PlanQuota:
         "ephemeral_only": settings.quota_ephemeral_only,
         "session_time_cap_s": settings.quota_session_time_cap_s,
         "wallet": settings.quota_wallet,
+        "organizations": settings.quota_organizations,
+        "background_commands": settings.quota_background_commands,
     }
     for name, value in (settings.quota_plans.get(plan or "") or {}).items():
         if name in ("ephemeral_only", "wallet"):

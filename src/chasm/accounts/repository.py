@@ -71,3 +71,22 @@ async def service_account(
         select(ServiceAccount).where(ServiceAccount.account_id == account_id, ServiceAccount.id == sa_id)
     )
     return result.scalar_one_or_none()
+
+
+async def owned_organizations(session: AsyncSession, user_id: uuid.UUID) -> int:
+    result = await session.execute(
+        select(func.count())
+        .select_from(Membership)
+        .join(Account, Account.id == Membership.account_id)
+        .where(Membership.user_id == user_id, Membership.role == "owner", Account.kind == "organization")
+    )
+    return int(result.scalar_one())
+
+
+async def personal_plan(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    result = await session.execute(
+        select(Account.plan)
+        .join(Membership, Membership.account_id == Account.id)
+        .where(Membership.user_id == user_id, Account.kind == "personal")
+    )
+    return result.scalars().first()

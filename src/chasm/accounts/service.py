@@ -19,6 +19,7 @@ from chasm.accounts.exceptions import (
     ServiceAccountNotFound,
     UserNotFound,
 )
+from chasm.accounts.quotas import QuotaExceeded, is_instance_admin, quota_for
 from chasm.accounts.schemas import (
     AccountOut,
     MemberAdd,
@@ -32,6 +33,7 @@ from chasm.audit.service import record
 from chasm.auth import repository as auth_repo
 from chasm.auth.actor import Actor
 from chasm.auth.exceptions import NotAUser
+from chasm.config import Settings
 from chasm.keys import repository as keys_repo
 from chasm.keys import service as keys_service
 from chasm.keys.exceptions import KeyNotFound
@@ -110,7 +112,28 @@ def current_account(actor: Actor) -> AccountOut:
     return _account_out(actor.account, actor.role)
 
 
-async def create_organization(session: AsyncSession, actor: Actor, body: OrganizationCreate) -> AccountOut:
+async def _check_organization_quota(session: AsyncSession, actor: Actor, settings: Settings) -> None:
+    """Each organization has quotas of its own: the plan caps how many one user owns (an
+    instance administrator is not limited)."""
+    assert actor.user_id is not None
+    if await is_instance_admin(session, actor):
+        return
+    quota = quota_for(settings, await repo.personal_plan(session, actor.user_id))
+    if quota.organizations is None:
+        return
+    owned = await repo.owned_organizations(session, actor.user_id)
+    if owned >= quota.organizations:
+        raise QuotaExceeded(
+            quota,
+            "organizations",
+            quota.organizations,
+            f"You already own {owned} organization(s); delete one or ask for another plan",
+        )
+
+
+async def create_organization(
+    session: AsyncSession, actor: Actor, body: OrganizationCreate, settings: Settings
+) -> AccountOut:
     if actor.user_id is None:
         raise NotAUser()
     if actor.scopes is not None:
@@ -120,6 +143,7 @@ async def create_organization(session: AsyncSession, actor: Actor, body: Organiz
         raise ValidationFailed("name: must not be empty, 'personal', or look like an account id")
     if await repo.organization_named(session, name) is not None:
         raise OrganizationNameTaken(f"An organization named '{name}' already exists")
+    await _check_organization_quota(session, actor, settings)
     account = Account(name=name, kind="organization")
     session.add(account)
     await session.flush()

@@ -9,6 +9,7 @@ import ipaddress
 import uuid
 from datetime import timedelta
 from typing import Annotated, cast
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -173,9 +174,36 @@ async def get_actor(request: Request) -> Actor:
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 
 
+def _loopback_name(host: str | None) -> bool:
+    if not host:
+        return False
+    name = urlsplit(f"//{host}").hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _from_this_machines_page(request: Request) -> bool:
+    """Not a web page of another site acting through this machine's browser: the Host header names
+    a loopback address (a DNS-rebinding page's Host is its own domain), and a browser's Origin and
+    `Sec-Fetch-Site` say the request comes from the server's own pages (a cross-site form POST or
+    WebSocket carries the other site's Origin). Clients that are not browsers send neither."""
+    host = request.headers.get("host")
+    if not _loopback_name(host):
+        return False
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != host:
+        return False
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
 def chat_surface_open(request: Request) -> bool:
     """The chat surface answers without credentials to loopback clients of a loopback-bound server,
-    unless the request came through a proxy (then its loopback address says nothing)."""
+    unless the request came through a proxy (then its loopback address says nothing) or from a web
+    page of another site open in this machine's browser (cross-site requests, DNS rebinding)."""
     settings = request.app.state.settings
     if settings.chat_requires_auth or any(name in request.headers for name in PROXY_HEADERS):
         return False
@@ -183,7 +211,7 @@ def chat_surface_open(request: Request) -> bool:
         bound_loopback = ipaddress.ip_address(settings.host).is_loopback
     except ValueError:
         bound_loopback = settings.host == "localhost"
-    return bound_loopback and is_loopback_request(request)
+    return bound_loopback and is_loopback_request(request) and _from_this_machines_page(request)
 
 
 async def _loopback_owner(request: Request) -> Actor:

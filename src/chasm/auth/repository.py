@@ -174,14 +174,14 @@ async def instance_admin_emails(session: AsyncSession) -> list[str]:
 
 
 async def instance_admin_owned(session: AsyncSession, account_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Those of `account_ids` that an instance administrator owns."""
-    rows = await session.scalars(
-        select(Membership.account_id)
+    """Those of `account_ids` that only instance administrators own (anyone may make an
+    administrator a co-owner of their organization; that does not make it the administrators')."""
+    rows = await session.execute(
+        select(Membership.account_id, User.is_instance_admin)
         .join(User, User.id == Membership.user_id)
-        .where(
-            Membership.account_id.in_(account_ids),
-            Membership.role == "owner",
-            User.is_instance_admin.is_(True),
-        )
+        .where(Membership.account_id.in_(account_ids), Membership.role == "owner")
     )
-    return set(rows)
+    owned: dict[uuid.UUID, bool] = {}
+    for account_id, admin in rows:
+        owned[account_id] = owned.get(account_id, True) and bool(admin)
+    return {account_id for account_id, only_admins in owned.items() if only_admins}

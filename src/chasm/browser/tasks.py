@@ -146,6 +146,7 @@ async def _step(runtime: SandboxRuntime, row: SandboxSession, step: BaseModel) -
     max_attempts=1,
     description="Run browser steps (navigate, click, type, wait, evaluate, screenshot) in a browser session",
     scope="sessions.write",
+    sealed=("network",),
 )
 async def run_action(ctx: JobContext, data: BrowserActionInput) -> dict[str, Any]:
     runtime = runtime_of(ctx.app)
@@ -174,6 +175,7 @@ async def run_action(ctx: JobContext, data: BrowserActionInput) -> dict[str, Any
     max_attempts=1,
     description="Open a URL in a browser and return its title, text, HTML, final URL and status",
     scope="sessions.write",
+    sealed=("network",),
 )
 async def run_scrape(ctx: JobContext, data: BrowserScrapeInput) -> dict[str, Any]:
     runtime = runtime_of(ctx.app)

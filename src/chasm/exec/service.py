@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.accounts.quotas import QuotaExceeded, is_instance_admin, quota_for
 from chasm.audit.service import record
 from chasm.auth.actor import Actor
 from chasm.billing.hooks import command_exited, record_exec
@@ -38,6 +39,21 @@ def _audit(
     )
 
 
+async def _admit_background(db: AsyncSession, actor: Actor, runtime: SandboxRuntime, sid: str) -> None:
+    """The plan's `background_commands` (the server's own cap is the command registry's)."""
+    quota = quota_for(runtime.settings, actor.account.plan)
+    if quota.background_commands is None or await is_instance_admin(db, actor):
+        return
+    running = runtime.commands.running(sid)
+    if running >= quota.background_commands:
+        raise QuotaExceeded(
+            quota,
+            "background_commands",
+            quota.background_commands,
+            f"This session already runs {running} background command(s); wait for one to end or kill one",
+        )
+
+
 async def run(
     db: AsyncSession, actor: Actor, runtime: SandboxRuntime, row: SandboxSession, body: ExecIn
 ) -> ExecOut:
@@ -45,6 +61,7 @@ async def run(
     sessions.mark_active(runtime, row)
     workspace_id = str(row.workspace_id) if row.workspace_id else None
     if body.background:
+        await _admit_background(db, actor, runtime, sid)
         entry = await runtime.commands.start(
             runtime.driver, sid, body.command, cwd=body.cwd, env=body.env, report_to=str(row.account_id)
         )
@@ -88,6 +105,7 @@ async def run_resumable(
     sessions.mark_active(runtime, row)
     entry = runtime.commands.get(sid, command_id)
     if entry is None:
+        await _admit_background(db, actor, runtime, sid)
         entry = await runtime.commands.start(
             runtime.driver, sid, body.command, cwd=body.cwd, env=body.env, command_id=command_id
         )

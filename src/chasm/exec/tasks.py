@@ -88,6 +88,7 @@ async def _exec(
     resumable=True,
     description="Run one command in a session, a workspace's session or a new ephemeral sandbox",
     scope="exec.write",
+    sealed=("env",),
 )
 async def run_sandbox_exec(ctx: JobContext, data: SandboxExecInput) -> dict[str, Any]:
     body = ExecIn(command=data.command, cwd=data.cwd, env=data.env, timeout_ms=data.timeout_ms)
@@ -106,6 +107,7 @@ async def run_sandbox_exec(ctx: JobContext, data: SandboxExecInput) -> dict[str,
     resumable=True,
     description="Run ordered steps in one session; stop at the first step that fails",
     scope="exec.write",
+    sealed=("env",),
 )
 async def run_pipeline(ctx: JobContext, data: PipelineInput) -> dict[str, Any]:
     target = data

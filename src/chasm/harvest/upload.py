@@ -201,14 +201,29 @@ class UploadedSource:
             # Never resumed: an upload writes its files afresh, so each is parsed whole.
             yield SourceUnit(key=key, paths=unit.paths, resumable=False)
 
+    def scrub(self, value: Any) -> Any:
+        """`value` with the upload folder's path taken out of every string in it: a source that
+        names a chat's folder after its file (Aider, Cline...) or quotes a path in an error would
+        otherwise show the server's folders."""
+        if isinstance(value, str):
+            return value.replace(f"{self.upload_root}{os.sep}", "").replace(str(self.upload_root), ".")
+        if isinstance(value, dict):
+            return {key: self.scrub(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.scrub(item) for item in value]
+        return value
+
     def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
         original = self._units.get(unit.key, unit)
         outcome = self.inner.parse(replace(original, resumable=False), None)
         for chat in outcome.chats:
             if chat.source_path:
                 chat.source_path = self.relative(chat.source_path)
+            chat.workspace_path = self.scrub(chat.workspace_path)
+            chat.metadata = self.scrub(chat.metadata)
         for issue in outcome.issues:
             issue.path = self.relative(issue.path)
+            issue.message = self.scrub(issue.message)
         return outcome
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from chasm.auth.deps import CurrentActor
+from chasm.auth.deps import CurrentActor, SecretKey
 from chasm.auth.ratelimit import rate_limited
 from chasm.jobs import service
 from chasm.jobs.schemas import JobCreate, JobKindOut, JobOut, JobStatus
@@ -27,9 +27,11 @@ Limited = [Depends(rate_limited("jobs"))]
 
 
 @router.post("", status_code=201, dependencies=Limited)
-async def create_job(body: JobCreate, actor: CurrentActor, db: DbSession, bus: Events) -> JobOut:
+async def create_job(
+    body: JobCreate, actor: CurrentActor, db: DbSession, bus: Events, secret: SecretKey
+) -> JobOut:
     """Enqueue a job; the same idempotency key returns the job created first."""
-    return await service.create_job(db, actor, body, bus)
+    return await service.create_job(db, actor, body, bus, secret)
 
 
 @router.get("")

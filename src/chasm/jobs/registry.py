@@ -94,6 +94,7 @@ class JobKind:
     # Queued again when its worker is lost, whatever its attempts: the handler resumes the work
     # (a command it started survives the worker, and it finds it again by the job's id).
     resumable: bool = False
+    sealed: tuple[str, ...] = ()  # input fields holding secrets: encrypted at rest (jobs/sealing.py)
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -112,6 +113,7 @@ def job_kind(
     instance_admin: bool = False,
     http_enqueue: bool = True,
     resumable: bool = False,
+    sealed: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     """Register `handler(ctx, input) -> dict` as the job kind `name` (re-registering replaces it).
 
@@ -133,6 +135,7 @@ def job_kind(
             instance_admin,
             http_enqueue,
             resumable,
+            sealed,
         )
         return handler
 

@@ -23,6 +23,7 @@ from chasm.jobs.exceptions import (
     UnknownJobKind,
 )
 from chasm.jobs.schemas import JobCreate, JobKindOut, JobOut
+from chasm.jobs.sealing import seal_input, shown_input
 from chasm.kit.errors import Forbidden
 from chasm.kit.events import EventBus
 from chasm.kit.pagination import Page, PageParams
@@ -90,10 +91,12 @@ async def enqueue(
     run_at: datetime | None = None,
     idempotency_key: str | None = None,
     created_by: str | None = None,
+    secret_key: str | None = None,
 ) -> Job:
     """Add a job in the caller's transaction: it exists (and workers wake) only once that commits.
 
-    A second call with the same `idempotency_key` in the account returns the first job.
+    A second call with the same `idempotency_key` in the account returns the first job. The
+    kind's secret fields are sealed with `secret_key` (needed when the input holds any).
     """
     job_kind = registry.get_kind(kind)
     if job_kind is None:
@@ -107,7 +110,7 @@ async def enqueue(
         id=uuid.uuid4(),
         account_id=account_id,
         kind=kind,
-        input=_validated_input(job_kind, input),
+        input=seal_input(secret_key, job_kind.sealed, _validated_input(job_kind, input)),
         status="queued",
         attempts=0,
         max_attempts=job_kind.max_attempts,
@@ -141,7 +144,9 @@ def principal_of(actor: Actor) -> str:
 
 
 def job_out(job: Job) -> JobOut:
-    return JobOut.model_validate(job, from_attributes=True)
+    out = JobOut.model_validate(job, from_attributes=True)
+    out.input = shown_input(out.input)
+    return out
 
 
 def _authorize(actor: Actor, kind: registry.JobKind, action: str) -> None:
@@ -161,7 +166,9 @@ def _kind_of(job: Job) -> registry.JobKind:
     return kind
 
 
-async def create_job(session: AsyncSession, actor: Actor, body: JobCreate, bus: EventBus | None) -> JobOut:
+async def create_job(
+    session: AsyncSession, actor: Actor, body: JobCreate, bus: EventBus | None, secret_key: str
+) -> JobOut:
     kind = registry.get_kind(body.kind)
     if kind is None or not kind.http_enqueue:
         raise UnknownJobKind(body.kind)
@@ -178,6 +185,7 @@ async def create_job(session: AsyncSession, actor: Actor, body: JobCreate, bus: 
         run_at=body.run_at,
         idempotency_key=body.idempotency_key,
         created_by=principal_of(actor),
+        secret_key=secret_key,
     )
     record(
         session,

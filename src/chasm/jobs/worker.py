@@ -21,12 +21,12 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.jobs import registry, runtime
 from chasm.jobs import repository as repo
 from chasm.jobs.registry import JobCanceled, JobContext, JobFailed
+from chasm.jobs.sealing import unseal_input
 from chasm.jobs.service import JOB_UPDATED, OUTCOME_STATUSES, emit_outcome, event_payload
 from chasm.kit.db import transaction
 from chasm.kit.events import EventBus
@@ -191,8 +191,8 @@ class Worker:
             )
             return
         try:
-            data = kind.input_model.model_validate(job.input)
-        except ValidationError as exc:
+            data = kind.input_model.model_validate(unseal_input(self.app.state.secret_key, job.input))
+        except ValueError as exc:  # a ValidationError, or input sealed with another server secret
             await self._finish(job_id, status="failed", error=f"invalid input: {exc}", finished_at=utcnow())
             return
         outcome, detail = await self._run_handler(job, kind, data)

@@ -50,16 +50,30 @@ async def get_settings(session: AsyncSession, actor: Actor) -> ChatSettingsDoc:
     return ChatSettingsDoc.model_validate(_visible(_document(row.data if row else None).model_dump(), actor))
 
 
+# Watching the server's folders (chasm.watch) is the instance administrators' like harvesting them.
+WATCH_FIELDS = ("auto_harvest", "harvest_interval_minutes")
+
+
+def _keep_server_fields(actor: Actor, current: ChatSettingsDoc, changes: dict[str, Any]) -> None:
+    """Drop from a non-administrator's update the fields that read the server's own folders, and
+    refuse it if it would change one. A document sent back as GET showed it changes nothing."""
+    if "harvest" in changes:
+        if any(changes["harvest"].get("roots", {}).values()):
+            require_instance_admin(actor, "set harvest roots (folders on the server)")
+        del changes["harvest"]
+    for name in WATCH_FIELDS:
+        if name in changes:
+            if changes[name] != getattr(current, name):
+                require_instance_admin(actor, f"set {name} (watching the server's folders)")
+            del changes[name]
+
+
 async def update_settings(session: AsyncSession, actor: Actor, update: ChatSettingsUpdate) -> ChatSettingsDoc:
     row = await repo.get_settings_row(session, actor.account_id)
     current = _document(row.data if row else None)
     changes = update.model_dump(exclude_unset=True, exclude_none=True)
-    if "harvest" in changes and not actor.instance_admin:
-        # Folders on the server: only its administrators choose which ones are read. A document
-        # sent back as GET showed it (roots `{}`) changes nothing and is accepted.
-        if any(changes["harvest"].get("roots", {}).values()):
-            require_instance_admin(actor, "set harvest roots (folders on the server)")
-        del changes["harvest"]
+    if not actor.instance_admin:
+        _keep_server_fields(actor, current, changes)
     merged = ChatSettingsDoc.model_validate({**current.model_dump(), **changes})
     data = merged.model_dump()
     if row is None:

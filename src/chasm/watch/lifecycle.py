@@ -1,5 +1,5 @@
 """The server's live harvest: for every account whose chat settings say `auto_harvest` and whose
-owner is an instance administrator (watching the server's own folders is theirs only, as is
+owners are all instance administrators (watching the server's own folders is theirs only, as is
 `POST /harvest`), a `Watcher` follows the harvest roots, with a full harvest every
 `harvest_interval_minutes` besides. The settings are read again every `POLL_S` seconds (or when
 `app.state.watch_poke` is set), so

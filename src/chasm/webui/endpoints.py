@@ -3,14 +3,11 @@
 The chat surface already answers loopback callers of a loopback-bound server as the local owner
 (`chasm.auth.deps.chat_surface_open`); the dashboard also calls the platform surface (/v1), which
 always wants a bearer token. This hands such a caller a short-lived access token of the local
-owner, under the same rule plus two browser checks: the Host header must name a loopback address
+owner, under the same rule, browser checks included: the Host header must name a loopback address
 (a DNS-rebinding page's Host is its own domain) and a browser's Origin must be the server's own.
 """
 
 from __future__ import annotations
-
-import ipaddress
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
@@ -35,33 +32,12 @@ class LocalSignInClosed(ChasmError):
     code = "local_sign_in_closed"
 
 
-def _loopback_name(host: str | None) -> bool:
-    if not host:
-        return False
-    name = urlsplit(f"//{host}").hostname or ""
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def local_sign_in_open(request: Request) -> bool:
-    if not chat_surface_open(request) or not _loopback_name(request.headers.get("host")):
-        return False
-    origin = request.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
-        return False
-    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
-
-
 @router.post("/local-token", responses={403: {"description": "Not a loopback call of a loopback server"}})
 async def local_token(
     request: Request, db: DbSession, settings: AppSettings, secret: SecretKey
 ) -> LocalToken:
     """An access token of the local owner, for the dashboard opened on a loopback-bound server."""
-    if not local_sign_in_open(request):
+    if not chat_surface_open(request):
         raise LocalSignInClosed(
             "Local sign-in is open only to this machine's browser on a server bound to a loopback "
             "address; sign in with a password or an API key"

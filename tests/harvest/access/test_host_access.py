@@ -3,11 +3,15 @@ belong to instance administrators; every other user of the same server is refuse
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from chasm.models import Chat, User
+from auth.idhelpers import register
+from chasm.models import Chat, ChatSettings, User
+from chasm.watch.lifecycle import wanted_accounts
 
 
 def chat_error(r: httpx.Response) -> dict[str, str]:
@@ -118,3 +122,39 @@ async def test_an_account_owner_is_not_an_instance_admin_until_granted(
     assert (await second.post("/api/system/cache/clear")).status_code == 200
     done = await second.post("/api/harvest", json={})
     assert done.status_code == 200, done.text
+
+
+async def test_a_second_user_cannot_watch_the_servers_folders(
+    app: FastAPI, client: httpx.AsyncClient, second: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    """The attack: make an instance administrator a co-owner of one's own organization (no consent
+    is asked), turn `auto_harvest` on there, and let the server's watch harvest its owner's
+    history into that organization."""
+    granted = await register(client, f"admin-{uuid.uuid4().hex[:6]}@example.com")
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(User).where(User.email == granted["user"]["email"]).values(is_instance_admin=True)
+        )
+    org = (await second.post("/v1/accounts/organizations", json={"name": "mine"})).json()
+    in_org = {"X-Chaser-Account": org["id"]}
+    member = {"email": granted["user"]["email"], "role": "owner"}
+    added = await second.post("/v1/accounts/current/members", json=member, headers=in_org)
+    assert added.status_code == 201, added.text
+    for prefix in ("/api/v1", "/api"):
+        for change in ({"auto_harvest": True}, {"harvest_interval_minutes": 1}):
+            r = await second.put(f"{prefix}/settings", json=change, headers=in_org)
+            assert r.status_code == 403, r.text
+            assert chat_error(r)["code"] == "INSTANCE_ADMIN_REQUIRED"
+    # The document as GET shows it (the watch fields unchanged) is still accepted.
+    shown = (await second.get("/api/settings", headers=in_org)).json()["data"]
+    back = await second.put("/api/settings", json={**shown, "theme": "dark"}, headers=in_org)
+    assert back.status_code == 200, back.text
+
+    # A flag already stored (written before this rule) does not make the server watch for them:
+    # only accounts that instance administrators alone own are watched.
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.merge(ChatSettings(account_id=uuid.UUID(org["id"]), data={"auto_harvest": True}))
+    assert (await admin.put("/api/settings", json={"auto_harvest": True})).status_code == 200
+    watched = await wanted_accounts(app)
+    mine = (await admin.get("/v1/accounts/current")).json()["id"]
+    assert set(watched) == {uuid.UUID(mine)}

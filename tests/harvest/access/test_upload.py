@@ -204,3 +204,29 @@ async def test_upload_needs_the_harvest_scope(app: FastAPI, admin: httpx.AsyncCl
         # harvest.run alone lets a key upload, not read the server's folders (the owner's key is an
         # instance administrator's, and may).
         assert (await c.post("/api/harvest", json={})).status_code == 200
+
+
+async def test_uploaded_chats_show_no_server_folder(second: httpx.AsyncClient, settings: Settings) -> None:
+    """Sources that name a chat's project after the file's folder (Aider, Cline) or quote a path in
+    an error would show the upload's folder under the data dir; nothing of it reaches the user."""
+    fixtures = CLAUDE_FILE.parents[1]
+    aider = fixtures / "aider" / "zen-mcp-server_.aider.chat.history.md"
+    cline = fixtures / "cline" / "gmfstu_tasks_1769053680585"
+    members = {"aider/0/project/.aider.chat.history.md": aider.read_bytes()}
+    members |= {f"cline/0/tasks/1769053680585/{p.name}": p.read_bytes() for p in cline.iterdir()}
+    members["cursor/0/workspaceStorage/0a1b/state.vscdb"] = b"not a database"
+    members["cursor/0/workspaceStorage/0a1b/workspace.json"] = b'{"folder": "file:///home/me/proj"}'
+    r = await upload(second, [("laptop.tar.gz", tar_gz(members))])
+    assert r.status_code == 200, r.text
+    report = r.json()["data"]
+    assert report["providers"]["aider"]["chats_created"] >= 1
+    assert report["providers"]["cline"]["chats_created"] >= 1
+    shown = [r.text]
+    for path in ("/api/workspaces", "/api/v1/workspaces", "/api/sessions?limit=100"):
+        shown.append((await second.get(path)).text)
+    for chat in (await second.get("/api/v1/sessions?limit=100")).json()["sessions"]:
+        shown.append((await second.get(f"/api/v1/sessions/{chat['id']}")).text)
+    data_dir = str(settings.data_dir)
+    assert [text for text in shown if data_dir in text] == []
+    workspaces = (await second.get("/api/v1/workspaces")).json()
+    assert any(w["path"] == "aider/0/project" for w in workspaces), workspaces

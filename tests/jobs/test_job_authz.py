@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from auth.idhelpers import client_for, make_key, register
+from auth.idhelpers import client_for, make_key, register, user_client
 from chasm.jobs import registry
 from chasm.kit.timeutil import utcnow
 
@@ -82,3 +82,34 @@ async def test_server_only_kinds_cannot_be_enqueued_over_http(admin: httpx.Async
     assert r.json()["error"]["code"] == "unknown_job_kind"
     kinds = {k["kind"] for k in (await admin.get("/v1/jobs/kinds")).json()["items"]}
     assert "workspace.import" not in kinds
+
+
+async def test_pruning_the_audit_trail_is_not_a_read(
+    app: FastAPI, admin: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    """audit.prune deletes the account's audit events: a read-only key or a plain member of the
+    account cannot enqueue it (or retry one)."""
+    prune = {"kind": "audit.prune", "input": {"older_than_days": 30}}
+    reader = await make_key(admin, "auditor", scopes=["audit.read"])
+    async with client_for(app, reader) as c:
+        r = await c.post("/v1/jobs", json=prune)
+        assert r.status_code == 403
+        assert r.json()["error"]["code"] == "insufficient_scope"
+        assert "'audit.write'" in r.json()["error"]["message"]
+    kinds = {k["kind"]: k for k in (await admin.get("/v1/jobs/kinds")).json()["items"]}
+    assert kinds["audit.prune"]["scope"] == "audit.write"
+    assert kinds["audit.prune"]["account_admin"] is True
+
+    alice, _ = await user_client(app, client, "alice@example.com")
+    bob, _ = await user_client(app, client, "bob@example.com")
+    async with alice, bob:
+        r = await alice.post("/v1/accounts/organizations", json={"name": "Team"})
+        assert r.status_code == 201, r.text
+        team = {"X-Chaser-Account": "Team"}
+        r = await alice.post("/v1/accounts/current/members", json={"email": "bob@example.com"}, headers=team)
+        assert r.status_code == 201, r.text
+        refused = await bob.post("/v1/jobs", json=prune, headers=team)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "forbidden"
+        allowed = await alice.post("/v1/jobs", json=prune, headers=team)
+        assert allowed.status_code == 201, allowed.text

@@ -28,4 +28,7 @@ CHAT_SCOPES: tuple[str, ...] = (
     "system.admin",
 )
 
-SCOPES: tuple[str, ...] = PLATFORM_SCOPES + CHAT_SCOPES
+# Beyond 002's list: deleting the audit trail (audit.prune) is not a read.
+EXTRA_PLATFORM_SCOPES: tuple[str, ...] = ("audit.write",)
+
+SCOPES: tuple[str, ...] = PLATFORM_SCOPES + EXTRA_PLATFORM_SCOPES + CHAT_SCOPES

@@ -90,6 +90,7 @@ class JobKind:
     scope: str  # the scope a caller needs to enqueue, cancel or retry it over HTTP
     retry_backoff_s: float  # delay before the 2nd attempt; doubles for each further one
     instance_admin: bool = False  # it reads the server's own files: instance administrators only
+    account_admin: bool = False  # an owner or admin of the account (a user, or a full-access key of one)
     http_enqueue: bool = True  # False: only the server enqueues it (its input names server state)
     # Queued again when its worker is lost, whatever its attempts: the handler resumes the work
     # (a command it started survives the worker, and it finds it again by the job's id).
@@ -114,6 +115,7 @@ def job_kind(
     http_enqueue: bool = True,
     resumable: bool = False,
     sealed: tuple[str, ...] = (),
+    account_admin: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register `handler(ctx, input) -> dict` as the job kind `name` (re-registering replaces it).
 
@@ -132,10 +134,11 @@ def job_kind(
             doc,
             scope,
             retry_backoff_s,
-            instance_admin,
-            http_enqueue,
-            resumable,
-            sealed,
+            instance_admin=instance_admin,
+            account_admin=account_admin,
+            http_enqueue=http_enqueue,
+            resumable=resumable,
+            sealed=sealed,
         )
         return handler
 

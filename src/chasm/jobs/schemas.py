@@ -51,3 +51,4 @@ class JobKindOut(BaseModel):
     max_attempts: int
     scope: str
     instance_admin: bool = Field(description="Only instance administrators may enqueue it")
+    account_admin: bool = Field(False, description="Only an owner or admin of the account may enqueue it")

@@ -157,6 +157,8 @@ def _authorize(actor: Actor, kind: registry.JobKind, action: str) -> None:
         raise Forbidden(
             f"Only an instance administrator may {action} '{kind.name}' jobs", code="instance_admin_required"
         )
+    if kind.account_admin and not (actor.instance_admin or actor.role in ("owner", "admin")):
+        raise Forbidden(f"Only an owner or admin of the account may {action} '{kind.name}' jobs")
 
 
 def _kind_of(job: Job) -> registry.JobKind:
@@ -225,6 +227,7 @@ def list_kinds(paging: PageParams) -> Page[JobKindOut]:
                 max_attempts=kind.max_attempts,
                 scope=kind.scope,
                 instance_admin=kind.instance_admin,
+                account_admin=kind.account_admin,
             )
             for kind in registry.all_kinds()
             if kind.http_enqueue

@@ -25,7 +25,8 @@ class AuditPruneInput(BaseModel):
     timeout_s=600,
     max_attempts=3,
     description="Delete the account's audit events older than a number of days",
-    scope="audit.read",
+    scope="audit.write",
+    account_admin=True,
 )
 async def prune_audit_events(ctx: JobContext, data: AuditPruneInput) -> dict[str, Any]:
     before = utcnow() - timedelta(days=data.older_than_days)

@@ -27,10 +27,12 @@ async def test_agents_cli_runs_with_live_steps(live: LiveServer, fake_llm: FakeL
         await add_provider(client, fake_llm)
     code, out, err = await invoke(
         "agents", "create", "finder", "--model", "fake/gpt-4o-mini", "--tools", "search_chats",
-        "--instruction", "Find things.", "--url", live.url,
+        "--instruction", "Find things.", "--network", "direct", "--url", live.url,
     )  # fmt: skip
     assert code == 0, out + err
     assert "Created agent finder" in out and "search_chats" in out
+    code, out, err = await invoke("agents", "create", "lost", "--network", "moon", "--url", live.url)
+    assert code != 0 and "network" in out + err
     code, out, _ = await invoke("agents", "list", "--url", live.url)
     assert code == 0 and "finder" in out and "fake/gpt-4o-mini" in out
 

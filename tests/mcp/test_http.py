@@ -29,6 +29,7 @@ async def test_lists_the_tools_with_their_schemas(live, admin_key, mcp_connect) 
         tools = {t.name: t for t in (await s.list_tools()).tools}
     expected = {
         "terminal",
+        "web_fetch",
         "list_sessions",
         "get_session",
         "create_session",
@@ -339,4 +340,19 @@ async def test_a_failed_file_operation_leaves_no_sandbox_behind(
         )
         assert failed.is_error and data(failed)["error"]["code"] == "file_not_found"
     assert sorted(driver._sandboxes) == []
+    assert (await admin.get("/v1/sessions", params={"status": "running"})).json()["items"] == []
+
+
+async def test_web_fetch_goes_out_from_a_sandbox_never_the_host(
+    app: FastAPI, live, admin, admin_key, mcp_connect
+):
+    """With no target, web_fetch starts an ephemeral sandbox with direct network, ended with the call:
+    the server's own port on the host's loopback is not reachable from there."""
+    host_port = int(live.url.rsplit(":", 1)[1].split("/")[0])
+    async with mcp_connect(live.url, admin_key) as s:
+        host = await s.call_tool("web_fetch", {"url": f"http://10.0.2.2:{host_port}/v1/health"})
+        assert host.is_error and data(host)["error"]["code"] == "unreachable", data(host)
+        scheme = await s.call_tool("web_fetch", {"url": "ftp://example.org/file"})
+        assert scheme.is_error and data(scheme)["error"]["code"] == "invalid_url"
+    assert sorted(app.state.sandbox_driver._sandboxes) == []
     assert (await admin.get("/v1/sessions", params={"status": "running"})).json()["items"] == []

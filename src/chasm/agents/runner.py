@@ -91,6 +91,7 @@ class Runner:
                 run.workspace,
                 self.extra_tools,
                 owner=str(run.swarm_run_id or run.id),
+                network=agent.network or "none",
             )
             try:
                 async with asyncio.timeout(agent.timeout_s):

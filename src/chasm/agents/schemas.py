@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
@@ -18,6 +18,7 @@ AGENT_TOOLS = (
     "browser",
     "search_chats",
     "read_chat",
+    "web_fetch",
 )
 TOOL_ALIASES = {"file_read": "read_file", "file_write": "write_file", "file_edit": "apply_edit"}
 DEFAULT_TOOLS = [
@@ -28,7 +29,10 @@ DEFAULT_TOOLS = [
     "list_files",
     "search_chats",
     "read_chat",
+    "web_fetch",  # offered to the model only when the agent's network is not `none`
 ]
+# The agent's sandbox network (sessions' `network.mode`; `proxy` needs a proxy URL agents do not hold).
+AgentNetwork = Literal["none", "direct"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 
 
@@ -70,6 +74,11 @@ class AgentFields(BaseModel):
     max_steps: int | None = Field(default=None, ge=1, le=500, description="Model replies per run at most")
     timeout_s: int | None = Field(default=None, ge=1, le=24 * 3600, description="Wall-clock limit of a run")
     tools: list[str] | None = Field(default=None, max_length=20, description=f"Of: {', '.join(AGENT_TOOLS)}")
+    network: AgentNetwork | None = Field(
+        default=None,
+        description="The sandbox's outbound network: `none` (default) or `direct` (any address but the "
+        "host's own); `web_fetch` is offered only when it is not `none`",
+    )
 
     _tools = field_validator("tools")(normalize_tools)
 
@@ -102,6 +111,7 @@ class AgentRead(BaseModel):
     max_steps: int
     timeout_s: int
     tools: list[str]
+    network: str
     created_at: datetime
     updated_at: datetime
 

@@ -46,6 +46,7 @@ def agent_out(agent: Agent) -> AgentRead:
         max_steps=agent.max_steps,
         timeout_s=agent.timeout_s,
         tools=list(agent.tools or []),
+        network=agent.network or "none",
         created_at=agent.created_at,
         updated_at=agent.updated_at,
     )
@@ -113,6 +114,7 @@ async def create_agent(db: AsyncSession, actor: Actor, body: CreateAgent) -> Age
         max_steps=DEFAULT_MAX_STEPS,
         timeout_s=DEFAULT_TIMEOUT_S,
         tools=list(DEFAULT_TOOLS),
+        network="none",
         created_at=now,
         updated_at=now,
     )
@@ -176,6 +178,7 @@ async def clone_agent(db: AsyncSession, actor: Actor, agent_id: uuid.UUID, body:
         max_steps=source.max_steps,
         timeout_s=source.timeout_s,
         tools=list(source.tools or []),
+        network=source.network,
         created_at=now,
         updated_at=now,
     )

@@ -25,6 +25,7 @@ from chasm.providers.llm import ToolCall, ToolSpec
 from chasm.sandbox.runtime import runtime_of
 from chasm.sessions import service as sessions
 from chasm.tools import ImagePart, TextPart, ToolResult, build_registry
+from chasm.tools.web import DEFAULT_MAX_BYTES, MAX_BYTES
 from chasm.workspaces import service as workspaces
 from chasm.workspaces.exceptions import WorkspaceNotFound
 from chasm.workspaces.schemas import WorkspaceCreate
@@ -81,6 +82,20 @@ SANDBOX_TOOLS: dict[str, tuple[type[BaseModel], str, str]] = {
 }
 LIBRARY_TOOLS = ("search_chats", "read_chat", "browser")
 
+
+class FetchArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=8000, description="an http:// or https:// URL")
+    max_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES, ge=1, le=MAX_BYTES, description="read at most this much of the body"
+    )
+
+
+FETCH_DESCRIPTION = (
+    "Fetch an http(s) URL from your sandbox (its network rules apply; the host's own addresses are "
+    "blocked): answers the status, final URL, content type and text (HTML reduced to readable text)."
+)
+
 ExtraHandler = Callable[[str, dict[str, Any]], Awaitable[Outcome]]  # (call id, arguments)
 
 
@@ -123,6 +138,7 @@ class Toolbox:
     workspace: str | None
     extra: dict[str, ExtraTool] = field(default_factory=dict)
     owner: str = ""  # who claims the workspace's sandbox: the run, or the swarm run it is part of
+    network: str = "none"  # the agent's sandbox network: `web_fetch` is offered when not `none`
     _workspace_ready: bool = False
     _session_id: str | None = None
     _claimed: bool = False
@@ -130,7 +146,12 @@ class Toolbox:
     def __post_init__(self) -> None:
         registry = build_registry(self.app)
         self.registry = registry
-        self.names = [n for n in self.names if n in SANDBOX_TOOLS or (n in LIBRARY_TOOLS and n in registry)]
+        fetch = self.network != "none"
+        self.names = [
+            n
+            for n in self.names
+            if n in SANDBOX_TOOLS or (n in LIBRARY_TOOLS and n in registry) or (n == "web_fetch" and fetch)
+        ]
 
     def specs(self) -> list[ToolSpec]:
         specs = []
@@ -138,6 +159,8 @@ class Toolbox:
             if name in SANDBOX_TOOLS:
                 model, _op, description = SANDBOX_TOOLS[name]
                 specs.append(ToolSpec(name, description, model.model_json_schema()))
+            elif name == "web_fetch":
+                specs.append(ToolSpec(name, FETCH_DESCRIPTION, FetchArgs.model_json_schema()))
             else:
                 tool = self.registry.get(name)
                 specs.append(ToolSpec(name, tool.description, tool.input_schema()))
@@ -153,12 +176,20 @@ class Toolbox:
             return Outcome(f"invalid_arguments: the arguments of '{call.name}' must be a JSON object", True)
         if call.name in self.extra:
             return await self.extra[call.name].handler(call.id, arguments)
+        if call.name == "web_fetch" and call.name not in self.names:
+            return Outcome(
+                f"network_disabled: web_fetch is not available: this agent's sandbox network is "
+                f"'{self.network}' (set the agent's network to 'direct' to fetch URLs)",
+                True,
+            )
         if call.name not in self.names:
             known = ", ".join([*self.names, *self.extra]) or "none"
             return Outcome(f"unknown_tool: there is no tool '{call.name}'; your tools: {known}", True)
         try:
             if call.name in SANDBOX_TOOLS:
                 return await self._sandbox(call.name, arguments)
+            if call.name == "web_fetch":
+                return await self._fetch(arguments)
             result = await self.registry.call(self.app, self.actor, call.name, arguments)
         except ChasmError as exc:  # refused (scope) or failed before the tool ran
             return Outcome(f"{exc.code}: {exc.message}", True)
@@ -173,20 +204,33 @@ class Toolbox:
         body = {"operation": operation, **args.model_dump(exclude_none=True)}
         if operation == "run" and "cwd" not in body:
             body["cwd"] = "/workspace"
+        if self.network != "none":  # the network of the sandbox a call starts
+            body["network"] = self.network
+        return await self._in_sandbox("terminal", body)
+
+    async def _fetch(self, arguments: dict[str, Any]) -> Outcome:
+        try:
+            args = FetchArgs.model_validate(arguments)
+        except ValidationError as exc:
+            return _invalid("web_fetch", exc)
+        return await self._in_sandbox("web_fetch", args.model_dump())
+
+    async def _in_sandbox(self, tool: str, body: dict[str, Any]) -> Outcome:
+        """A registry tool's call in the workspace's sandbox session (started by the first call)."""
         # The caller's scopes first: a key without them makes no workspace and starts no sandbox.
-        self.registry.authorize(self.actor, "terminal", {**body, "workspace": self.workspace})
+        self.registry.authorize(self.actor, tool, {**body, "workspace": self.workspace})
         waited = await self._claim()
         await self._ensure_workspace()
         result: ToolResult | None = None
         if self._session_id is not None:  # the workspace's session found by an earlier call
             result = await self.registry.call(
-                self.app, self.actor, "terminal", {**body, "session_id": self._session_id}
+                self.app, self.actor, tool, {**body, "session_id": self._session_id}
             )
             if result.is_error and _code(result) in ("session_not_found", "session_not_running"):
                 result = None
         if result is None:
             result = await self.registry.call(
-                self.app, self.actor, "terminal", {**body, "workspace": self.workspace}
+                self.app, self.actor, tool, {**body, "workspace": self.workspace}
             )
         found = (result.data or {}).get("session_id")
         self._session_id = str(found) if found else self._session_id

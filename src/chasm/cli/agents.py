@@ -127,13 +127,22 @@ def create(
     tools: str = typer.Option(None, "--tools", help="Comma-separated (default: sandbox and chat tools)."),
     temperature: float = typer.Option(None, "--temperature"),
     max_steps: int = typer.Option(None, "--max-steps"),
+    network: str = typer.Option(
+        None, "--network", help="The sandbox's network: none (default) or direct (offers web_fetch)."
+    ),
     url: str = URL,
     key: str = KEY,
     as_json: bool = AS_JSON,
 ) -> None:
     """Create an agent."""
     body: dict[str, Any] = {"name": name, "system_prompt": instruction, "description": description}
-    extra = {"model": model, "role": role, "temperature": temperature, "max_steps": max_steps}
+    extra = {
+        "model": model,
+        "role": role,
+        "temperature": temperature,
+        "max_steps": max_steps,
+        "network": network,
+    }
     body.update({k: v for k, v in extra.items() if v is not None})
     if tools is not None:
         body["tools"] = [t.strip() for t in tools.split(",") if t.strip()]

@@ -34,6 +34,8 @@ class Agent(IdMixin, TimestampMixin, Base):
     max_steps: Mapped[int] = mapped_column(Integer, default=20)
     timeout_s: Mapped[int] = mapped_column(Integer, default=600)
     tools: Mapped[list[Any]] = mapped_column(default=list)
+    # The sandbox's outbound network (`none` or `direct`): web_fetch is offered when not `none`.
+    network: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -23,11 +23,12 @@ from chasm.tools.browser import BROWSER, BrowserService, browser_service
 from chasm.tools.chats import CHAT_TOOLS
 from chasm.tools.sessions import SESSION_TOOLS
 from chasm.tools.terminal import TERMINAL
+from chasm.tools.web import WEB_FETCH
 
 
 def build_registry(app: Any) -> ToolRegistry:
     """The tools of this server: the browser tool only when a browser service is running."""
-    tools: list[Tool[Any]] = [TERMINAL, *SESSION_TOOLS, *CHAT_TOOLS]
+    tools: list[Tool[Any]] = [TERMINAL, WEB_FETCH, *SESSION_TOOLS, *CHAT_TOOLS]
     if browser_service(app) is not None:
         tools.insert(1, BROWSER)
     return ToolRegistry(tools)

@@ -17,7 +17,7 @@ from chasm.files import service as files_service
 from chasm.models import SandboxSession
 from chasm.sandbox.runtime import SandboxRuntime, runtime_of
 from chasm.sessions import service as sessions
-from chasm.sessions.schemas import SessionCreate
+from chasm.sessions.schemas import NetworkIn, SessionCreate
 from chasm.tools.base import Tool, ToolContext, ToolError, ToolResult
 
 Operation = Literal["run", "read_file", "write_file", "apply_edit", "list_files"]
@@ -59,6 +59,11 @@ class TerminalArgs(BaseModel):
     )
     image: str | None = Field(
         default=None, max_length=300, description="root filesystem of a new ephemeral sandbox"
+    )
+    network: Literal["none", "direct"] | None = Field(
+        default=None,
+        description="outbound network of a sandbox this call starts (default none; a running session "
+        "keeps its own)",
     )
     command: str | None = Field(
         default=None, max_length=100_000, description="run by /bin/sh -c (operation run)"
@@ -118,6 +123,10 @@ def terminal_scope(args: TerminalArgs) -> str:
     return "exec.write"
 
 
+def _network(args: TerminalArgs) -> NetworkIn | None:
+    return NetworkIn(mode=args.network) if args.network not in (None, "none") else None
+
+
 def _where(row: SandboxSession) -> dict[str, Any]:
     return {
         "session_id": str(row.id),
@@ -145,7 +154,10 @@ async def _target(
     if args.session_id is not None:
         return await sandbox_session(ctx, args.session_id), False
     created = await sessions.create_session(
-        ctx.db, ctx.actor, runtime, SessionCreate(session_type="sandbox", workspace=args.workspace)
+        ctx.db,
+        ctx.actor,
+        runtime,
+        SessionCreate(session_type="sandbox", workspace=args.workspace, network=_network(args)),
     )
     return created.row, created.created
 
@@ -165,6 +177,7 @@ async def _run(ctx: ToolContext, runtime: SandboxRuntime, args: TerminalArgs) ->
             workspace=args.workspace,
             ephemeral=args.workspace is None,
             image=args.image,
+            network=_network(args),
         )
         out = await exec_service.auto_exec(ctx.db, ctx.actor, runtime, auto)
         ephemeral = args.workspace is None

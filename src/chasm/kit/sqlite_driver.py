@@ -153,6 +153,7 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
 class OneHopSQLiteDialect(SQLiteDialect_aiosqlite):
     driver = DRIVER
     supports_statement_cache = True
+    use_insertmanyvalues_wo_returning = True
 
     @classmethod
     def import_dbapi(cls) -> OneHopDBAPI:

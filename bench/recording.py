@@ -2,11 +2,15 @@
 
     uv run python -m bench.recording [--events 100000] [--batch 500] [--sessions 4] [--appends 30]
 
-1. Starts a real `chasm api serve` (SQLite, WAL, one process) on a fresh data dir and records
-   `--events` message events over HTTP batches (`POST /api/recording/events`, one client per
-   session, each waiting for its ack), then as many over `/ws/recording` (batches pipelined, up
-   to 4 in flight per connection). Acknowledged = committed: the figures are durable events per
-   second.
+1. Starts a real `chasm api serve` (SQLite, WAL, one process) on a fresh data dir, waits until
+   its start-up work is done (its CPU use settles), and records `--events` message events over
+   HTTP batches (`POST /api/recording/events`, one client per session, each waiting for its ack),
+   then as many over `/ws/recording` (batches pipelined, up to 4 in flight per connection).
+   Acknowledged = committed: the figures are durable events per second. Also printed: the
+   server's CPU time per event (user + system, from /proc), which the machine's load skews less.
+   Yardstick, same run: plain `sqlite3` writing the same rows (the messages, their full-text
+   index, the events, the session and chat counters) in batches of the same size, one
+   transaction each, into the server's own database: the floor of the storage work alone.
 2. Watch mode: a `Watcher` (in this process, same SQLite setup) follows a Claude Code project
    folder; a line is appended `--appends` times and the time until its words match in the search
    index is measured (p50, p95). Targets: >= 10,000 events/s; <= 1 s p50.
@@ -19,6 +23,7 @@ import asyncio
 import json
 import os
 import socket
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -108,6 +113,76 @@ async def _ws(url: str, sessions: int, per_session: int, batch: int, in_flight: 
     return time.perf_counter() - started
 
 
+def _cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _settle(pid: int, timeout: float = 120.0) -> None:
+    """Wait until the server's start-up work (imports warmed in a thread, sweeps) is over."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = _cpu_s(pid)
+        await asyncio.sleep(1.0)
+        after = _cpu_s(pid)
+        if before is None or after is None or after - before < 0.05:
+            return
+
+
+def _raw_sqlite(db_path: Path, total: int, batch: int) -> float:
+    """The yardstick: the rows the server stored for one session, written again by plain sqlite3
+    (new ids and seqs, same content) in batches of `batch`, one transaction each; seconds taken."""
+    db = sqlite3.connect(db_path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.row_factory = sqlite3.Row
+    session = db.execute(
+        "SELECT id, chat_id FROM recording_sessions ORDER BY last_seq DESC LIMIT 1"
+    ).fetchone()
+    events = db.execute(
+        "SELECT * FROM recording_events WHERE recording_id = ? AND message_id IS NOT NULL"
+        " ORDER BY seq LIMIT ?",
+        (session["id"], batch),
+    ).fetchall()
+    ids = [e["message_id"] for e in events]
+    messages = {
+        m["id"]: dict(m)
+        for m in db.execute(f"SELECT * FROM chat_messages WHERE id IN ({','.join('?' * len(ids))})", ids)
+    }
+    seq = db.execute("SELECT max(seq) FROM chat_messages").fetchone()[0] + 1
+    event_seq = db.execute("SELECT max(seq) FROM recording_events").fetchone()[0] + 1
+    m_cols = list(next(iter(messages.values())))
+    e_cols = list(events[0].keys())
+    m_sql = f"INSERT INTO chat_messages ({','.join(m_cols)}) VALUES ({','.join('?' * len(m_cols))})"
+    e_sql = f"INSERT INTO recording_events ({','.join(e_cols)}) VALUES ({','.join('?' * len(e_cols))})"
+    started = time.perf_counter()
+    for _ in range(0, total, batch):
+        m_rows, e_rows = [], []
+        for e in events:
+            m = dict(messages[e["message_id"]], id=uuid.uuid4().hex, seq=seq, source_id=f"raw-{seq}")
+            m_rows.append(tuple(m[c] for c in m_cols))
+            row = dict(e, id=uuid.uuid4().hex, seq=event_seq, event_id=f"raw-{seq}", message_id=m["id"])
+            e_rows.append(tuple(row[c] for c in e_cols))
+            seq, event_seq = seq + 1, event_seq + 1
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(m_sql, m_rows)
+        db.executemany(e_sql, e_rows)
+        db.execute("UPDATE recording_sessions SET last_seq = ? WHERE id = ?", (event_seq - 1, session["id"]))
+        db.execute(
+            "UPDATE chats SET message_count = message_count + ? WHERE id = ?",
+            (len(m_rows), session["chat_id"]),
+        )
+        db.execute("COMMIT")
+    took = time.perf_counter() - started
+    db.close()
+    return took
+
+
 async def recording(events: int, batch: int, sessions: int) -> None:
     with tempfile.TemporaryDirectory(prefix="chasm-bench-rec-") as tmp:
         port = _free_port()
@@ -140,21 +215,44 @@ async def recording(events: int, batch: int, sessions: int) -> None:
                             break
                     except httpx.TransportError:
                         await asyncio.sleep(0.1)
+            await _settle(server.pid)
             per_session = events // sessions
             total = per_session * sessions
+
+            def show(what: str, took: float, cpu: float | None) -> float:
+                rate = total / took
+                per = f", server CPU {cpu * 1e6 / total:.0f} µs/event" if cpu else ""
+                print(f"{what}: {total} events in {took:.2f} s = {rate:,.0f} acked events/s{per}")
+                return rate
+
+            cpu = _cpu_s(server.pid)
             took = await _http(url, sessions, per_session, batch)
-            print(
-                f"HTTP batches of {batch}, {sessions} sessions: {total} events in {took:.2f} s"
-                f" = {total / took:,.0f} acked events/s"
+            after = _cpu_s(server.pid)
+            http_rate = show(
+                f"HTTP batches of {batch}, {sessions} sessions", took, after - cpu if cpu and after else None
             )
+            cpu = after
             took = await _ws(url, sessions, per_session, batch)
-            print(
-                f"WebSocket batches of {batch}, {sessions} connections: {total} events in {took:.2f} s"
-                f" = {total / took:,.0f} acked events/s"
+            after = _cpu_s(server.pid)
+            ws_rate = show(
+                f"WebSocket batches of {batch}, {sessions} connections",
+                took,
+                after - cpu if cpu and after else None,
             )
-        finally:
             server.terminate()
             await server.wait()
+            took = _raw_sqlite(Path(tmp) / "chasm.db", total, batch)
+            raw = total / took
+            print(
+                f"Yardstick: plain sqlite3, same rows, batches of {batch}: {total} events in {took:.2f} s"
+                f" = {raw:,.0f} events/s; HTTP at {http_rate / raw:.0%} of it,"
+                f" WebSocket at {ws_rate / raw:.0%}"
+            )
+            print(f"Load average during the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        finally:
+            if server.returncode is None:
+                server.terminate()
+                await server.wait()
             log.close()
 
 
@@ -238,7 +336,8 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=30)
     args = parser.parse_args()
     asyncio.run(recording(args.events, args.batch, args.sessions))
-    asyncio.run(watch_latency(args.appends))
+    if args.appends:
+        asyncio.run(watch_latency(args.appends))
 
 
 if __name__ == "__main__":

@@ -172,7 +172,6 @@ SQL_ELSEWHERE = {
     "chasm.sessions.admission": "PostgreSQL's advisory lock that serialises an account's admissions",
     "chasm.search.fts5": "the SQLite FTS5 index: its virtual tables and MATCH queries",
     "chasm.search.query": "compiles a search query into SQL expressions for either engine",
-    "chasm.recording.service": "the recording append path (one transaction per event batch)",
 }
 SQL_NAMES = {"select", "insert", "update", "delete", "text", "func"}
 

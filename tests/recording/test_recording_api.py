@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -134,6 +135,30 @@ async def test_bad_input_is_refused_whole(client: httpx.AsyncClient) -> None:
     assert session["state"] == "ended"
     assert (await client.get("/api/recording/sessions")).json()["data"] == []
     assert len((await client.get("/api/recording/sessions?state=ended")).json()["data"]) == 1
+
+
+async def test_batches_sent_together_are_acknowledged_each_and_a_refused_one_alone_fails(
+    client: httpx.AsyncClient,
+) -> None:
+    """Concurrent batches share a transaction (group commit); one refused batch fails alone."""
+    await post_events(client, ev("g1", "session_start", "s1"), ev("g2", "session_start", "s2"))
+
+    async def send(session: str, n: int, bad: bool = False) -> httpx.Response:
+        events = [ev(session, "message", f"{session}-{n}-{i}", role="user", content=f"{i}") for i in range(5)]
+        if bad:
+            events[3] = ev(session, "message", f"{session}-{n}-bad", content="no role")
+        return await client.post("/api/recording/events", json={"events": events})
+
+    replies = await asyncio.gather(*(send("g1" if n % 2 else "g2", n, bad=n == 5) for n in range(10)))
+    assert [r.status_code for r in replies] == [400 if n == 5 else 200 for n in range(10)]
+    assert replies[5].json()["error"]["details"]["index"] == 3
+    for session in ("g1", "g2"):
+        stored = (await client.get(f"/api/recording/sessions/{session}")).json()["data"]["events"]
+        assert [e["seq"] for e in stored] == list(range(1, len(stored) + 1))
+        sent = [r.json()["data"]["acks"] for r in replies if r.status_code == 200]
+        acked = {a["event_id"]: a["seq"] for acks in sent for a in acks if a["session_id"] == session}
+        assert {e["event_id"]: e["seq"] for e in stored[1:]} == acked  # exactly the acked ones
+        assert not any("-5-" in e["event_id"] for e in stored)  # nothing of the refused batch
 
 
 async def test_snapshot_reconciles_with_stored_events(client: httpx.AsyncClient) -> None:

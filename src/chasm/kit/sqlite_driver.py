@@ -9,6 +9,12 @@ commit or rollback when no transaction is open (sqlite3 would do nothing); every
 connection, its thread, server-side cursors, error translation) is SQLAlchemy's own aiosqlite
 dialect, unchanged.
 
+It also sends an executemany INSERT as multi-row `VALUES` pages (SQLAlchemy's "insertmanyvalues",
+which its SQLite dialect uses only with RETURNING): sqlite3's executemany releases the GIL around
+every row's step and retakes it before binding the next, so with the event loop's thread busy each
+row waited for the GIL (a 500-row batch of recording events spent most of its time so); one
+statement per page waits once.
+
 `create_engine` in `kit.db` selects it for `sqlite+aiosqlite` URLs; the URL users write stays
 `sqlite+aiosqlite:///...`.
 """
@@ -153,6 +159,7 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
 class OneHopSQLiteDialect(SQLiteDialect_aiosqlite):
     driver = DRIVER
     supports_statement_cache = True
+    use_insertmanyvalues_wo_returning = True  # see the module's docstring
 
     @classmethod
     def import_dbapi(cls) -> OneHopDBAPI:

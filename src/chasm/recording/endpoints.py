@@ -3,8 +3,11 @@ no recording API) and the WebSocket `/ws/recording`."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, WebSocket, WebSocketDisconnect
@@ -144,35 +147,68 @@ async def recording_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     app = websocket.app
-    maker = app.state.sessionmaker
     await websocket.send_json(
         {"type": "ready", "max_event_bytes": MAX_EVENT_BYTES, "max_batch_events": MAX_BATCH_EVENTS}
     )
+    replies: asyncio.Queue[asyncio.Future[dict[str, Any]] | None] = asyncio.Queue(IN_FLIGHT)
+    sender = asyncio.create_task(_send_replies(websocket, replies))
     try:
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            text = message.get("text")
-            if text is None:
-                raw = message.get("bytes") or b""
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    await websocket.send_json(
-                        _error(ChasmError("The message is not valid UTF-8", 400, "invalid_utf8"), None)
-                    )
-                    continue
-            ref = None
-            try:
-                events, ref = _parse(text)
-                acks = await service.record(maker, runtime_of(app), bus_of(app), actor, events)
-            except ChasmError as error:
-                await websocket.send_json(_error(error, ref))
-                continue
-            reply: dict[str, Any] = {"type": "ack", "acks": [a.model_dump() for a in acks]}
-            if ref is not None:
-                reply["ref"] = ref
-            await websocket.send_json(reply)
+            # Read ahead: the next messages are parsed and waiting while this one is being
+            # written, so that they share its transaction (group commit); replies stay in order.
+            await replies.put(asyncio.ensure_future(_handle(app, actor, message)))
     except WebSocketDisconnect:
         return
+    finally:
+        await replies.put(None)
+        with contextlib.suppress(Exception):
+            await sender
+
+
+IN_FLIGHT = 16  # a connection's messages read ahead, waiting to be stored or answered
+
+
+async def _handle(app: Any, actor: Any, message: Mapping[str, Any]) -> dict[str, Any]:
+    text = message.get("text")
+    if text is None:
+        try:
+            text = (message.get("bytes") or b"").decode("utf-8")
+        except UnicodeDecodeError:
+            return _error(ChasmError("The message is not valid UTF-8", 400, "invalid_utf8"), None)
+    ref = None
+    try:
+        events, ref = _parse(text)
+        acks = await service.record(app.state.sessionmaker, runtime_of(app), bus_of(app), actor, events)
+    except ChasmError as error:
+        return _error(error, ref)
+    reply: dict[str, Any] = {"type": "ack", "acks": [a.model_dump() for a in acks]}
+    if ref is not None:
+        reply["ref"] = ref
+    return reply
+
+
+async def _send_replies(
+    websocket: WebSocket, replies: asyncio.Queue[asyncio.Future[dict[str, Any]] | None]
+) -> None:
+    """Each message's reply, in the order the messages came, once it is ready. After a failure (the
+    client gone, or an unexpected error, which closes the connection) the rest are only drained."""
+    failed = False
+    while (pending := await replies.get()) is not None:
+        if failed:
+            pending.cancel()  # not stored unless already taken; never acknowledged
+            continue
+        try:
+            reply = await pending
+        except Exception:
+            log.exception("recording: storing a WebSocket message failed")
+            failed = True
+            with contextlib.suppress(Exception):
+                await websocket.close(1011)
+            continue
+        try:
+            await websocket.send_json(reply)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            failed = True

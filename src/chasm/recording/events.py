@@ -27,12 +27,20 @@ def refuse(index: int, event: RecordingEventIn, error: ChasmError) -> ChasmError
     return error
 
 
-def check_event(event: RecordingEventIn) -> None:
-    """Refuse what cannot be stored whole: text that is not UTF-8 (lone surrogates), oversize."""
+def checked_data(event: RecordingEventIn) -> tuple[dict[str, Any], str]:
+    """The event's data as it is stored, and its JSON: serialized once, which measures it too.
+    NUL characters go (PostgreSQL refuses them; in JSON they are always the escape \\u0000, so the
+    text tells whether there are any). Refuses what cannot be stored whole: text that is not
+    UTF-8 (lone surrogates), oversize."""
     try:
-        size = len(json.dumps(event.data, ensure_ascii=False).encode("utf-8"))
-        for text in (event.session_id, event.event_type, event.event_id or ""):
-            text.encode("utf-8")
+        data = event.data
+        text = json.dumps(data, ensure_ascii=False)
+        if "\\u0000" in text:
+            data = clean(data)
+            text = json.dumps(data, ensure_ascii=False)
+        size = len(text.encode("utf-8"))
+        for name in (event.session_id, event.event_type, event.event_id or ""):
+            name.encode("utf-8")
     except UnicodeEncodeError:
         raise BadRequest("The event holds text that is not valid UTF-8", code="invalid_utf8") from None
     if size > MAX_EVENT_BYTES:
@@ -41,6 +49,7 @@ def check_event(event: RecordingEventIn) -> None:
             status_code=413,
             code="event_too_large",
         )
+    return data, text
 
 
 def text_of(value: Any) -> str:

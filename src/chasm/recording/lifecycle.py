@@ -1,4 +1,5 @@
-"""The recording runtime of a server process (its write lock, its start time for recovery)."""
+"""The recording runtime of a server process: its write lock and group commit (`writer`), its
+start time for recovery."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from chasm.recording.service import RecordingRuntime
+from chasm.recording.writer import RecordingRuntime
 
 
 @asynccontextmanager
 async def recording_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.recording = RecordingRuntime()
-    yield
+    app.state.recording = runtime = RecordingRuntime()
+    try:
+        yield
+    finally:
+        await runtime.aclose()

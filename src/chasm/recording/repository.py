@@ -1,5 +1,4 @@
-"""Reads of recording sessions and their events (the append path is `service`'s, one transaction
-per batch)."""
+"""Reads of recording sessions and their events (the append path is `store`'s)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chasm.models import RecordingEvent, RecordingSession
+from chasm.models import ChatMessage, RecordingEvent, RecordingSession
 
 
 async def sessions_page(
@@ -88,3 +87,13 @@ async def counts(db: AsyncSession, account_id: uuid.UUID) -> tuple[int, int, int
     )
     events = await db.scalar(select(func.coalesce(func.sum(RecordingSession.last_seq), 0)).where(mine)) or 0
     return int(total), int(active), int(events)
+
+
+async def stored_messages(db: AsyncSession, chat_id: uuid.UUID) -> list[tuple[str, str, str | None]]:
+    """A chat's messages in order, as a snapshot reconciles them: role, content, source id."""
+    result = await db.execute(
+        select(ChatMessage.role, ChatMessage.content, ChatMessage.source_id)
+        .where(ChatMessage.chat_id == chat_id)
+        .order_by(ChatMessage.seq)
+    )
+    return [(role, content, source_id) for role, content, source_id in result]

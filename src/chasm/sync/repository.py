@@ -52,11 +52,21 @@ async def entries(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Syn
 
 
 async def set_entry(
-    session: AsyncSession, account_id: uuid.UUID, sync_id: str, chat_id: uuid.UUID | None, base: str
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    sync_id: str,
+    chat_id: uuid.UUID | None,
+    base: str,
+    loaded: dict[str, SyncEntry] | None = None,
 ) -> None:
-    row = await session.get(SyncEntry, (account_id, sync_id))
+    """Record a chat's base; `loaded`: the account's entries read in this session (`entries`), so
+    that each call needs no query of its own."""
+    row = loaded.get(sync_id) if loaded is not None else await session.get(SyncEntry, (account_id, sync_id))
     if row is None:
-        session.add(SyncEntry(account_id=account_id, sync_id=sync_id, chat_id=chat_id, base=base))
+        row = SyncEntry(account_id=account_id, sync_id=sync_id, chat_id=chat_id, base=base)
+        session.add(row)
+        if loaded is not None:
+            loaded[sync_id] = row
     else:
         row.chat_id, row.base = chat_id, base
 

@@ -222,10 +222,13 @@ async def _round(
     async with transaction(maker) as session:
         if fresh_location:
             await repo.forget_location(session, account_id)
+        rows = await repo.entries(session, account_id)  # one query, not one per set_entry
         for sid, tag in plan.agreed.items():
-            await repo.set_entry(session, account_id, sid, local[sid].chat_id if sid in local else None, tag)
+            chat_id = local[sid].chat_id if sid in local else None
+            if (known := rows.get(sid)) is None or known.base != tag or known.chat_id != chat_id:
+                await repo.set_entry(session, account_id, sid, chat_id, tag, rows)
         for sid in to_send:
-            await repo.set_entry(session, account_id, sid, local[sid].chat_id, local[sid].tag)
+            await repo.set_entry(session, account_id, sid, local[sid].chat_id, local[sid].tag, rows)
         for sid in plan.pull:
             tag = _remote_tag(listing[sid], bases.get(sid))
             downloaded += 1
@@ -238,17 +241,19 @@ async def _round(
                 )
                 if chat is not None:
                     await chats_repo.delete_chat(session, chat)
-                await repo.set_entry(session, account_id, sid, None, DELETED)
+                await repo.set_entry(session, account_id, sid, None, DELETED, rows)
                 continue
             chat = await import_doc(session, account_id, docs[sid])
-            await repo.set_entry(session, account_id, sid, chat.id, sealer.tag(doc_fingerprint(docs[sid])))
+            await repo.set_entry(
+                session, account_id, sid, chat.id, sealer.tag(doc_fingerprint(docs[sid])), rows
+            )
         for sid in plan.conflicts:
             their_tag = _remote_tag(listing[sid], bases.get(sid))
             if sid not in docs:  # their tombstone against our change: ours is kept and sent again
                 continue
             if local[sid].tag == DELETED:  # our deletion against their change: theirs comes back
                 chat = await import_doc(session, account_id, docs[sid])
-                await repo.set_entry(session, account_id, sid, chat.id, their_tag)
+                await repo.set_entry(session, account_id, sid, chat.id, their_tag, rows)
                 downloaded += 1
                 continue
             doc = docs[sid]

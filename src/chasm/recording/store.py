@@ -1,0 +1,271 @@
+"""The recording append path: events stored in the open transaction, in order, once per id, as
+messages of the session's chat (its full-text index follows in the same transaction: a message is
+searchable once its event is acknowledged). `writer` runs it for batches of requests together."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, TypeDecorator, bindparam, func, insert, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chasm.harvest.rows import content_hash
+from chasm.harvest.tool_text import tool_text
+from chasm.kit.db import JSONType
+from chasm.kit.errors import BadRequest, ChasmError, Conflict
+from chasm.kit.timeutil import utcnow
+from chasm.models import Chat, ChatMessage, RecordingEvent, RecordingSession
+from chasm.recording import events as rules
+from chasm.recording.exceptions import SessionEnded, SessionNotFound
+from chasm.recording.schemas import EventAck, RecordingEventIn
+
+
+class SerializedJSON(TypeDecorator[str]):
+    """A JSON column's value serialized already (`events.checked_data` measures the event by its
+    JSON, which is then stored as it is rather than serialized a second time)."""
+
+    impl = JSONType
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+events_t = cast(Table, RecordingEvent.__table__)
+messages_t = cast(Table, ChatMessage.__table__)
+
+
+@dataclass
+class Opened:
+    """A session touched by a batch: its row, its chat, and what the batch adds."""
+
+    row: RecordingSession
+    chat: Chat
+    created: bool = False
+    next_message_seq: int = 0
+    known: dict[str, int] = field(default_factory=dict)  # event id -> seq, stored or in this batch
+    messages: int = 0
+    last_seq: int = -1  # the batch's last seq (applied to the row once, at the end)
+    totals: dict[str, int] = field(default_factory=dict)  # usage and tool calls the batch adds
+    model: str | None = None
+
+    def seq(self) -> int:
+        return self.row.last_seq if self.last_seq < 0 else self.last_seq
+
+    def apply(self, now: datetime) -> None:
+        """The batch's counts onto the session and chat rows (one ORM change each, not per event)."""
+        if self.last_seq >= 0:
+            self.row.last_seq, self.row.updated_at = self.last_seq, now
+            self.chat.updated_at = now
+        chat = self.chat
+        if self.messages:
+            chat.message_count += self.messages
+            for key, value in self.totals.items():
+                setattr(chat, key, getattr(chat, key) + value)
+            chat.model = self.model or chat.model
+
+
+async def _open_sessions(
+    db: AsyncSession, account_id: uuid.UUID, events: Sequence[RecordingEventIn]
+) -> dict[str, Opened]:
+    ids = sorted({e.session_id for e in events})
+    query = select(RecordingSession).where(
+        RecordingSession.account_id == account_id, RecordingSession.session_id.in_(ids)
+    )
+    rows = (await db.scalars(query.with_for_update())).all()
+    opened: dict[str, Opened] = {}
+    for row in rows:
+        chat = await db.get(Chat, row.chat_id)
+        assert chat is not None  # the chat's deletion deletes the session (cascade)
+        opened[row.session_id] = Opened(row, chat)
+    wanted: dict[uuid.UUID, list[str]] = {}
+    for e in events:
+        if e.event_id and e.session_id in opened:
+            wanted.setdefault(opened[e.session_id].row.id, []).append(e.event_id)
+    by_id = {o.row.id: o for o in opened.values()}
+    for recording_id, event_ids in wanted.items():
+        found = await db.execute(
+            select(events_t.c.event_id, events_t.c.seq).where(
+                events_t.c.recording_id == recording_id, events_t.c.event_id.in_(event_ids)
+            )
+        )
+        by_id[recording_id].known.update({eid: seq for eid, seq in found})
+    return opened
+
+
+async def _start(db: AsyncSession, account_id: uuid.UUID, event: RecordingEventIn, now: datetime) -> Opened:
+    data = event.data
+    client = data.get("client") or data.get("provider") or rules.DEFAULT_CLIENT
+    if not isinstance(client, str) or len(client) > 60:
+        raise BadRequest(
+            "session_start's client must be a name of at most 60 characters", code="invalid_event"
+        )
+    taken = await db.scalar(
+        select(Chat.id).where(
+            Chat.account_id == account_id, Chat.provider == client, Chat.source_id == event.session_id
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"A chat of {client} with id {event.session_id} exists already", code="session_exists")
+    title = data.get("title")
+    model = data.get("model")
+    chat = Chat(
+        id=uuid.uuid4(),
+        account_id=account_id,
+        provider=client,
+        source_id=event.session_id,
+        title=title[:1000] if isinstance(title, str) else None,
+        model=model[:200] if isinstance(model, str) else None,
+        tags=[],
+        archived=False,
+        message_count=0,
+        input_tokens=0,
+        output_tokens=0,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        tool_call_count=0,
+        started_at=now,
+        updated_at=now,
+        meta={"recording": True},
+    )
+    db.add(chat)
+    row = RecordingSession(
+        id=uuid.uuid4(),
+        account_id=account_id,
+        session_id=event.session_id,
+        client=client,
+        chat_id=chat.id,
+        state="active",
+        last_seq=0,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(row)
+    await db.flush()
+    return Opened(row, chat, created=True)
+
+
+async def append(
+    db: AsyncSession, account_id: uuid.UUID, events: Sequence[RecordingEventIn]
+) -> tuple[list[EventAck], dict[str, Opened]]:
+    """Store the events (in the open transaction): their acks, and the sessions they touched.
+    Raises (nothing written by this call then counts: the caller rolls back) on the first refused
+    event, naming it."""
+    now = utcnow()
+    opened = await _open_sessions(db, account_id, events)
+    acks: list[EventAck] = []
+    ids = _uuids(2 * len(events))
+    event_rows: list[dict[str, Any]] = []
+    message_rows: list[dict[str, Any]] = []
+    seq_loaded: set[str] = set()
+    for index, event in enumerate(events):
+        try:
+            data, data_json = rules.checked_data(event)
+            current = opened.get(event.session_id)
+            if current is not None and event.event_id is not None and event.event_id in current.known:
+                seq = current.known[event.event_id]
+                acks.append(
+                    EventAck(event_id=event.event_id, session_id=event.session_id, seq=seq, duplicate=True)
+                )
+                continue
+            if event.event_type == "session_start":
+                if current is not None:
+                    raise Conflict(f"Session {event.session_id} was started already", code="session_exists")
+                current = opened[event.session_id] = await _start(db, account_id, event, now)
+                seq_loaded.add(event.session_id)
+            elif current is None:
+                raise SessionNotFound(
+                    f"Recording session {event.session_id} not found: start it with a session_start event"
+                )
+            elif current.row.state == "ended":
+                raise SessionEnded(f"Recording session {event.session_id} has ended")
+            row, chat = current.row, current.chat
+            seq = current.seq() + 1
+            if event.seq is not None and event.seq != seq:
+                raise Conflict(
+                    f"Event seq {event.seq} is out of order: session {event.session_id} expects {seq}",
+                    code="out_of_order",
+                )
+            event_id = event.event_id or str(uuid.uuid4())
+            fields = rules.message_fields(event.event_type, data)
+            message_id = None
+            if fields is not None:
+                rules.title_and_wrappers(chat, fields)
+                if event.session_id not in seq_loaded:
+                    last = await db.scalar(
+                        select(func.max(ChatMessage.seq)).where(ChatMessage.chat_id == chat.id)
+                    )
+                    current.next_message_seq = 0 if last is None else int(last) + 1
+                    seq_loaded.add(event.session_id)
+                message_id = next(ids)
+                message_rows.append(
+                    {
+                        "id": message_id,
+                        "chat_id": chat.id,
+                        "seq": current.next_message_seq,
+                        "source_id": event_id,
+                        "parent_source_id": None,
+                        "content_hash": content_hash(fields["role"], fields["content"], None),
+                        "created_at": now,
+                        **fields,
+                        "content": fields["content"].replace("\x00", ""),
+                        "tool_text": tool_text(fields.get("tool_calls") or ()),
+                    }
+                )
+                current.next_message_seq += 1
+                current.messages += 1
+                totals = current.totals
+                for key in rules.USAGE_KEYS:
+                    totals[key] = totals.get(key, 0) + fields[key]
+                totals["tool_call_count"] = totals.get("tool_call_count", 0) + len(fields["tool_calls"] or ())
+                current.model = fields["model"] or current.model
+            elif event.event_type == "title":
+                title = data.get("title")
+                if not isinstance(title, str):
+                    raise BadRequest("A title event needs a title", code="invalid_event")
+                if not chat.title_edited:
+                    chat.title = title[:1000]
+            elif event.event_type == "session_end":
+                row.state, row.ended_at = "ended", now
+            current.last_seq = seq
+            current.known[event_id] = seq
+            event_rows.append(
+                {
+                    "id": next(ids),
+                    "recording_id": row.id,
+                    "seq": seq,
+                    "event_id": event_id,
+                    "event_type": event.event_type,
+                    "data_json": data_json,
+                    "message_id": message_id,
+                    "received_at": now,
+                }
+            )
+            acks.append(EventAck(event_id=event_id, session_id=event.session_id, seq=seq))
+        except ChasmError as error:
+            raise rules.refuse(index, event, error) from None
+    for current in opened.values():
+        current.apply(now)
+    if message_rows:
+        await db.execute(insert(messages_t), message_rows)
+    if event_rows:
+        await db.execute(_INSERT_EVENTS, event_rows)
+    return acks, opened
+
+
+_INSERT_EVENTS = insert(events_t).values(data=bindparam("data_json", type_=SerializedJSON()))
+
+
+def _uuids(count: int) -> Iterator[uuid.UUID]:
+    """`count` random (version 4) UUIDs from one read of the OS's random source: `uuid4()` reads it
+    once per id, a system call that releases the GIL, and each one then waits for it while the
+    database's thread holds it."""
+    raw = os.urandom(16 * count)
+    for i in range(0, 16 * count, 16):
+        yield uuid.UUID(bytes=raw[i : i + 16], version=4)

@@ -1,0 +1,147 @@
+"""Group commit of recording batches: the requests and WebSocket messages waiting to be stored are
+written together, one transaction for all of them, and each is acknowledged once it has committed.
+
+Recording clients send small batches, many at a time (one per HTTP request, several in flight per
+WebSocket); one transaction each would spend most of the server's time opening sessions and
+committing. Here a single drain task takes every batch that is waiting (up to `GROUP_EVENTS`
+events), stores them in order in one transaction, commits, and only then resolves each waiter:
+an acknowledged event is committed, as before. All or none still holds per batch: when any batch
+of a group is refused (or the database fails), the group is rolled back and its batches are stored
+again one transaction each, in order, so that only the refused one fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chasm.kit.events import EventBus
+from chasm.kit.timeutil import utcnow
+from chasm.realtime import topics, tracking
+from chasm.recording import store
+from chasm.recording.schemas import EventAck, RecordingEventIn
+
+GROUP_EVENTS = 10_000  # events written in one transaction at most (a batch alone may be its own group)
+
+
+@dataclass
+class _Batch:
+    account_id: uuid.UUID
+    events: Sequence[RecordingEventIn]
+    done: asyncio.Future[list[EventAck]]
+
+
+def announce(bus: EventBus | None, account_id: uuid.UUID, opened: dict[str, store.Opened]) -> None:
+    """Library events for the chats a commit touched (created, messages appended, updated)."""
+    for o in opened.values():
+        payload = topics.library_event(
+            account_id, chat_id=o.chat.id, workspace_id=o.chat.workspace_id, source="recording"
+        )
+        if o.created:
+            topics.publish_soon(bus, topics.CHAT_CREATED, payload)
+        if o.messages:
+            topics.publish_soon(bus, topics.MESSAGES_APPENDED, {**payload, "count": o.messages})
+        elif not o.created:
+            topics.publish_soon(bus, topics.CHAT_UPDATED, payload)
+
+
+class RecordingRuntime:
+    """Per-process state: the write lock (the drain task and snapshots hold it while they write),
+    the batches waiting to be stored, and when this process started (for recovery)."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.started_at = utcnow()
+        self._waiting: list[_Batch] = []
+        self._drain: asyncio.Task[None] | None = None
+
+    async def record(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        bus: EventBus | None,
+        account_id: uuid.UUID,
+        events: Sequence[RecordingEventIn],
+    ) -> list[EventAck]:
+        """Store the events (with whatever else is waiting); their acks once committed."""
+        done: asyncio.Future[list[EventAck]] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Batch(account_id, events, done))
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.create_task(self._run(maker, bus), name="chasm-recording-writer")
+        return await done
+
+    async def aclose(self) -> None:
+        """Let the batches already taken finish (the server is stopping)."""
+        if self._drain is not None:
+            with contextlib.suppress(Exception):
+                await self._drain
+
+    def _take(self) -> list[_Batch]:
+        group: list[_Batch] = []
+        count = 0
+        while self._waiting and (not group or count + len(self._waiting[0].events) <= GROUP_EVENTS):
+            batch = self._waiting.pop(0)
+            if batch.done.done():  # its caller is gone (a closed connection): never acknowledged
+                continue
+            group.append(batch)
+            count += len(batch.events)
+        return group
+
+    async def _run(self, maker: async_sessionmaker[AsyncSession], bus: EventBus | None) -> None:
+        while self._waiting:
+            group = self._take()
+            if not group:
+                continue
+            async with self.lock:
+                try:
+                    written = [await _write(maker, group)]
+                except Exception as error:
+                    if len(group) == 1:
+                        _settle(group[0], error=error)
+                        continue
+                    written = []
+                    for batch in group:  # each alone, in order: only the refused one fails
+                        try:
+                            written.append(await _write(maker, [batch]))
+                        except Exception as alone:
+                            _settle(batch, error=alone)
+            for results, touched in written:
+                for account_id, opened in touched:
+                    announce(bus, account_id, opened)
+                for batch, acks in results:
+                    _settle(batch, acks=acks)
+
+
+_Written = tuple[list[tuple[_Batch, list[EventAck]]], list[tuple[uuid.UUID, dict[str, store.Opened]]]]
+
+
+async def _write(maker: async_sessionmaker[AsyncSession], group: list[_Batch]) -> _Written:
+    """The group's events in one transaction, committed: each batch's acks, the sessions touched."""
+    accounts: dict[uuid.UUID, list[_Batch]] = {}
+    for batch in group:
+        accounts.setdefault(batch.account_id, []).append(batch)
+    results: list[tuple[_Batch, list[EventAck]]] = []
+    touched: list[tuple[uuid.UUID, dict[str, store.Opened]]] = []
+    async with maker() as db, db.begin():
+        db.info[tracking.QUIET] = True  # announced once committed, as recording
+        for account_id, batches in accounts.items():
+            acks, opened = await store.append(db, account_id, [e for b in batches for e in b.events])
+            touched.append((account_id, opened))
+            at = 0
+            for b in batches:  # one ack per event, in order
+                results.append((b, acks[at : at + len(b.events)]))
+                at += len(b.events)
+    return results, touched
+
+
+def _settle(batch: _Batch, acks: list[EventAck] | None = None, error: BaseException | None = None) -> None:
+    if batch.done.done():
+        return
+    if error is not None:
+        batch.done.set_exception(error)
+    else:
+        batch.done.set_result(acks or [])

@@ -4,20 +4,18 @@ template), and HTTP clients."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+import pg_databases
 from chasm.app import create_app
 from chasm.config import Settings
 from shutdown_watchdog import stop_watchdog
@@ -68,103 +66,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-def _pg_dsn(database: str) -> str:
-    """A libpq URL (asyncpg's form) for another database on the test server."""
-    from sqlalchemy.engine import make_url
-
-    assert PG_URL is not None
-    url = make_url(PG_URL).set(drivername="postgresql", database=database)
-    return url.render_as_string(hide_password=False)
-
-
-def _pg_prefix() -> str:
-    """Names of the databases this run makes: the run's database name first, so a run killed
-    half-way leaves only names that its CI script's clean-up (`.ci/run`) recognises."""
-    assert PG_URL is not None
-    return f"{_database_name(PG_URL)[:40]}_"
-
-
-def run_sync(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run a coroutine to its end from sync code, on a thread of its own (the caller's thread may
-    be running an event loop already: pytest-asyncio's, Playwright's)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-async def _pg_admin(*statements: str) -> None:
-    import asyncpg
-
-    assert PG_URL is not None
-    conn = await asyncpg.connect(_pg_dsn(_database_name(PG_URL)))
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-def _database_name(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).database or "postgres"
-
-
-_pg_template_name: str | None = None
-# Per-test databases are dropped on this thread, off the tests' path (a drop waits on the disk).
-_pg_dropper = ThreadPoolExecutor(1, thread_name_prefix="pg-drop")
-
-
-async def _make_pg_template(name: str) -> None:
-    from chasm.kit.db import create_engine, migrate
-
-    await _pg_admin(
-        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-        f'CREATE DATABASE "{name}"',
-    )
-    engine = create_engine(_pg_dsn(name).replace("postgresql://", "postgresql+asyncpg://", 1))
-    try:
-        await migrate(engine)
-    finally:
-        await engine.dispose()
-    # Nothing may connect to it from now on: CREATE DATABASE ... TEMPLATE needs it idle.
-    await _pg_admin(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
-
-
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str | None]:
-    """On PostgreSQL: a database migrated once per run; each test gets a copy of it (CREATE
-    DATABASE ... TEMPLATE, a file copy of a tenth of a second, where migrating took a second)."""
-    global _pg_template_name
+    """On PostgreSQL: the database migrated once per run that each test's is a copy of."""
     if not PG_URL:
         yield None
         return
-    name = _pg_prefix() + "tpl"
-    run_sync(_make_pg_template(name))
-    _pg_template_name = name
-    yield name
-    _pg_dropper.shutdown(wait=True)
-    run_sync(
-        _pg_admin(
-            f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false',
-            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-        )
-    )
-
-
-async def new_pg_database() -> dict[str, object]:
-    """Settings for a fresh, migrated PostgreSQL database of its own (the `pg_template` fixture
-    must be set up); `drop_pg_database` ends it."""
-    assert _pg_template_name is not None, "request the pg_template fixture first"
-    name = f"{_pg_prefix()}t{uuid.uuid4().hex[:12]}"
-    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template_name}"')
-    return {"database_url": _pg_dsn(name)}
-
-
-def drop_pg_database(database: dict[str, object]) -> None:
-    """Drop a database of `new_pg_database` on the dropper thread: connections an app still
-    stopping holds are ended (FORCE), and the test does not wait for it."""
-    name = _database_name(str(database["database_url"]))
-    _pg_dropper.submit(asyncio.run, _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield pg_databases.make_template()
+    pg_databases.drop_template()
 
 
 @pytest.fixture(scope="session")
@@ -185,9 +94,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def db_settings(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, object]]:
     if PG_URL:
         request.getfixturevalue("pg_template")
-        database = await new_pg_database()
+        database = await pg_databases.new_database()
         yield database
-        drop_pg_database(database)
+        pg_databases.drop_database(database)
     else:
         template: Path = request.getfixturevalue("sqlite_template")
         shutil.copyfile(template, tmp_path / "chasm.db")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-import conftest as shared
+import pg_databases
 from chasm.app import create_app
 from chasm.config import Settings
 from sessions.fixtures import LiveServer
@@ -82,7 +82,7 @@ def live_server(
     pg_database: dict[str, Any] | None = None
     if PG_URL:
         request.getfixturevalue("pg_template")
-        pg_database = shared.run_sync(shared.new_pg_database())
+        pg_database = pg_databases.run_sync(pg_databases.new_database())
         database: dict[str, Any] = dict(pg_database)
     else:
         shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp / "chasm.db")
@@ -100,4 +100,4 @@ def live_server(
     yield running
     running.stop()
     if pg_database is not None:
-        shared.drop_pg_database(pg_database)
+        pg_databases.drop_database(pg_database)

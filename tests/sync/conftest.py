@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sync_helpers import sqlite_db
 
-import conftest as root
+import pg_databases
 
 
 @pytest.fixture
@@ -22,11 +22,11 @@ async def databases(
     async def make(name: str) -> dict[str, Any]:
         if given:
             return given.pop()
-        if root.PG_URL:
-            made.append(await root.new_pg_database())
+        if pg_databases.PG_URL:
+            made.append(await pg_databases.new_database())
             return dict(made[-1])
         return sqlite_db(tmp_path / name, sqlite_template)
 
     yield make
     for database in made:
-        root.drop_pg_database(database)
+        pg_databases.drop_database(database)

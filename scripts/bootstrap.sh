@@ -43,15 +43,25 @@ build_dashboard() {
   local dist=src/chasm/webui/dist stamp hash lock_hash
   stamp="$dist/.sources-hash"
   # The server's API is part of the sources: its OpenAPI types are generated into the build, and a
-  # changed endpoint must rebuild (and re-check) the front-end.
-  local api
-  api=$(mktemp -d)
-  .venv/bin/python -m chasm.webui.schema "$api" >/dev/null
+  # changed endpoint must rebuild (and re-check) the front-end. Dumping it imports the whole server
+  # (seconds): its hash is kept with a hash of what it is made from (the Python sources, the lock),
+  # and dumped again only when those changed.
+  local api api_sums inputs api_stamp="$dist/.api-sums"
+  inputs=$( { { git ls-files -co --exclude-standard src/chasm 2>/dev/null || find src/chasm -type f; } \
+      | LC_ALL=C sort | xargs -r sha256sum 2>/dev/null; cat uv.lock; } | sha256sum | cut -d' ' -f1) || inputs=none
+  if [ -f "$api_stamp" ] && [ "$(head -n1 "$api_stamp")" = "$inputs" ]; then
+    api_sums=$(tail -n +2 "$api_stamp")
+  else
+    api=$(mktemp -d)
+    .venv/bin/python -m chasm.webui.schema "$api" >/dev/null
+    api_sums=$(cd "$api" && sha256sum ./*)
+    rm -rf "$api"
+  fi
   hash=$( { (cd web && find . -path ./node_modules -prune -o -path ./src/lib/api/generated -prune \
-      -o -type f -print | LC_ALL=C sort | xargs sha256sum); (cd "$api" && sha256sum ./*); } \
+      -o -type f -print | LC_ALL=C sort | xargs sha256sum); echo "$api_sums"; } \
       | sha256sum | cut -d' ' -f1)
-  rm -rf "$api"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] && [ -f "$dist/index.html" ]; then
+    printf '%s\n%s\n' "$inputs" "$api_sums" > "$api_stamp"
     return 0
   fi
   lock_hash=$(sha256sum web/package-lock.json | cut -d' ' -f1)
@@ -63,5 +73,6 @@ build_dashboard() {
   echo "Building the web dashboard"
   (cd web && CHASM_PYTHON="$PWD/../.venv/bin/python" npm run --silent build -- --logLevel warn)
   echo "$hash" > "$stamp"
+  printf '%s\n%s\n' "$inputs" "$api_sums" > "$api_stamp"
 }
 build_dashboard

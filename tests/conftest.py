@@ -1,20 +1,21 @@
 """Shared fixtures: a real app on a fresh database (SQLite, or PostgreSQL when
-CHASM_TEST_DATABASE_URL is set: each test then gets its own schema), and HTTP clients."""
+CHASM_TEST_DATABASE_URL is set: each test then gets its own database, a copy of a migrated
+template), and HTTP clients."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+import pg_databases
 from chasm.app import create_app
 from chasm.config import Settings
 from shutdown_watchdog import stop_watchdog
@@ -65,23 +66,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-async def _pg_schema(action: str, schema: str) -> None:
-    import asyncpg
-
-    assert PG_URL is not None
-    dsn = "postgresql://" + PG_URL.split("://", 1)[1]
-    conn = await asyncpg.connect(dsn)
-    try:
-        if action == "create":
-            await conn.execute(f'CREATE SCHEMA "{schema}"')
-        else:
-            # A background task of an app still stopping may hold a lock on the schema: never wait
-            # on it (the run's database is dropped whole at the end, so a schema left is harmless).
-            await conn.execute("SET lock_timeout = '5s'")
-            with contextlib.suppress(asyncpg.exceptions.LockNotAvailableError):
-                await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str | None]:
+    """On PostgreSQL: the database migrated once per run that each test's is a copy of."""
+    if not PG_URL:
+        yield None
+        return
+    yield pg_databases.make_template()
+    pg_databases.drop_template()
 
 
 @pytest.fixture(scope="session")
@@ -99,14 +91,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def db_settings(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[dict[str, object]]:
+async def db_settings(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, object]]:
     if PG_URL:
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        await _pg_schema("create", schema)
-        yield {"database_url": PG_URL, "database_schema": schema}
-        await _pg_schema("drop", schema)
+        request.getfixturevalue("pg_template")
+        database = await pg_databases.new_database()
+        yield database
+        pg_databases.drop_database(database)
     else:
-        shutil.copyfile(sqlite_template, tmp_path / "chasm.db")
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, tmp_path / "chasm.db")
         yield {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'chasm.db'}"}
 
 

@@ -5,18 +5,17 @@ loop, and one sandbox can serve a whole module."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import threading
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 
+import pg_databases
 from chasm.app import create_app
 from chasm.config import Settings
 from sessions.fixtures import LiveServer
@@ -75,32 +74,18 @@ class ServerThread:
         self.thread.join(60)
 
 
-async def _pg(action: str, schema: str) -> None:
-    import asyncpg
-
-    assert PG_URL is not None
-    conn = await asyncpg.connect("postgresql://" + PG_URL.split("://", 1)[1])
-    try:
-        if action == "create":
-            await conn.execute(f'CREATE SCHEMA "{schema}"')
-        else:
-            await conn.execute("SET lock_timeout = '5s'")
-            with contextlib.suppress(asyncpg.exceptions.LockNotAvailableError):
-                await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="package")
-def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[ServerThread]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[ServerThread]:
     tmp = tmp_path_factory.mktemp("client-server")
-    schema = None
+    pg_database: dict[str, Any] | None = None
     if PG_URL:
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_pg("create", schema))
-        database: dict[str, Any] = {"database_url": PG_URL, "database_schema": schema}
+        request.getfixturevalue("pg_template")
+        pg_database = pg_databases.run_sync(pg_databases.new_database())
+        database: dict[str, Any] = dict(pg_database)
     else:
-        shutil.copyfile(sqlite_template, tmp / "chasm.db")
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp / "chasm.db")
         database = {"database_url": f"sqlite+aiosqlite:///{tmp / 'chasm.db'}"}
     settings_ = Settings(
         data_dir=tmp / "data",
@@ -114,5 +99,5 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path)
     running = ServerThread(settings_).start()
     yield running
     running.stop()
-    if schema:
-        asyncio.run(_pg("drop", schema))
+    if pg_database is not None:
+        pg_databases.drop_database(pg_database)

@@ -65,7 +65,7 @@ async def test_harvest_watch_reports_each_change(settings: Settings, tmp_path: P
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            await asyncio.wait_for(process.wait(), 20)
+            await asyncio.wait_for(process.wait(), 60)
         except TimeoutError:
             process.kill()
             await process.wait()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from typing import Any
 
 import typer
@@ -134,6 +135,13 @@ def _watch(
                     on_report=show,
                 )
                 stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+
+                def stop_watching() -> None:  # Ctrl-C ends the watch in order; a second one interrupts
+                    stop.set()
+                    loop.remove_signal_handler(signal.SIGINT)
+
+                loop.add_signal_handler(signal.SIGINT, stop_watching)
                 task = asyncio.create_task(watcher.run(stop))
                 await watcher.ready.wait()
                 roots = ", ".join(str(r) for r in watcher.roots()) or "nothing yet"

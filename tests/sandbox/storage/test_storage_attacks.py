@@ -347,7 +347,7 @@ async def test_a_tree_nested_thousands_deep_is_refused_cleanly_and_still_removed
         await storage.clone("d1", "copy", 64 * 1024**2)
     assert not (storage.base / "copy").exists()
     assert await storage.usage("d1") < 64 * 1024**2
-    assert len(os.listdir("/proc/self/fd")) == fds  # every directory fd was closed
+    assert len(os.listdir("/proc/self/fd")) <= fds  # every directory fd was closed
 
     await storage.restore("d1", clean.ref)  # the deep tree is not in the snapshot: removed
     assert sorted(p.name for p in root.iterdir()) == ["kept"]

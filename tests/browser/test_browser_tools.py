@@ -106,7 +106,11 @@ async def test_tools_drive_a_page_and_refuse_bad_input(app: FastAPI, admin: http
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         closed = await http.get(f"/s/{session['id']}/json/close/{page_id}", headers=headers)
         assert closed.status_code == 200, closed.text
-    assert (await _error(service.evaluate(runtime, row, "1", target_id=page_id))).code == "page_not_found"
+    # page_closed while Chromium still detaches it, page_not_found once it is gone from the list
+    assert (await _error(service.evaluate(runtime, row, "1", target_id=page_id))).code in {
+        "page_not_found",
+        "page_closed",
+    }
     assert (await service.evaluate(runtime, row, "1+1")).value == 2  # a new page is opened
 
     await admin.delete(f"/v1/sessions/{session['id']}", params={"force": "true"})

@@ -2,6 +2,11 @@
 # Runs the whole suite on SQLite, and again on PostgreSQL when CHASM_TEST_DATABASE_URL is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A pass that hangs (a test stuck where pytest-timeout's alarm cannot reach it) is ended after this
+# many seconds with SIGABRT: faulthandler prints every thread's stack, and the run fails in minutes
+# rather than at CI's own limit. A whole pass takes about 9 minutes on 2 cores.
+pass_limit="${CHASM_TEST_PASS_TIMEOUT:-1800}"
+pytest_pass() { uv run timeout -s ABRT -k 30 "$pass_limit" pytest "$@"; }
 ./scripts/bootstrap.sh
 uv run ruff check src tests bench
 uv run mypy
@@ -13,9 +18,9 @@ if [ -n "${CHASM_TEST_DATABASE_URL:-}" ]; then
   unset CHASM_TEST_DATABASE_URL
   if [ -z "${CHASM_TEST_PARALLEL:-}" ]; then
     echo "== test suite on SQLite =="
-    uv run pytest "$@"
+    pytest_pass "$@"
     echo "== test suite on PostgreSQL =="
-    CHASM_TEST_DATABASE_URL="$pg_url" uv run pytest -m "not sqlite_only" "$@"
+    CHASM_TEST_DATABASE_URL="$pg_url" pytest_pass -m "not sqlite_only" "$@"
     exit 0
   fi
   # CHASM_TEST_PARALLEL=1: the two passes run side by side (each is one Python process, which
@@ -23,17 +28,17 @@ if [ -n "${CHASM_TEST_DATABASE_URL:-}" ]; then
   # passes share nothing but the machine; on 2 cores the load makes a few shutdown-timing tests
   # flaky, so one after the other is the default. PostgreSQL's output is shown after SQLite's.
   pg_log=$(mktemp)
-  CHASM_TEST_DATABASE_URL="$pg_url" uv run pytest -m "not sqlite_only" "$@" >"$pg_log" 2>&1 &
+  CHASM_TEST_DATABASE_URL="$pg_url" pytest_pass -m "not sqlite_only" "$@" >"$pg_log" 2>&1 &
   pg_pid=$!
   trap 'kill "$pg_pid" 2>/dev/null || true; rm -f "$pg_log"' EXIT
   echo "== test suite on SQLite (the PostgreSQL pass runs alongside) =="
   sqlite_rc=0
-  uv run pytest "$@" || sqlite_rc=$?
+  pytest_pass "$@" || sqlite_rc=$?
   pg_rc=0
   wait "$pg_pid" || pg_rc=$?
   echo "== test suite on PostgreSQL =="
   cat "$pg_log"
   [ "$sqlite_rc" = 0 ] && [ "$pg_rc" = 0 ]
 else
-  uv run pytest "$@"
+  pytest_pass "$@"
 fi

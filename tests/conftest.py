@@ -16,9 +16,10 @@ import pytest
 from fastapi import FastAPI
 
 import pg_databases
+import shutdown_watchdog
 from chasm.app import create_app
 from chasm.config import Settings
-from shutdown_watchdog import stop_watchdog
+from shutdown_watchdog import running
 
 # Tests run with --import-mode=importlib (so test files may share basenames); their helper modules
 # are imported by plain name from their own folder.
@@ -117,11 +118,8 @@ def settings(tmp_path: Path, db_settings: dict[str, object]) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running(create_app(settings)) as application:
         yield application
-        watchdog = stop_watchdog()
-    watchdog.cancel()
 
 
 @pytest.fixture
@@ -154,3 +152,7 @@ def remote_client(app: FastAPI, **headers: str) -> httpx.AsyncClient:
     """A client calling from a non-loopback address."""
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
     return httpx.AsyncClient(transport=transport, base_url="http://chasm.example", headers=headers)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    shutdown_watchdog.CONFIG = config  # its reports go past the capture, to the terminal

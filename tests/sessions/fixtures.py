@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from chasm.app import create_app
 from chasm.config import Settings
-from shutdown_watchdog import stop_watchdog
+from shutdown_watchdog import running
 
 
 @pytest.fixture
@@ -106,16 +106,13 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     sandboxes using them are stopped and the disks deleted (unmounted) before the data dir goes."""
     from chasm.sessions.lifecycle import shutdown
 
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running(create_app(settings)) as application:
         yield application
-        watchdog = stop_watchdog()
         disks = getattr(application.state, "test_disks", [])
         if disks:
             await shutdown(application.state.sandbox, application.state.sessionmaker)
             for disk in disks:
                 await application.state.workspace_storage.delete(disk)
-    watchdog.cancel()
 
 
 async def other_account_client(app: FastAPI, admin: httpx.AsyncClient) -> httpx.AsyncClient:

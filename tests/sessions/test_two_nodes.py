@@ -23,13 +23,14 @@ from chasm.models import InstanceFact, SandboxSession
 from chasm.sessions.lifecycle import reap_once
 from chasm.system.secret import FINGERPRINT, FINGERPRINT_INPUT, SecretMismatch
 from sessions.fixtures import create_session
+from shutdown_watchdog import running
 
 
 @pytest.fixture
 async def second(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
     """Another server on the same database with the same secret (CHASM_SECRET_KEY) and its own data dir."""
     node = create_app(settings.model_copy(update={"data_dir": tmp_path / "node-2", "bootstrap_admin": False}))
-    async with node.router.lifespan_context(node):
+    async with running(node):
         yield node
 
 

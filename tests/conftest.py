@@ -34,9 +34,6 @@ PG_URL = os.environ.get("CHASM_TEST_DATABASE_URL")
 # No background embedding of every test's messages (each Settings reads it): tests/semantic turns
 # the local model on for its own tests.
 os.environ.setdefault("CHASM_SEMANTIC_EMBEDDER", "off")
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
-if not FIXTURES.exists():
-    FIXTURES = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures"))
 
 
 # Sandbox tests whose database work is more than a session row: quotas and admission (advisory

@@ -17,10 +17,11 @@ from sqlalchemy import update
 from chasm.kit.db import transaction
 from chasm.models import Chat
 from fakes.llm_server import FakeLLM, Received, Reply
+from shared_fixtures import TRANSCRIPTS
 
 pytestmark = pytest.mark.sandbox
 
-CODEX = Path("/work/shared/fixtures/transcripts/codex/agentsessions_stage0_codex_small_cli0.146.jsonl")
+CODEX = TRANSCRIPTS / "codex/agentsessions_stage0_codex_small_cli0.146.jsonl"
 
 
 async def _forget_disks(app: FastAPI, client: httpx.AsyncClient) -> None:

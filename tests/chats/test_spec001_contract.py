@@ -7,7 +7,6 @@ The table below names every /api/v1 route; a route added without a row fails
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,7 @@ from spec001 import SCHEMAS, array, errors
 
 from chasm.harvest import registry
 from fakes.llm_server import FakeLLM
-
-TRANSCRIPTS = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
-if not TRANSCRIPTS.exists():
-    TRANSCRIPTS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "transcripts"
+from shared_fixtures import TRANSCRIPTS
 
 V1 = "/api/v1"
 

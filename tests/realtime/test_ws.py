@@ -24,8 +24,9 @@ from chasm.config import Settings
 from chasm.kit.events import RedisEventBus
 from chasm.realtime import topics
 from sessions.fixtures import LiveServer
+from shared_fixtures import TRANSCRIPTS
 
-FIXTURES = Path("/work/shared/fixtures/transcripts/claude-code")
+FIXTURES = TRANSCRIPTS / "claude-code"
 
 
 async def next_event(ws: ClientConnection, timeout: float = 5) -> dict[str, Any]:

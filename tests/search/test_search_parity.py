@@ -11,18 +11,13 @@ tokenises as SQLite's FTS5 index does).
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
 import httpx
 
 from chasm.harvest import registry
-
-TRANSCRIPTS = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
-_here = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "transcripts"
-if _here.exists():
-    TRANSCRIPTS = _here
+from shared_fixtures import TRANSCRIPTS
 
 # query -> the chats it finds ("provider:source id", sorted), or (how many, digest of that list)
 # where the list is long. CJK text is one word per run between spaces and punctuation on both

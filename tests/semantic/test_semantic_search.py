@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -14,10 +13,7 @@ from semantic_helpers import wait_indexed
 
 from chasm.app import create_app
 from chasm.config import Settings
-
-TRANSCRIPTS = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
-if not TRANSCRIPTS.exists():
-    TRANSCRIPTS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "transcripts"
+from shared_fixtures import TRANSCRIPTS
 
 # gitai_gemini-session-simple.jsonl: "add another hello bob console log to @index.ts", said in
 # other words, none of them in the chat.

@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from chasm.auth import repository as auth_repo
 from chasm.models import Chat, ChatMessage, HarvestFile
 from chasm.watch.watcher import Watcher
+from shared_fixtures import TRANSCRIPTS
 
-FIXTURE = Path(
-    "/work/shared/fixtures/transcripts/claude-code/vsla_projects/-home-kenth56-vsla/"
-    "e80aa543-6eff-4cb5-91e0-6d4e8e7951e9.jsonl"
+FIXTURE = TRANSCRIPTS / (
+    "claude-code/vsla_projects/-home-kenth56-vsla/e80aa543-6eff-4cb5-91e0-6d4e8e7951e9.jsonl"
 )
 
 

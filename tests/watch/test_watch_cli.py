@@ -11,10 +11,10 @@ import uuid
 from pathlib import Path
 
 from chasm.config import Settings
+from shared_fixtures import TRANSCRIPTS
 
-FIXTURE = Path(
-    "/work/shared/fixtures/transcripts/claude-code/vsla_projects/-home-kenth56-vsla/"
-    "e80aa543-6eff-4cb5-91e0-6d4e8e7951e9.jsonl"
+FIXTURE = TRANSCRIPTS / (
+    "claude-code/vsla_projects/-home-kenth56-vsla/e80aa543-6eff-4cb5-91e0-6d4e8e7951e9.jsonl"
 )
 
 

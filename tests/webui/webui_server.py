@@ -18,10 +18,9 @@ import uvicorn
 
 from chasm.app import create_app
 from chasm.config import Settings
+from shared_fixtures import TRANSCRIPTS
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "transcripts"
-if not FIXTURES.exists():
-    FIXTURES = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
+FIXTURES = TRANSCRIPTS
 PG_URL = os.environ.get("CHASM_TEST_DATABASE_URL")
 
 BROWSER_ARGS = [

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from shared_fixtures import TRANSCRIPTS
 
-TRANSCRIPTS = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "transcripts"
-if not TRANSCRIPTS.exists():
-    TRANSCRIPTS = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
 CLAUDE_FILE = TRANSCRIPTS / "claude-code" / "agtrace_claude_session.jsonl"
 CODEX_FILE = TRANSCRIPTS / "codex" / "agtrace_codex_session.jsonl"

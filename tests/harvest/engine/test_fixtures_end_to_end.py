@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import httpx
 
 from chasm.harvest import registry
-
-TRANSCRIPTS = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "transcripts"
-if not TRANSCRIPTS.exists():
-    TRANSCRIPTS = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
+from shared_fixtures import TRANSCRIPTS
 
 
 async def test_fixture_tree_harvests_end_to_end_and_again_parses_nothing(

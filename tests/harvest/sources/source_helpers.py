@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 from chasm.harvest.model import ParsedChat, ParseOutcome, SourceUnit
 from chasm.harvest.spec import HarvestSource
-
-TRANSCRIPTS = Path(os.environ.get("CHASM_FIXTURES", "/work/shared/fixtures")) / "transcripts"
-_here = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "transcripts"
-if _here.exists():
-    TRANSCRIPTS = _here
+from shared_fixtures import TRANSCRIPTS
 
 
 def fixture(provider: str, name: str) -> Path:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from chasm.cli.main import app as cli
 from chasm.config import Settings, get_settings
-from conftest import FIXTURES
+from shared_fixtures import FIXTURES
 
 
 def test_harvest_then_list_on_a_fresh_install(

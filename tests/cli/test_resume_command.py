@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from chasm.cli.main import app as cli
 from chasm.config import Settings, get_settings
-from conftest import FIXTURES
+from shared_fixtures import FIXTURES
 
 TRANSCRIPTS = FIXTURES / "transcripts"
 CLAUDE_SESSION = "7f2abd2d-7cfc-4447-9ddd-3ca8d14e02e9"  # agtrace_claude_session.jsonl's sessionId

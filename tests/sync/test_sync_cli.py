@@ -14,7 +14,7 @@ from chasm.cli.main import app as cli
 from chasm.config import Settings, get_settings
 from chasm.kit.db import create_engine, make_sessionmaker, transaction
 from chasm.models import ChatSettings
-from conftest import FIXTURES
+from shared_fixtures import FIXTURES
 
 
 async def _enable_sync(settings: Settings) -> None:

@@ -9,6 +9,7 @@ import signal
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -214,21 +215,29 @@ def _report(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"Harvest ({data['duration_ms'] / 1000:.1f} s)")
-    columns = (
-        "units_seen",
-        "units_parsed",
-        "units_skipped",
-        "chats_created",
-        "chats_updated",
-        "messages_added",
-        "errors",
-    )
-    table.add_column("Provider")
-    for column in columns:
-        table.add_column(column.replace("_", " ").capitalize(), justify="right")
+    # Short headers and only the sources that found something: the table fits 80 columns.
+    columns = {
+        "units_seen": "Seen",
+        "units_parsed": "Parsed",
+        "units_skipped": "Skipped",
+        "chats_created": "New",
+        "chats_updated": "Updated",
+        "messages_added": "Messages",
+        "errors": "Errors",
+    }
+    table = Table(title=f"Harvest ({data['duration_ms'] / 1000:.1f} s)", box=box.SIMPLE_HEAD)
+    table.add_column("Source", no_wrap=True)
+    for header in columns.values():
+        table.add_column(header, justify="right", no_wrap=True)
+    quiet = 0
     for name, counts in data["providers"].items():
-        table.add_row(name, *(f"{counts[c]:,}" for c in columns))
+        if not any(counts.get(c, 0) for c in columns):
+            quiet += 1
+            continue
+        table.add_row(name, *(f"{counts.get(c, 0):,}" for c in columns))
+    table.caption = "Seen, parsed, skipped: files and databases. New, updated: chats." + (
+        f"\n{quiet} other sources found nothing." if quiet else ""
+    )
     out = Console()
     out.print(table)
     for issue in data["errors"][:50]:

@@ -52,8 +52,14 @@ def test_cli_harvest_reports_counts_and_is_incremental(
         assert report["providers"]["testlog"]["chats_created"] == 1
         assert report["issues"][0]["line"] == 2
 
-        table = runner.invoke(cli, ["harvest", "-p", "testlog", "--root", f"testlog={extra}"])
+        table = runner.invoke(
+            cli, ["harvest", "-p", "testlog", "--root", f"testlog={extra}"], env={"COLUMNS": "80"}
+        )
         assert table.exit_code == 0 and "testlog" in table.output
+        # It fits an 80-column terminal with every header whole.
+        assert max(len(line) for line in table.output.splitlines()) <= 80
+        header = next(line for line in table.output.splitlines() if "Source" in line).split()
+        assert header == ["Source", "Seen", "Parsed", "Skipped", "New", "Updated", "Messages", "Errors"]
 
         again = json.loads(
             runner.invoke(cli, ["harvest", "-p", "testlog", "--root", f"testlog={extra}", "--json"]).stdout

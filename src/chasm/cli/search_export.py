@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -206,15 +207,33 @@ def stats(
         ),
         "timeline": ("date", "sessions", "messages", "tokens"),
     }[view]
-    table = Table(title=view.capitalize())
+    # Short headers, unwrapped numbers: the names get what is left of an 80-column terminal.
+    table = Table(title=view.capitalize(), box=box.SIMPLE_HEAD)
     for column in columns:
+        text = column in ("provider", "model", "date")
         table.add_column(
-            column.replace("_", " ").capitalize(),
-            justify="left" if column in ("provider", "model", "date") else "right",
+            _HEADERS.get(column, column.replace("_", " ").capitalize()),
+            justify="left" if text else "right",
+            no_wrap=not text,
+            overflow="fold" if text else "ellipsis",
         )
     for row in rows:
         table.add_row(*(_cell(column, row[column]) for column in columns))
     console.print(table)
+
+
+_HEADERS = {
+    "session_count": "Chats",
+    "sessions": "Chats",
+    "message_count": "Msgs",
+    "messages": "Msgs",
+    "token_count": "Tokens",
+    "tokens": "Tokens",
+    "input_tokens": "Input",
+    "output_tokens": "Output",
+    "cache_read_tokens": "Cache read",
+    "estimated_cost_usd": "Cost",
+}
 
 
 def _usd(value: float | None) -> str:

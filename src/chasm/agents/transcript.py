@@ -31,25 +31,15 @@ async def new_chat(
 ) -> Chat:
     """A chat for a run; a child of `parent` (the coordinator's chat, the continued chat)."""
     now = utcnow()
-    chat_id = uuid.uuid4()
-    chat = Chat(
-        id=chat_id,
+    chat = chats_repo.new_chat(
         account_id=account_id,
         provider=PROVIDER,
-        source_id=str(chat_id),
         workspace_id=parent.workspace_id if parent is not None else None,
         parent_chat_id=parent.id if parent is not None else None,
         parent_source_id=parent.source_id if parent is not None else None,
         title=title[:1000],
         model=model[:200] if model else None,
         tags=["agent"],
-        archived=False,
-        message_count=0,
-        input_tokens=0,
-        output_tokens=0,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
-        tool_call_count=0,
         started_at=now,
         updated_at=now,
         meta=meta,

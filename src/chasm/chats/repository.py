@@ -39,6 +39,29 @@ class ChatFilters:
     tags: tuple[str, ...] = ()  # every one of these tags
 
 
+_EMPTY_CHAT: dict[str, Any] = {
+    "tags": [],
+    "archived": False,
+    "message_count": 0,
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "tool_call_count": 0,
+}
+
+
+def new_chat(**fields: Any) -> Chat:
+    """A new Chat row, not yet added to a session: no messages, every counter at zero, no tags,
+    not archived; a fresh id unless `id` is given, and its own id as `source_id` unless one is given.
+    `fields` sets the rest (account_id and provider at least)."""
+    chat_id = fields.pop("id", None) or uuid.uuid4()
+    fields.setdefault("source_id", str(chat_id))
+    for name, value in _EMPTY_CHAT.items():
+        fields.setdefault(name, list(value) if isinstance(value, list) else value)
+    return Chat(id=chat_id, **fields)
+
+
 async def list_workspaces(
     session: AsyncSession, account_id: uuid.UUID, limit: int, offset: int
 ) -> tuple[list[tuple[ChatWorkspace, int]], int]:

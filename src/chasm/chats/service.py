@@ -219,21 +219,7 @@ def _apply_totals(chat: Chat, rows: Iterable[dict[str, Any]]) -> None:
 
 
 async def _new_chat(session: AsyncSession, actor: Actor, **fields: Any) -> Chat:
-    chat_id = uuid.uuid4()
-    fields.setdefault("tags", [])
-    chat = Chat(
-        id=chat_id,
-        account_id=actor.account_id,
-        source_id=str(chat_id),
-        archived=False,
-        message_count=0,
-        input_tokens=0,
-        output_tokens=0,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
-        tool_call_count=0,
-        **fields,
-    )
+    chat = repo.new_chat(account_id=actor.account_id, **fields)
     session.add(chat)
     await session.flush()
     return chat

@@ -16,12 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.auth.actor import Actor
+from chasm.chats.repository import new_chat
 from chasm.completions import repository as repo
 from chasm.completions.content import image_facts, image_note
 from chasm.harvest.rows import clean, content_hash
 from chasm.harvest.tool_text import tool_text
 from chasm.kit.timeutil import utcnow
-from chasm.models import Chat
 from chasm.providers.llm import ChatMessage, Completion, Image
 
 PROVIDER = "chasm"
@@ -115,21 +115,12 @@ async def _store(
     now = utcnow()
     chat = await repo.conversation_chat(db, actor.account_id, PROVIDER, conversation_id)
     if chat is None:
-        chat = Chat(
-            id=uuid.uuid4(),
+        chat = new_chat(
             account_id=actor.account_id,
             provider=PROVIDER,
             source_id=conversation_id,
             title=_title(messages),
             model=answer.model,
-            tags=[],
-            archived=False,
-            message_count=0,
-            input_tokens=0,
-            output_tokens=0,
-            cache_read_tokens=0,
-            cache_write_tokens=0,
-            tool_call_count=0,
             started_at=now,
             updated_at=now,
             meta={"completions": True, "cost_usd": 0.0},

@@ -15,6 +15,7 @@ from sqlalchemy import Table, TypeDecorator, bindparam, func, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chasm.chats.repository import new_chat
 from chasm.harvest.rows import content_hash
 from chasm.harvest.tool_text import tool_text
 from chasm.kit.db import JSONType
@@ -115,21 +116,12 @@ async def _start(db: AsyncSession, account_id: uuid.UUID, event: RecordingEventI
         raise Conflict(f"A chat of {client} with id {event.session_id} exists already", code="session_exists")
     title = data.get("title")
     model = data.get("model")
-    chat = Chat(
-        id=uuid.uuid4(),
+    chat = new_chat(
         account_id=account_id,
         provider=client,
         source_id=event.session_id,
         title=title[:1000] if isinstance(title, str) else None,
         model=model[:200] if isinstance(model, str) else None,
-        tags=[],
-        archived=False,
-        message_count=0,
-        input_tokens=0,
-        output_tokens=0,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
-        tool_call_count=0,
         started_at=now,
         updated_at=now,
         meta={"recording": True},

@@ -37,6 +37,7 @@ from chasm.jobs import endpoints as jobs_endpoints
 from chasm.jobs.worker import jobs_lifespan
 from chasm.keys import endpoints as keys_endpoints
 from chasm.kit import datalock, handlers
+from chasm.kit.api_tags import openapi_tags
 from chasm.kit.bodylimit import BodyLimitMiddleware
 from chasm.kit.crypto import configure_password_hashing
 from chasm.kit.db import create_engine, make_sessionmaker, migrate
@@ -127,7 +128,10 @@ CHAT_ROUTES: list[ChatRouter] = [
     semantic_endpoints.routes,
     export_endpoints.routes,
     stats_endpoints.routes,
+    system_endpoints.health_routes,
     system_endpoints.routes,
+    system_endpoints.settings_routes,
+    chats_endpoints.workspace_routes,
     chats_endpoints.routes,
     harvest_endpoints.routes,
     providers_endpoints.routes,
@@ -244,6 +248,7 @@ def create_app(settings: Settings | None = None, *, role: str = "server") -> Fas
         description="Self-hosted platform for AI agents and chat session manager.",
         lifespan=lifespan,
         openapi_url="/api-docs/openapi.json",
+        openapi_tags=openapi_tags(),
         docs_url=None,  # served by chasm.system.docs_ui, from installed assets
         redoc_url=None,
     )

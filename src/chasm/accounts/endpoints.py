@@ -20,10 +20,11 @@ from chasm.accounts.schemas import (
 from chasm.auth.actor import Actor
 from chasm.auth.deps import CurrentActor, SecretKey, require_scope
 from chasm.keys.schemas import KeyCreate, KeyCreated, KeyOut
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.pagination import Page, Paging
 
-router = APIRouter(prefix="/v1/accounts", tags=["Accounts"])
+router = APIRouter(prefix="/v1/accounts", tags=[Tag.ACCOUNTS])
 
 KeyReader = Annotated[Actor, Depends(require_scope("keys.read"))]
 KeyWriter = Annotated[Actor, Depends(require_scope("keys.write"))]

@@ -24,11 +24,12 @@ from chasm.agents.schemas import (
 from chasm.auth.deps import ChatReader, ChatWriter
 from chasm.chats.exceptions import ChatNotFound
 from chasm.completions import routing as completions_routing
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.ids import parse_uuid
 from chasm.kit.surface import ChatRouter, NoContent, surface_of
 
-routes = ChatRouter(tags=["Agents"])
+routes = ChatRouter(tag=Tag.AGENTS)
 # /chat/completions with `model: "<agent name>"` goes to the agent (asked before the providers).
 completions_routing.register(routing.agent_route)
 
@@ -134,7 +135,7 @@ def chat_id(id_: Annotated[str, Path(alias="id", description="The chat (session)
     return parsed
 
 
-@routes.post("/sessions/{id}/continue", model=AgentRunRead, tags=["Sessions"])
+@routes.post("/sessions/{id}/continue", model=AgentRunRead)
 async def continue_chat(
     request: Request, actor: ChatWriter, chat: Annotated[uuid.UUID, Depends(chat_id)], body: ContinueChat
 ) -> AgentRunRead:

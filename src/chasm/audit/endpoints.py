@@ -11,10 +11,11 @@ from chasm.audit.repository import EventFilter
 from chasm.audit.schemas import AuditEventOut
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.pagination import Page, Paging
 
-router = APIRouter(prefix="/v1/audit", tags=["Audit"])
+router = APIRouter(prefix="/v1/audit", tags=[Tag.AUDIT])
 
 Text = Annotated[str | None, Query(max_length=200)]
 

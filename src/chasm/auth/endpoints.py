@@ -26,11 +26,12 @@ from chasm.auth.schemas import (
     RegisterIn,
     TokenPair,
 )
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.errors import ChasmError
 from chasm.kit.pagination import Page, Paging
 
-router = APIRouter(prefix="/auth", tags=["Auth"])
+router = APIRouter(prefix="/auth", tags=[Tag.AUTH])
 
 OptionalQuery = Annotated[str | None, Query(max_length=4096)]
 
@@ -197,7 +198,7 @@ async def github_callback(
     return await _finish(db, settings, secret, "github", code, state, error)
 
 
-invites_router = APIRouter(prefix="/v1/invites", tags=["Invites"])
+invites_router = APIRouter(prefix="/v1/invites", tags=[Tag.INVITES])
 
 
 @invites_router.post("", status_code=201)

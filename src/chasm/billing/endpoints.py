@@ -19,10 +19,11 @@ from chasm.billing.schemas import (
     UsageList,
 )
 from chasm.config import Settings
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.pagination import Paging
 
-router = APIRouter(prefix="/v1/billing", tags=["billing"])
+router = APIRouter(prefix="/v1/billing", tags=[Tag.BILLING])
 
 Reader = Annotated[Actor, Depends(require_scope("billing.read"))]
 Writer = Annotated[Actor, Depends(require_scope("billing.write"))]

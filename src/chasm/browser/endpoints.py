@@ -11,10 +11,13 @@ from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.browser import service
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.sandbox.runtime import SandboxRuntime, get_runtime
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+router = APIRouter(prefix="/v1/sessions", tags=[Tag.SANDBOX_SESSIONS])
+
+LIMITED = [Depends(rate_limited("sessions"))]
 
 Writer = Annotated[Actor, Depends(require_scope("sessions.write"))]
 Runtime = Annotated[SandboxRuntime, Depends(get_runtime)]
@@ -29,7 +32,7 @@ Runtime = Annotated[SandboxRuntime, Depends(get_runtime)]
             "description": "the page as PNG",
         }
     },
-    dependencies=[Depends(rate_limited("sessions"))],
+    dependencies=LIMITED,
 )
 async def screenshot(
     session_id: str,

@@ -37,13 +37,15 @@ from chasm.chats.schemas import (
 )
 from chasm.harvest.provider_names import chat_providers
 from chasm.harvest.schemas import HarvestResult, WorkspaceRefresh
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.errors import BadRequest
 from chasm.kit.ids import parse_uuid
 from chasm.kit.pagination import MAX_OFFSET
 from chasm.kit.surface import ChatRouter, NoContent, Page, Surface, surface_of
 
-routes = ChatRouter(present_v1=for_spec001)
+workspace_routes = ChatRouter(tag=Tag.WORKSPACES, present_v1=for_spec001)
+routes = ChatRouter(tag=Tag.SESSIONS, present_v1=for_spec001)
 
 
 def page_limit(request: Request, limit: Annotated[int | None, Query(ge=1, le=100)] = None) -> int:
@@ -116,7 +118,7 @@ Filters = Annotated[ChatFilters, Depends(chat_filters)]
 # Workspaces
 
 
-@routes.get("/workspaces", model=WorkspaceRead, paged=True, tags=["Workspaces"])
+@workspace_routes.get("/workspaces", model=WorkspaceRead, paged=True)
 async def list_workspaces(
     actor: ChatReader, session: DbSession, limit: Limit, offset: Offset = 0
 ) -> Page[WorkspaceRead]:
@@ -125,13 +127,13 @@ async def list_workspaces(
     return Page(items, total, limit, offset)
 
 
-@routes.post("/workspaces", model=WorkspaceRead, status_code=201, tags=["Workspaces"])
+@workspace_routes.post("/workspaces", model=WorkspaceRead, status_code=201)
 async def create_workspace(actor: ChatWriter, session: DbSession, body: CreateWorkspace) -> WorkspaceRead:
     """Create a chat workspace."""
     return await chat_workspaces.create_workspace(session, actor, body)
 
 
-@routes.post("/workspaces/discover", model=list[WorkspaceRead], tags=["Workspaces"])
+@workspace_routes.post("/workspaces/discover", model=list[WorkspaceRead])
 async def discover_workspaces(
     actor: HarvestRunner, maker: SessionMaker, settings: AppSettings
 ) -> list[WorkspaceRead]:
@@ -139,13 +141,13 @@ async def discover_workspaces(
     return await chat_workspaces.discover_workspaces(maker, settings, actor)
 
 
-@routes.get("/workspaces/{id}", model=WorkspaceDetail, tags=["Workspaces"])
+@workspace_routes.get("/workspaces/{id}", model=WorkspaceDetail)
 async def get_workspace(actor: ChatReader, session: DbSession, ws_id: WorkspaceId) -> WorkspaceDetail:
     """A workspace with its chats."""
     return await chat_workspaces.get_workspace(session, actor, ws_id)
 
 
-@routes.put("/workspaces/{id}", model=WorkspaceRead, tags=["Workspaces"])
+@workspace_routes.put("/workspaces/{id}", model=WorkspaceRead)
 async def update_workspace(
     actor: ChatWriter, session: DbSession, ws_id: WorkspaceId, body: UpdateWorkspace
 ) -> WorkspaceRead:
@@ -153,13 +155,13 @@ async def update_workspace(
     return await chat_workspaces.update_workspace(session, actor, ws_id, body)
 
 
-@routes.delete("/workspaces/{id}", model=Deleted, no_content=True, tags=["Workspaces"])
+@workspace_routes.delete("/workspaces/{id}", model=Deleted, no_content=True)
 async def delete_workspace(actor: ChatWriter, session: DbSession, ws_id: WorkspaceId) -> NoContent:
     """Delete a workspace; its chats are kept, without a workspace (204 on /api/v1)."""
     return NoContent(await chat_workspaces.delete_workspace(session, actor, ws_id))
 
 
-@routes.post("/workspaces/{id}/refresh", model=WorkspaceRefresh, tags=["Workspaces"])
+@workspace_routes.post("/workspaces/{id}/refresh", model=WorkspaceRefresh)
 async def refresh_workspace(
     actor: HarvestRunner, maker: SessionMaker, settings: AppSettings, ws_id: WorkspaceId
 ) -> WorkspaceRefresh:
@@ -171,7 +173,7 @@ async def refresh_workspace(
 # Sessions (chats)
 
 
-@routes.get("/sessions", model=ChatList, tags=["Sessions"])
+@routes.get("/sessions", model=ChatList)
 async def list_chats(
     actor: ChatReader, session: DbSession, filters: Filters, limit: Limit, offset: Offset = 0
 ) -> ChatList:
@@ -179,43 +181,43 @@ async def list_chats(
     return await service.list_chats(session, actor, filters, limit, offset)
 
 
-@routes.post("/sessions", model=ChatDetail, status_code=201, tags=["Sessions"])
+@routes.post("/sessions", model=ChatDetail, status_code=201)
 async def create_chat(actor: ChatWriter, session: DbSession, body: CreateSession) -> ChatDetail:
     """Create a chat, optionally with messages."""
     return await service.create_chat(session, actor, body)
 
 
-@routes.post("/sessions/merge", model=ChatDetail, tags=["Sessions"])
+@routes.post("/sessions/merge", model=ChatDetail)
 async def merge_chats(actor: ChatWriter, session: DbSession, body: MergeSessions) -> ChatDetail:
     """Merge chats into a new one: interleave (by time), concatenate, or smart (drop shared messages)."""
     return await service.merge_chats(session, actor, body)
 
 
-@routes.get("/sessions/{id}", model=ChatDetail, tags=["Sessions"])
+@routes.get("/sessions/{id}", model=ChatDetail)
 async def get_chat(actor: ChatReader, session: DbSession, chat: ChatId) -> ChatDetail:
     """A chat with all its messages."""
     return await service.get_chat(session, actor, chat)
 
 
-@routes.put("/sessions/{id}", model=ChatRead, tags=["Sessions"])
+@routes.put("/sessions/{id}", model=ChatRead)
 async def update_chat(actor: ChatWriter, session: DbSession, chat: ChatId, body: UpdateSession) -> ChatRead:
     """Change a chat's title, tags or archived flag."""
     return await service.update_chat(session, actor, chat, body)
 
 
-@routes.delete("/sessions/{id}", model=Deleted, no_content=True, tags=["Sessions"])
+@routes.delete("/sessions/{id}", model=Deleted, no_content=True)
 async def delete_chat(actor: ChatWriter, session: DbSession, chat: ChatId) -> NoContent:
     """Delete a chat and its messages (204 on /api/v1)."""
     return NoContent(await service.delete_chat(session, actor, chat))
 
 
-@routes.post("/sessions/{id}/archive", model=ChatRead, tags=["Sessions"])
+@routes.post("/sessions/{id}/archive", model=ChatRead)
 async def archive_chat(actor: ChatWriter, session: DbSession, chat: ChatId) -> ChatRead:
     """Archive a chat."""
     return await service.archive_chat(session, actor, chat)
 
 
-@routes.post("/sessions/{id}/fork", model=ChatDetail, status_code=201, tags=["Sessions"])
+@routes.post("/sessions/{id}/fork", model=ChatDetail, status_code=201)
 async def fork_chat(
     actor: ChatWriter, session: DbSession, chat: ChatId, body: ForkSession | None = None
 ) -> ChatDetail:
@@ -223,7 +225,7 @@ async def fork_chat(
     return await service.fork_chat(session, actor, chat, body or ForkSession())
 
 
-@routes.get("/sessions/{id}/messages", model=MessageRead, paged=True, tags=["Sessions"])
+@routes.get("/sessions/{id}/messages", model=MessageRead, paged=True)
 async def list_messages(
     actor: ChatReader, session: DbSession, chat: ChatId, limit: Limit, offset: Offset = 0
 ) -> Page[MessageRead]:
@@ -232,7 +234,7 @@ async def list_messages(
     return Page(items, total, limit, offset)
 
 
-@routes.post("/sessions/{id}/messages", model=MessageRead, status_code=201, tags=["Sessions"])
+@routes.post("/sessions/{id}/messages", model=MessageRead, status_code=201)
 async def add_message(
     actor: ChatWriter, session: DbSession, chat: ChatId, body: CreateMessage
 ) -> MessageRead:

@@ -11,11 +11,12 @@ from fastapi.responses import Response
 
 from chasm.auth.deps import ChatReader
 from chasm.chats.export import export_chat
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.surface import ChatRouter
 
 # The file itself on both surfaces (001 declares no envelope for it): no payload model.
-routes = ChatRouter(tags=["Sessions"])
+routes = ChatRouter(tag=Tag.SESSIONS)
 
 
 @routes.get(

@@ -16,10 +16,11 @@ from chasm.chats.stats_schemas import (
     StatsOverviewRead,
     TimelineStats,
 )
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.surface import ChatRouter
 
-routes = ChatRouter(tags=["Statistics"])
+routes = ChatRouter(tag=Tag.STATISTICS)
 
 
 @routes.get("/stats", model=LegacyStats)

@@ -11,9 +11,10 @@ from fastapi.responses import StreamingResponse
 from chasm.auth.deps import ChatWriter, SessionMaker
 from chasm.completions import service
 from chasm.completions.schemas import ChatCompletionRequest, ChatCompletionResponse
+from chasm.kit.api_tags import Tag
 from chasm.kit.surface import ChatRouter, Surface
 
-routes = ChatRouter(tags=["Chat"])
+routes = ChatRouter(tag=Tag.CHAT)
 CONVERSATION_HEADER = "X-Chasm-Conversation-Id"
 
 ConversationId = Annotated[

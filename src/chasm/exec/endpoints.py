@@ -12,6 +12,7 @@ from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.exec import service
 from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.pagination import MAX_BYTE_OFFSET, Page, Paging
 from chasm.sandbox.runtime import SandboxRuntime, get_runtime
@@ -19,21 +20,21 @@ from chasm.sessions import service as sessions
 
 LIMITED = [Depends(rate_limited("exec"))]
 
-router = APIRouter(tags=["exec"])
+router = APIRouter(prefix="/v1", tags=[Tag.EXECUTION])
 
 Executor = Annotated[Actor, Depends(require_scope("exec.write"))]
 Reader = Annotated[Actor, Depends(require_scope("sessions.read"))]
 Runtime = Annotated[SandboxRuntime, Depends(get_runtime)]
 
 
-@router.post("/v1/exec", response_model=ExecOut, response_model_exclude_unset=True, dependencies=LIMITED)
+@router.post("/exec", response_model=ExecOut, response_model_exclude_unset=True, dependencies=LIMITED)
 async def auto_exec(body: AutoExecIn, actor: Executor, db: DbSession, runtime: Runtime) -> ExecOut:
     """Run a command in a workspace's session (started if needed) or a new ephemeral sandbox."""
     return await service.auto_exec(db, actor, runtime, body)
 
 
 @router.post(
-    "/v1/sessions/{session_id}/exec",
+    "/sessions/{session_id}/exec",
     response_model=ExecOut,
     response_model_exclude_unset=True,
     dependencies=LIMITED,
@@ -46,7 +47,7 @@ async def exec_in_session(
     return await service.run(db, actor, runtime, row, body)
 
 
-@router.get("/v1/sessions/{session_id}/commands")
+@router.get("/sessions/{session_id}/commands")
 async def list_commands(
     session_id: str, actor: Reader, db: DbSession, runtime: Runtime, paging: Paging
 ) -> Page[CommandOut]:
@@ -54,7 +55,7 @@ async def list_commands(
     return service.list_commands(runtime, await sessions.get_session(db, actor, session_id), paging)
 
 
-@router.get("/v1/sessions/{session_id}/commands/{command_id}", response_model=CommandOut)
+@router.get("/sessions/{session_id}/commands/{command_id}", response_model=CommandOut)
 async def get_command(
     session_id: str, command_id: str, actor: Reader, db: DbSession, runtime: Runtime
 ) -> CommandOut:
@@ -64,7 +65,7 @@ async def get_command(
 
 
 @router.get(
-    "/v1/sessions/{session_id}/commands/{command_id}/stream",
+    "/sessions/{session_id}/commands/{command_id}/stream",
     response_class=StreamingResponse,
     responses={
         200: {
@@ -95,7 +96,7 @@ async def stream_command(
 
 
 @router.post(
-    "/v1/sessions/{session_id}/commands/{command_id}/stdin", response_model=CommandOut, dependencies=LIMITED
+    "/sessions/{session_id}/commands/{command_id}/stdin", response_model=CommandOut, dependencies=LIMITED
 )
 async def write_stdin(
     session_id: str, command_id: str, body: StdinIn, actor: Executor, db: DbSession, runtime: Runtime
@@ -106,7 +107,7 @@ async def write_stdin(
 
 
 @router.post(
-    "/v1/sessions/{session_id}/commands/{command_id}/kill", response_model=CommandOut, dependencies=LIMITED
+    "/sessions/{session_id}/commands/{command_id}/kill", response_model=CommandOut, dependencies=LIMITED
 )
 async def kill_command(
     session_id: str,

@@ -14,13 +14,14 @@ from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.files import service
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.sandbox.runtime import SandboxRuntime, get_runtime
 from chasm.sessions import service as sessions
 
 LIMITED = [Depends(rate_limited("files"))]
 
-router = APIRouter(prefix="/v1/sessions/{session_id}", tags=["files"])
+router = APIRouter(prefix="/v1/sessions/{session_id}", tags=[Tag.FILE_TRANSFER])
 
 Runtime = Annotated[SandboxRuntime, Depends(get_runtime)]
 

@@ -20,12 +20,13 @@ from fastapi import APIRouter, Request, Response, WebSocket
 from chasm.gateway.endpoints import SUBDOMAIN_FLAG, _admit
 from chasm.gateway.exceptions import NotABrowserSession
 from chasm.gateway.proxy import forward_websocket
+from chasm.kit.api_tags import Tag
 from chasm.kit.errors import BadRequest, ChasmError
 from chasm.sandbox.cdp import CDP_PORT, CdpError, http_raw
 from chasm.sandbox.runtime import runtime_of
 from chasm.sessions.access import SessionAccess, refuse
 
-router = APIRouter(tags=["gateway"])
+router = APIRouter(prefix="/s", tags=[Tag.SESSION_GATEWAY])
 UPSTREAM_WS = f"ws://127.0.0.1:{CDP_PORT}/"
 UPSTREAM_FRONTEND = f"=127.0.0.1:{CDP_PORT}/"
 DROPPED_ON_SOCKETS = frozenset({"origin"})
@@ -74,8 +75,8 @@ def rewrite(value: Any, secure: bool, base: str) -> Any:
     return out
 
 
-@router.api_route("/s/{session_id}/json", methods=["GET", "PUT"], include_in_schema=False)
-@router.api_route("/s/{session_id}/json/{path:path}", methods=["GET", "PUT"], include_in_schema=False)
+@router.api_route("/{session_id}/json", methods=["GET", "PUT"], include_in_schema=False)
+@router.api_route("/{session_id}/json/{path:path}", methods=["GET", "PUT"], include_in_schema=False)
 async def devtools_json(session_id: str, request: Request, path: str = "") -> Response:
     """Chromium's DevTools HTTP endpoints, with its socket addresses rewritten to the gateway's."""
     access = await _admit(request, session_id)  # also counts as activity of the session
@@ -101,7 +102,7 @@ async def devtools_json(session_id: str, request: Request, path: str = "") -> Re
     )
 
 
-@router.websocket("/s/{session_id}/devtools/{path:path}")
+@router.websocket("/{session_id}/devtools/{path:path}")
 async def devtools_socket(websocket: WebSocket, session_id: str, path: str) -> None:
     """A DevTools WebSocket (`browser/{id}` or `page/{id}`) of the session's Chromium."""
     runtime = runtime_of(websocket.app)

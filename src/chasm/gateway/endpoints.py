@@ -16,13 +16,14 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 
 from chasm.gateway.exceptions import InvalidPort
 from chasm.gateway.proxy import forward_http, forward_websocket
+from chasm.kit.api_tags import Tag
 from chasm.kit.db import transaction
 from chasm.kit.errors import ChasmError
 from chasm.sandbox.runtime import runtime_of
 from chasm.sessions.access import SessionAccess, authorize, cookie_name, refuse
 from chasm.sessions.exceptions import SessionNotRunning
 
-router = APIRouter(tags=["gateway"])
+router = APIRouter(prefix="/s", tags=[Tag.SESSION_GATEWAY])
 
 GATEWAY_SCOPE = "sessions.write"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -63,7 +64,7 @@ def _subdomain_url(request: Request, session_id: str, port: int, path: str) -> s
     return f"{scheme}://{host}/forward/{port}/{path}{query}"
 
 
-@router.api_route("/s/{session_id}/forward/{port}/{path:path}", methods=METHODS, include_in_schema=False)
+@router.api_route("/{session_id}/forward/{port}/{path:path}", methods=METHODS, include_in_schema=False)
 async def forward(session_id: str, port: int, path: str, request: Request) -> Response:
     """Proxy an HTTP request to a port inside the sandbox."""
     access = await _admit(request, session_id)
@@ -87,7 +88,7 @@ async def forward(session_id: str, port: int, path: str, request: Request) -> Re
     return response
 
 
-@router.websocket("/s/{session_id}/forward/{port}/{path:path}")
+@router.websocket("/{session_id}/forward/{port}/{path:path}")
 async def forward_ws(websocket: WebSocket, session_id: str, port: int, path: str) -> None:
     """Proxy a WebSocket to a port inside the sandbox."""
     runtime = runtime_of(websocket.app)

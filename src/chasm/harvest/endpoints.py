@@ -10,14 +10,15 @@ from fastapi import File, Form, Request, UploadFile
 from chasm.auth.deps import ChatReader, HarvestRunner, SessionMaker
 from chasm.harvest import service
 from chasm.harvest.schemas import HarvestRequest, HarvestResult, HarvestStatus
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.surface import ChatRouter
 from chasm.realtime import topics
 
-routes = ChatRouter()
+routes = ChatRouter(tag=Tag.SESSIONS)
 
 
-@routes.post("/harvest", model=HarvestResult, tags=["Sessions"])
+@routes.post("/harvest", model=HarvestResult)
 async def harvest(
     actor: HarvestRunner, maker: SessionMaker, settings: AppSettings, body: HarvestRequest | None = None
 ) -> HarvestResult:
@@ -25,7 +26,7 @@ async def harvest(
     return await service.run_request(maker, settings, actor, body or HarvestRequest())
 
 
-@routes.post("/harvest/upload", model=HarvestResult, tags=["Sessions"])
+@routes.post("/harvest/upload", model=HarvestResult)
 async def harvest_upload(
     actor: HarvestRunner,
     maker: SessionMaker,
@@ -44,7 +45,7 @@ async def harvest_upload(
     return await service.harvest_upload(maker, settings, actor, uploads, source, stored)
 
 
-@routes.get("/harvest/status", model=HarvestStatus, tags=["Sessions"])
+@routes.get("/harvest/status", model=HarvestStatus)
 async def harvest_status(actor: ChatReader, session: DbSession) -> HarvestStatus:
     """When each provider was last harvested, with its file and chat counts."""
     return await service.status(session, actor)

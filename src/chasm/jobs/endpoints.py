@@ -11,11 +11,12 @@ from chasm.auth.deps import CurrentActor, SecretKey
 from chasm.auth.ratelimit import rate_limited
 from chasm.jobs import service
 from chasm.jobs.schemas import JobCreate, JobKindOut, JobOut, JobStatus
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.events import EventBus
 from chasm.kit.pagination import Page, Paging
 
-router = APIRouter(prefix="/v1/jobs", tags=["Jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=[Tag.JOBS])
 
 
 async def get_bus(request: Request) -> EventBus | None:
@@ -23,10 +24,10 @@ async def get_bus(request: Request) -> EventBus | None:
 
 
 Events = Annotated[EventBus | None, Depends(get_bus)]
-Limited = [Depends(rate_limited("jobs"))]
+LIMITED = [Depends(rate_limited("jobs"))]
 
 
-@router.post("", status_code=201, dependencies=Limited)
+@router.post("", status_code=201, dependencies=LIMITED)
 async def create_job(
     body: JobCreate, actor: CurrentActor, db: DbSession, bus: Events, secret: SecretKey
 ) -> JobOut:
@@ -58,13 +59,13 @@ async def get_job(job_id: uuid.UUID, actor: CurrentActor, db: DbSession) -> JobO
     return await service.get_job(db, actor, job_id)
 
 
-@router.post("/{job_id}/cancel", dependencies=Limited)
+@router.post("/{job_id}/cancel", dependencies=LIMITED)
 async def cancel_job(job_id: uuid.UUID, actor: CurrentActor, db: DbSession, bus: Events) -> JobOut:
     """Cancel a queued job, or ask a running one to stop."""
     return await service.cancel_job(db, actor, job_id, bus)
 
 
-@router.post("/{job_id}/retry", dependencies=Limited)
+@router.post("/{job_id}/retry", dependencies=LIMITED)
 async def retry_job(job_id: uuid.UUID, actor: CurrentActor, db: DbSession, bus: Events) -> JobOut:
     """Queue a failed or canceled job again."""
     return await service.retry_job(db, actor, job_id, bus)

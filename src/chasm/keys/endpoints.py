@@ -11,10 +11,11 @@ from chasm.auth.actor import Actor
 from chasm.auth.deps import SecretKey, require_scope
 from chasm.keys import service
 from chasm.keys.schemas import KeyCreate, KeyCreated, KeyOut
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.pagination import Page, Paging
 
-router = APIRouter(prefix="/v1/keys", tags=["API keys"])
+router = APIRouter(prefix="/v1/keys", tags=[Tag.API_KEYS])
 
 Reader = Annotated[Actor, Depends(require_scope("keys.read"))]
 Writer = Annotated[Actor, Depends(require_scope("keys.write"))]

@@ -23,6 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import Scope
 
+from chasm.kit.api_tags import Tag
+
 SCOPE_KEY = "chasm.surface"
 T = TypeVar("T")
 
@@ -216,8 +218,8 @@ class ChatRouter:
     on /api/v1, inside `Envelope[model]` on /api. `present_v1` adapts a payload to 001 where the
     two surfaces differ beyond the envelope (role names, for instance)."""
 
-    def __init__(self, *, tags: list[str] | None = None, present_v1: Callable[[Any], Any] | None = None):
-        self.tags = tags
+    def __init__(self, *, tag: Tag, present_v1: Callable[[Any], Any] | None = None):
+        self.tag = tag
         self.present_v1 = present_v1
         self.declared: list[_Declared] = []
 
@@ -235,7 +237,11 @@ class ChatRouter:
         **kwargs: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`v1_surface=Surface.OPENAI`: an OpenAI-compatible route, whose errors on /api/v1 are
-        OpenAI's error body. An endpoint may return a `Response` (a stream): sent as is."""
+        OpenAI's error body. An endpoint may return a `Response` (a stream): sent as is. The
+        route's OpenAPI tag is the router's (chasm.kit.api_tags): a route of another section
+        belongs in a router of its own."""
+        if "tags" in kwargs:
+            raise TypeError(f"{method} {path}: a chat route takes its router's tag, not tags of its own")
 
         def decorate(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             self.declared.append(
@@ -270,7 +276,7 @@ class ChatRouter:
 
     def build(self, surface: Surface) -> APIRouter:
         router = APIRouter(
-            tags=list(self.tags or []) or None,
+            tags=[self.tag],
             route_class=ROUTE_CLASSES[surface],
             responses=ERROR_RESPONSES[surface],
         )

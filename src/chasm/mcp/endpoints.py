@@ -10,9 +10,11 @@ from starlette.types import Message, Receive, Scope, Send
 
 from chasm.auth.deps import CurrentActor
 from chasm.auth.ratelimit import rate_limited
+from chasm.kit.api_tags import Tag
 from chasm.kit.errors import ChasmError
 
-router = APIRouter(tags=["mcp"])
+router = APIRouter(prefix="/v1", tags=[Tag.MCP])
+LIMITED = [Depends(rate_limited("mcp"))]
 
 
 class MCPResponse(Response):
@@ -61,8 +63,8 @@ JSONRPC_ANSWER = {
 
 
 @router.post(
-    "/v1/mcp",
-    dependencies=[Depends(rate_limited("mcp"))],
+    "/mcp",
+    dependencies=LIMITED,
     response_class=MCPResponse,
     status_code=200,
     responses={

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chasm.auth.deps import ChatReader, SessionMaker, SettingsWriter
 from chasm.chats.schemas import Deleted
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.surface import ChatRouter, NoContent
 from chasm.providers import service
@@ -17,7 +18,7 @@ from chasm.providers.schemas import (
     UpdateProvider,
 )
 
-routes = ChatRouter(tags=["Providers"])
+routes = ChatRouter(tag=Tag.PROVIDERS)
 
 
 @routes.get("/providers", model=list[ProviderEntry])

@@ -24,11 +24,12 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from chasm.auth.actor import Actor
 from chasm.auth.deps import websocket_chat_actor
+from chasm.kit.api_tags import Tag
 from chasm.kit.errors import ChasmError
 from chasm.kit.events import GAP_TOPIC, Event, EventBus
 from chasm.sessions.access import refuse
 
-router = APIRouter()
+router = APIRouter(tags=[Tag.SESSIONS])
 DEFAULT_TOPICS = ("library.*", "job.*")
 MAX_FILTER_IDS = 1000
 

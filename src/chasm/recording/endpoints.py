@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Query, Request, WebSocket, WebSocketDisconn
 from pydantic import ValidationError
 
 from chasm.auth.deps import ChatReader, ChatWriter, SessionMaker, websocket_chat_actor
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.errors import ChasmError
 from chasm.kit.events import EventBus
@@ -35,8 +36,8 @@ from chasm.recording.schemas import (
 from chasm.sessions.access import refuse
 
 log = logging.getLogger("chasm.recording")
-routes = ChatRouter(tags=["Recording"])
-socket_router = APIRouter()
+routes = ChatRouter(tag=Tag.RECORDING)
+socket_router = APIRouter(prefix="/ws", tags=[Tag.RECORDING])
 
 
 def runtime_of(app: Any) -> service.RecordingRuntime:
@@ -134,7 +135,7 @@ def _parse(text: str) -> tuple[list[RecordingEventIn], Any]:
         raise ChasmError("Invalid event", status_code=400, code="validation_error", details=details) from None
 
 
-@socket_router.websocket("/ws/recording")
+@socket_router.websocket("/recording")
 async def recording_socket(websocket: WebSocket) -> None:
     """Stream events: each text message is one event or a batch `{"events": [...]}` (with an
     optional `ref` echoed back). Each is answered in order, once committed, by

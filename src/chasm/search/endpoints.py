@@ -11,6 +11,7 @@ from fastapi import Depends, Query
 
 from chasm.auth.deps import ChatReader
 from chasm.chats.schemas import for_spec001
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.pagination import MAX_SEARCH_OFFSET
 from chasm.kit.surface import ChatRouter
@@ -18,7 +19,7 @@ from chasm.search import service
 from chasm.search.repository import Filters
 from chasm.search.schemas import ChatMatch, MessageResults, SearchResultsRead
 
-routes = ChatRouter(tags=["Search"], present_v1=for_spec001)
+routes = ChatRouter(tag=Tag.SEARCH, present_v1=for_spec001)
 
 
 def search_filters(

@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import Query
 
 from chasm.auth.deps import ChatReader, ChatWriter
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.surface import ChatRouter
 from chasm.secrets import service
 from chasm.secrets.schemas import RedactRequest, RedactResult, SecretScan
 
-routes = ChatRouter(tags=["Secrets"])
+routes = ChatRouter(tag=Tag.SECRETS)
 
 
 @routes.get("/secrets", model=SecretScan)

@@ -8,6 +8,7 @@ from fastapi import Query, Request
 
 from chasm.auth.deps import ChatReader
 from chasm.chats.schemas import for_spec001
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.errors import ChasmError
 from chasm.kit.surface import ChatRouter
@@ -15,7 +16,7 @@ from chasm.semantic import service
 from chasm.semantic.exceptions import EmbeddingsUnavailable
 from chasm.semantic.schemas import SemanticSearchResults
 
-routes = ChatRouter(tags=["Search"], present_v1=for_spec001)
+routes = ChatRouter(tag=Tag.SEARCH, present_v1=for_spec001)
 
 
 def _engine(request: Request) -> service.Engine:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.pagination import Page, Paging
 from chasm.sandbox.runtime import SandboxRuntime, get_runtime
@@ -26,7 +27,7 @@ from chasm.sessions.selftest import self_test
 
 LIMITED = [Depends(rate_limited("sessions"))]
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+router = APIRouter(prefix="/v1/sessions", tags=[Tag.SANDBOX_SESSIONS])
 
 Reader = Annotated[Actor, Depends(require_scope("sessions.read"))]
 Writer = Annotated[Actor, Depends(require_scope("sessions.write"))]

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from chasm.kit.api_tags import Tag
 from chasm.kit.db import transaction
 from chasm.kit.errors import ChasmError
 from chasm.sandbox.runtime import runtime_of
@@ -24,7 +25,7 @@ from chasm.sessions.access import authorize, refuse
 from chasm.sessions.exceptions import InvalidSessionRequest, SessionNotRunning
 from chasm.sessions.service import require_type
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(prefix="/v1/sessions", tags=[Tag.SANDBOX_SESSIONS])
 
 MODES = (*SHELLS, "exec")
 _connections = itertools.count(1)
@@ -90,7 +91,7 @@ async def _pump_output(websocket: WebSocket, terminal: Terminal, queue: asyncio.
         await websocket.send_bytes(data)
 
 
-@router.websocket("/v1/sessions/{session_id}/pty")
+@router.websocket("/{session_id}/pty")
 async def pty(websocket: WebSocket, session_id: str) -> None:
     """WebSocket terminal (modes human | agent | exec)."""
     runtime = runtime_of(websocket.app)

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Response
 
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.pagination import Page, Paging
 from chasm.sshkeys import service
 from chasm.sshkeys.schemas import SshKeyCreate, SshKeyOut
 
-router = APIRouter(prefix="/v1/ssh-keys", tags=["SSH keys"])
+router = APIRouter(prefix="/v1/ssh-keys", tags=[Tag.SSH_KEYS])
 
 Reader = Annotated[Actor, Depends(require_scope("keys.read"))]
 Writer = Annotated[Actor, Depends(require_scope("keys.write"))]

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from chasm.auth.deps import ChatReader, ChatWriter
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.events import EventBus
 from chasm.kit.ids import parse_uuid
@@ -16,7 +17,7 @@ from chasm.swarms import service
 from chasm.swarms.exceptions import SwarmNotFound
 from chasm.swarms.schemas import CreateSwarm, StartSwarm, SwarmRead, SwarmRunRead
 
-routes = ChatRouter(tags=["Swarms"])
+routes = ChatRouter(tag=Tag.SWARMS)
 
 
 def swarm_id(id_: Annotated[str, Path(alias="id", description="The swarm id")]) -> uuid.UUID:

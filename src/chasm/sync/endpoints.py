@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from chasm.auth.deps import ChatWriter, SessionMaker
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import AppSettings
 from chasm.kit.surface import ChatRouter
 from chasm.sync import service
 from chasm.sync.schemas import SyncResponse
 
-routes = ChatRouter(tags=["Sessions"])
+routes = ChatRouter(tag=Tag.SESSIONS)
 
 
 @routes.post("/sync", model=SyncResponse)

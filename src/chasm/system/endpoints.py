@@ -8,6 +8,7 @@ from fastapi import Request
 
 from chasm import __version__
 from chasm.auth.deps import ChatReader, SettingsWriter, SystemAdmin
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.surface import ChatRouter
 from chasm.system import service
@@ -20,10 +21,12 @@ from chasm.system.schemas import (
     VacuumResult,
 )
 
-routes = ChatRouter(tags=["System"])
+health_routes = ChatRouter(tag=Tag.HEALTH)
+routes = ChatRouter(tag=Tag.SYSTEM)
+settings_routes = ChatRouter(tag=Tag.SETTINGS)
 
 
-@routes.get("/health", model=HealthResponse)
+@health_routes.get("/health", model=HealthResponse)
 async def health(request: Request) -> HealthResponse:
     """Server status, version and uptime."""
     uptime = int(time.monotonic() - request.app.state.started_monotonic)
@@ -49,13 +52,13 @@ async def clear_cache(actor: SystemAdmin, session: DbSession) -> CachesCleared:
     return await service.clear_caches(session, actor)
 
 
-@routes.get("/settings", model=ChatSettingsDoc, tags=["Settings"])
+@settings_routes.get("/settings", model=ChatSettingsDoc)
 async def get_settings(actor: ChatReader, session: DbSession) -> ChatSettingsDoc:
     """The account's chat library settings (defaults where never set)."""
     return await service.get_settings(session, actor)
 
 
-@routes.put("/settings", model=ChatSettingsDoc, tags=["Settings"])
+@settings_routes.put("/settings", model=ChatSettingsDoc)
 async def update_settings(
     actor: SettingsWriter, session: DbSession, body: ChatSettingsUpdate
 ) -> ChatSettingsDoc:

@@ -12,6 +12,7 @@ from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.config import Settings
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.pagination import Page, Paging
 from chasm.webhooks import service
@@ -26,7 +27,7 @@ from chasm.webhooks.schemas import (
     WebhookWithSecret,
 )
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=[Tag.WEBHOOKS])
 
 Reader = Annotated[Actor, Depends(require_scope("webhooks.read"))]
 Writer = Annotated[Actor, Depends(require_scope("webhooks.write"))]

@@ -15,10 +15,11 @@ from pydantic import BaseModel
 from chasm.auth import repository as auth_repo
 from chasm.auth.deps import SecretKey, chat_surface_open
 from chasm.auth.tokens import issue_access_token
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.errors import ChasmError
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=[Tag.AUTH])
 
 
 class LocalToken(BaseModel):

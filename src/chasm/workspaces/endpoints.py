@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
+from chasm.kit.api_tags import Tag
 from chasm.kit.deps import AppSettings, DbSession
 from chasm.kit.pagination import Page, Paging
 from chasm.sandbox.runtime import runtime_of
@@ -25,7 +26,7 @@ from chasm.workspaces.schemas import (
     WorkspaceTemplate,
 )
 
-router = APIRouter(prefix="/v1/workspaces", tags=["Workspaces"])
+router = APIRouter(prefix="/v1/workspaces", tags=[Tag.SANDBOX_WORKSPACES])
 
 Reader = Annotated[Actor, Depends(require_scope("workspaces.read"))]
 Writer = Annotated[Actor, Depends(require_scope("workspaces.write"))]

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
+from source_ast import parse
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "chasm"
 
@@ -65,17 +67,8 @@ def _imported(module: str, node: ast.Import | ast.ImportFrom, is_package: bool) 
         yield f"{base}.{alias.name}"
 
 
-def _parse(path: Path) -> ast.Module:
-    """ast.parse, tried twice: CPython 3.11's AST constructor can raise a spurious "recursion depth
-    mismatch" SystemError when other threads run (python/cpython#106905)."""
-    try:
-        return ast.parse(path.read_text(), str(path))
-    except SystemError:
-        return ast.parse(path.read_text(), str(path))
-
-
 def _imports(path: Path, module: str, *, top_level_only: bool) -> Iterator[tuple[int, str]]:
-    tree = _parse(path)
+    tree = parse(path)
     nodes: list[ast.AST] = list(tree.body) if top_level_only else list(ast.walk(tree))
     modules = _modules()
     for node in nodes:
@@ -190,7 +183,7 @@ def _builds_sql(path: Path) -> bool:
         isinstance(node, ast.ImportFrom)
         and (node.module or "").startswith("sqlalchemy")
         and any(alias.name in SQL_NAMES for alias in node.names)
-        for node in ast.walk(_parse(path))
+        for node in ast.walk(parse(path))
     )
 
 

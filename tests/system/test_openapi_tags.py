@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from chasm.app import PLATFORM_ROUTERS, create_app
 from chasm.config import Settings
 from chasm.kit.api_tags import Tag
+from source_ast import parse
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "chasm"
 SPEC_001_TAGS = [
@@ -55,7 +56,7 @@ def test_every_operation_has_one_known_tag(tmp_path: Path) -> None:
 
 def _calls(name: str) -> Iterator[tuple[Path, ast.Call]]:
     for path in sorted(PACKAGE.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in ast.walk(parse(path)):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name:
                 yield path, node
 
@@ -86,7 +87,7 @@ def test_routers_declare_one_tag_and_routes_none() -> None:
         if call.args or tag is None or not _is_tag(tag):
             wrong.append(f"{_where(path, call)}: ChatRouter(tag=Tag.X, ...) expected")
     for path in sorted(PACKAGE.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in ast.walk(parse(path)):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
             for decorator in node.decorator_list:

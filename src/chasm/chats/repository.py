@@ -31,6 +31,9 @@ from chasm.models import Chat, ChatMessage, ChatWorkspace
 messages_t = cast(Table, ChatMessage.__table__)
 
 
+MAX_TAG_FILTERS = 20  # tags a chat list may be filtered by (API and CLI)
+
+
 @dataclass
 class ChatFilters:
     workspace_id: uuid.UUID | None = None

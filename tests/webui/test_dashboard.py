@@ -14,6 +14,7 @@ from webui_server import DashboardServer, screenshot
 pytestmark = pytest.mark.browser
 
 CUDA_CHAT = "Verify Cuda is working"  # a Claude Code fixture with tool calls
+WIDE_TABLES = (("/ops/keys", "API keys"), ("/ops/audit", "Audit events"), ("/ops/orgs", "Accounts"))
 
 
 def test_loopback_browser_is_signed_in_and_sees_the_library(page: Page, server: DashboardServer) -> None:
@@ -64,6 +65,12 @@ def test_phone_width_and_dark_theme(browser: Any, server: DashboardServer) -> No
         expect(page.locator("html")).to_have_attribute("data-theme", "dark")
         expect(page.get_by_role("button", name="Use light theme")).to_be_visible()
         screenshot(page, "chat-library-phone-dark")
+
+        # Wide tables scroll in their own box: the page keeps the phone's width.
+        for path, table in WIDE_TABLES:
+            page.goto(server.url + path)
+            expect(page.get_by_role("table", name=table).locator("tbody tr").first).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
     finally:
         context.close()
 

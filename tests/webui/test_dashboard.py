@@ -14,6 +14,7 @@ from webui_server import DashboardServer, screenshot
 pytestmark = pytest.mark.browser
 
 CUDA_CHAT = "Verify Cuda is working"  # a Claude Code fixture with tool calls
+WIDE_TABLES = (("/ops/keys", "API keys"), ("/ops/audit", "Audit events"), ("/ops/orgs", "Accounts"))
 
 
 def test_loopback_browser_is_signed_in_and_sees_the_library(page: Page, server: DashboardServer) -> None:
@@ -64,6 +65,12 @@ def test_phone_width_and_dark_theme(browser: Any, server: DashboardServer) -> No
         expect(page.locator("html")).to_have_attribute("data-theme", "dark")
         expect(page.get_by_role("button", name="Use light theme")).to_be_visible()
         screenshot(page, "chat-library-phone-dark")
+
+        # Wide tables scroll in their own box: the page keeps the phone's width.
+        for path, table in WIDE_TABLES:
+            page.goto(server.url + path)
+            expect(page.get_by_role("table", name=table).locator("tbody tr").first).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
     finally:
         context.close()
 
@@ -170,6 +177,31 @@ def test_filter_the_library_by_tag_and_model(page: Page, server: DashboardServer
     same_model = server.admin.get("/api/sessions", params={"model": model, "archived": "false"}).json()
     expect(chats.get_by_role("listitem")).to_have_count(same_model["data"]["total"])
     expect(chats.get_by_role("link", name="CUDA check, renamed")).to_be_visible()
+
+
+def test_a_long_chat_is_all_in_the_page_and_renders_where_scrolled(
+    page: Page, server: DashboardServer
+) -> None:
+    messages = [
+        {
+            "role": "user" if i % 2 == 0 else "assistant",
+            "content": f"Step {i} of the plan\n\n```python\ndef step_{i}(v):\n    return v + {i}\n```\n",
+        }
+        for i in range(130)  # more than three of the view's chunks
+    ]
+    made = server.admin.post("/api/sessions", json={"title": "A long plan", "messages": messages})
+    assert made.status_code == 201, made.text
+
+    page.goto(f"{server.url}/chats/{made.json()['data']['id']}")
+
+    region = page.get_by_role("region", name="Messages")
+    expect(region).to_contain_text("Step 129 of the plan")  # the last chunk fills in unscrolled
+    expect(region.locator("article.msg")).to_have_count(130)
+    last = page.get_by_role("article", name="assistant message 130", exact=True)
+    last.scroll_into_view_if_needed()
+    expect(last.locator("pre.code code.hljs")).to_contain_text("def step_129")  # Markdown, highlighted
+    first = page.get_by_role("article", name="user message 1", exact=True)
+    expect(first.locator("pre.code")).to_have_count(1)
 
 
 def test_stats_page_charts_the_library(page: Page, server: DashboardServer) -> None:

@@ -17,7 +17,7 @@ from chasm.auth.deps import ChatReader, ChatWriter, HarvestRunner, SessionMaker
 from chasm.chats import service
 from chasm.chats import workspaces as chat_workspaces
 from chasm.chats.exceptions import ChatNotFound, WorkspaceNotFound
-from chasm.chats.repository import ChatFilters
+from chasm.chats.repository import MAX_TAG_FILTERS, ChatFilters
 from chasm.chats.schemas import (
     ChatDetail,
     ChatList,
@@ -56,7 +56,6 @@ def page_limit(request: Request, limit: Annotated[int | None, Query(ge=1, le=100
 
 
 Limit = Annotated[int, Depends(page_limit)]
-MAX_TAG_FILTERS = 20
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 

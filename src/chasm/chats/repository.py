@@ -19,6 +19,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy import cast as sql_cast
@@ -28,6 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chasm.models import Chat, ChatMessage, ChatWorkspace
 
 messages_t = cast(Table, ChatMessage.__table__)
+
+
+MAX_TAG_FILTERS = 20  # tags a chat list may be filtered by (API and CLI)
 
 
 @dataclass
@@ -186,6 +190,45 @@ async def messages(
     if limit is not None:
         query = query.limit(limit)
     return list(await session.scalars(query))
+
+
+# The columns a message is read with (MessageRead), in this order: `message_rows` returns them as
+# plain rows, without ORM objects, for a chat's pages and whole chats (2,000 messages read as ORM
+# objects cost about as much again as everything else in the answer). The id comes as the
+# driver gives it (SQLite: 32 hex digits), left for the read schema to parse, in one go.
+MESSAGE_READ_COLUMNS = (
+    type_coerce(ChatMessage.id, String),
+    ChatMessage.seq,
+    ChatMessage.role,
+    ChatMessage.content,
+    ChatMessage.thinking,
+    ChatMessage.tool_calls,
+    ChatMessage.model,
+    ChatMessage.input_tokens,
+    ChatMessage.output_tokens,
+    ChatMessage.cache_read_tokens,
+    ChatMessage.cache_write_tokens,
+    ChatMessage.source_id,
+    ChatMessage.meta,
+    ChatMessage.created_at,
+)
+
+
+async def message_rows(
+    session: AsyncSession, chat_id: uuid.UUID, limit: int | None = None, offset: int = 0
+) -> Sequence[Any]:
+    """A chat's messages in order as rows of MESSAGE_READ_COLUMNS (Core, on the session's
+    connection: the ORM's statement handling adds a third for plain columns)."""
+    query = (
+        select(*MESSAGE_READ_COLUMNS)
+        .where(ChatMessage.chat_id == chat_id)
+        .order_by(ChatMessage.seq)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    connection = await session.connection()
+    return (await connection.execute(query)).all()
 
 
 async def messages_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> list[ChatMessage]:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.audit.service import record
@@ -35,6 +36,7 @@ from chasm.chats.schemas import (
     Usage,
 )
 from chasm.harvest.rows import content_hash
+from chasm.kit.gcpause import gc_pause
 from chasm.kit.timeutil import iso, utcnow
 from chasm.models import Chat, ChatMessage
 
@@ -106,6 +108,54 @@ def message_out(msg: ChatMessage) -> MessageRead:
     )
 
 
+_MESSAGE_LIST = TypeAdapter(list[MessageRead])
+
+
+def messages_out(chat_id: uuid.UUID, rows: Iterable[Any]) -> list[MessageRead]:
+    """Messages read as rows of `repo.MESSAGE_READ_COLUMNS`, as `message_out` makes them, validated
+    in one call (a long chat: per-message models built one by one cost most of its answer)."""
+    items = []
+    for (
+        id_,
+        seq,
+        role,
+        content,
+        thinking,
+        tool_calls,
+        model,
+        input_tokens,
+        output_tokens,
+        cache_read,
+        cache_write,
+        source_id,
+        meta,
+        created_at,
+    ) in rows:
+        items.append(
+            {
+                "id": id_,
+                "session_id": chat_id,
+                "seq": seq,
+                "role": role,
+                "content": content or "",
+                "thinking": thinking,
+                "tool_calls": tool_calls or [],
+                "model": model,
+                "token_count": input_tokens + output_tokens + cache_read + cache_write,
+                "usage": {
+                    "input_tokens": input_tokens,
+                    "output_tokens": output_tokens,
+                    "cache_read_tokens": cache_read,
+                    "cache_write_tokens": cache_write,
+                },
+                "source_id": source_id,
+                "metadata": meta,
+                "created_at": iso(created_at),
+            }
+        )
+    return _MESSAGE_LIST.validate_python(items)
+
+
 # Workspaces
 
 
@@ -152,10 +202,9 @@ async def list_chats(
 
 async def get_chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> ChatDetail:
     chat = await _chat(session, actor, chat_id)
-    return ChatDetail(
-        **chat_out(chat, host_paths=actor.instance_admin).model_dump(),
-        messages=[message_out(m) for m in await repo.messages(session, chat.id)],
-    )
+    with gc_pause():  # a long chat builds a few objects per message, none in cycles
+        messages = messages_out(chat.id, await repo.message_rows(session, chat.id))
+    return ChatDetail(**chat_out(chat, host_paths=actor.instance_admin).model_dump(), messages=messages)
 
 
 def _new_message_row(chat_id: uuid.UUID, seq: int, body: CreateMessage) -> dict[str, Any]:
@@ -358,8 +407,8 @@ async def list_messages(
     session: AsyncSession, actor: Actor, chat_id: uuid.UUID, limit: int, offset: int
 ) -> tuple[list[MessageRead], int]:
     chat = await _chat(session, actor, chat_id)
-    rows = await repo.messages(session, chat.id, limit=limit, offset=offset)
-    return [message_out(m) for m in rows], chat.message_count
+    rows = await repo.message_rows(session, chat.id, limit=limit, offset=offset)
+    return messages_out(chat.id, rows), chat.message_count
 
 
 async def add_message(

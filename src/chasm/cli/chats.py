@@ -114,6 +114,12 @@ def list_chats(
     archived: bool | None = typer.Option(
         None, "--archived/--active", help="Only archived or only active chats."
     ),
+    model: str | None = typer.Option(
+        None, "--model", help="Only chats with this model (the chat's, or one of its messages')."
+    ),
+    tag: list[str] | None = typer.Option(
+        None, "--tag", help="Only chats holding this tag (repeat: every one of them)."
+    ),
     limit: int = typer.Option(20, "--limit", "-n", min=1, max=100),
     offset: int = typer.Option(0, "--offset", min=0),
     account: str | None = ACCOUNT,
@@ -121,14 +127,17 @@ def list_chats(
 ) -> None:
     """Chats, most recently updated first."""
     from chasm.chats import service
-    from chasm.chats.repository import ChatFilters
+    from chasm.chats.repository import MAX_TAG_FILTERS, ChatFilters
     from chasm.harvest.provider_names import chat_providers
 
     workspace_id = _uuid(workspace, "workspace id") if workspace else None
+    tags = tuple(dict.fromkeys(t.strip() for t in tag or () if t.strip()))
+    if len(tags) > MAX_TAG_FILTERS:
+        raise typer.BadParameter(f"filter by at most {MAX_TAG_FILTERS} tags", param_hint="--tag")
 
     async def work(session: Any, actor: Any) -> Any:
         providers = chat_providers(provider) if provider else None
-        filters = ChatFilters(workspace_id, providers, archived)
+        filters = ChatFilters(workspace_id, providers, archived, model=model or None, tags=tags)
         return await service.list_chats(session, actor, filters, limit, offset)
 
     data = run(work, account)

@@ -8,18 +8,17 @@ into a parse issue of the unit, so no source needs to do either itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import logging
 import multiprocessing
 import threading
 from collections import deque
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from concurrent.futures import ProcessPoolExecutor
 
 from chasm.harvest.model import ParseIssue, ParseOutcome, Resume, SourceUnit
 from chasm.harvest.spec import HarvestSource
 from chasm.harvest.units import Job
+from chasm.kit.gcpause import gc_pause, pause_gc, resume_gc
 
 log = logging.getLogger("chasm.harvest")
 
@@ -29,42 +28,8 @@ THREAD_READ_AHEAD_BYTES = 8 * 1024 * 1024  # source bytes a parser thread may pa
 BATCH_BYTES = 8 * 1024 * 1024  # source bytes stored per transaction (keeps write transactions short)
 BATCH_UNITS = 200
 
-_gc_lock = threading.Lock()
-_gc_holders = 0
-_gc_was_enabled = False
-
 # (job, outcome, failed): `failed` when the source raised; the outcome then holds only that issue.
 Parsed = tuple[Job, ParseOutcome, bool]
-
-
-def _pause_gc() -> None:
-    global _gc_holders, _gc_was_enabled
-    with _gc_lock:
-        if _gc_holders == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_holders += 1
-
-
-def _resume_gc() -> None:
-    global _gc_holders
-    with _gc_lock:
-        _gc_holders -= 1
-        if _gc_holders == 0 and _gc_was_enabled:
-            gc.enable()
-
-
-@contextlib.contextmanager
-def gc_pause() -> Iterator[None]:
-    """The cyclic garbage collector paused while the block runs. A parse allocates one dict per
-    record and keeps them all; the collector would scan that growing heap again and again (halving
-    throughput on large files). Parsed records hold no reference cycles, so nothing is left for it
-    to find. Nested and concurrent (threads) pauses are counted; it resumes after the last one."""
-    _pause_gc()
-    try:
-        yield
-    finally:
-        _resume_gc()
 
 
 def guarded_parse(
@@ -73,7 +38,7 @@ def guarded_parse(
     """`source.parse` with the collector paused; a source that raises (a bug met on odd input) gives
     an outcome with that one issue and True: the engine then stores nothing of the unit, which keeps
     what it stored before and is parsed again next time."""
-    _pause_gc()  # as `gc_pause`, without a generator per unit (many units are small)
+    pause_gc()  # as `gc_pause`, without a generator per unit (many units are small)
     try:
         return source.parse(unit, resume), False
     except Exception as exc:  # noqa: BLE001 - a source's bug must not stop the harvest
@@ -81,7 +46,7 @@ def guarded_parse(
         path = str(unit.paths[0]) if unit.paths else unit.key
         return ParseOutcome([], [ParseIssue(path, f"could not be parsed: {type(exc).__name__}: {exc}")]), True
     finally:
-        _resume_gc()
+        resume_gc()
 
 
 class ParseAhead:

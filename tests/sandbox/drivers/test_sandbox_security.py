@@ -369,4 +369,9 @@ async def test_recover_reattaches_live_and_kills_strays(
     assert (await restarted.exec("live", "cat /tmp/state")).output == "kept\n"
     assert not _alive(stray.pid)
     await restarted.stop("live")
+    # The old server is gone: its fixture must not stop these again, but the bwrap processes it
+    # started are this test process's children, and exit once their sandboxes are killed: reap them.
+    old = [sandbox.popen for sandbox in driver._sandboxes.values() if sandbox.popen is not None]
     driver._sandboxes.clear()
+    for popen in old:
+        await asyncio.to_thread(popen.wait, 30)

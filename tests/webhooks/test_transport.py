@@ -5,6 +5,7 @@ one)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from chasm.webhooks.transport import WebhookClient
@@ -55,7 +56,8 @@ async def test_answers_of_every_framing() -> None:
         try:
             await _read_request(reader)  # the same connection again: no length, ends with it
         except asyncio.IncompleteReadError:
-            return  # the client did not keep this one (its answer was cut)
+            writer.close()  # the client did not keep this one (its answer was cut)
+            return
         writer.write(b"HTTP/1.1 500 Oops\r\nconnection: close\r\n\r\n" + b"x" * 10)
         await writer.drain()
         writer.close()
@@ -71,6 +73,11 @@ async def test_answers_of_every_framing() -> None:
     finally:
         await client.aclose()
         server.close()
+        for writer in connections:  # the server's ends too, the last handler may still be reading
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+        await server.wait_closed()
 
 
 async def test_a_kept_connection_closed_by_the_server_is_replaced() -> None:
@@ -92,3 +99,4 @@ async def test_a_kept_connection_closed_by_the_server_is_replaced() -> None:
     finally:
         await client.aclose()
         server.close()
+        await server.wait_closed()

@@ -82,17 +82,25 @@ async def _open(session: AsyncSession, actor: Actor, settings: Settings) -> tupl
     if doc.encryption_enabled and not settings.sync_encryption_key:
         raise SyncNotConfigured("encryption_enabled needs the server's sync_encryption_key")
     remote = await _thread(Remote, location, settings.sync_storage_options.get(doc.sync_provider, {}))
+    try:
+        sealer = await _seal(remote, doc.encryption_enabled, settings)
+    except BaseException:
+        await _thread(remote.close)
+        raise
+    return remote, sealer, location
+
+
+async def _seal(remote: Remote, encrypted: bool, settings: Settings) -> Sealer:
+    """The sealer the remote's manifest asks for (written first when the remote is new)."""
     manifest = await _thread(remote.read_manifest)
     if manifest is None:
         salt = os.urandom(16)
-        manifest = {"encrypted": doc.encryption_enabled, "salt": salt.hex()}
-        sealer = Sealer(
-            derive_key(settings.sync_encryption_key or "", salt) if doc.encryption_enabled else None
-        )
+        manifest = {"encrypted": encrypted, "salt": salt.hex()}
+        sealer = Sealer(derive_key(settings.sync_encryption_key or "", salt) if encrypted else None)
         manifest["check"] = sealer.check_token()
         await _thread(remote.write_manifest, manifest)
-        return remote, sealer, location
-    if bool(manifest.get("encrypted")) != doc.encryption_enabled:
+        return sealer
+    if bool(manifest.get("encrypted")) != encrypted:
         state = "encrypted" if manifest.get("encrypted") else "not encrypted"
         raise SyncEncryptionMismatch(f"the remote library is {state}; set encryption_enabled to match")
     try:
@@ -100,9 +108,9 @@ async def _open(session: AsyncSession, actor: Actor, settings: Settings) -> tupl
         token = str(manifest["check"])
     except (KeyError, ValueError) as exc:
         raise SyncCorrupt("the remote manifest.json lacks its salt or key check") from exc
-    sealer = Sealer(derive_key(settings.sync_encryption_key or "", salt) if doc.encryption_enabled else None)
+    sealer = Sealer(derive_key(settings.sync_encryption_key or "", salt) if encrypted else None)
     await _thread(sealer.verify, token)
-    return remote, sealer, location
+    return sealer
 
 
 async def _local_state(session: AsyncSession, account_id: uuid.UUID, sealer: Sealer) -> dict[str, _Local]:
@@ -323,10 +331,13 @@ async def sync(
     report = progress or (lambda stage, done, total: None)
     async with maker() as session:
         remote, sealer, location = await _open(session, actor, settings)
-    uploaded, downloaded, conflicts = await _round(maker, actor, remote, sealer, location, report)
-    if conflicts:  # the forks made for conflicts go out now, not at the next sync
-        more_up, more_down, _ = await _round(maker, actor, remote, sealer, location, report)
-        uploaded, downloaded = uploaded + more_up, downloaded + more_down
+    try:
+        uploaded, downloaded, conflicts = await _round(maker, actor, remote, sealer, location, report)
+        if conflicts:  # the forks made for conflicts go out now, not at the next sync
+            more_up, more_down, _ = await _round(maker, actor, remote, sealer, location, report)
+            uploaded, downloaded = uploaded + more_up, downloaded + more_down
+    finally:
+        await _thread(remote.close)
     async with maker() as session:
         status = await repo.status(session, actor.account_id)
     assert status is not None

@@ -40,6 +40,13 @@ class Remote:
         except Exception as exc:  # network, auth, the backend's own errors: all mean "not now"
             raise SyncBackendUnreachable(f"sync backend failed ({what}): {exc}") from exc
 
+    def close(self) -> None:
+        """Close the backend's connections now, not when the collector finds them: webdav4 holds an
+        httpx client; s3fs closes its own session in a finalizer; a folder holds nothing."""
+        http = getattr(getattr(self.fs, "client", None), "http", None)
+        if http is not None and callable(getattr(http, "close", None)):
+            http.close()
+
     def path(self, name: str) -> str:
         return f"{self.root}/{name}"
 

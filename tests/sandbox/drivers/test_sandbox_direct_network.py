@@ -106,9 +106,11 @@ async def outside() -> AsyncIterator[tuple[str, str, int]]:
         server = await asyncio.start_server(answer, sock=sock)
         yield near, far, sock.getsockname()[1]
         server.close()
+        await server.wait_closed()
     finally:
         holder.kill()  # its namespace goes, and the veth pair with it
         holder.wait()
+        holder.stdout.close()
         subprocess.run(["ip", "link", "del", link], capture_output=True, env={"PATH": HOST_PATH})
 
 

@@ -13,7 +13,7 @@ from chasm.sandbox.drivers import cmdlog
 from chasm.sandbox.drivers.base import LoggedProcess
 from chasm.sandbox.drivers.bubblewrap import BubblewrapDriver
 
-from .conftest import StartSandbox
+from .conftest import StartSandbox, agent_only
 
 pytestmark = pytest.mark.sandbox
 
@@ -65,11 +65,10 @@ async def test_the_cap_truncates_on_a_character_boundary(
     assert kinds.count(cmdlog.TRUNCATED) == 1 and kinds[-1] == cmdlog.EXIT
 
 
+@agent_only  # only the agent keeps a command's output when the server is gone
 async def test_a_command_outlives_its_watcher_and_can_be_attached(
-    driver: BubblewrapDriver, start: StartSandbox, tmp_path: Path, sandbox_settings: object
+    driver: BubblewrapDriver, start: StartSandbox, tmp_path: Path
 ) -> None:
-    if not driver.agent or not getattr(sandbox_settings, "sandbox_agent", True):
-        pytest.skip("only the agent keeps a command's output when the server is gone")
     await start("s1")
     log = tmp_path / "c.log"
     first = await _spawn(driver, log, "echo a; sleep 0.5; echo b; sleep 30")

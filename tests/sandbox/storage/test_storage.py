@@ -84,7 +84,8 @@ async def test_usage_counts_real_bytes(storage: DiskStorage):
     (root / "data").write_bytes(os.urandom(4 * 1024**2))
     os.sync()
     assert await storage.usage("u") - empty >= 4 * 1024**2
-    (root / "sparse").open("wb").truncate(1024**3 // 2)  # no real bytes
+    with (root / "sparse").open("wb") as sparse:
+        sparse.truncate(1024**3 // 2)  # no real bytes
     assert await storage.usage("u") - empty < 5 * 1024**2
 
 

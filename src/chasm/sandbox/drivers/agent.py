@@ -78,12 +78,22 @@ def _request(
     return payload
 
 
-async def _reader(fd: int) -> asyncio.StreamReader:
+class _PipeReading(asyncio.StreamReaderProtocol):
+    """A stream reader on a pipe, whose transport closes (and closes the pipe) at end of file.
+    StreamReaderProtocol keeps a transport open after EOF for the other half of a socket; asyncio's
+    own pipe transport closes anyway, uvloop's keeps the pipe open until the collector finds it."""
+
+    def eof_received(self) -> bool:
+        super().eof_received()
+        return False
+
+
+async def _reader(fd: int) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(loop=loop)
     pipe = open(fd, "rb", 0)  # noqa: SIM115 - the transport owns and closes it
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe)
-    return reader
+    transport, _ = await loop.connect_read_pipe(lambda: _PipeReading(reader, loop=loop), pipe)
+    return reader, transport
 
 
 async def _writer(fd: int) -> asyncio.StreamWriter:
@@ -106,6 +116,7 @@ class AgentCommand:
         self.stdout: asyncio.StreamReader | None = None
         self.stderr: asyncio.StreamReader | None = None
         self.on_output: Callable[[], None] | None = None  # logged commands: output was appended
+        self._pipes: list[asyncio.BaseTransport] = []  # stdout and stderr: closed at their EOF or by close()
         self._exit = asyncio.create_task(self._receive_exit())
 
     @classmethod
@@ -217,9 +228,11 @@ class AgentCommand:
             fds_left = list(ours)
             if stdin:
                 command_.stdin = await _writer(fds_left.pop(0))
-            command_.stdout = await _reader(fds_left.pop(0))
+            command_.stdout, pipe = await _reader(fds_left.pop(0))
+            command_._pipes.append(pipe)
             if stderr:
-                command_.stderr = await _reader(fds_left.pop(0))
+                command_.stderr, pipe = await _reader(fds_left.pop(0))
+                command_._pipes.append(pipe)
         return command_
 
     async def _receive_exit(self) -> int:
@@ -255,6 +268,8 @@ class AgentCommand:
         """Hang up (the server stops): the command runs on, and the agent still logs it."""
         if self.stdin is not None:
             self.stdin.close()
+        for pipe in self._pipes:
+            pipe.close()
         self._exit.cancel()
         self.sock.close()
 

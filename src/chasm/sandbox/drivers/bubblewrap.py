@@ -236,9 +236,10 @@ class BubblewrapDriver(SandboxCommands):
         if mode == "direct":
             prelude = self._prelude(sandbox)
             log = sandbox.run_dir / "slirp.log"
-            sandbox.slirp_pid, sandbox.slirp_starttime = await start_slirp(
+            sandbox.slirp, sandbox.slirp_starttime = await start_slirp(
                 sandbox.pid, prelude, log, self.is_root
             )
+            sandbox.slirp_pid = sandbox.slirp.pid
             # After slirp4netns's --configure (its default route needs 10.0.2.2 routable when it
             # is added) and before start returns: no user command has run yet.
             await block_host(sandbox.pid, self.is_root)
@@ -283,7 +284,10 @@ class BubblewrapDriver(SandboxCommands):
             if sandbox.alive:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(sandbox.pid, signal.SIGKILL)  # pid 1 of the namespace: everything inside dies
-            if alive(sandbox.slirp_pid, sandbox.slirp_starttime):
+            if sandbox.slirp is not None:  # our child: kill and reap it (its pid stays ours till then)
+                sandbox.slirp.kill()
+                await asyncio.to_thread(sandbox.slirp.wait)
+            elif alive(sandbox.slirp_pid, sandbox.slirp_starttime):  # a previous server's
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(sandbox.slirp_pid, signal.SIGKILL)
             if sandbox.popen is not None:

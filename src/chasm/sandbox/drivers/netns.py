@@ -130,9 +130,12 @@ class ProxyRelay:
             task.cancel()
 
 
-async def start_slirp(ns_pid: int, prelude: str, log_path: Path, is_root: bool) -> tuple[int, str | None]:
-    """Attach slirp4netns to the namespace of `ns_pid` (tap0, 10.0.2.100); return its pid and
-    start time. `prelude` (host shell lines) puts it in the sandbox's cgroups first."""
+async def start_slirp(
+    ns_pid: int, prelude: str, log_path: Path, is_root: bool
+) -> tuple[subprocess.Popen[bytes], str | None]:
+    """Attach slirp4netns to the namespace of `ns_pid` (tap0, 10.0.2.100); return its process (the
+    caller reaps it when the sandbox stops) and start time. `prelude` (host shell lines) puts it in
+    the sandbox's cgroups first."""
     slirp = shutil.which("slirp4netns", path=HOST_PATH)
     if slirp is None:
         raise SandboxError("network.mode=direct needs slirp4netns on the host")
@@ -169,7 +172,7 @@ async def start_slirp(ns_pid: int, prelude: str, log_path: Path, is_root: bool) 
         proc.wait()
         log_text = log_path.read_text(errors="replace").strip()
         raise OSError(f"slirp4netns did not start: {log_text or 'no output'}")
-    return proc.pid, starttime(proc.pid)
+    return proc, starttime(proc.pid)
 
 
 # slirp4netns's virtual network: the gateway (the host, whose loopback --disable-host-loopback

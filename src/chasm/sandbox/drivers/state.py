@@ -29,7 +29,8 @@ class Sandbox:
     slirp_pid: int = 0
     slirp_starttime: str | None = None
     agent: bool = False  # pid 1 is the agent (agent.c); otherwise commands enter with nsenter
-    popen: subprocess.Popen[bytes] | None = None
+    popen: subprocess.Popen[bytes] | None = None  # the outer bwrap, when this server started it
+    slirp: subprocess.Popen[bytes] | None = None  # slirp4netns, when this server started it
     relay: ProxyRelay | None = None
 
     def state(self) -> dict[str, Any]:

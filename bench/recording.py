@@ -1,16 +1,21 @@
 """Recording throughput and watch-mode latency.
 
     uv run python -m bench.recording [--events 100000] [--batch 500] [--sessions 4] [--appends 30]
+        [--embedder local|off] [--py-spy OUT]
 
 1. Starts a real `chasm api serve` (SQLite, WAL, one process) on a fresh data dir, waits until
    its start-up work is done (its CPU use settles), and records `--events` message events over
    HTTP batches (`POST /api/recording/events`, one client per session, each waiting for its ack),
    then as many over `/ws/recording` (batches pipelined, up to 4 in flight per connection).
    Acknowledged = committed: the figures are durable events per second. Also printed: the
-   server's CPU time per event (user + system, from /proc), which the machine's load skews less.
+   server's CPU time per event (user + system, from /proc), which the machine's load skews less,
+   and the part of it spent by the background semantic embedder's thread.
    Yardstick, same run: plain `sqlite3` writing the same rows (the messages, their full-text
    index, the events, the session and chat counters) in batches of the same size, one
-   transaction each, into the server's own database: the floor of the storage work alone.
+   transaction each, into the server's own database: the floor of the storage work alone (its
+   CPU per event printed too). `--py-spy OUT` records the server's stacks during both runs
+   (collapsed stacks, for a profile: py-spy is not a dependency, pass where it is with
+   CHASM_BENCH_PY_SPY or have it on PATH).
 2. Watch mode: a `Watcher` (in this process, same SQLite setup) follows a Claude Code project
    folder; a line is appended `--appends` times and the time until its words match in the search
    index is measured (p50, p95). Targets: >= 10,000 events/s; <= 1 s p50.
@@ -122,6 +127,20 @@ def _cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _embedder_cpu_s(pid: int) -> float:
+    """CPU seconds of the server's background embedding threads (named chasm-embedder*)."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            if not (task / "comm").read_text().startswith("chasm-embedder"):
+                continue
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 async def _settle(pid: int, timeout: float = 120.0) -> None:
     """Wait until the server's start-up work (imports warmed in a thread, sweeps) is over."""
     deadline = time.monotonic() + timeout
@@ -133,9 +152,10 @@ async def _settle(pid: int, timeout: float = 120.0) -> None:
             return
 
 
-def _raw_sqlite(db_path: Path, total: int, batch: int) -> float:
+def _raw_sqlite(db_path: Path, total: int, batch: int) -> tuple[float, float]:
     """The yardstick: the rows the server stored for one session, written again by plain sqlite3
-    (new ids and seqs, same content) in batches of `batch`, one transaction each; seconds taken."""
+    (new ids and seqs, same content) in batches of `batch`, one transaction each; the seconds it
+    took and the CPU seconds it used."""
     db = sqlite3.connect(db_path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
@@ -150,6 +170,7 @@ def _raw_sqlite(db_path: Path, total: int, batch: int) -> float:
         (session["id"], batch),
     ).fetchall()
     ids = [e["message_id"] for e in events]
+    cpu = time.process_time()
     messages = {
         m["id"]: dict(m)
         for m in db.execute(f"SELECT * FROM chat_messages WHERE id IN ({','.join('?' * len(ids))})", ids)
@@ -180,10 +201,10 @@ def _raw_sqlite(db_path: Path, total: int, batch: int) -> float:
         db.execute("COMMIT")
     took = time.perf_counter() - started
     db.close()
-    return took
+    return took, time.process_time() - cpu
 
 
-async def recording(events: int, batch: int, sessions: int) -> None:
+async def recording(events: int, batch: int, sessions: int, embedder: str, py_spy: str | None) -> None:
     with tempfile.TemporaryDirectory(prefix="chasm-bench-rec-") as tmp:
         port = _free_port()
         env = {
@@ -193,6 +214,7 @@ async def recording(events: int, batch: int, sessions: int) -> None:
             "CHASM_SANDBOX_WARM_POOL": "0",
             "CHASM_ARGON2_TIME_COST": "1",
             "CHASM_ARGON2_MEMORY_KIB": "8192",
+            "CHASM_SEMANTIC_EMBEDDER": embedder,
         }
         env.pop("CHASM_DATABASE_URL", None)
         log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115
@@ -218,35 +240,53 @@ async def recording(events: int, batch: int, sessions: int) -> None:
             await _settle(server.pid)
             per_session = events // sessions
             total = per_session * sessions
+            spy = None
+            if py_spy:
+                spy = await asyncio.create_subprocess_exec(
+                    os.environ.get("CHASM_BENCH_PY_SPY", "py-spy"),
+                    *("record", "--pid", str(server.pid), "--format", "raw", "--rate", "250"),
+                    *("--nonblocking", "-o", py_spy),
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
 
-            def show(what: str, took: float, cpu: float | None) -> float:
+            def show(what: str, took: float, cpu: float | None, embedding: float) -> float:
                 rate = total / took
                 per = f", server CPU {cpu * 1e6 / total:.0f} µs/event" if cpu else ""
+                if cpu and embedding:
+                    per += f" (embedder thread {embedding * 1e6 / total:.0f})"
                 print(f"{what}: {total} events in {took:.2f} s = {rate:,.0f} acked events/s{per}")
                 return rate
 
-            cpu = _cpu_s(server.pid)
+            cpu, emb = _cpu_s(server.pid), _embedder_cpu_s(server.pid)
             took = await _http(url, sessions, per_session, batch)
-            after = _cpu_s(server.pid)
+            after, emb_after = _cpu_s(server.pid), _embedder_cpu_s(server.pid)
             http_rate = show(
-                f"HTTP batches of {batch}, {sessions} sessions", took, after - cpu if cpu and after else None
+                f"HTTP batches of {batch}, {sessions} sessions",
+                took,
+                after - cpu if cpu and after else None,
+                emb_after - emb,
             )
-            cpu = after
+            cpu, emb = after, emb_after
             took = await _ws(url, sessions, per_session, batch)
-            after = _cpu_s(server.pid)
+            after, emb_after = _cpu_s(server.pid), _embedder_cpu_s(server.pid)
             ws_rate = show(
                 f"WebSocket batches of {batch}, {sessions} connections",
                 took,
                 after - cpu if cpu and after else None,
+                emb_after - emb,
             )
+            if spy is not None:
+                spy.send_signal(2)
+                await spy.wait()
             server.terminate()
             await server.wait()
-            took = _raw_sqlite(Path(tmp) / "chasm.db", total, batch)
+            took, cpu_raw = _raw_sqlite(Path(tmp) / "chasm.db", total, batch)
             raw = total / took
             print(
                 f"Yardstick: plain sqlite3, same rows, batches of {batch}: {total} events in {took:.2f} s"
-                f" = {raw:,.0f} events/s; HTTP at {http_rate / raw:.0%} of it,"
-                f" WebSocket at {ws_rate / raw:.0%}"
+                f" = {raw:,.0f} events/s, CPU {cpu_raw * 1e6 / total:.0f} µs/event;"
+                f" HTTP at {http_rate / raw:.0%} of it, WebSocket at {ws_rate / raw:.0%}"
             )
             print(f"Load average during the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
         finally:
@@ -334,8 +374,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--sessions", type=int, default=4)
     parser.add_argument("--appends", type=int, default=30)
+    parser.add_argument("--embedder", default="local", help="the server's semantic_embedder (local, off)")
+    parser.add_argument("--py-spy", default=None, metavar="OUT", help="record the server's stacks here")
     args = parser.parse_args()
-    asyncio.run(recording(args.events, args.batch, args.sessions))
+    asyncio.run(recording(args.events, args.batch, args.sessions, args.embedder, args.py_spy))
     if args.appends:
         asyncio.run(watch_latency(args.appends))
 

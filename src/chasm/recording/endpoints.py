@@ -10,8 +10,9 @@ import logging
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Body, Query, Request, WebSocket, WebSocketDisconnect
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from chasm.auth.deps import ChatReader, ChatWriter, SessionMaker, websocket_chat_actor
 from chasm.kit.api_tags import Tag
@@ -23,6 +24,7 @@ from chasm.recording import service
 from chasm.recording.schemas import (
     MAX_BATCH_EVENTS,
     MAX_EVENT_BYTES,
+    EventAck,
     RecordingAck,
     RecordingBatchIn,
     RecordingEventIn,
@@ -122,7 +124,7 @@ def _parse(text: str) -> tuple[list[RecordingEventIn], Any]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_EVENT_BYTES * 4:
         raise ChasmError("The message is too large", status_code=413, code="event_too_large")
     try:
-        raw = json.loads(text)
+        raw = json.loads(text)  # not orjson: it reads an integer beyond 64 bits as a float
     except ValueError:
         raise ChasmError("The message is not JSON", status_code=400, code="invalid_json") from None
     ref = raw.pop("ref", None) if isinstance(raw, dict) else None
@@ -133,6 +135,13 @@ def _parse(text: str) -> tuple[list[RecordingEventIn], Any]:
     except ValidationError as e:
         details = [{"loc": [str(x) for x in err["loc"]], "msg": err["msg"]} for err in e.errors()]
         raise ChasmError("Invalid event", status_code=400, code="validation_error", details=details) from None
+
+
+def _json(reply: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(reply).decode()
+    except TypeError:  # a client's ref orjson cannot write (an integer beyond 64 bits)
+        return json.dumps(reply, separators=(",", ":"))
 
 
 @socket_router.websocket("/recording")
@@ -185,10 +194,13 @@ async def _handle(app: Any, actor: Any, message: Mapping[str, Any]) -> dict[str,
         acks = await service.record(app.state.sessionmaker, runtime_of(app), bus_of(app), actor, events)
     except ChasmError as error:
         return _error(error, ref)
-    reply: dict[str, Any] = {"type": "ack", "acks": [a.model_dump() for a in acks]}
+    reply: dict[str, Any] = {"type": "ack", "acks": _ACKS.dump_python(acks)}
     if ref is not None:
         reply["ref"] = ref
     return reply
+
+
+_ACKS = TypeAdapter(list[EventAck])  # a batch's acks as dicts in one call, not one per ack
 
 
 async def _send_replies(
@@ -210,6 +222,6 @@ async def _send_replies(
                 await websocket.close(1011)
             continue
         try:
-            await websocket.send_json(reply)
+            await websocket.send_text(_json(reply))
         except (WebSocketDisconnect, RuntimeError, OSError):
             failed = True

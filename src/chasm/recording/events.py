@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from chasm.harvest.rows import clean
 from chasm.harvest.sources.toolkit.titles import is_prompt, title_from, wrapper_kind
 from chasm.kit.errors import BadRequest, ChasmError
@@ -31,25 +33,34 @@ def checked_data(event: RecordingEventIn) -> tuple[dict[str, Any], str]:
     """The event's data as it is stored, and its JSON: serialized once, which measures it too.
     NUL characters go (PostgreSQL refuses them; in JSON they are always the escape \\u0000, so the
     text tells whether there are any). Refuses what cannot be stored whole: text that is not
-    UTF-8 (lone surrogates), oversize."""
+    UTF-8 (lone surrogates), oversize. orjson serializes (several times faster than json, on the
+    path of every recorded event); what it does not take (integers beyond 64 bits) goes to json."""
+    data = event.data
     try:
-        data = event.data
-        text = json.dumps(data, ensure_ascii=False)
-        if "\\u0000" in text:
+        raw = _dumps(data)
+        if b"\\u0000" in raw:
             data = clean(data)
-            text = json.dumps(data, ensure_ascii=False)
-        size = len(text.encode("utf-8"))
+            raw = _dumps(data)
         for name in (event.session_id, event.event_type, event.event_id or ""):
             name.encode("utf-8")
     except UnicodeEncodeError:
         raise BadRequest("The event holds text that is not valid UTF-8", code="invalid_utf8") from None
-    if size > MAX_EVENT_BYTES:
+    if len(raw) > MAX_EVENT_BYTES:
         raise ChasmError(
-            f"The event's data is {size} bytes; at most {MAX_EVENT_BYTES} are accepted",
+            f"The event's data is {len(raw)} bytes; at most {MAX_EVENT_BYTES} are accepted",
             status_code=413,
             code="event_too_large",
         )
-    return data, text
+    return data, raw.decode("utf-8")
+
+
+def _dumps(data: Any) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        # A lone surrogate: json says so as UnicodeEncodeError (refused above); anything else
+        # orjson refuses (an integer beyond 64 bits) json writes.
+        return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
 
 def text_of(value: Any) -> str:

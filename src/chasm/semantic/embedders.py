@@ -4,7 +4,10 @@ Both give unit-length float32 rows; `name` tells chunks of different models apar
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
@@ -14,12 +17,16 @@ from chasm.semantic.exceptions import EmbeddingsUnavailable, SemanticSearchOff
 from chasm.semantic.minilm import MiniLM, ModelUnavailable
 
 BATCH = 32  # texts per forward pass / per request
+BACKGROUND_NICE = 19  # the background indexer's thread: the lowest CPU priority (Linux: per thread)
 
 
 class Embedder(Protocol):
     name: str
 
-    async def embed(self, texts: list[str]) -> np.ndarray[Any, Any]: ...
+    async def embed(self, texts: list[str], background: bool = False) -> np.ndarray[Any, Any]:
+        """Unit-length rows, one per text. `background`: indexing, which gives way to the server's
+        requests (a query's embedding does not)."""
+        ...
 
 
 def _unit(rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -27,14 +34,30 @@ def _unit(rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return (rows / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+def _lower_priority() -> None:
+    """Run by the background embedding thread once: on Linux a nice value is per thread, so this
+    one yields the CPU to the server's requests (recording bursts, queries) whenever they want it,
+    and uses it when they do not. Not SCHED_IDLE: a thread that is never scheduled while it holds
+    the GIL would stall the event loop behind it; nice 19 still gets a slice within milliseconds."""
+    tid = threading.get_native_id()
+    with contextlib.suppress(AttributeError, OSError):  # no per-thread priority here: as it is
+        os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICE)
+    # Its name in top -H and /proc (bench/recording.py reads it).
+    with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/comm", "w") as comm:
+        comm.write("chasm-embedder")
+
+
 class LocalEmbedder:
-    """all-MiniLM-L6-v2, loaded on first use, run in a worker thread (one pass at a time)."""
+    """all-MiniLM-L6-v2, loaded on first use, run in a worker thread (one forward pass at a time).
+    Background indexing runs in a thread of its own at the lowest CPU priority (`_lower_priority`);
+    queries in the default pool, at the server's."""
 
     name = MiniLM.name
 
     def __init__(self) -> None:
         self._model: MiniLM | None = None
         self._lock = threading.Lock()
+        self._background: ThreadPoolExecutor | None = None
 
     def _load(self) -> MiniLM:
         with self._lock:
@@ -49,14 +72,25 @@ class LocalEmbedder:
         model = self._load()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batches of like length pad less
         rows = np.zeros((len(texts), model.dimensions), np.float32)
-        with self._lock:
-            for start in range(0, len(order), BATCH):
-                batch = order[start : start + BATCH]
+        for start in range(0, len(order), BATCH):
+            batch = order[start : start + BATCH]
+            with self._lock:  # per pass: a query waits for one pass at most, not a whole batch
                 rows[batch] = model.embed([texts[i] for i in batch])
         return rows
 
-    async def embed(self, texts: list[str]) -> np.ndarray[Any, Any]:
-        return await asyncio.to_thread(self._embed, texts)
+    async def embed(self, texts: list[str], background: bool = False) -> np.ndarray[Any, Any]:
+        if not background:
+            return await asyncio.to_thread(self._embed, texts)
+        if self._background is None:
+            self._background = ThreadPoolExecutor(
+                1, thread_name_prefix="chasm-embedder", initializer=_lower_priority
+            )
+        return await asyncio.get_running_loop().run_in_executor(self._background, self._embed, texts)
+
+    def close(self) -> None:
+        if self._background is not None:
+            self._background.shutdown(wait=False, cancel_futures=True)
+            self._background = None
 
 
 class OpenAIEmbedder:
@@ -70,7 +104,7 @@ class OpenAIEmbedder:
         self.dimensions = dimensions
         self.client = AsyncOpenAI(base_url=base_url, api_key=api_key or "unused", max_retries=1, timeout=60)
 
-    async def embed(self, texts: list[str]) -> np.ndarray[Any, Any]:
+    async def embed(self, texts: list[str], background: bool = False) -> np.ndarray[Any, Any]:
         import openai
 
         rows: list[list[float]] = []

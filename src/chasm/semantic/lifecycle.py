@@ -3,13 +3,19 @@ API are embedded in the background. Library events on the bus (chasm.realtime.to
 account to index; a sweep every SWEEP_S seconds (and one at start) catches writes that announce
 nothing. An event naming a chat has that chat's messages looked at; a sweep, the whole account's.
 What is left to embed is read from the database (messages without chunks), so a restart loses
-nothing and several processes share the work (a chunk is stored once: a unique key)."""
+nothing and several processes share the work (a chunk is stored once: a unique key).
+
+Embedding gives way to writes: it starts once the library has been quiet for QUIET_S (no library
+event) and waits for such a pause again before each batch, for MAX_DEFER_S at most, so that a
+recording burst or a harvest has the CPU to itself (its messages are searchable by words at once;
+by meaning once the burst pauses). Its thread also runs at the lowest CPU priority (embedders)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +31,8 @@ from chasm.semantic.index import Indexes
 log = logging.getLogger("chasm.semantic")
 
 SWEEP_S = 300.0
-DEBOUNCE_S = 0.2  # let a burst of appended messages arrive before embedding them together
+QUIET_S = 0.25  # no library event for this long: the writes have paused, embedding may run
+MAX_DEFER_S = 30.0  # under writes that never pause, a batch is embedded this often all the same
 
 
 class Indexer:
@@ -36,8 +43,20 @@ class Indexer:
         self.wake = asyncio.Event()
         self.idle = asyncio.Event()  # set while nothing is waiting to be embedded
         self.idle.set()
+        self.last_write = 0.0  # time.monotonic() of the last library event seen
+
+    async def quiet(self) -> None:
+        """Until the library has had no event for QUIET_S, or MAX_DEFER_S have passed."""
+        started = time.monotonic()
+        while True:
+            now = time.monotonic()
+            wait = min(QUIET_S - (now - self.last_write), MAX_DEFER_S - (now - started))
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
 
     def poke(self, account_id: uuid.UUID, chat_id: uuid.UUID | None = None) -> None:
+        self.last_write = time.monotonic()
         if chat_id is None:
             self.dirty[account_id] = None
         elif account_id not in self.dirty:
@@ -56,6 +75,7 @@ class Indexer:
     async def listen(self) -> None:
         async with self.app.state.events.subscribe("library.*") as events:
             async for event in events:
+                self.last_write = time.monotonic()
                 account = event.payload.get("account_id")
                 chat = event.payload.get("chat_id")
                 if account and event.topic != "library.chat.deleted":
@@ -69,13 +89,15 @@ class Indexer:
             except TimeoutError:
                 await self._guard(self.sweep())
                 continue
-            await asyncio.sleep(DEBOUNCE_S)
+            await self.quiet()  # a burst's messages arrive first, then are embedded together
             self.wake.clear()
             while self.dirty:
                 account_id, chats = self.dirty.popitem()
                 only = sorted(chats) if chats is not None else None
                 await self._guard(
-                    service.index_pending(self.app.state.sessionmaker, self.engine.embedder, account_id, only)
+                    service.index_pending(
+                        self.app.state.sessionmaker, self.engine.embedder, account_id, only, self.quiet
+                    )
                 )
             if not self.wake.is_set():
                 self.idle.set()
@@ -120,3 +142,6 @@ async def semantic_lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        close = getattr(engine.embedder, "close", None)
+        if close is not None:
+            close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +44,17 @@ async def index_pending(
     embedder: Embedder,
     account_id: uuid.UUID,
     chat_ids: list[uuid.UUID] | None = None,
+    pause: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
     """Embed every message of the account (of `chat_ids` only, if given) that has no chunk yet,
     one short transaction per batch, walking the messages once by id; how many were embedded. A
-    message of whitespace gets an empty chunk (never indexed) so it is not read again."""
+    message of whitespace gets an empty chunk (never indexed) so it is not read again. In the
+    background (the indexer): `pause` is awaited before each batch, and the embedder gives way."""
     done = 0
     after: uuid.UUID | None = None
     while True:
+        if pause is not None and done:
+            await pause()
         async with maker() as session:
             pending = list(
                 await repo.pending_messages(
@@ -61,7 +66,7 @@ async def index_pending(
         after = max(m.id for m in pending)
         pieces = [(m, part, text) for m in pending for part, text in enumerate(chunks(m.content) or [""])]
         texts = [text for _, _, text in pieces if text]
-        vectors = iter(await embedder.embed(texts))
+        vectors = iter(await embedder.embed(texts, background=pause is not None))
         rows: list[dict[str, Any]] = []
         for message, part, text in pieces:
             vector = next(vectors).tobytes() if text else b""

@@ -27,12 +27,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from chasm.auth.actor import Actor
+from chasm.kit import cjk
 from chasm.kit.db import create_engine, make_sessionmaker, migrate
 from chasm.models import Account, Chat, ChatMessage
 from chasm.search import service
 
 DEFAULT_DB = Path("/tmp/chasm-bench-search/chasm.db")
-PROVIDERS = ("claude_code", "codex", "cursor", "copilot_vscode", "gemini_cli", "aider")
+PROVIDERS = ("claude-code", "codex", "cursor", "copilot-vscode", "gemini-cli", "aider")
 ROLES = ("user", "assistant", "assistant", "tool")
 TOPICS = (
     "authentication oauth token refresh session cookie login password hash",
@@ -89,6 +90,7 @@ def build(db: Path, messages: int, seed: int = 7) -> None:
     account_id = uuid.uuid4().hex
     start = datetime(2025, 1, 1, tzinfo=UTC)
     conn = sqlite3.connect(db)
+    cjk.register_sqlite(conn)  # the index triggers call it
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-262144")  # 256 MiB: random UUID keys touch the whole index
     conn.execute(

@@ -165,8 +165,17 @@ def _sqlite_switch_content(conn: sa.Connection, to_views: bool) -> None:
     conn.execute(sa.text("PRAGMA writable_schema=OFF"))
 
 
+def _ensure_function(conn: sa.Connection) -> None:
+    """`chasm_cjk` on this connection: the program's connections have it (`kit.db`); a plain one
+    (alembic's own engine, a test's) gets it here."""
+    try:
+        conn.execute(sa.text("SELECT chasm_cjk('')"))
+    except sa.exc.OperationalError:
+        cjk.register_sqlite(conn.connection.dbapi_connection)
+
+
 def _sqlite_upgrade(conn: sa.Connection) -> None:
-    cjk.register_sqlite(conn.connection.dbapi_connection)
+    _ensure_function(conn)
     for statement in SQLITE_VIEWS:
         conn.execute(sa.text(statement))
     rowids = _cjk_rows(conn)
@@ -177,7 +186,7 @@ def _sqlite_upgrade(conn: sa.Connection) -> None:
 
 
 def _sqlite_downgrade(conn: sa.Connection) -> None:
-    cjk.register_sqlite(conn.connection.dbapi_connection)
+    _ensure_function(conn)
     rowids = _cjk_rows(conn)
     _sqlite_reindex(conn, rowids, separated=False)
     _sqlite_switch_content(conn, to_views=False)

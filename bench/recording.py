@@ -36,6 +36,8 @@ import httpx
 from sqlalchemy import text
 from websockets.asyncio.client import connect
 
+from chasm.kit import cjk
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -137,6 +139,7 @@ def _raw_sqlite(db_path: Path, total: int, batch: int) -> float:
     """The yardstick: the rows the server stored for one session, written again by plain sqlite3
     (new ids and seqs, same content) in batches of `batch`, one transaction each; seconds taken."""
     db = sqlite3.connect(db_path, isolation_level=None)
+    cjk.register_sqlite(db)  # the search index's triggers call it, as on the server's connections
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")

@@ -57,9 +57,20 @@ _RUNS = re.compile(CLASS + "+")
 _MARKED = SEPARATOR + r"\g<0>" + SEPARATOR
 
 
+# The first bytes of these characters in UTF-8 (U+1xxx, U+3000-U+DFFF, U+Fxxx, U+20000-U+3FFFF):
+# deleting every other byte (bytes.translate, C speed) tells in a few times less than the regular
+# expression takes whether the text may hold one; the expression runs only then. Typographic
+# quotes, dashes and arrows (U+2xxx, lead byte E2) do not count.
+_NOT_LEADS = bytes(b for b in range(256) if b not in (0xE1, *range(0xE3, 0xEE), 0xEF, 0xF0))
+
+
 def separate(text: str | None) -> str | None:
-    """The text with each CJK character between two SEPARATORs (unchanged without CJK)."""
+    """The text with each CJK character between two SEPARATORs (unchanged without CJK). The
+    harvest calls it (through the index triggers) for every message, so text without CJK returns
+    after a byte scan."""
     if text is None or text.isascii():
+        return text
+    if not text.encode("utf-8", "surrogatepass").translate(None, _NOT_LEADS):
         return text
     return _CJK.sub(_MARKED, text)
 

@@ -41,6 +41,8 @@ import httpx
 from sqlalchemy import text
 from websockets.asyncio.client import connect
 
+from chasm.kit import cjk
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -157,6 +159,7 @@ def _raw_sqlite(db_path: Path, total: int, batch: int) -> tuple[float, float]:
     (new ids and seqs, same content) in batches of `batch`, one transaction each; the seconds it
     took and the CPU seconds it used."""
     db = sqlite3.connect(db_path, isolation_level=None)
+    cjk.register_sqlite(db)  # the search index's triggers call it, as on the server's connections
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")

@@ -1,10 +1,13 @@
 """Full-text search latency over a large chat library.
 
     uv run python -m bench.search [--db PATH] [--messages 1000000] [--queries 50]
+    uv run python -m bench.search --database-url postgresql://postgres@127.0.0.1:5432/DB ...
 
 Reuses the SQLite database at --db (or $CHASM_BENCH_DB, e.g. the one the harvest benchmark leaves)
 when it holds chats; otherwise builds one with synthetic but varied text (Zipf-distributed words,
-code-like tokens, per-chat topics) through bulk Core inserts, the triggers keeping the index. Then
+code-like tokens, per-chat topics) through bulk Core inserts, the triggers keeping the index. With
+--database-url (PostgreSQL) the library at --db is copied there once (same rows, the generated
+vectors keeping that index) and searched there, so the two databases answer the same library. Then
 runs 50 varied queries (words common and rare, phrases, OR, exclusions, prefixes, filters) through
 the search service, as the HTTP endpoints do, and prints p50/p95 latencies. Figures only, no asserts.
 """
@@ -24,15 +27,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chasm.auth.actor import Actor
+from chasm.kit import cjk
 from chasm.kit.db import create_engine, make_sessionmaker, migrate
 from chasm.models import Account, Chat, ChatMessage
 from chasm.search import service
 
 DEFAULT_DB = Path("/tmp/chasm-bench-search/chasm.db")
-PROVIDERS = ("claude_code", "codex", "cursor", "copilot_vscode", "gemini_cli", "aider")
+PROVIDERS = ("claude-code", "codex", "cursor", "copilot-vscode", "gemini-cli", "aider")
 ROLES = ("user", "assistant", "assistant", "tool")
 TOPICS = (
     "authentication oauth token refresh session cookie login password hash",
@@ -89,6 +94,7 @@ def build(db: Path, messages: int, seed: int = 7) -> None:
     account_id = uuid.uuid4().hex
     start = datetime(2025, 1, 1, tzinfo=UTC)
     conn = sqlite3.connect(db)
+    cjk.register_sqlite(conn)  # the index triggers call it
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-262144")  # 256 MiB: random UUID keys touch the whole index
     conn.execute(
@@ -137,6 +143,28 @@ def build(db: Path, messages: int, seed: int = 7) -> None:
     conn.close()
 
 
+def _async_url(url: str) -> str:
+    return "postgresql+asyncpg://" + url.split("://", 1)[1] if url.startswith("postgresql://") else url
+
+
+async def copy_library(source: AsyncEngine, target: AsyncEngine, batch: int = 5_000) -> None:
+    """The accounts, chats and messages of `source` into `target`, unless it holds messages already."""
+    async with target.connect() as conn:
+        if int(await conn.scalar(select(func.count()).select_from(ChatMessage)) or 0):
+            return
+    print(f"Copying the library to {target.url.render_as_string(hide_password=True)} ...", flush=True)
+    t0 = time.perf_counter()
+    for table in (Account.__table__, Chat.__table__, ChatMessage.__table__):
+        async with source.connect() as read, target.begin() as write:
+            result = await read.stream(select(table))
+            async for rows in result.partitions(batch):
+                await write.execute(insert(table), [dict(r._mapping) for r in rows])
+    async with target.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await auto.execute(text("VACUUM ANALYZE"))
+    print(f"  copied in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
 def queries(rng: random.Random, gen: TextGen) -> list[tuple[str, dict[str, Any]]]:
     common, mid, rare = gen.words[:50], gen.words[200:2000], gen.words[8000:30000]
     topic_words = [w for t in gen.topics for w in t]
@@ -171,6 +199,7 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--per-query", action="store_true", help="print every query's figures")
+    parser.add_argument("--database-url", default=None, help="search a PostgreSQL copy of the --db library")
     args = parser.parse_args()
     args.db.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(f"sqlite+aiosqlite:///{args.db}")
@@ -182,13 +211,21 @@ async def main() -> None:
         t0 = time.perf_counter()
         await asyncio.to_thread(build, args.db, args.messages - existing)
         print(f"  built in {time.perf_counter() - t0:.1f} s", flush=True)
+    if args.database_url:
+        sqlite_engine, engine = engine, create_engine(_async_url(args.database_url))
+        await migrate(engine)
+        await copy_library(sqlite_engine, engine)
+        await sqlite_engine.dispose()
     async with engine.connect() as conn:
         total = int(await conn.scalar(select(func.count()).select_from(ChatMessage)) or 0)
         account_id = await conn.scalar(
             select(Chat.account_id).group_by(Chat.account_id).order_by(func.count().desc()).limit(1)
         )
-    size = args.db.stat().st_size / 1024**2
-    print(f"Corpus: {total:,} messages, database {size:,.0f} MiB")
+    if args.database_url:
+        print(f"Corpus: {total:,} messages on PostgreSQL ({engine.url.database})")
+    else:
+        size = args.db.stat().st_size / 1024**2
+        print(f"Corpus: {total:,} messages, database {size:,.0f} MiB")
     print("Load average at start: {:.2f} {:.2f} {:.2f} ({} CPUs)".format(*os.getloadavg(), os.cpu_count()))
     maker = make_sessionmaker(engine)
     async with maker() as session:

@@ -208,6 +208,52 @@ async def test_index_follows_updates_and_deletes(
     assert {s["id"] for s in found} == {corpus["parser"]}
 
 
+async def test_cjk_words_inside_longer_runs_with_readable_snippets(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A CJK word is found inside a longer run of CJK text, and the snippet and title read as the
+    chat does, the whole word highlighted once; edits and deletes keep the index right."""
+    account = await owner_account_id(app)
+    japanese = await make_chat(
+        app,
+        account,
+        [{"role": "user", "content": "日本語の文章を検索するには、全文検索の索引が要ります。"}],
+        title="文章検索のメモ",
+    )
+    korean = await make_chat(
+        app, account, [{"role": "user", "content": "한국어 문장에서 검색어를 찾습니다."}], title=None
+    )
+
+    r = await _search(client, "/api/search", q="文章")
+    assert r.status_code == 200, r.text
+    [hit] = r.json()["data"]["messages"]
+    assert hit["session_id"] == str(japanese)
+    # The word marked once (not 文 of 全文 too); PostgreSQL may start the fragment at the match.
+    assert "<mark>文章</mark>を検索するには、全" in hit["snippet"]
+    assert hit["snippet"].count("<mark>") == 1
+    assert "\x1f" not in hit["snippet"]
+    sessions = (await _search(client, "/api/search/sessions", q="検索")).json()["data"]
+    assert [s["id"] for s in sessions] == [str(japanese)]
+    assert sessions[0]["title_highlight"] == "文章<mark>検索</mark>のメモ"
+    assert "<mark>検索</mark>" in sessions[0]["snippet"]
+    [hit] = (await _search(client, "/api/search", q="검색")).json()["data"]["messages"]
+    assert hit["session_id"] == str(korean)
+    assert "<mark>검색</mark>어를" in hit["snippet"]
+
+    async with transaction(app.state.sessionmaker) as session:
+        await session.execute(
+            update(ChatMessage).where(ChatMessage.chat_id == korean).values(content="데이터베이스 색인")
+        )
+        await session.execute(update(Chat).where(Chat.id == japanese).values(title="メモ"))
+    assert (await _search(client, "/api/search", q="검색")).json()["data"]["total"] == 0
+    assert (await _search(client, "/api/search", q="베이스")).json()["data"]["total"] == 1
+    sessions = (await _search(client, "/api/search/sessions", q="検索")).json()["data"]
+    assert [s["title_match"] for s in sessions] == [False]
+    async with transaction(app.state.sessionmaker) as session:
+        await session.execute(delete(Chat).where(Chat.id == japanese))
+    assert (await _search(client, "/api/search", q="文章")).json()["data"]["total"] == 0
+
+
 async def test_single_account_library(app: FastAPI, client: httpx.AsyncClient) -> None:
     """A library with one account (SQLite ranks it on the index alone) answers exactly like one
     shared with others, and never shows another account's chats once there are some."""

@@ -4,13 +4,14 @@ The real fixture transcripts are harvested (laid out where each tool's discovery
 query of the table below must find exactly the chats it names. The expectations are the same for
 both databases and CI runs this file on each, so the two runs together prove that both engines
 agree: words, stems, stop words, phrases, prefixes, exclusions, file names and paths, code
-identifiers, CJK text, diacritics and two-letter words (see migration 0014 for how PostgreSQL
-tokenises as SQLite's FTS5 index does).
+identifiers, CJK words inside longer runs (Japanese, Chinese, Korean), diacritics and two-letter
+words (see migrations 0014 and 0020 for how PostgreSQL tokenises as SQLite's FTS5 index does).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -20,8 +21,8 @@ from chasm.harvest import registry
 from shared_fixtures import TRANSCRIPTS
 
 # query -> the chats it finds ("provider:source id", sorted), or (how many, digest of that list)
-# where the list is long. CJK text is one word per run between spaces and punctuation on both
-# databases (unicode61's rule): `分析` alone is inside a longer run, a prefix finds a run's start.
+# where the list is long. Every CJK character is a word of its own on both databases (migration
+# 0020): a CJK query word is found wherever it is a substring (`分析` inside a longer run).
 EXPECTED: dict[str, list[str] | tuple[int, str]] = {
     "hoge": [
         "claude-code:agtrace_claude_session",
@@ -72,7 +73,7 @@ EXPECTED: dict[str, list[str] | tuple[int, str]] = {
     ],
     "请你分析一下我这列的处理": ["aider:zen-mcp-server_.aider.chat.history:2025-10-23 17:04:56"],
     "请你分析*": ["aider:zen-mcp-server_.aider.chat.history:2025-10-23 17:04:56"],
-    "分析": [],
+    "分析": ["aider:zen-mcp-server_.aider.chat.history:2025-10-23 17:04:56"],
     "snake_case_name": [],
     "CamelCase": [],
     "test -hoge": (19, "c4396e882b05f251"),
@@ -151,7 +152,65 @@ EXPECTED: dict[str, list[str] | tuple[int, str]] = {
     "v1.2": [],
     "user@example.com": [],
     "https://github.com": [],
+    # CJK inside longer runs (the chats of CJK_CHATS below, and the Chinese Aider fixture).
+    "文章": ["claude-code:cjk_chinese", "claude-code:cjk_japanese"],
+    "検索": ["claude-code:cjk_japanese"],
+    "检索": ["claude-code:cjk_chinese"],
+    "索引": ["claude-code:cjk_chinese", "claude-code:cjk_japanese"],
+    "データ": ["claude-code:cjk_japanese"],
+    "の": ["claude-code:cjk_japanese"],
+    '"全文検索"': ["claude-code:cjk_japanese"],
+    "全文 -検索": ["claude-code:cjk_chinese"],
+    "検索*": ["claude-code:cjk_japanese"],
+    "调研": ["aider:zen-mcp-server_.aider.chat.history:2025-10-23 17:04:56"],
+    "검색": ["claude-code:cjk_korean"],
+    "색인": ["claude-code:cjk_korean"],
+    "문장": ["claude-code:cjk_korean"],
+    "文章 OR 검색": ["claude-code:cjk_chinese", "claude-code:cjk_japanese", "claude-code:cjk_korean"],
+    "SQLite入門": ["claude-code:cjk_japanese"],
+    "章検": [],
+    "색인 -검색": [],
 }
+
+# Claude Code sessions written beside the fixtures: (source id, user prompt, assistant reply).
+CJK_CHATS = [
+    (
+        "cjk_japanese",
+        "日本語の文章を検索する方法を教えてください。",
+        "全文検索ではデータベースの索引を使います。カタカナのデータも見つかります。SQLite入門の本も参考に。",
+    ),
+    ("cjk_chinese", "如何在中文文本中进行全文检索？", "可以使用数据库的全文索引来检索文章。"),
+    (
+        "cjk_korean",
+        "한국어 문장에서 검색어를 찾는 방법을 알려 주세요.",
+        "데이터베이스 색인을 사용하면 검색이 빨라집니다.",
+    ),
+]
+
+
+def write_cjk_chats(folder: Path) -> None:
+    for source_id, prompt, reply in CJK_CHATS:
+        common = {"cwd": "/tmp", "sessionId": source_id, "version": "2.1.80", "isSidechain": False}
+        lines = [
+            {
+                **common,
+                "parentUuid": None,
+                "type": "user",
+                "uuid": f"{source_id}-u",
+                "timestamp": "2026-01-05T10:00:00.000Z",
+                "message": {"role": "user", "content": prompt},
+            },
+            {
+                **common,
+                "parentUuid": f"{source_id}-u",
+                "type": "assistant",
+                "uuid": f"{source_id}-a",
+                "timestamp": "2026-01-05T10:00:05.000Z",
+                "message": {"role": "assistant", "content": [{"type": "text", "text": reply}]},
+            },
+        ]
+        text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+        (folder / f"{source_id}.jsonl").write_text(text, encoding="utf-8")
 
 
 def lay_out(tree: Path) -> dict[str, list[str]]:
@@ -171,6 +230,7 @@ def lay_out(tree: Path) -> dict[str, list[str]]:
     for task in sorted((TRANSCRIPTS / "cline").iterdir()):
         dest = tree / "cline" / "tasks" / task.name.rsplit("_", 1)[-1]
         shutil.copytree(task, dest, copy_function=shutil.copyfile)
+    write_cjk_chats(tree / "claude-code")
     return {name: [str(tree / name)] for name in sources if (tree / name).is_dir()}
 
 
@@ -211,7 +271,7 @@ async def test_queries_find_the_same_chats_on_both_databases(
     assert put.status_code == 200, put.text
     harvested = await client.post("/api/harvest", json={"providers": sorted(roots)})
     assert harvested.status_code == 200, harvested.text
-    assert harvested.json()["data"]["sessions_count"] > 60
+    assert harvested.json()["data"]["sessions_count"] > 60, harvested.text[:3000]
 
     found = {q: await search(client, q) for q in EXPECTED}
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from chasm.kit import cjk
 from chasm.kit.timeutil import aware, utcnow
 
 NAMING = {
@@ -84,10 +85,12 @@ def sqlite_pragmas(
 
 
 def on_sqlite_connect(engine: Engine, **pragmas: int) -> None:
-    """Apply `sqlite_pragmas` (with these overrides) to every connection `engine` opens."""
+    """Apply `sqlite_pragmas` (with these overrides) to every connection `engine` opens, and
+    register the SQL functions the search index calls (`kit.cjk`)."""
 
     def configure(dbapi_conn: Any, _record: Any) -> None:
         sqlite_pragmas(dbapi_conn, **pragmas)
+        cjk.register_sqlite(dbapi_conn)
 
     event.listen(engine, "connect", configure)
 

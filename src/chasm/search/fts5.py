@@ -15,7 +15,7 @@ from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.models import Chat, ChatMessage
-from chasm.search.query import Query, to_fts5
+from chasm.search.query import Query, is_phrase, to_fts5
 from chasm.search.types import (
     ELLIPSIS,
     MARK_END,
@@ -118,7 +118,7 @@ def _single_term(query: Query) -> bool:
     """One word (or prefix): counting its matches walks one doclist, no cheaper way exists. A
     phrase, AND, OR or NOT is evaluated afresh by each count, so those are counted off the scored
     matches instead."""
-    return len(query.terms) == 1 and len(query.terms[0].words) == 1
+    return len(query.terms) == 1 and not is_phrase(query.terms[0])
 
 
 def _page_sql(query: Query, filters: Filters) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, literal_column
 from sqlalchemy.sql.expression import BindParameter, bindparam
 
+from chasm.kit import cjk
 from chasm.search.exceptions import InvalidQuery
 
 MAX_QUERY_CHARS = 1000
@@ -74,8 +75,19 @@ def parse(text: str) -> Query:
     return query
 
 
+def index_words(term: Term) -> list[str]:
+    """The term's words as the index holds them: a CJK character is a word of its own (`kit.cjk`),
+    so `文章` is the phrase `文` `章`, found wherever it is a substring."""
+    return [token for word in term.words for token in cjk.tokens(word)]
+
+
+def is_phrase(term: Term) -> bool:
+    """More than one index word (a quoted phrase, `status.md`, a CJK word)."""
+    return len(term.words) > 1 or any(cjk.has_cjk(w) for w in term.words)
+
+
 def _fts5_term(term: Term) -> str:
-    quoted = '"' + " ".join(term.words).replace('"', '""') + '"'
+    quoted = '"' + " ".join(index_words(term)).replace('"', '""') + '"'
     return quoted + "*" if term.prefix else quoted
 
 
@@ -106,13 +118,18 @@ def to_tsquery(query: Query, config: str = PG_CONFIG) -> ColumnElement[Any]:
         return bindparam(f"tsq_{next(counter)}", value)
 
     def term_query(term: Term) -> ColumnElement[Any]:
-        # The words are spelt as the index's text is (migration 0014).
+        # The words are spelt as the index's text is (migrations 0014 and 0020).
         if term.prefix:
-            # Prefixes are stemmed as FTS5 stems them: not under three letters.
-            word = term.words[0]
+            # Prefixes are stemmed as FTS5 stems them: not under three letters. Of a CJK word
+            # (`入門*`: `入` then `門*`) only the last index word is a prefix, as in FTS5.
+            *head, word = index_words(term)
             prefix_cfg = cfg if len(word) >= 3 else literal_column("'simple'::regconfig")
-            return func.to_tsquery(prefix_cfg, func.chasm_fts_fold(param(word)).concat(":*"))
-        if len(term.words) > 1:
+            last = func.to_tsquery(prefix_cfg, func.chasm_fts_fold(param(word)).concat(":*"))
+            if not head:
+                return last
+            first = func.phraseto_tsquery(cfg, func.chasm_fts_text(param(" ".join(head))))
+            return func.tsquery_phrase(first, last)
+        if is_phrase(term):
             return func.phraseto_tsquery(cfg, func.chasm_fts_text(param(" ".join(term.words))))
         return func.plainto_tsquery(cfg, func.chasm_fts_text(param(term.words[0])))
 

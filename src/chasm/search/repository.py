@@ -39,10 +39,16 @@ _message_vector: ColumnElement[Any] = literal_column("chat_messages.search_vecto
 _title_vector: ColumnElement[Any] = literal_column("chats.title_vector")
 # Migration 0014: the configuration and the text function that tokenise as SQLite's index does.
 _PG_CONFIG: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
-# The text a PostgreSQL snippet is cut from: the content, then the tool text.
-_searchable_text: ColumnElement[Any] = func.concat_ws("\n", ChatMessage.content, ChatMessage.tool_text)
+# The text a PostgreSQL snippet is cut from: the content, then the tool text, with CJK characters
+# set apart as in the index (migration 0020; the service takes the separators out again).
+_searchable_text: ColumnElement[Any] = func.chasm_cjk(
+    func.concat_ws("\n", ChatMessage.content, ChatMessage.tool_text)
+)
+# ShortWord=0: no word is dropped from a fragment's ends for being short, as in FTS5's snippets
+# (PostgreSQL's default of three trimmed a fragment of CJK characters, one-letter words each, to
+# the match alone).
 _PG_HEADLINE = (
-    f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=8, "
+    f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=8, ShortWord=0, "
     f'MaxFragments=2, FragmentDelimiter=" {ELLIPSIS} "'
 )
 
@@ -310,7 +316,9 @@ async def title_snippets(
         options = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
         stmt = select(
             Chat.id,
-            func.ts_headline(_PG_CONFIG, func.coalesce(Chat.title, ""), tsq, options).label("snippet"),
+            func.ts_headline(_PG_CONFIG, func.chasm_cjk(func.coalesce(Chat.title, "")), tsq, options).label(
+                "snippet"
+            ),
         ).where(Chat.id.in_(chat_ids))
     rows = (await _run(session, stmt)).all()
     return {r.id: r.snippet or "" for r in rows}

@@ -13,6 +13,7 @@ from chasm.auth.actor import Actor
 from chasm.chats import repository as chats_repo
 from chasm.chats.service import chat_out, message_out
 from chasm.harvest import provider_names
+from chasm.kit import cjk
 from chasm.search import repository as repo
 from chasm.search.query import Query, parse
 from chasm.search.repository import Filters
@@ -40,8 +41,11 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def render_snippet(raw: str) -> str:
+def render_snippet(raw: str, query: Query | None = None) -> str:
     """HTML-safe snippet: the chat text escaped, the matches wrapped in <mark>."""
+    # Cut from text with CJK characters set apart (kit.cjk): as the chat reads.
+    runs = cjk.runs(w for t in query.terms if not t.negated for w in t.words) if query else ()
+    raw = cjk.unmark(raw, repo.MARK_START, repo.MARK_END, runs)
     escaped = html.escape(_CONTROL.sub("", raw), quote=False)
     return escaped.replace(repo.MARK_START, "<mark>").replace(repo.MARK_END, "</mark>")
 
@@ -65,7 +69,7 @@ async def _message_results(
                 title=hit.title or "",
                 provider=hit.provider,
                 workspace_id=hit.workspace_id,
-                snippet=render_snippet(snippets.get(hit.message_id, "")),
+                snippet=render_snippet(snippets.get(hit.message_id, ""), query),
                 score=round(hit.score, 6),
             )
         )
@@ -108,8 +112,8 @@ async def search_chats(
                 score=round(hit.score, 6),
                 match_count=hit.match_count,
                 title_match=hit.title_match,
-                title_highlight=render_snippet(title_marks[cid]) if cid in title_marks else None,
-                snippet=render_snippet(raw) if raw else render_snippet(title_marks.get(cid, "")),
+                title_highlight=render_snippet(title_marks[cid], query) if cid in title_marks else None,
+                snippet=render_snippet(raw or title_marks.get(cid, ""), query),
                 best_message_id=best_id,
             )
         )

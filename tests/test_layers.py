@@ -198,3 +198,13 @@ def test_sql_lives_in_repositories() -> None:
             found.add(name)
     assert found - set(SQL_ELSEWHERE) == set(), "SQL outside a repository or store module"
     assert set(SQL_ELSEWHERE) - found == set(), "stale entries in SQL_ELSEWHERE"
+
+
+def test_every_module_is_under_450_lines() -> None:
+    """Issue 10's bound: a module that grows past it is split by topic (migrations excepted)."""
+    long = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in PACKAGE.rglob("*.py")
+        if "migrations" not in path.parts and (lines := len(path.read_text().splitlines())) >= 450
+    }
+    assert long == {}

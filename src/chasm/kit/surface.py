@@ -24,6 +24,7 @@ from starlette.routing import compile_path
 from starlette.types import Scope
 
 from chasm.kit.api_tags import Tag
+from chasm.kit.error_bodies import ApiError, Error, OpenAIError
 
 SCOPE_KEY = "chasm.surface"
 T = TypeVar("T")
@@ -99,48 +100,6 @@ ROUTE_CLASSES: dict[Surface, type[SurfaceRoute]] = {
 
 
 # Payloads shared by both surfaces' models
-
-
-class ErrorDetail(BaseModel):
-    loc: list[str]
-    msg: str
-    type: str
-
-
-class Error(BaseModel):
-    """Spec 001's error object (`/api/v1`): `error` is the HTTP status phrase, `code` the
-    machine-readable reason; `details` lists the invalid fields of a 400."""
-
-    error: str = Field(examples=["Not Found"])
-    message: str
-    code: str = Field(examples=["SESSION_NOT_FOUND"])
-    details: Any = None
-
-
-class ApiErrorBody(BaseModel):
-    code: str = Field(examples=["NOT_FOUND"])
-    message: str
-    details: Any = None
-
-
-class ApiError(BaseModel):
-    """Spec 003's error envelope (`/api`)."""
-
-    success: Literal[False] = False
-    error: ApiErrorBody
-
-
-class OpenAIErrorBody(BaseModel):
-    message: str
-    type: str = Field(examples=["invalid_request_error"])
-    code: str | None = Field(default=None, examples=["model_not_found"])
-    param: str | None = None
-
-
-class OpenAIError(BaseModel):
-    """OpenAI's error body, on /api/v1's OpenAI-compatible routes (/chat/completions)."""
-
-    error: OpenAIErrorBody
 
 
 class Envelope(BaseModel, Generic[T]):

@@ -25,6 +25,8 @@ fi
 # Bytecode compiled now: a machine may run with PYTHONDONTWRITEBYTECODE=1, and every CLI call
 # would then compile what it imports again (about half a second).
 uv sync --frozen --quiet --compile-bytecode
+# uv compiles the installed packages only; Chasm's own sources (an editable install) too.
+.venv/bin/python -m compileall -q -j 0 src/chasm >/dev/null
 
 # The web dashboard (web/ -> src/chasm/webui/dist): built with npm when its sources, its lock or the
 # server's OpenAPI changed since the last build (a hash of them kept in the build folder), so a run

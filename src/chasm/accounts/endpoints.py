@@ -21,8 +21,8 @@ from chasm.auth.actor import Actor
 from chasm.auth.deps import CurrentActor, SecretKey, require_scope
 from chasm.keys.schemas import KeyCreate, KeyCreated, KeyOut
 from chasm.kit.api_tags import Tag
-from chasm.kit.deps import AppSettings, DbSession
-from chasm.kit.pagination import Page, Paging
+from chasm.kit.deps import AppSettings, DbSession, Paging
+from chasm.kit.pagination import Page
 
 router = APIRouter(prefix="/v1/accounts", tags=[Tag.ACCOUNTS])
 

@@ -12,8 +12,8 @@ from chasm.audit.schemas import AuditEventOut
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.kit.api_tags import Tag
-from chasm.kit.deps import DbSession
-from chasm.kit.pagination import Page, Paging
+from chasm.kit.deps import DbSession, Paging
+from chasm.kit.pagination import Page
 
 router = APIRouter(prefix="/v1/audit", tags=[Tag.AUDIT])
 

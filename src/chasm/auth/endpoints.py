@@ -27,9 +27,9 @@ from chasm.auth.schemas import (
     TokenPair,
 )
 from chasm.kit.api_tags import Tag
-from chasm.kit.deps import AppSettings, DbSession
+from chasm.kit.deps import AppSettings, DbSession, Paging
 from chasm.kit.errors import ChasmError
-from chasm.kit.pagination import Page, Paging
+from chasm.kit.pagination import Page
 
 router = APIRouter(prefix="/auth", tags=[Tag.AUTH])
 

@@ -24,9 +24,8 @@ import time
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import instance_state
@@ -35,6 +34,9 @@ from sqlalchemy.util.concurrency import await_
 from chasm.auth.actor import Actor
 from chasm.kit.events import EventBus
 from chasm.models import Account, ApiKey, Membership, ServiceAccount, User
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger("chasm.auth")
 

@@ -20,8 +20,7 @@ from chasm.billing.schemas import (
 )
 from chasm.config import Settings
 from chasm.kit.api_tags import Tag
-from chasm.kit.deps import DbSession
-from chasm.kit.pagination import Paging
+from chasm.kit.deps import DbSession, Paging
 
 router = APIRouter(prefix="/v1/billing", tags=[Tag.BILLING])
 

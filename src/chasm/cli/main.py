@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from chasm import __version__
+import chasm
 from chasm.cli import (
     admin,
     agents,
@@ -53,7 +53,7 @@ app.command("search")(search_export.search)
 @app.command()
 def version() -> None:
     """Print Chasm's version."""
-    typer.echo(f"chasm {__version__}")
+    typer.echo(f"chasm {chasm.__version__}")
 
 
 def main() -> None:

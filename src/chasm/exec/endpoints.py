@@ -13,8 +13,8 @@ from chasm.auth.ratelimit import rate_limited
 from chasm.exec import service
 from chasm.exec.schemas import AutoExecIn, CommandOut, ExecIn, ExecOut, KillIn, StdinIn
 from chasm.kit.api_tags import Tag
-from chasm.kit.deps import DbSession
-from chasm.kit.pagination import MAX_BYTE_OFFSET, Page, Paging
+from chasm.kit.deps import DbSession, Paging
+from chasm.kit.pagination import MAX_BYTE_OFFSET, Page
 from chasm.sandbox.runtime import SandboxRuntime, get_runtime
 from chasm.sessions import service as sessions
 

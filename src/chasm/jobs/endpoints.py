@@ -12,9 +12,9 @@ from chasm.auth.ratelimit import rate_limited
 from chasm.jobs import service
 from chasm.jobs.schemas import JobCreate, JobKindOut, JobOut, JobStatus
 from chasm.kit.api_tags import Tag
-from chasm.kit.deps import DbSession
+from chasm.kit.deps import DbSession, Paging
 from chasm.kit.events import EventBus
-from chasm.kit.pagination import Page, Paging
+from chasm.kit.pagination import Page
 
 router = APIRouter(prefix="/v1/jobs", tags=[Tag.JOBS])
 

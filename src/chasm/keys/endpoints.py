@@ -12,8 +12,8 @@ from chasm.auth.deps import SecretKey, require_scope
 from chasm.keys import service
 from chasm.keys.schemas import KeyCreate, KeyCreated, KeyOut
 from chasm.kit.api_tags import Tag
-from chasm.kit.deps import DbSession
-from chasm.kit.pagination import Page, Paging
+from chasm.kit.deps import DbSession, Paging
+from chasm.kit.pagination import Page
 
 router = APIRouter(prefix="/v1/keys", tags=[Tag.API_KEYS])
 

@@ -3,16 +3,16 @@ was a 500 from the database driver).
 
 Every `/v1` list answers one `Page[T]`: `{items, total, limit, offset}`, where `total` counts every
 row matching the same filters (counted by the database) and `items` is the window
-`offset .. offset + limit` of them in a stable order. `Paging` is the dependency that reads and
-validates `limit` and `offset` the same way on every list route."""
+`offset .. offset + limit` of them in a stable order. `chasm.kit.deps.Paging` is the dependency
+that reads and validates `limit` and `offset` the same way on every list route (kept there so
+services and the CLI's local commands use pages without importing FastAPI)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,18 +47,6 @@ class PageParams:
     def window(self, items: Sequence[T]) -> Page[T]:
         """A page of a list held in memory (catalogues, a process's own registries)."""
         return self.page(items[self.offset : self.offset + self.limit], len(items))
-
-
-def page_params(
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT}).")
-    ] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
-) -> PageParams:
-    return PageParams(limit=limit, offset=offset)
-
-
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 async def fetch(

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Response
 from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.kit.api_tags import Tag
-from chasm.kit.deps import DbSession
-from chasm.kit.pagination import Page, Paging
+from chasm.kit.deps import DbSession, Paging
+from chasm.kit.pagination import Page
 from chasm.sshkeys import service
 from chasm.sshkeys.schemas import SshKeyCreate, SshKeyOut
 

@@ -13,8 +13,8 @@ from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.config import Settings
 from chasm.kit.api_tags import Tag
-from chasm.kit.deps import DbSession
-from chasm.kit.pagination import Page, Paging
+from chasm.kit.deps import DbSession, Paging
+from chasm.kit.pagination import Page
 from chasm.webhooks import service
 from chasm.webhooks.schemas import (
     DeliveryDetail,

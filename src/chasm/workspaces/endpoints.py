@@ -10,8 +10,8 @@ from chasm.auth.actor import Actor
 from chasm.auth.deps import require_scope
 from chasm.auth.ratelimit import rate_limited
 from chasm.kit.api_tags import Tag
-from chasm.kit.deps import AppSettings, DbSession
-from chasm.kit.pagination import Page, Paging
+from chasm.kit.deps import AppSettings, DbSession, Paging
+from chasm.kit.pagination import Page
 from chasm.sandbox.runtime import runtime_of
 from chasm.sandbox.storage.base import WorkspaceStorage
 from chasm.workspaces import service, snapshots

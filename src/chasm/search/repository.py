@@ -33,7 +33,7 @@ TOTAL_CAP = fts5.TOTAL_CAP
 # PostgreSQL ranks at most this many matching messages, the most recent (created_at, then id);
 # a query with fewer matches is ranked over all of them, as before. ts_rank reads each candidate's
 # whole vector, so ranking every match of a common word (50k at 1M messages) cost ~200 ms.
-PG_CANDIDATES = 1000
+PG_CANDIDATES = TOTAL_CAP  # so that counting the candidates gives the capped total as well
 
 _messages_fts = table("chat_messages_fts", column("rowid"))
 _chats_fts = table("chats_fts", column("rowid"))
@@ -79,9 +79,13 @@ async def message_page(
     try:
         if _is_sqlite(session):
             return await fts5.message_page(session, account_id, query, filters, limit, offset)
-        hits = await _pg_message_hits(session, account_id, query, filters, limit, offset)
+        hits, candidates, cap = await _pg_message_hits(session, account_id, query, filters, limit, offset)
         if 0 < len(hits) < limit or (offset == 0 and len(hits) < limit):
             return MessagePage(hits, offset + len(hits), True)
+        if hits:  # the candidates are every match, or the first `cap` of them
+            if candidates >= TOTAL_CAP:
+                return MessagePage(hits, TOTAL_CAP, False)
+            return MessagePage(hits, candidates, candidates < cap)
         total, exact = await _pg_count_message_hits(session, account_id, query, filters)
         return MessagePage(hits, total, exact)
     except (OperationalError, DBAPIError) as exc:
@@ -178,12 +182,14 @@ def _pg_candidates(
 
 async def _pg_message_hits(
     session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
-) -> list[MessageHit]:
+) -> tuple[list[MessageHit], int, int]:
+    """The page, how many candidates were ranked, and their cap (fewer: every match was ranked)."""
+    cap = max(PG_CANDIDATES, offset + limit)
     cand = _pg_candidates(
         query,
         account_id,
         filters,
-        max(PG_CANDIDATES, offset + limit),
+        cap,
         ChatMessage.id.label("id"),
         ChatMessage.chat_id.label("chat_id"),
         ChatMessage.role.label("role"),
@@ -203,18 +209,20 @@ async def _pg_message_hits(
             cand.c.title,
             cand.c.provider,
             cand.c.workspace_id,
+            func.count().over().label("candidates"),
         )
         .order_by(score.desc(), cand.c.id)
         .limit(limit)
         .offset(offset)
     )
     rows = (await session.execute(stmt)).all()
-    return [
+    hits = [
         MessageHit(
             r.id, r.chat_id, r.role, r.created_at, float(r.score), r.title, r.provider, r.workspace_id, None
         )
         for r in rows
     ]
+    return hits, (int(rows[0].candidates) if rows else 0), cap
 
 
 async def _pg_count_message_hits(

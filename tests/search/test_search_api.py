@@ -285,3 +285,29 @@ async def test_single_account_library(app: FastAPI, client: httpx.AsyncClient) -
     shared = await search()
     assert shared["total"] == 2
     assert shared["messages"] == messages
+
+
+async def test_common_word_beyond_the_ranked_candidates(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """More matches than PostgreSQL ranks (its 1,000 most recent): a recent strong match still
+    leads, the total says "1000 or more", and a chat's match count is counted in full."""
+    account = await owner_account_id(app)
+    many = [{"role": "assistant", "content": f"note {i}: the narwhal swims on"} for i in range(1005)]
+    bulk = await make_chat(app, account, many, title="Log", provider="codex")
+    strong = await make_chat(
+        app,
+        account,
+        [{"role": "user", "content": "narwhal narwhal narwhal"}],
+        title="Tusks",
+        provider="codex",
+        started_at=BASE_TIME + timedelta(days=30),
+    )
+    r = await _search(client, "/api/search/messages", q="narwhal", provider="codex")
+    assert r.status_code == 200, r.text
+    found = r.json()["data"]
+    assert found["messages"][0]["session_id"] == str(strong)
+    assert len(found["messages"]) == 20
+    assert (found["total"], found["total_exact"]) == (1000, False)
+    r = await _search(client, "/api/search/sessions", q="narwhal")
+    assert r.status_code == 200, r.text
+    counts = {s["id"]: s["match_count"] for s in r.json()["data"]}
+    assert counts == {str(strong): 1, str(bulk): 1005}

@@ -30,6 +30,10 @@ from chasm.search.types import (
 __all__ = ["MARK_END", "MARK_START", "ChatHit", "Filters", "MessageHit", "MessagePage"]
 
 TOTAL_CAP = fts5.TOTAL_CAP
+# PostgreSQL ranks at most this many matching messages, the most recent (created_at, then id);
+# a query with fewer matches is ranked over all of them, as before. ts_rank reads each candidate's
+# whole vector, so ranking every match of a common word (50k at 1M messages) cost ~200 ms.
+PG_CANDIDATES = TOTAL_CAP  # so that counting the candidates gives the capped total as well
 
 _messages_fts = table("chat_messages_fts", column("rowid"))
 _chats_fts = table("chats_fts", column("rowid"))
@@ -75,9 +79,13 @@ async def message_page(
     try:
         if _is_sqlite(session):
             return await fts5.message_page(session, account_id, query, filters, limit, offset)
-        hits = await _pg_message_hits(session, account_id, query, filters, limit, offset)
+        hits, candidates, cap = await _pg_message_hits(session, account_id, query, filters, limit, offset)
         if 0 < len(hits) < limit or (offset == 0 and len(hits) < limit):
             return MessagePage(hits, offset + len(hits), True)
+        if hits:  # the candidates are every match, or the first `cap` of them
+            if candidates >= TOTAL_CAP:
+                return MessagePage(hits, TOTAL_CAP, False)
+            return MessagePage(hits, candidates, candidates < cap)
         total, exact = await _pg_count_message_hits(session, account_id, query, filters)
         return MessagePage(hits, total, exact)
     except (OperationalError, DBAPIError) as exc:
@@ -157,33 +165,64 @@ def _pg_title_filters(account_id: uuid.UUID, filters: Filters) -> list[ColumnEle
     return clauses
 
 
+def _pg_candidates(
+    query: Query, account_id: uuid.UUID, filters: Filters, cap: int, *columns: ColumnElement[Any]
+) -> Any:
+    """The `cap` most recent matching messages (GIN finds the matches; only these are ranked), with
+    their vector and the given columns."""
+    base, _ = _pg_message_match(query, filters.tools)
+    return (
+        base.add_columns(_message_vector.label("vector"), *columns)
+        .where(*_pg_message_filters(account_id, filters))
+        .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc())
+        .limit(cap)
+        .subquery("candidates")
+    )
+
+
 async def _pg_message_hits(
     session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
-) -> list[MessageHit]:
-    base, score = _pg_message_match(query, filters.tools)
+) -> tuple[list[MessageHit], int, int]:
+    """The page, how many candidates were ranked, and their cap (fewer: every match was ranked)."""
+    cap = max(PG_CANDIDATES, offset + limit)
+    cand = _pg_candidates(
+        query,
+        account_id,
+        filters,
+        cap,
+        ChatMessage.id.label("id"),
+        ChatMessage.chat_id.label("chat_id"),
+        ChatMessage.role.label("role"),
+        ChatMessage.created_at.label("created_at"),
+        Chat.title.label("title"),
+        Chat.provider.label("provider"),
+        Chat.workspace_id.label("workspace_id"),
+    )
+    score = func.ts_rank(cand.c.vector, to_tsquery(query), 1).label("score")
     stmt = (
-        base.add_columns(
-            ChatMessage.id,
-            ChatMessage.chat_id,
-            ChatMessage.role,
-            ChatMessage.created_at,
-            score.label("score"),
-            Chat.title,
-            Chat.provider,
-            Chat.workspace_id,
+        select(
+            cand.c.id,
+            cand.c.chat_id,
+            cand.c.role,
+            cand.c.created_at,
+            score,
+            cand.c.title,
+            cand.c.provider,
+            cand.c.workspace_id,
+            func.count().over().label("candidates"),
         )
-        .where(*_pg_message_filters(account_id, filters))
-        .order_by(literal_column("score").desc(), ChatMessage.id)
+        .order_by(score.desc(), cand.c.id)
         .limit(limit)
         .offset(offset)
     )
     rows = (await session.execute(stmt)).all()
-    return [
+    hits = [
         MessageHit(
             r.id, r.chat_id, r.role, r.created_at, float(r.score), r.title, r.provider, r.workspace_id, None
         )
         for r in rows
     ]
+    return hits, (int(rows[0].candidates) if rows else 0), cap
 
 
 async def _pg_count_message_hits(
@@ -206,22 +245,27 @@ async def _pg_rank_chats(
 ) -> list[ChatHit]:
     """One statement: every matching chat's best message (GIN finds the matches, ts_rank scores
     them), full-outer-joined to every matching title, ranked by the combined score."""
-    base, score = _pg_message_match(query, filters.tools)
-    scored = (
-        base.add_columns(
-            ChatMessage.chat_id.label("chat_id"),
-            ChatMessage.id.label("message_id"),
-            score.label("score"),
-            func.count().over(partition_by=ChatMessage.chat_id).label("n"),
-            func.row_number()
-            .over(partition_by=ChatMessage.chat_id, order_by=(score.desc(), ChatMessage.id))
-            .label("pos"),
-        )
-        .where(*_pg_message_filters(account_id, filters))
-        .subquery("scored")
+    cand = _pg_candidates(
+        query,
+        account_id,
+        filters,
+        PG_CANDIDATES,
+        ChatMessage.chat_id.label("chat_id"),
+        ChatMessage.id.label("message_id"),
     )
+    score = func.ts_rank(cand.c.vector, to_tsquery(query), 1)
+    scored = select(
+        cand.c.chat_id,
+        cand.c.message_id,
+        score.label("score"),
+        func.count().over(partition_by=cand.c.chat_id).label("n"),
+        func.count().over().label("candidates"),
+        func.row_number()
+        .over(partition_by=cand.c.chat_id, order_by=(score.desc(), cand.c.message_id))
+        .label("pos"),
+    ).subquery("scored")
     best = (
-        select(scored.c.chat_id, scored.c.score, scored.c.n, scored.c.message_id)
+        select(scored.c.chat_id, scored.c.score, scored.c.n, scored.c.message_id, scored.c.candidates)
         .where(scored.c.pos == 1)
         .subquery("best")
     )
@@ -245,14 +289,32 @@ async def _pg_rank_chats(
             func.coalesce(best.c.n, 0).label("n"),
             best.c.message_id,
             titles.c.chat_id.is_not(None).label("title_match"),
+            best.c.candidates,
         )
         .select_from(best.join(titles, best.c.chat_id == titles.c.chat_id, full=True))
         .order_by(combined.desc(), chat_id)
         .limit(window)
     )
     rows = (await session.execute(stmt)).all()
+    counts = {r.chat_id: int(r.n) for r in rows}
+    if any((r.candidates or 0) >= PG_CANDIDATES for r in rows):
+        # Candidates were capped: count each listed chat's matches in full, as SQLite does.
+        base, _ = _pg_message_match(query, filters.tools)
+        counted = (
+            base.add_columns(ChatMessage.chat_id, func.count())
+            .where(*_pg_message_filters(account_id, filters), ChatMessage.chat_id.in_(list(counts)))
+            .group_by(ChatMessage.chat_id)
+        )
+        counts.update({cid: int(n) for cid, n in (await session.execute(counted)).all()})
     return [
-        ChatHit(r.chat_id, float(r.combined), int(r.n), r.message_id, None, title_match=bool(r.title_match))
+        ChatHit(
+            r.chat_id,
+            float(r.combined),
+            counts[r.chat_id],
+            r.message_id,
+            None,
+            title_match=bool(r.title_match),
+        )
         for r in rows
     ]
 

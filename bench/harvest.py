@@ -115,10 +115,10 @@ def build_corpus(
 
 
 async def _actor(maker) -> Actor:  # type: ignore[no-untyped-def]
-    async with maker() as session:
-        owner = await auth_repo.first_owner(session)
+    async with maker() as db:
+        owner = await auth_repo.first_owner(db)
         assert owner is not None
-        account, role = await account_for_user(session, owner.id, None)
+        account, role = await account_for_user(db, owner.id, None)
         return Actor("user", owner.id, account, role, None, via="cli")
 
 

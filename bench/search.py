@@ -228,24 +228,24 @@ async def main() -> None:
         print(f"Corpus: {total:,} messages, database {size:,.0f} MiB")
     print("Load average at start: {:.2f} {:.2f} {:.2f} ({} CPUs)".format(*os.getloadavg(), os.cpu_count()))
     maker = make_sessionmaker(engine)
-    async with maker() as session:
-        account = await session.get(Account, account_id)
+    async with maker() as db:
+        account = await db.get(Account, account_id)
         assert account is not None
         actor = Actor("user", uuid.uuid4(), account, "owner", via="bench")
         rng = random.Random(11)
         plan = queries(rng, TextGen(random.Random(7)))[: args.queries]
         for q, filters in plan[:3]:  # warm the page cache
-            await service.search_messages(session, actor, q, service.make_filters(**filters))
+            await service.search_messages(db, actor, q, service.make_filters(**filters))
         results: dict[str, list[float]] = {"messages": [], "sessions": []}
         hits: list[str] = []
         for q, filters in plan:
             f = service.make_filters(**filters)
             t0 = time.perf_counter()
-            found = await service.search_messages(session, actor, q, f)
+            found = await service.search_messages(db, actor, q, f)
             results["messages"].append((time.perf_counter() - t0) * 1000)
             hits.append(f"{found.total:,}" + ("" if found.total_exact else "+"))
             t0 = time.perf_counter()
-            await service.search_chats(session, actor, q, f)
+            await service.search_chats(db, actor, q, f)
             results["sessions"].append((time.perf_counter() - t0) * 1000)
     await engine.dispose()
     if args.per_query:

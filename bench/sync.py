@@ -54,29 +54,29 @@ async def _installation(
     await migrate(engine)
     maker = make_sessionmaker(engine)
     await bootstrap_owner(maker, settings.secret_key or "")
-    async with maker() as session:
-        owner = await auth_repo.first_owner(session)
+    async with maker() as db:
+        owner = await auth_repo.first_owner(db)
         assert owner is not None
-        account = await auth_repo.personal_account(session, owner.id)
+        account = await auth_repo.personal_account(db, owner.id)
         assert account is not None
-    async with transaction(maker) as session:
-        session.add(ChatSettings(account_id=account.id, data={"sync_enabled": True, "sync_provider": "s3"}))
+    async with transaction(maker) as db:
+        db.add(ChatSettings(account_id=account.id, data={"sync_enabled": True, "sync_provider": "s3"}))
     actor = Actor("user", owner.id, account, "owner", None, via="cli", instance_admin=True)
     return maker, actor, settings, engine
 
 
 async def _fill(maker: Any, account_id: uuid.UUID, chats: int, messages: int) -> None:
     for start in range(0, chats, 500):
-        async with transaction(maker) as session:
+        async with transaction(maker) as db:
             for n in range(start, min(chats, start + 500)):
                 chat = Chat(
                     account_id=account_id, provider="claude_code", source_id=f"bench-{n}", title=f"Chat {n}"
                 )
-                session.add(chat)
-                await session.flush()
+                db.add(chat)
+                await db.flush()
                 for seq in range(messages):
                     content = f"{n}:{seq} {TEXT}"
-                    session.add(
+                    db.add(
                         ChatMessage(
                             chat_id=chat.id,
                             seq=seq,

@@ -88,10 +88,8 @@ async def test_filters_and_cursor(app: FastAPI, admin: httpx.AsyncClient) -> Non
 async def test_events_are_account_scoped_and_need_audit_read(
     app: FastAPI, admin: httpx.AsyncClient, client: httpx.AsyncClient
 ) -> None:
-    async with transaction(app.state.sessionmaker) as session:
-        session.add(
-            AuditEvent(account_id=None, actor_type="system", action="system.start", created_at=utcnow())
-        )
+    async with transaction(app.state.sessionmaker) as db:
+        db.add(AuditEvent(account_id=None, actor_type="system", action="system.start", created_at=utcnow()))
     other, _ = await user_client(app, client, "ivy@example.com")
     async with other:
         events = (await other.get("/v1/audit/events")).json()["items"]

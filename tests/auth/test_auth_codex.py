@@ -53,8 +53,8 @@ async def test_codex_login_pasting_the_redirect_url(
     assert sent["code_verifier"] == started["code_verifier"]
     assert "client_secret" not in sent
 
-    async with transaction(app.state.sessionmaker) as session:
-        stored = (await session.execute(select(CodexCredential))).scalar_one()
+    async with transaction(app.state.sessionmaker) as db:
+        stored = (await db.execute(select(CodexCredential))).scalar_one()
     assert str(stored.user_id) == user["user"]["id"]
     assert not stored.access_token_enc.startswith("at_")
     assert Box(app.state.secret_key).decrypt(stored.access_token_enc) in codex.tokens

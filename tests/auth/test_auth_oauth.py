@@ -117,8 +117,8 @@ async def test_expired_state_is_refused(app: FastAPI, client: httpx.AsyncClient)
 
     r = await client.get("/auth/google/login")
     callback = await _authorize(r.headers["location"])
-    async with transaction(app.state.sessionmaker) as session:
-        await session.execute(update(OAuthState).values(expires_at=utcnow()))
+    async with transaction(app.state.sessionmaker) as db:
+        await db.execute(update(OAuthState).values(expires_at=utcnow()))
     r = await client.get(callback)
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "invalid_oauth_state"

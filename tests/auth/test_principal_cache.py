@@ -74,8 +74,8 @@ async def test_changes_are_seen_by_the_next_request(
         acme = {"X-Chaser-Account": "Acme"}
         assert (await carol.get("/v1/accounts/current", headers=acme)).json()["role"] == "admin"
         # A change made outside any endpoint (an ORM write of this app's sessions).
-        async with transaction(maker) as session:
-            member = await session.scalar(
+        async with transaction(maker) as db:
+            member = await db.scalar(
                 select(Membership).where(
                     Membership.account_id == uuid.UUID(org["id"]), Membership.user_id == uuid.UUID(carol_id)
                 )
@@ -83,8 +83,8 @@ async def test_changes_are_seen_by_the_next_request(
             assert member is not None
             member.role = "member"
         assert (await carol.get("/v1/accounts/current", headers=acme)).json()["role"] == "member"
-        async with transaction(maker) as session:
-            user = await session.get(User, uuid.UUID(carol_id))
+        async with transaction(maker) as db:
+            user = await db.get(User, uuid.UUID(carol_id))
             assert user is not None
             user.is_active = False
         assert (await carol.get("/v1/accounts/current", headers=acme)).status_code == 401
@@ -92,11 +92,11 @@ async def test_changes_are_seen_by_the_next_request(
     key = await make_key(admin)
     async with client_for(app, key) as c:
         assert (await c.get("/v1/accounts/current")).status_code == 200
-        async with transaction(maker) as session:  # an ORM bulk UPDATE
-            await session.execute(update(ApiKey).where(ApiKey.prefix == key[:12]).values(name="renamed"))
+        async with transaction(maker) as db:  # an ORM bulk UPDATE
+            await db.execute(update(ApiKey).where(ApiKey.prefix == key[:12]).values(name="renamed"))
         generation = app.state.principals.generation
-        async with transaction(maker) as session:
-            await session.execute(update(ApiKey).values(revoked_at=ApiKey.created_at))
+        async with transaction(maker) as db:
+            await db.execute(update(ApiKey).values(revoked_at=ApiKey.created_at))
         assert app.state.principals.generation > generation
         r = await c.get("/v1/accounts/current")
         assert r.status_code == 401 and "revoked" in r.json()["error"]["message"]

@@ -212,13 +212,13 @@ def test_smart_merge_drops_exact_duplicates_and_orders_by_time() -> None:
 
 
 async def test_other_accounts_chats_are_404(client: httpx.AsyncClient, app: FastAPI) -> None:
-    async with transaction(app.state.sessionmaker) as session:
+    async with transaction(app.state.sessionmaker) as db:
         other = Account(name=f"other-{uuid.uuid4().hex[:8]}", kind="organization")
-        session.add(other)
-        await session.flush()
+        db.add(other)
+        await db.flush()
         chat = Chat(account_id=other.id, provider="chasm", source_id="x", title="secret", tags=[])
-        session.add(chat)
-        await session.flush()
+        db.add(chat)
+        await db.flush()
         chat_id = chat.id
     for prefix in PREFIXES:
         assert (await client.get(f"{prefix}/sessions/{chat_id}")).status_code == 404

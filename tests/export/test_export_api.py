@@ -150,8 +150,8 @@ async def test_errors(app: FastAPI, client: httpx.AsyncClient, chat_id: str) -> 
 
 async def test_service_function_for_the_cli(app: FastAPI, chat_id: str) -> None:
     account = await owner_account_id(app)
-    async with app.state.sessionmaker() as session:
-        content, media_type, filename = await export_chat(session, account, chat_id, "markdown")
+    async with app.state.sessionmaker() as db:
+        content, media_type, filename = await export_chat(db, account, chat_id, "markdown")
     assert media_type.startswith("text/markdown")
     assert filename.endswith(".md")
     assert b"def lookup(key):" in content

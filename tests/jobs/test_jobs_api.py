@@ -61,12 +61,12 @@ async def test_unknown_kind_and_invalid_input(admin: httpx.AsyncClient, client: 
 
 
 async def test_audit_prune_deletes_old_events(app: FastAPI, admin: httpx.AsyncClient) -> None:
-    async with transaction(app.state.sessionmaker) as session:
-        account = (await session.execute(select(Account).where(Account.kind == "personal"))).scalars().first()
+    async with transaction(app.state.sessionmaker) as db:
+        account = (await db.execute(select(Account).where(Account.kind == "personal"))).scalars().first()
         assert account is not None
         old = AuditEvent(account_id=account.id, actor_type="system", action="old.thing", status="success")
         old.created_at = utcnow() - timedelta(days=40)
-        session.add(old)
+        db.add(old)
     job = await create(admin, "audit.prune", {"older_than_days": 30})
     assert job["status"] == "queued" and job["attempts"] == 0
     done = await wait_for_status(admin, job["id"])
@@ -143,12 +143,12 @@ async def test_cancel_queued_running_and_finished_jobs(admin: httpx.AsyncClient)
 
 
 async def test_another_accounts_job_is_not_found(app: FastAPI, admin: httpx.AsyncClient) -> None:
-    async with transaction(app.state.sessionmaker) as session:
+    async with transaction(app.state.sessionmaker) as db:
         other = Account(name=f"other-{uuid.uuid4().hex[:6]}", kind="organization")
-        session.add(other)
-        await session.flush()
+        db.add(other)
+        await db.flush()
         job = await service.enqueue(
-            session,
+            db,
             account_id=other.id,
             kind="test.sleep",
             input={"seconds": 0},
@@ -160,16 +160,16 @@ async def test_another_accounts_job_is_not_found(app: FastAPI, admin: httpx.Asyn
 
 
 async def test_enqueue_belongs_to_the_callers_transaction(app: FastAPI) -> None:
-    async with transaction(app.state.sessionmaker) as session:
-        account = (await session.execute(select(Account))).scalars().first()
+    async with transaction(app.state.sessionmaker) as db:
+        account = (await db.execute(select(Account))).scalars().first()
         assert account is not None
         account_id = account.id
     maker = app.state.sessionmaker
-    async with maker() as session:
-        job = await service.enqueue(session, account_id=account_id, kind="test.sleep", input={"seconds": 0})
-        await session.rollback()
-    async with maker() as session:
-        assert await session.get(Job, job.id) is None
+    async with maker() as db:
+        job = await service.enqueue(db, account_id=account_id, kind="test.sleep", input={"seconds": 0})
+        await db.rollback()
+    async with maker() as db:
+        assert await db.get(Job, job.id) is None
 
 
 async def test_kind_scope_is_required_to_enqueue(admin: httpx.AsyncClient, app: FastAPI) -> None:
@@ -203,11 +203,11 @@ async def test_running_job_of_a_lost_worker_is_run_again(
     app: FastAPI, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(worker, "RECOVERY_EVERY_S", 0.1)
-    async with transaction(app.state.sessionmaker) as session:
-        account = (await session.execute(select(Account))).scalars().first()
+    async with transaction(app.state.sessionmaker) as db:
+        account = (await db.execute(select(Account))).scalars().first()
         assert account is not None
         job = await service.enqueue(
-            session, account_id=account.id, kind="audit.prune", input={"older_than_days": 30}
+            db, account_id=account.id, kind="audit.prune", input={"older_than_days": 30}
         )
         job.status = "running"
         job.attempts = 1
@@ -230,8 +230,8 @@ async def test_cancel_requested_elsewhere_reaches_the_worker(app: FastAPI, admin
     """A cancel recorded by another process (only the row changes) stops the handler too."""
     job = await create(admin, "test.wait", {"seconds": 30})
     await wait_for_status(admin, job["id"], ("running",))
-    async with transaction(app.state.sessionmaker) as session:
-        row = await session.get(Job, uuid.UUID(job["id"]))
+    async with transaction(app.state.sessionmaker) as db:
+        row = await db.get(Job, uuid.UUID(job["id"]))
         assert row is not None
         row.cancel_requested = True
     done = await wait_for_status(admin, job["id"])

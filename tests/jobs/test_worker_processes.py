@@ -69,13 +69,13 @@ async def test_two_worker_processes_run_every_job_exactly_once(settings: Setting
         try:
             await asyncio.gather(*(_wait_ready(process) for process in workers))
             started = asyncio.get_running_loop().time()
-            async with transaction(application.state.sessionmaker) as session:
-                account = (await session.execute(select(Account))).scalars().first()
+            async with transaction(application.state.sessionmaker) as db:
+                account = (await db.execute(select(Account))).scalars().first()
                 assert account is not None
                 ids = [
                     (
                         await service.enqueue(
-                            session,
+                            db,
                             account_id=account.id,
                             kind="test.record",
                             input={"path": str(runs), "sleep_s": 0.02},
@@ -84,8 +84,8 @@ async def test_two_worker_processes_run_every_job_exactly_once(settings: Setting
                     for _ in range(JOBS)
                 ]
             for _ in range(1200):
-                async with application.state.sessionmaker() as session:
-                    done = await session.scalar(
+                async with application.state.sessionmaker() as db:
+                    done = await db.scalar(
                         select(func.count()).select_from(Job).where(Job.status == "succeeded")
                     )
                 if done == JOBS:
@@ -94,16 +94,16 @@ async def test_two_worker_processes_run_every_job_exactly_once(settings: Setting
             assert done == JOBS
             print(f"{JOBS} jobs in {asyncio.get_running_loop().time() - started:.1f} s")
             # A worker stopped mid-job hands it back to the queue without using up an attempt.
-            async with transaction(application.state.sessionmaker) as session:
+            async with transaction(application.state.sessionmaker) as db:
                 long_job = await service.enqueue(
-                    session,
+                    db,
                     account_id=account.id,
                     kind="test.record",
                     input={"path": str(tmp_path / "long.txt"), "sleep_s": 120},
                 )
             for _ in range(1200):
-                async with application.state.sessionmaker() as session:
-                    status = await session.scalar(select(Job.status).where(Job.id == long_job.id))
+                async with application.state.sessionmaker() as db:
+                    status = await db.scalar(select(Job.status).where(Job.id == long_job.id))
                 if status == "running":
                     break
                 await asyncio.sleep(0.05)
@@ -114,8 +114,8 @@ async def test_two_worker_processes_run_every_job_exactly_once(settings: Setting
                     process.send_signal(signal.SIGTERM)
             codes = [await asyncio.wait_for(process.wait(), 30) for process in workers]
     assert codes == [0, 0]
-    async with application.state.sessionmaker() as session:
-        handed_back = await session.get(Job, long_job.id)
+    async with application.state.sessionmaker() as db:
+        handed_back = await db.get(Job, long_job.id)
     assert handed_back is not None
     assert (handed_back.status, handed_back.attempts, handed_back.locked_by) == ("queued", 0, None)
     lines = runs.read_text().split()

@@ -85,8 +85,8 @@ async def test_expired_keys_are_refused(app: FastAPI, admin: httpx.AsyncClient) 
     r = await admin.post("/v1/keys", json={"name": "naive", "expires_at": "2099-01-01T00:00:00"})
     assert r.status_code == 422
     key = await make_key(admin, "soon", expires_at=iso(utcnow() + timedelta(hours=1)))
-    async with transaction(app.state.sessionmaker) as session:
-        await session.execute(update(ApiKey).where(ApiKey.name == "soon").values(expires_at=utcnow()))
+    async with transaction(app.state.sessionmaker) as db:
+        await db.execute(update(ApiKey).where(ApiKey.name == "soon").values(expires_at=utcnow()))
     async with client_for(app, key) as c:
         r = await c.get("/v1/keys")
     assert r.status_code == 401

@@ -17,32 +17,32 @@ BASE_TIME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 async def owner_account_id(app: FastAPI) -> uuid.UUID:
-    async with app.state.sessionmaker() as session:
-        owner = await auth_repo.first_owner(session)
+    async with app.state.sessionmaker() as db:
+        owner = await auth_repo.first_owner(db)
         assert owner is not None
-        account = await auth_repo.personal_account(session, owner.id)
+        account = await auth_repo.personal_account(db, owner.id)
         assert account is not None
         return account.id
 
 
 async def other_account_id(app: FastAPI) -> uuid.UUID:
     """An account the test clients are not members of."""
-    async with transaction(app.state.sessionmaker) as session:
+    async with transaction(app.state.sessionmaker) as db:
         account = Account(name=f"other-{uuid.uuid4().hex[:8]}", kind="organization")
-        session.add(account)
-        await session.flush()
+        db.add(account)
+        await db.flush()
         return account.id
 
 
 async def make_workspace(
     app: FastAPI, account_id: uuid.UUID, name: str = "project", provider: str | None = "claude_code"
 ) -> uuid.UUID:
-    async with transaction(app.state.sessionmaker) as session:
+    async with transaction(app.state.sessionmaker) as db:
         workspace = ChatWorkspace(
             account_id=account_id, name=name, path=f"/home/dev/{name}", provider=provider
         )
-        session.add(workspace)
-        await session.flush()
+        db.add(workspace)
+        await db.flush()
         return workspace.id
 
 
@@ -61,7 +61,7 @@ async def make_chat(
     """A chat with its messages; each message dict holds `role`, `content` and optional columns.
     Messages are a minute apart from `started_at` unless they carry `created_at`. Token totals of the
     chat are the messages' sums unless `chat_tokens` gives them (sources that only report totals)."""
-    async with transaction(app.state.sessionmaker) as session:
+    async with transaction(app.state.sessionmaker) as db:
         chat = Chat(
             account_id=account_id,
             workspace_id=workspace_id,
@@ -73,8 +73,8 @@ async def make_chat(
             updated_at=started_at + timedelta(minutes=len(messages)),
             created_at=started_at,
         )
-        session.add(chat)
-        await session.flush()
+        db.add(chat)
+        await db.flush()
         totals = dict.fromkeys(
             ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0
         )
@@ -85,7 +85,7 @@ async def make_chat(
                 fields["model"] = model
             content = fields.get("content", "")
             digest = hashlib.sha256(f"{fields['role']}\0{content}".encode()).hexdigest()
-            session.add(ChatMessage(chat_id=chat.id, seq=seq, content_hash=digest, **fields))
+            db.add(ChatMessage(chat_id=chat.id, seq=seq, content_hash=digest, **fields))
             for key in totals:
                 totals[key] += int(fields.get(key, 0))
             tool_calls += len(fields.get("tool_calls") or [])

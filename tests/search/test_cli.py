@@ -101,8 +101,8 @@ def prefixed(library: uuid.UUID, settings: Settings) -> dict[str, uuid.UUID]:
             account = await owner_account_id(application)
             for key, chat_id in ids.items():
                 made = await make_chat(application, account, [], title=f"{key} " + "very long title " * 10)
-                async with transaction(application.state.sessionmaker) as session:
-                    await session.execute(update(Chat).where(Chat.id == made).values(id=chat_id))
+                async with transaction(application.state.sessionmaker) as db:
+                    await db.execute(update(Chat).where(Chat.id == made).values(id=chat_id))
 
     asyncio.run(setup())
     return ids

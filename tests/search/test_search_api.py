@@ -190,20 +190,18 @@ async def test_pagination(client: httpx.AsyncClient, corpus: dict[str, str]) -> 
 async def test_index_follows_updates_and_deletes(
     app: FastAPI, client: httpx.AsyncClient, corpus: dict[str, str]
 ) -> None:
-    async with transaction(app.state.sessionmaker) as session:
-        await session.execute(
+    async with transaction(app.state.sessionmaker) as db:
+        await db.execute(
             update(ChatMessage)
             .where(ChatMessage.content.like("Split the tokenizer%"))
             .values(content="Rewrite the tokenizer with a zebra lexer.")
         )
-        await session.execute(
-            update(Chat).where(Chat.title == "Database migrations").values(title="Zebra schema")
-        )
+        await db.execute(update(Chat).where(Chat.title == "Database migrations").values(title="Zebra schema"))
     found = (await _search(client, "/api/search/sessions", q="zebra")).json()["data"]
     assert {s["id"] for s in found} == {corpus["parser"], corpus["db"]}
     assert (await _search(client, "/api/search", q="split")).json()["data"]["total"] == 0
-    async with transaction(app.state.sessionmaker) as session:
-        await session.execute(delete(Chat).where(Chat.title == "Zebra schema"))
+    async with transaction(app.state.sessionmaker) as db:
+        await db.execute(delete(Chat).where(Chat.title == "Zebra schema"))
     found = (await _search(client, "/api/search/sessions", q="zebra")).json()["data"]
     assert {s["id"] for s in found} == {corpus["parser"]}
 
@@ -240,17 +238,17 @@ async def test_cjk_words_inside_longer_runs_with_readable_snippets(
     assert hit["session_id"] == str(korean)
     assert "<mark>검색</mark>어를" in hit["snippet"]
 
-    async with transaction(app.state.sessionmaker) as session:
-        await session.execute(
+    async with transaction(app.state.sessionmaker) as db:
+        await db.execute(
             update(ChatMessage).where(ChatMessage.chat_id == korean).values(content="데이터베이스 색인")
         )
-        await session.execute(update(Chat).where(Chat.id == japanese).values(title="メモ"))
+        await db.execute(update(Chat).where(Chat.id == japanese).values(title="メモ"))
     assert (await _search(client, "/api/search", q="검색")).json()["data"]["total"] == 0
     assert (await _search(client, "/api/search", q="베이스")).json()["data"]["total"] == 1
     sessions = (await _search(client, "/api/search/sessions", q="検索")).json()["data"]
     assert [s["title_match"] for s in sessions] == [False]
-    async with transaction(app.state.sessionmaker) as session:
-        await session.execute(delete(Chat).where(Chat.id == japanese))
+    async with transaction(app.state.sessionmaker) as db:
+        await db.execute(delete(Chat).where(Chat.id == japanese))
     assert (await _search(client, "/api/search", q="文章")).json()["data"]["total"] == 0
 
 

@@ -13,8 +13,8 @@ async def wait_indexed(app: FastAPI, limit_s: float = 60.0) -> None:
     engine = app.state.semantic
     indexer = app.state.semantic_indexer
     for _ in range(int(limit_s / 0.05)):
-        async with app.state.sessionmaker() as session:
-            pending = await repo.accounts_with_pending(session, engine.embedder.name)
+        async with app.state.sessionmaker() as db:
+            pending = await repo.accounts_with_pending(db, engine.embedder.name)
         if not pending and indexer.idle.is_set():
             return
         await asyncio.sleep(0.05)

@@ -99,9 +99,9 @@ async def owner_actor(app: FastAPI) -> Any:
     from chasm.auth import repository as auth_repo
     from chasm.auth.actor import Actor
 
-    async with app.state.sessionmaker() as session:
-        owner = await auth_repo.first_owner(session)
+    async with app.state.sessionmaker() as db:
+        owner = await auth_repo.first_owner(db)
         assert owner is not None
-        account = await auth_repo.personal_account(session, owner.id)
+        account = await auth_repo.personal_account(db, owner.id)
         assert account is not None
         return Actor("user", owner.id, account, "owner", None, via="cli", instance_admin=True)

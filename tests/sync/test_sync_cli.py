@@ -22,14 +22,12 @@ async def _enable_sync(settings: Settings) -> None:
 
     engine = create_engine(settings.effective_database_url, settings.database_schema)
     try:
-        async with transaction(make_sessionmaker(engine)) as session:
-            owner = await auth_repo.first_owner(session)
+        async with transaction(make_sessionmaker(engine)) as db:
+            owner = await auth_repo.first_owner(db)
             assert owner is not None
-            account = await auth_repo.personal_account(session, owner.id)
+            account = await auth_repo.personal_account(db, owner.id)
             assert account is not None
-            session.add(
-                ChatSettings(account_id=account.id, data={"sync_enabled": True, "sync_provider": "local"})
-            )
+            db.add(ChatSettings(account_id=account.id, data={"sync_enabled": True, "sync_provider": "local"}))
     finally:
         await engine.dispose()
 

@@ -44,8 +44,8 @@ async def test_settings_defaults_update_and_persistence(app: FastAPI, client: ht
         "harvest_interval_minutes": 15,
         "harvest": {"roots": {"aider": ["/src/a", "/src/b"]}},
     }
-    async with app.state.sessionmaker() as session:
-        assert await harvest_roots(session, await owner_account_id(app)) == {"aider": ["/src/a", "/src/b"]}
+    async with app.state.sessionmaker() as db:
+        assert await harvest_roots(db, await owner_account_id(app)) == {"aider": ["/src/a", "/src/b"]}
 
 
 async def test_settings_validation(client: httpx.AsyncClient) -> None:
@@ -84,12 +84,12 @@ async def test_vacuum_keeps_the_search_index_right(app: FastAPI, client: httpx.A
     for i in range(30):
         await make_chat(app, account, [{"role": "user", "content": f"filler number {i} " * 20}])
     keep = await make_chat(app, account, [{"role": "user", "content": "the quokka survives vacuum"}])
-    async with app.state.sessionmaker() as session, session.begin():
+    async with app.state.sessionmaker() as db, db.begin():
         from sqlalchemy import delete
 
         from chasm.models import Chat
 
-        await session.execute(delete(Chat).where(Chat.title == "A chat", Chat.id != keep))
+        await db.execute(delete(Chat).where(Chat.title == "A chat", Chat.id != keep))
     r = await client.post("/api/system/vacuum")
     assert r.status_code == 200, r.text
     data = r.json()["data"]

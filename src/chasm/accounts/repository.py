@@ -13,15 +13,15 @@ from chasm.kit.pagination import PageParams
 from chasm.models import Account, Membership, ServiceAccount, User
 
 
-async def organization_named(session: AsyncSession, name: str) -> Account | None:
-    result = await session.execute(
+async def organization_named(db: AsyncSession, name: str) -> Account | None:
+    result = await db.execute(
         select(Account).where(Account.kind == "organization", func.lower(Account.name) == name.lower())
     )
     return result.scalars().first()
 
 
 async def members(
-    session: AsyncSession, account_id: uuid.UUID, paging: PageParams
+    db: AsyncSession, account_id: uuid.UUID, paging: PageParams
 ) -> tuple[Sequence[tuple[Membership, User]], int]:
     query = (
         select(Membership, User)
@@ -29,13 +29,13 @@ async def members(
         .where(Membership.account_id == account_id)
         .order_by(Membership.created_at, User.email, User.id)
     )
-    return await pagination.fetch_rows(session, query, paging)
+    return await pagination.fetch_rows(db, query, paging)
 
 
 async def member_with_user(
-    session: AsyncSession, account_id: uuid.UUID, user_id: uuid.UUID
+    db: AsyncSession, account_id: uuid.UUID, user_id: uuid.UUID
 ) -> tuple[Membership, User] | None:
-    result = await session.execute(
+    result = await db.execute(
         select(Membership, User)
         .join(User, User.id == Membership.user_id)
         .where(Membership.account_id == account_id, Membership.user_id == user_id)
@@ -44,8 +44,8 @@ async def member_with_user(
     return (row[0], row[1]) if row else None
 
 
-async def owner_count(session: AsyncSession, account_id: uuid.UUID) -> int:
-    result = await session.execute(
+async def owner_count(db: AsyncSession, account_id: uuid.UUID) -> int:
+    result = await db.execute(
         select(func.count())
         .select_from(Membership)
         .where(Membership.account_id == account_id, Membership.role == "owner")
@@ -54,27 +54,25 @@ async def owner_count(session: AsyncSession, account_id: uuid.UUID) -> int:
 
 
 async def service_accounts(
-    session: AsyncSession, account_id: uuid.UUID, paging: PageParams
+    db: AsyncSession, account_id: uuid.UUID, paging: PageParams
 ) -> tuple[Sequence[ServiceAccount], int]:
     query = (
         select(ServiceAccount)
         .where(ServiceAccount.account_id == account_id)
         .order_by(ServiceAccount.created_at, ServiceAccount.name, ServiceAccount.id)
     )
-    return await pagination.fetch(session, query, paging)
+    return await pagination.fetch(db, query, paging)
 
 
-async def service_account(
-    session: AsyncSession, account_id: uuid.UUID, sa_id: uuid.UUID
-) -> ServiceAccount | None:
-    result = await session.execute(
+async def service_account(db: AsyncSession, account_id: uuid.UUID, sa_id: uuid.UUID) -> ServiceAccount | None:
+    result = await db.execute(
         select(ServiceAccount).where(ServiceAccount.account_id == account_id, ServiceAccount.id == sa_id)
     )
     return result.scalar_one_or_none()
 
 
-async def owned_organizations(session: AsyncSession, user_id: uuid.UUID) -> int:
-    result = await session.execute(
+async def owned_organizations(db: AsyncSession, user_id: uuid.UUID) -> int:
+    result = await db.execute(
         select(func.count())
         .select_from(Membership)
         .join(Account, Account.id == Membership.account_id)
@@ -83,8 +81,8 @@ async def owned_organizations(session: AsyncSession, user_id: uuid.UUID) -> int:
     return int(result.scalar_one())
 
 
-async def personal_plan(session: AsyncSession, user_id: uuid.UUID) -> str | None:
-    result = await session.execute(
+async def personal_plan(db: AsyncSession, user_id: uuid.UUID) -> str | None:
+    result = await db.execute(
         select(Account.plan)
         .join(Membership, Membership.account_id == Account.id)
         .where(Membership.user_id == user_id, Account.kind == "personal")

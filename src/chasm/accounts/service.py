@@ -47,7 +47,7 @@ from chasm.models import Account, Membership, ServiceAccount, User
 
 
 async def create_user(
-    session: AsyncSession,
+    db: AsyncSession,
     email: str,
     password: str | None,
     name: str | None = None,
@@ -55,7 +55,7 @@ async def create_user(
     email_verified: bool = False,
 ) -> tuple[User, Account]:
     email = email.strip().lower()
-    if await auth_repo.get_user_by_email(session, email) is not None:
+    if await auth_repo.get_user_by_email(db, email) is not None:
         raise Conflict("A user with this email already exists", code="email_taken")
     user = User(
         email=email,
@@ -63,16 +63,16 @@ async def create_user(
         password_hash=hash_password(password) if password else None,
         email_verified=email_verified,
     )
-    session.add(user)
+    db.add(user)
     try:
-        await session.flush()
+        await db.flush()
     except IntegrityError as exc:  # registered concurrently
         raise Conflict("A user with this email already exists", code="email_taken") from exc
     account = Account(name=email, kind="personal", personal_user_id=user.id)
-    session.add(account)
-    await session.flush()
-    session.add(Membership(account_id=account.id, user_id=user.id, role="owner"))
-    await session.flush()
+    db.add(account)
+    await db.flush()
+    db.add(Membership(account_id=account.id, user_id=user.id, role="owner"))
+    await db.flush()
     return user, account
 
 
@@ -101,10 +101,10 @@ def _member_out(member: Membership, user: User) -> MemberOut:
     )
 
 
-async def list_accounts(session: AsyncSession, actor: Actor, paging: PageParams) -> Page[AccountOut]:
+async def list_accounts(db: AsyncSession, actor: Actor, paging: PageParams) -> Page[AccountOut]:
     if actor.user_id is None:  # a service account sees the one account it belongs to
         return paging.window([_account_out(actor.account, actor.role)])
-    rows, total = await auth_repo.accounts_page(session, actor.user_id, paging)
+    rows, total = await auth_repo.accounts_page(db, actor.user_id, paging)
     return paging.page([_account_out(a, r) for a, r in rows], total)
 
 
@@ -112,16 +112,16 @@ def current_account(actor: Actor) -> AccountOut:
     return _account_out(actor.account, actor.role)
 
 
-async def _check_organization_quota(session: AsyncSession, actor: Actor, settings: Settings) -> None:
+async def _check_organization_quota(db: AsyncSession, actor: Actor, settings: Settings) -> None:
     """Each organization has quotas of its own: the plan caps how many one user owns (an
     instance administrator is not limited)."""
     assert actor.user_id is not None
-    if await is_instance_admin(session, actor):
+    if await is_instance_admin(db, actor):
         return
-    quota = quota_for(settings, await repo.personal_plan(session, actor.user_id))
+    quota = quota_for(settings, await repo.personal_plan(db, actor.user_id))
     if quota.organizations is None:
         return
-    owned = await repo.owned_organizations(session, actor.user_id)
+    owned = await repo.owned_organizations(db, actor.user_id)
     if owned >= quota.organizations:
         raise QuotaExceeded(
             quota,
@@ -132,7 +132,7 @@ async def _check_organization_quota(session: AsyncSession, actor: Actor, setting
 
 
 async def create_organization(
-    session: AsyncSession, actor: Actor, body: OrganizationCreate, settings: Settings
+    db: AsyncSession, actor: Actor, body: OrganizationCreate, settings: Settings
 ) -> AccountOut:
     if actor.user_id is None:
         raise NotAUser()
@@ -141,20 +141,20 @@ async def create_organization(
     name = body.name.strip()
     if not name or name.lower() == "personal" or parse_uuid(name) is not None:
         raise ValidationFailed("name: must not be empty, 'personal', or look like an account id")
-    if await repo.organization_named(session, name) is not None:
+    if await repo.organization_named(db, name) is not None:
         raise OrganizationNameTaken(f"An organization named '{name}' already exists")
-    await _check_organization_quota(session, actor, settings)
+    await _check_organization_quota(db, actor, settings)
     account = Account(name=name, kind="organization")
-    session.add(account)
-    await session.flush()
-    session.add(Membership(account_id=account.id, user_id=actor.user_id, role="owner"))
-    await session.flush()
-    record(session, actor, "organization.create", "account", account.id, summary=name, account_id=account.id)
+    db.add(account)
+    await db.flush()
+    db.add(Membership(account_id=account.id, user_id=actor.user_id, role="owner"))
+    await db.flush()
+    record(db, actor, "organization.create", "account", account.id, summary=name, account_id=account.id)
     return _account_out(account, "owner")
 
 
-async def list_members(session: AsyncSession, actor: Actor, paging: PageParams) -> Page[MemberOut]:
-    rows, total = await repo.members(session, actor.account_id, paging)
+async def list_members(db: AsyncSession, actor: Actor, paging: PageParams) -> Page[MemberOut]:
+    rows, total = await repo.members(db, actor.account_id, paging)
     return paging.page([_member_out(m, u) for m, u in rows], total)
 
 
@@ -163,79 +163,71 @@ def _organization_only(actor: Actor) -> None:
         raise PersonalAccount()
 
 
-async def add_member(session: AsyncSession, actor: Actor, body: MemberAdd) -> MemberOut:
+async def add_member(db: AsyncSession, actor: Actor, body: MemberAdd) -> MemberOut:
     _organization_only(actor)
     require_admin(actor, "add members")
     if body.role == "owner" and actor.role != "owner":
         raise Forbidden("Only an owner can make someone an owner")
-    user = await auth_repo.get_user_by_email(session, str(body.email))
+    user = await auth_repo.get_user_by_email(db, str(body.email))
     if user is None:
         raise UserNotFound(f"No user with email {body.email}; they must register first")
-    if await auth_repo.membership(session, actor.account_id, user.id) is not None:
+    if await auth_repo.membership(db, actor.account_id, user.id) is not None:
         raise AlreadyMember(f"{user.email} is already a member of this account")
     member = Membership(account_id=actor.account_id, user_id=user.id, role=body.role)
-    session.add(member)
+    db.add(member)
     try:
-        await session.flush()
+        await db.flush()
     except IntegrityError as exc:
         raise AlreadyMember(f"{user.email} is already a member of this account") from exc
-    record(session, actor, "member.add", "user", user.id, metadata={"role": body.role, "email": user.email})
+    record(db, actor, "member.add", "user", user.id, metadata={"role": body.role, "email": user.email})
     return _member_out(member, user)
 
 
-async def _member(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> tuple[Membership, User]:
-    found = await repo.member_with_user(session, actor.account_id, user_id)
+async def _member(db: AsyncSession, actor: Actor, user_id: uuid.UUID) -> tuple[Membership, User]:
+    found = await repo.member_with_user(db, actor.account_id, user_id)
     if found is None:
         raise MemberNotFound("No such member in this account")
     return found
 
 
-async def update_member(
-    session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: MemberUpdate
-) -> MemberOut:
+async def update_member(db: AsyncSession, actor: Actor, user_id: uuid.UUID, body: MemberUpdate) -> MemberOut:
     _organization_only(actor)
     require_admin(actor, "change member roles")
-    member, user = await _member(session, actor, user_id)
+    member, user = await _member(db, actor, user_id)
     if (body.role == "owner" or member.role == "owner") and actor.role != "owner":
         raise Forbidden("Only an owner can grant or revoke the owner role")
-    if (
-        member.role == "owner"
-        and body.role != "owner"
-        and await repo.owner_count(session, actor.account_id) <= 1
-    ):
+    if member.role == "owner" and body.role != "owner" and await repo.owner_count(db, actor.account_id) <= 1:
         raise LastOwner()
     previous = member.role
     member.role = body.role
-    await session.flush()
-    record(
-        session, actor, "member.update", "user", user.id, metadata={"role": body.role, "previous": previous}
-    )
+    await db.flush()
+    record(db, actor, "member.update", "user", user.id, metadata={"role": body.role, "previous": previous})
     return _member_out(member, user)
 
 
-async def remove_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> None:
+async def remove_member(db: AsyncSession, actor: Actor, user_id: uuid.UUID) -> None:
     _organization_only(actor)
     if actor.user_id != user_id:
         require_admin(actor, "remove members")
-    member, user = await _member(session, actor, user_id)
+    member, user = await _member(db, actor, user_id)
     if member.role == "owner" and actor.role != "owner":
         raise Forbidden("Only an owner can remove an owner")
-    if member.role == "owner" and await repo.owner_count(session, actor.account_id) <= 1:
+    if member.role == "owner" and await repo.owner_count(db, actor.account_id) <= 1:
         raise LastOwner()
-    await session.delete(member)
-    await session.flush()
-    record(session, actor, "member.remove", "user", user.id, metadata={"email": user.email})
+    await db.delete(member)
+    await db.flush()
+    record(db, actor, "member.remove", "user", user.id, metadata={"email": user.email})
 
 
 async def list_service_accounts(
-    session: AsyncSession, actor: Actor, paging: PageParams
+    db: AsyncSession, actor: Actor, paging: PageParams
 ) -> Page[ServiceAccountOut]:
-    rows, total = await repo.service_accounts(session, actor.account_id, paging)
+    rows, total = await repo.service_accounts(db, actor.account_id, paging)
     return paging.page([ServiceAccountOut.model_validate(sa) for sa in rows], total)
 
 
 async def create_service_account(
-    session: AsyncSession, actor: Actor, body: ServiceAccountCreate
+    db: AsyncSession, actor: Actor, body: ServiceAccountCreate
 ) -> ServiceAccountOut:
     require_admin(actor, "create service accounts")
     sa = ServiceAccount(
@@ -244,51 +236,51 @@ async def create_service_account(
         description=body.description,
         created_by=actor.user_id,
     )
-    session.add(sa)
-    await session.flush()
-    record(session, actor, "service_account.create", "service_account", sa.id, summary=sa.name)
+    db.add(sa)
+    await db.flush()
+    record(db, actor, "service_account.create", "service_account", sa.id, summary=sa.name)
     return ServiceAccountOut.model_validate(sa)
 
 
-async def get_service_account(session: AsyncSession, actor: Actor, sa_id: uuid.UUID) -> ServiceAccount:
-    sa = await repo.service_account(session, actor.account_id, sa_id)
+async def get_service_account(db: AsyncSession, actor: Actor, sa_id: uuid.UUID) -> ServiceAccount:
+    sa = await repo.service_account(db, actor.account_id, sa_id)
     if sa is None:
         raise ServiceAccountNotFound("No such service account in this account")
     return sa
 
 
-async def delete_service_account(session: AsyncSession, actor: Actor, sa_id: uuid.UUID) -> None:
+async def delete_service_account(db: AsyncSession, actor: Actor, sa_id: uuid.UUID) -> None:
     require_admin(actor, "delete service accounts")
-    sa = await get_service_account(session, actor, sa_id)
-    await keys_repo.revoke_for_service_account(session, sa.id, utcnow())
-    await session.delete(sa)
-    await session.flush()
-    record(session, actor, "service_account.delete", "service_account", sa_id, summary=sa.name)
+    sa = await get_service_account(db, actor, sa_id)
+    await keys_repo.revoke_for_service_account(db, sa.id, utcnow())
+    await db.delete(sa)
+    await db.flush()
+    record(db, actor, "service_account.delete", "service_account", sa_id, summary=sa.name)
 
 
 async def list_service_account_keys(
-    session: AsyncSession, actor: Actor, sa_id: uuid.UUID, paging: PageParams
+    db: AsyncSession, actor: Actor, sa_id: uuid.UUID, paging: PageParams
 ) -> Page[KeyOut]:
     require_admin(actor, "see service account keys", full_access=False)
-    sa = await get_service_account(session, actor, sa_id)
-    keys, total = await keys_repo.page(session, keys_repo.of_service_account(sa.id), paging)
+    sa = await get_service_account(db, actor, sa_id)
+    keys, total = await keys_repo.page(db, keys_repo.of_service_account(sa.id), paging)
     return paging.page([KeyOut.model_validate(k) for k in keys], total)
 
 
 async def create_service_account_key(
-    session: AsyncSession, actor: Actor, secret_key: str, sa_id: uuid.UUID, body: KeyCreate
+    db: AsyncSession, actor: Actor, secret_key: str, sa_id: uuid.UUID, body: KeyCreate
 ) -> KeyCreated:
     require_admin(actor, "create service account keys", full_access=False)
-    sa = await get_service_account(session, actor, sa_id)
-    return await keys_service.create_key(session, actor, secret_key, body, service_account_id=sa.id)
+    sa = await get_service_account(db, actor, sa_id)
+    return await keys_service.create_key(db, actor, secret_key, body, service_account_id=sa.id)
 
 
 async def revoke_service_account_key(
-    session: AsyncSession, actor: Actor, sa_id: uuid.UUID, key_id: uuid.UUID
+    db: AsyncSession, actor: Actor, sa_id: uuid.UUID, key_id: uuid.UUID
 ) -> KeyOut:
     require_admin(actor, "revoke service account keys", full_access=False)
-    sa = await get_service_account(session, actor, sa_id)
-    key = await keys_repo.get_for_account(session, actor.account_id, key_id)
+    sa = await get_service_account(db, actor, sa_id)
+    key = await keys_repo.get_for_account(db, actor.account_id, key_id)
     if key is None or key.service_account_id != sa.id:
         raise KeyNotFound("No such key on this service account")
-    return keys_service.revoke(session, actor, key)
+    return keys_service.revoke(db, actor, key)

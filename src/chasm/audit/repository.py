@@ -23,15 +23,15 @@ class EventFilter:
     status: str | None = None
 
 
-async def get(session: AsyncSession, account_id: uuid.UUID, event_id: uuid.UUID) -> AuditEvent | None:
-    result = await session.execute(
+async def get(db: AsyncSession, account_id: uuid.UUID, event_id: uuid.UUID) -> AuditEvent | None:
+    result = await db.execute(
         select(AuditEvent).where(AuditEvent.account_id == account_id, AuditEvent.id == event_id)
     )
     return result.scalar_one_or_none()
 
 
 async def list_events(
-    session: AsyncSession,
+    db: AsyncSession,
     account_id: uuid.UUID,
     filters: EventFilter,
     *,
@@ -58,4 +58,4 @@ async def list_events(
             )
         )
     query = query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-    return await pagination.fetch(session, query, paging)
+    return await pagination.fetch(db, query, paging)

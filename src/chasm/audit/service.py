@@ -21,7 +21,7 @@ from chasm.models import AuditEvent
 
 
 def record(
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Actor | None,
     action: str,
     resource_type: str | None = None,
@@ -45,7 +45,7 @@ def record(
     )
     if actor is not None and actor.api_key_id is not None:
         event.meta = {**(metadata or {}), "api_key_id": str(actor.api_key_id)}
-    session.add(event)
+    db.add(event)
     return event
 
 
@@ -61,9 +61,9 @@ async def record_apart(
     metadata: dict[str, Any] | None = None,
 ) -> None:
     """Record an event in its own transaction: for failures whose request rolls back."""
-    async with transaction(maker) as session:
+    async with transaction(maker) as db:
         record(
-            session,
+            db,
             None,
             action,
             resource_type,
@@ -102,7 +102,7 @@ def _parse_before(value: str) -> datetime | uuid.UUID:
 
 
 async def list_events(
-    session: AsyncSession, actor: Actor, filters: EventFilter, before: str | None, paging: PageParams
+    db: AsyncSession, actor: Actor, filters: EventFilter, before: str | None, paging: PageParams
 ) -> Page[AuditEventOut]:
     """The active account's events, newest first; `before` is a time or the last event id seen."""
     before_time: datetime | None = None
@@ -110,12 +110,12 @@ async def list_events(
     if before:
         cursor = _parse_before(before)
         if isinstance(cursor, uuid.UUID):
-            before_event = await repo.get(session, actor.account_id, cursor)
+            before_event = await repo.get(db, actor.account_id, cursor)
             if before_event is None:
                 raise NotFound("No such audit event in this account", code="audit_event_not_found")
         else:
             before_time = cursor
     events, total = await repo.list_events(
-        session, actor.account_id, filters, before_time=before_time, before_event=before_event, paging=paging
+        db, actor.account_id, filters, before_time=before_time, before_event=before_event, paging=paging
     )
     return paging.page([_out(e) for e in events], total)

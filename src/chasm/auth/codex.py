@@ -41,15 +41,13 @@ def _client(settings: Settings) -> AsyncOAuth2Client:
     )
 
 
-async def login_url(
-    session: AsyncSession, settings: Settings, secret_key: str, actor: Actor
-) -> CodexLoginUrl:
+async def login_url(db: AsyncSession, settings: Settings, secret_key: str, actor: Actor) -> CodexLoginUrl:
     """An authorize URL for the caller; the state's hash is kept, keyed to the caller, and the
     verifier is derived from the state again at the callback."""
     if actor.user_id is None:
         raise NotAUser()
-    await repo.purge_expired_states(session, utcnow())
-    state = new_state(session, PROVIDER, settings.codex_redirect_uri, actor.user_id)
+    await repo.purge_expired_states(db, utcnow())
+    state = new_state(db, PROVIDER, settings.codex_redirect_uri, actor.user_id)
     verifier = pkce_verifier(secret_key, state)
     async with _client(settings) as client:
         url, _ = client.create_authorization_url(
@@ -87,7 +85,7 @@ def _claims(id_token: str | None) -> dict[str, Any]:
 
 
 async def complete(
-    session: AsyncSession,
+    db: AsyncSession,
     settings: Settings,
     secret_key: str,
     code: str | None,
@@ -95,7 +93,7 @@ async def complete(
     error: str | None,
 ) -> CodexConnected:
     """Exchange the code with the kept verifier; store the tokens encrypted for the state's user."""
-    pending = await consume_state(session, PROVIDER, state)
+    pending = await consume_state(db, PROVIDER, state)
     assert state is not None  # consume_state found it
     if error:
         raise OAuthFailed(f"OpenAI refused the login: {error}", code="oauth_denied")
@@ -121,10 +119,10 @@ async def complete(
     expires_in = token.get("expires_in")
     expires_at = utcnow() + timedelta(seconds=int(expires_in)) if expires_in else None
     box = Box(secret_key)
-    credential = await repo.codex_credential(session, pending.user_id)
+    credential = await repo.codex_credential(db, pending.user_id)
     if credential is None:
         credential = CodexCredential(user_id=pending.user_id, access_token_enc="")
-        session.add(credential)
+        db.add(credential)
     credential.access_token_enc = box.encrypt(access)
     refresh_token = token.get("refresh_token")
     id_token = token.get("id_token")
@@ -133,12 +131,12 @@ async def complete(
     credential.account_email = str(email) if email else None
     credential.openai_account_id = str(account_id) if account_id else None
     credential.expires_at = expires_at
-    await session.flush()
-    user = await repo.get_user(session, pending.user_id)
-    account = await repo.personal_account(session, pending.user_id)
+    await db.flush()
+    user = await repo.get_user(db, pending.user_id)
+    account = await repo.personal_account(db, pending.user_id)
     if user is not None and account is not None:
         actor = Actor("user", user.id, account, "owner", via="codex")
-        record(session, actor, "codex.connect", "codex_credential", credential.id)
+        record(db, actor, "codex.connect", "codex_credential", credential.id)
     return CodexConnected(
         email=credential.account_email, account_id=credential.openai_account_id, expires_at=expires_at
     )

@@ -67,9 +67,9 @@ def _check_key_account(account: Account, selector: str | None) -> None:
 
 
 async def _actor_from_api_key(
-    request: Request, session: AsyncSession, token: str, key_hash: str | None = None
+    request: Request, db: AsyncSession, token: str, key_hash: str | None = None
 ) -> Actor:
-    found = await repo.key_with_context(session, key_hash or keyed_hash(request.app.state.secret_key, token))
+    found = await repo.key_with_context(db, key_hash or keyed_hash(request.app.state.secret_key, token))
     now = utcnow()
     if found is None:
         raise Unauthorized("Invalid API key")
@@ -107,20 +107,20 @@ async def _actor_from_api_key(
     )
 
 
-async def resolve_actor(request: Request, session: AsyncSession, token: str) -> Actor:
+async def resolve_actor(request: Request, db: AsyncSession, token: str) -> Actor:
     if token.startswith("sk_"):
-        return await _actor_from_api_key(request, session, token)
+        return await _actor_from_api_key(request, db, token)
     claims = decode_access_token(request.app.state.secret_key, token)
     if claims is None:
         raise Unauthorized("Invalid or expired access token")
-    return await _actor_from_user(request, session, parse_uuid(claims.get("sub")))
+    return await _actor_from_user(request, db, parse_uuid(claims.get("sub")))
 
 
-async def _actor_from_user(request: Request, session: AsyncSession, user_id: uuid.UUID | None) -> Actor:
-    user = await repo.get_user(session, user_id) if user_id else None
+async def _actor_from_user(request: Request, db: AsyncSession, user_id: uuid.UUID | None) -> Actor:
+    user = await repo.get_user(db, user_id) if user_id else None
     if user is None or not user.is_active:
         raise Unauthorized("Token subject no longer exists")
-    account, role = await account_for_user(session, user.id, request.headers.get(ACCOUNT_HEADER))
+    account, role = await account_for_user(db, user.id, request.headers.get(ACCOUNT_HEADER))
     return Actor("user", user.id, account, role, None, via="jwt", instance_admin=user.is_instance_admin)
 
 
@@ -136,8 +136,8 @@ async def _resolve_cached(request: Request, token: str) -> Actor:
             _check_key_account(actor.account, request.headers.get(ACCOUNT_HEADER))
             return actor
         generation = cache.generation if cache is not None else 0
-        async with transaction(maker) as session:
-            actor = await _actor_from_api_key(request, session, token, key_hash)
+        async with transaction(maker) as db:
+            actor = await _actor_from_api_key(request, db, token, key_hash)
         if cache is not None:
             cache.put(key_hash, actor, generation)
         return actor
@@ -149,8 +149,8 @@ async def _resolve_cached(request: Request, token: str) -> Actor:
     if cache is not None and (actor := cache.get(cache_key)) is not None:
         return actor
     generation = cache.generation if cache is not None else 0
-    async with maker() as session:
-        actor = await _actor_from_user(request, session, user_id)
+    async with maker() as db:
+        actor = await _actor_from_user(request, db, user_id)
     if cache is not None:
         cache.put(cache_key, actor, generation)
     return actor
@@ -220,11 +220,11 @@ async def _loopback_owner(request: Request) -> Actor:
     if cache is not None and (actor := cache.get(cache_key)) is not None:
         return actor
     generation = cache.generation if cache is not None else 0
-    async with request.app.state.sessionmaker() as session:
-        owner = await repo.first_owner(session)
+    async with request.app.state.sessionmaker() as db:
+        owner = await repo.first_owner(db)
         if owner is None:
             raise Unauthorized("No local owner exists yet")
-        account, role = await account_for_user(session, owner.id, request.headers.get(ACCOUNT_HEADER))
+        account, role = await account_for_user(db, owner.id, request.headers.get(ACCOUNT_HEADER))
     admin = owner.is_instance_admin
     actor = Actor("user", owner.id, account, role, None, via="loopback", instance_admin=admin)
     if cache is not None:

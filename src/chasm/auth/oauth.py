@@ -111,7 +111,7 @@ def pkce_verifier(secret_key: str, state: str) -> str:
 
 
 def new_state(
-    session: AsyncSession,
+    db: AsyncSession,
     provider_name: str,
     redirect_uri: str,
     user_id: uuid.UUID | None = None,
@@ -119,7 +119,7 @@ def new_state(
 ) -> str:
     """Remember a new flow; only the state's hash is stored."""
     state = random_token(32) + (DASHBOARD_MARK if dashboard else "")
-    session.add(
+    db.add(
         OAuthState(
             state=digest(state),
             provider=provider_name,
@@ -132,22 +132,22 @@ def new_state(
     return state
 
 
-async def consume_state(session: AsyncSession, provider_name: str, state: str | None) -> OAuthState:
+async def consume_state(db: AsyncSession, provider_name: str, state: str | None) -> OAuthState:
     """The pending flow for state; single use, 400 when unknown or expired."""
     if not state:
         raise InvalidOAuthState()
-    found = await repo.oauth_state(session, provider_name, digest(state))
+    found = await repo.oauth_state(db, provider_name, digest(state))
     if found is None:
         raise InvalidOAuthState()
-    await session.delete(found)
-    await session.flush()
+    await db.delete(found)
+    await db.flush()
     if found.expires_at <= utcnow():
         raise InvalidOAuthState()
     return found
 
 
 async def authorization_url(
-    session: AsyncSession,
+    db: AsyncSession,
     settings: Settings,
     secret_key: str,
     name: str,
@@ -156,8 +156,8 @@ async def authorization_url(
 ) -> str:
     """Remember a new state and return the provider's authorize URL (with a PKCE challenge)."""
     p = provider(settings, name)
-    await repo.purge_expired_states(session, utcnow())
-    state = new_state(session, p.name, redirect_uri, dashboard=dashboard)
+    await repo.purge_expired_states(db, utcnow())
+    state = new_state(db, p.name, redirect_uri, dashboard=dashboard)
     verifier = pkce_verifier(secret_key, state) if p.pkce else None
     async with _client(p, redirect_uri) as client:
         url, _ = client.create_authorization_url(p.authorize_url, state=state, code_verifier=verifier)
@@ -193,31 +193,29 @@ async def _github_user(settings: Settings, client: AsyncOAuth2Client) -> Externa
     return ExternalUser(str(info["id"]), str(primary), info.get("name") or info.get("login"))
 
 
-async def _link(
-    session: AsyncSession, settings: Settings, provider_name: str, external: ExternalUser
-) -> User:
+async def _link(db: AsyncSession, settings: Settings, provider_name: str, external: ExternalUser) -> User:
     """The user owning this identity: already linked, same verified email, or a new user."""
     now = utcnow()
-    identity = await repo.oauth_identity(session, provider_name, external.subject)
+    identity = await repo.oauth_identity(db, provider_name, external.subject)
     if identity is not None:
-        user = await repo.get_user(session, identity.user_id)
+        user = await repo.get_user(db, identity.user_id)
         assert user is not None
         identity.email = external.email
         identity.last_login_at = now
         return user
-    user = await repo.get_user_by_email(session, external.email)
+    user = await repo.get_user_by_email(db, external.email)
     if user is None:
         ensure_registration_open(settings)  # signing up; existing users log in whatever the mode
-        user, _ = await create_user(session, external.email, None, external.name, email_verified=True)
+        user, _ = await create_user(db, external.email, None, external.name, email_verified=True)
         record(
-            session,
-            await user_actor(session, user, provider_name),
+            db,
+            await user_actor(db, user, provider_name),
             "user.register",
             "user",
             user.id,
             summary=f"registered through {provider_name}",
         )
-    session.add(
+    db.add(
         OAuthIdentity(
             user_id=user.id,
             provider=provider_name,
@@ -226,12 +224,12 @@ async def _link(
             last_login_at=now,
         )
     )
-    await session.flush()
+    await db.flush()
     return user
 
 
 async def complete(
-    session: AsyncSession,
+    db: AsyncSession,
     settings: Settings,
     secret_key: str,
     name: str,
@@ -241,7 +239,7 @@ async def complete(
 ) -> TokenPair:
     """Exchange the code, identify the user, and log them in."""
     p = provider(settings, name)
-    pending = await consume_state(session, p.name, state)
+    pending = await consume_state(db, p.name, state)
     if error:
         raise OAuthFailed(f"{p.name} refused the login: {error}", code="oauth_denied")
     if not code:
@@ -257,16 +255,16 @@ async def complete(
             raise OAuthFailed(f"{p.name} refused the authorization code: {exc}") from exc
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             raise OAuthUpstreamError(f"Talking to {p.name} failed: {exc}") from exc
-    user = await _link(session, settings, p.name, external)
+    user = await _link(db, settings, p.name, external)
     if not user.is_active:
         raise OAuthFailed("This user is disabled", code="user_disabled")
     user.last_login_at = utcnow()
     record(
-        session,
-        await user_actor(session, user, p.name),
+        db,
+        await user_actor(db, user, p.name),
         "user.login",
         "user",
         user.id,
         metadata={"provider": p.name},
     )
-    return await issue_pair(session, settings, secret_key, user)
+    return await issue_pair(db, settings, secret_key, user)

@@ -90,12 +90,12 @@ class PrincipalCache:
                 self.clear()
 
 
-def _changes_principals(session: Session) -> bool:
-    if any(isinstance(obj, Membership) for obj in session.new):
+def _changes_principals(db: Session) -> bool:
+    if any(isinstance(obj, Membership) for obj in db.new):
         return True
-    if any(isinstance(obj, PRINCIPAL_TABLES) for obj in session.deleted):
+    if any(isinstance(obj, PRINCIPAL_TABLES) for obj in db.deleted):
         return True
-    for obj in session.dirty:
+    for obj in db.dirty:
         if not isinstance(obj, PRINCIPAL_TABLES):
             continue
         ignored = BOOKKEEPING.get(type(obj), set())
@@ -106,9 +106,9 @@ def _changes_principals(session: Session) -> bool:
 
 
 @event.listens_for(Session, "after_flush")
-def _mark_flush(session: Session, _flush: UOWTransaction) -> None:
-    if INFO_KEY in session.info and _changes_principals(session):
-        session.info[CHANGED_KEY] = True
+def _mark_flush(db: Session, _flush: UOWTransaction) -> None:
+    if INFO_KEY in db.info and _changes_principals(db):
+        db.info[CHANGED_KEY] = True
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -121,10 +121,10 @@ def _mark_bulk(state: ORMExecuteState) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _invalidate(session: Session) -> None:
-    if not session.info.pop(CHANGED_KEY, False):
+def _invalidate(db: Session) -> None:
+    if not db.info.pop(CHANGED_KEY, False):
         return
-    cache: PrincipalCache = session.info[INFO_KEY]
+    cache: PrincipalCache = db.info[INFO_KEY]
     cache.clear()
     try:
         # Inside AsyncSession.commit(): wait for the publish, so that the request that revoked a
@@ -135,8 +135,8 @@ def _invalidate(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(CHANGED_KEY, None)
+def _forget(db: Session) -> None:
+    db.info.pop(CHANGED_KEY, None)
 
 
 @asynccontextmanager

@@ -26,7 +26,7 @@ from chasm.models import (
 
 
 async def key_with_context(
-    session: AsyncSession, key_hash: str
+    db: AsyncSession, key_hash: str
 ) -> tuple[ApiKey, Account | None, User | None, Membership | None] | None:
     """A key with its account, its user and the user's membership there, in one round trip
     (authentication runs on every request)."""
@@ -40,43 +40,43 @@ async def key_with_context(
         )
         .where(ApiKey.key_hash == key_hash)
     )
-    row = (await session.execute(stmt)).one_or_none()
+    row = (await db.execute(stmt)).one_or_none()
     if row is None:
         return None
     return row[0], row[1], row[2], row[3]
 
 
-async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    return await session.get(User, user_id)
+async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await db.get(User, user_id)
 
 
-async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    result = await session.execute(select(User).where(func.lower(User.email) == email.strip().lower()))
+async def get_user_by_email(db: AsyncSession, email: str) -> User | None:
+    result = await db.execute(select(User).where(func.lower(User.email) == email.strip().lower()))
     return result.scalar_one_or_none()
 
 
-async def get_service_account(session: AsyncSession, sa_id: uuid.UUID) -> ServiceAccount | None:
-    return await session.get(ServiceAccount, sa_id)
+async def get_service_account(db: AsyncSession, sa_id: uuid.UUID) -> ServiceAccount | None:
+    return await db.get(ServiceAccount, sa_id)
 
 
-async def get_account(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
-    return await session.get(Account, account_id)
+async def get_account(db: AsyncSession, account_id: uuid.UUID) -> Account | None:
+    return await db.get(Account, account_id)
 
 
-async def personal_account(session: AsyncSession, user_id: uuid.UUID) -> Account | None:
-    result = await session.execute(select(Account).where(Account.personal_user_id == user_id))
+async def personal_account(db: AsyncSession, user_id: uuid.UUID) -> Account | None:
+    result = await db.execute(select(Account).where(Account.personal_user_id == user_id))
     return result.scalar_one_or_none()
 
 
-async def membership(session: AsyncSession, account_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
-    result = await session.execute(
+async def membership(db: AsyncSession, account_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
+    result = await db.execute(
         select(Membership).where(Membership.account_id == account_id, Membership.user_id == user_id)
     )
     return result.scalar_one_or_none()
 
 
-async def member_accounts_named(session: AsyncSession, user_id: uuid.UUID, name: str) -> list[Account]:
-    result = await session.execute(
+async def member_accounts_named(db: AsyncSession, user_id: uuid.UUID, name: str) -> list[Account]:
+    result = await db.execute(
         select(Account)
         .join(Membership, Membership.account_id == Account.id)
         .where(Membership.user_id == user_id, Account.name == name)
@@ -84,8 +84,8 @@ async def member_accounts_named(session: AsyncSession, user_id: uuid.UUID, name:
     return list(result.scalars())
 
 
-async def first_owner(session: AsyncSession) -> User | None:
-    result = await session.execute(select(User).order_by(User.created_at).limit(1))
+async def first_owner(db: AsyncSession) -> User | None:
+    result = await db.execute(select(User).order_by(User.created_at).limit(1))
     return result.scalar_one_or_none()
 
 
@@ -99,64 +99,62 @@ def _accounts_of(user_id: uuid.UUID) -> Select[Account, str]:
     )
 
 
-async def accounts_with_roles(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[Account, str]]:
-    result = await session.execute(_accounts_of(user_id))
+async def accounts_with_roles(db: AsyncSession, user_id: uuid.UUID) -> list[tuple[Account, str]]:
+    result = await db.execute(_accounts_of(user_id))
     return [(account, role) for account, role in result.all()]
 
 
 async def accounts_page(
-    session: AsyncSession, user_id: uuid.UUID, paging: PageParams
+    db: AsyncSession, user_id: uuid.UUID, paging: PageParams
 ) -> tuple[Sequence[tuple[Account, str]], int]:
-    return await pagination.fetch_rows(session, _accounts_of(user_id), paging)
+    return await pagination.fetch_rows(db, _accounts_of(user_id), paging)
 
 
-async def refresh_token_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
-    result = await session.execute(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
+async def refresh_token_by_hash(db: AsyncSession, token_hash: str) -> RefreshToken | None:
+    result = await db.execute(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
     return result.scalar_one_or_none()
 
 
-async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, when: datetime) -> None:
-    await session.execute(
+async def revoke_refresh_family(db: AsyncSession, family_id: uuid.UUID, when: datetime) -> None:
+    await db.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=when)
     )
 
 
-async def oauth_state(session: AsyncSession, provider: str, state: str) -> OAuthState | None:
-    result = await session.execute(
+async def oauth_state(db: AsyncSession, provider: str, state: str) -> OAuthState | None:
+    result = await db.execute(
         select(OAuthState).where(OAuthState.state == state, OAuthState.provider == provider)
     )
     return result.scalar_one_or_none()
 
 
-async def purge_expired_states(session: AsyncSession, now: datetime) -> None:
-    await session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
+async def purge_expired_states(db: AsyncSession, now: datetime) -> None:
+    await db.execute(delete(OAuthState).where(OAuthState.expires_at < now))
 
 
-async def oauth_identity(session: AsyncSession, provider: str, subject: str) -> OAuthIdentity | None:
-    result = await session.execute(
+async def oauth_identity(db: AsyncSession, provider: str, subject: str) -> OAuthIdentity | None:
+    result = await db.execute(
         select(OAuthIdentity).where(OAuthIdentity.provider == provider, OAuthIdentity.subject == subject)
     )
     return result.scalar_one_or_none()
 
 
-async def codex_credential(session: AsyncSession, user_id: uuid.UUID) -> CodexCredential | None:
-    result = await session.execute(select(CodexCredential).where(CodexCredential.user_id == user_id))
+async def codex_credential(db: AsyncSession, user_id: uuid.UUID) -> CodexCredential | None:
+    result = await db.execute(select(CodexCredential).where(CodexCredential.user_id == user_id))
     return result.scalar_one_or_none()
 
 
-async def invites(session: AsyncSession, paging: PageParams) -> tuple[Sequence[Invite], int]:
+async def invites(db: AsyncSession, paging: PageParams) -> tuple[Sequence[Invite], int]:
     """Every invitation, newest first."""
-    return await pagination.fetch(
-        session, select(Invite).order_by(Invite.created_at.desc(), Invite.id), paging
-    )
+    return await pagination.fetch(db, select(Invite).order_by(Invite.created_at.desc(), Invite.id), paging)
 
 
-async def spend_invite(session: AsyncSession, code_hash: str, user_id: uuid.UUID, now: datetime) -> bool:
+async def spend_invite(db: AsyncSession, code_hash: str, user_id: uuid.UUID, now: datetime) -> bool:
     """Mark an unused, unexpired invitation used, in one conditional UPDATE (two registrations
     racing for one code cannot both win); whether it was."""
-    result = await session.execute(
+    result = await db.execute(
         update(Invite)
         .where(Invite.code_hash == code_hash, Invite.used_at.is_(None), Invite.expires_at > now)
         .values(used_at=now, used_by=user_id)
@@ -165,18 +163,18 @@ async def spend_invite(session: AsyncSession, code_hash: str, user_id: uuid.UUID
     return getattr(result, "rowcount", 0) == 1
 
 
-async def user_count(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
+async def user_count(db: AsyncSession) -> int:
+    return int((await db.execute(select(func.count()).select_from(User))).scalar_one())
 
 
-async def instance_admin_emails(session: AsyncSession) -> list[str]:
-    return list(await session.scalars(select(User.email).where(User.is_instance_admin).order_by(User.email)))
+async def instance_admin_emails(db: AsyncSession) -> list[str]:
+    return list(await db.scalars(select(User.email).where(User.is_instance_admin).order_by(User.email)))
 
 
-async def instance_admin_owned(session: AsyncSession, account_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+async def instance_admin_owned(db: AsyncSession, account_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """Those of `account_ids` that only instance administrators own (anyone may make an
     administrator a co-owner of their organization; that does not make it the administrators')."""
-    rows = await session.execute(
+    rows = await db.execute(
         select(Membership.account_id, User.is_instance_admin)
         .join(User, User.id == Membership.user_id)
         .where(Membership.account_id.in_(account_ids), Membership.role == "owner")

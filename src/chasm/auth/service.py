@@ -31,15 +31,15 @@ def user_out(user: User) -> UserOut:
     return UserOut.model_validate(user, from_attributes=True)
 
 
-async def user_actor(session: AsyncSession, user: User, via: str) -> Actor:
-    account = await repo.personal_account(session, user.id)
+async def user_actor(db: AsyncSession, user: User, via: str) -> Actor:
+    account = await repo.personal_account(db, user.id)
     if account is None:
         raise NotFound("Personal account not found", code="account_not_found")
     return Actor("user", user.id, account, "owner", None, via=via)
 
 
 async def issue_pair(
-    session: AsyncSession,
+    db: AsyncSession,
     settings: Settings,
     secret_key: str,
     user: User,
@@ -47,7 +47,7 @@ async def issue_pair(
 ) -> TokenPair:
     """A fresh access token and a refresh token (new family unless rotating one)."""
     refresh = REFRESH_PREFIX + random_token(32)
-    session.add(
+    db.add(
         RefreshToken(
             user_id=user.id,
             family_id=family_id or uuid.uuid4(),
@@ -55,7 +55,7 @@ async def issue_pair(
             expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_s),
         )
     )
-    await session.flush()
+    await db.flush()
     access = issue_access_token(secret_key, user.id, settings.access_token_ttl_s)
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=settings.access_token_ttl_s)
 
@@ -76,35 +76,33 @@ def ensure_registration_open(settings: Settings, *, invite_code: bool = False) -
     )
 
 
-async def register(
-    session: AsyncSession, settings: Settings, secret_key: str, body: RegisterIn
-) -> Registered:
+async def register(db: AsyncSession, settings: Settings, secret_key: str, body: RegisterIn) -> Registered:
     invited = settings.effective_registration == "invite"
     ensure_registration_open(settings, invite_code=invited and bool(body.invite_code))
-    user, _account = await create_user(session, str(body.email), body.password, body.name)
+    user, _account = await create_user(db, str(body.email), body.password, body.name)
     if invited:
-        await invites.redeem(session, secret_key, body.invite_code, user.id)
+        await invites.redeem(db, secret_key, body.invite_code, user.id)
     user.last_login_at = utcnow()
-    actor = await user_actor(session, user, "password")
-    record(session, actor, "user.register", "user", user.id, summary=f"registered {user.email}")
-    pair = await issue_pair(session, settings, secret_key, user)
+    actor = await user_actor(db, user, "password")
+    record(db, actor, "user.register", "user", user.id, summary=f"registered {user.email}")
+    pair = await issue_pair(db, settings, secret_key, user)
     return Registered(**pair.model_dump(), user=user_out(user))
 
 
 async def login(
-    session: AsyncSession,
+    db: AsyncSession,
     maker: async_sessionmaker[AsyncSession],
     settings: Settings,
     secret_key: str,
     body: LoginIn,
 ) -> TokenPair:
-    user = await repo.get_user_by_email(session, body.email)
+    user = await repo.get_user_by_email(db, body.email)
     if user is None or user.password_hash is None:
         verify_password(_DUMMY_HASH, body.password)
         raise InvalidCredentials()
     if not verify_password(user.password_hash, body.password) or not user.is_active:
         # The request's transaction rolls back with the error; the failure is kept apart.
-        account = await repo.personal_account(session, user.id)
+        account = await repo.personal_account(db, user.id)
         if account is not None:
             await record_apart(
                 maker,
@@ -117,19 +115,19 @@ async def login(
             )
         raise InvalidCredentials()
     user.last_login_at = utcnow()
-    record(session, await user_actor(session, user, "password"), "user.login", "user", user.id)
-    return await issue_pair(session, settings, secret_key, user)
+    record(db, await user_actor(db, user, "password"), "user.login", "user", user.id)
+    return await issue_pair(db, settings, secret_key, user)
 
 
 async def refresh(
-    session: AsyncSession,
+    db: AsyncSession,
     maker: async_sessionmaker[AsyncSession],
     settings: Settings,
     secret_key: str,
     token: str,
 ) -> TokenPair:
     """Rotate a refresh token. Presenting one already rotated revokes its whole family."""
-    found = await repo.refresh_token_by_hash(session, keyed_hash(secret_key, token))
+    found = await repo.refresh_token_by_hash(db, keyed_hash(secret_key, token))
     now = utcnow()
     if found is None:
         raise InvalidRefreshToken("Unknown refresh token")
@@ -141,30 +139,30 @@ async def refresh(
         raise InvalidRefreshToken("Refresh token has been revoked")
     if found.expires_at <= now:
         raise InvalidRefreshToken("Refresh token has expired")
-    user = await repo.get_user(session, found.user_id)
+    user = await repo.get_user(db, found.user_id)
     if user is None or not user.is_active:
         raise InvalidRefreshToken("Refresh token's user is disabled")
     found.rotated_at = now
     found.revoked_at = now
-    return await issue_pair(session, settings, secret_key, user, family_id=found.family_id)
+    return await issue_pair(db, settings, secret_key, user, family_id=found.family_id)
 
 
-async def logout(session: AsyncSession, secret_key: str, token: str) -> None:
+async def logout(db: AsyncSession, secret_key: str, token: str) -> None:
     """Revoke the login the refresh token belongs to (idempotent)."""
-    found = await repo.refresh_token_by_hash(session, keyed_hash(secret_key, token))
+    found = await repo.refresh_token_by_hash(db, keyed_hash(secret_key, token))
     if found is None or found.revoked_at is not None:
         return
-    await repo.revoke_refresh_family(session, found.family_id, utcnow())
-    user = await repo.get_user(session, found.user_id)
+    await repo.revoke_refresh_family(db, found.family_id, utcnow())
+    user = await repo.get_user(db, found.user_id)
     if user is not None:
-        record(session, await user_actor(session, user, "refresh_token"), "user.logout", "user", user.id)
+        record(db, await user_actor(db, user, "refresh_token"), "user.logout", "user", user.id)
 
 
 def _role(account: Account, role: str) -> AccountRole:
     return AccountRole(id=account.id, name=account.name, kind=account.kind, role=role)
 
 
-async def me(session: AsyncSession, actor: Actor) -> MeOut:
+async def me(db: AsyncSession, actor: Actor) -> MeOut:
     active = _role(actor.account, actor.role)
     if actor.user_id is None:
         return MeOut(
@@ -175,9 +173,9 @@ async def me(session: AsyncSession, actor: Actor) -> MeOut:
             accounts=[active],
             instance_admin=actor.instance_admin,
         )
-    user = await repo.get_user(session, actor.user_id)
+    user = await repo.get_user(db, actor.user_id)
     assert user is not None
-    accounts = [_role(a, r) for a, r in await repo.accounts_with_roles(session, user.id)]
+    accounts = [_role(a, r) for a, r in await repo.accounts_with_roles(db, user.id)]
     return MeOut(
         principal_type="user",
         user=user_out(user),

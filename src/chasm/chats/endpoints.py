@@ -119,17 +119,17 @@ Filters = Annotated[ChatFilters, Depends(chat_filters)]
 
 @workspace_routes.get("/workspaces", model=WorkspaceRead, paged=True)
 async def list_workspaces(
-    actor: ChatReader, session: DbSession, limit: Limit, offset: Offset = 0
+    actor: ChatReader, db: DbSession, limit: Limit, offset: Offset = 0
 ) -> Page[WorkspaceRead]:
     """Chat workspaces (project folders) with their chat counts, most recently updated first."""
-    items, total = await chat_workspaces.list_workspaces(session, actor, limit, offset)
+    items, total = await chat_workspaces.list_workspaces(db, actor, limit, offset)
     return Page(items, total, limit, offset)
 
 
 @workspace_routes.post("/workspaces", model=WorkspaceRead, status_code=201)
-async def create_workspace(actor: ChatWriter, session: DbSession, body: CreateWorkspace) -> WorkspaceRead:
+async def create_workspace(actor: ChatWriter, db: DbSession, body: CreateWorkspace) -> WorkspaceRead:
     """Create a chat workspace."""
-    return await chat_workspaces.create_workspace(session, actor, body)
+    return await chat_workspaces.create_workspace(db, actor, body)
 
 
 @workspace_routes.post("/workspaces/discover", model=list[WorkspaceRead])
@@ -141,23 +141,23 @@ async def discover_workspaces(
 
 
 @workspace_routes.get("/workspaces/{id}", model=WorkspaceDetail)
-async def get_workspace(actor: ChatReader, session: DbSession, ws_id: WorkspaceId) -> WorkspaceDetail:
+async def get_workspace(actor: ChatReader, db: DbSession, ws_id: WorkspaceId) -> WorkspaceDetail:
     """A workspace with its chats."""
-    return await chat_workspaces.get_workspace(session, actor, ws_id)
+    return await chat_workspaces.get_workspace(db, actor, ws_id)
 
 
 @workspace_routes.put("/workspaces/{id}", model=WorkspaceRead)
 async def update_workspace(
-    actor: ChatWriter, session: DbSession, ws_id: WorkspaceId, body: UpdateWorkspace
+    actor: ChatWriter, db: DbSession, ws_id: WorkspaceId, body: UpdateWorkspace
 ) -> WorkspaceRead:
     """Rename a workspace or change its path."""
-    return await chat_workspaces.update_workspace(session, actor, ws_id, body)
+    return await chat_workspaces.update_workspace(db, actor, ws_id, body)
 
 
 @workspace_routes.delete("/workspaces/{id}", model=Deleted, no_content=True)
-async def delete_workspace(actor: ChatWriter, session: DbSession, ws_id: WorkspaceId) -> NoContent:
+async def delete_workspace(actor: ChatWriter, db: DbSession, ws_id: WorkspaceId) -> NoContent:
     """Delete a workspace; its chats are kept, without a workspace (204 on /api/v1)."""
-    return NoContent(await chat_workspaces.delete_workspace(session, actor, ws_id))
+    return NoContent(await chat_workspaces.delete_workspace(db, actor, ws_id))
 
 
 @workspace_routes.post("/workspaces/{id}/refresh", model=WorkspaceRefresh)
@@ -174,68 +174,66 @@ async def refresh_workspace(
 
 @routes.get("/sessions", model=ChatList)
 async def list_chats(
-    actor: ChatReader, session: DbSession, filters: Filters, limit: Limit, offset: Offset = 0
+    actor: ChatReader, db: DbSession, filters: Filters, limit: Limit, offset: Offset = 0
 ) -> ChatList:
     """Chats, most recently updated first, with the total matching the filters."""
-    return await service.list_chats(session, actor, filters, limit, offset)
+    return await service.list_chats(db, actor, filters, limit, offset)
 
 
 @routes.post("/sessions", model=ChatDetail, status_code=201)
-async def create_chat(actor: ChatWriter, session: DbSession, body: CreateSession) -> ChatDetail:
+async def create_chat(actor: ChatWriter, db: DbSession, body: CreateSession) -> ChatDetail:
     """Create a chat, optionally with messages."""
-    return await service.create_chat(session, actor, body)
+    return await service.create_chat(db, actor, body)
 
 
 @routes.post("/sessions/merge", model=ChatDetail)
-async def merge_chats(actor: ChatWriter, session: DbSession, body: MergeSessions) -> ChatDetail:
+async def merge_chats(actor: ChatWriter, db: DbSession, body: MergeSessions) -> ChatDetail:
     """Merge chats into a new one: interleave (by time), concatenate, or smart (drop shared messages)."""
-    return await service.merge_chats(session, actor, body)
+    return await service.merge_chats(db, actor, body)
 
 
 @routes.get("/sessions/{id}", model=ChatDetail)
-async def get_chat(actor: ChatReader, session: DbSession, chat: ChatId) -> ChatDetail:
+async def get_chat(actor: ChatReader, db: DbSession, chat: ChatId) -> ChatDetail:
     """A chat with all its messages."""
-    return await service.get_chat(session, actor, chat)
+    return await service.get_chat(db, actor, chat)
 
 
 @routes.put("/sessions/{id}", model=ChatRead)
-async def update_chat(actor: ChatWriter, session: DbSession, chat: ChatId, body: UpdateSession) -> ChatRead:
+async def update_chat(actor: ChatWriter, db: DbSession, chat: ChatId, body: UpdateSession) -> ChatRead:
     """Change a chat's title, tags or archived flag."""
-    return await service.update_chat(session, actor, chat, body)
+    return await service.update_chat(db, actor, chat, body)
 
 
 @routes.delete("/sessions/{id}", model=Deleted, no_content=True)
-async def delete_chat(actor: ChatWriter, session: DbSession, chat: ChatId) -> NoContent:
+async def delete_chat(actor: ChatWriter, db: DbSession, chat: ChatId) -> NoContent:
     """Delete a chat and its messages (204 on /api/v1)."""
-    return NoContent(await service.delete_chat(session, actor, chat))
+    return NoContent(await service.delete_chat(db, actor, chat))
 
 
 @routes.post("/sessions/{id}/archive", model=ChatRead)
-async def archive_chat(actor: ChatWriter, session: DbSession, chat: ChatId) -> ChatRead:
+async def archive_chat(actor: ChatWriter, db: DbSession, chat: ChatId) -> ChatRead:
     """Archive a chat."""
-    return await service.archive_chat(session, actor, chat)
+    return await service.archive_chat(db, actor, chat)
 
 
 @routes.post("/sessions/{id}/fork", model=ChatDetail, status_code=201)
 async def fork_chat(
-    actor: ChatWriter, session: DbSession, chat: ChatId, body: ForkSession | None = None
+    actor: ChatWriter, db: DbSession, chat: ChatId, body: ForkSession | None = None
 ) -> ChatDetail:
     """Copy a chat into a new one, up to and including `message_id` when given."""
-    return await service.fork_chat(session, actor, chat, body or ForkSession())
+    return await service.fork_chat(db, actor, chat, body or ForkSession())
 
 
 @routes.get("/sessions/{id}/messages", model=MessageRead, paged=True)
 async def list_messages(
-    actor: ChatReader, session: DbSession, chat: ChatId, limit: Limit, offset: Offset = 0
+    actor: ChatReader, db: DbSession, chat: ChatId, limit: Limit, offset: Offset = 0
 ) -> Page[MessageRead]:
     """A page of a chat's messages, in order."""
-    items, total = await service.list_messages(session, actor, chat, limit, offset)
+    items, total = await service.list_messages(db, actor, chat, limit, offset)
     return Page(items, total, limit, offset)
 
 
 @routes.post("/sessions/{id}/messages", model=MessageRead, status_code=201)
-async def add_message(
-    actor: ChatWriter, session: DbSession, chat: ChatId, body: CreateMessage
-) -> MessageRead:
+async def add_message(actor: ChatWriter, db: DbSession, chat: ChatId, body: CreateMessage) -> MessageRead:
     """Append a message to a chat."""
-    return await service.add_message(session, actor, chat, body)
+    return await service.add_message(db, actor, chat, body)

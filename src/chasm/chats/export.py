@@ -117,7 +117,7 @@ def render_markdown(doc: ChatDocument) -> bytes:
 
 
 async def export_chat(
-    session: AsyncSession,
+    db: AsyncSession,
     account_id: uuid.UUID,
     chat_id: str | uuid.UUID,
     fmt: str,
@@ -126,7 +126,7 @@ async def export_chat(
 ) -> tuple[bytes, str, str]:
     """The chat rendered in `fmt`: (content, media type, file name)."""
     fmt = normalise_format(fmt)
-    doc = await load_document(session, account_id, chat_id)
+    doc = await load_document(db, account_id, chat_id)
     doc.host_paths = host_paths
     renderers = {
         "json": render_json,

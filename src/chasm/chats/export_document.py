@@ -29,15 +29,13 @@ class ChatDocument:
         return self.chat.title or f"Chat {str(self.chat.id)[:8]}"
 
 
-async def load_document(
-    session: AsyncSession, account_id: uuid.UUID, chat_id: str | uuid.UUID
-) -> ChatDocument:
+async def load_document(db: AsyncSession, account_id: uuid.UUID, chat_id: str | uuid.UUID) -> ChatDocument:
     cid = parse_uuid(chat_id)
-    chat = await repo.get_chat(session, account_id, cid) if cid else None
+    chat = await repo.get_chat(db, account_id, cid) if cid else None
     if chat is None:
         raise NotFound("Session not found")
-    workspace = await session.get(ChatWorkspace, chat.workspace_id) if chat.workspace_id else None
-    messages = await repo.messages(session, chat.id)
+    workspace = await db.get(ChatWorkspace, chat.workspace_id) if chat.workspace_id else None
+    messages = await repo.messages(db, chat.id)
     return ChatDocument(chat, workspace, messages)
 
 

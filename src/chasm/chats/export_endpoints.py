@@ -37,14 +37,14 @@ routes = ChatRouter(tag=Tag.SESSIONS)
 )
 async def export_session(
     actor: ChatReader,
-    session: DbSession,
+    db: DbSession,
     session_id: Annotated[str, Path(alias="id", description="The chat (session) id")],
     format: Annotated[str, Query(description="json, markdown (md), html or pdf")] = "json",  # noqa: A002
     download: Annotated[bool, Query(description="Send as an attachment rather than inline")] = True,
 ) -> Response:
     """The chat with all its messages as JSON, Markdown, a self-contained HTML page or a PDF."""
     content, media_type, filename = await export_chat(
-        session, actor.account_id, session_id, format, host_paths=actor.instance_admin
+        db, actor.account_id, session_id, format, host_paths=actor.instance_admin
     )
     disposition = "attachment" if download else "inline"
     header = f"{disposition}; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"

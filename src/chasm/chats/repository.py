@@ -67,7 +67,7 @@ def new_chat(**fields: Any) -> Chat:
 
 
 async def list_workspaces(
-    session: AsyncSession, account_id: uuid.UUID, limit: int, offset: int
+    db: AsyncSession, account_id: uuid.UUID, limit: int, offset: int
 ) -> tuple[list[tuple[ChatWorkspace, int]], int]:
     counts = (
         select(Chat.workspace_id, func.count().label("n"))
@@ -75,7 +75,7 @@ async def list_workspaces(
         .group_by(Chat.workspace_id)
         .subquery()
     )
-    rows = await session.execute(
+    rows = await db.execute(
         select(ChatWorkspace, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.workspace_id == ChatWorkspace.id)
         .where(ChatWorkspace.account_id == account_id)
@@ -83,32 +83,32 @@ async def list_workspaces(
         .limit(limit)
         .offset(offset)
     )
-    total = await session.scalar(
+    total = await db.scalar(
         select(func.count()).select_from(ChatWorkspace).where(ChatWorkspace.account_id == account_id)
     )
     return [(ws, int(n)) for ws, n in rows], int(total or 0)
 
 
 async def get_workspace(
-    session: AsyncSession, account_id: uuid.UUID, workspace_id: uuid.UUID
+    db: AsyncSession, account_id: uuid.UUID, workspace_id: uuid.UUID
 ) -> ChatWorkspace | None:
-    return await session.scalar(
+    return await db.scalar(
         select(ChatWorkspace).where(ChatWorkspace.id == workspace_id, ChatWorkspace.account_id == account_id)
     )
 
 
 async def find_workspace(
-    session: AsyncSession, account_id: uuid.UUID, path: str, provider: str | None
+    db: AsyncSession, account_id: uuid.UUID, path: str, provider: str | None
 ) -> ChatWorkspace | None:
     query = select(ChatWorkspace).where(ChatWorkspace.account_id == account_id, ChatWorkspace.path == path)
     query = query.where(
         ChatWorkspace.provider.is_(None) if provider is None else ChatWorkspace.provider == provider
     )
-    return await session.scalar(query)
+    return await db.scalar(query)
 
 
-async def workspace_chat_count(session: AsyncSession, account_id: uuid.UUID, workspace_id: uuid.UUID) -> int:
-    count = await session.scalar(
+async def workspace_chat_count(db: AsyncSession, account_id: uuid.UUID, workspace_id: uuid.UUID) -> int:
+    count = await db.scalar(
         select(func.count())
         .select_from(Chat)
         .where(Chat.account_id == account_id, Chat.workspace_id == workspace_id)
@@ -116,8 +116,8 @@ async def workspace_chat_count(session: AsyncSession, account_id: uuid.UUID, wor
     return int(count or 0)
 
 
-async def detach_workspace(session: AsyncSession, account_id: uuid.UUID, workspace_id: uuid.UUID) -> None:
-    await session.execute(
+async def detach_workspace(db: AsyncSession, account_id: uuid.UUID, workspace_id: uuid.UUID) -> None:
+    await db.execute(
         update(Chat)
         .where(Chat.account_id == account_id, Chat.workspace_id == workspace_id)
         .values(workspace_id=None)
@@ -126,7 +126,7 @@ async def detach_workspace(session: AsyncSession, account_id: uuid.UUID, workspa
 
 
 async def list_chats(
-    session: AsyncSession, account_id: uuid.UUID, filters: ChatFilters, limit: int, offset: int
+    db: AsyncSession, account_id: uuid.UUID, filters: ChatFilters, limit: int, offset: int
 ) -> tuple[list[Chat], int]:
     conditions: list[Any] = [Chat.account_id == account_id]
     if filters.workspace_id is not None:
@@ -138,46 +138,44 @@ async def list_chats(
     if filters.model is not None:
         by_message = exists().where(ChatMessage.chat_id == Chat.id, ChatMessage.model == filters.model)
         conditions.append(or_(Chat.model == filters.model, by_message))
-    conditions.extend(_has_tag(session, tag) for tag in filters.tags)
-    rows = await session.scalars(
+    conditions.extend(_has_tag(db, tag) for tag in filters.tags)
+    rows = await db.scalars(
         select(Chat).where(*conditions).order_by(Chat.updated_at.desc(), Chat.id).limit(limit).offset(offset)
     )
-    total = await session.scalar(select(func.count()).select_from(Chat).where(*conditions))
+    total = await db.scalar(select(func.count()).select_from(Chat).where(*conditions))
     return list(rows), int(total or 0)
 
 
-def _has_tag(session: AsyncSession, tag: str) -> ColumnElement[bool]:
+def _has_tag(db: AsyncSession, tag: str) -> ColumnElement[bool]:
     """The chat's `tags` (a JSON array) holds `tag`: JSONB containment on PostgreSQL, json_each on SQLite."""
-    if session.get_bind().dialect.name == "postgresql":
+    if db.get_bind().dialect.name == "postgresql":
         return Chat.tags.op("@>")(sql_cast(literal(json.dumps([tag])), JSONB))
     element = func.json_each(Chat.tags).table_valued("value")
     return exists(select(literal(1)).select_from(element).where(element.c.value == tag))
 
 
-async def get_chat(session: AsyncSession, account_id: uuid.UUID, chat_id: uuid.UUID) -> Chat | None:
-    return await session.scalar(select(Chat).where(Chat.id == chat_id, Chat.account_id == account_id))
+async def get_chat(db: AsyncSession, account_id: uuid.UUID, chat_id: uuid.UUID) -> Chat | None:
+    return await db.scalar(select(Chat).where(Chat.id == chat_id, Chat.account_id == account_id))
 
 
 async def chat_ids_with_prefix(
-    session: AsyncSession, account_id: uuid.UUID, prefix: str, limit: int = 2
+    db: AsyncSession, account_id: uuid.UUID, prefix: str, limit: int = 2
 ) -> list[uuid.UUID]:
     """Ids of the account's chats whose hex form (no dashes) starts with `prefix` (lowercase hex)."""
     hex_id = func.replace(func.lower(sql_cast(Chat.id, String)), "-", "")
-    rows = await session.scalars(
+    rows = await db.scalars(
         select(Chat.id).where(Chat.account_id == account_id, hex_id.like(prefix + "%")).limit(limit)
     )
     return list(rows)
 
 
-async def get_chats(
-    session: AsyncSession, account_id: uuid.UUID, chat_ids: Sequence[uuid.UUID]
-) -> list[Chat]:
-    rows = await session.scalars(select(Chat).where(Chat.account_id == account_id, Chat.id.in_(chat_ids)))
+async def get_chats(db: AsyncSession, account_id: uuid.UUID, chat_ids: Sequence[uuid.UUID]) -> list[Chat]:
+    rows = await db.scalars(select(Chat).where(Chat.account_id == account_id, Chat.id.in_(chat_ids)))
     return list(rows)
 
 
 async def messages(
-    session: AsyncSession,
+    db: AsyncSession,
     chat_id: uuid.UUID,
     limit: int | None = None,
     offset: int = 0,
@@ -189,7 +187,7 @@ async def messages(
     query = query.order_by(ChatMessage.seq).offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    return list(await session.scalars(query))
+    return list(await db.scalars(query))
 
 
 # The columns a message is read with (MessageRead), in this order: `message_rows` returns them as
@@ -215,7 +213,7 @@ MESSAGE_READ_COLUMNS = (
 
 
 async def message_rows(
-    session: AsyncSession, chat_id: uuid.UUID, limit: int | None = None, offset: int = 0
+    db: AsyncSession, chat_id: uuid.UUID, limit: int | None = None, offset: int = 0
 ) -> Sequence[Any]:
     """A chat's messages in order as rows of MESSAGE_READ_COLUMNS (Core, on the session's
     connection: the ORM's statement handling adds a third for plain columns)."""
@@ -227,47 +225,47 @@ async def message_rows(
     )
     if limit is not None:
         query = query.limit(limit)
-    connection = await session.connection()
+    connection = await db.connection()
     return (await connection.execute(query)).all()
 
 
-async def messages_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> list[ChatMessage]:
+async def messages_by_id(db: AsyncSession, ids: list[uuid.UUID]) -> list[ChatMessage]:
     """Messages by id (callers have already scoped the ids to an account)."""
     if not ids:
         return []
-    return list(await session.scalars(select(ChatMessage).where(ChatMessage.id.in_(ids))))
+    return list(await db.scalars(select(ChatMessage).where(ChatMessage.id.in_(ids))))
 
 
-async def get_message(session: AsyncSession, chat_id: uuid.UUID, message_id: uuid.UUID) -> ChatMessage | None:
-    return await session.scalar(
+async def get_message(db: AsyncSession, chat_id: uuid.UUID, message_id: uuid.UUID) -> ChatMessage | None:
+    return await db.scalar(
         select(ChatMessage).where(ChatMessage.id == message_id, ChatMessage.chat_id == chat_id)
     )
 
 
-async def next_seq(session: AsyncSession, chat_id: uuid.UUID) -> int:
-    last = await session.scalar(select(func.max(ChatMessage.seq)).where(ChatMessage.chat_id == chat_id))
+async def next_seq(db: AsyncSession, chat_id: uuid.UUID) -> int:
+    last = await db.scalar(select(func.max(ChatMessage.seq)).where(ChatMessage.chat_id == chat_id))
     return 0 if last is None else int(last) + 1
 
 
-async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_messages(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(messages_t), rows)
+        await db.execute(insert(messages_t), rows)
 
 
-async def delete_chat(session: AsyncSession, chat: Chat) -> None:
-    await session.execute(delete(ChatMessage).where(ChatMessage.chat_id == chat.id))
-    await session.execute(
+async def delete_chat(db: AsyncSession, chat: Chat) -> None:
+    await db.execute(delete(ChatMessage).where(ChatMessage.chat_id == chat.id))
+    await db.execute(
         update(Chat)
         .where(Chat.parent_chat_id == chat.id)
         .values(parent_chat_id=None)
         .execution_options(synchronize_session=False)
     )
-    await session.delete(chat)
+    await db.delete(chat)
 
 
-async def message_position(session: AsyncSession, chat_id: uuid.UUID, seq: int) -> int:
+async def message_position(db: AsyncSession, chat_id: uuid.UUID, seq: int) -> int:
     """How many of the chat's messages come before the one numbered `seq` (its list offset)."""
-    count = await session.scalar(
+    count = await db.scalar(
         select(func.count())
         .select_from(ChatMessage)
         .where(ChatMessage.chat_id == chat_id, ChatMessage.seq < seq)
@@ -275,9 +273,7 @@ async def message_position(session: AsyncSession, chat_id: uuid.UUID, seq: int) 
     return int(count or 0)
 
 
-async def workspaces_of(
-    session: AsyncSession, chat_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, uuid.UUID | None]:
+async def workspaces_of(db: AsyncSession, chat_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID | None]:
     """{chat id: its chat workspace id} of these chats (any account: for events already scoped)."""
-    rows = await session.execute(select(Chat.id, Chat.workspace_id).where(Chat.id.in_(chat_ids)))
+    rows = await db.execute(select(Chat.id, Chat.workspace_id).where(Chat.id.in_(chat_ids)))
     return {chat_id: ws for chat_id, ws in rows}

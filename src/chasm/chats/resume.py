@@ -51,13 +51,13 @@ class ResumeCommand:
     reason: str | None  # why there is no command, or a caveat beside it
 
 
-async def resume_command(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> ResumeCommand:
-    chat = await repo.get_chat(session, actor.account_id, chat_id)
+async def resume_command(db: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> ResumeCommand:
+    chat = await repo.get_chat(db, actor.account_id, chat_id)
     if chat is None:
         raise ChatNotFound()
     folder = None
     if chat.workspace_id is not None:
-        workspace = await session.get(ChatWorkspace, chat.workspace_id)
+        workspace = await db.get(ChatWorkspace, chat.workspace_id)
         folder = workspace.path if workspace is not None else None
     return command_for(chat, folder)
 

@@ -159,8 +159,8 @@ def messages_out(chat_id: uuid.UUID, rows: Iterable[Any]) -> list[MessageRead]:
 # Workspaces
 
 
-async def _chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> Chat:
-    chat = await repo.get_chat(session, actor.account_id, chat_id)
+async def _chat(db: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> Chat:
+    chat = await repo.get_chat(db, actor.account_id, chat_id)
     if chat is None:
         raise ChatNotFound()
     return chat
@@ -169,7 +169,7 @@ async def _chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> Chat
 MIN_ID_PREFIX = 4
 
 
-async def resolve_chat_id(session: AsyncSession, actor: Actor, text: str) -> uuid.UUID:
+async def resolve_chat_id(db: AsyncSession, actor: Actor, text: str) -> uuid.UUID:
     """A chat id from a full id or, as git takes commits, a unique prefix of one (at least
     MIN_ID_PREFIX hex digits, dashes ignored): the 8 characters a table shows are enough."""
     value = text.strip().lower()
@@ -180,7 +180,7 @@ async def resolve_chat_id(session: AsyncSession, actor: Actor, text: str) -> uui
     prefix = value.replace("-", "")
     if len(prefix) < MIN_ID_PREFIX or len(prefix) > 32 or any(c not in "0123456789abcdef" for c in prefix):
         raise ChatNotFound()
-    found = await repo.chat_ids_with_prefix(session, actor.account_id, prefix)
+    found = await repo.chat_ids_with_prefix(db, actor.account_id, prefix)
     if not found:
         raise ChatNotFound()
     if len(found) > 1:
@@ -189,9 +189,9 @@ async def resolve_chat_id(session: AsyncSession, actor: Actor, text: str) -> uui
 
 
 async def list_chats(
-    session: AsyncSession, actor: Actor, filters: repo.ChatFilters, limit: int, offset: int
+    db: AsyncSession, actor: Actor, filters: repo.ChatFilters, limit: int, offset: int
 ) -> ChatList:
-    chats, total = await repo.list_chats(session, actor.account_id, filters, limit, offset)
+    chats, total = await repo.list_chats(db, actor.account_id, filters, limit, offset)
     return ChatList(
         sessions=[chat_out(c, host_paths=actor.instance_admin) for c in chats],
         total=total,
@@ -200,10 +200,10 @@ async def list_chats(
     )
 
 
-async def get_chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> ChatDetail:
-    chat = await _chat(session, actor, chat_id)
+async def get_chat(db: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> ChatDetail:
+    chat = await _chat(db, actor, chat_id)
     with gc_pause():  # a long chat builds a few objects per message, none in cycles
-        messages = messages_out(chat.id, await repo.message_rows(session, chat.id))
+        messages = messages_out(chat.id, await repo.message_rows(db, chat.id))
     return ChatDetail(**chat_out(chat, host_paths=actor.instance_admin).model_dump(), messages=messages)
 
 
@@ -267,19 +267,19 @@ def _apply_totals(chat: Chat, rows: Iterable[dict[str, Any]]) -> None:
     chat.model = models[-1] if models else chat.model
 
 
-async def _new_chat(session: AsyncSession, actor: Actor, **fields: Any) -> Chat:
+async def _new_chat(db: AsyncSession, actor: Actor, **fields: Any) -> Chat:
     chat = repo.new_chat(account_id=actor.account_id, **fields)
-    session.add(chat)
-    await session.flush()
+    db.add(chat)
+    await db.flush()
     return chat
 
 
-async def create_chat(session: AsyncSession, actor: Actor, body: CreateSession) -> ChatDetail:
+async def create_chat(db: AsyncSession, actor: Actor, body: CreateSession) -> ChatDetail:
     workspace_id = body.workspace_id
-    if workspace_id is not None and await repo.get_workspace(session, actor.account_id, workspace_id) is None:
+    if workspace_id is not None and await repo.get_workspace(db, actor.account_id, workspace_id) is None:
         raise WorkspaceNotFound()
     chat = await _new_chat(
-        session,
+        db,
         actor,
         provider=body.provider or LOCAL_PROVIDER,
         workspace_id=body.workspace_id,
@@ -288,17 +288,15 @@ async def create_chat(session: AsyncSession, actor: Actor, body: CreateSession) 
         started_at=utcnow(),
     )
     rows = [_new_message_row(chat.id, i, m) for i, m in enumerate(body.messages)]
-    await repo.insert_messages(session, rows)
+    await repo.insert_messages(db, rows)
     _apply_totals(chat, rows)
-    await session.flush()
-    record(session, actor, "session.create", "chat", chat.id)
-    return await get_chat(session, actor, chat.id)
+    await db.flush()
+    record(db, actor, "session.create", "chat", chat.id)
+    return await get_chat(db, actor, chat.id)
 
 
-async def update_chat(
-    session: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: UpdateSession
-) -> ChatRead:
-    chat = await _chat(session, actor, chat_id)
+async def update_chat(db: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: UpdateSession) -> ChatRead:
+    chat = await _chat(db, actor, chat_id)
     changed = body.model_dump(exclude_unset=True)
     if "title" in changed:
         chat.title = body.title
@@ -307,37 +305,37 @@ async def update_chat(
         chat.tags = list(dict.fromkeys(body.tags))
     if body.archived is not None:
         chat.archived = body.archived
-    await session.flush()
-    record(session, actor, "session.update", "chat", chat.id, metadata={"fields": sorted(changed)})
+    await db.flush()
+    record(db, actor, "session.update", "chat", chat.id, metadata={"fields": sorted(changed)})
     return chat_out(chat, host_paths=actor.instance_admin)
 
 
-async def delete_chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> Deleted:
-    chat = await _chat(session, actor, chat_id)
-    await repo.delete_chat(session, chat)
-    record(session, actor, "session.delete", "chat", chat_id, summary=chat.title)
+async def delete_chat(db: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> Deleted:
+    chat = await _chat(db, actor, chat_id)
+    await repo.delete_chat(db, chat)
+    record(db, actor, "session.delete", "chat", chat_id, summary=chat.title)
     return Deleted(id=chat_id)
 
 
-async def archive_chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> ChatRead:
-    chat = await _chat(session, actor, chat_id)
+async def archive_chat(db: AsyncSession, actor: Actor, chat_id: uuid.UUID) -> ChatRead:
+    chat = await _chat(db, actor, chat_id)
     chat.archived = True
-    await session.flush()
-    record(session, actor, "session.archive", "chat", chat.id)
+    await db.flush()
+    record(db, actor, "session.archive", "chat", chat.id)
     return chat_out(chat, host_paths=actor.instance_admin)
 
 
-async def fork_chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: ForkSession) -> ChatDetail:
+async def fork_chat(db: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: ForkSession) -> ChatDetail:
     """A new chat holding the messages up to and including `message_id` (all when absent)."""
-    source = await _chat(session, actor, chat_id)
+    source = await _chat(db, actor, chat_id)
     up_to: int | None = None
     if body.message_id is not None:
-        at = await repo.get_message(session, source.id, body.message_id)
+        at = await repo.get_message(db, source.id, body.message_id)
         if at is None:
             raise MessageNotFound()
         up_to = at.seq
     chat = await _new_chat(
-        session,
+        db,
         actor,
         provider=source.provider,
         workspace_id=source.workspace_id,
@@ -350,21 +348,20 @@ async def fork_chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID, bod
         meta={"forked_from": str(source.id)},
     )
     rows = [
-        _copied_row(chat.id, i, m)
-        for i, m in enumerate(await repo.messages(session, source.id, up_to_seq=up_to))
+        _copied_row(chat.id, i, m) for i, m in enumerate(await repo.messages(db, source.id, up_to_seq=up_to))
     ]
-    await repo.insert_messages(session, rows)
+    await repo.insert_messages(db, rows)
     _apply_totals(chat, rows)
-    await session.flush()
-    record(session, actor, "session.fork", "chat", chat.id, metadata={"source": str(source.id)})
-    return await get_chat(session, actor, chat.id)
+    await db.flush()
+    record(db, actor, "session.fork", "chat", chat.id, metadata={"source": str(source.id)})
+    return await get_chat(db, actor, chat.id)
 
 
-async def merge_chats(session: AsyncSession, actor: Actor, body: MergeSessions) -> ChatDetail:
+async def merge_chats(db: AsyncSession, actor: Actor, body: MergeSessions) -> ChatDetail:
     ids = list(dict.fromkeys(body.session_ids))
     if len(ids) < 2:
         raise InvalidMerge("Merging needs at least two different sessions")
-    found = {c.id: c for c in await repo.get_chats(session, actor.account_id, ids)}
+    found = {c.id: c for c in await repo.get_chats(db, actor.account_id, ids)}
     if len(found) != len(ids):
         raise ChatNotFound()
     sources = [found[i] for i in ids]
@@ -373,14 +370,14 @@ async def merge_chats(session: AsyncSession, actor: Actor, body: MergeSessions) 
         items.append(
             [
                 merging.MergeItem(index, m.seq, m.role, m.content, m.created_at, m.content_hash, m)
-                for m in await repo.messages(session, chat.id)
+                for m in await repo.messages(db, chat.id)
             ]
         )
     ordered = merging.STRATEGIES[body.strategy](items)
     providers = {c.provider for c in sources}
     workspaces = {c.workspace_id for c in sources}
     chat = await _new_chat(
-        session,
+        db,
         actor,
         provider=providers.pop() if len(providers) == 1 else LOCAL_PROVIDER,
         workspace_id=workspaces.pop() if len(workspaces) == 1 else None,
@@ -389,39 +386,37 @@ async def merge_chats(session: AsyncSession, actor: Actor, body: MergeSessions) 
         meta={"merged_from": [str(c.id) for c in sources], "strategy": body.strategy},
     )
     rows = [_copied_row(chat.id, i, item.payload) for i, item in enumerate(ordered)]
-    await repo.insert_messages(session, rows)
+    await repo.insert_messages(db, rows)
     _apply_totals(chat, rows)
-    await session.flush()
+    await db.flush()
     record(
-        session,
+        db,
         actor,
         "session.merge",
         "chat",
         chat.id,
         metadata={"sources": [str(i) for i in ids], "strategy": body.strategy},
     )
-    return await get_chat(session, actor, chat.id)
+    return await get_chat(db, actor, chat.id)
 
 
 async def list_messages(
-    session: AsyncSession, actor: Actor, chat_id: uuid.UUID, limit: int, offset: int
+    db: AsyncSession, actor: Actor, chat_id: uuid.UUID, limit: int, offset: int
 ) -> tuple[list[MessageRead], int]:
-    chat = await _chat(session, actor, chat_id)
-    rows = await repo.message_rows(session, chat.id, limit=limit, offset=offset)
+    chat = await _chat(db, actor, chat_id)
+    rows = await repo.message_rows(db, chat.id, limit=limit, offset=offset)
     return messages_out(chat.id, rows), chat.message_count
 
 
-async def add_message(
-    session: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: CreateMessage
-) -> MessageRead:
-    chat = await _chat(session, actor, chat_id)
-    row = _new_message_row(chat.id, await repo.next_seq(session, chat.id), body)
-    await repo.insert_messages(session, [row])
+async def add_message(db: AsyncSession, actor: Actor, chat_id: uuid.UUID, body: CreateMessage) -> MessageRead:
+    chat = await _chat(db, actor, chat_id)
+    row = _new_message_row(chat.id, await repo.next_seq(db, chat.id), body)
+    await repo.insert_messages(db, [row])
     chat.message_count += 1
     chat.updated_at = row["created_at"]
     chat.started_at = chat.started_at or row["created_at"]
-    await session.flush()
-    record(session, actor, "session.message.create", "chat", chat.id)
-    message = await repo.get_message(session, chat.id, row["id"])
+    await db.flush()
+    record(db, actor, "session.message.create", "chat", chat.id)
+    message = await repo.get_message(db, chat.id, row["id"])
     assert message is not None
     return message_out(message)

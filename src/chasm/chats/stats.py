@@ -68,15 +68,15 @@ def per_model(rows: list[Usage]) -> list[ModelUsage]:
     return sorted(usages, key=lambda m: (-m.token_count, m.model or ""))
 
 
-async def models(session: AsyncSession, actor: Actor) -> list[ModelUsage]:
+async def models(db: AsyncSession, actor: Actor) -> list[ModelUsage]:
     """Token totals and estimated cost per model."""
-    return per_model(await repo.usage(session, actor.account_id))
+    return per_model(await repo.usage(db, actor.account_id))
 
 
-async def legacy_stats(session: AsyncSession, actor: Actor) -> LegacyStats:
+async def legacy_stats(db: AsyncSession, actor: Actor) -> LegacyStats:
     """Spec 003's /api/stats, with token totals and the estimated cost added."""
-    counts = await repo.counts(session, actor.account_id)
-    usage = await repo.usage(session, actor.account_id)
+    counts = await repo.counts(db, actor.account_id)
+    usage = await repo.usage(db, actor.account_id)
     tokens = _tokens(usage)
     cost, unpriced = _cost(usage)
     return LegacyStats.model_validate(
@@ -97,15 +97,15 @@ async def legacy_stats(session: AsyncSession, actor: Actor) -> LegacyStats:
     )
 
 
-async def overview(session: AsyncSession, actor: Actor) -> StatsOverviewRead:
+async def overview(db: AsyncSession, actor: Actor) -> StatsOverviewRead:
     """Spec 001 StatsOverviewRead, with token totals, tool calls and the estimated cost."""
-    counts = await repo.counts(session, actor.account_id)
-    usage = await repo.usage(session, actor.account_id)
+    counts = await repo.counts(db, actor.account_id)
+    usage = await repo.usage(db, actor.account_id)
     tokens = _tokens(usage)
     cost, unpriced = _cost(usage)
     midnight = datetime.combine(utcnow().date(), time(0), tzinfo=UTC)
     sessions_today, messages_today = await repo.activity_between(
-        session, actor.account_id, midnight, midnight + timedelta(days=1)
+        db, actor.account_id, midnight, midnight + timedelta(days=1)
     )
     return StatsOverviewRead.model_validate(
         {
@@ -125,10 +125,10 @@ async def overview(session: AsyncSession, actor: Actor) -> StatsOverviewRead:
     )
 
 
-async def providers(session: AsyncSession, actor: Actor) -> list[ProviderStatsRead]:
+async def providers(db: AsyncSession, actor: Actor) -> list[ProviderStatsRead]:
     """Spec 001 ProviderStatsRead per provider, with token totals and the estimated cost."""
-    usage = await repo.usage(session, actor.account_id)
-    sessions = await repo.sessions_per_provider(session, actor.account_id)
+    usage = await repo.usage(db, actor.account_id)
+    sessions = await repo.sessions_per_provider(db, actor.account_id)
     result = []
     for provider in sorted(set(sessions) | {u.provider for u in usage}):
         rows = [u for u in usage if u.provider == provider]
@@ -150,14 +150,14 @@ async def providers(session: AsyncSession, actor: Actor) -> list[ProviderStatsRe
 
 
 async def timeline(
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Actor,
     period: str = "week",
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[TimelineStats]:
     """Spec 001 TimelineStats: chats started, messages and tokens per day, week, month or year."""
-    buckets = await repo.timeline(session, actor.account_id, period, _utc(since), _utc(until))
+    buckets = await repo.timeline(db, actor.account_id, period, _utc(since), _utc(until))
     return [TimelineStats(date=day, period=period, **values) for day, values in buckets.items()]
 
 

@@ -41,9 +41,9 @@ def _i(value: Any) -> int:
     return int(value or 0)
 
 
-async def counts(session: AsyncSession, account_id: uuid.UUID) -> Counts:
+async def counts(db: AsyncSession, account_id: uuid.UUID) -> Counts:
     row = (
-        await session.execute(
+        await db.execute(
             select(
                 func.count(Chat.id),
                 func.sum(Chat.tool_call_count),
@@ -51,13 +51,13 @@ async def counts(session: AsyncSession, account_id: uuid.UUID) -> Counts:
             ).where(Chat.account_id == account_id)
         )
     ).one()
-    workspaces = await session.scalar(
+    workspaces = await db.scalar(
         select(func.count(ChatWorkspace.id)).where(ChatWorkspace.account_id == account_id)
     )
     return Counts(_i(row[0]), _i(workspaces), _i(row[1]), _i(row[2]))
 
 
-async def usage(session: AsyncSession, account_id: uuid.UUID) -> list[Usage]:
+async def usage(db: AsyncSession, account_id: uuid.UUID) -> list[Usage]:
     """Usage per (provider, model): message-level tokens under each message's model (else its
     chat's), plus chat-level totals of chats whose messages carry no token counts."""
     model = func.coalesce(ChatMessage.model, Chat.model)
@@ -76,7 +76,7 @@ async def usage(session: AsyncSession, account_id: uuid.UUID) -> list[Usage]:
         .group_by(Chat.provider, model)
     )
     result: dict[tuple[str, str | None], Usage] = {}
-    for provider, name, n, inp, out, cr, cw in (await session.execute(by_message)).all():
+    for provider, name, n, inp, out, cr, cw in (await db.execute(by_message)).all():
         result[(provider, name)] = Usage(provider, name, _i(n), _i(inp), _i(out), _i(cr), _i(cw))
     message_tokens = (
         ChatMessage.input_tokens
@@ -97,7 +97,7 @@ async def usage(session: AsyncSession, account_id: uuid.UUID) -> list[Usage]:
         .where(Chat.account_id == account_id, ~has_message_usage)
         .group_by(Chat.provider, Chat.model)
     )
-    for provider, chat_model, inp, out, cr, cw in (await session.execute(chat_level)).all():
+    for provider, chat_model, inp, out, cr, cw in (await db.execute(chat_level)).all():
         entry = result.setdefault((provider, chat_model), Usage(provider, chat_model))
         entry.input_tokens += _i(inp)
         entry.output_tokens += _i(out)
@@ -106,13 +106,13 @@ async def usage(session: AsyncSession, account_id: uuid.UUID) -> list[Usage]:
     return list(result.values())
 
 
-async def sessions_per_provider(session: AsyncSession, account_id: uuid.UUID) -> dict[str, int]:
+async def sessions_per_provider(db: AsyncSession, account_id: uuid.UUID) -> dict[str, int]:
     stmt = (
         select(Chat.provider, func.count(Chat.id))
         .where(Chat.account_id == account_id)
         .group_by(Chat.provider)
     )
-    return {provider: _i(n) for provider, n in (await session.execute(stmt)).all()}
+    return {provider: _i(n) for provider, n in (await db.execute(stmt)).all()}
 
 
 def _chat_start() -> ColumnElement[Any]:
@@ -120,15 +120,15 @@ def _chat_start() -> ColumnElement[Any]:
 
 
 async def activity_between(
-    session: AsyncSession, account_id: uuid.UUID, since: datetime, until: datetime
+    db: AsyncSession, account_id: uuid.UUID, since: datetime, until: datetime
 ) -> tuple[int, int]:
     """(chats started, messages written) in [since, until)."""
-    chats = await session.scalar(
+    chats = await db.scalar(
         select(func.count(Chat.id)).where(
             Chat.account_id == account_id, _chat_start() >= since, _chat_start() < until
         )
     )
-    messages = await session.scalar(
+    messages = await db.scalar(
         select(func.count(ChatMessage.id))
         .join(Chat, Chat.id == ChatMessage.chat_id)
         .where(Chat.account_id == account_id, ChatMessage.created_at >= since, ChatMessage.created_at < until)
@@ -136,11 +136,11 @@ async def activity_between(
     return _i(chats), _i(messages)
 
 
-def bucket(session: AsyncSession, column: Any, period: str) -> ColumnElement[Any]:
+def bucket(db: AsyncSession, column: Any, period: str) -> ColumnElement[Any]:
     """The first day of the period holding `column` (weeks start on Monday), as a date or ISO text."""
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}")
-    if session.get_bind().dialect.name == "postgresql":
+    if db.get_bind().dialect.name == "postgresql":
         # Literals, not parameters: GROUP BY must repeat the SELECT expression exactly.
         utc = func.timezone(literal_column("'UTC'"), column)
         return cast(func.date_trunc(literal_column(f"'{period}'"), utc), Date)
@@ -157,7 +157,7 @@ def bucket(session: AsyncSession, column: Any, period: str) -> ColumnElement[Any
 
 
 async def timeline(
-    session: AsyncSession, account_id: uuid.UUID, period: str, since: datetime | None, until: datetime | None
+    db: AsyncSession, account_id: uuid.UUID, period: str, since: datetime | None, until: datetime | None
 ) -> dict[str, dict[str, int]]:
     """{first day of period: {sessions, messages, tokens}}."""
     out: dict[str, dict[str, int]] = {}
@@ -167,16 +167,16 @@ async def timeline(
         return out.setdefault(key, {"sessions": 0, "messages": 0, "tokens": 0})
 
     start = _chat_start()
-    chat_bucket = bucket(session, start, period).label("bucket")
+    chat_bucket = bucket(db, start, period).label("bucket")
     chat_where = [Chat.account_id == account_id, start.is_not(None)]
     if since:
         chat_where.append(start >= since)
     if until:
         chat_where.append(start < until)
     stmt = select(chat_bucket, func.count(Chat.id)).where(and_(*chat_where)).group_by(chat_bucket)
-    for day, n in (await session.execute(stmt)).all():
+    for day, n in (await db.execute(stmt)).all():
         slot(day)["sessions"] += _i(n)
-    message_bucket = bucket(session, ChatMessage.created_at, period).label("bucket")
+    message_bucket = bucket(db, ChatMessage.created_at, period).label("bucket")
     tokens = func.sum(
         ChatMessage.input_tokens
         + ChatMessage.output_tokens
@@ -194,7 +194,7 @@ async def timeline(
         .where(and_(*message_where))
         .group_by(message_bucket)
     )
-    for day, n, total in (await session.execute(stmt)).all():
+    for day, n, total in (await db.execute(stmt)).all():
         entry = slot(day)
         entry["messages"] += _i(n)
         entry["tokens"] += _i(total)

@@ -43,25 +43,25 @@ def workspace_out(ws: ChatWorkspace, session_count: int) -> WorkspaceRead:
     )
 
 
-async def _workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> ChatWorkspace:
-    ws = await repo.get_workspace(session, actor.account_id, workspace_id)
+async def _workspace(db: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> ChatWorkspace:
+    ws = await repo.get_workspace(db, actor.account_id, workspace_id)
     if ws is None:
         raise WorkspaceNotFound()
     return ws
 
 
 async def list_workspaces(
-    session: AsyncSession, actor: Actor, limit: int, offset: int
+    db: AsyncSession, actor: Actor, limit: int, offset: int
 ) -> tuple[list[WorkspaceRead], int]:
-    rows, total = await repo.list_workspaces(session, actor.account_id, limit, offset)
+    rows, total = await repo.list_workspaces(db, actor.account_id, limit, offset)
     return [workspace_out(ws, n) for ws, n in rows], total
 
 
-async def get_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> WorkspaceDetail:
+async def get_workspace(db: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> WorkspaceDetail:
     """The workspace with its chats (003: "a workspace with its session list")."""
-    ws = await _workspace(session, actor, workspace_id)
+    ws = await _workspace(db, actor, workspace_id)
     chats, total = await repo.list_chats(
-        session, actor.account_id, repo.ChatFilters(workspace_id=ws.id), limit=1000, offset=0
+        db, actor.account_id, repo.ChatFilters(workspace_id=ws.id), limit=1000, offset=0
     )
     return WorkspaceDetail(
         **workspace_out(ws, total).model_dump(),
@@ -69,38 +69,38 @@ async def get_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.
     )
 
 
-async def create_workspace(session: AsyncSession, actor: Actor, body: CreateWorkspace) -> WorkspaceRead:
-    if await repo.find_workspace(session, actor.account_id, body.path, body.provider) is not None:
+async def create_workspace(db: AsyncSession, actor: Actor, body: CreateWorkspace) -> WorkspaceRead:
+    if await repo.find_workspace(db, actor.account_id, body.path, body.provider) is not None:
         raise WorkspaceExists(f"A workspace for {body.path} already exists")
     ws = ChatWorkspace(account_id=actor.account_id, name=body.name, path=body.path, provider=body.provider)
-    session.add(ws)
-    await session.flush()
-    record(session, actor, "workspace.create", "chat_workspace", ws.id, summary=ws.path)
+    db.add(ws)
+    await db.flush()
+    record(db, actor, "workspace.create", "chat_workspace", ws.id, summary=ws.path)
     return workspace_out(ws, 0)
 
 
 async def update_workspace(
-    session: AsyncSession, actor: Actor, workspace_id: uuid.UUID, body: UpdateWorkspace
+    db: AsyncSession, actor: Actor, workspace_id: uuid.UUID, body: UpdateWorkspace
 ) -> WorkspaceRead:
-    ws = await _workspace(session, actor, workspace_id)
+    ws = await _workspace(db, actor, workspace_id)
     if body.path is not None and body.path != ws.path:
-        if await repo.find_workspace(session, actor.account_id, body.path, ws.provider) is not None:
+        if await repo.find_workspace(db, actor.account_id, body.path, ws.provider) is not None:
             raise WorkspaceExists(f"A workspace for {body.path} already exists")
         ws.path = body.path
     if body.name is not None:
         ws.name = body.name
     ws.updated_at = utcnow()
-    await session.flush()
-    record(session, actor, "workspace.update", "chat_workspace", ws.id)
-    return workspace_out(ws, await repo.workspace_chat_count(session, actor.account_id, ws.id))
+    await db.flush()
+    record(db, actor, "workspace.update", "chat_workspace", ws.id)
+    return workspace_out(ws, await repo.workspace_chat_count(db, actor.account_id, ws.id))
 
 
-async def delete_workspace(session: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> Deleted:
+async def delete_workspace(db: AsyncSession, actor: Actor, workspace_id: uuid.UUID) -> Deleted:
     """Deletes the workspace; its chats stay in the library, without a workspace."""
-    ws = await _workspace(session, actor, workspace_id)
-    await repo.detach_workspace(session, actor.account_id, ws.id)
-    await session.delete(ws)
-    record(session, actor, "workspace.delete", "chat_workspace", workspace_id, summary=ws.path)
+    ws = await _workspace(db, actor, workspace_id)
+    await repo.detach_workspace(db, actor.account_id, ws.id)
+    await db.delete(ws)
+    record(db, actor, "workspace.delete", "chat_workspace", workspace_id, summary=ws.path)
     return Deleted(id=workspace_id)
 
 
@@ -111,8 +111,8 @@ async def discover_workspaces(
     workspaces found."""
     require_instance_admin(actor, harvest_service.HOST_HARVEST)
     await harvest_service.harvest(maker, settings, actor.account_id, actor=actor)
-    async with maker() as session:
-        rows, _ = await list_workspaces(session, actor, limit=10_000, offset=0)
+    async with maker() as db:
+        rows, _ = await list_workspaces(db, actor, limit=10_000, offset=0)
     return rows
 
 
@@ -121,14 +121,14 @@ async def refresh_workspace(
 ) -> tuple[WorkspaceRead, HarvestReport]:
     """Re-harvest the files holding this workspace's chats."""
     require_instance_admin(actor, harvest_service.HOST_HARVEST)
-    async with maker() as session:
-        await _workspace(session, actor, workspace_id)
+    async with maker() as db:
+        await _workspace(db, actor, workspace_id)
     report = await harvest_service.harvest(
         maker, settings, actor.account_id, actor=actor, workspace_ids=[workspace_id]
     )
-    async with maker() as session:
-        ws = await _workspace(session, actor, workspace_id)
-        count = await repo.workspace_chat_count(session, actor.account_id, ws.id)
+    async with maker() as db:
+        ws = await _workspace(db, actor, workspace_id)
+        count = await repo.workspace_chat_count(db, actor.account_id, ws.id)
     return workspace_out(ws, count), report
 
 

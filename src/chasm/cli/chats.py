@@ -34,8 +34,8 @@ def run(work: Callable[[Any, Any], Awaitable[Any]], account: str | None) -> Any:
     from chasm.kit.errors import ChasmError
 
     async def main() -> Any:
-        async with local_operator(account) as (maker, actor, _settings), transaction(maker) as session:
-            return to_jsonable_python(await work(session, actor))
+        async with local_operator(account) as (maker, actor, _settings), transaction(maker) as db:
+            return to_jsonable_python(await work(db, actor))
 
     try:
         return asyncio.run(main())

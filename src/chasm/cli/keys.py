@@ -19,8 +19,8 @@ async def _with_session(work: Any) -> Any:
     from chasm.cli.localdb import local_database
     from chasm.kit.db import transaction
 
-    async with local_database() as local, transaction(local.maker) as session:
-        return await work(session, local.secret)
+    async with local_database() as local, transaction(local.maker) as db:
+        return await work(db, local.secret)
 
 
 async def _actor(session: Any, email: str, account: str | None) -> Any:

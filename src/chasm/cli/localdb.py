@@ -55,14 +55,14 @@ async def local_operator(account: str | None) -> AsyncIterator[tuple[Any, Any, A
     from chasm.auth.selection import account_for_user
 
     async with local_database() as local:
-        async with local.maker() as session:
-            has_owner = await auth_repo.first_owner(session) is not None
+        async with local.maker() as db:
+            has_owner = await auth_repo.first_owner(db) is not None
         if not has_owner:
             await _create_local_owner(local)
-        async with local.maker() as session:
-            owner = await auth_repo.first_owner(session)
+        async with local.maker() as db:
+            owner = await auth_repo.first_owner(db)
             assert owner is not None
-            found, role = await account_for_user(session, owner.id, account)
+            found, role = await account_for_user(db, owner.id, account)
         # Whoever runs the CLI on the server's database is its operator: an instance administrator.
         actor = Actor("user", owner.id, found, role, None, via="cli", instance_admin=True)
         yield local.maker, actor, local.settings

@@ -38,8 +38,8 @@ def _run(work: Callable[[Any, Any], Awaitable[T]], account: str | None) -> T:
         from chasm.cli.localdb import local_operator
         from chasm.kit.db import transaction
 
-        async with local_operator(account) as (maker, actor, _settings), transaction(maker) as session:
-            result = await work(session, actor)
+        async with local_operator(account) as (maker, actor, _settings), transaction(maker) as db:
+            result = await work(db, actor)
             # read schemas (stats, search) print as JSON values; files stay bytes
             return result if isinstance(result, tuple) else to_jsonable_python(result)
 

@@ -46,6 +46,6 @@ async def harvest_upload(
 
 
 @routes.get("/harvest/status", model=HarvestStatus)
-async def harvest_status(actor: ChatReader, session: DbSession) -> HarvestStatus:
+async def harvest_status(actor: ChatReader, db: DbSession) -> HarvestStatus:
     """When each provider was last harvested, with its file and chat counts."""
-    return await service.status(session, actor)
+    return await service.status(db, actor)

@@ -11,21 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chasm.models import Chat, ChatSettings, HarvestFile, Job
 
 
-async def settings_data(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
-    row = await session.get(ChatSettings, account_id)
+async def settings_data(db: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
+    row = await db.get(ChatSettings, account_id)
     return dict(row.data) if row is not None and row.data else {}
 
 
-async def chat_counts(session: AsyncSession, account_id: uuid.UUID) -> dict[str, int]:
-    rows = await session.execute(
+async def chat_counts(db: AsyncSession, account_id: uuid.UUID) -> dict[str, int]:
+    rows = await db.execute(
         select(Chat.provider, func.count()).where(Chat.account_id == account_id).group_by(Chat.provider)
     )
     return {provider: count for provider, count in rows}
 
 
-async def file_summary(session: AsyncSession, account_id: uuid.UUID) -> list[tuple[str, int, Any, int]]:
+async def file_summary(db: AsyncSession, account_id: uuid.UUID) -> list[tuple[str, int, Any, int]]:
     """(provider, units, last harvested, missing units) per provider."""
-    rows = await session.execute(
+    rows = await db.execute(
         select(
             HarvestFile.provider,
             func.count(),
@@ -39,10 +39,10 @@ async def file_summary(session: AsyncSession, account_id: uuid.UUID) -> list[tup
 
 
 async def units_of_workspaces(
-    session: AsyncSession, account_id: uuid.UUID, workspace_ids: list[uuid.UUID]
+    db: AsyncSession, account_id: uuid.UUID, workspace_ids: list[uuid.UUID]
 ) -> dict[str, set[str]]:
     """provider -> keys of the units whose chats belong to these workspaces."""
-    rows = await session.execute(
+    rows = await db.execute(
         select(Chat.provider, Chat.source_id).where(
             Chat.account_id == account_id, Chat.workspace_id.in_(workspace_ids)
         )
@@ -52,7 +52,7 @@ async def units_of_workspaces(
         wanted.setdefault(provider, set()).add(source_id)
     units: dict[str, set[str]] = {}
     for provider, source_ids in wanted.items():
-        files = await session.execute(
+        files = await db.execute(
             select(HarvestFile.unit_key, HarvestFile.chat_source_ids).where(
                 HarvestFile.account_id == account_id, HarvestFile.provider == provider
             )
@@ -61,8 +61,6 @@ async def units_of_workspaces(
     return units
 
 
-async def job_state(
-    session: AsyncSession, job_id: uuid.UUID
-) -> tuple[str, dict[str, Any] | None, str | None]:
-    row = (await session.execute(select(Job.status, Job.result, Job.error).where(Job.id == job_id))).one()
+async def job_state(db: AsyncSession, job_id: uuid.UUID) -> tuple[str, dict[str, Any] | None, str | None]:
+    row = (await db.execute(select(Job.status, Job.result, Job.error).where(Job.id == job_id))).one()
     return row[0], row[1], row[2]

@@ -85,11 +85,9 @@ async def harvest(
     stored: StoredFn | None = None,
 ) -> HarvestReport:
     """Harvest the account's sources (all enabled, or those named) into the library."""
-    async with maker() as session:
-        data = await repo.settings_data(session, account_id)
-        restrict = (
-            await repo.units_of_workspaces(session, account_id, workspace_ids) if workspace_ids else None
-        )
+    async with maker() as db:
+        data = await repo.settings_data(db, account_id)
+        restrict = await repo.units_of_workspaces(db, account_id, workspace_ids) if workspace_ids else None
     plans = build_plans(settings, data, providers, extra_roots, include_disabled)
     if restrict is not None:
         plans = [p for p in plans if p.source.name in restrict]
@@ -105,10 +103,10 @@ async def harvest(
     )
     async with _lock(account_id):
         report = await engine.run(plans)
-    async with maker() as session, session.begin():
-        await secrets.redact_harvested(session, account_id, written)
+    async with maker() as db, db.begin():
+        await secrets.redact_harvested(db, account_id, written)
         record(
-            session,
+            db,
             actor,
             "harvest.run",
             "harvest",
@@ -120,11 +118,11 @@ async def harvest(
     return report
 
 
-async def status(session: AsyncSession, actor: Actor) -> HarvestStatus:
+async def status(db: AsyncSession, actor: Actor) -> HarvestStatus:
     """Last harvest per provider, from the harvest bookkeeping."""
-    chats = await repo.chat_counts(session, actor.account_id)
+    chats = await repo.chat_counts(db, actor.account_id)
     providers = {}
-    for provider, units, last, missing in await repo.file_summary(session, actor.account_id):
+    for provider, units, last, missing in await repo.file_summary(db, actor.account_id):
         last_at = aware(last)
         providers[provider] = {
             "last_harvested": last_at.isoformat() if last_at else None,
@@ -164,11 +162,11 @@ def _provider_entry(
     )
 
 
-async def list_providers(session: AsyncSession, actor: Actor, settings: Settings) -> list[ProviderRead]:
+async def list_providers(db: AsyncSession, actor: Actor, settings: Settings) -> list[ProviderRead]:
     """Every harvest source with its detection status on this machine."""
     reg = registry.get_registry()
-    data = await repo.settings_data(session, actor.account_id)
-    counts = await repo.chat_counts(session, actor.account_id)
+    data = await repo.settings_data(db, actor.account_id)
+    counts = await repo.chat_counts(db, actor.account_id)
     admin = actor.instance_admin
     entries = [
         await asyncio.to_thread(_provider_entry, name, source, settings, data, counts.get(name, 0), admin)
@@ -193,10 +191,8 @@ async def list_providers(session: AsyncSession, actor: Actor, settings: Settings
     return entries
 
 
-async def get_provider(
-    session: AsyncSession, actor: Actor, settings: Settings, provider_id: str
-) -> ProviderRead:
-    for entry in await list_providers(session, actor, settings):
+async def get_provider(db: AsyncSession, actor: Actor, settings: Settings, provider_id: str) -> ProviderRead:
+    for entry in await list_providers(db, actor, settings):
         if entry.id == provider_id:
             return entry
     raise UnknownProvider(f"Provider '{provider_id}' not found", status_code=404, code="not_found")
@@ -227,9 +223,9 @@ async def run_request(
     providers = provider_names.harvest_sources(body.providers) if body.providers else None
     if body.providers and not providers:
         return HarvestResult()  # only names no harvest source reads (ollama, lm-studio, custom)
-    async with transaction(maker) as session:
+    async with transaction(maker) as db:
         job = await jobs.enqueue(
-            session,
+            db,
             account_id=actor.account_id,
             kind="harvest.run",
             input={
@@ -244,8 +240,8 @@ async def run_request(
     deadline = loop.time() + HARVEST_WAIT_S
     delay = 0.05
     while True:
-        async with maker() as session:
-            found = await repo.job_state(session, job_id)
+        async with maker() as db:
+            found = await repo.job_state(db, job_id)
         status, result, error = found
         if status == "succeeded":
             return HarvestResult.from_job(job_id, status, result)
@@ -312,10 +308,10 @@ async def harvest_upload(
     prefix = f"{root}/"
     for issue in report.issues:
         issue.path = issue.path.removeprefix(prefix)
-    async with maker() as session, session.begin():
-        await secrets.redact_harvested(session, actor.account_id, written)
+    async with maker() as db, db.begin():
+        await secrets.redact_harvested(db, actor.account_id, written)
         record(
-            session,
+            db,
             actor,
             "harvest.upload",
             "harvest",

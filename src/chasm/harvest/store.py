@@ -59,8 +59,8 @@ class HarvestStore:
                 SqliteInserter(self._sync_engine, chats_t, CHAT_COLUMNS),
                 SqliteInserter(self._sync_engine, messages_t, MESSAGE_COLUMNS),
             )
-        async with self.maker() as s:
-            result = await s.execute(
+        async with self.maker() as db:
+            result = await db.execute(
                 select(workspaces_t.c.id, workspaces_t.c.path, workspaces_t.c.provider).where(
                     workspaces_t.c.account_id == self.account_id
                 )
@@ -169,7 +169,7 @@ class HarvestStore:
         gone = [k for k in keys if not Path(k).exists()]
         if not gone:
             return
-        async with self.maker() as s, s.begin():
+        async with self.maker() as db, db.begin():
             for i in range(0, len(gone), CHUNK):
                 part = gone[i : i + CHUNK]
                 where = (
@@ -177,11 +177,11 @@ class HarvestStore:
                     files_t.c.provider == provider,
                     files_t.c.unit_key.in_(part),
                 )
-                rows = await s.execute(select(files_t.c.chat_source_ids).where(*where))
+                rows = await db.execute(select(files_t.c.chat_source_ids).where(*where))
                 source_ids = [sid for r in rows for sid in (r.chat_source_ids or [])]
-                await s.execute(update(files_t).where(*where).values(missing=True))
+                await db.execute(update(files_t).where(*where).values(missing=True))
                 for j in range(0, len(source_ids), CHUNK):
-                    await s.execute(
+                    await db.execute(
                         update(chats_t)
                         .where(
                             chats_t.c.account_id == self.account_id,
@@ -202,8 +202,8 @@ class HarvestStore:
             )
             .scalar_subquery()
         )
-        async with self.maker() as s, s.begin():
-            await s.execute(
+        async with self.maker() as db, db.begin():
+            await db.execute(
                 update(chats_t)
                 .where(
                     chats_t.c.account_id == self.account_id,
@@ -220,9 +220,9 @@ class HarvestStore:
         if not touched:
             return
         now = utcnow()
-        async with self.maker() as s, s.begin():
+        async with self.maker() as db, db.begin():
             for i in range(0, len(touched), CHUNK):
-                await s.execute(
+                await db.execute(
                     update(workspaces_t)
                     .where(workspaces_t.c.id.in_(touched[i : i + CHUNK]))
                     .values(last_harvested=now, updated_at=now)

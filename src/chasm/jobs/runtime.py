@@ -50,9 +50,9 @@ def cancel_local(job_id: uuid.UUID) -> bool:
     return True
 
 
-def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+def after_commit(db: AsyncSession, callback: Callable[[], None]) -> None:
     """Run `callback` once the session's current transaction commits (dropped on rollback)."""
-    sync_session = session.sync_session
+    sync_session = db.sync_session
     hooks: list[Callable[[], None]] | None = sync_session.info.get(_HOOKS_KEY)
     if hooks is None:
         hooks = []

@@ -49,14 +49,14 @@ def event_payload(job: Job) -> dict[str, Any]:
 OUTCOME_STATUSES = ("succeeded", "failed", "canceled")
 
 
-async def emit_outcome(session: AsyncSession, job_id: uuid.UUID) -> None:
+async def emit_outcome(db: AsyncSession, job_id: uuid.UUID) -> None:
     """The job.succeeded|failed|canceled webhook event, in the transaction that ended the job."""
-    job = await repo.get_any(session, job_id)
+    job = await repo.get_any(db, job_id)
     if job is not None and job.status in OUTCOME_STATUSES:
-        await emit(session, job.account_id, f"job.{job.status}", event_payload(job))
+        await emit(db, job.account_id, f"job.{job.status}", event_payload(job))
 
 
-def _publish_after_commit(session: AsyncSession, bus: EventBus | None, job: Job) -> None:
+def _publish_after_commit(db: AsyncSession, bus: EventBus | None, job: Job) -> None:
     if bus is None:
         return
     payload = event_payload(job)
@@ -66,7 +66,7 @@ def _publish_after_commit(session: AsyncSession, bus: EventBus | None, job: Job)
         _publishing.add(task)
         task.add_done_callback(_publishing.discard)
 
-    runtime.after_commit(session, publish)
+    runtime.after_commit(db, publish)
 
 
 def _validated_input(kind: registry.JobKind, data: dict[str, Any] | BaseModel) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def _validated_input(kind: registry.JobKind, data: dict[str, Any] | BaseModel) -
 
 
 async def enqueue(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     account_id: uuid.UUID,
     kind: str,
@@ -102,7 +102,7 @@ async def enqueue(
     if job_kind is None:
         raise UnknownJobKind(kind)
     if idempotency_key is not None:
-        existing = await repo.by_idempotency_key(session, account_id, idempotency_key)
+        existing = await repo.by_idempotency_key(db, account_id, idempotency_key)
         if existing is not None:
             return existing
     now = utcnow()
@@ -123,18 +123,18 @@ async def enqueue(
         updated_at=now,
     )
     if idempotency_key is None:
-        session.add(job)
-        await session.flush()
+        db.add(job)
+        await db.flush()
     else:
         try:
-            async with session.begin_nested():  # a concurrent twice-sent request may win the key
-                session.add(job)
+            async with db.begin_nested():  # a concurrent twice-sent request may win the key
+                db.add(job)
         except IntegrityError:
-            existing = await repo.by_idempotency_key(session, account_id, idempotency_key)
+            existing = await repo.by_idempotency_key(db, account_id, idempotency_key)
             if existing is None:
                 raise
             return existing
-    runtime.after_commit(session, runtime.wake_workers)
+    runtime.after_commit(db, runtime.wake_workers)
     return job
 
 
@@ -169,18 +169,18 @@ def _kind_of(job: Job) -> registry.JobKind:
 
 
 async def create_job(
-    session: AsyncSession, actor: Actor, body: JobCreate, bus: EventBus | None, secret_key: str
+    db: AsyncSession, actor: Actor, body: JobCreate, bus: EventBus | None, secret_key: str
 ) -> JobOut:
     kind = registry.get_kind(body.kind)
     if kind is None or not kind.http_enqueue:
         raise UnknownJobKind(body.kind)
     _authorize(actor, kind, "enqueue")
     if body.idempotency_key is not None:
-        existing = await repo.by_idempotency_key(session, actor.account_id, body.idempotency_key)
+        existing = await repo.by_idempotency_key(db, actor.account_id, body.idempotency_key)
         if existing is not None:
             return job_out(existing)
     job = await enqueue(
-        session,
+        db,
         account_id=actor.account_id,
         kind=body.kind,
         input=body.input,
@@ -190,7 +190,7 @@ async def create_job(
         secret_key=secret_key,
     )
     record(
-        session,
+        db,
         actor,
         "job.create",
         "job",
@@ -198,19 +198,19 @@ async def create_job(
         summary=f"Enqueued {job.kind}",
         metadata={"kind": job.kind},
     )
-    _publish_after_commit(session, bus, job)
+    _publish_after_commit(db, bus, job)
     return job_out(job)
 
 
 async def list_jobs(
-    session: AsyncSession, actor: Actor, paging: PageParams, *, status: str | None, kind: str | None
+    db: AsyncSession, actor: Actor, paging: PageParams, *, status: str | None, kind: str | None
 ) -> Page[JobOut]:
-    jobs, total = await repo.list_jobs(session, actor.account_id, paging, status=status, kind=kind)
+    jobs, total = await repo.list_jobs(db, actor.account_id, paging, status=status, kind=kind)
     return paging.page([job_out(job) for job in jobs], total)
 
 
-async def get_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID) -> JobOut:
-    job = await repo.get(session, actor.account_id, job_id)
+async def get_job(db: AsyncSession, actor: Actor, job_id: uuid.UUID) -> JobOut:
+    job = await repo.get(db, actor.account_id, job_id)
     if job is None:
         raise JobNotFound()
     return job_out(job)
@@ -235,9 +235,9 @@ def list_kinds(paging: PageParams) -> Page[JobKindOut]:
     )
 
 
-async def cancel_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID, bus: EventBus | None) -> JobOut:
+async def cancel_job(db: AsyncSession, actor: Actor, job_id: uuid.UUID, bus: EventBus | None) -> JobOut:
     """Queued jobs are canceled at once; a running job's handler is asked to stop (it is cancelled)."""
-    job = await repo.get(session, actor.account_id, job_id)
+    job = await repo.get(db, actor.account_id, job_id)
     if job is None:
         raise JobNotFound()
     _authorize(actor, _kind_of(job), "cancel")
@@ -252,21 +252,21 @@ async def cancel_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID, bus
         def cancel_here() -> None:
             runtime.cancel_local(job_id)
 
-        runtime.after_commit(session, cancel_here)
+        runtime.after_commit(db, cancel_here)
     else:
         raise JobStateConflict(f"A {job.status} job cannot be canceled")
     job.updated_at = now
-    record(session, actor, "job.cancel", "job", job.id, summary=f"Canceled {job.kind}")
-    await session.flush()
+    record(db, actor, "job.cancel", "job", job.id, summary=f"Canceled {job.kind}")
+    await db.flush()
     if job.status == "canceled":
-        await emit_outcome(session, job.id)
-    _publish_after_commit(session, bus, job)
+        await emit_outcome(db, job.id)
+    _publish_after_commit(db, bus, job)
     return job_out(job)
 
 
-async def retry_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID, bus: EventBus | None) -> JobOut:
+async def retry_job(db: AsyncSession, actor: Actor, job_id: uuid.UUID, bus: EventBus | None) -> JobOut:
     """A failed or canceled job goes back to the queue with a fresh set of attempts."""
-    job = await repo.get(session, actor.account_id, job_id)
+    job = await repo.get(db, actor.account_id, job_id)
     if job is None:
         raise JobNotFound()
     _authorize(actor, _kind_of(job), "retry")
@@ -282,8 +282,8 @@ async def retry_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID, bus:
     job.started_at = None
     job.finished_at = None
     job.updated_at = now
-    record(session, actor, "job.retry", "job", job.id, summary=f"Retried {job.kind}")
-    await session.flush()
-    runtime.after_commit(session, runtime.wake_workers)
-    _publish_after_commit(session, bus, job)
+    record(db, actor, "job.retry", "job", job.id, summary=f"Retried {job.kind}")
+    await db.flush()
+    runtime.after_commit(db, runtime.wake_workers)
+    _publish_after_commit(db, bus, job)
     return job_out(job)

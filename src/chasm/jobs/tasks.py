@@ -30,6 +30,6 @@ class AuditPruneInput(BaseModel):
 )
 async def prune_audit_events(ctx: JobContext, data: AuditPruneInput) -> dict[str, Any]:
     before = utcnow() - timedelta(days=data.older_than_days)
-    async with transaction(ctx.app.state.sessionmaker) as session:
-        deleted = await repo.delete_audit_events_before(session, ctx.account_id, before)
+    async with transaction(ctx.app.state.sessionmaker) as db:
+        deleted = await repo.delete_audit_events_before(db, ctx.account_id, before)
     return {"deleted": deleted, "before": before.isoformat()}

@@ -107,13 +107,13 @@ class Worker:
         if loop.time() - self._last_recovery >= RECOVERY_EVERY_S:
             self._last_recovery = loop.time()
             await self.recover_expired()
-        async with transaction(self.maker) as session:
-            candidates = await repo.due_job_ids(session, utcnow(), 20)
+        async with transaction(self.maker) as db:
+            candidates = await repo.due_job_ids(db, utcnow(), 20)
         random.shuffle(candidates)  # concurrent workers then rarely race for the same row
         for job_id in candidates:
             now = utcnow()
-            async with transaction(self.maker) as session:
-                claimed = await repo.claim(session, job_id, self.name, now, now + timedelta(seconds=LEASE_S))
+            async with transaction(self.maker) as db:
+                claimed = await repo.claim(db, job_id, self.name, now, now + timedelta(seconds=LEASE_S))
             if claimed:
                 await self.execute(job_id)
                 return True
@@ -124,8 +124,8 @@ class Worker:
         of this host whose process is gone (a server killed and restarted). A resumable kind is
         queued again whatever its attempts: its handler picks up the work where it was."""
         now = utcnow()
-        async with transaction(self.maker) as session:
-            for job in await repo.expired_running(session, now, f"{socket.gethostname()}:"):
+        async with transaction(self.maker) as db:
+            for job in await repo.expired_running(db, now, f"{socket.gethostname()}:"):
                 dead = _local_worker_gone(job.locked_by)
                 if job.locked_until is not None and job.locked_until >= now and not dead:
                     continue
@@ -144,17 +144,17 @@ class Worker:
                     values = {"status": "failed", "error": "worker lost", "finished_at": now}
                 else:
                     values = {"status": "queued", "error": "worker lost", "run_at": now}
-                if await repo.release_expired(session, job, now, worker_dead=dead, **values):
+                if await repo.release_expired(db, job, now, worker_dead=dead, **values):
                     if values["status"] in OUTCOME_STATUSES:
-                        await emit_outcome(session, job.id)
+                        await emit_outcome(db, job.id)
                     log.warning("job %s of a lost worker (%s): %s", job.id, job.locked_by, values["status"])
 
     async def _publish(self, job_id: uuid.UUID) -> None:
         bus = self.bus
         if bus is None:
             return
-        async with self.maker() as session:
-            job = await repo.get_any(session, job_id)
+        async with self.maker() as db:
+            job = await repo.get_any(db, job_id)
         if job is not None:
             try:
                 await bus.publish(JOB_UPDATED, event_payload(job))
@@ -163,11 +163,11 @@ class Worker:
 
     async def _finish(self, job_id: uuid.UUID, **values: Any) -> None:
         values["updated_at"] = utcnow()
-        async with transaction(self.maker) as session:
-            if not await repo.finish(session, job_id, self.name, **values):
+        async with transaction(self.maker) as db:
+            if not await repo.finish(db, job_id, self.name, **values):
                 log.warning("job %s was taken from worker %s before it finished", job_id, self.name)
             elif values.get("status") in OUTCOME_STATUSES:
-                await emit_outcome(session, job_id)
+                await emit_outcome(db, job_id)
         await self._publish(job_id)
 
     async def execute(self, job_id: uuid.UUID) -> None:
@@ -180,8 +180,8 @@ class Worker:
             raise
 
     async def _execute(self, job_id: uuid.UUID) -> None:
-        async with self.maker() as session:
-            job = await repo.get_any(session, job_id)
+        async with self.maker() as db:
+            job = await repo.get_any(db, job_id)
         assert job is not None
         await self._publish(job_id)
         kind = registry.get_kind(job.kind)
@@ -218,8 +218,8 @@ class Worker:
         canceled or lost (None)."""
 
         async def cancel_requested() -> bool:
-            async with self.maker() as session:
-                current = await repo.get_any(session, job.id)
+            async with self.maker() as db:
+                current = await repo.get_any(db, job.id)
             return bool(current is not None and current.cancel_requested)
 
         ctx = JobContext(job.id, job.account_id, job.kind, job.attempts, self.app, cancel_requested)
@@ -237,9 +237,9 @@ class Worker:
                 await asyncio.wait({task}, timeout=min(HEARTBEAT_S, remaining))
                 if task.done():
                     break
-                async with transaction(self.maker) as session:
+                async with transaction(self.maker) as db:
                     status = await repo.heartbeat(
-                        session, job.id, self.name, utcnow() + timedelta(seconds=LEASE_S)
+                        db, job.id, self.name, utcnow() + timedelta(seconds=LEASE_S)
                     )
                 if status is None:
                     stop = "lost"

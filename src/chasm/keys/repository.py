@@ -14,8 +14,8 @@ from chasm.kit.pagination import PageParams
 from chasm.models import ApiKey
 
 
-async def get_for_account(session: AsyncSession, account_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
-    result = await session.execute(select(ApiKey).where(ApiKey.account_id == account_id, ApiKey.id == key_id))
+async def get_for_account(db: AsyncSession, account_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
+    result = await db.execute(select(ApiKey).where(ApiKey.account_id == account_id, ApiKey.id == key_id))
     return result.scalar_one_or_none()
 
 
@@ -33,14 +33,12 @@ def of_service_account(sa_id: uuid.UUID) -> Select[ApiKey]:
     )
 
 
-async def page(
-    session: AsyncSession, query: Select[ApiKey], paging: PageParams
-) -> tuple[Sequence[ApiKey], int]:
-    return await pagination.fetch(session, query, paging)
+async def page(db: AsyncSession, query: Select[ApiKey], paging: PageParams) -> tuple[Sequence[ApiKey], int]:
+    return await pagination.fetch(db, query, paging)
 
 
-async def revoke_for_service_account(session: AsyncSession, sa_id: uuid.UUID, when: datetime) -> None:
-    await session.execute(
+async def revoke_for_service_account(db: AsyncSession, sa_id: uuid.UUID, when: datetime) -> None:
+    await db.execute(
         update(ApiKey)
         .where(ApiKey.service_account_id == sa_id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=when)

@@ -35,7 +35,7 @@ def validate_scopes(scopes: list[str] | None) -> list[str] | None:
 
 
 async def mint_key(
-    session: AsyncSession,
+    db: AsyncSession,
     secret_key: str,
     *,
     account_id: uuid.UUID,
@@ -57,8 +57,8 @@ async def mint_key(
         scopes=validate_scopes(scopes),
         expires_at=expires_at,
     )
-    session.add(key)
-    await session.flush()
+    db.add(key)
+    await db.flush()
     return key, secret
 
 
@@ -74,7 +74,7 @@ def _check_grant(actor: Actor, scopes: list[str] | None) -> None:
 
 
 async def create_key(
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Actor,
     secret_key: str,
     body: KeyCreate,
@@ -89,7 +89,7 @@ async def create_key(
     if service_account_id is None and actor.is_service_account:
         service_account_id = actor.principal_id
     key, secret = await mint_key(
-        session,
+        db,
         secret_key,
         account_id=actor.account_id,
         name=body.name.strip() or "key",
@@ -99,7 +99,7 @@ async def create_key(
         expires_at=body.expires_at,
     )
     record(
-        session,
+        db,
         actor,
         "api_key.create",
         "api_key",
@@ -117,7 +117,7 @@ def _is_admin(actor: Actor) -> bool:
     return actor.principal_type == "user" and actor.role in ("owner", "admin")
 
 
-async def list_keys(session: AsyncSession, actor: Actor, paging: PageParams) -> Page[KeyOut]:
+async def list_keys(db: AsyncSession, actor: Actor, paging: PageParams) -> Page[KeyOut]:
     """Members see their own keys, owners and admins every user key; a service account its own."""
     if actor.is_service_account:
         query = repo.of_service_account(actor.principal_id)
@@ -125,7 +125,7 @@ async def list_keys(session: AsyncSession, actor: Actor, paging: PageParams) -> 
         query = repo.of_account(actor.account_id)
     else:
         query = repo.of_account(actor.account_id, user_id=actor.principal_id)
-    keys, total = await repo.page(session, query, paging)
+    keys, total = await repo.page(db, query, paging)
     return paging.page([KeyOut.model_validate(k) for k in keys], total)
 
 
@@ -137,17 +137,17 @@ def _visible(actor: Actor, key: ApiKey) -> bool:
     return key.user_id == actor.principal_id and key.service_account_id is None
 
 
-def revoke(session: AsyncSession, actor: Actor, key: ApiKey) -> KeyOut:
+def revoke(db: AsyncSession, actor: Actor, key: ApiKey) -> KeyOut:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        record(session, actor, "api_key.revoke", "api_key", key.id, summary=key.name)
+        record(db, actor, "api_key.revoke", "api_key", key.id, summary=key.name)
     return KeyOut.model_validate(key)
 
 
-async def revoke_key(session: AsyncSession, actor: Actor, key_id: uuid.UUID) -> KeyOut:
-    key = await repo.get_for_account(session, actor.account_id, key_id)
+async def revoke_key(db: AsyncSession, actor: Actor, key_id: uuid.UUID) -> KeyOut:
+    key = await repo.get_for_account(db, actor.account_id, key_id)
     if key is None or not _visible(actor, key):
         raise KeyNotFound("No such API key in this account")
-    out = revoke(session, actor, key)
-    await session.flush()
+    out = revoke(db, actor, key)
+    await db.flush()
     return out

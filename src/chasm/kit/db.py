@@ -237,10 +237,10 @@ async def migrate(engine: AsyncEngine) -> None:
 @asynccontextmanager
 async def transaction(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A unit of work outside a request: commit on success, roll back on error."""
-    async with maker() as session:
+    async with maker() as db:
         try:
-            yield session
-            await session.commit()
+            yield db
+            await db.commit()
         except BaseException:
-            await session.rollback()
+            await db.rollback()
             raise

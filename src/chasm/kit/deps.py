@@ -14,12 +14,12 @@ from chasm.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, PageParam
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: committed when the endpoint returns, rolled back on error."""
-    async with request.app.state.sessionmaker() as session:
+    async with request.app.state.sessionmaker() as db:
         try:
-            yield session
-            await session.commit()
+            yield db
+            await db.commit()
         except BaseException:
-            await session.rollback()
+            await db.rollback()
             raise
 
 

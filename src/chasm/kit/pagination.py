@@ -50,21 +50,21 @@ class PageParams:
 
 
 async def fetch(
-    session: AsyncSession, query: Select[*tuple[Any, ...]], paging: PageParams
+    db: AsyncSession, query: Select[*tuple[Any, ...]], paging: PageParams
 ) -> tuple[Sequence[Any], int]:
     """The window of `query` (which must order by a unique key last, so pages never overlap) and
     the number of all its rows, counted by the database with the same filters."""
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = (await session.execute(query.limit(paging.limit).offset(paging.offset))).scalars().all()
+    total = await db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = (await db.execute(query.limit(paging.limit).offset(paging.offset))).scalars().all()
     return rows, int(total or 0)
 
 
 async def fetch_rows(
-    session: AsyncSession, query: Select[*tuple[Any, ...]], paging: PageParams
+    db: AsyncSession, query: Select[*tuple[Any, ...]], paging: PageParams
 ) -> tuple[Sequence[Any], int]:
     """`fetch` for a query of several columns: the window's rows as tuples."""
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = (await session.execute(query.limit(paging.limit).offset(paging.offset))).all()
+    total = await db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = (await db.execute(query.limit(paging.limit).offset(paging.offset))).all()
     return rows, int(total or 0)
 
 

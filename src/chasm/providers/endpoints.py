@@ -22,40 +22,40 @@ routes = ChatRouter(tag=Tag.PROVIDERS)
 
 
 @routes.get("/providers", model=list[ProviderEntry])
-async def list_providers(actor: ChatReader, session: DbSession, settings: AppSettings) -> list[ProviderEntry]:
+async def list_providers(actor: ChatReader, db: DbSession, settings: AppSettings) -> list[ProviderEntry]:
     """The account's model providers (`kind: "model"`) and every harvest source with its detection
     status (`kind: "harvest"`)."""
-    return await service.list_entries(session, actor, settings)
+    return await service.list_entries(db, actor, settings)
 
 
 @routes.post("/providers", model=ModelProviderRead, status_code=201)
 async def create_provider(
-    actor: SettingsWriter, session: DbSession, settings: AppSettings, body: CreateProvider
+    actor: SettingsWriter, db: DbSession, settings: AppSettings, body: CreateProvider
 ) -> ModelProviderRead:
     """Configure a model provider; its API key is stored encrypted and never returned."""
-    return await service.create(session, actor, settings, body)
+    return await service.create(db, actor, settings, body)
 
 
 @routes.get("/providers/{provider_id}", model=ProviderEntry)
 async def get_provider(
-    actor: ChatReader, session: DbSession, settings: AppSettings, provider_id: str
+    actor: ChatReader, db: DbSession, settings: AppSettings, provider_id: str
 ) -> ProviderEntry:
     """A model provider by id, or a harvest source by name."""
-    return await service.get_entry(session, actor, settings, provider_id)
+    return await service.get_entry(db, actor, settings, provider_id)
 
 
 @routes.put("/providers/{provider_id}", model=ModelProviderRead)
 async def update_provider(
-    actor: SettingsWriter, session: DbSession, settings: AppSettings, provider_id: str, body: UpdateProvider
+    actor: SettingsWriter, db: DbSession, settings: AppSettings, provider_id: str, body: UpdateProvider
 ) -> ModelProviderRead:
     """Change a model provider; fields left out keep their value."""
-    return await service.update(session, actor, settings, provider_id, body)
+    return await service.update(db, actor, settings, provider_id, body)
 
 
 @routes.delete("/providers/{provider_id}", model=Deleted, no_content=True)
-async def delete_provider(actor: SettingsWriter, session: DbSession, provider_id: str) -> NoContent:
+async def delete_provider(actor: SettingsWriter, db: DbSession, provider_id: str) -> NoContent:
     """Remove a model provider and its stored key (204 on /api/v1)."""
-    return NoContent(await service.delete(session, actor, provider_id))
+    return NoContent(await service.delete(db, actor, provider_id))
 
 
 @routes.get("/providers/{provider_id}/health", model=ProviderHealth)

@@ -28,13 +28,13 @@ def install(maker: async_sessionmaker[AsyncSession], bus: EventBus) -> None:
     maker.configure(info=info)
 
 
-def _pending(session: Session) -> dict[uuid.UUID, dict[str, Any]]:
-    found: dict[uuid.UUID, dict[str, Any]] = session.info.setdefault(_PENDING, {})
+def _pending(db: Session) -> dict[uuid.UUID, dict[str, Any]]:
+    found: dict[uuid.UUID, dict[str, Any]] = db.info.setdefault(_PENDING, {})
     return found
 
 
-def _note(session: Session, chat: Chat, change: str, appended: int = 0) -> None:
-    pending = _pending(session)
+def _note(db: Session, chat: Chat, change: str, appended: int = 0) -> None:
+    pending = _pending(db)
     current = pending.get(chat.id)
     if current is None:
         pending[chat.id] = current = {
@@ -49,28 +49,28 @@ def _note(session: Session, chat: Chat, change: str, appended: int = 0) -> None:
 
 
 @event.listens_for(Session, "after_flush")
-def _collect(session: Session, _flush: UOWTransaction) -> None:
-    if session.info.get(BUS) is None or session.info.get(QUIET):
+def _collect(db: Session, _flush: UOWTransaction) -> None:
+    if db.info.get(BUS) is None or db.info.get(QUIET):
         return
-    for obj in session.new:
+    for obj in db.new:
         if isinstance(obj, Chat):
-            _note(session, obj, "created", obj.message_count or 0)
-    for obj in session.dirty:
-        if isinstance(obj, Chat) and session.is_modified(obj):
+            _note(db, obj, "created", obj.message_count or 0)
+    for obj in db.dirty:
+        if isinstance(obj, Chat) and db.is_modified(obj):
             history = inspect(obj).attrs.message_count.history
             before = history.deleted[0] if history.deleted else None
             after = history.added[0] if history.added else None
             appended = max(0, (after or 0) - (before or 0)) if before is not None and after is not None else 0
-            _note(session, obj, "updated", appended)
-    for obj in session.deleted:
+            _note(db, obj, "updated", appended)
+    for obj in db.deleted:
         if isinstance(obj, Chat):
-            _note(session, obj, "deleted")
+            _note(db, obj, "deleted")
 
 
 @event.listens_for(Session, "after_commit")
-def _announce(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    bus = session.info.get(BUS)
+def _announce(db: Session) -> None:
+    pending = db.info.pop(_PENDING, None)
+    bus = db.info.get(BUS)
     if not pending or bus is None:
         return
     for chat_id, p in pending.items():
@@ -87,5 +87,5 @@ def _announce(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, _previous: Any) -> None:
-    session.info.pop(_PENDING, None)
+def _forget(db: Session, _previous: Any) -> None:
+    db.info.pop(_PENDING, None)

@@ -53,31 +53,31 @@ Offset = Annotated[int, Query(ge=0, le=MAX_SEARCH_OFFSET)]
 
 @routes.get("/sessions/search", model=list[ChatMatch])
 async def search_chats_legacy(
-    actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
+    actor: ChatReader, db: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
 ) -> list[ChatMatch]:
     """Chats whose title or messages match, best first, with highlighted snippets."""
-    return await service.search_chats(session, actor, q, filters, limit, offset)
+    return await service.search_chats(db, actor, q, filters, limit, offset)
 
 
 @routes.get("/search", model=SearchResultsRead)
 async def search_all(
-    actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
+    actor: ChatReader, db: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
 ) -> SearchResultsRead:
     """Matching chats and matching messages, ranked, with highlighted snippets."""
-    return await service.search_all(session, actor, q, filters, limit, offset)
+    return await service.search_all(db, actor, q, filters, limit, offset)
 
 
 @routes.get("/search/sessions", model=list[ChatMatch])
 async def search_chats(
-    actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
+    actor: ChatReader, db: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
 ) -> list[ChatMatch]:
     """Chats whose title or messages match, best first, with highlighted snippets."""
-    return await service.search_chats(session, actor, q, filters, limit, offset)
+    return await service.search_chats(db, actor, q, filters, limit, offset)
 
 
 @routes.get("/search/messages", model=MessageResults)
 async def search_messages(
-    actor: ChatReader, session: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
+    actor: ChatReader, db: DbSession, q: Q, filters: SearchFilters, limit: Limit = 20, offset: Offset = 0
 ) -> MessageResults:
     """Matching messages, best first, with highlighted snippets and the total count."""
-    return await service.search_messages(session, actor, q, filters, limit, offset)
+    return await service.search_messages(db, actor, q, filters, limit, offset)

@@ -193,7 +193,7 @@ def _snippet_rows(query: Query, rowids: str) -> str:
 
 
 async def message_page(
-    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
+    db: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
 ) -> MessagePage:
     """The ranked page with snippets, and the number of matches (exact below TOTAL_CAP)."""
     sql = _page_sql(query, filters)
@@ -211,7 +211,7 @@ async def message_page(
             workspace_id=Chat.id.type,
             created_at=_DATETIME,
         )
-        rows = list((await session.execute(typed)).all())
+        rows = list((await db.execute(typed)).all())
         # Short of a full page, the page is final only if every match was a candidate.
         if len(rows) == limit or cap < 0 or (rows and rows[0].n_candidates < cap):
             break
@@ -236,15 +236,15 @@ async def message_page(
         return MessagePage(hits, int(rows[0].alone_total), True)
     if rows:
         return MessagePage(hits, int(rows[0].capped_total), int(rows[0].capped_total) < TOTAL_CAP)
-    return await _count(session, account_id, query, filters, hits)  # a page past the end
+    return await _count(db, account_id, query, filters, hits)  # a page past the end
 
 
 async def _count(
-    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, hits: list[MessageHit]
+    db: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, hits: list[MessageHit]
 ) -> MessagePage:
     sql = f"SELECT CASE WHEN {_SCOPE_SQL} THEN NULL ELSE {_FTS_COUNT} END" if filters == Filters() else ""
     if sql:
-        alone = (await session.execute(_statement(sql, query, account_id, filters))).scalar_one()
+        alone = (await db.execute(_statement(sql, query, account_id, filters))).scalar_one()
         if alone is not None:
             return MessagePage(hits, int(alone), True)
     where = _where(_chat_clauses(filters) + _message_clauses(filters))
@@ -253,7 +253,5 @@ async def _count(
         f" JOIN chats c ON c.id = m.chat_id WHERE f.chat_messages_fts MATCH :fts_match AND {where}"
         " LIMIT :cap)"
     )
-    counted = int(
-        (await session.execute(_statement(sql, query, account_id, filters, cap=TOTAL_CAP))).scalar_one()
-    )
+    counted = int((await db.execute(_statement(sql, query, account_id, filters, cap=TOTAL_CAP))).scalar_one())
     return MessagePage(hits, counted, counted < TOTAL_CAP)

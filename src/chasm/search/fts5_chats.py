@@ -91,7 +91,7 @@ class _Ranking:
 
 
 async def rank_chats(
-    session: AsyncSession,
+    db: AsyncSession,
     account_id: uuid.UUID,
     query: Query,
     filters: Filters,
@@ -107,7 +107,7 @@ async def rank_chats(
     titles: dict[uuid.UUID, float] = {}
     for widen in (1, 8):
         cap = candidates * widen
-        ranking = await _rank_candidates(session, account_id, query, filters, window, cap, max_titles * widen)
+        ranking = await _rank_candidates(db, account_id, query, filters, window, cap, max_titles * widen)
         titles = ranking.titles
         by_title = sorted(titles, key=lambda cid: (-titles[cid], cid.hex))
         extra = by_title[: max_titles * widen]
@@ -117,7 +117,7 @@ async def rank_chats(
         outside = [titles[cid] for cid in by_title if cid not in known]
         if _settled(ranked, ranking, window, title_weight, max(outside) if outside else None):
             return ranked[:window]
-    hits = await _all_chats(session, account_id, query, filters)
+    hits = await _all_chats(db, account_id, query, filters)
     return _combine(hits, titles, title_weight, [c for c in titles if c not in hits])[:window]
 
 
@@ -172,7 +172,7 @@ def _combine(
 
 
 async def _rank_candidates(
-    session: AsyncSession,
+    db: AsyncSession,
     account_id: uuid.UUID,
     query: Query,
     filters: Filters,
@@ -194,7 +194,7 @@ async def _rank_candidates(
     stmt = base._statement(
         sql, query, account_id, filters, candidates=candidates, window=window, max_titles=max_titles
     )
-    rows = (await session.execute(stmt)).all()
+    rows = (await db.execute(stmt)).all()
     hits: dict[uuid.UUID, ChatHit] = {}
     titles: dict[uuid.UUID, float] = {}
     meta: Any = None
@@ -214,7 +214,7 @@ async def _rank_candidates(
 
 
 async def _all_chats(
-    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters
+    db: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters
 ) -> dict[uuid.UUID, ChatHit]:
     sql = _ALL_CHATS_SQL.format(
         where=base._where(base._chat_clauses(filters) + base._message_clauses(filters))
@@ -222,5 +222,5 @@ async def _all_chats(
     stmt = base._statement(sql, query, account_id, filters).columns(
         chat_id=ChatMessage.chat_id.type, best_id=ChatMessage.id.type
     )
-    rows = (await session.execute(stmt)).all()
+    rows = (await db.execute(stmt)).all()
     return {r.chat_id: ChatHit(r.chat_id, -float(r.bm), int(r.n), r.best_id, r.rid) for r in rows}

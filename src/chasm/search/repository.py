@@ -57,14 +57,14 @@ _PG_HEADLINE = (
 )
 
 
-def _is_sqlite(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
+def _is_sqlite(db: AsyncSession) -> bool:
+    return db.get_bind().dialect.name == "sqlite"
 
 
-async def _run(session: AsyncSession, stmt: Any) -> Any:
+async def _run(db: AsyncSession, stmt: Any) -> Any:
     """Execute; an expression the index still rejects is the user's query, hence a 400."""
     try:
-        return await session.execute(stmt)
+        return await db.execute(stmt)
     except (OperationalError, DBAPIError) as exc:
         message = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
         if "fts5" in message or "syntax" in message or "tsquery" in message:
@@ -73,20 +73,20 @@ async def _run(session: AsyncSession, stmt: Any) -> Any:
 
 
 async def message_page(
-    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
+    db: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
 ) -> MessagePage:
     """The ranked page of matching messages and how many match in all (exact below TOTAL_CAP)."""
     try:
-        if _is_sqlite(session):
-            return await fts5.message_page(session, account_id, query, filters, limit, offset)
-        hits, candidates, cap = await _pg_message_hits(session, account_id, query, filters, limit, offset)
+        if _is_sqlite(db):
+            return await fts5.message_page(db, account_id, query, filters, limit, offset)
+        hits, candidates, cap = await _pg_message_hits(db, account_id, query, filters, limit, offset)
         if 0 < len(hits) < limit or (offset == 0 and len(hits) < limit):
             return MessagePage(hits, offset + len(hits), True)
         if hits:  # the candidates are every match, or the first `cap` of them
             if candidates >= TOTAL_CAP:
                 return MessagePage(hits, TOTAL_CAP, False)
             return MessagePage(hits, candidates, candidates < cap)
-        total, exact = await _pg_count_message_hits(session, account_id, query, filters)
+        total, exact = await _pg_count_message_hits(db, account_id, query, filters)
         return MessagePage(hits, total, exact)
     except (OperationalError, DBAPIError) as exc:
         _reraise(exc)
@@ -94,7 +94,7 @@ async def message_page(
 
 
 async def rank_chats(
-    session: AsyncSession,
+    db: AsyncSession,
     account_id: uuid.UUID,
     query: Query,
     filters: Filters,
@@ -103,9 +103,9 @@ async def rank_chats(
 ) -> list[ChatHit]:
     """The best `window` chats: best message score plus title_weight x title score."""
     try:
-        if _is_sqlite(session):
-            return await fts5_chats.rank_chats(session, account_id, query, filters, window, title_weight)
-        return await _pg_rank_chats(session, account_id, query, filters, window, title_weight)
+        if _is_sqlite(db):
+            return await fts5_chats.rank_chats(db, account_id, query, filters, window, title_weight)
+        return await _pg_rank_chats(db, account_id, query, filters, window, title_weight)
     except (OperationalError, DBAPIError) as exc:
         _reraise(exc)
         raise
@@ -181,7 +181,7 @@ def _pg_candidates(
 
 
 async def _pg_message_hits(
-    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
+    db: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, limit: int, offset: int
 ) -> tuple[list[MessageHit], int, int]:
     """The page, how many candidates were ranked, and their cap (fewer: every match was ranked)."""
     cap = max(PG_CANDIDATES, offset + limit)
@@ -215,7 +215,7 @@ async def _pg_message_hits(
         .limit(limit)
         .offset(offset)
     )
-    rows = (await session.execute(stmt)).all()
+    rows = (await db.execute(stmt)).all()
     hits = [
         MessageHit(
             r.id, r.chat_id, r.role, r.created_at, float(r.score), r.title, r.provider, r.workspace_id, None
@@ -226,17 +226,17 @@ async def _pg_message_hits(
 
 
 async def _pg_count_message_hits(
-    session: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters
+    db: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters
 ) -> tuple[int, bool]:
     base, _ = _pg_message_match(query, filters.tools)
     matching = base.add_columns(literal_column("1")).where(*_pg_message_filters(account_id, filters))
     capped = matching.limit(TOTAL_CAP).subquery()
-    counted = int((await session.execute(select(func.count()).select_from(capped))).scalar_one())
+    counted = int((await db.execute(select(func.count()).select_from(capped))).scalar_one())
     return counted, counted < TOTAL_CAP
 
 
 async def _pg_rank_chats(
-    session: AsyncSession,
+    db: AsyncSession,
     account_id: uuid.UUID,
     query: Query,
     filters: Filters,
@@ -295,7 +295,7 @@ async def _pg_rank_chats(
         .order_by(combined.desc(), chat_id)
         .limit(window)
     )
-    rows = (await session.execute(stmt)).all()
+    rows = (await db.execute(stmt)).all()
     counts = {r.chat_id: int(r.n) for r in rows}
     if any((r.candidates or 0) >= PG_CANDIDATES for r in rows):
         # Candidates were capped: count each listed chat's matches in full, as SQLite does.
@@ -305,7 +305,7 @@ async def _pg_rank_chats(
             .where(*_pg_message_filters(account_id, filters), ChatMessage.chat_id.in_(list(counts)))
             .group_by(ChatMessage.chat_id)
         )
-        counts.update({cid: int(n) for cid, n in (await session.execute(counted)).all()})
+        counts.update({cid: int(n) for cid, n in (await db.execute(counted)).all()})
     return [
         ChatHit(
             r.chat_id,
@@ -320,7 +320,7 @@ async def _pg_rank_chats(
 
 
 async def message_snippets(
-    session: AsyncSession,
+    db: AsyncSession,
     query: Query,
     message_ids: list[uuid.UUID],
     rowids: dict[int, uuid.UUID] | None = None,
@@ -329,11 +329,11 @@ async def message_snippets(
     `rowids` ({rowid: message id}) saves resolving them."""
     if not message_ids:
         return {}
-    if _is_sqlite(session):
+    if _is_sqlite(db):
         # By rowid, FTS5 looks the few rows up instead of walking every match.
         ids = rowids
         if ids is None:
-            rowid_rows = await session.execute(
+            rowid_rows = await db.execute(
                 select(_message_rowid, ChatMessage.id).where(ChatMessage.id.in_(message_ids))
             )
             ids = {rowid: mid for rowid, mid in rowid_rows.all()}
@@ -345,7 +345,7 @@ async def message_snippets(
             .where(text("chat_messages_fts MATCH :fts_match").bindparams(fts_match=to_fts5(query)))
             .where(_messages_fts.c.rowid.in_(list(ids)))
         )
-        rows = (await _run(session, stmt)).all()
+        rows = (await _run(db, stmt)).all()
         return {ids[r.rowid]: r.snippet or "" for r in rows}
     else:
         tsq = to_tsquery(query)
@@ -353,16 +353,14 @@ async def message_snippets(
             ChatMessage.id,
             func.ts_headline(_PG_CONFIG, _searchable_text, tsq, _PG_HEADLINE).label("snippet"),
         ).where(ChatMessage.id.in_(message_ids))
-    rows = (await _run(session, stmt)).all()
+    rows = (await _run(db, stmt)).all()
     return {r.id: r.snippet or "" for r in rows}
 
 
-async def title_snippets(
-    session: AsyncSession, query: Query, chat_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, str]:
+async def title_snippets(db: AsyncSession, query: Query, chat_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not chat_ids:
         return {}
-    if _is_sqlite(session):
+    if _is_sqlite(db):
         highlight: ColumnElement[Any] = literal_column(
             f"highlight(chats_fts, 0, '{MARK_START}', '{MARK_END}')"
         )
@@ -382,19 +380,19 @@ async def title_snippets(
                 "snippet"
             ),
         ).where(Chat.id.in_(chat_ids))
-    rows = (await _run(session, stmt)).all()
+    rows = (await _run(db, stmt)).all()
     return {r.id: r.snippet or "" for r in rows}
 
 
 async def chat_snippets(
-    session: AsyncSession, query: Query, best: list[ChatHit], titled: list[uuid.UUID]
+    db: AsyncSession, query: Query, best: list[ChatHit], titled: list[uuid.UUID]
 ) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]]:
     """Snippets of the chats' best messages, and highlighted titles: ({message id: snippet},
     {chat id: title}). On SQLite one statement looks both up by their FTS keys."""
     messages = [h for h in best if h.best_message_id is not None]
-    if not _is_sqlite(session) or any(h.best_rowid is None for h in messages):
+    if not _is_sqlite(db) or any(h.best_rowid is None for h in messages):
         ids = [h.best_message_id for h in messages if h.best_message_id is not None]
-        return await message_snippets(session, query, ids), await title_snippets(session, query, titled)
+        return await message_snippets(db, query, ids), await title_snippets(db, query, titled)
     by_rowid = {h.best_rowid: h.best_message_id for h in messages}
     parts, params = [], {"fts_match": to_fts5(query)}
     if by_rowid:
@@ -409,7 +407,7 @@ async def chat_snippets(
         )
     if not parts:
         return {}, {}
-    rows = (await _run(session, text(" UNION ALL ".join(parts)).bindparams(**params))).all()
+    rows = (await _run(db, text(" UNION ALL ".join(parts)).bindparams(**params))).all()
     snippets: dict[uuid.UUID, str] = {}
     titles: dict[uuid.UUID, str] = {}
     for kind, key, snippet in rows:
@@ -423,16 +421,14 @@ async def chat_snippets(
 
 
 async def chats_by_id(
-    session: AsyncSession, account_id: uuid.UUID, chat_ids: list[uuid.UUID]
+    db: AsyncSession, account_id: uuid.UUID, chat_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, Chat]:
     if not chat_ids:
         return {}
     # On SQLite `+account_id` keeps the planner on the primary key: with one account (or a few) the
     # account index would walk every chat.
     owner = (
-        literal_column("+chats.account_id", type_=Chat.account_id.type)
-        if _is_sqlite(session)
-        else Chat.account_id
+        literal_column("+chats.account_id", type_=Chat.account_id.type) if _is_sqlite(db) else Chat.account_id
     )
-    rows = await session.scalars(select(Chat).where(Chat.id.in_(chat_ids), owner == account_id))
+    rows = await db.scalars(select(Chat).where(Chat.id.in_(chat_ids), owner == account_id))
     return {c.id: c for c in rows}

@@ -50,13 +50,11 @@ def render_snippet(raw: str, query: Query | None = None) -> str:
     return escaped.replace(repo.MARK_START, "<mark>").replace(repo.MARK_END, "</mark>")
 
 
-async def _message_results(
-    session: AsyncSession, query: Query, hits: list[repo.MessageHit]
-) -> list[MessageMatch]:
+async def _message_results(db: AsyncSession, query: Query, hits: list[repo.MessageHit]) -> list[MessageMatch]:
     snippets = {h.message_id: h.snippet for h in hits if h.snippet is not None}
     if len(snippets) < len(hits):
-        snippets = await repo.message_snippets(session, query, [h.message_id for h in hits])
-    rows = {m.id: m for m in await chats_repo.messages_by_id(session, [h.message_id for h in hits])}
+        snippets = await repo.message_snippets(db, query, [h.message_id for h in hits])
+    rows = {m.id: m for m in await chats_repo.messages_by_id(db, [h.message_id for h in hits])}
     results = []
     for hit in hits:
         row = rows.get(hit.message_id)
@@ -77,28 +75,28 @@ async def _message_results(
 
 
 async def search_messages(
-    session: AsyncSession, actor: Actor, q: str, filters: Filters, limit: int = 20, offset: int = 0
+    db: AsyncSession, actor: Actor, q: str, filters: Filters, limit: int = 20, offset: int = 0
 ) -> MessageResults:
     """Matching messages, best first, and how many there are in all (`total_exact` false: at least
     that many; counting through filters stops at repo.TOTAL_CAP)."""
     query = parse(q)
-    page = await repo.message_page(session, actor.account_id, query, filters, limit, offset)
-    messages = await _message_results(session, query, page.hits)
+    page = await repo.message_page(db, actor.account_id, query, filters, limit, offset)
+    messages = await _message_results(db, query, page.hits)
     return MessageResults(
         query=q, messages=messages, total=page.total, total_exact=page.total_exact, limit=limit, offset=offset
     )
 
 
 async def search_chats(
-    session: AsyncSession, actor: Actor, q: str, filters: Filters, limit: int = 20, offset: int = 0
+    db: AsyncSession, actor: Actor, q: str, filters: Filters, limit: int = 20, offset: int = 0
 ) -> list[ChatMatch]:
     """Chats ranked by title match and best message match, each with its best snippet."""
     query = parse(q)
     window = limit + offset
-    ranked = (await repo.rank_chats(session, actor.account_id, query, filters, window, TITLE_WEIGHT))[offset:]
-    chats = await repo.chats_by_id(session, actor.account_id, [h.chat_id for h in ranked])
+    ranked = (await repo.rank_chats(db, actor.account_id, query, filters, window, TITLE_WEIGHT))[offset:]
+    chats = await repo.chats_by_id(db, actor.account_id, [h.chat_id for h in ranked])
     titled = [h.chat_id for h in ranked if h.title_match]
-    snippets, title_marks = await repo.chat_snippets(session, query, ranked, titled)
+    snippets, title_marks = await repo.chat_snippets(db, query, ranked, titled)
     results = []
     for hit in ranked:
         if hit.chat_id not in chats:
@@ -121,11 +119,11 @@ async def search_chats(
 
 
 async def search_all(
-    session: AsyncSession, actor: Actor, q: str, filters: Filters, limit: int = 20, offset: int = 0
+    db: AsyncSession, actor: Actor, q: str, filters: Filters, limit: int = 20, offset: int = 0
 ) -> SearchResultsRead:
     """Spec 001 SearchResults: matching chats and matching messages."""
-    found = await search_messages(session, actor, q, filters, limit, offset)
-    chats = await search_chats(session, actor, q, filters, limit, offset)
+    found = await search_messages(db, actor, q, filters, limit, offset)
+    chats = await search_chats(db, actor, q, filters, limit, offset)
     return SearchResultsRead(
         query=q,
         sessions=chats,

@@ -20,16 +20,16 @@ routes = ChatRouter(tag=Tag.SECRETS)
 @routes.get("/secrets", model=SecretScan)
 async def list_secrets(
     actor: ChatReader,
-    session: DbSession,
+    db: DbSession,
     chat_id: Annotated[uuid.UUID | None, Query(description="Only this chat")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> SecretScan:
     """Secrets in stored chats (keys, tokens, private keys, passwords), masked, with chat and message."""
-    return await service.scan(session, actor, chat_id, limit, offset)
+    return await service.scan(db, actor, chat_id, limit, offset)
 
 
 @routes.post("/secrets/redact", model=RedactResult)
-async def redact_secrets(actor: ChatWriter, session: DbSession, body: RedactRequest) -> RedactResult:
+async def redact_secrets(actor: ChatWriter, db: DbSession, body: RedactRequest) -> RedactResult:
     """Replace the secrets in the stored messages and titles (never the tools' own files) with a marker."""
-    return await service.redact(session, actor, body)
+    return await service.redact(db, actor, body)

@@ -18,7 +18,7 @@ BATCH = 1000
 
 
 async def message_batches(
-    session: AsyncSession, account_id: uuid.UUID, chat_ids: set[uuid.UUID] | None
+    db: AsyncSession, account_id: uuid.UUID, chat_ids: set[uuid.UUID] | None
 ) -> AsyncIterator[list[Row[Any]]]:
     """The messages of the account's chats (of `chat_ids`, or every one when None), by id."""
     last: uuid.UUID | None = None
@@ -42,39 +42,39 @@ async def message_batches(
             stmt = stmt.where(ChatMessage.chat_id.in_(chat_ids))
         if last is not None:
             stmt = stmt.where(ChatMessage.id > last)
-        rows = list((await session.execute(stmt)).all())
+        rows = list((await db.execute(stmt)).all())
         if not rows:
             return
         yield rows
         last = rows[-1].id
 
 
-async def chats(session: AsyncSession, account_id: uuid.UUID, chat_ids: set[uuid.UUID] | None) -> list[Chat]:
+async def chats(db: AsyncSession, account_id: uuid.UUID, chat_ids: set[uuid.UUID] | None) -> list[Chat]:
     """The account's chats (those of `chat_ids`, or every one when None)."""
     stmt = select(Chat).where(Chat.account_id == account_id)
     if chat_ids is not None:
         if not chat_ids:
             return []
         stmt = stmt.where(Chat.id.in_(chat_ids))
-    return list((await session.scalars(stmt.order_by(Chat.id))).all())
+    return list((await db.scalars(stmt.order_by(Chat.id))).all())
 
 
-async def chat_exists(session: AsyncSession, account_id: uuid.UUID, chat_id: uuid.UUID) -> bool:
-    found = await session.scalar(select(Chat.id).where(Chat.id == chat_id, Chat.account_id == account_id))
+async def chat_exists(db: AsyncSession, account_id: uuid.UUID, chat_id: uuid.UUID) -> bool:
+    found = await db.scalar(select(Chat.id).where(Chat.id == chat_id, Chat.account_id == account_id))
     return found is not None
 
 
-async def rewrite_message(session: AsyncSession, message_id: uuid.UUID, values: dict[str, Any]) -> None:
-    await session.execute(update(ChatMessage).where(ChatMessage.id == message_id).values(**values))
+async def rewrite_message(db: AsyncSession, message_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await db.execute(update(ChatMessage).where(ChatMessage.id == message_id).values(**values))
 
 
-async def rewrite_title(session: AsyncSession, chat_id: uuid.UUID, title: str) -> None:
-    await session.execute(update(Chat).where(Chat.id == chat_id).values(title=title))
+async def rewrite_title(db: AsyncSession, chat_id: uuid.UUID, title: str) -> None:
+    await db.execute(update(Chat).where(Chat.id == chat_id).values(title=title))
 
 
-async def has_redacted(session: AsyncSession, account_id: uuid.UUID) -> bool:
+async def has_redacted(db: AsyncSession, account_id: uuid.UUID) -> bool:
     """Whether the account ever redacted its library (the audit log keeps the record)."""
-    found = await session.scalar(
+    found = await db.scalar(
         select(AuditEvent.id)
         .where(AuditEvent.action == REDACT_ACTION, AuditEvent.account_id == account_id)
         .limit(1)

@@ -24,21 +24,19 @@ from chasm.secrets.schemas import RedactRequest, RedactResult, SecretFinding, Se
 RULE_IDS = {rule.id for rule in rules.RULES}
 
 
-async def _check_chat(session: AsyncSession, actor: Actor, chat_id: uuid.UUID | None) -> None:
-    if chat_id is not None and not await repo.chat_exists(session, actor.account_id, chat_id):
+async def _check_chat(db: AsyncSession, actor: Actor, chat_id: uuid.UUID | None) -> None:
+    if chat_id is not None and not await repo.chat_exists(db, actor.account_id, chat_id):
         raise ChatNotFound()
 
 
 async def scan(
-    session: AsyncSession, actor: Actor, chat_id: uuid.UUID | None = None, limit: int = 100, offset: int = 0
+    db: AsyncSession, actor: Actor, chat_id: uuid.UUID | None = None, limit: int = 100, offset: int = 0
 ) -> SecretScan:
     """Every secret in the account's chats (or one chat), in chat and message order."""
-    await _check_chat(session, actor, chat_id)
+    await _check_chat(db, actor, chat_id)
     found: list[tuple[uuid.UUID, int, str, dict[str, Any]]] = []  # (chat, seq, field order, finding)
     scanned = 0
-    async for batch in repo.message_batches(
-        session, actor.account_id, None if chat_id is None else {chat_id}
-    ):
+    async for batch in repo.message_batches(db, actor.account_id, None if chat_id is None else {chat_id}):
         for row in batch:
             scanned += 1
             calls = json.dumps(row.tool_calls, ensure_ascii=False) if row.tool_calls else ""
@@ -48,9 +46,7 @@ async def scan(
                     found.append(
                         (row.chat_id, row.seq, name, {**finding, **_describe(match), "excerpt": excerpt})
                     )
-    chats = {
-        c.id: c for c in await repo.chats(session, actor.account_id, None if chat_id is None else {chat_id})
-    }
+    chats = {c.id: c for c in await repo.chats(db, actor.account_id, None if chat_id is None else {chat_id})}
     for chat in chats.values():
         for match, excerpt in _findings(chat.title or ""):
             finding = {"message_id": None, "seq": None, "role": None, "field": "title"}
@@ -84,19 +80,19 @@ def _describe(match: rules.Match) -> dict[str, str]:
     return {"rule": match.rule.id, "description": match.rule.description}
 
 
-async def redact(session: AsyncSession, actor: Actor, body: RedactRequest) -> RedactResult:
+async def redact(db: AsyncSession, actor: Actor, body: RedactRequest) -> RedactResult:
     """Replace every secret (of `body.rules`, in `body.chat_id`, by default all) in the stored
     messages and titles with `[REDACTED:<rule>]`."""
     wanted = set(body.rules) if body.rules else RULE_IDS
     unknown = sorted(wanted - RULE_IDS)
     if unknown:
         raise UnknownRule(f"Unknown rule(s): {', '.join(unknown)}; known: {', '.join(sorted(RULE_IDS))}")
-    await _check_chat(session, actor, body.chat_id)
+    await _check_chat(db, actor, body.chat_id)
     result = await _redact_chats(
-        session, actor.account_id, None if body.chat_id is None else {body.chat_id}, wanted
+        db, actor.account_id, None if body.chat_id is None else {body.chat_id}, wanted
     )
     record(
-        session,
+        db,
         actor,
         repo.REDACT_ACTION,
         "chat" if body.chat_id else None,
@@ -107,20 +103,20 @@ async def redact(session: AsyncSession, actor: Actor, body: RedactRequest) -> Re
     return result
 
 
-async def redact_harvested(session: AsyncSession, account_id: uuid.UUID, chat_ids: set[uuid.UUID]) -> int:
+async def redact_harvested(db: AsyncSession, account_id: uuid.UUID, chat_ids: set[uuid.UUID]) -> int:
     """After a harvest: an account that redacted its library once gets the chats the harvest
     wrote redacted too (a re-parsed file brings its secrets back). Answers the secrets redacted."""
-    if not chat_ids or not await repo.has_redacted(session, account_id):
+    if not chat_ids or not await repo.has_redacted(db, account_id):
         return 0
-    return (await _redact_chats(session, account_id, chat_ids, RULE_IDS)).secrets_redacted
+    return (await _redact_chats(db, account_id, chat_ids, RULE_IDS)).secrets_redacted
 
 
 async def _redact_chats(
-    session: AsyncSession, account_id: uuid.UUID, chat_ids: set[uuid.UUID] | None, wanted: set[str]
+    db: AsyncSession, account_id: uuid.UUID, chat_ids: set[uuid.UUID] | None, wanted: set[str]
 ) -> RedactResult:
     redacted = rewritten = 0
     touched: set[uuid.UUID] = set()
-    async for batch in repo.message_batches(session, account_id, chat_ids):
+    async for batch in repo.message_batches(db, account_id, chat_ids):
         for row in batch:
             values: dict[str, Any] = {}
             count = 0
@@ -134,14 +130,14 @@ async def _redact_chats(
                     values["tool_calls"], count = calls, count + n
                     values["tool_text"] = tool_text(c for c in calls if isinstance(c, dict))
             if count:
-                await repo.rewrite_message(session, row.id, values)
+                await repo.rewrite_message(db, row.id, values)
                 redacted, rewritten = redacted + count, rewritten + 1
                 touched.add(row.chat_id)
     titles = 0
-    for chat in await repo.chats(session, account_id, chat_ids):
+    for chat in await repo.chats(db, account_id, chat_ids):
         title, n = _redact(chat.title, wanted)
         if n:
-            await repo.rewrite_title(session, chat.id, title or "")
+            await repo.rewrite_title(db, chat.id, title or "")
             redacted, titles = redacted + n, titles + 1
             touched.add(chat.id)
     return RedactResult(

@@ -31,7 +31,7 @@ def _engine(request: Request) -> service.Engine:
 @routes.get("/search/semantic", model=SemanticSearchResults)
 async def semantic_search(
     actor: ChatReader,
-    session: DbSession,
+    db: DbSession,
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=1000, description="What to look for, in any words")],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -41,4 +41,4 @@ async def semantic_search(
     ] = "semantic",
 ) -> SemanticSearchResults:
     """Chats closest in meaning to the query, each with its closest passage."""
-    return await service.search(session, actor, _engine(request), q, limit, mode)
+    return await service.search(db, actor, _engine(request), q, limit, mode)

@@ -67,12 +67,12 @@ class Indexes:
         return self._entries[key]
 
     async def search(
-        self, session: AsyncSession, account_id: uuid.UUID, model: str, vector: np.ndarray[Any, Any], k: int
+        self, db: AsyncSession, account_id: uuid.UUID, model: str, vector: np.ndarray[Any, Any], k: int
     ) -> list[tuple[int, float]]:
         """The `k` nearest chunk keys and their cosine similarity, best first."""
         entry = self._entry(account_id, model)
         async with entry.lock:
-            await self._catch_up(session, entry, account_id, model, vector.shape[-1])
+            await self._catch_up(db, entry, account_id, model, vector.shape[-1])
             index = entry.index
             if index is None or len(index) == 0:
                 return []
@@ -80,30 +80,30 @@ class Indexes:
         return [(int(key), 1.0 - float(d)) for key, d in zip(found.keys, found.distances, strict=True)]
 
     async def _catch_up(
-        self, session: AsyncSession, entry: _Entry, account_id: uuid.UUID, model: str, ndim: int
+        self, db: AsyncSession, entry: _Entry, account_id: uuid.UUID, model: str, ndim: int
     ) -> None:
-        count, top = await repo.chunk_stats(session, account_id, model)
+        count, top = await repo.chunk_stats(db, account_id, model)
         if entry.index is None:
             entry.index, entry.top = await asyncio.to_thread(self._load, entry.path, ndim)
         changed = False
         if top > entry.top:
-            changed = await self._add_from(session, entry, account_id, model, entry.top) or changed
+            changed = await self._add_from(db, entry, account_id, model, entry.top) or changed
         held = len(entry.index) if entry.index is not None else 0
         if held != count:  # chunks deleted, or keys skipped by concurrent writers
             log.info("rebuilding the semantic index of %s (%d keys, %d chunks)", account_id, held, count)
             entry.index, entry.top = new_index(ndim), 0
-            await self._add_from(session, entry, account_id, model, 0)
+            await self._add_from(db, entry, account_id, model, 0)
             changed = True
         if changed:
             await asyncio.to_thread(self._save, entry)
 
     async def _add_from(
-        self, session: AsyncSession, entry: _Entry, account_id: uuid.UUID, model: str, after: int
+        self, db: AsyncSession, entry: _Entry, account_id: uuid.UUID, model: str, after: int
     ) -> bool:
         assert entry.index is not None
         added = False
         while True:
-            rows = list(await repo.chunk_vectors(session, account_id, model, after, LOAD_BATCH))
+            rows = list(await repo.chunk_vectors(db, account_id, model, after, LOAD_BATCH))
             if not rows:
                 return added
             keys, vectors = _vectors(rows)

@@ -68,8 +68,8 @@ class Indexer:
 
     async def sweep(self) -> None:
         maker = self.app.state.sessionmaker
-        async with maker() as session:
-            for account_id in await repo.accounts_with_pending(session, self.engine.embedder.name):
+        async with maker() as db:
+            for account_id in await repo.accounts_with_pending(db, self.engine.embedder.name):
                 self.poke(account_id)
 
     async def listen(self) -> None:

@@ -13,7 +13,7 @@ from chasm.models import Chat, ChatChunk, ChatMessage
 
 
 async def pending_messages(
-    session: AsyncSession,
+    db: AsyncSession,
     account_id: uuid.UUID,
     model: str,
     limit: int,
@@ -35,10 +35,10 @@ async def pending_messages(
         query = query.where(ChatMessage.id > after)
     if chat_ids is not None:
         query = query.where(ChatMessage.chat_id.in_(chat_ids))
-    return (await session.execute(query)).all()
+    return (await db.execute(query)).all()
 
 
-async def accounts_with_pending(session: AsyncSession, model: str) -> list[uuid.UUID]:
+async def accounts_with_pending(db: AsyncSession, model: str) -> list[uuid.UUID]:
     chunked = and_(ChatChunk.message_id == ChatMessage.id, ChatChunk.model == model)
     query = (
         select(Chat.account_id)
@@ -47,25 +47,25 @@ async def accounts_with_pending(session: AsyncSession, model: str) -> list[uuid.
         .outerjoin(ChatChunk, chunked)
         .where(ChatChunk.id.is_(None), ChatMessage.content != "")
     )
-    return list((await session.execute(query)).scalars())
+    return list((await db.execute(query)).scalars())
 
 
-async def insert_chunks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_chunks(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(ChatChunk), rows)
+        await db.execute(insert(ChatChunk), rows)
 
 
-async def chunk_stats(session: AsyncSession, account_id: uuid.UUID, model: str) -> tuple[int, int]:
+async def chunk_stats(db: AsyncSession, account_id: uuid.UUID, model: str) -> tuple[int, int]:
     """How many indexable chunks (with text) the account has under `model`, and the highest key."""
     query = select(func.count(), func.coalesce(func.max(ChatChunk.id), 0)).where(
         ChatChunk.account_id == account_id, ChatChunk.model == model, ChatChunk.text != ""
     )
-    count, top = (await session.execute(query)).one()
+    count, top = (await db.execute(query)).one()
     return int(count), int(top)
 
 
 async def chunk_vectors(
-    session: AsyncSession, account_id: uuid.UUID, model: str, after: int, limit: int
+    db: AsyncSession, account_id: uuid.UUID, model: str, after: int, limit: int
 ) -> Sequence[Any]:
     """(id, embedding) of the account's chunks with a key above `after`, by key."""
     query = (
@@ -79,12 +79,12 @@ async def chunk_vectors(
         .order_by(ChatChunk.id)
         .limit(limit)
     )
-    return (await session.execute(query)).all()
+    return (await db.execute(query)).all()
 
 
-async def chunks_by_key(session: AsyncSession, account_id: uuid.UUID, keys: list[int]) -> Sequence[Any]:
+async def chunks_by_key(db: AsyncSession, account_id: uuid.UUID, keys: list[int]) -> Sequence[Any]:
     """(id, chat_id, message_id, text) of the account's chunks among `keys` (gone ones are absent)."""
     query = select(ChatChunk.id, ChatChunk.chat_id, ChatChunk.message_id, ChatChunk.text).where(
         ChatChunk.account_id == account_id, ChatChunk.id.in_(keys)
     )
-    return (await session.execute(query)).all()
+    return (await db.execute(query)).all()

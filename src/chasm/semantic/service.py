@@ -55,11 +55,9 @@ async def index_pending(
     while True:
         if pause is not None and done:
             await pause()
-        async with maker() as session:
+        async with maker() as db:
             pending = list(
-                await repo.pending_messages(
-                    session, account_id, embedder.name, PENDING_BATCH, after, chat_ids
-                )
+                await repo.pending_messages(db, account_id, embedder.name, PENDING_BATCH, after, chat_ids)
             )
         if not pending:
             return done
@@ -82,8 +80,8 @@ async def index_pending(
                 }
             )
         try:
-            async with transaction(maker) as session:
-                await repo.insert_chunks(session, rows)
+            async with transaction(maker) as db:
+                await repo.insert_chunks(db, rows)
         except IntegrityError:
             log.info("another process embedded these messages first")  # the next read skips them
             continue
@@ -91,16 +89,14 @@ async def index_pending(
 
 
 async def _semantic_ranking(
-    session: AsyncSession, actor: Actor, engine: Engine, q: str, window: int
+    db: AsyncSession, actor: Actor, engine: Engine, q: str, window: int
 ) -> list[tuple[uuid.UUID, float, uuid.UUID, str]]:
     """(chat id, similarity, message id, passage) of the closest chats, best first."""
     vector = (await engine.embedder.embed([q]))[0]
     k = window * 8
     while True:
-        found = await engine.indexes.search(session, actor.account_id, engine.embedder.name, vector, k)
-        rows = {
-            r.id: r for r in await repo.chunks_by_key(session, actor.account_id, [key for key, _ in found])
-        }
+        found = await engine.indexes.search(db, actor.account_id, engine.embedder.name, vector, k)
+        rows = {r.id: r for r in await repo.chunks_by_key(db, actor.account_id, [key for key, _ in found])}
         best: dict[uuid.UUID, tuple[uuid.UUID, float, uuid.UUID, str]] = {}
         for key, similarity in found:
             row = rows.get(key)
@@ -117,20 +113,20 @@ def _snippet(text: str) -> str:
 
 
 async def search(
-    session: AsyncSession, actor: Actor, engine: Engine, q: str, limit: int, mode: str = "semantic"
+    db: AsyncSession, actor: Actor, engine: Engine, q: str, limit: int, mode: str = "semantic"
 ) -> SemanticSearchResults:
     """Chats ranked by meaning (`semantic`), or by meaning and words together (`hybrid`)."""
     if not q.strip():
         raise InvalidQuery("The search text is empty")
     window = limit if mode == "semantic" else max(limit * 3, 30)
-    ranked = await _semantic_ranking(session, actor, engine, q, window)
+    ranked = await _semantic_ranking(db, actor, engine, q, window)
     passages = {chat_id: (similarity, message_id, text) for chat_id, similarity, message_id, text in ranked}
     if mode == "semantic":
         order = [(chat_id, similarity) for chat_id, similarity, _, _ in ranked]
         words: dict[uuid.UUID, str] = {}
     else:
         try:
-            matches = await fulltext.search_chats(session, actor, q, fulltext.make_filters(), window)
+            matches = await fulltext.search_chats(db, actor, q, fulltext.make_filters(), window)
         except InvalidQuery:
             matches = []  # words the full-text index cannot take: meaning alone ranks
         fused: dict[uuid.UUID, float] = {}
@@ -141,7 +137,7 @@ async def search(
         order = sorted(fused.items(), key=lambda item: item[1], reverse=True)
         words = {m.id: m.snippet for m in matches}
     order = order[:limit]
-    chats = {c.id: c for c in await chats_repo.get_chats(session, actor.account_id, [c for c, _ in order])}
+    chats = {c.id: c for c in await chats_repo.get_chats(db, actor.account_id, [c for c, _ in order])}
     results = []
     for chat_id, relevance in order:
         chat = chats.get(chat_id)

@@ -17,20 +17,20 @@ from chasm.models import SandboxSession
 LIVE_STATUSES = ("creating", "running")
 
 
-async def get(session: AsyncSession, account_id: uuid.UUID, session_id: uuid.UUID) -> SandboxSession | None:
-    result = await session.execute(
+async def get(db: AsyncSession, account_id: uuid.UUID, session_id: uuid.UUID) -> SandboxSession | None:
+    result = await db.execute(
         select(SandboxSession).where(SandboxSession.account_id == account_id, SandboxSession.id == session_id)
     )
     return result.scalar_one_or_none()
 
 
-async def get_any(session: AsyncSession, session_id: uuid.UUID) -> SandboxSession | None:
+async def get_any(db: AsyncSession, session_id: uuid.UUID) -> SandboxSession | None:
     """By id alone: for the gateway's per-session token and the reaper (no account in scope)."""
-    return await session.get(SandboxSession, session_id)
+    return await db.get(SandboxSession, session_id)
 
 
-async def live_for_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> SandboxSession | None:
-    result = await session.execute(
+async def live_for_workspace(db: AsyncSession, workspace_id: uuid.UUID) -> SandboxSession | None:
+    result = await db.execute(
         select(SandboxSession)
         .where(SandboxSession.workspace_id == workspace_id, SandboxSession.status.in_(LIVE_STATUSES))
         .order_by(SandboxSession.created_at.desc())
@@ -40,7 +40,7 @@ async def live_for_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> 
 
 
 async def list_for_account(
-    session: AsyncSession,
+    db: AsyncSession,
     account_id: uuid.UUID,
     paging: PageParams,
     *,
@@ -56,11 +56,11 @@ async def list_for_account(
     if session_type is not None:
         where.append(SandboxSession.session_type == session_type)
     query = select(SandboxSession).where(*where).order_by(SandboxSession.created_at.desc(), SandboxSession.id)
-    return await pagination.fetch(session, query, paging)
+    return await pagination.fetch(db, query, paging)
 
 
-async def live_ids(session: AsyncSession, account_id: uuid.UUID) -> Sequence[uuid.UUID]:
-    result = await session.execute(
+async def live_ids(db: AsyncSession, account_id: uuid.UUID) -> Sequence[uuid.UUID]:
+    result = await db.execute(
         select(SandboxSession.id).where(
             SandboxSession.account_id == account_id, SandboxSession.status.in_(LIVE_STATUSES)
         )
@@ -68,10 +68,10 @@ async def live_ids(session: AsyncSession, account_id: uuid.UUID) -> Sequence[uui
     return result.scalars().all()
 
 
-async def all_live(session: AsyncSession, node_id: str) -> Sequence[SandboxSession]:
+async def all_live(db: AsyncSession, node_id: str) -> Sequence[SandboxSession]:
     """Every live session of every account on this node, or on none recorded (server start, the
     reaper, shutdown): other servers sharing the database look after theirs."""
-    result = await session.execute(
+    result = await db.execute(
         select(SandboxSession).where(
             SandboxSession.status.in_(LIVE_STATUSES),
             or_(SandboxSession.node_id == node_id, SandboxSession.node_id.is_(None)),
@@ -81,15 +81,15 @@ async def all_live(session: AsyncSession, node_id: str) -> Sequence[SandboxSessi
 
 
 async def quota_usage(
-    session: AsyncSession, account_id: uuid.UUID, since: datetime
+    db: AsyncSession, account_id: uuid.UUID, since: datetime
 ) -> tuple[int, int, datetime | None]:
     """(live sessions, sessions created since `since`, the oldest of those) of an account."""
-    live = await session.execute(
+    live = await db.execute(
         select(func.count())
         .select_from(SandboxSession)
         .where(SandboxSession.account_id == account_id, SandboxSession.status.in_(LIVE_STATUSES))
     )
-    recent = await session.execute(
+    recent = await db.execute(
         select(func.count(), func.min(SandboxSession.created_at)).where(
             SandboxSession.account_id == account_id, SandboxSession.created_at >= since
         )

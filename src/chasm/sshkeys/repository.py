@@ -14,19 +14,19 @@ from chasm.models import SshKey
 
 
 async def for_account(
-    session: AsyncSession, account_id: uuid.UUID, paging: PageParams
+    db: AsyncSession, account_id: uuid.UUID, paging: PageParams
 ) -> tuple[Sequence[SshKey], int]:
     query = select(SshKey).where(SshKey.account_id == account_id).order_by(SshKey.created_at, SshKey.id)
-    return await pagination.fetch(session, query, paging)
+    return await pagination.fetch(db, query, paging)
 
 
-async def get(session: AsyncSession, account_id: uuid.UUID, key_id: uuid.UUID) -> SshKey | None:
-    result = await session.execute(select(SshKey).where(SshKey.account_id == account_id, SshKey.id == key_id))
+async def get(db: AsyncSession, account_id: uuid.UUID, key_id: uuid.UUID) -> SshKey | None:
+    result = await db.execute(select(SshKey).where(SshKey.account_id == account_id, SshKey.id == key_id))
     return result.scalar_one_or_none()
 
 
-async def by_fingerprint(session: AsyncSession, account_id: uuid.UUID, fingerprint: str) -> SshKey | None:
-    result = await session.execute(
+async def by_fingerprint(db: AsyncSession, account_id: uuid.UUID, fingerprint: str) -> SshKey | None:
+    result = await db.execute(
         select(SshKey).where(SshKey.account_id == account_id, SshKey.fingerprint == fingerprint)
     )
     return result.scalar_one_or_none()

@@ -17,14 +17,14 @@ from chasm.sshkeys.parsing import parse_public_key
 from chasm.sshkeys.schemas import SshKeyCreate, SshKeyOut
 
 
-async def list_keys(session: AsyncSession, actor: Actor, paging: PageParams) -> Page[SshKeyOut]:
-    rows, total = await repo.for_account(session, actor.account_id, paging)
+async def list_keys(db: AsyncSession, actor: Actor, paging: PageParams) -> Page[SshKeyOut]:
+    rows, total = await repo.for_account(db, actor.account_id, paging)
     return paging.page([SshKeyOut.model_validate(k) for k in rows], total)
 
 
-async def add_key(session: AsyncSession, actor: Actor, body: SshKeyCreate) -> SshKeyOut:
+async def add_key(db: AsyncSession, actor: Actor, body: SshKeyCreate) -> SshKeyOut:
     parsed = parse_public_key(body.public_key)
-    existing = await repo.by_fingerprint(session, actor.account_id, parsed.fingerprint)
+    existing = await repo.by_fingerprint(db, actor.account_id, parsed.fingerprint)
     if existing is not None:
         raise DuplicateSshKey(f"This key is already registered on the account as '{existing.name}'")
     key = SshKey(
@@ -36,13 +36,13 @@ async def add_key(session: AsyncSession, actor: Actor, body: SshKeyCreate) -> Ss
         fingerprint=parsed.fingerprint,
         public_key=parsed.public_key,
     )
-    session.add(key)
+    db.add(key)
     try:
-        await session.flush()
+        await db.flush()
     except IntegrityError as exc:  # registered concurrently
         raise DuplicateSshKey("This key is already registered on the account") from exc
     record(
-        session,
+        db,
         actor,
         "ssh_key.create",
         "ssh_key",
@@ -53,14 +53,14 @@ async def add_key(session: AsyncSession, actor: Actor, body: SshKeyCreate) -> Ss
     return SshKeyOut.model_validate(key)
 
 
-async def delete_key(session: AsyncSession, actor: Actor, key_id: uuid.UUID) -> None:
-    key = await repo.get(session, actor.account_id, key_id)
+async def delete_key(db: AsyncSession, actor: Actor, key_id: uuid.UUID) -> None:
+    key = await repo.get(db, actor.account_id, key_id)
     if key is None:
         raise SshKeyNotFound("No such SSH key in this account")
-    await session.delete(key)
-    await session.flush()
+    await db.delete(key)
+    await db.flush()
     record(
-        session,
+        db,
         actor,
         "ssh_key.delete",
         "ssh_key",

@@ -114,22 +114,22 @@ def doc_fingerprint(doc: dict[str, Any]) -> str:
 
 
 async def _workspace_id(
-    session: AsyncSession, account_id: uuid.UUID, ws: dict[str, Any] | None
+    db: AsyncSession, account_id: uuid.UUID, ws: dict[str, Any] | None
 ) -> uuid.UUID | None:
     if not ws:
         return None
-    found = await chats_repo.find_workspace(session, account_id, ws["path"], ws.get("provider"))
+    found = await chats_repo.find_workspace(db, account_id, ws["path"], ws.get("provider"))
     if found is None:
         found = ChatWorkspace(
             account_id=account_id, name=ws["name"], path=ws["path"], provider=ws.get("provider")
         )
-        session.add(found)
-        await session.flush()
+        db.add(found)
+        await db.flush()
     return found.id
 
 
 async def import_doc(
-    session: AsyncSession,
+    db: AsyncSession,
     account_id: uuid.UUID,
     doc: dict[str, Any],
     *,
@@ -146,20 +146,20 @@ async def import_doc(
         fields["title"] = f"{fields['title'] or 'Untitled'}{title_suffix}"
         fields["title_edited"] = True
     fields["tags"] = fields["tags"] or []
-    chat = await repo.chat_by_source(session, account_id, fields["provider"], fields["source_id"])
+    chat = await repo.chat_by_source(db, account_id, fields["provider"], fields["source_id"])
     if chat is None:
         chat = Chat(account_id=account_id, **fields)
-        session.add(chat)
+        db.add(chat)
     else:
         for name, value in fields.items():
             setattr(chat, name, value)
-        await repo.delete_messages(session, chat.id)
-    chat.workspace_id = await _workspace_id(session, account_id, doc.get("workspace"))
+        await repo.delete_messages(db, chat.id)
+    chat.workspace_id = await _workspace_id(db, account_id, doc.get("workspace"))
     chat.started_at = _when(doc["chat"].get("started_at"))
     chat.updated_at = _when(doc["chat"].get("updated_at")) or chat.updated_at
     if parent_chat_id is not None:
         chat.parent_chat_id = parent_chat_id
-    await session.flush()
+    await db.flush()
     rows = [
         {
             **{f: m.get(f) for f in MESSAGE_FIELDS},
@@ -173,6 +173,6 @@ async def import_doc(
         for counter in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
             row[counter] = row[counter] or 0
         row["content"] = row["content"] or ""
-    await chats_repo.insert_messages(session, rows)
+    await chats_repo.insert_messages(db, rows)
     chat.message_count = len(rows)
     return chat

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chasm.models import Chat, ChatMessage, ChatWorkspace, SyncEntry, SyncStatus
 
 
-async def chat_heads(session: AsyncSession, account_id: uuid.UUID) -> Sequence[Any]:
+async def chat_heads(db: AsyncSession, account_id: uuid.UUID) -> Sequence[Any]:
     """(id, provider, source_id, title, tags, archived, model, workspace path) of every chat."""
     query = (
         select(
@@ -29,10 +29,10 @@ async def chat_heads(session: AsyncSession, account_id: uuid.UUID) -> Sequence[A
         .outerjoin(ChatWorkspace, ChatWorkspace.id == Chat.workspace_id)
         .where(Chat.account_id == account_id)
     )
-    return (await session.execute(query)).all()
+    return (await db.execute(query)).all()
 
 
-async def message_hashes(session: AsyncSession, account_id: uuid.UUID) -> dict[uuid.UUID, list[str]]:
+async def message_hashes(db: AsyncSession, account_id: uuid.UUID) -> dict[uuid.UUID, list[str]]:
     """Per chat, its messages' `role:content_hash` in order."""
     query = (
         select(ChatMessage.chat_id, ChatMessage.role, ChatMessage.content_hash)
@@ -41,18 +41,18 @@ async def message_hashes(session: AsyncSession, account_id: uuid.UUID) -> dict[u
         .order_by(ChatMessage.chat_id, ChatMessage.seq)
     )
     found: dict[uuid.UUID, list[str]] = {}
-    for chat_id, role, content_hash in (await session.execute(query)).all():
+    for chat_id, role, content_hash in (await db.execute(query)).all():
         found.setdefault(chat_id, []).append(f"{role}:{content_hash}")
     return found
 
 
-async def entries(session: AsyncSession, account_id: uuid.UUID) -> dict[str, SyncEntry]:
-    rows = await session.scalars(select(SyncEntry).where(SyncEntry.account_id == account_id))
+async def entries(db: AsyncSession, account_id: uuid.UUID) -> dict[str, SyncEntry]:
+    rows = await db.scalars(select(SyncEntry).where(SyncEntry.account_id == account_id))
     return {row.sync_id: row for row in rows}
 
 
 async def set_entry(
-    session: AsyncSession,
+    db: AsyncSession,
     account_id: uuid.UUID,
     sync_id: str,
     chat_id: uuid.UUID | None,
@@ -61,43 +61,43 @@ async def set_entry(
 ) -> None:
     """Record a chat's base; `loaded`: the account's entries read in this session (`entries`), so
     that each call needs no query of its own."""
-    row = loaded.get(sync_id) if loaded is not None else await session.get(SyncEntry, (account_id, sync_id))
+    row = loaded.get(sync_id) if loaded is not None else await db.get(SyncEntry, (account_id, sync_id))
     if row is None:
         row = SyncEntry(account_id=account_id, sync_id=sync_id, chat_id=chat_id, base=base)
-        session.add(row)
+        db.add(row)
         if loaded is not None:
             loaded[sync_id] = row
     else:
         row.chat_id, row.base = chat_id, base
 
 
-async def status(session: AsyncSession, account_id: uuid.UUID) -> SyncStatus | None:
-    return await session.get(SyncStatus, account_id)
+async def status(db: AsyncSession, account_id: uuid.UUID) -> SyncStatus | None:
+    return await db.get(SyncStatus, account_id)
 
 
-async def set_status(session: AsyncSession, account_id: uuid.UUID, location: str, when: datetime) -> None:
-    row = await session.get(SyncStatus, account_id)
+async def set_status(db: AsyncSession, account_id: uuid.UUID, location: str, when: datetime) -> None:
+    row = await db.get(SyncStatus, account_id)
     if row is None:
-        session.add(SyncStatus(account_id=account_id, location=location, last_sync=when))
+        db.add(SyncStatus(account_id=account_id, location=location, last_sync=when))
     else:
         row.location, row.last_sync = location, when
 
 
-async def forget_location(session: AsyncSession, account_id: uuid.UUID) -> None:
+async def forget_location(db: AsyncSession, account_id: uuid.UUID) -> None:
     """A new location shares no history with the old one: every chat is compared afresh."""
-    await session.execute(delete(SyncEntry).where(SyncEntry.account_id == account_id))
+    await db.execute(delete(SyncEntry).where(SyncEntry.account_id == account_id))
 
 
-async def chats(session: AsyncSession, account_id: uuid.UUID, ids: list[uuid.UUID]) -> list[Chat]:
+async def chats(db: AsyncSession, account_id: uuid.UUID, ids: list[uuid.UUID]) -> list[Chat]:
     if not ids:
         return []
-    return list(await session.scalars(select(Chat).where(Chat.account_id == account_id, Chat.id.in_(ids))))
+    return list(await db.scalars(select(Chat).where(Chat.account_id == account_id, Chat.id.in_(ids))))
 
 
-async def messages_of(session: AsyncSession, chat_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ChatMessage]]:
+async def messages_of(db: AsyncSession, chat_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ChatMessage]]:
     found: dict[uuid.UUID, list[ChatMessage]] = {c: [] for c in chat_ids}
     if chat_ids:
-        rows = await session.scalars(
+        rows = await db.scalars(
             select(ChatMessage).where(ChatMessage.chat_id.in_(chat_ids)).order_by(ChatMessage.seq)
         )
         for row in rows:
@@ -105,21 +105,21 @@ async def messages_of(session: AsyncSession, chat_ids: list[uuid.UUID]) -> dict[
     return found
 
 
-async def workspaces(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, ChatWorkspace]:
+async def workspaces(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, ChatWorkspace]:
     if not ids:
         return {}
-    return {w.id: w for w in await session.scalars(select(ChatWorkspace).where(ChatWorkspace.id.in_(ids)))}
+    return {w.id: w for w in await db.scalars(select(ChatWorkspace).where(ChatWorkspace.id.in_(ids)))}
 
 
 async def chat_by_source(
-    session: AsyncSession, account_id: uuid.UUID, provider: str, source_id: str
+    db: AsyncSession, account_id: uuid.UUID, provider: str, source_id: str
 ) -> Chat | None:
-    return await session.scalar(
+    return await db.scalar(
         select(Chat).where(
             Chat.account_id == account_id, Chat.provider == provider, Chat.source_id == source_id
         )
     )
 
 
-async def delete_messages(session: AsyncSession, chat_id: uuid.UUID) -> None:
-    await session.execute(delete(ChatMessage).where(ChatMessage.chat_id == chat_id))
+async def delete_messages(db: AsyncSession, chat_id: uuid.UUID) -> None:
+    await db.execute(delete(ChatMessage).where(ChatMessage.chat_id == chat_id))

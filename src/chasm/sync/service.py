@@ -72,8 +72,8 @@ async def _thread(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(fn, *args)
 
 
-async def _open(session: AsyncSession, actor: Actor, settings: Settings) -> tuple[Remote, Sealer, str]:
-    doc = await system.get_settings(session, actor)
+async def _open(db: AsyncSession, actor: Actor, settings: Settings) -> tuple[Remote, Sealer, str]:
+    doc = await system.get_settings(db, actor)
     if not doc.sync_enabled:
         raise SyncNotConfigured("sync is off: set sync_enabled (and sync_provider) in the settings")
     location = settings.sync_locations.get(doc.sync_provider)
@@ -113,18 +113,18 @@ async def _seal(remote: Remote, encrypted: bool, settings: Settings) -> Sealer:
     return sealer
 
 
-async def _local_state(session: AsyncSession, account_id: uuid.UUID, sealer: Sealer) -> dict[str, _Local]:
-    lines = await repo.message_hashes(session, account_id)
+async def _local_state(db: AsyncSession, account_id: uuid.UUID, sealer: Sealer) -> dict[str, _Local]:
+    lines = await repo.message_hashes(db, account_id)
     state: dict[str, _Local] = {}
     for chat_id, provider, source_id, title, tags, archived, model, path in await repo.chat_heads(
-        session, account_id
+        db, account_id
     ):
         mine = lines.get(chat_id, [])
         chat_head = head(title, tags, archived, model, path)
         state[sync_id(provider, source_id)] = _Local(
             chat_id, sealer.tag(fingerprint(chat_head, mine)), chat_head, mine
         )
-    for sid, entry in (await repo.entries(session, account_id)).items():
+    for sid, entry in (await repo.entries(db, account_id)).items():
         if sid not in state and entry.base != DELETED:
             state[sid] = _Local(None, DELETED)  # deleted here since the last sync
     return state
@@ -188,11 +188,11 @@ async def _round(
     progress: Progress,
 ) -> tuple[int, int, int]:
     account_id = actor.account_id
-    async with maker() as session:
-        status = await repo.status(session, account_id)
+    async with maker() as db:
+        status = await repo.status(db, account_id)
         fresh_location = status is None or status.location != location
-        entries = {} if fresh_location else await repo.entries(session, account_id)
-        local = await _local_state(session, account_id, sealer)
+        entries = {} if fresh_location else await repo.entries(db, account_id)
+        local = await _local_state(db, account_id, sealer)
     bases = {sid: e.base for sid, e in entries.items()}
     if fresh_location:
         local = {sid: v for sid, v in local.items() if v.tag != DELETED}
@@ -227,47 +227,43 @@ async def _round(
     uploaded = await _upload(maker, account_id, remote, sealer, local, listing, to_send, progress)
 
     downloaded = 0
-    async with transaction(maker) as session:
+    async with transaction(maker) as db:
         if fresh_location:
-            await repo.forget_location(session, account_id)
-        rows = await repo.entries(session, account_id)  # one query, not one per set_entry
+            await repo.forget_location(db, account_id)
+        rows = await repo.entries(db, account_id)  # one query, not one per set_entry
         for sid, tag in plan.agreed.items():
             chat_id = local[sid].chat_id if sid in local else None
             if (known := rows.get(sid)) is None or known.base != tag or known.chat_id != chat_id:
-                await repo.set_entry(session, account_id, sid, chat_id, tag, rows)
+                await repo.set_entry(db, account_id, sid, chat_id, tag, rows)
         for sid in to_send:
-            await repo.set_entry(session, account_id, sid, local[sid].chat_id, local[sid].tag, rows)
+            await repo.set_entry(db, account_id, sid, local[sid].chat_id, local[sid].tag, rows)
         for sid in plan.pull:
             tag = _remote_tag(listing[sid], bases.get(sid))
             downloaded += 1
             if tag == DELETED:
                 mine = local.get(sid)
                 chat = (
-                    await chats_repo.get_chat(session, account_id, mine.chat_id)
-                    if mine and mine.chat_id
-                    else None
+                    await chats_repo.get_chat(db, account_id, mine.chat_id) if mine and mine.chat_id else None
                 )
                 if chat is not None:
-                    await chats_repo.delete_chat(session, chat)
-                await repo.set_entry(session, account_id, sid, None, DELETED, rows)
+                    await chats_repo.delete_chat(db, chat)
+                await repo.set_entry(db, account_id, sid, None, DELETED, rows)
                 continue
-            chat = await import_doc(session, account_id, docs[sid])
-            await repo.set_entry(
-                session, account_id, sid, chat.id, sealer.tag(doc_fingerprint(docs[sid])), rows
-            )
+            chat = await import_doc(db, account_id, docs[sid])
+            await repo.set_entry(db, account_id, sid, chat.id, sealer.tag(doc_fingerprint(docs[sid])), rows)
         for sid in plan.conflicts:
             their_tag = _remote_tag(listing[sid], bases.get(sid))
             if sid not in docs:  # their tombstone against our change: ours is kept and sent again
                 continue
             if local[sid].tag == DELETED:  # our deletion against their change: theirs comes back
-                chat = await import_doc(session, account_id, docs[sid])
-                await repo.set_entry(session, account_id, sid, chat.id, their_tag, rows)
+                chat = await import_doc(db, account_id, docs[sid])
+                await repo.set_entry(db, account_id, sid, chat.id, their_tag, rows)
                 downloaded += 1
                 continue
             doc = docs[sid]
             fork_source = f"{doc['chat']['source_id']}~conflict-{their_tag[:8]}"
             await import_doc(
-                session,
+                db,
                 account_id,
                 doc,
                 source_id=fork_source,
@@ -275,7 +271,7 @@ async def _round(
                 title_suffix=" (conflicting copy)",
             )
             downloaded += 1
-        await repo.set_status(session, account_id, location, utcnow())
+        await repo.set_status(db, account_id, location, utcnow())
     return uploaded, downloaded, len(plan.conflicts)
 
 
@@ -295,12 +291,10 @@ async def _upload(
         batch = sids[start : start + UPLOAD_BATCH]
         objects: dict[str, bytes] = {}
         ids = [local[s].chat_id for s in batch if local[s].chat_id is not None]
-        async with maker() as session:
-            chats = {c.id: c for c in await repo.chats(session, account_id, [i for i in ids if i])}
-            messages = await repo.messages_of(session, list(chats))
-            spaces = await repo.workspaces(
-                session, [c.workspace_id for c in chats.values() if c.workspace_id]
-            )
+        async with maker() as db:
+            chats = {c.id: c for c in await repo.chats(db, account_id, [i for i in ids if i])}
+            messages = await repo.messages_of(db, list(chats))
+            spaces = await repo.workspaces(db, [c.workspace_id for c in chats.values() if c.workspace_id])
         for sid in batch:
             mine = local[sid]
             name = _name(sid, mine.tag)
@@ -329,8 +323,8 @@ async def sync(
     """Push and pull the library (001 POST /sync)."""
     require_instance_admin(actor, "sync the library to the server's storage")
     report = progress or (lambda stage, done, total: None)
-    async with maker() as session:
-        remote, sealer, location = await _open(session, actor, settings)
+    async with maker() as db:
+        remote, sealer, location = await _open(db, actor, settings)
     try:
         uploaded, downloaded, conflicts = await _round(maker, actor, remote, sealer, location, report)
         if conflicts:  # the forks made for conflicts go out now, not at the next sync
@@ -338,8 +332,8 @@ async def sync(
             uploaded, downloaded = uploaded + more_up, downloaded + more_down
     finally:
         await _thread(remote.close)
-    async with maker() as session:
-        status = await repo.status(session, actor.account_id)
+    async with maker() as db:
+        status = await repo.status(db, actor.account_id)
     assert status is not None
     return SyncResponse(
         uploaded=uploaded, downloaded=downloaded, conflicts=conflicts, last_sync=status.last_sync

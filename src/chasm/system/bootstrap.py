@@ -21,19 +21,17 @@ LOCAL_OWNER_EMAIL = INSTANCE_OWNER_EMAIL
 
 async def bootstrap_owner(maker: async_sessionmaker[AsyncSession], secret_key: str) -> str | None:
     """Create the local owner if there is no user yet; return the admin key's secret (once)."""
-    async with transaction(maker) as session:
-        if await auth_repo.user_count(session):
+    async with transaction(maker) as db:
+        if await auth_repo.user_count(db):
             return None
-        user, account = await create_user(
-            session, LOCAL_OWNER_EMAIL, None, "Local owner", email_verified=True
-        )
+        user, account = await create_user(db, LOCAL_OWNER_EMAIL, None, "Local owner", email_verified=True)
         user.is_instance_admin = True
         account.plan = PAID_PLAN
         key, secret = await mint_key(
-            session, secret_key, account_id=account.id, user_id=user.id, name="bootstrap admin key"
+            db, secret_key, account_id=account.id, user_id=user.id, name="bootstrap admin key"
         )
         record(
-            session,
+            db,
             None,
             "api_key.create",
             "api_key",

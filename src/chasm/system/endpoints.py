@@ -34,33 +34,31 @@ async def health(request: Request) -> HealthResponse:
 
 
 @routes.get("/system/info", model=SystemInfo)
-async def system_info(request: Request, actor: ChatReader, session: DbSession) -> SystemInfo:
+async def system_info(request: Request, actor: ChatReader, db: DbSession) -> SystemInfo:
     """Version, database size and the library's chat, workspace and provider counts."""
     state = request.app.state
-    return await service.system_info(session, actor, state.engine, state.started_monotonic)
+    return await service.system_info(db, actor, state.engine, state.started_monotonic)
 
 
 @routes.post("/system/vacuum", model=VacuumResult)
-async def vacuum_database(request: Request, actor: SystemAdmin, session: DbSession) -> VacuumResult:
+async def vacuum_database(request: Request, actor: SystemAdmin, db: DbSession) -> VacuumResult:
     """Compact the database (VACUUM on SQLite, VACUUM ANALYZE on PostgreSQL)."""
-    return await service.vacuum(session, actor, request.app.state.engine)
+    return await service.vacuum(db, actor, request.app.state.engine)
 
 
 @routes.post("/system/cache/clear", model=CachesCleared)
-async def clear_cache(actor: SystemAdmin, session: DbSession) -> CachesCleared:
+async def clear_cache(actor: SystemAdmin, db: DbSession) -> CachesCleared:
     """Empty the server's in-process caches and report what was cleared."""
-    return await service.clear_caches(session, actor)
+    return await service.clear_caches(db, actor)
 
 
 @settings_routes.get("/settings", model=ChatSettingsDoc)
-async def get_settings(actor: ChatReader, session: DbSession) -> ChatSettingsDoc:
+async def get_settings(actor: ChatReader, db: DbSession) -> ChatSettingsDoc:
     """The account's chat library settings (defaults where never set)."""
-    return await service.get_settings(session, actor)
+    return await service.get_settings(db, actor)
 
 
 @settings_routes.put("/settings", model=ChatSettingsDoc)
-async def update_settings(
-    actor: SettingsWriter, session: DbSession, body: ChatSettingsUpdate
-) -> ChatSettingsDoc:
+async def update_settings(actor: SettingsWriter, db: DbSession, body: ChatSettingsUpdate) -> ChatSettingsDoc:
     """Change the given settings; unknown fields are refused with 400."""
-    return await service.update_settings(session, actor, body)
+    return await service.update_settings(db, actor, body)

@@ -16,20 +16,20 @@ from chasm.system.exceptions import DatabaseBusy
 SQLITE_FTS_TABLES = ("chat_messages_fts", "chats_fts")
 
 
-async def get_settings_row(session: AsyncSession, account_id: uuid.UUID) -> ChatSettings | None:
-    return await session.get(ChatSettings, account_id)
+async def get_settings_row(db: AsyncSession, account_id: uuid.UUID) -> ChatSettings | None:
+    return await db.get(ChatSettings, account_id)
 
 
-async def library_counts(session: AsyncSession, account_id: uuid.UUID) -> tuple[int, int, int]:
+async def library_counts(db: AsyncSession, account_id: uuid.UUID) -> tuple[int, int, int]:
     """(chats, chat workspaces, providers with chats) of the account."""
     chats, providers = (
-        await session.execute(
+        await db.execute(
             select(func.count(Chat.id), func.count(func.distinct(Chat.provider))).where(
                 Chat.account_id == account_id
             )
         )
     ).one()
-    workspaces = await session.scalar(
+    workspaces = await db.scalar(
         select(func.count(ChatWorkspace.id)).where(ChatWorkspace.account_id == account_id)
     )
     return int(chats or 0), int(workspaces or 0), int(providers or 0)
@@ -88,7 +88,7 @@ async def _vacuum(engine: AsyncEngine) -> dict[str, Any]:
         return {"operation": "VACUUM ANALYZE", "tables": len(tables)}
 
 
-async def all_settings(session: AsyncSession) -> list[tuple[uuid.UUID, Any]]:
+async def all_settings(db: AsyncSession) -> list[tuple[uuid.UUID, Any]]:
     """Every account's chat-library settings: (account id, data)."""
-    rows = await session.execute(select(ChatSettings.account_id, ChatSettings.data))
+    rows = await db.execute(select(ChatSettings.account_id, ChatSettings.data))
     return [(account, data) for account, data in rows]

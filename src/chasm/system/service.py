@@ -45,8 +45,8 @@ def _visible(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
     return {**data, "harvest": {**data["harvest"], "roots": {}}}
 
 
-async def get_settings(session: AsyncSession, actor: Actor) -> ChatSettingsDoc:
-    row = await repo.get_settings_row(session, actor.account_id)
+async def get_settings(db: AsyncSession, actor: Actor) -> ChatSettingsDoc:
+    row = await repo.get_settings_row(db, actor.account_id)
     return ChatSettingsDoc.model_validate(_visible(_document(row.data if row else None).model_dump(), actor))
 
 
@@ -68,8 +68,8 @@ def _keep_server_fields(actor: Actor, current: ChatSettingsDoc, changes: dict[st
             del changes[name]
 
 
-async def update_settings(session: AsyncSession, actor: Actor, update: ChatSettingsUpdate) -> ChatSettingsDoc:
-    row = await repo.get_settings_row(session, actor.account_id)
+async def update_settings(db: AsyncSession, actor: Actor, update: ChatSettingsUpdate) -> ChatSettingsDoc:
+    row = await repo.get_settings_row(db, actor.account_id)
     current = _document(row.data if row else None)
     changes = update.model_dump(exclude_unset=True, exclude_none=True)
     if not actor.instance_admin:
@@ -77,12 +77,12 @@ async def update_settings(session: AsyncSession, actor: Actor, update: ChatSetti
     merged = ChatSettingsDoc.model_validate({**current.model_dump(), **changes})
     data = merged.model_dump()
     if row is None:
-        session.add(ChatSettings(account_id=actor.account_id, data=data))
+        db.add(ChatSettings(account_id=actor.account_id, data=data))
     else:
         row.data = data
         row.updated_at = utcnow()
     record(
-        session,
+        db,
         actor,
         "settings.update",
         "chat_settings",
@@ -92,9 +92,9 @@ async def update_settings(session: AsyncSession, actor: Actor, update: ChatSetti
     return ChatSettingsDoc.model_validate(_visible(data, actor))
 
 
-async def harvest_roots(session: AsyncSession, account_id: uuid.UUID) -> dict[str, list[str]]:
+async def harvest_roots(db: AsyncSession, account_id: uuid.UUID) -> dict[str, list[str]]:
     """Extra harvest folders per provider id, as configured in the account's settings."""
-    row = await repo.get_settings_row(session, account_id)
+    row = await repo.get_settings_row(db, account_id)
     return _document(row.data if row else None).harvest.roots
 
 
@@ -102,9 +102,9 @@ def harvest_source_names() -> list[str]:
     return sorted({ep.name for ep in entry_points(group=HARVEST_SOURCES_GROUP)})
 
 
-async def system_info(session: AsyncSession, actor: Actor, engine: AsyncEngine, started: float) -> SystemInfo:
+async def system_info(db: AsyncSession, actor: Actor, engine: AsyncEngine, started: float) -> SystemInfo:
     """Spec 001 SystemInfo, plus the database backend and uptime."""
-    chats, workspaces, providers_used = await repo.library_counts(session, actor.account_id)
+    chats, workspaces, providers_used = await repo.library_counts(db, actor.account_id)
     return SystemInfo(
         version=__version__,
         database_size_bytes=await repo.database_size(engine),
@@ -117,7 +117,7 @@ async def system_info(session: AsyncSession, actor: Actor, engine: AsyncEngine, 
     )
 
 
-async def vacuum(session: AsyncSession, actor: Actor, engine: AsyncEngine) -> VacuumResult:
+async def vacuum(db: AsyncSession, actor: Actor, engine: AsyncEngine) -> VacuumResult:
     """Compact and re-analyse the database; report the sizes before and after."""
     require_instance_admin(actor, "maintain the server's database")
     before = await repo.database_size(engine)
@@ -130,13 +130,13 @@ async def vacuum(session: AsyncSession, actor: Actor, engine: AsyncEngine) -> Va
         "size_after_bytes": await repo.database_size(engine),
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
-    record(session, actor, "system.vacuum", "database", engine.dialect.name, metadata=result)
+    record(db, actor, "system.vacuum", "database", engine.dialect.name, metadata=result)
     return VacuumResult.model_validate(result)
 
 
-async def clear_caches(session: AsyncSession, actor: Actor) -> CachesCleared:
+async def clear_caches(db: AsyncSession, actor: Actor) -> CachesCleared:
     """Empty the server's in-process caches and say how many entries each held."""
     require_instance_admin(actor, "clear the server's caches")
     cleared = caches.clear_all()
-    record(session, actor, "system.cache_clear", "cache", None, metadata={"cleared": cleared})
+    record(db, actor, "system.cache_clear", "cache", None, metadata={"cleared": cleared})
     return CachesCleared(cleared=cleared, entries=sum(cleared.values()))

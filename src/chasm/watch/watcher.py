@@ -60,8 +60,8 @@ class Watcher:
         self.ready = asyncio.Event()  # set once the first harvest is done and the watch is on
 
     async def _plans(self) -> list[SourcePlan]:
-        async with self.maker() as session:
-            data = await harvest_repo.settings_data(session, self.account_id)
+        async with self.maker() as db:
+            data = await harvest_repo.settings_data(db, self.account_id)
         return harvest_service.build_plans(
             self.settings, data, self.providers, self.extra_roots, self.include_disabled
         )

@@ -51,19 +51,19 @@ def disk_id(ws: Workspace) -> str:
     return str(ws.id)
 
 
-async def resolve_workspace(session: AsyncSession, actor: Actor, selector: str | uuid.UUID) -> Workspace:
+async def resolve_workspace(db: AsyncSession, actor: Actor, selector: str | uuid.UUID) -> Workspace:
     """A workspace of the active account by UUID or (case-insensitive) name; 404 otherwise."""
     ws_id = parse_uuid(selector)
-    ws = await repo.by_id(session, actor.account_id, ws_id) if ws_id else None
+    ws = await repo.by_id(db, actor.account_id, ws_id) if ws_id else None
     if ws is None and isinstance(selector, str):
-        ws = await repo.by_name(session, actor.account_id, selector.strip())
+        ws = await repo.by_name(db, actor.account_id, selector.strip())
     if ws is None:
         raise WorkspaceNotFound(str(selector))
     return ws
 
 
-async def live_session_id(session: AsyncSession, ws: Workspace) -> uuid.UUID | None:
-    return (await repo.live_sessions(session, [ws.id])).get(ws.id)
+async def live_session_id(db: AsyncSession, ws: Workspace) -> uuid.UUID | None:
+    return (await repo.live_sessions(db, [ws.id])).get(ws.id)
 
 
 def to_out(ws: Workspace, active_session_id: uuid.UUID | None) -> WorkspaceOut:
@@ -86,17 +86,17 @@ def to_out(ws: Workspace, active_session_id: uuid.UUID | None) -> WorkspaceOut:
     )
 
 
-async def describe(session: AsyncSession, ws: Workspace) -> WorkspaceOut:
-    return to_out(ws, await live_session_id(session, ws))
+async def describe(db: AsyncSession, ws: Workspace) -> WorkspaceOut:
+    return to_out(ws, await live_session_id(db, ws))
 
 
-async def describe_many(session: AsyncSession, items: Sequence[Workspace]) -> list[WorkspaceOut]:
-    live = await repo.live_sessions(session, [ws.id for ws in items])
+async def describe_many(db: AsyncSession, items: Sequence[Workspace]) -> list[WorkspaceOut]:
+    live = await repo.live_sessions(db, [ws.id for ws in items])
     return [to_out(ws, live.get(ws.id)) for ws in items]
 
 
 async def list_workspaces(
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Actor,
     paging: PageParams,
     *,
@@ -104,24 +104,22 @@ async def list_workspaces(
     session_type: str | None,
 ) -> Page[WorkspaceOut]:
     rows, total = await repo.list_for_account(
-        session, actor.account_id, paging, template=template, session_type=session_type
+        db, actor.account_id, paging, template=template, session_type=session_type
     )
-    return paging.page(await describe_many(session, rows), total)
+    return paging.page(await describe_many(db, rows), total)
 
 
-async def _ensure_name_free(
-    session: AsyncSession, account_id: uuid.UUID, name: str, exclude: Any = None
-) -> None:
-    existing = await repo.by_name(session, account_id, name)
+async def _ensure_name_free(db: AsyncSession, account_id: uuid.UUID, name: str, exclude: Any = None) -> None:
+    existing = await repo.by_name(db, account_id, name)
     if existing is not None and existing.id != exclude:
         raise WorkspaceNameTaken(name)
 
 
-async def _disk_quota(session: AsyncSession, settings: Settings, actor: Actor) -> int:
+async def _disk_quota(db: AsyncSession, settings: Settings, actor: Actor) -> int:
     """The quota of a new workspace: the per-workspace default, within what the account has left
     of its real storage and of its plan's `disk_bytes` (the sum of its workspaces' quotas)."""
     account_id = actor.account_id
-    used = await repo.account_usage(session, account_id)
+    used = await repo.account_usage(db, account_id)
     remaining = settings.account_storage_quota_bytes - used
     if remaining <= 0:
         raise QuotaExceeded(
@@ -129,8 +127,8 @@ async def _disk_quota(session: AsyncSession, settings: Settings, actor: Actor) -
         )
     size = min(settings.workspace_quota_bytes, remaining)
     plan = quota_for(settings, actor.account.plan)
-    if plan.disk_bytes is not None and not await is_instance_admin(session, actor):
-        left = plan.disk_bytes - await repo.account_allocated(session, account_id)
+    if plan.disk_bytes is not None and not await is_instance_admin(db, actor):
+        left = plan.disk_bytes - await repo.account_allocated(db, account_id)
         if left < MIN_QUOTA:
             raise PlanQuotaExceeded(
                 plan,
@@ -143,7 +141,7 @@ async def _disk_quota(session: AsyncSession, settings: Settings, actor: Actor) -
 
 
 async def _new_workspace(
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Actor,
     settings: Settings,
     *,
@@ -153,7 +151,7 @@ async def _new_workspace(
     template: bool = False,
 ) -> Workspace:
     final_name = validate_name(name) if name is not None else generate_name()
-    await _ensure_name_free(session, actor.account_id, final_name)
+    await _ensure_name_free(db, actor.account_id, final_name)
     ws = Workspace(
         account_id=actor.account_id,
         name=final_name,
@@ -161,18 +159,18 @@ async def _new_workspace(
         session_type=session_type,
         image=image,
         template=template,
-        quota_bytes=await _disk_quota(session, settings, actor),
+        quota_bytes=await _disk_quota(db, settings, actor),
     )
-    session.add(ws)
+    db.add(ws)
     try:
-        await session.flush()
+        await db.flush()
     except IntegrityError as exc:  # a concurrent create took the name
         raise WorkspaceNameTaken(final_name) from exc
     return ws
 
 
 async def create_workspace(
-    session: AsyncSession, actor: Actor, settings: Settings, storage: WorkspaceStorage, body: WorkspaceCreate
+    db: AsyncSession, actor: Actor, settings: Settings, storage: WorkspaceStorage, body: WorkspaceCreate
 ) -> Workspace:
     if body.image and body.session_type != "sandbox":
         raise BadRequest("Only sandbox workspaces accept an image", code="image_not_allowed")
@@ -182,17 +180,17 @@ async def create_workspace(
         images.resolve(settings, body.image)
     source: Workspace | None = None
     if body.clone_from:
-        source = await resolve_workspace(session, actor, body.clone_from)
+        source = await resolve_workspace(db, actor, body.clone_from)
         if not source.template:
             raise BadRequest(f"Workspace '{source.name}' is not a template", code="not_a_template")
         if source.session_type != body.session_type:
             raise BadRequest(
                 f"Template '{source.name}' is a {source.session_type} workspace", code="session_type_mismatch"
             )
-        if await live_session_id(session, source):
+        if await live_session_id(db, source):
             raise WorkspaceInUse(f"Template '{source.name}' has an active session; terminate it to clone")
     ws = await _new_workspace(
-        session,
+        db,
         actor,
         settings,
         name=body.name,
@@ -207,7 +205,7 @@ async def create_workspace(
     else:
         await storage.create(disk_id(ws), ws.quota_bytes)
     record(
-        session,
+        db,
         actor,
         "workspace.create",
         "workspace",
@@ -219,12 +217,12 @@ async def create_workspace(
             "clone_from": str(source.id) if source else None,
         },
     )
-    await emit(session, ws.account_id, "workspace.created", workspace_data(ws))
+    await emit(db, ws.account_id, "workspace.created", workspace_data(ws))
     return ws
 
 
 async def create_import_workspace(
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Actor,
     settings: Settings,
     storage: WorkspaceStorage,
@@ -232,12 +230,12 @@ async def create_import_workspace(
     selector: str,
     name: str | None,
 ) -> Workspace:
-    ws = await _new_workspace(session, actor, settings, name=name, session_type="sandbox", image=None)
+    ws = await _new_workspace(db, actor, settings, name=name, session_type="sandbox", image=None)
     ws.github_repo = selector
     ws.status = "importing"
     await storage.create(disk_id(ws), ws.quota_bytes)
     record(
-        session,
+        db,
         actor,
         "workspace.import",
         "workspace",
@@ -245,17 +243,17 @@ async def create_import_workspace(
         summary=f"importing {selector} into {ws.name}",
         metadata={"github_repo": selector, "url": repo_url},
     )
-    await emit(session, ws.account_id, "workspace.created", workspace_data(ws))
+    await emit(db, ws.account_id, "workspace.created", workspace_data(ws))
     return ws
 
 
-async def rename(session: AsyncSession, actor: Actor, ws: Workspace, name: str | None) -> Workspace:
+async def rename(db: AsyncSession, actor: Actor, ws: Workspace, name: str | None) -> Workspace:
     new_name = validate_name(name) if name is not None else generate_name()
-    await _ensure_name_free(session, actor.account_id, new_name, exclude=ws.id)
+    await _ensure_name_free(db, actor.account_id, new_name, exclude=ws.id)
     old = ws.name
     ws.name, ws.name_key = new_name, new_name.lower()
     record(
-        session,
+        db,
         actor,
         "workspace.name.update",
         "workspace",
@@ -263,14 +261,14 @@ async def rename(session: AsyncSession, actor: Actor, ws: Workspace, name: str |
         summary=f"renamed {old} to {new_name}",
         metadata={"old": old, "new": new_name},
     )
-    await emit(session, ws.account_id, "workspace.updated", workspace_data(ws))
+    await emit(db, ws.account_id, "workspace.updated", workspace_data(ws))
     return ws
 
 
-async def set_template(session: AsyncSession, actor: Actor, ws: Workspace, template: bool) -> Workspace:
+async def set_template(db: AsyncSession, actor: Actor, ws: Workspace, template: bool) -> Workspace:
     ws.template = template
     record(
-        session,
+        db,
         actor,
         "workspace.template.update",
         "workspace",
@@ -278,12 +276,12 @@ async def set_template(session: AsyncSession, actor: Actor, ws: Workspace, templ
         summary=f"{'marked' if template else 'unmarked'} {ws.name} as template",
         metadata={"template": template},
     )
-    await emit(session, ws.account_id, "workspace.updated", workspace_data(ws))
+    await emit(db, ws.account_id, "workspace.updated", workspace_data(ws))
     return ws
 
 
 async def delete_workspace(
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Actor,
     storage: WorkspaceStorage,
     ws: Workspace,
@@ -291,20 +289,20 @@ async def delete_workspace(
     force: bool,
     terminate: Terminator,
 ) -> None:
-    live = await live_session_id(session, ws)
+    live = await live_session_id(db, ws)
     if live is not None:
         if not force:
             raise WorkspaceInUse(
                 f"Workspace '{ws.name}' has an active session ({live}); terminate it or pass force=true"
             )
-        await terminate(session, actor, live)
-    for snap in await repo.snapshots(session, ws.id):
+        await terminate(db, actor, live)
+    for snap in await repo.snapshots(db, ws.id):
         await storage.delete_snapshot(snap.manifest)
-    await session.delete(ws)
-    await session.flush()
+    await db.delete(ws)
+    await db.flush()
     await storage.delete(disk_id(ws))
-    record(session, actor, "workspace.delete", "workspace", ws.id, summary=f"deleted workspace {ws.name}")
-    await emit(session, ws.account_id, "workspace.deleted", workspace_data(ws))
+    record(db, actor, "workspace.delete", "workspace", ws.id, summary=f"deleted workspace {ws.name}")
+    await emit(db, ws.account_id, "workspace.deleted", workspace_data(ws))
 
 
 async def refresh_size(storage: WorkspaceStorage, ws: Workspace) -> None:
@@ -325,8 +323,8 @@ def workspace_data(ws: Workspace) -> dict[str, object]:
 async def collect_snapshot_garbage(storage: WorkspaceStorage, maker: async_sessionmaker[AsyncSession]) -> int:
     """At startup: remove what interrupted snapshots left in the store (temporary blobs,
     manifests no snapshot record names, blobs nothing refers to). Bytes freed."""
-    async with maker() as session:
-        known = await repo.all_snapshot_manifests(session)
+    async with maker() as db:
+        known = await repo.all_snapshot_manifests(db)
     freed = await storage.collect_garbage(known)
     if freed:
         log.info("snapshot store: removed %d bytes left by interrupted snapshots", freed)

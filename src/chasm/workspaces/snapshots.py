@@ -20,10 +20,10 @@ from chasm.workspaces.service import disk_id, live_session_id, refresh_size, res
 
 
 async def list_snapshots(
-    session: AsyncSession, actor: Actor, selector: str, paging: PageParams
+    db: AsyncSession, actor: Actor, selector: str, paging: PageParams
 ) -> Page[SnapshotOut]:
-    ws = await resolve_workspace(session, actor, selector)
-    rows, total = await repo.snapshot_page(session, ws.id, paging)
+    ws = await resolve_workspace(db, actor, selector)
+    rows, total = await repo.snapshot_page(db, ws.id, paging)
     return paging.page([snapshot_out(s) for s in rows], total)
 
 
@@ -48,8 +48,8 @@ def snapshot_out(snap: WorkspaceSnapshot) -> SnapshotOut:
     )
 
 
-async def _require_detached(session: AsyncSession, ws: Workspace, force: bool, what: str) -> None:
-    live = await live_session_id(session, ws)
+async def _require_detached(db: AsyncSession, ws: Workspace, force: bool, what: str) -> None:
+    live = await live_session_id(db, ws)
     if live is not None and not force:
         raise WorkspaceInUse(
             f"Cannot {what} while session {live} is attached to '{ws.name}'; terminate it or pass force=true"
@@ -57,20 +57,20 @@ async def _require_detached(session: AsyncSession, ws: Workspace, force: bool, w
 
 
 async def create_snapshot(
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Actor,
     storage: WorkspaceStorage,
     ws: Workspace,
     name: str | None,
     force: bool,
 ) -> WorkspaceSnapshot:
-    await _require_detached(session, ws, force, "snapshot")
+    await _require_detached(db, ws, force, "snapshot")
     name = (name or "").strip() or f"snap-{uuid.uuid4().hex[:8]}"
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 100:
         raise BadRequest(
             "Snapshot name may contain letters, digits, '.', '_' and '-'", code="invalid_snapshot_name"
         )
-    if await repo.snapshot_by_name(session, ws.id, name) is not None:
+    if await repo.snapshot_by_name(db, ws.id, name) is not None:
         raise SnapshotExists(name)
     ref = await storage.snapshot(disk_id(ws))
     snap = WorkspaceSnapshot(
@@ -82,10 +82,10 @@ async def create_snapshot(
         file_count=ref.file_count,
         manifest=ref.ref,
     )
-    session.add(snap)
-    await session.flush()
+    db.add(snap)
+    await db.flush()
     record(
-        session,
+        db,
         actor,
         "workspace.snapshot.create",
         "workspace",
@@ -93,26 +93,26 @@ async def create_snapshot(
         summary=f"snapshot {name} of {ws.name}",
         metadata={"snapshot": name, "files": ref.file_count},
     )
-    await emit(session, ws.account_id, "workspace.snapshot.created", snapshot_data(ws, snap))
+    await emit(db, ws.account_id, "workspace.snapshot.created", snapshot_data(ws, snap))
     return snap
 
 
-async def get_snapshot(session: AsyncSession, ws: Workspace, name: str) -> WorkspaceSnapshot:
-    snap = await repo.snapshot_by_name(session, ws.id, name)
+async def get_snapshot(db: AsyncSession, ws: Workspace, name: str) -> WorkspaceSnapshot:
+    snap = await repo.snapshot_by_name(db, ws.id, name)
     if snap is None:
         raise SnapshotNotFound(name)
     return snap
 
 
 async def restore_snapshot(
-    session: AsyncSession, actor: Actor, storage: WorkspaceStorage, ws: Workspace, name: str, force: bool
+    db: AsyncSession, actor: Actor, storage: WorkspaceStorage, ws: Workspace, name: str, force: bool
 ) -> WorkspaceSnapshot:
-    snap = await get_snapshot(session, ws, name)
-    await _require_detached(session, ws, force, "restore a snapshot")
+    snap = await get_snapshot(db, ws, name)
+    await _require_detached(db, ws, force, "restore a snapshot")
     await storage.restore(disk_id(ws), snap.manifest)
     await refresh_size(storage, ws)
     record(
-        session,
+        db,
         actor,
         "workspace.snapshot.restore",
         "workspace",
@@ -120,20 +120,20 @@ async def restore_snapshot(
         summary=f"restored {ws.name} to snapshot {name}",
         metadata={"snapshot": name},
     )
-    await emit(session, ws.account_id, "workspace.snapshot.restored", snapshot_data(ws, snap))
+    await emit(db, ws.account_id, "workspace.snapshot.restored", snapshot_data(ws, snap))
     return snap
 
 
 async def delete_snapshot(
-    session: AsyncSession, actor: Actor, storage: WorkspaceStorage, ws: Workspace, name: str, force: bool
+    db: AsyncSession, actor: Actor, storage: WorkspaceStorage, ws: Workspace, name: str, force: bool
 ) -> None:
-    snap = await get_snapshot(session, ws, name)
-    await _require_detached(session, ws, force, "delete a snapshot")
-    await session.delete(snap)
-    await session.flush()
+    snap = await get_snapshot(db, ws, name)
+    await _require_detached(db, ws, force, "delete a snapshot")
+    await db.delete(snap)
+    await db.flush()
     await storage.delete_snapshot(snap.manifest)
     record(
-        session,
+        db,
         actor,
         "workspace.snapshot.delete",
         "workspace",
@@ -141,4 +141,4 @@ async def delete_snapshot(
         summary=f"deleted snapshot {name} of {ws.name}",
         metadata={"snapshot": name},
     )
-    await emit(session, ws.account_id, "workspace.snapshot.deleted", snapshot_data(ws, snap))
+    await emit(db, ws.account_id, "workspace.snapshot.deleted", snapshot_data(ws, snap))

@@ -43,14 +43,12 @@ class BulkDeleteInput(BaseModel):
 
 
 async def enqueue_import(
-    session: AsyncSession, actor: Actor, settings: Settings, storage: WorkspaceStorage, body: WorkspaceImport
+    db: AsyncSession, actor: Actor, settings: Settings, storage: WorkspaceStorage, body: WorkspaceImport
 ) -> tuple[Workspace, uuid.UUID]:
     url = repository_url(body.github_repo, settings.github_base_url)
-    ws = await service.create_import_workspace(
-        session, actor, settings, storage, url, body.github_repo, body.name
-    )
+    ws = await service.create_import_workspace(db, actor, settings, storage, url, body.github_repo, body.name)
     job = await jobs.enqueue(
-        session,
+        db,
         account_id=actor.account_id,
         kind="workspace.import",
         input={"workspace_id": str(ws.id), "url": url, "ref": body.ref},
@@ -76,13 +74,13 @@ async def run_import(ctx: JobContext, data: ImportInput) -> dict[str, Any]:
         root = await storage.mount(disk)
         await clone_into(data.url, root, data.ref, settings.import_timeout_s)
     except Exception as exc:
-        async with transaction(ctx.app.state.sessionmaker) as session:
-            ws = await session.get(Workspace, uuid.UUID(disk))
+        async with transaction(ctx.app.state.sessionmaker) as db:
+            ws = await db.get(Workspace, uuid.UUID(disk))
             if ws is not None and ctx.attempt >= IMPORT_ATTEMPTS:
                 ws.status, ws.status_detail = "error", str(exc)[:2000]
         raise
-    async with transaction(ctx.app.state.sessionmaker) as session:
-        ws = await session.get(Workspace, uuid.UUID(disk))
+    async with transaction(ctx.app.state.sessionmaker) as db:
+        ws = await db.get(Workspace, uuid.UUID(disk))
         if ws is None:
             return {"workspace_id": disk, "imported": False, "reason": "workspace was deleted"}
         ws.status, ws.status_detail = "ready", None
@@ -119,10 +117,10 @@ async def _delete_many(ctx: JobContext, selectors: list[str], force: bool) -> li
     results: list[dict[str, Any]] = []
     for selector in selectors:
         try:
-            async with transaction(ctx.app.state.sessionmaker) as session:
-                actor = await ctx.actor(session)
-                ws = await service.resolve_workspace(session, actor, selector)
-                await service.delete_workspace(session, actor, storage, ws, force=force, terminate=terminate)
+            async with transaction(ctx.app.state.sessionmaker) as db:
+                actor = await ctx.actor(db)
+                ws = await service.resolve_workspace(db, actor, selector)
+                await service.delete_workspace(db, actor, storage, ws, force=force, terminate=terminate)
             results.append({"workspace": selector, "deleted": True})
         except Exception as exc:  # reported per workspace; the others proceed
             results.append({"workspace": selector, "deleted": False, "error": str(exc)})

@@ -81,8 +81,8 @@ async def test_a_second_user_sees_no_server_paths(
     assert (await admin.post("/api/harvest", json={})).status_code == 200
     chat = (await admin.get("/api/sessions")).json()["data"]["sessions"][0]
     assert chat["source_path"].startswith("/") and chat["source_path"].endswith("0f0e0d0c-owner.jsonl")
-    async with app.state.sessionmaker() as session, session.begin():
-        await session.execute(update(User).values(is_instance_admin=False))
+    async with app.state.sessionmaker() as db, db.begin():
+        await db.execute(update(User).values(is_instance_admin=False))
     for path in (
         "/api/sessions",
         f"/api/sessions/{chat['id']}",
@@ -92,8 +92,8 @@ async def test_a_second_user_sees_no_server_paths(
         found = body.get("data", body)
         found = found["sessions"][0] if "sessions" in found else found.get("session", found)
         assert found["source_path"] is None, path
-    async with app.state.sessionmaker() as session:
-        stored = (await session.scalars(select(Chat.source_path))).first()
+    async with app.state.sessionmaker() as db:
+        stored = (await db.scalars(select(Chat.source_path))).first()
     assert stored is not None and stored.startswith("/")
 
 
@@ -114,10 +114,8 @@ async def test_an_account_owner_is_not_an_instance_admin_until_granted(
 ) -> None:
     me = (await second.get("/auth/me")).json()
     assert me["instance_admin"] is False
-    async with app.state.sessionmaker() as session, session.begin():
-        await session.execute(
-            update(User).where(User.email == me["user"]["email"]).values(is_instance_admin=True)
-        )
+    async with app.state.sessionmaker() as db, db.begin():
+        await db.execute(update(User).where(User.email == me["user"]["email"]).values(is_instance_admin=True))
     assert (await second.get("/auth/me")).json()["instance_admin"] is True
     assert (await second.post("/api/system/cache/clear")).status_code == 200
     done = await second.post("/api/harvest", json={})
@@ -131,8 +129,8 @@ async def test_a_second_user_cannot_watch_the_servers_folders(
     is asked), turn `auto_harvest` on there, and let the server's watch harvest its owner's
     history into that organization."""
     granted = await register(client, f"admin-{uuid.uuid4().hex[:6]}@example.com")
-    async with app.state.sessionmaker() as session, session.begin():
-        await session.execute(
+    async with app.state.sessionmaker() as db, db.begin():
+        await db.execute(
             update(User).where(User.email == granted["user"]["email"]).values(is_instance_admin=True)
         )
     org = (await second.post("/v1/accounts/organizations", json={"name": "mine"})).json()
@@ -152,8 +150,8 @@ async def test_a_second_user_cannot_watch_the_servers_folders(
 
     # A flag already stored (written before this rule) does not make the server watch for them:
     # only accounts that instance administrators alone own are watched.
-    async with app.state.sessionmaker() as session, session.begin():
-        await session.merge(ChatSettings(account_id=uuid.UUID(org["id"]), data={"auto_harvest": True}))
+    async with app.state.sessionmaker() as db, db.begin():
+        await db.merge(ChatSettings(account_id=uuid.UUID(org["id"]), data={"auto_harvest": True}))
     assert (await admin.put("/api/settings", json={"auto_harvest": True})).status_code == 200
     watched = await wanted_accounts(app)
     mine = (await admin.get("/v1/accounts/current")).json()["id"]

@@ -14,81 +14,20 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import aclosing
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.harvest.model import ParseOutcome, SourceUnit
 from chasm.harvest.parsing import Parsed, parsed_batches
-from chasm.harvest.spec import HarvestSource
+from chasm.harvest.report import (
+    UPLOAD_KEY_PREFIX,
+    HarvestIssue,
+    HarvestReport,
+    ProviderCounts,
+    SourcePlan,
+)
 from chasm.harvest.store import HarvestStore
 from chasm.harvest.units import Job, resume_point, stat_fingerprint
-
-# Unit keys of uploaded files (harvest/upload.py): a harvest of the server's folders never sees
-# them, so it must not take them for missing.
-UPLOAD_KEY_PREFIX = "upload:"
-
-
-@dataclass
-class ProviderCounts:
-    units_seen: int = 0
-    units_parsed: int = 0
-    units_skipped: int = 0
-    chats_created: int = 0
-    chats_updated: int = 0
-    messages_added: int = 0
-    errors: int = 0
-    bytes_parsed: int = 0
-
-
-@dataclass
-class HarvestIssue:
-    provider: str
-    path: str
-    message: str
-    line: int | None = None
-
-    def as_text(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line is not None else self.path
-        return f"{self.provider}: {where}: {self.message}"
-
-
-@dataclass
-class HarvestReport:
-    providers: dict[str, ProviderCounts] = field(default_factory=dict)
-    issues: list[HarvestIssue] = field(default_factory=list)
-    duration_ms: int = 0
-
-    @property
-    def chats_stored(self) -> int:
-        return sum(c.chats_created + c.chats_updated for c in self.providers.values())
-
-    @property
-    def messages_added(self) -> int:
-        return sum(c.messages_added for c in self.providers.values())
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "providers": {name: asdict(c) for name, c in self.providers.items()},
-            "providers_scanned": list(self.providers),
-            "sessions_count": self.chats_stored,
-            "messages_count": self.messages_added,
-            "errors": [i.as_text() for i in self.issues],
-            "issues": [asdict(i) for i in self.issues],
-            "duration_ms": self.duration_ms,
-        }
-
-
-@dataclass
-class SourcePlan:
-    """One source to harvest: where to look, and optionally which units only (a refresh)."""
-
-    source: HarvestSource
-    roots: list[Path]
-    unit_keys: set[str] | None = None
-
 
 # (provider, units done, units to parse)
 ProgressFn = Callable[[str, int, int], None]

@@ -83,3 +83,19 @@ def local_env(tmp_path: Path) -> dict[str, str]:
 )
 def test_local_commands_import_only_what_they_use(local_env: dict[str, str], args: tuple[str, ...]) -> None:
     assert _chasm(local_env, *args) == []
+
+
+def test_unchanged_harvest_loads_no_database_layer_nor_command_line(local_env: dict[str, str]) -> None:
+    # Answered by harvest.quick through sqlite3, before Typer and its pydantic-built parsing load.
+    assert _chasm(local_env, "harvest", "--provider", "claude-code", "--json") == []
+    heavy = ("sqlalchemy", "pydantic", "pydantic_settings", "typer", "aiosqlite")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(["harvest", "-p", "claude-code"]), json.dumps(heavy)],
+        env=local_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert "claude-code" in done.stdout and "Library: " in done.stderr

@@ -1,6 +1,6 @@
-"""The `chasm` entry point. An unchanged `chasm harvest` is answered before the command line
-(Typer, every sub-command's module) is loaded: that load would be most of the call
-(`cli.harvest_quick`). `chasm.cli.main.app` is the Typer app, loaded when asked for."""
+"""The `chasm` entry point. `chasm version` and an unchanged `chasm harvest` are answered before
+the command line (Typer, every sub-command's module) is loaded: that load would be most of the
+call (`cli.harvest_quick`). `chasm.cli.main.app` is the Typer app, loaded when asked for."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from typing import Any
 
 def main() -> None:
     args = sys.argv[1:]
+    if args == ["version"]:
+        import chasm
+
+        print(f"chasm {chasm.__version__}")
+        return
     if args[:1] == ["harvest"]:
         from chasm.cli import harvest_quick
 

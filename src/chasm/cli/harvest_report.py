@@ -1,5 +1,6 @@
 """What `chasm harvest` prints: the report table (or JSON) and where the library lives. Loads
-Rich only, so that the quick answer to an unchanged harvest (`cli.harvest_quick`) can print it."""
+Rich only for the table, so that the quick answer to an unchanged harvest (`cli.harvest_quick`)
+can print it."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ import json
 import sys
 from typing import Any
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-
 
 def show_report(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
     # Short headers and only the sources that found something: the table fits 80 columns.
     columns = {
         "units_seen": "Seen",

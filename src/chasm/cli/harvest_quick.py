@@ -68,7 +68,12 @@ def run(args: list[str]) -> bool:
         extra = parse_root_options(parsed.root)
     except ChasmError:
         return False
-    report = quick.unchanged_report(parsed.provider or None, extra, parsed.include_disabled, parsed.account)
+    try:
+        report = quick.unchanged_report(
+            parsed.provider or None, extra, parsed.include_disabled, parsed.account
+        )
+    except Exception:  # noqa: BLE001 - an unreadable folder, say: the full command reports it
+        return False
     if report is None:
         return False
     from chasm.cli.harvest_report import print_library_location, show_report

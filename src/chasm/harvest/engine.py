@@ -17,17 +17,18 @@ from contextlib import aclosing
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chasm.harvest.model import ParseOutcome, SourceUnit
+from chasm.harvest.model import ParseOutcome
 from chasm.harvest.parsing import Parsed, parsed_batches
 from chasm.harvest.report import (
-    UPLOAD_KEY_PREFIX,
     HarvestIssue,
     HarvestReport,
     ProviderCounts,
     SourcePlan,
+    changed_units,
+    unseen_keys,
 )
 from chasm.harvest.store import HarvestStore
-from chasm.harvest.units import Job, resume_point, stat_fingerprint
+from chasm.harvest.units import Job, resume_point
 
 # (provider, units done, units to parse)
 ProgressFn = Callable[[str, int, int], None]
@@ -80,23 +81,10 @@ class HarvestEngine:
             units = [u for u in units if u.key in plan.unit_keys]
         counts.units_seen = len(units)
         fingerprints = await self.store.fingerprints(provider)
-        changed: list[tuple[SourceUnit, str, int]] = []
-        for unit in units:
-            stat = stat_fingerprint(unit.paths)
-            if stat is None or fingerprints.get(unit.key) == (stat[0], False):
-                counts.units_skipped += 1  # unchanged (or vanished since discovery): not read
-                continue
-            changed.append((unit, *stat))
+        changed = changed_units(units, fingerprints)
+        counts.units_skipped += len(units) - len(changed)  # unchanged (or vanished since discovery)
         if plan.unit_keys is None:
-            seen = {u.key for u in units}
-            await self.store.flag_missing(
-                provider,
-                [
-                    k
-                    for k, (_, missing) in fingerprints.items()
-                    if k not in seen and not missing and not k.startswith(UPLOAD_KEY_PREFIX)
-                ],
-            )
+            await self.store.flag_missing(provider, unseen_keys(fingerprints, units))
         if not changed:
             return
         known = await self.store.stored_units(provider, [u.key for u, _, _ in changed])

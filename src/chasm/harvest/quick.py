@@ -3,12 +3,12 @@
 The harvest of an unchanged machine reads no transcript: it lists the units, compares the size and
 mtime of their files with `harvest_files` and records the run in the audit log. Loading the whole
 store (SQLAlchemy, every model, pydantic-settings) for that costs several times the work itself.
-So before doing so, the command asks `unchanged_report`, which does the same listing (the sources'
-own discovery, `report.build_plans`, `units.stat_fingerprint`) against the SQLite library with the
-standard library's sqlite3. Only when it can tell that the harvest would store nothing does it
-answer: the report the engine would give and the same audit event. Anything else (a changed,
-new or vanished file, another database than SQLite, a schema to migrate, no local owner yet, an
-account named by the caller) answers None, and the command takes the full way.
+So before doing so, the command asks `unchanged_report`, which decides as the engine does (the
+sources' own discovery, `report.build_plans`, `report.changed_units` and `unseen_keys`) against
+the SQLite library through the standard library's sqlite3. Only when the harvest would store
+nothing does it answer: the report the engine would give and the same audit event. Anything else
+(a changed, new or vanished file, another database than SQLite, a schema to migrate, no local
+owner yet, an account named by the caller) answers None, and the command takes the full way.
 """
 
 from __future__ import annotations
@@ -19,13 +19,11 @@ import sqlite3
 import sys
 import time
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chasm.harvest.report import UPLOAD_KEY_PREFIX, HarvestReport, ProviderCounts, build_plans
-from chasm.harvest.units import stat_fingerprint
+from chasm.harvest.report import HarvestReport, ProviderCounts, build_plans, changed_units, unseen_keys
 from chasm.kit import settings_peek
 from chasm.kit.migration_heads import migration_heads
 
@@ -140,26 +138,14 @@ def _check(
                 (account_id, plan.source.name),
             )
         }
-        for unit in units:
-            stat = stat_fingerprint(unit.paths)
-            if stat is not None and stored.get(unit.key) != (stat[0], False):
-                return None  # new or changed: to parse
-        if _vanished(stored, (u.key for u in units)):
+        if changed_units(units, stored):
+            return None  # new or changed: to parse
+        if any(not Path(key).exists() for key in unseen_keys(stored, units)):
             return None  # files gone: their chats are to be flagged missing
         counts.units_seen = counts.units_skipped = len(units)
     report.duration_ms = int((time.monotonic() - started) * 1000)
     _audit(conn, owner[0], account_id, report)
     return report
-
-
-def _vanished(stored: dict[str, tuple[str, bool]], seen: Iterable[str]) -> bool:
-    """Whether a unit stored as present is gone (the engine's `flag_missing` would write)."""
-    found = set(seen)
-    return any(
-        not Path(key).exists()
-        for key, (_, missing) in stored.items()
-        if key not in found and not missing and not key.startswith(UPLOAD_KEY_PREFIX)
-    )
 
 
 def _audit(conn: sqlite3.Connection, owner_id: str, account_id: str, report: HarvestReport) -> None:

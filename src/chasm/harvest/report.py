@@ -11,7 +11,9 @@ from typing import Any, Protocol
 
 from chasm.harvest import registry
 from chasm.harvest.exceptions import UnknownProvider
+from chasm.harvest.model import SourceUnit
 from chasm.harvest.spec import HarvestSource
+from chasm.harvest.units import stat_fingerprint
 
 # Unit keys of uploaded files (harvest/upload.py): a harvest of the server's folders never sees
 # them, so it must not take them for missing.
@@ -107,6 +109,31 @@ def build_plans(
         roots = registry.roots_for(source, harvest_home=settings.harvest_home, configured=configured)
         plans.append(SourcePlan(source, roots))
     return plans
+
+
+def changed_units(
+    units: Iterable[SourceUnit], stored: Mapping[str, tuple[str, bool]]
+) -> list[tuple[SourceUnit, str, int]]:
+    """The units to parse, with their fingerprint and size: those new or changed since `stored`
+    (unit key -> (fingerprint, missing), as `harvest_files` holds them). An unchanged unit, or
+    one whose file vanished since discovery, is not read."""
+    changed = []
+    for unit in units:
+        stat = stat_fingerprint(unit.paths)
+        if stat is not None and stored.get(unit.key) != (stat[0], False):
+            changed.append((unit, *stat))
+    return changed
+
+
+def unseen_keys(stored: Mapping[str, tuple[str, bool]], units: Iterable[SourceUnit]) -> list[str]:
+    """Stored units present last time that discovery no longer lists (uploads aside): those whose
+    files are gone are to be flagged missing."""
+    seen = {u.key for u in units}
+    return [
+        key
+        for key, (_, missing) in stored.items()
+        if key not in seen and not missing and not key.startswith(UPLOAD_KEY_PREFIX)
+    ]
 
 
 def parse_root_options(values: Iterable[str]) -> dict[str, list[str]]:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
-import os
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-
-def default_data_dir() -> Path:
-    return Path(user_data_dir("chasm", appauthor=False))
+from chasm.kit import settings_peek
+from chasm.kit.settings_peek import default_data_dir
 
 
 def host_is_loopback(host: str) -> bool:
@@ -33,13 +29,7 @@ class _TomlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = os.environ.get("CHASM_CONFIG")
-        candidate = Path(path) if path else default_data_dir() / "config.toml"
-        if not candidate.is_file():
-            return {}
-        with candidate.open("rb") as fh:
-            data = tomllib.load(fh)
-        return data.get("chasm", data)
+        return settings_peek.config_file_values()
 
 
 class Settings(BaseSettings):
@@ -246,12 +236,7 @@ class Settings(BaseSettings):
 
     @property
     def effective_database_url(self) -> str:
-        url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'chasm.db'}"
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            url = "postgresql+asyncpg://" + url.split("://", 1)[1]
-        if url.startswith("sqlite:///"):
-            url = "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
-        return url
+        return settings_peek.effective_database_url(self.database_url, self.data_dir)
 
     @property
     def effective_registration(self) -> str:

@@ -83,3 +83,26 @@ def local_env(tmp_path: Path) -> dict[str, str]:
 )
 def test_local_commands_import_only_what_they_use(local_env: dict[str, str], args: tuple[str, ...]) -> None:
     assert _chasm(local_env, *args) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "printed"),
+    [(("harvest", "-p", "claude-code"), "claude-code"), (("version",), "chasm ")],
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else None,
+)
+def test_version_and_unchanged_harvest_load_no_database_layer_nor_command_line(
+    local_env: dict[str, str], args: tuple[str, ...], printed: str
+) -> None:
+    # Answered before Typer (and its pydantic-built option parsing) loads; the unchanged harvest
+    # by harvest.quick through sqlite3.
+    heavy = ("sqlalchemy", "pydantic", "pydantic_settings", "typer", "aiosqlite")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(list(args)), json.dumps(heavy)],
+        env=local_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert printed in done.stdout

@@ -9,12 +9,10 @@ import signal
 from typing import Any
 
 import typer
-from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from chasm.cli.chats import ACCOUNT, AS_JSON
+from chasm.cli.harvest_report import library_location, show_report
 from chasm.cli.localdb import local_operator
 
 
@@ -36,12 +34,12 @@ def harvest(
     ),
 ) -> None:
     """Harvest chats from every coding tool found here (incremental: unchanged files are skipped)."""
-    from chasm.harvest import service
+    from chasm.harvest.report import parse_root_options
     from chasm.kit.errors import ChasmError
 
     console = Console(stderr=True)
     try:
-        extra = service.parse_root_options(root or [])
+        extra = parse_root_options(root or [])
     except ChasmError as exc:
         raise typer.BadParameter(exc.message, param_hint="--root") from exc
     if remote is not None:
@@ -52,11 +50,22 @@ def harvest(
         except ChasmError as exc:
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(1) from exc
-        _report(data, as_json)
+        show_report(data, as_json)
         return
     if watch:
         _watch(account, provider or None, extra, include_disabled, as_json, console)
         return
+    from chasm.harvest import quick
+
+    unchanged = quick.unchanged_report(provider or None, extra, include_disabled, account)
+    if unchanged is not None:  # nothing to store: answered without loading the store
+        show_report(unchanged.as_dict(), as_json)
+        if not as_json:
+            typer.echo(f"Library: {library_location()}", err=True)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from chasm.harvest import service
 
     async def main() -> Any:
         with Progress(
@@ -92,9 +101,9 @@ def harvest(
     except ChasmError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
-    _report(report.as_dict(), as_json)
+    show_report(report.as_dict(), as_json)
     if not as_json:
-        typer.echo(f"Library: {_library_location()}", err=True)
+        typer.echo(f"Library: {library_location()}", err=True)
 
 
 def _watch(
@@ -160,18 +169,6 @@ def _watch(
         raise typer.Exit(1) from exc
 
 
-def _library_location() -> str:
-    """Where the chats went: the SQLite file, or the database URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    from chasm.config import get_settings
-
-    url = make_url(get_settings().effective_database_url)
-    if url.get_backend_name() == "sqlite":
-        return str(url.database)
-    return url.render_as_string(hide_password=True)
-
-
 def _upload(
     url: str,
     key: str,
@@ -187,10 +184,11 @@ def _upload(
     from chasm.client.errors import ChasmAPIError
     from chasm.client.sync import Chasm
     from chasm.config import get_settings
-    from chasm.harvest import remote, service
+    from chasm.harvest import remote
+    from chasm.harvest.report import build_plans
 
     settings = get_settings()
-    plans = service.build_plans(settings, {}, providers, extra, include_disabled)
+    plans = build_plans(settings, {}, providers, extra, include_disabled)
     state = remote.SentState(settings.data_dir, url, account)
     total: dict[str, Any] = {"providers": {}, "errors": [], "duration_ms": 0}
     with Chasm(url, key, account=account) as client:
@@ -209,38 +207,3 @@ def _upload(
             total["duration_ms"] += report.duration_ms or 0
             state.save(batch.sent)
     return total
-
-
-def _report(data: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-        return
-    # Short headers and only the sources that found something: the table fits 80 columns.
-    columns = {
-        "units_seen": "Seen",
-        "units_parsed": "Parsed",
-        "units_skipped": "Skipped",
-        "chats_created": "New",
-        "chats_updated": "Updated",
-        "messages_added": "Messages",
-        "errors": "Errors",
-    }
-    table = Table(title=f"Harvest ({data['duration_ms'] / 1000:.1f} s)", box=box.SIMPLE_HEAD)
-    table.add_column("Source", no_wrap=True)
-    for header in columns.values():
-        table.add_column(header, justify="right", no_wrap=True)
-    quiet = 0
-    for name, counts in data["providers"].items():
-        if not any(counts.get(c, 0) for c in columns):
-            quiet += 1
-            continue
-        table.add_row(name, *(f"{counts.get(c, 0):,}" for c in columns))
-    table.caption = "Seen, parsed, skipped: files and databases. New, updated: chats." + (
-        f"\n{quiet} other sources found nothing." if quiet else ""
-    )
-    out = Console()
-    out.print(table)
-    for issue in data["errors"][:50]:
-        out.print(f"[yellow]warning[/] {issue}", highlight=False, markup=False)
-    if len(data["errors"]) > 50:
-        out.print(f"... and {len(data['errors']) - 50} more issues")

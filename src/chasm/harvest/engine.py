@@ -14,81 +14,21 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import aclosing
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chasm.harvest.model import ParseOutcome, SourceUnit
+from chasm.harvest.model import ParseOutcome
 from chasm.harvest.parsing import Parsed, parsed_batches
-from chasm.harvest.spec import HarvestSource
+from chasm.harvest.report import (
+    HarvestIssue,
+    HarvestReport,
+    ProviderCounts,
+    SourcePlan,
+    changed_units,
+    unseen_keys,
+)
 from chasm.harvest.store import HarvestStore
-from chasm.harvest.units import Job, resume_point, stat_fingerprint
-
-# Unit keys of uploaded files (harvest/upload.py): a harvest of the server's folders never sees
-# them, so it must not take them for missing.
-UPLOAD_KEY_PREFIX = "upload:"
-
-
-@dataclass
-class ProviderCounts:
-    units_seen: int = 0
-    units_parsed: int = 0
-    units_skipped: int = 0
-    chats_created: int = 0
-    chats_updated: int = 0
-    messages_added: int = 0
-    errors: int = 0
-    bytes_parsed: int = 0
-
-
-@dataclass
-class HarvestIssue:
-    provider: str
-    path: str
-    message: str
-    line: int | None = None
-
-    def as_text(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line is not None else self.path
-        return f"{self.provider}: {where}: {self.message}"
-
-
-@dataclass
-class HarvestReport:
-    providers: dict[str, ProviderCounts] = field(default_factory=dict)
-    issues: list[HarvestIssue] = field(default_factory=list)
-    duration_ms: int = 0
-
-    @property
-    def chats_stored(self) -> int:
-        return sum(c.chats_created + c.chats_updated for c in self.providers.values())
-
-    @property
-    def messages_added(self) -> int:
-        return sum(c.messages_added for c in self.providers.values())
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "providers": {name: asdict(c) for name, c in self.providers.items()},
-            "providers_scanned": list(self.providers),
-            "sessions_count": self.chats_stored,
-            "messages_count": self.messages_added,
-            "errors": [i.as_text() for i in self.issues],
-            "issues": [asdict(i) for i in self.issues],
-            "duration_ms": self.duration_ms,
-        }
-
-
-@dataclass
-class SourcePlan:
-    """One source to harvest: where to look, and optionally which units only (a refresh)."""
-
-    source: HarvestSource
-    roots: list[Path]
-    unit_keys: set[str] | None = None
-
+from chasm.harvest.units import Job, resume_point
 
 # (provider, units done, units to parse)
 ProgressFn = Callable[[str, int, int], None]
@@ -141,23 +81,10 @@ class HarvestEngine:
             units = [u for u in units if u.key in plan.unit_keys]
         counts.units_seen = len(units)
         fingerprints = await self.store.fingerprints(provider)
-        changed: list[tuple[SourceUnit, str, int]] = []
-        for unit in units:
-            stat = stat_fingerprint(unit.paths)
-            if stat is None or fingerprints.get(unit.key) == (stat[0], False):
-                counts.units_skipped += 1  # unchanged (or vanished since discovery): not read
-                continue
-            changed.append((unit, *stat))
+        changed = changed_units(units, fingerprints)
+        counts.units_skipped += len(units) - len(changed)  # unchanged (or vanished since discovery)
         if plan.unit_keys is None:
-            seen = {u.key for u in units}
-            await self.store.flag_missing(
-                provider,
-                [
-                    k
-                    for k, (_, missing) in fingerprints.items()
-                    if k not in seen and not missing and not k.startswith(UPLOAD_KEY_PREFIX)
-                ],
-            )
+            await self.store.flag_missing(provider, unseen_keys(fingerprints, units))
         if not changed:
             return
         known = await self.store.stored_units(provider, [u.key for u, _, _ in changed])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,8 +15,9 @@ from chasm.auth.actor import Actor, require_instance_admin
 from chasm.config import Settings
 from chasm.harvest import provider_names, registry, upload
 from chasm.harvest import repository as repo
-from chasm.harvest.engine import HarvestEngine, HarvestReport, ProgressFn, SourcePlan, StoredFn
+from chasm.harvest.engine import HarvestEngine, HarvestReport, ProgressFn, StoredFn
 from chasm.harvest.exceptions import HarvestFailed, UnknownProvider
+from chasm.harvest.report import build_plans
 from chasm.harvest.schemas import HarvestRequest, HarvestResult, HarvestStatus, ProviderRead
 from chasm.kit.db import transaction
 from chasm.kit.timeutil import aware
@@ -33,30 +34,6 @@ _locks: dict[uuid.UUID, asyncio.Lock] = {}
 def _lock(account_id: uuid.UUID) -> asyncio.Lock:
     """One harvest at a time per account: two would race on the same chats."""
     return _locks.setdefault(account_id, asyncio.Lock())
-
-
-def build_plans(
-    settings: Settings,
-    data: dict[str, Any],
-    providers: Iterable[str] | None = None,
-    extra_roots: dict[str, list[str]] | None = None,
-    include_disabled: bool = False,
-) -> list[SourcePlan]:
-    reg = registry.get_registry()
-    wanted = list(providers) if providers else None
-    if wanted:
-        unknown = [p for p in wanted if p not in reg.sources]
-        if unknown:
-            raise UnknownProvider(f"Unknown provider(s): {', '.join(unknown)}")
-    disabled = set() if include_disabled or wanted else registry.disabled_providers(data)
-    plans = []
-    for name, source in sorted(reg.sources.items()):
-        if (wanted and name not in wanted) or name in disabled:
-            continue
-        configured = registry.configured_roots(data, name) + list((extra_roots or {}).get(name, []))
-        roots = registry.roots_for(source, harvest_home=settings.harvest_home, configured=configured)
-        plans.append(SourcePlan(source, roots))
-    return plans
 
 
 def _noting(written: set[uuid.UUID], stored: StoredFn | None) -> StoredFn:
@@ -196,19 +173,6 @@ async def get_provider(db: AsyncSession, actor: Actor, settings: Settings, provi
         if entry.id == provider_id:
             return entry
     raise UnknownProvider(f"Provider '{provider_id}' not found", status_code=404, code="not_found")
-
-
-def parse_root_options(values: Iterable[str]) -> dict[str, list[str]]:
-    """`PROVIDER=PATH` pairs (the CLI's --root) into a mapping."""
-    roots: dict[str, list[str]] = {}
-    for value in values:
-        provider, sep, path = value.partition("=")
-        if not sep or not provider or not path:
-            raise UnknownProvider(
-                f"--root expects PROVIDER=PATH, got {value!r}", status_code=400, code="bad_root"
-            )
-        roots.setdefault(provider.strip(), []).append(str(Path(path).expanduser()))
-    return roots
 
 
 async def run_request(

@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from chasm.harvest.engine import UPLOAD_KEY_PREFIX, SourcePlan
 from chasm.harvest.model import ParseOutcome, Resume, SourceUnit
+from chasm.harvest.report import UPLOAD_KEY_PREFIX, SourcePlan
 from chasm.harvest.spec import HarvestSource
 from chasm.kit.errors import InvalidUpload, PayloadTooLarge
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -22,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chasm.kit import cjk
+from chasm.kit.migration_heads import migration_heads
 from chasm.kit.timeutil import aware, utcnow
 
 NAMING = {
@@ -189,23 +188,6 @@ def _upgrade(connection: Connection) -> None:
 
 
 MIGRATION_LOCK_ID = 0x63686173  # "chas": serialises migrations of concurrently starting servers
-
-
-_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=]*=\s*(.+)$", re.M)
-
-
-@functools.cache
-def migration_heads() -> frozenset[str]:
-    """The head revisions of the migration scripts, read from their `revision` and
-    `down_revision` lines: what Alembic's script directory would say, without importing Alembic
-    and every script (most of a CLI call's start when the schema is current)."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (Path(__file__).resolve().parent.parent / "migrations" / "versions").glob("*.py"):
-        for kind, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
-            names = set(re.findall(r"[\"']([^\"']+)[\"']", value))
-            (revisions if kind == "revision" else parents).update(names)
-    return frozenset(revisions - parents)
 
 
 async def schema_is_current(engine: AsyncEngine) -> bool:

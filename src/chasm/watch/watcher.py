@@ -21,6 +21,7 @@ from chasm.config import Settings
 from chasm.harvest import repository as harvest_repo
 from chasm.harvest import service as harvest_service
 from chasm.harvest.engine import HarvestEngine, HarvestReport, SourcePlan
+from chasm.harvest.report import build_plans
 from chasm.kit.events import EventBus
 from chasm.realtime import topics
 
@@ -62,9 +63,7 @@ class Watcher:
     async def _plans(self) -> list[SourcePlan]:
         async with self.maker() as db:
             data = await harvest_repo.settings_data(db, self.account_id)
-        return harvest_service.build_plans(
-            self.settings, data, self.providers, self.extra_roots, self.include_disabled
-        )
+        return build_plans(self.settings, data, self.providers, self.extra_roots, self.include_disabled)
 
     async def harvest(self, plans: list[SourcePlan]) -> HarvestReport:
         stored = topics.harvest_notifier(self.bus, self.maker, self.account_id, source="watch")

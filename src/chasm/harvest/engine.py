@@ -3,9 +3,10 @@
 For each unit the engine compares a fingerprint of its files (size and mtime of each) with the one
 stored in `harvest_files`: unchanged units are not read at all; an append-only log that only grew
 is parsed from where it was left and its new messages are appended; anything else is parsed again
-and its chats' messages replaced. Parsing (`parsing`) runs ahead in a thread or a process pool;
-storing (`store`) takes one transaction per batch of units, and a unit that cannot be stored rolls
-back alone, so a failure never leaves a half-stored chat and never touches what other units stored.
+and its chats' messages replaced. Parsing (`parsing`) runs ahead in a thread or in parser
+processes, which also make the parsed chats into rows (`prepare`); storing (`store`) takes one
+transaction per batch of units, and a unit that cannot be stored rolls back alone, so a failure
+never leaves a half-stored chat and never touches what other units stored.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chasm.harvest.model import ParseOutcome, SourceUnit
+from chasm.harvest.model import SourceUnit
 from chasm.harvest.parsing import Parsed, parsed_batches
+from chasm.harvest.prepare import Outcome, PreparedChat
 from chasm.harvest.spec import HarvestSource
 from chasm.harvest.store import HarvestStore
 from chasm.harvest.units import Job, resume_point, stat_fingerprint
@@ -167,7 +169,7 @@ class HarvestEngine:
         ]
         chats = await self.store.chat_ids(provider)
         done = 0
-        async with aclosing(parsed_batches(source, jobs, self.workers)) as batches:
+        async with aclosing(parsed_batches(source, jobs, self.workers, encode=self.store.sqlite)) as batches:
             async for batch in batches:
                 await self._store_batch(provider, batch, chats, counts, issues)
                 done += len(batch)
@@ -179,7 +181,7 @@ class HarvestEngine:
         self,
         provider: str,
         job: Job,
-        outcome: ParseOutcome,
+        outcome: Outcome,
         failed: bool,
         counts: ProviderCounts,
         issues: list[HarvestIssue],
@@ -232,7 +234,11 @@ class HarvestEngine:
             new = set(created)
             outcomes = {id(job): outcome for job, outcome in units}
             touched = [
-                (chats[c.source_id], c.source_id in new, len(c.messages))
+                (
+                    chats[c.source_id],
+                    c.source_id in new,
+                    c.message_count if isinstance(c, PreparedChat) else len(c.messages),
+                )
                 for job, _, _, error in results
                 if error is None
                 for c in outcomes[id(job)].chats

@@ -33,6 +33,7 @@ log = logging.getLogger("chasm.harvest")
 # and its FTS segments once, not again and again; short enough to hold the write lock well under
 # a second on a 2-core machine.
 BATCH_BYTES = 32 * 1024 * 1024
+FIRST_BATCH_BYTES = 2 * 1024 * 1024
 BATCH_UNITS = 500
 PROCESS_POOL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting parser processes costs more than it saves
 THREAD_READ_AHEAD_BYTES = BATCH_BYTES  # source bytes a parser thread may parse ahead of the store
@@ -82,9 +83,8 @@ class _Ahead:
 class ParseAhead(_Ahead):
     """Parses jobs in order in its own thread, at most `budget` source bytes ahead of `take`."""
 
-    def __init__(self, source: HarvestSource, jobs: list[Job], budget: int, encode: bool) -> None:
+    def __init__(self, jobs: list[Job], budget: int, encode: bool) -> None:
         super().__init__()
-        self._source = source
         self._jobs = jobs
         self._budget = budget
         self._encode = encode
@@ -107,7 +107,7 @@ class ParseAhead(_Ahead):
                             self._cond.wait()
                         if self._stopped:
                             return
-                    outcome, failed = prepare_unit(self._source, job.unit, job.resume, job.size, self._encode)
+                    outcome, failed = prepare_unit(job.source, job.unit, job.resume, job.size, self._encode)
                     with self._cond:
                         self._ready.append((job, outcome, failed))
                         self._ahead += job.size
@@ -123,14 +123,15 @@ class ParseAhead(_Ahead):
             self._cond.notify_all()
 
 
-def _process_context(source: HarvestSource) -> BaseContext:
+def _process_context(sources: list[HarvestSource]) -> BaseContext:
     """`forkserver` with the parsing modules imported once in its server (each parser process is a
     fork of it); `spawn` where there is no forkserver (each process imports them itself)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     # Takes effect when the server starts (the first parser pool of this process).
-    context.set_forkserver_preload(["chasm.harvest.prepare", type(source).__module__])
+    modules = {type(source).__module__ for source in sources}
+    context.set_forkserver_preload(["chasm.harvest.prepare", *sorted(modules)])
     return context
 
 
@@ -139,17 +140,15 @@ class ProcessAhead(_Ahead):
     handed out by the thread that takes batches (never from the pool's own thread); results come
     back in order of completion."""
 
-    def __init__(
-        self, source: HarvestSource, jobs: list[Job], workers: int, budget: int, encode: bool
-    ) -> None:
+    def __init__(self, jobs: list[Job], workers: int, budget: int, encode: bool) -> None:
         super().__init__()
-        self._source = source
         self._jobs = jobs
         self._next = 0
         self._running = 0
         self._budget = budget
         self._encode = encode
-        self._pool = ProcessPoolExecutor(workers, mp_context=_process_context(source))
+        sources = list({id(job.source): job.source for job in jobs}.values())
+        self._pool = ProcessPoolExecutor(workers, mp_context=_process_context(sources))
         with self._cond:
             self._refill()
 
@@ -159,9 +158,15 @@ class ProcessAhead(_Ahead):
     def _refill(self) -> None:
         jobs = self._jobs
         while not self._stopped and self._next < len(jobs) and self._ahead < self._budget:
+            source = jobs[self._next].source
             task: list[Job] = []
             size = 0
-            while self._next < len(jobs) and size < TASK_BYTES and len(task) < TASK_UNITS:
+            while (
+                self._next < len(jobs)
+                and jobs[self._next].source is source
+                and size < TASK_BYTES
+                and len(task) < TASK_UNITS
+            ):
                 job = jobs[self._next]
                 self._next += 1
                 task.append(job)
@@ -169,7 +174,7 @@ class ProcessAhead(_Ahead):
             self._ahead += size
             try:
                 future = self._pool.submit(
-                    prepare_units, self._source, [(j.unit, j.resume, j.size) for j in task], self._encode
+                    prepare_units, source, [(j.unit, j.resume, j.size) for j in task], self._encode
                 )
             except Exception as exc:  # noqa: BLE001 - a broken pool: the units are reported, not lost
                 self._ready.extend((job, *_failed(job, exc)) for job in task)
@@ -202,21 +207,22 @@ def _failed(job: Job, exc: BaseException) -> tuple[ParseOutcome, bool]:
     return ParseOutcome([], [issue]), True
 
 
-async def parsed_batches(
-    source: HarvestSource, jobs: list[Job], workers: int, encode: bool = False
-) -> AsyncGenerator[list[Parsed]]:
-    """The jobs parsed (and made into rows; encoded for SQLite with `encode`), in batches of about
-    `BATCH_BYTES` (one store transaction each); the next batch is parsed while the caller stores
-    the last one. A thread parses ahead while a batch is stored (storing is mostly SQLite's own
-    work, which releases the GIL), or with `workers` > 1 and enough to parse, that many processes.
-    Batches are handed over whole: no event-loop round trip per unit."""
+async def parsed_batches(jobs: list[Job], workers: int, encode: bool = False) -> AsyncGenerator[list[Parsed]]:
+    """The jobs (of one source or several) parsed and made into rows (encoded for SQLite with
+    `encode`), in batches (one store transaction each): the next is parsed while the caller stores
+    the last. A thread parses ahead while a batch is stored (storing is mostly SQLite's own work,
+    which releases the GIL), or with `workers` > 1 and enough to parse, that many processes. The
+    first batches are small, so that storing starts early, then grow to `BATCH_BYTES`. Batches
+    are handed over whole: no event-loop round trip per unit."""
     ahead: ParseAhead | ProcessAhead
     if workers > 1 and sum(j.size for j in jobs) >= PROCESS_POOL_MIN_BYTES:
-        ahead = ProcessAhead(source, jobs, workers, PROCESS_READ_AHEAD_BYTES, encode)
+        ahead = ProcessAhead(jobs, workers, PROCESS_READ_AHEAD_BYTES, encode)
     else:
-        ahead = ParseAhead(source, jobs, THREAD_READ_AHEAD_BYTES, encode)
+        ahead = ParseAhead(jobs, THREAD_READ_AHEAD_BYTES, encode)
+    size = FIRST_BATCH_BYTES
     try:
-        while batch := await asyncio.to_thread(ahead.take, BATCH_BYTES, BATCH_UNITS):
+        while batch := await asyncio.to_thread(ahead.take, size, BATCH_UNITS):
             yield batch
+            size = min(2 * size, BATCH_BYTES)
     finally:
         await asyncio.to_thread(ahead.stop)

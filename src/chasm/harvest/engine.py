@@ -12,6 +12,7 @@ never leaves a half-stored chat and never touches what other units stored.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import aclosing
@@ -98,6 +99,13 @@ ProgressFn = Callable[[str, int, int], None]
 StoredFn = Callable[[str, list[tuple[uuid.UUID, bool, int]]], Awaitable[None]]
 
 
+def default_workers() -> int:
+    """Parser processes when the settings leave it open: one per CPU this process may run on, at
+    most 4 (beyond that the store, not parsing, sets the pace)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
 @dataclass
 class _Planned:
     """A source's part of a harvest: its changed units, and the ids of its chats stored so far."""
@@ -120,7 +128,7 @@ class HarvestEngine:
         stored: StoredFn | None = None,
     ) -> None:
         self.store = HarvestStore(maker, account_id)
-        self.workers = max(1, workers)
+        self.workers = workers if workers > 0 else default_workers()
         self.progress = progress
         self.stored = stored
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import pickle
 import threading
 from collections import deque
 from collections.abc import AsyncGenerator
@@ -201,6 +202,18 @@ class ProcessAhead(_Ahead):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _picklable(jobs: list[Job]) -> bool:
+    """Every source can be sent to a parser process (a third-party source may hold what cannot be
+    pickled: it is then parsed in a thread, as with one worker)."""
+    for source in {id(job.source): job.source for job in jobs}.values():
+        try:
+            pickle.dumps(source)
+        except Exception:  # noqa: BLE001 - whatever pickling raises, the thread parses it
+            log.info("harvest source %s cannot go to parser processes; parsed in a thread", source.name)
+            return False
+    return True
+
+
 def _failed(job: Job, exc: BaseException) -> tuple[ParseOutcome, bool]:
     log.warning("harvest parse of %s failed in a parser process", job.unit.key, exc_info=exc)
     issue = ParseIssue(job.primary_path, f"could not be parsed: {type(exc).__name__}: {exc}")
@@ -215,7 +228,7 @@ async def parsed_batches(jobs: list[Job], workers: int, encode: bool = False) ->
     first batches are small, so that storing starts early, then grow to `BATCH_BYTES`. Batches
     are handed over whole: no event-loop round trip per unit."""
     ahead: ParseAhead | ProcessAhead
-    if workers > 1 and sum(j.size for j in jobs) >= PROCESS_POOL_MIN_BYTES:
+    if workers > 1 and sum(j.size for j in jobs) >= PROCESS_POOL_MIN_BYTES and _picklable(jobs):
         ahead = ProcessAhead(jobs, workers, PROCESS_READ_AHEAD_BYTES, encode)
     else:
         ahead = ParseAhead(jobs, THREAD_READ_AHEAD_BYTES, encode)

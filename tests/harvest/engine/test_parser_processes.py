@@ -11,13 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+from harvest_testsource import JsonlSource
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from chasm.config import Settings
 from chasm.harvest import parsing
-from chasm.harvest.model import ParsedChat, ParsedMessage, TokenUsage, ToolCall
+from chasm.harvest.model import ParsedChat, ParsedMessage, SourceUnit, TokenUsage, ToolCall
 from chasm.harvest.prepare import prepare_chat
 from chasm.harvest.rows import MESSAGE_COLUMNS, json_text, message_rows, messages_t
+from chasm.harvest.units import Job
 from shared_fixtures import TRANSCRIPTS
 
 PROVIDERS = ["claude-code", "codex"]
@@ -131,3 +133,22 @@ async def test_parser_processes_store_what_the_parse_thread_stores(
     assert pools == [1] and again["errors"] == []
     assert again["sessions_count"] == first["sessions_count"]
     assert await _library(client) == in_processes
+
+
+async def test_a_source_that_cannot_be_pickled_is_parsed_in_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Local(JsonlSource):  # a class defined in a function: pickle cannot name it
+        pass
+
+    source = Local()
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"role": "user", "content": "hello"}\n')
+    unit = SourceUnit(str(path), [path], resumable=True)
+    monkeypatch.setattr(parsing, "PROCESS_POOL_MIN_BYTES", 0)
+    jobs = [Job(source, unit, "fp", path.stat().st_size, None, None)]
+
+    batches = [batch async for batch in parsing.parsed_batches(jobs, workers=2)]
+
+    [[(job, outcome, failed)]] = batches
+    assert not failed and [len(c.rows) for c in outcome.chats] == [1]  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 
     uv run python -m bench.peer_agentsview              # 32 MB of Claude Code + Codex logs
     uv run python -m bench.peer_agentsview --size-mb 315
+    uv run python -m bench.peer_agentsview --size-mb 315 --file-kb 53 --exact   # 6,534 files, as issue 17
 
 The corpus is `bench.harvest`'s (the Claude Code and Codex fixtures replicated with fresh ids, laid
 out under a private home folder, where both tools look). The peer is installed from PyPI into a
@@ -125,6 +126,11 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "chasm-bench" / "peer")
     parser.add_argument("--size-mb", type=int, default=32, help="corpus size (default 32 MB)")
     parser.add_argument("--file-kb", type=int, default=100, help="size of each log file")
+    parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="cut each file at --file-kb (whole lines); without it files are whole fixture copies",
+    )
     parser.add_argument("--rounds", type=int, default=10, help="search rounds over the queries")
     parser.add_argument("--peer-version", default=PEER_VERSION)
     args = parser.parse_args()
@@ -135,7 +141,7 @@ def main() -> None:
     if peer is None:
         return
     home = args.dir / "home"
-    files = build_corpus(home, args.size_mb * 1024 * 1024, args.file_kb * 1024)
+    files = build_corpus(home, args.size_mb * 1024 * 1024, args.file_kb * 1024, exact=args.exact)
     size = sum(path.stat().st_size for path, _, _ in files) / 1e6
     print(f"corpus: {len(files):,} files, {size:,.1f} MB (Claude Code + Codex)")
 

@@ -222,7 +222,8 @@ class Settings(BaseSettings):
     # loopback-bound server act as the local owner (never through a proxy: see docs/api.md).
     chat_requires_auth: bool | None = None
     harvest_home: Path | None = None  # home folder the harvest sources look under (default: the user's)
-    harvest_workers: int = 1  # parser processes for large harvests (1: parse in a thread)
+    # parser processes for harvests of 32 MB or more (0: one per CPU, at most 4; 1: parse in a thread)
+    harvest_workers: int = 0
     harvest_upload_max_bytes: int = 1024**3  # bytes one upload may unpack to (archives included)
 
     # Model providers (providers/) and chat completions (completions/).

@@ -3,22 +3,25 @@
 For each unit the engine compares a fingerprint of its files (size and mtime of each) with the one
 stored in `harvest_files`: unchanged units are not read at all; an append-only log that only grew
 is parsed from where it was left and its new messages are appended; anything else is parsed again
-and its chats' messages replaced. Parsing (`parsing`) runs ahead in a thread or a process pool;
-storing (`store`) takes one transaction per batch of units, and a unit that cannot be stored rolls
-back alone, so a failure never leaves a half-stored chat and never touches what other units stored.
+and its chats' messages replaced. Parsing (`parsing`) runs ahead in a thread or in parser
+processes, which also make the parsed chats into rows (`prepare`); storing (`store`) takes one
+transaction per batch of units, and a unit that cannot be stored rolls back alone, so a failure
+never leaves a half-stored chat and never touches what other units stored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import aclosing
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chasm.harvest.model import ParseOutcome
 from chasm.harvest.parsing import Parsed, parsed_batches
+from chasm.harvest.prepare import Outcome, PreparedChat
 from chasm.harvest.report import (
     HarvestIssue,
     HarvestReport,
@@ -36,6 +39,24 @@ ProgressFn = Callable[[str, int, int], None]
 StoredFn = Callable[[str, list[tuple[uuid.UUID, bool, int]]], Awaitable[None]]
 
 
+def default_workers() -> int:
+    """Parser processes when the settings leave it open: one per CPU this process may run on, at
+    most 4 (beyond that the store, not parsing, sets the pace)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+@dataclass
+class _Planned:
+    """A source's part of a harvest: its changed units, and the ids of its chats stored so far."""
+
+    provider: str
+    counts: ProviderCounts
+    jobs: list[Job]
+    chats: dict[str, uuid.UUID]
+    done: int = 0
+
+
 class HarvestEngine:
     def __init__(
         self,
@@ -47,7 +68,7 @@ class HarvestEngine:
         stored: StoredFn | None = None,
     ) -> None:
         self.store = HarvestStore(maker, account_id)
-        self.workers = max(1, workers)
+        self.workers = workers if workers > 0 else default_workers()
         self.progress = progress
         self.stored = stored
 
@@ -56,18 +77,24 @@ class HarvestEngine:
         report = HarvestReport()
         try:
             await self.store.open()
+            planned: list[_Planned] = []
             for plan in plans:
                 counts = report.providers.setdefault(plan.source.name, ProviderCounts())
-                await self._harvest_source(plan, counts, report.issues)
+                found = await self._plan_source(plan, counts, report.issues)
+                if found is not None:
+                    planned.append(found)
+            if planned:
+                await self._parse_and_store(planned, report.issues)
             await self.store.mark_workspaces()
         finally:
             self.store.close()
         report.duration_ms = int((asyncio.get_running_loop().time() - started) * 1000)
         return report
 
-    async def _harvest_source(
+    async def _plan_source(
         self, plan: SourcePlan, counts: ProviderCounts, issues: list[HarvestIssue]
-    ) -> None:
+    ) -> _Planned | None:
+        """The source's changed units as jobs (and its missing units flagged); None when none changed."""
         source = plan.source
         provider = source.name
         roots = [r for r in plan.roots if r.exists()]
@@ -76,7 +103,7 @@ class HarvestEngine:
         except Exception as exc:
             issues.append(HarvestIssue(provider, ", ".join(map(str, roots)), f"discovery failed: {exc}"))
             counts.errors += 1
-            return
+            return None
         if plan.unit_keys is not None:
             units = [u for u in units if u.key in plan.unit_keys]
         counts.units_seen = len(units)
@@ -86,27 +113,38 @@ class HarvestEngine:
         if plan.unit_keys is None:
             await self.store.flag_missing(provider, unseen_keys(fingerprints, units))
         if not changed:
-            return
+            return None
         known = await self.store.stored_units(provider, [u.key for u, _, _ in changed])
-        jobs = [
-            Job(unit, fp, size, resume_point(unit, size, fp, known.get(unit.key)), known.get(unit.key))
-            for unit, fp, size in changed
-        ]
-        chats = await self.store.chat_ids(provider)
-        done = 0
-        async with aclosing(parsed_batches(source, jobs, self.workers)) as batches:
+        jobs = []
+        for unit, fp, size in changed:
+            previous = known.get(unit.key)
+            jobs.append(Job(source, unit, fp, size, resume_point(unit, size, fp, previous), previous))
+        return _Planned(provider, counts, jobs, await self.store.chat_ids(provider))
+
+    async def _parse_and_store(self, planned: list[_Planned], issues: list[HarvestIssue]) -> None:
+        """Every source's jobs through one parsing pipeline (the next source is parsed while the
+        last batch of one is stored), each batch stored per source."""
+        by_provider = {p.provider: p for p in planned}
+        jobs = [job for p in planned for job in p.jobs]
+        async with aclosing(parsed_batches(jobs, self.workers, encode=self.store.sqlite)) as batches:
             async for batch in batches:
-                await self._store_batch(provider, batch, chats, counts, issues)
-                done += len(batch)
-                if self.progress is not None:
-                    self.progress(provider, done, len(jobs))
-        await self.store.link_parents(provider)
+                groups: dict[str, list[Parsed]] = {}
+                for item in batch:
+                    groups.setdefault(item[0].source.name, []).append(item)
+                for provider, group in groups.items():
+                    p = by_provider[provider]
+                    await self._store_batch(provider, group, p.chats, p.counts, issues)
+                    p.done += len(group)
+                    if self.progress is not None:
+                        self.progress(provider, p.done, len(p.jobs))
+        for p in planned:
+            await self.store.link_parents(p.provider)
 
     def _accept(
         self,
         provider: str,
         job: Job,
-        outcome: ParseOutcome,
+        outcome: Outcome,
         failed: bool,
         counts: ProviderCounts,
         issues: list[HarvestIssue],
@@ -159,7 +197,11 @@ class HarvestEngine:
             new = set(created)
             outcomes = {id(job): outcome for job, outcome in units}
             touched = [
-                (chats[c.source_id], c.source_id in new, len(c.messages))
+                (
+                    chats[c.source_id],
+                    c.source_id in new,
+                    c.message_count if isinstance(c, PreparedChat) else len(c.messages),
+                )
                 for job, _, _, error in results
                 if error is None
                 for c in outcomes[id(job)].chats

@@ -1,8 +1,10 @@
-"""Parsing in the harvest: the one guard every source's `parse` runs under, and the two ways units
-are parsed while earlier ones are stored (a parse-ahead thread, or a process pool for large batches).
+"""Parsing in the harvest: units are parsed (and made into rows, `prepare`) while earlier ones are
+stored, in a parse-ahead thread, or in parser processes for large batches.
 
-Sources are plain parsers: the guard pauses the cyclic garbage collector and turns an exception
-into a parse issue of the unit, so no source needs to do either itself.
+Sources are plain parsers: the guard (`prepare.guarded_parse`) pauses the cyclic garbage collector
+and turns an exception into a parse issue of the unit, so no source needs to do either itself.
+Parser processes are forked from a server process that imported only the parsing modules
+(`forkserver`, where the platform has it), so each starts at once; they send back compact rows.
 """
 
 from __future__ import annotations
@@ -10,81 +12,54 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import pickle
 import threading
 from collections import deque
 from collections.abc import AsyncGenerator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
+from multiprocessing.context import BaseContext
 
-from chasm.harvest.model import ParseIssue, ParseOutcome, Resume, SourceUnit
+from chasm.harvest.model import ParseIssue, ParseOutcome
+from chasm.harvest.prepare import Outcome, guarded_parse, prepare_unit, prepare_units
 from chasm.harvest.spec import HarvestSource
 from chasm.harvest.units import Job
-from chasm.kit.gcpause import gc_pause, pause_gc, resume_gc
+from chasm.kit.gcpause import gc_pause
+
+__all__ = ["Parsed", "guarded_parse", "parsed_batches"]
 
 log = logging.getLogger("chasm.harvest")
 
-PROCESS_POOL_MIN_BYTES = 32 * 1024 * 1024  # below this, spawning parser processes costs more than it saves
-IN_FLIGHT_PER_WORKER = 4
-THREAD_READ_AHEAD_BYTES = 8 * 1024 * 1024  # source bytes a parser thread may parse ahead of the store
-BATCH_BYTES = 8 * 1024 * 1024  # source bytes stored per transaction (keeps write transactions short)
-BATCH_UNITS = 200
+# Source bytes (and units) stored per transaction: large enough that SQLite writes a batch's pages
+# and its FTS segments once, not again and again; short enough to hold the write lock for a
+# fraction of a second (32 MB of logs are about 4,500 messages: some 0.1 s of SQLite's time).
+BATCH_BYTES = 32 * 1024 * 1024
+FIRST_BATCH_BYTES = 2 * 1024 * 1024
+BATCH_UNITS = 500
+PROCESS_POOL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting parser processes costs more than it saves
+THREAD_READ_AHEAD_BYTES = BATCH_BYTES  # source bytes a parser thread may parse ahead of the store
+PROCESS_READ_AHEAD_BYTES = 2 * BATCH_BYTES  # source bytes parser processes may parse ahead of the store
+TASK_BYTES = 1024 * 1024  # source bytes per task sent to a parser process (fewer, larger round trips)
+TASK_UNITS = 32
 
 # (job, outcome, failed): `failed` when the source raised; the outcome then holds only that issue.
-Parsed = tuple[Job, ParseOutcome, bool]
+Parsed = tuple[Job, Outcome, bool]
 
 
-def guarded_parse(
-    source: HarvestSource, unit: SourceUnit, resume: Resume | None = None
-) -> tuple[ParseOutcome, bool]:
-    """`source.parse` with the collector paused; a source that raises (a bug met on odd input) gives
-    an outcome with that one issue and True: the engine then stores nothing of the unit, which keeps
-    what it stored before and is parsed again next time."""
-    pause_gc()  # as `gc_pause`, without a generator per unit (many units are small)
-    try:
-        return source.parse(unit, resume), False
-    except Exception as exc:  # noqa: BLE001 - a source's bug must not stop the harvest
-        log.warning("harvest parse of %s failed", unit.key, exc_info=True)
-        path = str(unit.paths[0]) if unit.paths else unit.key
-        return ParseOutcome([], [ParseIssue(path, f"could not be parsed: {type(exc).__name__}: {exc}")]), True
-    finally:
-        resume_gc()
+class _Ahead:
+    """Parsed units in order of completion, handed over in batches by `take`."""
 
-
-class ParseAhead:
-    """Parses jobs in order in its own thread, at most `budget` source bytes ahead of `take`."""
-
-    def __init__(self, source: HarvestSource, jobs: list[Job], budget: int) -> None:
-        self._source = source
-        self._jobs = jobs
-        self._budget = budget
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self._ready: deque[Parsed] = deque()
-        self._ahead = 0  # bytes parsed and not taken yet
-        self._finished = False
+        self._ahead = 0  # bytes parsed (or being parsed) and not taken yet
         self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="chasm-harvest-parse", daemon=True)
-        self._thread.start()
 
-    def _run(self) -> None:
-        # The collector stays paused from the first parse to the last, not only during each: resumed
-        # in between, it would scan every message parsed ahead and not stored yet, again and again
-        # (about 6% of a cold harvest's CPU time). Parsed chats hold no reference cycles.
-        try:
-            with gc_pause():
-                for job in self._jobs:
-                    with self._cond:
-                        while self._ahead >= self._budget and not self._stopped:
-                            self._cond.wait()
-                        if self._stopped:
-                            return
-                    outcome, failed = guarded_parse(self._source, job.unit, job.resume)
-                    with self._cond:
-                        self._ready.append((job, outcome, failed))
-                        self._ahead += job.size
-                        self._cond.notify_all()
-        finally:
-            with self._cond:
-                self._finished = True
-                self._cond.notify_all()
+    def _finished(self) -> bool:
+        raise NotImplementedError
+
+    def _refill(self) -> None:
+        """Called with the lock held before `take` waits: start more work, if any waits."""
 
     def take(self, max_bytes: int, max_units: int) -> list[Parsed]:
         """The next batch (blocking): parsed units until `max_bytes` or `max_units` is reached or
@@ -98,11 +73,50 @@ class ParseAhead:
                     batch.append(item)
                     size += item[0].size
                     self._ahead -= item[0].size
+                self._refill()
                 self._cond.notify_all()
-                if size >= max_bytes or len(batch) >= max_units or (self._finished and not self._ready):
+                if size >= max_bytes or len(batch) >= max_units or (self._finished() and not self._ready):
                     break
                 self._cond.wait()
         return batch
+
+
+class ParseAhead(_Ahead):
+    """Parses jobs in order in its own thread, at most `budget` source bytes ahead of `take`."""
+
+    def __init__(self, jobs: list[Job], budget: int, encode: bool) -> None:
+        super().__init__()
+        self._jobs = jobs
+        self._budget = budget
+        self._encode = encode
+        self._done = False
+        self._thread = threading.Thread(target=self._run, name="chasm-harvest-parse", daemon=True)
+        self._thread.start()
+
+    def _finished(self) -> bool:
+        return self._done
+
+    def _run(self) -> None:
+        # The collector stays paused from the first parse to the last, not only during each: resumed
+        # in between, it would scan every message parsed ahead and not stored yet, again and again
+        # (about 6% of a cold harvest's CPU time). Parsed chats hold no reference cycles.
+        try:
+            with gc_pause():
+                for job in self._jobs:
+                    with self._cond:
+                        while self._ahead >= self._budget and not self._stopped:
+                            self._cond.wait()
+                        if self._stopped:
+                            return
+                    outcome, failed = prepare_unit(job.source, job.unit, job.resume, job.size, self._encode)
+                    with self._cond:
+                        self._ready.append((job, outcome, failed))
+                        self._ahead += job.size
+                        self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
 
     def stop(self) -> None:
         with self._cond:
@@ -110,49 +124,118 @@ class ParseAhead:
             self._cond.notify_all()
 
 
-async def parsed_batches(
-    source: HarvestSource, jobs: list[Job], workers: int
-) -> AsyncGenerator[list[Parsed]]:
-    """The jobs parsed, in batches of about `BATCH_BYTES` (one store transaction each); the next batch
-    is parsed while the caller stores the last one."""
-    if workers > 1 and sum(j.size for j in jobs) >= PROCESS_POOL_MIN_BYTES:
-        async for batch in _in_processes(source, jobs, workers):
-            yield batch
-        return
-    # A thread parses ahead while a batch is stored: storing is mostly SQLite's own work, which
-    # releases the GIL. Batches are handed over whole: no event-loop round trip per unit.
-    ahead = ParseAhead(source, jobs, THREAD_READ_AHEAD_BYTES)
+def _process_context(sources: list[HarvestSource]) -> BaseContext:
+    """`forkserver` with the parsing modules imported once in its server (each parser process is a
+    fork of it); `spawn` where there is no forkserver (each process imports them itself)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # Takes effect when the server starts (the first parser pool of this process).
+    modules = {type(source).__module__ for source in sources}
+    context.set_forkserver_preload(["chasm.harvest.prepare", *sorted(modules)])
+    return context
+
+
+class ProcessAhead(_Ahead):
+    """Parses jobs in `workers` processes, at most `budget` source bytes ahead of `take`. Work is
+    handed out by the thread that takes batches (never from the pool's own thread); results come
+    back in order of completion."""
+
+    def __init__(self, jobs: list[Job], workers: int, budget: int, encode: bool) -> None:
+        super().__init__()
+        self._jobs = jobs
+        self._next = 0
+        self._running = 0
+        self._budget = budget
+        self._encode = encode
+        sources = list({id(job.source): job.source for job in jobs}.values())
+        self._pool = ProcessPoolExecutor(workers, mp_context=_process_context(sources))
+        with self._cond:
+            self._refill()
+
+    def _finished(self) -> bool:
+        return self._next >= len(self._jobs) and self._running == 0
+
+    def _refill(self) -> None:
+        jobs = self._jobs
+        while not self._stopped and self._next < len(jobs) and self._ahead < self._budget:
+            source = jobs[self._next].source
+            task: list[Job] = []
+            size = 0
+            while (
+                self._next < len(jobs)
+                and jobs[self._next].source is source
+                and size < TASK_BYTES
+                and len(task) < TASK_UNITS
+            ):
+                job = jobs[self._next]
+                self._next += 1
+                task.append(job)
+                size += job.size
+            self._ahead += size
+            try:
+                future = self._pool.submit(
+                    prepare_units, source, [(j.unit, j.resume, j.size) for j in task], self._encode
+                )
+            except Exception as exc:  # noqa: BLE001 - a broken pool: the units are reported, not lost
+                self._ready.extend((job, *_failed(job, exc)) for job in task)
+                continue
+            self._running += 1
+            future.add_done_callback(partial(self._finish, task))
+
+    def _finish(self, task: list[Job], future: Future[list[tuple[Outcome, bool]]]) -> None:
+        if future.cancelled():
+            return
+        try:
+            results = future.result()
+        except Exception as exc:  # noqa: BLE001 - a parser process died (or its answer did not pickle)
+            results = [_failed(job, exc) for job in task]
+        with self._cond:
+            self._running -= 1
+            self._ready.extend((job, *result) for job, result in zip(task, results, strict=True))
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _picklable(jobs: list[Job]) -> bool:
+    """Every source can be sent to a parser process (a third-party source may hold what cannot be
+    pickled: it is then parsed in a thread, as with one worker)."""
+    for source in {id(job.source): job.source for job in jobs}.values():
+        try:
+            pickle.dumps(source)
+        except Exception:  # noqa: BLE001 - whatever pickling raises, the thread parses it
+            log.info("harvest source %s cannot go to parser processes; parsed in a thread", source.name)
+            return False
+    return True
+
+
+def _failed(job: Job, exc: BaseException) -> tuple[ParseOutcome, bool]:
+    log.warning("harvest parse of %s failed in a parser process", job.unit.key, exc_info=exc)
+    issue = ParseIssue(job.primary_path, f"could not be parsed: {type(exc).__name__}: {exc}")
+    return ParseOutcome([], [issue]), True
+
+
+async def parsed_batches(jobs: list[Job], workers: int, encode: bool = False) -> AsyncGenerator[list[Parsed]]:
+    """The jobs (of one source or several) parsed and made into rows (encoded for SQLite with
+    `encode`), in batches (one store transaction each): the next is parsed while the caller stores
+    the last. A thread parses ahead while a batch is stored (storing is mostly SQLite's own work,
+    which releases the GIL), or with `workers` > 1 and enough to parse, that many processes. The
+    first batches are small, so that storing starts early, then grow to `BATCH_BYTES`. Batches
+    are handed over whole: no event-loop round trip per unit."""
+    ahead: ParseAhead | ProcessAhead
+    if workers > 1 and sum(j.size for j in jobs) >= PROCESS_POOL_MIN_BYTES and _picklable(jobs):
+        ahead = ProcessAhead(jobs, workers, PROCESS_READ_AHEAD_BYTES, encode)
+    else:
+        ahead = ParseAhead(jobs, THREAD_READ_AHEAD_BYTES, encode)
+    size = FIRST_BATCH_BYTES
     try:
-        while batch := await asyncio.to_thread(ahead.take, BATCH_BYTES, BATCH_UNITS):
+        while batch := await asyncio.to_thread(ahead.take, size, BATCH_UNITS):
             yield batch
+            size = min(2 * size, BATCH_BYTES)
     finally:
-        ahead.stop()
-
-
-async def _in_processes(source: HarvestSource, jobs: list[Job], workers: int) -> AsyncGenerator[list[Parsed]]:
-    loop = asyncio.get_running_loop()
-    batch: list[Parsed] = []
-    batch_bytes = 0
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        window = workers * IN_FLIGHT_PER_WORKER
-        pending: dict[asyncio.Future[tuple[ParseOutcome, bool]], Job] = {}
-        queue = iter(jobs)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < window:
-                job = next(queue, None)
-                if job is None:
-                    exhausted = True
-                    break
-                pending[loop.run_in_executor(pool, guarded_parse, source, job.unit, job.resume)] = job
-            if pending:
-                finished, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for fut in finished:
-                    job = pending.pop(fut)
-                    batch.append((job, *fut.result()))
-                    batch_bytes += job.size
-            if batch and (not pending or batch_bytes >= BATCH_BYTES or len(batch) >= BATCH_UNITS):
-                yield batch
-                batch, batch_bytes = [], 0
-            if exhausted and not pending and not batch:
-                break
+        await asyncio.to_thread(ahead.stop)

@@ -12,7 +12,8 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, case, delete, func, insert, literal, select, update
 
-from chasm.harvest.model import ParsedChat, ParsedMessage, ParseOutcome
+from chasm.harvest.model import ParsedChat, ParsedMessage
+from chasm.harvest.prepare import Outcome, PreparedChat, PreparedOutcome, with_chat_id
 from chasm.harvest.rows import (
     CHAT_COLUMNS,
     MessageRows,
@@ -50,6 +51,7 @@ class _Pending:
     def __init__(self) -> None:
         self.chats: list[dict[str, Any]] = []
         self.messages: list[tuple[Any, ...]] = []
+        self.encoded: list[tuple[Any, ...]] = []  # message rows encoded for SQLite (`prepare`)
         self.files: list[dict[str, Any]] = []
 
 
@@ -79,7 +81,7 @@ class UnitWriter:
         self,
         conn: Connection,
         provider: str,
-        units: list[tuple[Job, ParseOutcome]],
+        units: list[tuple[Job, Outcome]],
         chats: dict[str, uuid.UUID],
         created: dict[str, uuid.UUID],
     ) -> list[UnitResult]:
@@ -129,7 +131,7 @@ class UnitWriter:
         conn: Connection,
         provider: str,
         job: Job,
-        outcome: ParseOutcome,
+        outcome: Outcome,
         chats: dict[str, uuid.UUID],
         created: dict[str, uuid.UUID],
         mine: dict[str, uuid.UUID],
@@ -139,19 +141,27 @@ class UnitWriter:
         `_flush` (which must run before anything else reads them)."""
         appending = job.resume is not None
         updated = added = 0
-        for parsed in outcome.chats:
-            sid = parsed.source_id
+        chat: ParsedChat | PreparedChat
+        for chat in outcome.chats:
+            sid = chat.source_id
             chat_id = chats.get(sid) or created.get(sid) or mine.get(sid)
             if chat_id is None:
-                chat_id, n = self._insert_chat(conn, provider, parsed, pending)
-                mine[parsed.source_id] = chat_id
+                if isinstance(chat, PreparedChat):
+                    assert isinstance(outcome, PreparedOutcome)
+                    chat_id, n = self._insert_prepared(conn, provider, chat, outcome.encoded, pending)
+                else:
+                    chat_id, n = self._insert_chat(conn, provider, chat, pending)
+                mine[sid] = chat_id
             else:
                 if pending is not None:
                     self._flush(conn, pending)  # the chat may be one of the rows still pending
-                if appending:
-                    n = self._append_messages(conn, chat_id, parsed)
+                if isinstance(chat, PreparedChat):
+                    assert isinstance(outcome, PreparedOutcome)
+                    n = self._replace_prepared(conn, chat_id, provider, chat, outcome.encoded)
+                elif appending:
+                    n = self._append_messages(conn, chat_id, chat)
                 else:
-                    n = self._replace_messages(conn, chat_id, provider, parsed)
+                    n = self._replace_messages(conn, chat_id, provider, chat)
                 updated += 1
             added += n
         self._save_file(conn, provider, job, outcome, pending)
@@ -169,7 +179,9 @@ class UnitWriter:
                 conn.execute(insert(chats_t), pending.chats)
         if pending.messages:
             self._insert_messages(conn, pending.messages)
-        pending.files, pending.chats, pending.messages = [], [], []
+        if pending.encoded:
+            self._insert_messages(conn, pending.encoded, encoded=True)
+        pending.files, pending.chats, pending.messages, pending.encoded = [], [], [], []
 
     def _message_rows(
         self, chat_id: uuid.UUID, messages: list[ParsedMessage], start: int, seen: set[str]
@@ -177,14 +189,13 @@ class UnitWriter:
         # On SQLite the JSON columns are cleaned of NUL characters by the engine's serializer.
         return message_rows(chat_id, messages, start, seen, clean_json=self._message_inserter is None)
 
-    def _insert_messages(self, s: Connection, rows: list[tuple[Any, ...]]) -> None:
+    def _insert_messages(self, s: Connection, rows: list[tuple[Any, ...]], encoded: bool = False) -> None:
         if self._message_inserter is not None:
-            self._message_inserter.insert(s, rows)
+            self._message_inserter.insert(s, rows, encoded=encoded)
         else:
             s.execute(insert(messages_t), as_dicts(rows))
 
-    def _workspace_id(self, s: Connection, provider: str, parsed: ParsedChat) -> uuid.UUID | None:
-        key = workspace_key(parsed)
+    def _workspace_id(self, s: Connection, provider: str, key: tuple[str, str] | None) -> uuid.UUID | None:
         if key is None:
             return None
         path, name = cut(key[0], 2000) or "", cut(key[1], 500) or ""
@@ -212,7 +223,7 @@ class UnitWriter:
     ) -> tuple[uuid.UUID, int]:
         chat_id = uuid.uuid4()
         rows = self._message_rows(chat_id, parsed.messages, 0, set())
-        values = chat_values(parsed, self._workspace_id(s, provider, parsed))
+        values = chat_values(parsed, self._workspace_id(s, provider, workspace_key(parsed)))
         values.setdefault("title", None)
         values.setdefault("metadata", None)
         row = {
@@ -235,12 +246,52 @@ class UnitWriter:
             self._insert_messages(s, rows.rows)
         return chat_id, len(rows.rows)
 
+    def _insert_prepared(
+        self, s: Connection, provider: str, chat: PreparedChat, encoded: bool, pending: _Pending | None = None
+    ) -> tuple[uuid.UUID, int]:
+        """`_insert_chat` of a chat made into rows where it was parsed (`prepare`)."""
+        row = {
+            "id": chat.chat_id,
+            "account_id": self.account_id,
+            "provider": provider,
+            "source_id": cut(chat.source_id, 300),
+            "tags": [],
+            "archived": False,
+            "created_at": chat.created_at or utcnow(),
+            "title": None,
+            "metadata": None,
+            **chat.totals,
+            **chat.values,
+            "workspace_id": self._workspace_id(s, provider, chat.workspace),
+        }
+        if pending is not None:
+            pending.chats.append(row)
+            (pending.encoded if encoded else pending.messages).extend(chat.rows)
+        else:
+            s.execute(insert(chats_t), [row])
+            if chat.rows:
+                self._insert_messages(s, chat.rows, encoded=encoded)
+        return chat.chat_id, len(chat.rows)
+
+    def _replace_prepared(
+        self, s: Connection, chat_id: uuid.UUID, provider: str, chat: PreparedChat, encoded: bool
+    ) -> int:
+        """`_replace_messages` of a chat made into rows where it was parsed (`prepare`)."""
+        s.execute(delete(messages_t).where(messages_t.c.chat_id == chat_id))
+        if chat.rows:
+            self._insert_messages(s, with_chat_id(chat, chat_id, encoded), encoded=encoded)
+        values = {**chat.values, "workspace_id": self._workspace_id(s, provider, chat.workspace)}
+        if "title" in values:
+            values["title"] = _harvested_title(values["title"])
+        s.execute(update(chats_t).where(chats_t.c.id == chat_id).values(**chat.totals, **values))
+        return len(chat.rows)
+
     def _replace_messages(self, s: Connection, chat_id: uuid.UUID, provider: str, parsed: ParsedChat) -> int:
         s.execute(delete(messages_t).where(messages_t.c.chat_id == chat_id))
         rows = self._message_rows(chat_id, parsed.messages, 0, set())
         if rows.rows:
             self._insert_messages(s, rows.rows)
-        values = chat_values(parsed, self._workspace_id(s, provider, parsed))
+        values = chat_values(parsed, self._workspace_id(s, provider, workspace_key(parsed)))
         if "title" in values:
             values["title"] = _harvested_title(values["title"])
         s.execute(
@@ -292,7 +343,7 @@ class UnitWriter:
         return len(rows.rows)
 
     def _save_file(
-        self, s: Connection, provider: str, job: Job, outcome: ParseOutcome, pending: _Pending | None = None
+        self, s: Connection, provider: str, job: Job, outcome: Outcome, pending: _Pending | None = None
     ) -> None:
         source_ids = [c.source_id for c in outcome.chats]
         if job.resume is not None and job.known is not None:
@@ -309,7 +360,10 @@ class UnitWriter:
                     )
                     .values(source_missing=True)
                 )
-        head = head_hash(job.unit.paths[0], min(job.size, HEAD_BYTES)) if job.unit.resumable else None
+        if isinstance(outcome, PreparedOutcome):
+            head = outcome.head  # read where it was parsed
+        else:
+            head = head_hash(job.unit.paths[0], min(job.size, HEAD_BYTES)) if job.unit.resumable else None
         values = {
             "fingerprint": job.fingerprint[:200],
             "size": job.size,

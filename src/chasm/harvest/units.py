@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chasm.harvest.model import Resume, SourceUnit
+from chasm.harvest.spec import HarvestSource
 
 HEAD_BYTES = 4096  # the start of a log that must not change for it to count as appended to
 
@@ -29,9 +30,10 @@ class StoredUnit:
 
 @dataclass
 class Job:
-    """A changed unit to parse and store: its new fingerprint and size, where to resume (None: parse
-    it all) and what was stored of it before (None: a new unit)."""
+    """A changed unit of `source` to parse and store: its new fingerprint and size, where to resume
+    (None: parse it all) and what was stored of it before (None: a new unit)."""
 
+    source: HarvestSource
     unit: SourceUnit
     fingerprint: str
     size: int

@@ -68,9 +68,11 @@ def sqlite_pragmas(
     busy_timeout_ms: int = 10_000,
     cache_kib: int = SQLITE_CACHE_KIB,
     mmap_bytes: int = SQLITE_MMAP_BYTES,
+    wal_autocheckpoint_pages: int = 1000,
 ) -> None:
     """The settings of every SQLite connection the program opens on its database: WAL, a busy
-    timeout, foreign keys; the page cache and memory map sizes per use."""
+    timeout, foreign keys; the page cache and memory map sizes per use, and how many pages the WAL
+    may grow to before a commit of this connection checkpoints it (SQLite's default: 1000)."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
@@ -80,6 +82,7 @@ def sqlite_pragmas(
     # pages all over a large library (FTS doclists, then the few messages and chats of a page).
     cur.execute(f"PRAGMA mmap_size={int(mmap_bytes)}")
     cur.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
+    cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint_pages)}")
     cur.close()
 
 

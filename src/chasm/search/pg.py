@@ -33,6 +33,10 @@ from chasm.search.types import (
 # a query with fewer matches is ranked over all of them. ts_rank reads each candidate's whole
 # vector, so ranking every match of a common word (50k at 1M messages) cost ~200 ms.
 PG_CANDIDATES = 1000
+# The bitmap reads every match where it lies in the table, pages the newest-first walk (which
+# every common word repeats) keeps cached: beyond this many matches it lost at 1M messages
+# (`layout`, 41k matches: 300 ms against the walk's 90).
+BITMAP_MAX = 10 * PG_CANDIDATES
 
 _message_vector: ColumnElement[Any] = literal_column("chat_messages.search_vector")
 _title_vector: ColumnElement[Any] = literal_column("chats.title_vector")
@@ -94,7 +98,8 @@ async def _bitmap_first(
     first. The walk reads cap x messages / matches rows if the matches are spread evenly, far more
     when they are not (in older chats, on shared timestamps, an exclusion that removes most); the
     bitmap reads each match once. The planner's estimate of the matches decides: the bitmap below
-    sqrt(2 x cap x messages) of them. Only without filters (their selectivity: the planner's)."""
+    sqrt(2 x cap x messages) of them and BITMAP_MAX. Only without filters (their selectivity is
+    the planner's guess)."""
     if not sole or filters != Filters():
         return False
     matching = _message_vector.op("@@")(to_tsquery(query))
@@ -104,7 +109,7 @@ async def _bitmap_first(
     conn = await db.connection()
     plan = (await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", params)).scalar_one()
     matches = float((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
-    return matches * matches < 2 * PG_CANDIDATES * max(messages, 1.0)
+    return matches < min((2 * PG_CANDIDATES * max(messages, 1.0)) ** 0.5, BITMAP_MAX)
 
 
 def _chat_clauses(account_id: uuid.UUID, filters: Filters) -> list[ColumnElement[bool]]:

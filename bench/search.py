@@ -9,7 +9,9 @@ code-like tokens, per-chat topics) through bulk Core inserts, the triggers keepi
 --database-url (PostgreSQL) the library at --db is copied there once (same rows, the generated
 vectors keeping that index) and searched there, so the two databases answer the same library. Then
 runs 50 varied queries (words common and rare, phrases, OR, exclusions, prefixes, filters) through
-the search service, as the HTTP endpoints do, and prints p50/p95 latencies. Figures only, no asserts.
+the search service, as the HTTP endpoints do, and prints p50/p95 latencies (--per-query: each
+query's). Figures only, no asserts. A harvested library holds none of the synthetic words: with
+--library-words the queries are drawn from its own (the same plan on both databases).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import asyncio
 import hashlib
 import os
 import random
+import re
 import sqlite3
 import statistics
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from chasm.auth.actor import Actor
 from chasm.kit import cjk
 from chasm.kit.db import create_engine, make_sessionmaker, migrate
-from chasm.models import Account, Chat, ChatMessage
+from chasm.models import Account, Chat, ChatMessage, ChatWorkspace, User
 from chasm.search import service
 
 DEFAULT_DB = Path("/tmp/chasm-bench-search/chasm.db")
@@ -154,9 +158,14 @@ async def copy_library(source: AsyncEngine, target: AsyncEngine, batch: int = 5_
             return
     print(f"Copying the library to {target.url.render_as_string(hide_password=True)} ...", flush=True)
     t0 = time.perf_counter()
-    for table in (Account.__table__, Chat.__table__, ChatMessage.__table__):
+    # A harvested library's accounts name their user, its chats their workspace (and parent chat).
+    tables = (User, Account, ChatWorkspace, Chat, ChatMessage)
+    for table in (model.__table__ for model in tables):
+        rows = select(table)
+        if table is Chat.__table__:
+            rows = rows.order_by(Chat.parent_chat_id.is_not(None))
         async with source.connect() as read, target.begin() as write:
-            result = await read.stream(select(table))
+            result = await read.stream(rows)
             async for rows in result.partitions(batch):
                 await write.execute(insert(table), [dict(r._mapping) for r in rows])
     async with target.connect() as conn:
@@ -165,9 +174,52 @@ async def copy_library(source: AsyncEngine, target: AsyncEngine, batch: int = 5_
     print(f"  copied in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
-def queries(rng: random.Random, gen: TextGen) -> list[tuple[str, dict[str, Any]]]:
-    common, mid, rare = gen.words[:50], gen.words[200:2000], gen.words[8000:30000]
-    topic_words = [w for t in gen.topics for w in t]
+class Words:
+    """The words a query plan draws from: frequent, middling and rare ones, topic words (frequent
+    and meaningful), two-word phrases and the providers."""
+
+    def __init__(
+        self,
+        common: list[str],
+        mid: list[str],
+        rare: list[str],
+        topic: list[str],
+        phrases: list[tuple[str, str]],
+        providers: list[str],
+    ) -> None:
+        self.common, self.mid, self.rare, self.topic = common, mid, rare, topic
+        self.phrases, self.providers = phrases, providers
+
+    @classmethod
+    def synthetic(cls, gen: TextGen) -> Words:
+        pairs = [tuple(t.split()[:2]) for t in TOPICS]
+        topic = [w for t in gen.topics for w in t]
+        return cls(gen.words[:50], gen.words[200:2000], gen.words[8000:30000], topic, pairs, list(PROVIDERS))  # type: ignore[arg-type]
+
+    @classmethod
+    async def of_library(cls, engine: AsyncEngine, sample: int = 20_000) -> Words:
+        """Words of the library itself (a harvested one: the synthetic words are not in it), from
+        the first `sample` messages by id, so that both databases get the same plan."""
+        async with engine.connect() as conn:
+            first = select(ChatMessage.content).order_by(ChatMessage.id).limit(sample)
+            texts = (await conn.execute(first)).scalars()
+            providers = sorted((await conn.execute(select(Chat.provider).distinct())).scalars())
+            counts: Counter[str] = Counter()
+            pairs: Counter[tuple[str, str]] = Counter()
+            for content in texts:
+                words = re.findall(r"[a-z]{3,12}", (content or "").lower())
+                counts.update(list(dict.fromkeys(words)))
+                pairs.update(list(dict.fromkeys(zip(words, words[1:], strict=False))))
+        ranked = sorted(counts, key=lambda w: (-counts[w], w))  # ties by spelling: one plan per library
+        rare = ranked[-max(1, len(ranked) // 5) :]  # the least frequent fifth (a copied corpus: no hapaxes)
+        phrases = [p for p in sorted(pairs, key=lambda p: (-pairs[p], p))[100:400] if p[0] != p[1]]
+        n = len(ranked)  # fixtures copied many times over: a few thousand distinct words
+        common, topic = ranked[: n // 40 or 1], ranked[n // 40 : n // 10 or 1]
+        return cls(common, ranked[n // 10 : n // 2 or 1], rare, topic, phrases, providers)
+
+
+def queries(rng: random.Random, words: Words) -> list[tuple[str, dict[str, Any]]]:
+    common, mid, rare, topic_words = words.common, words.mid, words.rare, words.topic
     out: list[tuple[str, dict[str, Any]]] = []
     for _ in range(8):
         out.append((rng.choice(topic_words), {}))
@@ -176,7 +228,7 @@ def queries(rng: random.Random, gen: TextGen) -> list[tuple[str, dict[str, Any]]
     for _ in range(6):
         out.append((f"{rng.choice(topic_words)} {rng.choice(mid)}", {}))
     for _ in range(5):
-        a, b = rng.sample(TOPICS, 1)[0].split()[:2]
+        a, b = rng.sample(words.phrases, 1)[0]
         out.append((f'"{a} {b}"', {}))
     for _ in range(5):
         out.append((f"{rng.choice(rare)} OR {rng.choice(rare)}", {}))
@@ -185,7 +237,7 @@ def queries(rng: random.Random, gen: TextGen) -> list[tuple[str, dict[str, Any]]
     for _ in range(4):
         out.append((rng.choice(mid)[:4] + "*", {}))
     for _ in range(4):
-        out.append((rng.choice(topic_words), {"provider": rng.choice(PROVIDERS)}))
+        out.append((rng.choice(topic_words), {"provider": rng.choice(words.providers)}))
     for _ in range(3):
         out.append((rng.choice(mid), {"role": "user"}))
     for _ in range(3):
@@ -199,6 +251,11 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--per-query", action="store_true", help="print every query's figures")
+    parser.add_argument(
+        "--library-words",
+        action="store_true",
+        help="draw the queries from the library's own words (a harvested library), not the synthetic ones",
+    )
     parser.add_argument("--database-url", default=None, help="search a PostgreSQL copy of the --db library")
     args = parser.parse_args()
     args.db.parent.mkdir(parents=True, exist_ok=True)
@@ -227,13 +284,15 @@ async def main() -> None:
         size = args.db.stat().st_size / 1024**2
         print(f"Corpus: {total:,} messages, database {size:,.0f} MiB")
     print("Load average at start: {:.2f} {:.2f} {:.2f} ({} CPUs)".format(*os.getloadavg(), os.cpu_count()))
+    synthetic = Words.synthetic(TextGen(random.Random(7)))
+    words = await Words.of_library(engine) if args.library_words else synthetic
     maker = make_sessionmaker(engine)
     async with maker() as db:
         account = await db.get(Account, account_id)
         assert account is not None
         actor = Actor("user", uuid.uuid4(), account, "owner", via="bench")
         rng = random.Random(11)
-        plan = queries(rng, TextGen(random.Random(7)))[: args.queries]
+        plan = queries(rng, words)[: args.queries]
         for q, filters in plan[:3]:  # warm the page cache
             await service.search_messages(db, actor, q, service.make_filters(**filters))
         results: dict[str, list[float]] = {"messages": [], "sessions": []}

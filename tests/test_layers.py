@@ -173,6 +173,7 @@ SQL_ELSEWHERE = {
     "chasm.cli.doctor": "`SELECT 1`: the probe of the configured database",
     "chasm.sessions.admission": "PostgreSQL's advisory lock that serialises an account's admissions",
     "chasm.search.fts5": "the SQLite FTS5 index: its virtual tables and MATCH queries",
+    "chasm.search.pg": "the PostgreSQL tsvector search: GIN matches, ts_rank and ts_headline",
     "chasm.search.query": "compiles a search query into SQL expressions for either engine",
 }
 SQL_NAMES = {"select", "insert", "update", "delete", "text", "func"}

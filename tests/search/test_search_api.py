@@ -283,6 +283,10 @@ async def test_single_account_library(app: FastAPI, client: httpx.AsyncClient) -
     shared = await search()
     assert shared["total"] == 2
     assert shared["messages"] == messages
+    sessions = alone["sessions"]
+    assert isinstance(sessions, list)
+    assert [s["id"] for s in sessions] == [str(strong), str(weak)]
+    assert shared["sessions"] == sessions  # the other account's chat, the best match, stays out
 
 
 async def test_common_word_beyond_the_ranked_candidates(app: FastAPI, client: httpx.AsyncClient) -> None:

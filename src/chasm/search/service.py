@@ -54,7 +54,9 @@ async def _message_results(db: AsyncSession, query: Query, hits: list[repo.Messa
     snippets = {h.message_id: h.snippet for h in hits if h.snippet is not None}
     if len(snippets) < len(hits):
         snippets = await repo.message_snippets(db, query, [h.message_id for h in hits])
-    rows = {m.id: m for m in await chats_repo.messages_by_id(db, [h.message_id for h in hits])}
+    rows = {h.message_id: h.message for h in hits if h.message is not None}
+    if len(rows) < len(hits):
+        rows = {m.id: m for m in await chats_repo.messages_by_id(db, [h.message_id for h in hits])}
     results = []
     for hit in hits:
         row = rows.get(hit.message_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 # Snippets mark matches with these control characters; the service escapes the text, then turns
 # them into <mark> tags.
@@ -42,6 +43,7 @@ class MessageHit:
     workspace_id: uuid.UUID | None
     rowid: int | None  # SQLite: the FTS key, so snippets need no second lookup
     snippet: str | None = None  # raw (marked) snippet, when the ranking statement made it
+    message: Any = None  # PostgreSQL: the ChatMessage itself, read by the ranking statement
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,7 @@ class ChatHit:
     best_message_id: uuid.UUID | None
     best_rowid: int | None = None  # SQLite: the FTS key of the best message
     title_match: bool = False
+    # PostgreSQL: the best message's raw snippet and the highlighted title (when it matched), made
+    # by the ranking statement.
+    snippet: str | None = None
+    title_snippet: str | None = None

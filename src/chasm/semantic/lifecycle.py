@@ -59,12 +59,15 @@ class Indexer:
         passed with light writes, or MAX_STALE_S whatever they are."""
         started = time.monotonic()
         activity = self.activity
+        busy_before = activity.busy_seconds()
         while True:
             now = time.monotonic()
             idle = min(now - self.last_write, activity.idle_for())
             waited = now - started
-            busy = activity.busy_share()  # sampled on every pass, so that it is recent
-            if idle >= QUIET_S or waited >= MAX_STALE_S or (waited >= MAX_DEFER_S and busy < LIGHT):
+            if idle >= QUIET_S or waited >= MAX_STALE_S:
+                return
+            # How busy the recording writer was while this waited: a burst, or a light stream.
+            if waited >= MAX_DEFER_S and activity.busy_seconds() - busy_before < LIGHT * waited:
                 return
             await asyncio.sleep(min(max(QUIET_S - idle, 0.01), POLL_S))
 

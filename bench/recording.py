@@ -76,16 +76,16 @@ def _bodies(name: str, per_session: int, batch: int) -> list[bytes]:
     return [orjson.dumps({"events": _events(name, start, batch)}) for start in range(0, per_session, batch)]
 
 
-async def _http(url: str, sessions: int, per_session: int, batch: int) -> tuple[float, float]:
-    """Seconds taken, and this process's CPU seconds meanwhile (the client's share)."""
+async def _http(url: str, bodies: dict[str, list[bytes]], batch: int) -> tuple[float, float]:
+    """Seconds taken, and this process's CPU seconds meanwhile (the client's share). `bodies`:
+    each session's batches, encoded."""
     async with httpx.AsyncClient(base_url=url, timeout=120) as api:
-        names = [f"http-{uuid.uuid4().hex[:8]}" for _ in range(sessions)]
+        names = list(bodies)
         for name in names:
             r = await api.post(
                 "/api/recording/events", json={"session_id": name, "event_type": "session_start"}
             )
             r.raise_for_status()
-        bodies = {name: _bodies(name, per_session, batch) for name in names}
         headers = {"content-type": "application/json"}
 
         async def one(name: str) -> None:
@@ -102,12 +102,12 @@ async def _http(url: str, sessions: int, per_session: int, batch: int) -> tuple[
 
 
 async def _ws(
-    url: str, sessions: int, per_session: int, batch: int, in_flight: int = 4
+    url: str, texts: dict[str, list[str]], per_session: int, in_flight: int = 4
 ) -> tuple[float, float]:
-    """Seconds taken, and this process's CPU seconds meanwhile (the client's share)."""
+    """Seconds taken, and this process's CPU seconds meanwhile (the client's share). `texts`: each
+    session's batches, encoded."""
     ws_url = url.replace("http://", "ws://") + "/ws/recording"
-    names = [f"ws-{uuid.uuid4().hex[:8]}" for _ in range(sessions)]
-    texts = {name: [body.decode() for body in _bodies(name, per_session, batch)] for name in names}
+    names = list(texts)
 
     async def one(name: str) -> None:
         async with connect(ws_url, max_size=None, compression=None) as ws:
@@ -297,11 +297,17 @@ async def recording(events: int, batch: int, sessions: int, embedder: str, py_sp
                 print(f"{what}: {total} events in {took:.2f} s = {rate:,.0f} acked events/s{per}")
                 return rate
 
+            # Every batch encoded before the first is sent: no pause between the two runs (the
+            # semantic indexer would take it to embed the first run's messages).
+            http_names = [f"http-{uuid.uuid4().hex[:8]}" for _ in range(sessions)]
+            ws_names = [f"ws-{uuid.uuid4().hex[:8]}" for _ in range(sessions)]
+            bodies = {name: _bodies(name, per_session, batch) for name in http_names}
+            texts = {name: [b.decode() for b in _bodies(name, per_session, batch)] for name in ws_names}
             before = sample()
-            took, client = await _http(url, sessions, per_session, batch)
+            took, client = await _http(url, bodies, batch)
             http_rate = show(f"HTTP batches of {batch}, {sessions} sessions", took, client, before)
             before = sample()
-            took, client = await _ws(url, sessions, per_session, batch)
+            took, client = await _ws(url, texts, per_session)
             ws_rate = show(f"WebSocket batches of {batch}, {sessions} connections", took, client, before)
             if spy is not None:
                 spy.send_signal(2)

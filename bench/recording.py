@@ -7,9 +7,11 @@
    its start-up work is done (its CPU use settles), and records `--events` message events over
    HTTP batches (`POST /api/recording/events`, one client per session, each waiting for its ack),
    then as many over `/ws/recording` (batches pipelined, up to 4 in flight per connection).
-   Acknowledged = committed: the figures are durable events per second. Also printed: the
+   Acknowledged = committed: the figures are durable events per second. The client encodes its
+   batches (orjson) before the clock starts and checks each ack count. Also printed: the
    server's CPU time per event (user + system, from /proc), which the machine's load skews less,
-   and the part of it spent by the background semantic embedder's thread.
+   the parts of it spent by its event loop's thread and by the background semantic embedder's
+   thread (the rest: the database's threads), and the client's own CPU time per event.
    Yardstick, same run: plain `sqlite3` writing the same rows (the messages, their full-text
    index, the events, the session and chat counters) in batches of the same size, one
    transaction each, into the server's own database: the floor of the storage work alone (its
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from sqlalchemy import text
 from websockets.asyncio.client import connect
 
@@ -67,27 +70,44 @@ def _events(session: str, start: int, count: int) -> list[dict[str, Any]]:
     ]
 
 
-async def _http(url: str, sessions: int, per_session: int, batch: int) -> float:
+def _bodies(name: str, per_session: int, batch: int) -> list[bytes]:
+    """A session's batches as the client sends them, encoded before the clock starts (orjson): the
+    client shares the machine's cores with the server, and its own work is not what is measured."""
+    return [orjson.dumps({"events": _events(name, start, batch)}) for start in range(0, per_session, batch)]
+
+
+async def _http(url: str, bodies: dict[str, list[bytes]], batch: int) -> tuple[float, float]:
+    """Seconds taken, and this process's CPU seconds meanwhile (the client's share). `bodies`:
+    each session's batches, encoded."""
     async with httpx.AsyncClient(base_url=url, timeout=120) as api:
-        names = [f"http-{uuid.uuid4().hex[:8]}" for _ in range(sessions)]
+        names = list(bodies)
         for name in names:
             r = await api.post(
                 "/api/recording/events", json={"session_id": name, "event_type": "session_start"}
             )
             r.raise_for_status()
+        headers = {"content-type": "application/json"}
 
         async def one(name: str) -> None:
-            for start in range(0, per_session, batch):
-                r = await api.post("/api/recording/events", json={"events": _events(name, start, batch)})
+            for body in bodies[name]:
+                r = await api.post("/api/recording/events", content=body, headers=headers)
                 r.raise_for_status()
+                if orjson.loads(r.content)["data"]["acked"] != batch:
+                    raise RuntimeError(r.text)
 
+        cpu = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(one(n) for n in names))
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
 
-async def _ws(url: str, sessions: int, per_session: int, batch: int, in_flight: int = 4) -> float:
+async def _ws(
+    url: str, texts: dict[str, list[str]], per_session: int, in_flight: int = 4
+) -> tuple[float, float]:
+    """Seconds taken, and this process's CPU seconds meanwhile (the client's share). `texts`: each
+    session's batches, encoded."""
     ws_url = url.replace("http://", "ws://") + "/ws/recording"
+    names = list(texts)
 
     async def one(name: str) -> None:
         async with connect(ws_url, max_size=None, compression=None) as ws:
@@ -95,29 +115,26 @@ async def _ws(url: str, sessions: int, per_session: int, batch: int, in_flight: 
             await ws.send(json.dumps({"session_id": name, "event_type": "session_start"}))
             assert json.loads(await ws.recv())["type"] == "ack"
             window = asyncio.Semaphore(in_flight)
-            pending = 0
 
             async def sender() -> None:
-                nonlocal pending
-                for start in range(0, per_session, batch):
+                for text in texts[name]:
                     await window.acquire()
-                    pending += 1
-                    await ws.send(json.dumps({"events": _events(name, start, batch)}))
+                    await ws.send(text)
 
             task = asyncio.create_task(sender())
             acked = 0
             while acked < per_session:
-                reply = json.loads(await ws.recv())
+                reply = orjson.loads(await ws.recv())
                 if reply["type"] != "ack":
                     raise RuntimeError(reply)
                 acked += len(reply["acks"])
                 window.release()
             await task
 
-    names = [f"ws-{uuid.uuid4().hex[:8]}" for _ in range(sessions)]
+    cpu = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(one(n) for n in names))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def _cpu_s(pid: int) -> float | None:
@@ -126,6 +143,16 @@ def _cpu_s(pid: int) -> float | None:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _main_thread_cpu_s(pid: int) -> float:
+    """CPU seconds of the server's main thread (its event loop); the others are the database's
+    and the embedder's threads."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -253,32 +280,35 @@ async def recording(events: int, batch: int, sessions: int, embedder: str, py_sp
                     stderr=asyncio.subprocess.DEVNULL,
                 )
 
-            def show(what: str, took: float, cpu: float | None, embedding: float) -> float:
+            Sample = tuple[float | None, float, float]
+
+            def sample() -> Sample:
+                return _cpu_s(server.pid), _main_thread_cpu_s(server.pid), _embedder_cpu_s(server.pid)
+
+            def show(what: str, took: float, client: float, before: Sample) -> float:
+                (cpu, loop, emb), (cpu_after, loop_after, emb_after) = before, sample()
                 rate = total / took
-                per = f", server CPU {cpu * 1e6 / total:.0f} µs/event" if cpu else ""
-                if cpu and embedding:
-                    per += f" (embedder thread {embedding * 1e6 / total:.0f})"
+                per = ""
+                if cpu is not None and cpu_after is not None:
+                    us = [(x * 1e6 / total) for x in (cpu_after - cpu, loop_after - loop, emb_after - emb)]
+                    per = f", server CPU {us[0]:.0f} µs/event (event loop {us[1]:.0f}"
+                    per += f", embedder thread {us[2]:.0f})" if us[2] else ")"
+                per += f", client CPU {client * 1e6 / total:.0f} µs/event"
                 print(f"{what}: {total} events in {took:.2f} s = {rate:,.0f} acked events/s{per}")
                 return rate
 
-            cpu, emb = _cpu_s(server.pid), _embedder_cpu_s(server.pid)
-            took = await _http(url, sessions, per_session, batch)
-            after, emb_after = _cpu_s(server.pid), _embedder_cpu_s(server.pid)
-            http_rate = show(
-                f"HTTP batches of {batch}, {sessions} sessions",
-                took,
-                after - cpu if cpu and after else None,
-                emb_after - emb,
-            )
-            cpu, emb = after, emb_after
-            took = await _ws(url, sessions, per_session, batch)
-            after, emb_after = _cpu_s(server.pid), _embedder_cpu_s(server.pid)
-            ws_rate = show(
-                f"WebSocket batches of {batch}, {sessions} connections",
-                took,
-                after - cpu if cpu and after else None,
-                emb_after - emb,
-            )
+            # Every batch encoded before the first is sent: no pause between the two runs (the
+            # semantic indexer would take it to embed the first run's messages).
+            http_names = [f"http-{uuid.uuid4().hex[:8]}" for _ in range(sessions)]
+            ws_names = [f"ws-{uuid.uuid4().hex[:8]}" for _ in range(sessions)]
+            bodies = {name: _bodies(name, per_session, batch) for name in http_names}
+            texts = {name: [b.decode() for b in _bodies(name, per_session, batch)] for name in ws_names}
+            before = sample()
+            took, client = await _http(url, bodies, batch)
+            http_rate = show(f"HTTP batches of {batch}, {sessions} sessions", took, client, before)
+            before = sample()
+            took, client = await _ws(url, texts, per_session)
+            ws_rate = show(f"WebSocket batches of {batch}, {sessions} connections", took, client, before)
             if spy is not None:
                 spy.send_signal(2)
                 await spy.wait()

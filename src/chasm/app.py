@@ -37,6 +37,7 @@ from chasm.jobs import endpoints as jobs_endpoints
 from chasm.jobs.worker import jobs_lifespan
 from chasm.keys import endpoints as keys_endpoints
 from chasm.kit import datalock, handlers
+from chasm.kit.activity import WriteActivity
 from chasm.kit.api_tags import openapi_tags
 from chasm.kit.bodylimit import BodyLimitMiddleware
 from chasm.kit.crypto import configure_password_hashing
@@ -257,6 +258,7 @@ def create_app(settings: Settings | None = None, *, role: str = "server") -> Fas
     install_log_redaction()
     configure_password_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.started_monotonic = time.monotonic()
+    app.state.write_activity = WriteActivity()  # writers mark it, background work gives way
     handlers.install(app)
     docs_ui.install(app)
     _install_openapi(app)

@@ -76,17 +76,27 @@ def text_of(value: Any) -> str:
 
 
 def usage_of(data: dict[str, Any]) -> dict[str, int]:
-    raw = data.get("usage")
-    usage: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    out = {}
+    """The usage counts of a message (0 for those not given); plain loops, no generator per key:
+    this runs for every recorded message."""
+    usage = data.get("usage")
+    out = dict.fromkeys(USAGE_KEYS, 0)
+    if not isinstance(usage, dict) or not usage:
+        return out
     for key, names in USAGE_KEYS.items():
-        value = next((usage[n] for n in names if isinstance(usage.get(n), int)), 0)
-        out[key] = max(0, int(value))
+        for name in names:
+            value = usage.get(name)
+            if isinstance(value, int):
+                out[key] = max(0, int(value))
+                break
     return out
 
 
+_MESSAGE_KEYS = frozenset(("role", "content", "model", "usage", "tool_calls"))
+
+
 def message_fields(event_type: str, data: dict[str, Any]) -> dict[str, Any] | None:
-    """The chat message an event makes (None: it makes none)."""
+    """The chat message an event makes (None: it makes none). `data` as `checked_data` returns it
+    (without NUL characters)."""
     if event_type == "message":
         role = data.get("role")
         if role not in ROLES:
@@ -111,8 +121,8 @@ def message_fields(event_type: str, data: dict[str, Any]) -> dict[str, Any] | No
     model = data.get("model")
     fields["model"] = model[:200] if isinstance(model, str) else None
     fields.update(usage_of(data))
-    meta = {k: v for k, v in data.items() if k not in ("role", "content", "model", "usage", "tool_calls")}
-    fields["metadata"] = clean(meta) or None
+    meta = {k: v for k, v in data.items() if k not in _MESSAGE_KEYS}
+    fields["metadata"] = meta or None
     return fields
 
 

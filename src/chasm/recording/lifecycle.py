@@ -13,7 +13,7 @@ from chasm.recording.writer import RecordingRuntime
 
 @asynccontextmanager
 async def recording_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.recording = runtime = RecordingRuntime()
+    app.state.recording = runtime = RecordingRuntime(app.state.write_activity)
     try:
         yield
     finally:

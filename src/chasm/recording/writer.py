@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chasm.kit.activity import WriteActivity
 from chasm.kit.events import EventBus
 from chasm.kit.timeutil import utcnow
 from chasm.realtime import topics, tracking
@@ -52,11 +53,14 @@ def announce(bus: EventBus | None, account_id: uuid.UUID, opened: dict[str, stor
 
 class RecordingRuntime:
     """Per-process state: the write lock (the drain task and snapshots hold it while they write),
-    the batches waiting to be stored, and when this process started (for recovery)."""
+    the batches waiting to be stored, and when this process started (for recovery). `activity`
+    (the process's, `kit.activity`) is marked with each batch taken and each drain, so that the
+    semantic indexer waits for a recording burst to pause."""
 
-    def __init__(self) -> None:
+    def __init__(self, activity: WriteActivity | None = None) -> None:
         self.lock = asyncio.Lock()
         self.started_at = utcnow()
+        self.activity = activity or WriteActivity()
         self._waiting: list[_Batch] = []
         self._drain: asyncio.Task[None] | None = None
 
@@ -70,6 +74,7 @@ class RecordingRuntime:
         """Store the events (with whatever else is waiting); their acks once committed."""
         done: asyncio.Future[list[EventAck]] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Batch(account_id, events, done))
+        self.activity.touch()
         if self._drain is None or self._drain.done():
             self._drain = asyncio.create_task(self._run(maker, bus), name="chasm-recording-writer")
         return await done
@@ -92,6 +97,10 @@ class RecordingRuntime:
         return group
 
     async def _run(self, maker: async_sessionmaker[AsyncSession], bus: EventBus | None) -> None:
+        with self.activity.busy():
+            await self._drain_waiting(maker, bus)
+
+    async def _drain_waiting(self, maker: async_sessionmaker[AsyncSession], bus: EventBus | None) -> None:
         while self._waiting:
             group = self._take()
             if not group:

@@ -6,9 +6,13 @@ What is left to embed is read from the database (messages without chunks), so a 
 nothing and several processes share the work (a chunk is stored once: a unique key).
 
 Embedding gives way to writes: it starts once the library has been quiet for QUIET_S (no library
-event) and waits for such a pause again before each batch, for MAX_DEFER_S at most, so that a
-recording burst or a harvest has the CPU to itself (its messages are searchable by words at once;
-by meaning once the burst pauses). Its thread also runs at the lowest CPU priority (embedders)."""
+event, and no recording request taken or being written: `kit.activity`) and waits for such a pause
+again before each batch, so that a recording burst or a harvest has the CPU to itself (its
+messages are searchable by words at once; by meaning once the burst pauses). Staleness is bounded:
+writes that never pause let a batch through once MAX_DEFER_S have passed if they keep the
+recording writer busy a quarter of the time at most (a slow steady stream, not a burst), and after
+MAX_STALE_S whatever they do. Its thread also
+runs at the lowest CPU priority (embedders)."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from chasm.kit.activity import WriteActivity
 from chasm.kit.errors import ChasmError
 from chasm.semantic import repository as repo
 from chasm.semantic import service
@@ -31,14 +36,18 @@ from chasm.semantic.index import Indexes
 log = logging.getLogger("chasm.semantic")
 
 SWEEP_S = 300.0
-QUIET_S = 0.25  # no library event for this long: the writes have paused, embedding may run
-MAX_DEFER_S = 30.0  # under writes that never pause, a batch is embedded this often all the same
+QUIET_S = 0.25  # no write for this long: the writes have paused, embedding may run
+MAX_DEFER_S = 30.0  # under writes that never pause, a batch may run this often if they are light
+LIGHT = 0.25  # light writes: a write under way this part of the time at most
+MAX_STALE_S = 300.0  # and this often whatever the writes (a burst that never ends)
+POLL_S = 0.25  # how often a waiting indexer looks again
 
 
 class Indexer:
     def __init__(self, app: FastAPI, engine: service.Engine) -> None:
         self.app = app
         self.engine = engine
+        self.activity: WriteActivity = app.state.write_activity
         self.dirty: dict[uuid.UUID, set[uuid.UUID] | None] = {}  # account -> chats (None: all)
         self.wake = asyncio.Event()
         self.idle = asyncio.Event()  # set while nothing is waiting to be embedded
@@ -46,14 +55,21 @@ class Indexer:
         self.last_write = 0.0  # time.monotonic() of the last library event seen
 
     async def quiet(self) -> None:
-        """Until the library has had no event for QUIET_S, or MAX_DEFER_S have passed."""
+        """Until the writes have paused for QUIET_S; or, when they never do, until MAX_DEFER_S have
+        passed with light writes, or MAX_STALE_S whatever they are."""
         started = time.monotonic()
+        activity = self.activity
+        busy_before = activity.busy_seconds()
         while True:
             now = time.monotonic()
-            wait = min(QUIET_S - (now - self.last_write), MAX_DEFER_S - (now - started))
-            if wait <= 0:
+            idle = min(now - self.last_write, activity.idle_for())
+            waited = now - started
+            if idle >= QUIET_S or waited >= MAX_STALE_S:
                 return
-            await asyncio.sleep(wait)
+            # How busy the recording writer was while this waited: a burst, or a light stream.
+            if waited >= MAX_DEFER_S and activity.busy_seconds() - busy_before < LIGHT * waited:
+                return
+            await asyncio.sleep(min(max(QUIET_S - idle, 0.01), POLL_S))
 
     def poke(self, account_id: uuid.UUID, chat_id: uuid.UUID | None = None) -> None:
         self.last_write = time.monotonic()

@@ -27,6 +27,7 @@ from chasm.semantic.schemas import SemanticResult, SemanticSearchResults
 log = logging.getLogger("chasm.semantic")
 
 PENDING_BATCH = 128  # messages per embedding transaction
+EMBED_SLICE = 32  # texts embedded between two looks at whether writes want the CPU back
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
 SNIPPET_CHARS = 300
 
@@ -64,7 +65,7 @@ async def index_pending(
         after = max(m.id for m in pending)
         pieces = [(m, part, text) for m in pending for part, text in enumerate(chunks(m.content) or [""])]
         texts = [text for _, _, text in pieces if text]
-        vectors = iter(await embedder.embed(texts, background=pause is not None))
+        vectors = iter(await _embed(embedder, texts, pause))
         rows: list[dict[str, Any]] = []
         for message, part, text in pieces:
             vector = next(vectors).tobytes() if text else b""
@@ -86,6 +87,22 @@ async def index_pending(
             log.info("another process embedded these messages first")  # the next read skips them
             continue
         done += len(pending)
+
+
+async def _embed(
+    embedder: Embedder, texts: list[str], pause: Callable[[], Awaitable[None]] | None
+) -> list[Any]:
+    """The texts' vectors; in the background (`pause` given) EMBED_SLICE texts at a time, with a
+    pause before each slice after the first, so that a burst of writes starting while a batch is
+    being embedded waits for one slice at most, not for the whole batch."""
+    if pause is None:
+        return list(await embedder.embed(texts))
+    vectors: list[Any] = []
+    for start in range(0, len(texts), EMBED_SLICE):
+        if start:
+            await pause()
+        vectors.extend(await embedder.embed(texts[start : start + EMBED_SLICE], background=True))
+    return vectors
 
 
 async def _semantic_ranking(

@@ -263,7 +263,8 @@ async def main() -> None:
     await migrate(engine)
     async with engine.connect() as conn:
         existing = int(await conn.scalar(select(func.count()).select_from(ChatMessage)) or 0)
-    if existing < args.messages * 0.9:
+    # A harvested library (--library-words) is searched as it is: synthetic rows would join it.
+    if existing < args.messages * 0.9 and not (args.library_words and existing):
         print(f"Building {args.messages:,} synthetic messages in {args.db} ...", flush=True)
         t0 = time.perf_counter()
         await asyncio.to_thread(build, args.db, args.messages - existing)

@@ -69,6 +69,8 @@ class ChatMessage(IdMixin, Base):
     __table_args__ = (
         Index("ix_chat_messages_chat_seq", "chat_id", "seq", unique=True),
         Index("ix_chat_messages_chat_hash", "chat_id", "content_hash"),
+        # Newest first in one index order (created_at, then id): search walks it (migration 0021).
+        Index("ix_chat_messages_created_id", "created_at", "id"),
     )
 
     chat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
@@ -87,7 +89,7 @@ class ChatMessage(IdMixin, Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cache_read_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime | None] = mapped_column(index=True)  # the source's timestamp
+    created_at: Mapped[datetime | None]  # the source's timestamp
     meta: Mapped[dict[str, Any] | None] = mapped_column("metadata")
 
 

@@ -35,8 +35,9 @@ from chasm.search.types import (
 PG_CANDIDATES = 1000
 # The bitmap reads every match where it lies in the table, pages the newest-first walk (which
 # every common word repeats) keeps cached: beyond this many matches it lost at 1M messages
-# (`layout`, 41k matches: 300 ms against the walk's 90).
-BITMAP_MAX = 10 * PG_CANDIDATES
+# (`layout`, 41k matches: 300 ms against the walk's 90); 16k kept 1M as it was and sent 61k's
+# `hoge` (11.8k matches in old messages: the walk read 35k rows) to the bitmap.
+BITMAP_MAX = 16 * PG_CANDIDATES
 
 _message_vector: ColumnElement[Any] = literal_column("chat_messages.search_vector")
 _title_vector: ColumnElement[Any] = literal_column("chats.title_vector")
@@ -98,7 +99,7 @@ async def _bitmap_first(
     first. The walk reads cap x messages / matches rows if the matches are spread evenly, far more
     when they are not (in older chats, on shared timestamps, an exclusion that removes most); the
     bitmap reads each match once. The planner's estimate of the matches decides: the bitmap below
-    sqrt(2 x cap x messages) of them and BITMAP_MAX. Only without filters (their selectivity is
+    sqrt(4 x cap x messages) of them and BITMAP_MAX. Only without filters (their selectivity is
     the planner's guess)."""
     if not sole or filters != Filters():
         return False
@@ -109,7 +110,7 @@ async def _bitmap_first(
     conn = await db.connection()
     plan = (await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", params)).scalar_one()
     matches = float((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
-    return matches < min((2 * PG_CANDIDATES * max(messages, 1.0)) ** 0.5, BITMAP_MAX)
+    return matches < min((4 * PG_CANDIDATES * max(messages, 1.0)) ** 0.5, BITMAP_MAX)
 
 
 def _chat_clauses(account_id: uuid.UUID, filters: Filters) -> list[ColumnElement[bool]]:

@@ -69,7 +69,7 @@ class ChatMessage(IdMixin, Base):
     __table_args__ = (
         Index("ix_chat_messages_chat_seq", "chat_id", "seq", unique=True),
         Index("ix_chat_messages_chat_hash", "chat_id", "content_hash"),
-        # Newest first in one index order (created_at, then id): search walks it (migration 0021).
+        # Newest first in one index order (created_at, then id): search walks it (migration 0022).
         Index("ix_chat_messages_created_id", "created_at", "id"),
     )
 

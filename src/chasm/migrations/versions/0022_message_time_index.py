@@ -7,8 +7,8 @@ timestamp and groups of 3,782 on one instant, so the walk read every message (10
 word under a provider filter). With the id in the index the walk stops at the 1,000th match (8 ms).
 The composite index serves every use of the old one.
 
-Revision ID: 0021_message_time_index
-Revises: 0020_cjk_search
+Revision ID: 0022_message_time_index
+Revises: 0021_fts_ascii_guard
 Create Date: 2026-12-06 18:05:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0021_message_time_index"
-down_revision: str | Sequence[str] | None = "0020_cjk_search"
+revision: str = "0022_message_time_index"
+down_revision: str | Sequence[str] | None = "0021_fts_ascii_guard"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -16,6 +16,7 @@ def show_report(data: dict[str, Any], as_json: bool) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     # Short headers and only the sources that found something: the table fits 80 columns.
     columns = {
@@ -43,7 +44,8 @@ def show_report(data: dict[str, Any], as_json: bool) -> None:
     out = Console()
     out.print(table)
     for issue in data["errors"][:50]:
-        out.print(f"[yellow]warning[/] {issue}", highlight=False, markup=False)
+        # The issue as written (a path may hold brackets), after a yellow label.
+        out.print(Text.assemble(("warning", "yellow"), f" {issue}"), highlight=False)
     if len(data["errors"]) > 50:
         out.print(f"... and {len(data['errors']) - 50} more issues")
 

@@ -9,6 +9,7 @@ Parser processes are forked from a server process that imported only the parsing
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 import multiprocessing
@@ -46,8 +47,9 @@ TASK_UNITS = 32
 Parsed = tuple[Job, Outcome, bool]
 
 
-class _Ahead:
-    """Parsed units in order of completion, handed over in batches by `take`."""
+class _Ahead(abc.ABC):
+    """Parsed units in order of completion, handed over in batches by `take`. A subclass says
+    when every unit is done (`_finished`) and may start more work before each wait (`_refill`)."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -55,10 +57,11 @@ class _Ahead:
         self._ahead = 0  # bytes parsed (or being parsed) and not taken yet
         self._stopped = False
 
+    @abc.abstractmethod
     def _finished(self) -> bool:
-        raise NotImplementedError
+        """Every unit parsed (or given up) and handed over to the ready queue."""
 
-    def _refill(self) -> None:
+    def _refill(self) -> None:  # noqa: B027 (a hook: the thread-fed subclass has nothing to start)
         """Called with the lock held before `take` waits: start more work, if any waits."""
 
     def take(self, max_bytes: int, max_units: int) -> list[Parsed]:
@@ -156,7 +159,7 @@ class ProcessAhead(_Ahead):
     def _finished(self) -> bool:
         return self._next >= len(self._jobs) and self._running == 0
 
-    def _refill(self) -> None:
+    def _refill(self) -> None:  # noqa: B027 (a hook: the thread-fed subclass has nothing to start)
         jobs = self._jobs
         while not self._stopped and self._next < len(jobs) and self._ahead < self._budget:
             source = jobs[self._next].source

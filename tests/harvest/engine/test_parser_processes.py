@@ -91,8 +91,16 @@ async def _library(client: httpx.AsyncClient) -> dict[str, Any]:
     chats.sort(key=lambda c: (c[0]["provider"], c[0]["source_id"]))
     searches = {}
     for q in QUERIES:
-        found = (await client.get("/api/search/messages", params={"q": q, "limit": 50})).json()["data"]
-        searches[q] = (found["total"], sorted((m["session_id"], m["snippet"]) for m in found["messages"]))
+        # Every hit, page by page: which of several equally ranked hits make a first page depends
+        # on the order the rows were stored in, and parser processes store units as they finish.
+        hits: list[tuple[str, str]] = []
+        while True:
+            params: dict[str, Any] = {"q": q, "limit": 100, "offset": len(hits)}
+            found = (await client.get("/api/search/messages", params=params)).json()["data"]
+            hits += [(m["session_id"], m["snippet"]) for m in found["messages"]]
+            if not found["messages"] or len(hits) >= found["total"]:
+                break
+        searches[q] = (found["total"], sorted(hits))
     return {"chats": chats, "searches": searches}
 
 

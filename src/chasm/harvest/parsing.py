@@ -141,14 +141,19 @@ def _process_context(sources: list[HarvestSource]) -> BaseContext:
 
 class ProcessAhead(_Ahead):
     """Parses jobs in `workers` processes, at most `budget` source bytes ahead of `take`. Work is
-    handed out by the thread that takes batches (never from the pool's own thread); results come
-    back in order of completion."""
+    handed out by the thread that takes batches (never from the pool's own thread). Results are
+    handed over in the jobs' order, as the parse thread hands them: where two units hold the same
+    chat (two files of one session), the later one is stored last, whichever process finished
+    first."""
 
     def __init__(self, jobs: list[Job], workers: int, budget: int, encode: bool) -> None:
         super().__init__()
         self._jobs = jobs
         self._next = 0
         self._running = 0
+        self._sent = 0  # tasks submitted
+        self._out = 0  # tasks handed over to the ready queue
+        self._early: dict[int, list[Parsed]] = {}  # finished tasks waiting for an earlier one
         self._budget = budget
         self._encode = encode
         sources = list({id(job.source): job.source for job in jobs}.values())
@@ -176,17 +181,28 @@ class ProcessAhead(_Ahead):
                 task.append(job)
                 size += job.size
             self._ahead += size
+            seq = self._sent
+            self._sent += 1
+            self._running += 1
             try:
                 future = self._pool.submit(
                     prepare_units, source, [(j.unit, j.resume, j.size) for j in task], self._encode
                 )
             except Exception as exc:  # noqa: BLE001 - a broken pool: the units are reported, not lost
-                self._ready.extend((job, *_failed(job, exc)) for job in task)
+                self._running -= 1
+                self._hand_over(seq, [(job, *_failed(job, exc)) for job in task])
                 continue
-            self._running += 1
-            future.add_done_callback(partial(self._finish, task))
+            future.add_done_callback(partial(self._finish, seq, task))
 
-    def _finish(self, task: list[Job], future: Future[list[tuple[Outcome, bool]]]) -> None:
+    def _hand_over(self, seq: int, parsed: list[Parsed]) -> None:
+        """With the lock held: a task's results, and those of later tasks that waited for it, go
+        to the ready queue in order."""
+        self._early[seq] = parsed
+        while self._out in self._early:
+            self._ready.extend(self._early.pop(self._out))
+            self._out += 1
+
+    def _finish(self, seq: int, task: list[Job], future: Future[list[tuple[Outcome, bool]]]) -> None:
         if future.cancelled():
             return
         try:
@@ -195,7 +211,7 @@ class ProcessAhead(_Ahead):
             results = [_failed(job, exc) for job in task]
         with self._cond:
             self._running -= 1
-            self._ready.extend((job, *result) for job, result in zip(task, results, strict=True))
+            self._hand_over(seq, [(job, *result) for job, result in zip(task, results, strict=True)])
             self._cond.notify_all()
 
     def stop(self) -> None:

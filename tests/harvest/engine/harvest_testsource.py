@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -87,3 +88,13 @@ class JsonlSource:
                 )
             )
         return ParseOutcome(chats, issues, Resume(end, state))
+
+
+class SlowFirstSource(JsonlSource):
+    """JsonlSource that takes half a second over a file whose name starts with `slow`: a parser
+    process given it finishes after one given a later unit."""
+
+    def parse(self, unit: SourceUnit, resume: Resume | None = None) -> ParseOutcome:
+        if unit.paths[0].name.startswith("slow"):
+            time.sleep(0.5)
+        return super().parse(unit, resume)

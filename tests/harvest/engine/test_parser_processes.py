@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from harvest_testsource import JsonlSource
+from harvest_testsource import JsonlSource, SlowFirstSource
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from chasm.config import Settings
@@ -160,3 +160,24 @@ async def test_a_source_that_cannot_be_pickled_is_parsed_in_a_thread(
 
     [[(job, outcome, failed)]] = batches
     assert not failed and [len(c.rows) for c in outcome.chats] == [1]  # type: ignore[union-attr]
+
+
+async def test_parser_processes_hand_units_over_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit a process finishes early waits for the earlier ones: two files of one chat are stored
+    in the order the thread would store them (the later one last), whichever was parsed first."""
+    source = SlowFirstSource()
+    jobs = []
+    for name in ("slow-a", "b", "c"):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text('{"role": "user", "content": "hello"}\n')
+        jobs.append(
+            Job(source, SourceUnit(str(path), [path], resumable=True), "fp", path.stat().st_size, None, None)
+        )
+    monkeypatch.setattr(parsing, "PROCESS_POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(parsing, "TASK_UNITS", 1)  # one unit per task: three tasks, two processes
+
+    batches = [batch async for batch in parsing.parsed_batches(jobs, workers=2)]
+
+    assert [job.unit.key for batch in batches for job, _, _ in batch] == [j.unit.key for j in jobs]

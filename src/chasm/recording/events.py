@@ -4,12 +4,14 @@ No database here; `service` stores what these functions shape."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from chasm.harvest.rows import clean
+from chasm.harvest.rows import clean, content_hash
 from chasm.harvest.sources.toolkit.titles import is_prompt, title_from, wrapper_kind
+from chasm.harvest.tool_text import tool_text
 from chasm.kit.errors import BadRequest, ChasmError
 from chasm.models import Chat
 from chasm.recording.schemas import MAX_EVENT_BYTES, RecordingEventIn, SnapshotMessage
@@ -126,19 +128,56 @@ def message_fields(event_type: str, data: dict[str, Any]) -> dict[str, Any] | No
     return fields
 
 
-def title_and_wrappers(chat: Chat, fields: dict[str, Any]) -> None:
-    """As a harvest does: a user message that is a wrapper the tool injected (command output,
-    reminders, environment context) is a system message naming its kind, and a chat without a title
-    takes its first real prompt (a `title` event or a user's edit replaces it later)."""
+def message_columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields` as the message row stores them. As a harvest does: a user message that is a wrapper
+    the tool injected (command output, reminders, environment context) is a system message naming
+    its kind. With the content's hash and the tool calls' searchable text."""
     if fields["role"] == "user" and (kind := wrapper_kind(fields["content"])):
         fields["role"] = "system"
         fields["metadata"] = {**(fields["metadata"] or {}), "meta": kind}
-    elif (
+    fields["content"] = fields["content"].replace("\x00", "")
+    fields["content_hash"] = content_hash(fields["role"], fields["content"], None)
+    fields["tool_text"] = tool_text(fields.get("tool_calls") or ())
+    return fields
+
+
+def take_title(chat: Chat, columns: dict[str, Any]) -> None:
+    """A chat without a title takes its first real prompt (a `title` event or a user's edit
+    replaces it later)."""
+    if (
         not chat.title
         and not chat.title_edited
-        and is_prompt(fields["role"], fields["content"], fields["metadata"])
+        and is_prompt(columns["role"], columns["content"], columns["metadata"])
     ):
-        chat.title = title_from(fields["content"])
+        chat.title = title_from(columns["content"])
+
+
+@dataclass(slots=True)
+class Shaped:
+    """What an event is, worked out without the database (`shape`): its data as stored and that
+    data's JSON, its message's columns (None: it makes none), or the error that refuses it. The
+    errors are raised where storing reaches the event, after the session's own checks, as if
+    they had been found there."""
+
+    data: dict[str, Any]
+    data_json: str
+    columns: dict[str, Any] | None
+    data_error: ChasmError | None = None  # raised first: the event cannot be stored at all
+    message_error: ChasmError | None = None  # raised once the session accepts the event
+
+
+def shape(event: RecordingEventIn) -> Shaped:
+    """An event shaped for storing: done as each batch arrives, before it waits for the writer,
+    so this work overlaps the database's work on the batches before it."""
+    try:
+        data, data_json = checked_data(event)
+    except ChasmError as error:
+        return Shaped({}, "", None, data_error=error)
+    try:
+        fields = message_fields(event.event_type, data)
+    except ChasmError as error:
+        return Shaped(data, data_json, None, message_error=error)
+    return Shaped(data, data_json, None if fields is None else message_columns(fields))
 
 
 def reconcile(stored: list[tuple[str, str, str | None]], messages: list[SnapshotMessage]) -> list[int]:

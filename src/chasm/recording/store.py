@@ -16,8 +16,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.chats.repository import new_chat
-from chasm.harvest.rows import content_hash
-from chasm.harvest.tool_text import tool_text
 from chasm.kit.db import JSONType
 from chasm.kit.errors import BadRequest, ChasmError, Conflict
 from chasm.kit.timeutil import utcnow
@@ -144,12 +142,18 @@ async def _start(db: AsyncSession, account_id: uuid.UUID, event: RecordingEventI
 
 
 async def append(
-    db: AsyncSession, account_id: uuid.UUID, events: Sequence[RecordingEventIn]
+    db: AsyncSession,
+    account_id: uuid.UUID,
+    events: Sequence[RecordingEventIn],
+    shaped: Sequence[rules.Shaped] | None = None,
 ) -> tuple[list[EventAck], dict[str, Opened]]:
     """Store the events (in the open transaction): their acks, and the sessions they touched.
-    Raises (nothing written by this call then counts: the caller rolls back) on the first refused
-    event, naming it."""
+    `shaped`: the events' `rules.shape`, where the caller worked it out already. Raises (nothing
+    written by this call then counts: the caller rolls back) on the first refused event, naming
+    it."""
     now = utcnow()
+    if shaped is None:
+        shaped = [rules.shape(event) for event in events]
     opened = await _open_sessions(db, account_id, events)
     acks: list[EventAck] = []
     ids = _uuids(2 * len(events))
@@ -158,7 +162,10 @@ async def append(
     seq_loaded: set[str] = set()
     for index, event in enumerate(events):
         try:
-            data, data_json = rules.checked_data(event)
+            shape = shaped[index]
+            if shape.data_error is not None:
+                raise shape.data_error
+            data = shape.data
             current = opened.get(event.session_id)
             if current is not None and event.event_id is not None and event.event_id in current.known:
                 seq = current.known[event.event_id]
@@ -185,10 +192,12 @@ async def append(
                     code="out_of_order",
                 )
             event_id = event.event_id or str(uuid.uuid4())
-            fields = rules.message_fields(event.event_type, data)
+            if shape.message_error is not None:
+                raise shape.message_error
+            fields = shape.columns
             message_id = None
             if fields is not None:
-                rules.title_and_wrappers(chat, fields)
+                rules.take_title(chat, fields)
                 if event.session_id not in seq_loaded:
                     last = await db.scalar(
                         select(func.max(ChatMessage.seq)).where(ChatMessage.chat_id == chat.id)
@@ -203,11 +212,8 @@ async def append(
                         "seq": current.next_message_seq,
                         "source_id": event_id,
                         "parent_source_id": None,
-                        "content_hash": content_hash(fields["role"], fields["content"], None),
                         "created_at": now,
                         **fields,
-                        "content": fields["content"].replace("\x00", ""),
-                        "tool_text": tool_text(fields.get("tool_calls") or ()),
                     }
                 )
                 current.next_message_seq += 1
@@ -234,7 +240,7 @@ async def append(
                     "seq": seq,
                     "event_id": event_id,
                     "event_type": event.event_type,
-                    "data_json": data_json,
+                    "data_json": shape.data_json,
                     "message_id": message_id,
                     "received_at": now,
                 }

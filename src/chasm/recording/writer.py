@@ -24,6 +24,7 @@ from chasm.kit.activity import WriteActivity
 from chasm.kit.events import EventBus
 from chasm.kit.timeutil import utcnow
 from chasm.realtime import topics, tracking
+from chasm.recording import events as rules
 from chasm.recording import store
 from chasm.recording.schemas import EventAck, RecordingEventIn
 
@@ -34,6 +35,7 @@ GROUP_EVENTS = 10_000  # events written in one transaction at most (a batch alon
 class _Batch:
     account_id: uuid.UUID
     events: Sequence[RecordingEventIn]
+    shaped: list[rules.Shaped]
     done: asyncio.Future[list[EventAck]]
 
 
@@ -71,9 +73,12 @@ class RecordingRuntime:
         account_id: uuid.UUID,
         events: Sequence[RecordingEventIn],
     ) -> list[EventAck]:
-        """Store the events (with whatever else is waiting); their acks once committed."""
+        """Store the events (with whatever else is waiting); their acks once committed. The events
+        are shaped (`events.shape`) before they wait: while the writer's transaction is with the
+        database."""
         done: asyncio.Future[list[EventAck]] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Batch(account_id, events, done))
+        shaped = [rules.shape(event) for event in events]
+        self._waiting.append(_Batch(account_id, events, shaped, done))
         self.activity.touch()
         if self._drain is None or self._drain.done():
             self._drain = asyncio.create_task(self._run(maker, bus), name="chasm-recording-writer")
@@ -138,7 +143,8 @@ async def _write(maker: async_sessionmaker[AsyncSession], group: list[_Batch]) -
     async with maker() as db, db.begin():
         db.info[tracking.QUIET] = True  # announced once committed, as recording
         for account_id, batches in accounts.items():
-            acks, opened = await store.append(db, account_id, [e for b in batches for e in b.events])
+            events = [e for b in batches for e in b.events]
+            acks, opened = await store.append(db, account_id, events, [s for b in batches for s in b.shaped])
             touched.append((account_id, opened))
             at = 0
             for b in batches:  # one ack per event, in order

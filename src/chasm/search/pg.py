@@ -10,7 +10,6 @@ are all the account's own ranks its messages without joining them to their chats
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -112,17 +111,27 @@ def _params(query: Query, account_id: uuid.UUID) -> dict[str, Any]:
     return {**tsquery_params(query), "account_id": account_id}
 
 
-async def _facts(db: AsyncSession, account_id: uuid.UUID) -> tuple[bool, float]:
-    """Whether no other account has chats (two index probes: then every message is the account's
-    and ranking needs no join to the chats), and about how many messages there are. Also sets the
-    planner for the rest of the transaction (the search's): no sequential scans, as it prices a
-    tsvector match at one operator and would read a whole table where the GIN index reads the few
-    thousand rows that match (150 ms against 35 ms at 61k messages); custom plans only."""
-    row = (await db.execute(_kept("facts", _facts_statement), {"account_id": account_id})).one()
-    return not bool(row[2]), float(row[3] or 0)
+async def _facts(
+    db: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, estimate: bool = True
+) -> tuple[bool, bool, bool]:
+    """One statement: whether no other account has chats (two index probes: then every message is
+    the account's and ranking needs no join to the chats), and how to read the candidates
+    (`_reading`: the bitmap or the walk, sorted narrow or not). Also sets the planner for the rest
+    of the transaction (the search's): no sequential scans, as it prices a tsvector match at one
+    operator and would read a whole table where the GIN index reads the few thousand rows that
+    match (150 ms against 35 ms at 61k messages); custom plans only. Not `estimate`, or with
+    filters: the planner reads as it chooses."""
+    estimate = estimate and filters == Filters()
+    shape = tsquery_shape(query) if estimate else None
+    stmt = _kept(("facts", shape), lambda: _facts_statement(query if estimate else None))
+    row = (await db.execute(stmt, _params(query, account_id))).one()
+    sole = not bool(row[2])
+    if not estimate or not sole:
+        return sole, False, False
+    return (sole, *_reading(float(row[4]), float(row[3] or 0)))
 
 
-def _facts_statement() -> Select[Any]:
+def _facts_statement(query: Query | None) -> Select[Any]:
     other = or_(
         exists().where(Chat.account_id < _account()),
         exists().where(Chat.account_id > _account()),
@@ -139,36 +148,21 @@ def _facts_statement() -> Select[Any]:
         # the bitmap once for every word.
         func.set_config("plan_cache_mode", "force_custom_plan", True),
     )
-    return select(*settings, other, messages)
+    if query is None:
+        return select(*settings, other, messages)
+    # Migration 0023: the planner's estimate of the matches, from an EXPLAIN of their scan.
+    matches = func.chasm_match_estimate(to_tsquery(query, bound=False))
+    return select(*settings, other, messages, matches)
 
 
-async def _bitmap_first(
-    db: AsyncSession, query: Query, filters: Filters, sole: bool, messages: float
-) -> tuple[bool, bool]:
+def _reading(matches: float, messages: float) -> tuple[bool, bool]:
     """Whether to read every match through the GIN index rather than walk the messages newest
     first, and whether to sort the matches without their vectors (`_candidates`). The walk reads
     cap x messages / matches rows if the matches are spread evenly, far more when they are not (in
     older chats, on shared timestamps, an exclusion that removes most); the bitmap reads each match
     once. The planner's estimate of the matches decides: the bitmap below sqrt(4 x cap x messages)
     of them and BITMAP_MAX; beyond NARROW_SORT x cap of them, sorted narrow. Only without filters
-    (their selectivity is the planner's guess)."""
-    if not sole or filters != Filters():
-        return False, False
-    dialect = db.get_bind().dialect
-
-    def compile_probe() -> tuple[str, tuple[str, ...], dict[str, Any]]:
-        matching = _message_vector.op("@@")(to_tsquery(query, bound=False))
-        probe: Select[Any] = select(literal_column("1")).select_from(ChatMessage).where(matching)
-        compiled = probe.compile(dialect=dialect)
-        constants = {k: v for k, v in compiled.params.items() if v is not None}  # `:*`
-        return f"EXPLAIN (FORMAT JSON) {compiled}", tuple(compiled.positiontup or ()), constants
-
-    key = ("probe", dialect.name, dialect.driver, tsquery_shape(query))
-    sql, names, constants = _kept(key, compile_probe)
-    values = {**constants, **tsquery_params(query)}
-    conn = await db.connection()
-    plan = (await conn.exec_driver_sql(sql, tuple(values[name] for name in names))).scalar_one()
-    matches = float((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
+    (their selectivity is the planner's guess) in a library the account owns alone."""
     bitmap = matches < min((4 * PG_CANDIDATES * max(messages, 1.0)) ** 0.5, BITMAP_MAX)
     return bitmap, bitmap and matches > NARROW_SORT * PG_CANDIDATES
 
@@ -260,8 +254,7 @@ async def message_hits(
     """The page (each hit with its message and snippet), how many candidates were ranked, and
     their cap (fewer: every match was ranked)."""
     cap = max(PG_CANDIDATES, offset + limit)
-    sole, messages = await _facts(db, account_id)
-    bitmap, narrow = await _bitmap_first(db, query, filters, sole, messages)
+    sole, bitmap, narrow = await _facts(db, account_id, query, filters)
     key = ("hits", tsquery_shape(query), filters, sole, bitmap, narrow, cap, limit, offset)
     stmt = _kept(key, lambda: _hits_statement(query, filters, sole, bitmap, narrow, cap, limit, offset))
     rows = (await db.execute(stmt, _params(query, account_id))).all()
@@ -322,7 +315,7 @@ def _hits_statement(
 async def count_message_hits(
     db: AsyncSession, account_id: uuid.UUID, query: Query, filters: Filters, cap: int
 ) -> tuple[int, bool]:
-    sole, _ = await _facts(db, account_id)
+    sole, _, _ = await _facts(db, account_id, query, filters, estimate=False)
 
     def build() -> Select[Any]:
         matching = _matching(query, filters, sole).add_columns(literal_column("1"))
@@ -353,8 +346,7 @@ async def rank_chats(
     """One statement: every matching chat's best message among the candidates, full-outer-joined
     to every matching title, ranked by the combined score; the listed chats' best snippets and
     highlighted titles with them."""
-    sole, messages = await _facts(db, account_id)
-    bitmap, narrow = await _bitmap_first(db, query, filters, sole, messages)
+    sole, bitmap, narrow = await _facts(db, account_id, query, filters)
     key = ("chats", tsquery_shape(query), filters, sole, bitmap, narrow, window, title_weight)
     stmt = _kept(key, lambda: _chats_statement(query, filters, sole, bitmap, narrow, window, title_weight))
     params = _params(query, account_id)

@@ -52,8 +52,9 @@ PG_CANDIDATES = 1000
 # `hoge` (11.8k matches in old messages: the walk read 35k rows) to the bitmap.
 BITMAP_MAX = 16 * PG_CANDIDATES
 # Beyond this many times the cap, the bitmap's matches are sorted by time without their vectors
-# (each ~1 kB, copied into the sort whole: 8 of 24 ms for `let`'s 8k matches at 61k), and the
-# newest cap of them fetched again by ctid; below it the second read cost more than it saved.
+# (~260 bytes each at 61k, copied into the sort with every match: the top-N sort took ~8 of 24 ms
+# for `let`'s 8k matches), and the newest cap of them fetched again by ctid; below it the second
+# read cost more than it saved.
 NARROW_SORT = 3
 
 _message_vector: ColumnElement[Any] = literal_column("chat_messages.search_vector")

@@ -51,11 +51,13 @@ PG_CANDIDATES = 1000
 # (`layout`, 41k matches: 300 ms against the walk's 90); 16k kept 1M as it was and sent 61k's
 # `hoge` (11.8k matches in old messages: the walk read 35k rows) to the bitmap.
 BITMAP_MAX = 16 * PG_CANDIDATES
-# Beyond this many times the cap, the bitmap's matches are sorted by time without their vectors
-# (~260 bytes each at 61k, copied into the sort with every match: the top-N sort took ~8 of 24 ms
-# for `let`'s 8k matches), and the newest cap of them fetched again by ctid; below it the second
-# read cost more than it saved.
-NARROW_SORT = 3
+# Beyond this many times the cap (estimated), the bitmap's matches are sorted by time without
+# their vectors (~260 bytes each at 61k, copied into the sort with every match: the top-N sort took
+# ~8 of 24 ms for `let`'s 8k matches), and the newest cap of them fetched again by ctid. Between
+# one and ~2.5 times the cap both cost the same; below, the second read costs more than it saves
+# (`assume`, 809 matches: 4.7 -> 5.4 ms). One, not more: a prefix's estimate can be far under
+# its matches (`bivi*` at 1M: 1,634 for 12.9k, whose wide sort took 12 ms).
+NARROW_SORT = 1
 
 _message_vector: ColumnElement[Any] = literal_column("chat_messages.search_vector")
 _title_vector: ColumnElement[Any] = literal_column("chats.title_vector")

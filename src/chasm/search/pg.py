@@ -10,6 +10,7 @@ are all the account's own ranks its messages without joining them to their chats
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -94,14 +95,20 @@ _STATEMENTS: OrderedDict[Hashable, Any] = OrderedDict()
 STATEMENTS_KEPT = 512
 
 
+_STATEMENTS_LOCK = threading.Lock()  # one event loop each, but several loops may share the module
+
+
 def _kept(key: Hashable, build: Callable[[], Any]) -> Any:
-    stmt = _STATEMENTS.get(key)
-    if stmt is None:
-        stmt = _STATEMENTS[key] = build()
+    with _STATEMENTS_LOCK:
+        stmt = _STATEMENTS.get(key)
+        if stmt is not None:
+            _STATEMENTS.move_to_end(key)
+            return stmt
+    stmt = build()
+    with _STATEMENTS_LOCK:
+        _STATEMENTS[key] = stmt
         if len(_STATEMENTS) > STATEMENTS_KEPT:
             _STATEMENTS.popitem(last=False)
-    else:
-        _STATEMENTS.move_to_end(key)
     return stmt
 
 

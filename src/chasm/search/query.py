@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column
+from sqlalchemy import ColumnElement, String, func, literal_column
 from sqlalchemy.sql.expression import BindParameter, bindparam
 
 from chasm.kit import cjk
@@ -109,29 +109,55 @@ def to_fts5(query: Query, tools: str = "include") -> str:
     return " OR ".join(rendered)
 
 
-def to_tsquery(query: Query, config: str = PG_CONFIG) -> ColumnElement[Any]:
-    """A PostgreSQL tsquery expression built from bound parameters only."""
+def _term_plan(term: Term) -> tuple[str, tuple[str, ...]]:
+    """How `to_tsquery` spells a term (its kind) and the values it binds, in their order."""
+    if term.prefix:
+        # Prefixes are stemmed as FTS5 stems them: not under three letters. Of a CJK word
+        # (`入門*`: `入` then `門*`) only the last index word is a prefix, as in FTS5.
+        *head, word = index_words(term)
+        kind = "prefix" if len(word) >= 3 else "short-prefix"
+        return (kind + "-after", (word, " ".join(head))) if head else (kind, (word,))
+    if is_phrase(term):
+        return "phrase", (" ".join(term.words),)
+    return "word", (term.words[0],)
+
+
+def tsquery_shape(query: Query) -> tuple[tuple[tuple[str, bool], ...], ...]:
+    """What `to_tsquery`'s SQL depends on: two queries of one shape differ only in the values of
+    `tsquery_params`."""
+    return tuple(tuple((_term_plan(t)[0], t.negated) for t in group) for group in query.groups)
+
+
+def tsquery_params(query: Query) -> dict[str, str]:
+    """The values of `to_tsquery`'s bound parameters, by name."""
+    values = [v for t in query.terms for v in _term_plan(t)[1]]
+    return {f"tsq_{i}": value for i, value in enumerate(values)}
+
+
+def to_tsquery(query: Query, config: str = PG_CONFIG, bound: bool = True) -> ColumnElement[Any]:
+    """A PostgreSQL tsquery expression built from bound parameters only. Not `bound`: the
+    parameters hold no values, and executing it needs `tsquery_params` (a statement kept for
+    every query of its shape)."""
     cfg: ColumnElement[Any] = literal_column(f"'{config}'::regconfig")
     counter = iter(range(MAX_TERMS * 2))
 
     def param(value: str) -> BindParameter[str]:
-        return bindparam(f"tsq_{next(counter)}", value)
+        name = f"tsq_{next(counter)}"
+        return bindparam(name, value) if bound else bindparam(name, type_=String, required=True)
 
     def term_query(term: Term) -> ColumnElement[Any]:
         # The words are spelt as the index's text is (migrations 0014 and 0020).
-        if term.prefix:
-            # Prefixes are stemmed as FTS5 stems them: not under three letters. Of a CJK word
-            # (`入門*`: `入` then `門*`) only the last index word is a prefix, as in FTS5.
-            *head, word = index_words(term)
-            prefix_cfg = cfg if len(word) >= 3 else literal_column("'simple'::regconfig")
-            last = func.to_tsquery(prefix_cfg, func.chasm_fts_fold(param(word)).concat(":*"))
-            if not head:
+        kind, values = _term_plan(term)
+        if kind.startswith(("prefix", "short-prefix")):
+            prefix_cfg = cfg if kind.startswith("prefix") else literal_column("'simple'::regconfig")
+            last = func.to_tsquery(prefix_cfg, func.chasm_fts_fold(param(values[0])).concat(":*"))
+            if len(values) == 1:
                 return last
-            first = func.phraseto_tsquery(cfg, func.chasm_fts_text(param(" ".join(head))))
+            first = func.phraseto_tsquery(cfg, func.chasm_fts_text(param(values[1])))
             return func.tsquery_phrase(first, last)
-        if is_phrase(term):
-            return func.phraseto_tsquery(cfg, func.chasm_fts_text(param(" ".join(term.words))))
-        return func.plainto_tsquery(cfg, func.chasm_fts_text(param(term.words[0])))
+        if kind == "phrase":
+            return func.phraseto_tsquery(cfg, func.chasm_fts_text(param(values[0])))
+        return func.plainto_tsquery(cfg, func.chasm_fts_text(param(values[0])))
 
     result: ColumnElement[Any] | None = None
     for group in query.groups:

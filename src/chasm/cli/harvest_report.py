@@ -28,7 +28,14 @@ def show_report(data: dict[str, Any], as_json: bool) -> None:
         "messages_added": "Messages",
         "errors": "Errors",
     }
-    table = Table(title=f"Harvest ({data['duration_ms'] / 1000:.1f} s)", box=box.SIMPLE_HEAD)
+    # Padding collapsed, none at the edges: the eight columns fit 80 with the longest source names (a newcomer
+    # saw "Updat…" and "Erro…" with `claude-ai-export` in the table).
+    table = Table(
+        title=f"Harvest ({data['duration_ms'] / 1000:.1f} s)",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+    )
     table.add_column("Source", no_wrap=True)
     for header in columns.values():
         table.add_column(header, justify="right", no_wrap=True)

@@ -7,6 +7,9 @@ import json
 from typing import Any
 
 import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
 from websockets.asyncio.client import connect
 
 from sessions.fixtures import LiveServer
@@ -258,3 +261,35 @@ async def test_websocket_refuses_a_key_without_chats_write(
             raise AssertionError("accepted")
     except InvalidStatus as e:
         assert e.response.status_code == 403
+
+
+@pytest.mark.sqlite_only  # a trigger in SQLite's syntax plays the database refusing a row
+async def test_a_batch_the_database_refuses_fails_alone_and_leaves_nothing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Rows are sent to the database while the next are built: a page the database refuses still
+    fails its batch alone, after the group is rolled back, and the others are acknowledged."""
+    async with app.state.sessionmaker() as db, db.begin():
+        await db.execute(
+            text(
+                "CREATE TRIGGER refuse_boom BEFORE INSERT ON chat_messages WHEN NEW.content = 'boom'"
+                " BEGIN SELECT RAISE(ABORT, 'refused by the database'); END"
+            )
+        )
+    await post_events(client, ev("d1", "session_start", "d1-s"))
+
+    async def send(n: int) -> httpx.Response:
+        events = [ev("d1", "message", f"d1-{n}-{i}", role="user", content=f"line {i}") for i in range(600)]
+        if n == 2:
+            events[550]["data"]["content"] = "boom"  # in the batch's last chunk of rows
+        return await client.post("/api/recording/events", json={"events": events})
+
+    replies = await asyncio.gather(*(send(n) for n in range(4)))
+    assert [r.status_code < 400 for r in replies] == [True, True, False, True]
+    stored = (await client.get("/api/recording/sessions/d1", params={"limit": 10_000})).json()["data"][
+        "events"
+    ]
+    assert [e["seq"] for e in stored] == list(range(1, 1 + 1 + 3 * 600))
+    assert not any(e["event_id"].startswith("d1-2-") for e in stored)
+    chat = (await client.get("/api/sessions", params={"limit": 1})).json()["data"]["sessions"][0]
+    assert chat["message_count"] == 3 * 600

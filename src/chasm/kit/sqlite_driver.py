@@ -21,9 +21,11 @@ statement per page waits once.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy.dialects import registry
@@ -53,6 +55,19 @@ def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) 
         return description, cursor.rowcount, cursor.lastrowid, rows
     finally:
         cursor.close()
+
+
+def send(dbapi_connection: Any, operation: str, parameters: Any) -> asyncio.Future[_Result]:
+    """Run a statement on the connection's thread without waiting for it: the future resolves (or
+    fails with sqlite3's error) once it has run. Statements run in the order they are sent, before
+    whatever is sent after them (aiosqlite's queue), SQLAlchemy's own statements included: a caller
+    builds its next rows while SQLite writes the last, and waits for every future before it
+    commits. `dbapi_connection`: this dialect's DB-API connection (`OneHopConnection`)."""
+    conn = dbapi_connection._connection  # the aiosqlite.Connection
+    future: asyncio.Future[_Result] = asyncio.get_running_loop().create_future()
+    # What aiosqlite's own _execute does, less its await.
+    conn._tx.put_nowait((future, partial(_run, conn._conn, operation, parameters, False)))
+    return future
 
 
 class OneHopCursor:

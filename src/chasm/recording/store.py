@@ -4,7 +4,9 @@ searchable once its event is acknowledged). `writer` runs it for batches of requ
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -13,9 +15,11 @@ from typing import Any, cast
 
 from sqlalchemy import Table, TypeDecorator, bindparam, func, insert, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chasm.chats.repository import new_chat
+from chasm.kit import sqlite_driver
 from chasm.kit.db import JSONType
 from chasm.kit.errors import BadRequest, ChasmError, Conflict
 from chasm.kit.timeutil import utcnow
@@ -157,8 +161,7 @@ async def append(
     opened = await _open_sessions(db, account_id, events)
     acks: list[EventAck] = []
     ids = _uuids(2 * len(events))
-    event_rows: list[dict[str, Any]] = []
-    message_rows: list[dict[str, Any]] = []
+    rows = _Rows(db)
     seq_loaded: set[str] = set()
     for index, event in enumerate(events):
         try:
@@ -205,7 +208,7 @@ async def append(
                     current.next_message_seq = 0 if last is None else int(last) + 1
                     seq_loaded.add(event.session_id)
                 message_id = next(ids)
-                message_rows.append(
+                rows.messages.append(
                     {
                         "id": message_id,
                         "chat_id": chat.id,
@@ -233,7 +236,7 @@ async def append(
                 row.state, row.ended_at = "ended", now
             current.last_seq = seq
             current.known[event_id] = seq
-            event_rows.append(
+            rows.events.append(
                 {
                     "id": next(ids),
                     "recording_id": row.id,
@@ -247,66 +250,106 @@ async def append(
             )
             acks.append(EventAck(event_id=event_id, session_id=event.session_id, seq=seq))
         except ChasmError as error:
+            await rows.abandon()
             raise rules.refuse(index, event, error) from None
+        if len(rows.events) >= CHUNK_EVENTS:
+            await rows.send()
     for current in opened.values():
         current.apply(now)
-    if message_rows:
-        await _insert(db, messages_t, insert(messages_t), message_rows)
-    if event_rows:
-        await _insert(db, events_t, _INSERT_EVENTS, event_rows, serialized={"data_json": "data"})
+    await rows.send()
+    await rows.settle()
     return acks, opened
 
 
+CHUNK_EVENTS = 250  # events whose rows are sent together (while the next are built, on SQLite)
+
+
+class _Rows:
+    """The append's rows, sent a chunk at a time. On SQLite each chunk's INSERT pages go to the
+    database's thread without waiting (`kit.sqlite_driver.send`): SQLite writes one chunk while
+    the event loop builds the next. Every page has run once `settle` returns (it raises the first
+    failure, as SQLAlchemy would have)."""
+
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+        self.messages: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self._sent: list[tuple[str, asyncio.Future[Any]]] = []
+
+    async def send(self) -> None:
+        if self.messages:
+            await self._insert(messages_t, insert(messages_t), self.messages)
+        if self.events:
+            await self._insert(events_t, _INSERT_EVENTS, self.events, serialized={"data_json": "data"})
+        self.messages, self.events = [], []
+
+    async def abandon(self) -> None:
+        """Wait for the pages sent, whatever their outcome: the caller rolls the transaction back."""
+        sent, self._sent = self._sent, []
+        await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
+
+    async def settle(self) -> None:
+        """Wait for every page sent; the first failure raised as SQLAlchemy's error."""
+        sent, self._sent = self._sent, []
+        outcomes = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
+        for (statement, _), outcome in zip(sent, outcomes, strict=True):
+            if isinstance(outcome, sqlite3.Error):
+                raise DBAPIError.instance(statement, None, outcome, sqlite3.Error) from outcome
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _insert(
+        self,
+        table: Table,
+        statement: Any,
+        rows: list[dict[str, Any]],
+        serialized: dict[str, str] | None = None,
+    ) -> None:
+        """Insert rows that name every column (`serialized`: keys holding a JSON column's text
+        already, and the column's name). On SQLite, as multi-row `INSERT ... VALUES (...), (...)`
+        pages built here, each value converted by its column type's own bind processor (the one
+        SQLAlchemy would apply), a value shared by the rows (the batch's time, its chat) converted
+        once: SQLAlchemy's per-row parameter handling cost more than SQLite's work on the path of
+        every recorded event. Elsewhere, SQLAlchemy's executemany."""
+        conn = await self.db.connection()
+        dialect = conn.dialect
+        if dialect.name != "sqlite" or dialect.paramstyle != "qmark":
+            await self.db.execute(statement, rows)
+            return
+        serialized = serialized or {}
+        keys = list(rows[0])
+        names = [serialized.get(k, k) for k in keys]
+        assert set(names) == {c.key for c in table.columns}, "every column is given"
+        columns = []
+        for key in keys:  # column by column: one comprehension each rather than a branch per value
+            values = [row[key] for row in rows]
+            process = None if key in serialized else table.c[key].type._cached_bind_processor(dialect)  # noqa: SLF001
+            if process is not None:
+                first = values[0]
+                if all(v is first for v in values):  # the batch's time, its only chat: converted once
+                    values = [process(first)] * len(values)
+                else:
+                    values = [process(v) for v in values]
+            columns.append(values)
+        quote = dialect.identifier_preparer.quote
+        head = (
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(n) for n in names)}) VALUES "
+        )
+        one = "(" + ", ".join("?" * len(keys)) + ")"
+        per_page = max(
+            1, min(dialect.insertmanyvalues_page_size, dialect.insertmanyvalues_max_parameters // len(keys))
+        )
+        raw = (await conn.get_raw_connection()).dbapi_connection
+        tuples = list(zip(*columns, strict=True))
+        for start in range(0, len(tuples), per_page):
+            page = tuples[start : start + per_page]
+            sql = head + ", ".join([one] * len(page))
+            flat = tuple(value for row in page for value in row)
+            self._sent.append((sql, sqlite_driver.send(raw, sql, flat)))
+
+
 _INSERT_EVENTS = insert(events_t).values(data=bindparam("data_json", type_=SerializedJSON()))
-
-
-async def _insert(
-    db: AsyncSession,
-    table: Table,
-    statement: Any,
-    rows: list[dict[str, Any]],
-    serialized: dict[str, str] | None = None,
-) -> None:
-    """Insert rows that name every column (`serialized`: keys holding a JSON column's text already,
-    and the column's name). On SQLite, as multi-row `INSERT ... VALUES (...), (...)` pages built
-    here, each value converted by its column type's own bind processor (the one SQLAlchemy would
-    apply), a value shared by the rows (the batch's time, its chat) converted once: SQLAlchemy's
-    per-row parameter handling cost more than SQLite's work on the path of every recorded event.
-    Elsewhere, SQLAlchemy's executemany."""
-    conn = await db.connection()
-    dialect = conn.dialect
-    if dialect.name != "sqlite" or dialect.paramstyle != "qmark":
-        await db.execute(statement, rows)
-        return
-    serialized = serialized or {}
-    keys = list(rows[0])
-    names = [serialized.get(k, k) for k in keys]
-    assert set(names) == {c.key for c in table.columns}, "every column is given"
-    columns = []
-    for key in keys:  # column by column: one comprehension each rather than a branch per value
-        values = [row[key] for row in rows]
-        process = None if key in serialized else table.c[key].type._cached_bind_processor(dialect)  # noqa: SLF001
-        if process is not None:
-            first = values[0]
-            if all(v is first for v in values):  # the batch's time, its only chat: converted once
-                values = [process(first)] * len(values)
-            else:
-                values = [process(v) for v in values]
-        columns.append(values)
-    quote = dialect.identifier_preparer.quote
-    head = (
-        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
-        f"({', '.join(quote(n) for n in names)}) VALUES "
-    )
-    one = "(" + ", ".join("?" * len(keys)) + ")"
-    per_page = max(
-        1, min(dialect.insertmanyvalues_page_size, dialect.insertmanyvalues_max_parameters // len(keys))
-    )
-    tuples = list(zip(*columns, strict=True))
-    for start in range(0, len(tuples), per_page):
-        page = tuples[start : start + per_page]
-        flat = tuple(value for row in page for value in row)
-        await conn.exec_driver_sql(head + ", ".join([one] * len(page)), flat)
 
 
 def _uuids(count: int) -> Iterator[uuid.UUID]:

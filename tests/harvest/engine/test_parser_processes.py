@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -27,15 +26,9 @@ QUERIES = ["README", "hoge", "print", "error", "session", "file"]
 
 
 @pytest.fixture
-def settings(tmp_path: Path, db_settings: dict[str, object], home: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        secret_key="test-secret-key-" + uuid.uuid4().hex,
-        embedded_workers=1,
-        harvest_home=home,
-        harvest_workers=2,
-        **db_settings,  # type: ignore[arg-type]
-    )
+def settings(settings: Settings) -> Settings:
+    """The engine tests' settings, with two parser processes."""
+    return settings.model_copy(update={"harvest_workers": 2})
 
 
 def test_rows_prepared_for_sqlite_are_what_the_store_would_bind() -> None:

@@ -140,6 +140,21 @@ async def test_bad_input_is_refused_whole(client: httpx.AsyncClient) -> None:
     assert len((await client.get("/api/recording/sessions?state=ended")).json()["data"]) == 1
 
 
+async def test_numbers_past_64_bits_are_kept_exactly(client: httpx.AsyncClient) -> None:
+    """Bodies, stored events and their JSON columns are read as the json module reads them."""
+    big = 123456789012345678901234567890
+    body = (
+        '{"events": [{"session_id": "n", "event_type": "session_start", "event_id": "a"},'
+        ' {"session_id": "n", "event_type": "metric", "event_id": "b",'
+        f' "data": {{"n": {big}, "m": -{big}}}}}]}}'
+    )
+    r = await client.post("/api/recording/events", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    got = await client.get("/api/recording/sessions/n")
+    assert f'"n":{big}' in got.text.replace(" ", "")  # as written, not 1.2345678901234568e+29
+    assert json.loads(got.text)["data"]["events"][1]["data"] == {"n": big, "m": -big}
+
+
 async def test_batches_sent_together_are_acknowledged_each_and_a_refused_one_alone_fails(
     client: httpx.AsyncClient,
 ) -> None:

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import Scope
 
+from chasm.kit import jsonfast
 from chasm.kit.api_tags import Tag
 from chasm.kit.error_bodies import ApiError, Error, OpenAIError
 
@@ -63,9 +64,20 @@ def compiled_path(path: str) -> re.Pattern[str]:
     return compile_path(path)[0]
 
 
+class JSONRequest(Request):
+    """A request whose JSON body is read by `kit.jsonfast`: as the json module reads it, several
+    times faster (FastAPI reads a JSON body with `Request.json`)."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = jsonfast.loads(await self.body())
+        return self._json
+
+
 class SurfaceRoute(APIRoute):
     """A route that marks its requests with its surface before anything else runs (body parsing,
-    dependencies), so every error it raises is rendered in that surface's shape."""
+    dependencies), so every error it raises is rendered in that surface's shape. Its handler
+    gets the request as a `JSONRequest` (FastAPI's way to change how a route reads requests)."""
 
     surface: ClassVar[Surface] = Surface.PLATFORM
 
@@ -75,7 +87,7 @@ class SurfaceRoute(APIRoute):
 
         async def marked(request: Request) -> Response:
             request.scope[SCOPE_KEY] = surface
-            return await handler(request)
+            return await handler(JSONRequest(request.scope, request.receive, request._send))  # noqa: SLF001
 
         return marked
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Query, Request, WebSocket, WebSocketDisconn
 from pydantic import TypeAdapter, ValidationError
 
 from chasm.auth.deps import ChatReader, ChatWriter, SessionMaker, websocket_chat_actor
+from chasm.kit import jsonfast
 from chasm.kit.api_tags import Tag
 from chasm.kit.deps import DbSession
 from chasm.kit.errors import ChasmError
@@ -124,7 +125,7 @@ def _parse(text: str) -> tuple[list[RecordingEventIn], Any]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_EVENT_BYTES * 4:
         raise ChasmError("The message is too large", status_code=413, code="event_too_large")
     try:
-        raw = json.loads(text)  # not orjson: it reads an integer beyond 64 bits as a float
+        raw = jsonfast.loads(text)
     except ValueError:
         raise ChasmError("The message is not JSON", status_code=400, code="invalid_json") from None
     ref = raw.pop("ref", None) if isinstance(raw, dict) else None

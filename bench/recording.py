@@ -45,6 +45,7 @@ from sqlalchemy import text
 from websockets.asyncio.client import connect
 
 from chasm.kit import cjk
+from chasm.kit.db import sqlite_pragmas
 
 
 def _free_port() -> int:
@@ -187,9 +188,7 @@ def _raw_sqlite(db_path: Path, total: int, batch: int) -> tuple[float, float]:
     took and the CPU seconds it used."""
     db = sqlite3.connect(db_path, isolation_level=None)
     cjk.register_sqlite(db)  # the search index's triggers call it, as on the server's connections
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
+    sqlite_pragmas(db)  # the server's settings: WAL, page cache, memory map, checkpoints
     db.row_factory = sqlite3.Row
     session = db.execute(
         "SELECT id, chat_id FROM recording_sessions ORDER BY last_seq DESC LIMIT 1"

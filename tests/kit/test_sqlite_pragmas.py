@@ -10,7 +10,15 @@ from sqlalchemy import text
 from chasm.harvest.store import WRITER_PRAGMAS
 from chasm.kit.db import SQLITE_CACHE_KIB, SQLITE_MMAP_BYTES, create_engine, create_sqlite_sync_engine
 
-QUERIES = ("journal_mode", "busy_timeout", "synchronous", "foreign_keys", "mmap_size", "cache_size")
+QUERIES = (
+    "journal_mode",
+    "busy_timeout",
+    "synchronous",
+    "foreign_keys",
+    "mmap_size",
+    "cache_size",
+    "wal_autocheckpoint",
+)
 
 
 async def test_server_and_harvest_connections_share_one_setup(tmp_path: Path) -> None:
@@ -25,8 +33,8 @@ async def test_server_and_harvest_connections_share_one_setup(tmp_path: Path) ->
     finally:
         writer.dispose()
         await engine.dispose()
-    assert server == ["wal", 10_000, 1, 1, SQLITE_MMAP_BYTES, -SQLITE_CACHE_KIB]
-    assert harvest == ["wal", 30_000, 1, 1, 0, -64 * 1024]
+    assert server == ["wal", 10_000, 1, 1, SQLITE_MMAP_BYTES, -SQLITE_CACHE_KIB, 16_384]
+    assert harvest == ["wal", 30_000, 1, 1, 0, -64 * 1024, 16_384]
 
 
 async def test_no_sync_engine_for_memory_databases() -> None:

@@ -28,15 +28,13 @@ from chasm.models import Chat, ChatMessage, ChatWorkspace, HarvestFile
 
 CHUNK = 500  # rows per IN (...) list
 # The harvest's writer waits longer for a lock than a request does, and keeps more index pages of a
-# large library cached (64 MiB); no memory map. Its commits checkpoint the WAL once it holds 64 MiB
-# (not SQLite's 4 MiB): a cold harvest's batches then copy their pages into the database a few
-# times in all rather than at every commit (with 32 MB batches, SQLite's CPU time for the rows of
-# the 330 MB bench corpus went from 1.65 s to 1.24 s).
+# large library cached (64 MiB); no memory map. Like every connection's, its commits checkpoint the
+# WAL once it holds 64 MiB (`kit.db`; with SQLite's 4 MiB and 32 MB batches, SQLite's CPU time for
+# the rows of the 330 MB bench corpus was 1.65 s rather than 1.24 s).
 WRITER_PRAGMAS = {
     "busy_timeout_ms": 30_000,
     "cache_kib": 64 * 1024,
     "mmap_bytes": 0,
-    "wal_autocheckpoint_pages": 16_384,
 }
 _T = TypeVar("_T")
 

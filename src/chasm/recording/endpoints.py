@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Body, Query, Request, WebSocket, WebSocketDisconnect
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from chasm.auth.deps import ChatReader, ChatWriter, SessionMaker, websocket_chat_actor
 from chasm.kit import jsonfast
@@ -25,7 +25,6 @@ from chasm.recording import service
 from chasm.recording.schemas import (
     MAX_BATCH_EVENTS,
     MAX_EVENT_BYTES,
-    EventAck,
     RecordingAck,
     RecordingBatchIn,
     RecordingEventIn,
@@ -63,7 +62,7 @@ async def record_events(
     committed. A retried `event_id` is stored once; a batch with a refused event stores nothing."""
     events = body.events if isinstance(body, RecordingBatchIn) else [body]
     acks = await service.record(maker, runtime_of(request.app), bus_of(request.app), actor, events)
-    return RecordingAck(acked=len(acks), acks=acks)
+    return RecordingAck.model_validate({"acked": len(acks), "acks": acks})
 
 
 @routes.post("/recording/snapshot", model=SnapshotResult)
@@ -195,13 +194,10 @@ async def _handle(app: Any, actor: Any, message: Mapping[str, Any]) -> dict[str,
         acks = await service.record(app.state.sessionmaker, runtime_of(app), bus_of(app), actor, events)
     except ChasmError as error:
         return _error(error, ref)
-    reply: dict[str, Any] = {"type": "ack", "acks": _ACKS.dump_python(acks)}
+    reply: dict[str, Any] = {"type": "ack", "acks": acks}
     if ref is not None:
         reply["ref"] = ref
     return reply
-
-
-_ACKS = TypeAdapter(list[EventAck])  # a batch's acks as dicts in one call, not one per ack
 
 
 async def _send_replies(

@@ -123,8 +123,10 @@ def message_fields(event_type: str, data: dict[str, Any]) -> dict[str, Any] | No
     model = data.get("model")
     fields["model"] = model[:200] if isinstance(model, str) else None
     fields.update(usage_of(data))
-    meta = {k: v for k, v in data.items() if k not in _MESSAGE_KEYS}
-    fields["metadata"] = meta or None
+    if data.keys() <= _MESSAGE_KEYS:  # most messages: nothing beyond the message's own keys
+        fields["metadata"] = None
+    else:
+        fields["metadata"] = {k: v for k, v in data.items() if k not in _MESSAGE_KEYS} or None
     return fields
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,15 @@ class EventAck(BaseModel):
     session_id: str
     seq: int
     duplicate: bool = Field(default=False, description="Already stored by an earlier delivery")
+
+
+class Ack(TypedDict):
+    """An `EventAck` as the append path makes it (a dict: cheaper than a model for each event)."""
+
+    event_id: str
+    session_id: str
+    seq: int
+    duplicate: bool
 
 
 class RecordingAck(BaseModel):

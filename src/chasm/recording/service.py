@@ -24,7 +24,7 @@ from chasm.recording import repository as repo
 from chasm.recording import store
 from chasm.recording.exceptions import SessionEnded, SessionNotFound
 from chasm.recording.schemas import (
-    EventAck,
+    Ack,
     RecordedEvent,
     RecordingEventIn,
     RecordingSessionDetail,
@@ -46,7 +46,7 @@ async def record(
     bus: EventBus | None,
     actor: Actor,
     events: Sequence[RecordingEventIn],
-) -> list[EventAck]:
+) -> list[Ack]:
     """Store the events in one transaction (shared with other batches waiting: `writer`); their
     acks once it has committed."""
     return await runtime.record(maker, bus, actor.account_id, events)

@@ -26,7 +26,7 @@ from chasm.kit.timeutil import utcnow
 from chasm.models import Chat, ChatMessage, RecordingEvent, RecordingSession
 from chasm.recording import events as rules
 from chasm.recording.exceptions import SessionEnded, SessionNotFound
-from chasm.recording.schemas import EventAck, RecordingEventIn
+from chasm.recording.schemas import Ack, RecordingEventIn
 
 
 class SerializedJSON(TypeDecorator[str]):
@@ -57,6 +57,7 @@ class Opened:
     last_seq: int = -1  # the batch's last seq (applied to the row once, at the end)
     totals: dict[str, int] = field(default_factory=dict)  # usage and tool calls the batch adds
     model: str | None = None
+    titled: bool = False  # the chat has a title (read once a message could give it one)
 
     def seq(self) -> int:
         return self.row.last_seq if self.last_seq < 0 else self.last_seq
@@ -150,8 +151,9 @@ async def append(
     account_id: uuid.UUID,
     events: Sequence[RecordingEventIn],
     shaped: Sequence[rules.Shaped] | None = None,
-) -> tuple[list[EventAck], dict[str, Opened]]:
-    """Store the events (in the open transaction): their acks, and the sessions they touched.
+) -> tuple[list[Ack], dict[str, Opened]]:
+    """Store the events (in the open transaction): their acks (`EventAck`'s fields, as a dict: one
+    model per event cost more than the rest of its ack's way), and the sessions they touched.
     `shaped`: the events' `rules.shape`, where the caller worked it out already. Raises (nothing
     written by this call then counts: the caller rolls back) on the first refused event, naming
     it."""
@@ -159,9 +161,9 @@ async def append(
     if shaped is None:
         shaped = [rules.shape(event) for event in events]
     opened = await _open_sessions(db, account_id, events)
-    acks: list[EventAck] = []
-    ids = _uuids(2 * len(events))
+    acks: list[Ack] = []
     rows = _Rows(db)
+    ids = rows.new_ids(2 * len(events))
     seq_loaded: set[str] = set()
     for index, event in enumerate(events):
         try:
@@ -173,7 +175,12 @@ async def append(
             if current is not None and event.event_id is not None and event.event_id in current.known:
                 seq = current.known[event.event_id]
                 acks.append(
-                    EventAck(event_id=event.event_id, session_id=event.session_id, seq=seq, duplicate=True)
+                    {
+                        "event_id": event.event_id,
+                        "session_id": event.session_id,
+                        "seq": seq,
+                        "duplicate": True,
+                    }
                 )
                 continue
             if event.event_type == "session_start":
@@ -200,7 +207,9 @@ async def append(
             fields = shape.columns
             message_id = None
             if fields is not None:
-                rules.take_title(chat, fields)
+                if not current.titled:  # the chat's title read once, not per message (ORM attributes)
+                    rules.take_title(chat, fields)
+                    current.titled = bool(chat.title) or chat.title_edited
                 if event.session_id not in seq_loaded:
                     last = await db.scalar(
                         select(func.max(ChatMessage.seq)).where(ChatMessage.chat_id == chat.id)
@@ -232,6 +241,7 @@ async def append(
                     raise BadRequest("A title event needs a title", code="invalid_event")
                 if not chat.title_edited:
                     chat.title = title[:1000]
+                    current.titled = bool(chat.title)
             elif event.event_type == "session_end":
                 row.state, row.ended_at = "ended", now
             current.last_seq = seq
@@ -248,7 +258,9 @@ async def append(
                     "received_at": now,
                 }
             )
-            acks.append(EventAck(event_id=event_id, session_id=event.session_id, seq=seq))
+            acks.append(
+                {"event_id": event_id, "session_id": event.session_id, "seq": seq, "duplicate": False}
+            )
         except ChasmError as error:
             await rows.abandon()
             raise rules.refuse(index, event, error) from None
@@ -275,6 +287,14 @@ class _Rows:
         self.messages: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self._sent: list[tuple[str, asyncio.Future[Any]]] = []
+        dialect = db.get_bind().dialect
+        self._direct = dialect.name == "sqlite" and dialect.paramstyle == "qmark"
+
+    def new_ids(self, count: int) -> Iterator[Any]:
+        """`count` new row ids (random, version 4 UUIDs) as the rows take them: on SQLite, the 32
+        hex digits its UUID columns store (what their bind processor makes of a UUID), made
+        without a UUID object each; elsewhere UUIDs."""
+        return iter(_hex_uuids(count)) if self._direct else _uuids(count)
 
     async def send(self) -> None:
         if self.messages:
@@ -306,14 +326,15 @@ class _Rows:
         serialized: dict[str, str] | None = None,
     ) -> None:
         """Insert rows that name every column (`serialized`: keys holding a JSON column's text
-        already, and the column's name). On SQLite, as multi-row `INSERT ... VALUES (...), (...)`
-        pages built here, each value converted by its column type's own bind processor (the one
-        SQLAlchemy would apply), a value shared by the rows (the batch's time, its chat) converted
-        once: SQLAlchemy's per-row parameter handling cost more than SQLite's work on the path of
-        every recorded event. Elsewhere, SQLAlchemy's executemany."""
+        already, and the column's name; `_BOUND`: ids from `new_ids`, bound already). On SQLite,
+        as multi-row `INSERT ... VALUES (...), (...)` pages built here, each value converted by
+        its column type's own bind processor (the one SQLAlchemy would apply), a value shared by
+        the rows (the batch's time, its chat) converted once: SQLAlchemy's per-row parameter
+        handling cost more than SQLite's work on the path of every recorded event. Elsewhere,
+        SQLAlchemy's executemany."""
         conn = await self.db.connection()
         dialect = conn.dialect
-        if dialect.name != "sqlite" or dialect.paramstyle != "qmark":
+        if not self._direct:
             await self.db.execute(statement, rows)
             return
         serialized = serialized or {}
@@ -323,7 +344,9 @@ class _Rows:
         columns = []
         for key in keys:  # column by column: one comprehension each rather than a branch per value
             values = [row[key] for row in rows]
-            process = None if key in serialized else table.c[key].type._cached_bind_processor(dialect)  # noqa: SLF001
+            process = None
+            if key not in serialized and key not in _BOUND:
+                process = table.c[key].type._cached_bind_processor(dialect)  # noqa: SLF001
             if process is not None:
                 first = values[0]
                 if all(v is first for v in values):  # the batch's time, its only chat: converted once
@@ -350,6 +373,24 @@ class _Rows:
 
 
 _INSERT_EVENTS = insert(events_t).values(data=bindparam("data_json", type_=SerializedJSON()))
+
+
+_BOUND = frozenset(("id", "message_id"))  # the columns `new_ids` fills, with the value SQLite stores
+_V4_CLEAR = int.from_bytes(b"\xff" * 6 + b"\x0f\xff\x3f" + b"\xff" * 7)  # version and variant bits
+_V4_SET = int.from_bytes(b"\x00" * 6 + b"\x40\x00\x80" + b"\x00" * 7)  # version 4, RFC 4122 variant
+
+
+def _hex_uuids(count: int) -> list[str]:
+    """`count` random version 4 UUIDs as `UUID.hex` writes them, from one read of the OS's random
+    source and a few operations on all of them at once (a UUID object each cost more than the
+    rest of storing its event's row)."""
+    if count <= 0:
+        return []
+    raw = int.from_bytes(os.urandom(16 * count))
+    clear = int.from_bytes(_V4_CLEAR.to_bytes(16) * count)
+    set_ = int.from_bytes(_V4_SET.to_bytes(16) * count)
+    digits = ((raw & clear) | set_).to_bytes(16 * count).hex()
+    return [digits[i : i + 32] for i in range(0, 32 * count, 32)]
 
 
 def _uuids(count: int) -> Iterator[uuid.UUID]:

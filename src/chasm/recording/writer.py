@@ -1,7 +1,9 @@
 """Group commit of recording batches: the requests and WebSocket messages waiting to be stored are
 written together, one transaction for all of them, and each is acknowledged once it has committed.
-Right after a commit the writer waits a moment (`LINGER_S`) for the batches its clients are about to
-send, so that clients waiting for their acks share the next transaction rather than split it.
+The batches its clients send next join the open transaction while its rows are written (waiting
+`LINGER_S` at most for the next one while fewer have come than the last commit acknowledged), so
+that clients waiting for their acks share the next transaction rather than split it, and the
+database is not idle while they are parsed.
 
 Recording clients send small batches, many at a time (one per HTTP request, several in flight per
 WebSocket); one transaction each would spend most of the server's time opening sessions and
@@ -17,22 +19,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chasm.kit.activity import WriteActivity
 from chasm.kit.events import EventBus
+from chasm.kit.gcpause import gc_pause
 from chasm.kit.timeutil import utcnow
 from chasm.realtime import topics, tracking
 from chasm.recording import events as rules
 from chasm.recording import store
-from chasm.recording.schemas import EventAck, RecordingEventIn
+from chasm.recording.schemas import Ack, RecordingEventIn
 
 GROUP_EVENTS = 10_000  # events written in one transaction at most (a batch alone may be its own group)
-# How long the writer waits for the batches it expects before it starts a transaction without
-# them. Clients that wait for their acks send their next batches together, as soon as a commit
+# How long an open transaction waits for the next batch it expects before it commits without it.
+# Clients that wait for their acks send their next batches together, as soon as a commit
 # acknowledges them; one of them arriving first started a transaction of its own, the others
 # waited for it, and the groups alternated between one batch and the rest. Every commit writes
 # a segment of the full-text index, so fewer, larger transactions cost the database less per event.
@@ -46,7 +49,7 @@ class _Batch:
     account_id: uuid.UUID
     events: Sequence[RecordingEventIn]
     shaped: list[rules.Shaped]
-    done: asyncio.Future[list[EventAck]]
+    done: asyncio.Future[list[Ack]]
 
 
 def announce(bus: EventBus | None, account_id: uuid.UUID, opened: dict[str, store.Opened]) -> None:
@@ -87,11 +90,11 @@ class RecordingRuntime:
         bus: EventBus | None,
         account_id: uuid.UUID,
         events: Sequence[RecordingEventIn],
-    ) -> list[EventAck]:
+    ) -> list[Ack]:
         """Store the events (with whatever else is waiting); their acks once committed. The events
         are shaped (`events.shape`) before they wait: while the writer's transaction is with the
         database."""
-        done: asyncio.Future[list[EventAck]] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[list[Ack]] = asyncio.get_running_loop().create_future()
         shaped = [rules.shape(event) for event in events]
         self._waiting.append(_Batch(account_id, events, shaped, done))
         self._arrived.set()
@@ -106,10 +109,13 @@ class RecordingRuntime:
             with contextlib.suppress(Exception):
                 await self._drain
 
-    def _take(self) -> list[_Batch]:
+    def _take(self, count: int = 0) -> list[_Batch]:
+        """The batches waiting, as many as fit a group beside `count` events (at least one when
+        `count` is 0)."""
         group: list[_Batch] = []
-        count = 0
-        while self._waiting and (not group or count + len(self._waiting[0].events) <= GROUP_EVENTS):
+        while self._waiting and (
+            (not group and not count) or count + len(self._waiting[0].events) <= GROUP_EVENTS
+        ):
             batch = self._waiting.pop(0)
             if batch.done.done():  # its caller is gone (a closed connection): never acknowledged
                 continue
@@ -121,75 +127,99 @@ class RecordingRuntime:
         with self.activity.busy():
             await self._drain_waiting(maker, bus)
 
-    async def _linger(self) -> None:
-        """Wait (LINGER_S at most) until the batches expected are waiting, or a group's worth. Only
-        soon after a commit: a batch that comes later (QUIET_S), when its clients have gone quiet,
-        is written at once."""
-        loop = asyncio.get_running_loop()
-        if loop.time() - self._settled_at > QUIET_S:
-            self._expect = 0
-            return
-        deadline = loop.time() + LINGER_S
-        while len(self._waiting) < self._expect and sum(len(b.events) for b in self._waiting) < GROUP_EVENTS:
+    async def _more(self, group: list[_Batch]) -> list[_Batch]:
+        """Batches to store in the open transaction after `group`'s (added to it): those waiting,
+        while it holds fewer batches than expected, waiting LINGER_S at most for the next one to
+        come; none once it holds as many, or a group's worth of events."""
+        count = sum(len(b.events) for b in group)
+        if len(group) >= self._expect or count >= GROUP_EVENTS:
+            return []
+        if not self._waiting:
             self._arrived.clear()
             try:
-                await asyncio.wait_for(self._arrived.wait(), deadline - loop.time())
+                await asyncio.wait_for(self._arrived.wait(), LINGER_S)
             except TimeoutError:
-                self._expect = len(self._waiting)  # fewer came: expect no more than that
-                return
+                self._expect = len(group)  # fewer came: expect no more than that
+                return []
+        more = self._take(count)
+        group.extend(more)
+        return more
 
     async def _drain_waiting(self, maker: async_sessionmaker[AsyncSession], bus: EventBus | None) -> None:
+        loop = asyncio.get_running_loop()
         while self._waiting:
-            await self._linger()
+            if loop.time() - self._settled_at > QUIET_S:
+                self._expect = 0  # its clients went quiet: a batch that comes now is written at once
             group = self._take()
             if not group:
                 continue
-            async with self.lock:
-                try:
-                    written = [await _write(maker, group)]
-                except Exception as error:
-                    if len(group) == 1:
-                        _settle(group[0], error=error)
-                        continue
-                    written = []
-                    for batch in group:  # each alone, in order: only the refused one fails
-                        try:
-                            written.append(await _write(maker, [batch]))
-                        except Exception as alone:
-                            _settle(batch, error=alone)
+            # The group's events, rows and statements make no reference cycles: the collector
+            # waits until they are gone (`gc_pause`) rather than walk them again and again.
+            with gc_pause():
+                written = await self._write_group(maker, group)
             self._expect = len(group) + len(self._waiting)
-            self._settled_at = asyncio.get_running_loop().time()
+            self._settled_at = loop.time()
             for results, touched in written:
                 for account_id, opened in touched:
                     announce(bus, account_id, opened)
                 for batch, acks in results:
                     _settle(batch, acks=acks)
 
+    async def _write_group(
+        self, maker: async_sessionmaker[AsyncSession], group: list[_Batch]
+    ) -> list[_Written]:
+        """The group in one transaction; when that fails, its batches one transaction each, in
+        order, so that only the refused one fails (settled here with its error)."""
+        async with self.lock:
+            try:
+                return [await _write(maker, group, self._more)]
+            except Exception as error:
+                if len(group) == 1:
+                    _settle(group[0], error=error)
+                    return []
+            written = []
+            for batch in group:
+                try:
+                    written.append(await _write(maker, [batch]))
+                except Exception as alone:
+                    _settle(batch, error=alone)
+            return written
 
-_Written = tuple[list[tuple[_Batch, list[EventAck]]], list[tuple[uuid.UUID, dict[str, store.Opened]]]]
+
+_Written = tuple[list[tuple[_Batch, list[Ack]]], list[tuple[uuid.UUID, dict[str, store.Opened]]]]
 
 
-async def _write(maker: async_sessionmaker[AsyncSession], group: list[_Batch]) -> _Written:
-    """The group's events in one transaction, committed: each batch's acks, the sessions touched."""
-    accounts: dict[uuid.UUID, list[_Batch]] = {}
-    for batch in group:
-        accounts.setdefault(batch.account_id, []).append(batch)
-    results: list[tuple[_Batch, list[EventAck]]] = []
+async def _write(
+    maker: async_sessionmaker[AsyncSession],
+    group: list[_Batch],
+    more: Callable[[list[_Batch]], Awaitable[list[_Batch]]] | None = None,
+) -> _Written:
+    """The group's events in one transaction, committed: each batch's acks, the sessions touched.
+    `more`: the batches that join the group (and the transaction) once its own are stored, asked
+    until it has none: they are parsed and shaped while the group's rows are written, rather
+    than the database waiting for the last of them."""
+    results: list[tuple[_Batch, list[Ack]]] = []
     touched: list[tuple[uuid.UUID, dict[str, store.Opened]]] = []
     async with maker() as db, db.begin():
         db.info[tracking.QUIET] = True  # announced once committed, as recording
-        for account_id, batches in accounts.items():
-            events = [e for b in batches for e in b.events]
-            acks, opened = await store.append(db, account_id, events, [s for b in batches for s in b.shaped])
-            touched.append((account_id, opened))
-            at = 0
-            for b in batches:  # one ack per event, in order
-                results.append((b, acks[at : at + len(b.events)]))
-                at += len(b.events)
+        batches = list(group)
+        while batches:
+            accounts: dict[uuid.UUID, list[_Batch]] = {}
+            for batch in batches:
+                accounts.setdefault(batch.account_id, []).append(batch)
+            for account_id, mine in accounts.items():
+                events = [e for b in mine for e in b.events]
+                acks, opened = await store.append(db, account_id, events, [s for b in mine for s in b.shaped])
+                touched.append((account_id, opened))
+                at = 0
+                for b in mine:  # one ack per event, in order
+                    results.append((b, acks[at : at + len(b.events)]))
+                    at += len(b.events)
+            batches = await more(group) if more is not None else []
     return results, touched
 
 
-def _settle(batch: _Batch, acks: list[EventAck] | None = None, error: BaseException | None = None) -> None:
+def _settle(batch: _Batch, acks: list[Ack] | None = None, error: BaseException | None = None) -> None:
     if batch.done.done():
         return
     if error is not None:

@@ -46,6 +46,7 @@ from websockets.asyncio.client import connect
 
 from chasm.kit import cjk
 from chasm.kit.db import sqlite_pragmas
+from chasm.recording.store import ordered_ids
 
 
 def _free_port() -> int:
@@ -213,10 +214,11 @@ def _raw_sqlite(db_path: Path, total: int, batch: int) -> tuple[float, float]:
     started = time.perf_counter()
     for _ in range(0, total, batch):
         m_rows, e_rows = [], []
+        ids = iter(ordered_ids(2 * len(events)))  # the server's ids (time-ordered)
         for e in events:
-            m = dict(messages[e["message_id"]], id=uuid.uuid4().hex, seq=seq, source_id=f"raw-{seq}")
+            m = dict(messages[e["message_id"]], id=next(ids), seq=seq, source_id=f"raw-{seq}")
             m_rows.append(tuple(m[c] for c in m_cols))
-            row = dict(e, id=uuid.uuid4().hex, seq=event_seq, event_id=f"raw-{seq}", message_id=m["id"])
+            row = dict(e, id=next(ids), seq=event_seq, event_id=f"raw-{seq}", message_id=m["id"])
             e_rows.append(tuple(row[c] for c in e_cols))
             seq, event_seq = seq + 1, event_seq + 1
         db.execute("BEGIN IMMEDIATE")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -153,6 +154,18 @@ async def test_numbers_past_64_bits_are_kept_exactly(client: httpx.AsyncClient) 
     got = await client.get("/api/recording/sessions/n")
     assert f'"n":{big}' in got.text.replace(" ", "")  # as written, not 1.2345678901234568e+29
     assert json.loads(got.text)["data"]["events"][1]["data"] == {"n": big, "m": -big}
+
+
+async def test_recorded_rows_take_time_ordered_ids(client: httpx.AsyncClient) -> None:
+    """Version 7 UUIDs, increasing with the events: the primary key indexes take a batch's rows at
+    their end rather than all over (bench.recording)."""
+    events = [ev("t", "session_start", "start")]
+    events += [ev("t", "message", f"m{i}", role="user", content=f"hello {i}") for i in range(30)]
+    await post_events(client, *events)
+    stored = (await client.get("/api/recording/sessions/t")).json()["data"]["events"]
+    ids = [uuid.UUID(e["message_id"]) for e in stored[1:]]
+    assert len(set(ids)) == 30 and all(i.version == 7 for i in ids)
+    assert ids == sorted(ids)
 
 
 async def test_batches_sent_together_are_acknowledged_each_and_a_refused_one_alone_fails(

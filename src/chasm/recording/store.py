@@ -265,6 +265,9 @@ async def append(
         except ChasmError as error:
             await rows.abandon()
             raise rules.refuse(index, event, error) from None
+        except Exception:  # the database failed (a query of the session's): the pages sent end first
+            await rows.abandon()
+            raise
         if len(rows.events) >= CHUNK_EVENTS:
             await rows.send()
     for current in opened.values():

@@ -8,6 +8,7 @@ json then reads it, or raises the error it always raised."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -28,8 +29,6 @@ def loads(data: bytes | str) -> Any:
     else:
         long_run = b"0" * _RUN in data.translate(_DIGITS_BYTES)
     if not long_run:
-        try:
+        with contextlib.suppress(orjson.JSONDecodeError):
             return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
     return json.loads(data)

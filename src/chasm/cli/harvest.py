@@ -125,7 +125,11 @@ def _watch(
             typer.echo(json.dumps(describe(report)))
         else:
             counts = describe(report)
-            console.print(f"stored {counts['messages']} messages in {counts['chats']} chats", highlight=False)
+            messages, chats = counts["messages"], counts["chats"]
+            console.print(
+                f"stored {messages} message{'s' * (messages != 1)} in {chats} chat{'s' * (chats != 1)}",
+                highlight=False,
+            )
             for issue in report.issues:
                 console.print(f"  {issue.provider}: {issue.path}: {issue.message}", highlight=False)
 

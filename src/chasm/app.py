@@ -158,7 +158,6 @@ def _v1_id(route: APIRoute) -> str:
 
 
 _OPERATION_IDS = {Surface.V1: _v1_id, Surface.API: _legacy_id}
-GC_YOUNG_THRESHOLD = 20_000  # objects alive since the last young collection (Python's default: 700)
 
 
 @functools.cache
@@ -238,17 +237,9 @@ def create_app(settings: Settings | None = None, *, role: str = "server") -> Fas
             # the server: out of the collector's sight, a full collection no longer walks it all
             # (a pause of tens of ms under load, in every p99).
             gc.freeze()
-            # A young collection once 20,000 more objects are alive rather than 700: a recording
-            # batch of 500 events keeps about 10,000 alive until it is stored, and at 700 each
-            # batch was walked by dozens of collections, then promoted, until full collections
-            # (126 ms each) took a third of the event loop's time (bench.recording: 29 full
-            # collections, 4.4 s in the collector in all; with 20,000: no full one, 0.9 s).
-            threshold = gc.get_threshold()
-            gc.set_threshold(GC_YOUNG_THRESHOLD, *threshold[1:])
             try:
                 yield
             finally:
-                gc.set_threshold(*threshold)
                 gc.unfreeze()  # an app stopped inside a longer-lived process (tests) can be freed
         await engine.dispose()
 

@@ -6,7 +6,6 @@ milliseconds to build). The runtime travels on the server's database sessions (`
 from __future__ import annotations
 
 import asyncio
-import gc
 import importlib
 import sys
 import time
@@ -171,22 +170,13 @@ def _load_sdks() -> None:
     importlib.import_module("chasm.providers.anthropic_messages")
 
 
-def _freeze_loaded(_loaded: object) -> None:
-    """The SDKs' modules live as long as the server: out of the collector's sight, as what the app
-    loaded before them (`app`'s lifespan freezes it), about 180,000 objects a full collection no
-    longer walks. Only while the app's freeze holds: an app stopped meanwhile (tests) unfroze."""
-    if gc.get_freeze_count():
-        gc.freeze()
-
-
 @asynccontextmanager
 async def providers_lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime = ProviderRuntime.of(app.state.settings)
     app.state.providers = runtime
     install(app.state.sessionmaker, runtime)
     if app.state.role == "server" and "chasm.providers.anthropic_messages" not in sys.modules:
-        loaded = asyncio.get_running_loop().run_in_executor(None, _load_sdks)
-        loaded.add_done_callback(_freeze_loaded)
+        asyncio.get_running_loop().run_in_executor(None, _load_sdks)
     try:
         yield
     finally:
